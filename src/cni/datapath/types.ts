@@ -1,0 +1,87 @@
+/**
+ * The datapath the daemon programs: host-side interface setup and per-pod plumbing.
+ * Implementations: NetlinkDatapath (real kernel). The contract is cloud-neutral.
+ */
+
+/** Rule priorities, as in the AWS VPC CNI: `to pod` before `from pod`. */
+export const RULE_PRIORITY_TO_POD = 512;
+export const RULE_PRIORITY_FROM_POD = 1536;
+/** The pod's default gateway: link-local, answered by a permanent neighbour entry. */
+export const POD_GATEWAY = '169.254.1.1';
+
+/** A secondary cloud interface as the host must see it. */
+export interface HostInterfaceSpec {
+  /** MAC of the Linux link to configure (the ENI's / NIC's MAC). */
+  readonly mac: string;
+  /** The interface's primary address, e.g. `10.0.2.17`. */
+  readonly primaryIp: string;
+  /** Subnet CIDR, e.g. `10.0.2.0/24`. Gateway is its first host address. */
+  readonly subnetCidr: string;
+  readonly mtu: number;
+  /** Route table for traffic sourced from this interface's addresses (AWS CNI: device index + 1). */
+  readonly routeTable: number;
+}
+
+/** Everything needed to plumb one pod. */
+export interface PodNetworkSpec {
+  /** Pod network namespace path (CNI_NETNS). */
+  readonly netnsPath: string;
+  /** Interface name inside the pod (CNI_IFNAME), usually `eth0`. */
+  readonly podIfName: string;
+  /** Host-side veth name, ≤ 15 bytes. */
+  readonly hostVethName: string;
+  /** Pod IPv4 address without prefix; configured as /32. */
+  readonly address: string;
+  readonly mtu: number;
+  /**
+   * Route table of the cloud interface the address belongs to, for the `from <pod> lookup <table>`
+   * rule; undefined for the primary interface (main table).
+   */
+  readonly routeTable?: number;
+}
+
+export interface PodNetworkResult {
+  readonly hostVeth: { readonly name: string; readonly mac: string };
+  readonly podInterface: { readonly name: string; readonly mac: string };
+}
+
+/** What DEL needs: the netns may already be gone. */
+export interface PodTeardownSpec {
+  readonly hostVethName: string;
+  readonly address: string;
+  readonly routeTable?: number;
+}
+
+export interface Datapath {
+  /**
+   * Brings a secondary interface up with its MTU, installs its route table (subnet route and
+   * default via the subnet gateway) and the `from <primaryIp>` rule. Waits up to `timeoutMs` for
+   * the link to appear (the cloud attaches asynchronously). Idempotent.
+   */
+  setupInterface(spec: HostInterfaceSpec, options?: { timeoutMs?: number }): Promise<void>;
+  /** Removes the rule and routes of a secondary interface before it is detached. Idempotent. */
+  teardownInterface(spec: HostInterfaceSpec): Promise<void>;
+  /**
+   * Creates the veth pair, addresses, routes, neighbour entry and rules for one pod. On any
+   * failure it removes what it created and throws a DatapathError naming the step.
+   */
+  addPod(spec: PodNetworkSpec): Promise<PodNetworkResult>;
+  /** Removes the host veth, host route and rules of a pod. Succeeds when they are already gone. */
+  delPod(spec: PodTeardownSpec): Promise<void>;
+  /** Compares the kernel with what addPod sets up; returns one message per drift (empty: ok). */
+  checkPod(spec: PodNetworkSpec): Promise<string[]>;
+  /** Host-side veth names whose name starts with `prefix`, for leftover clean-up. */
+  listHostVeths(prefix: string): Promise<string[]>;
+  /** Closes the netlink sockets. */
+  close(): void;
+}
+
+export class DatapathError extends Error {
+  override readonly name = 'DatapathError';
+  /** The step that failed, e.g. `create veth`, `add route 10.0.1.5/32`. */
+  readonly step: string;
+  constructor(step: string, message: string, options?: { cause?: unknown }) {
+    super(`${step}: ${message}`, options);
+    this.step = step;
+  }
+}

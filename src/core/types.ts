@@ -1,0 +1,115 @@
+/**
+ * Cloud-neutral types shared by the pool engine, the daemon and every provider.
+ * Pure: no I/O, no node:* imports. SDK types never appear here.
+ */
+
+/** One network interface attached to the node: an AWS ENI or an Azure NIC. */
+export interface CloudInterface {
+  /** Cloud id: `eni-0abc…` on AWS, the NIC's ARM resource id on Azure. */
+  readonly id: string;
+  /** MAC address, lower case, colon separated. How the datapath finds the Linux link. */
+  readonly mac: string;
+  /** Attachment slot. 0 is the node's primary interface. */
+  readonly deviceIndex: number;
+  readonly subnetId: string;
+  /** The subnet's IPv4 CIDR, e.g. `10.0.1.0/24`. */
+  readonly subnetCidr: string;
+  /** The interface's own primary IPv4 address; never handed to a pod. */
+  readonly primaryIp: string;
+  /** Secondary IPv4 addresses on the interface: the addresses pods may get. */
+  readonly secondaryIps: readonly string[];
+  /** True when nativeip created the interface (tagged as ours) and may delete it. */
+  readonly managed: boolean;
+}
+
+/** What the instance type allows. */
+export interface InterfaceLimits {
+  /** Interfaces the node may have attached, primary included. */
+  readonly maxInterfaces: number;
+  /** IPv4 addresses per interface, the interface's primary address included. */
+  readonly ipv4PerInterface: number;
+}
+
+/** What the provider reports about the node at start-up and on each reconcile. */
+export interface NodeSnapshot {
+  /** Instance id (AWS) or VM resource id (Azure). */
+  readonly instanceId: string;
+  readonly instanceType: string;
+  /** The node's primary IPv4 address (primary interface's primary address). */
+  readonly primaryIp: string;
+  /** CIDRs of the VPC / VNet: destinations that are not SNATed. */
+  readonly vpcCidrs: readonly string[];
+  readonly limits: InterfaceLimits;
+  /** Attached interfaces, sorted by device index. */
+  readonly interfaces: readonly CloudInterface[];
+}
+
+/** Options for creating and attaching a new interface. */
+export interface CreateInterfaceOptions {
+  /** Free device index to attach at. */
+  readonly deviceIndex: number;
+  /** Secondary addresses to assign at creation (beside the interface's primary). */
+  readonly secondaryCount: number;
+}
+
+/**
+ * The narrow interface the daemon needs from a cloud. Implementations map every cloud error to a
+ * {@link CloudError} with one of {@link CloudErrorCode}; the daemon branches on those codes only.
+ */
+export interface CloudProvider {
+  /** Cloud name for logs and status (`aws`, `azure`). */
+  readonly name: string;
+  /**
+   * Reads the node's identity, limits and attached interfaces. Idempotent; called at start-up and
+   * by the reconciler.
+   */
+  describeNode(): Promise<NodeSnapshot>;
+  /**
+   * Assigns `count` more secondary addresses to an attached interface and returns exactly the new
+   * ones. Not idempotent: a retry after an unknown outcome must re-read with describeNode.
+   */
+  assignAddresses(interfaceId: string, count: number): Promise<string[]>;
+  /**
+   * Creates an interface in the node's subnet, attaches it at `deviceIndex`, marks it
+   * delete-on-termination and tags it as ours. Returns it with its secondary addresses.
+   * On a failure after creation it deletes what it created before throwing.
+   */
+  createInterface(options: CreateInterfaceOptions): Promise<CloudInterface>;
+  /** Removes secondary addresses from an interface. Addresses already gone are not an error. */
+  releaseAddresses(interfaceId: string, addresses: readonly string[]): Promise<void>;
+  /** Detaches and deletes an interface we created. An interface already gone is not an error. */
+  deleteInterface(interfaceId: string): Promise<void>;
+}
+
+/** The small, stable set of cloud failure kinds the pool and reconciler branch on. */
+export type CloudErrorCode =
+  | 'SubnetExhausted'
+  | 'InterfaceLimit'
+  | 'AddressLimit'
+  | 'Throttled'
+  | 'NotFound'
+  | 'Unauthorized'
+  | 'InvalidRequest'
+  | 'Transient';
+
+export class CloudError extends Error {
+  override readonly name = 'CloudError';
+  readonly code: CloudErrorCode;
+  /** The cloud's own error code (`InsufficientFreeAddressesInSubnet`, …), for logs and replies. */
+  readonly cloudCode: string | undefined;
+  readonly retryable: boolean;
+  /** Milliseconds the cloud asked us to wait, when it said (Azure `Retry-After`). */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: CloudErrorCode,
+    message: string,
+    options: { cloudCode?: string; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.cloudCode = options.cloudCode;
+    this.retryAfterMs = options.retryAfterMs;
+    this.retryable = code === 'Throttled' || code === 'Transient';
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The plugin ⇄ daemon protocol: length-prefixed JSON frames over a Unix socket.
+ *
+ * Frame: 4-byte big-endian unsigned length, then that many bytes of UTF-8 JSON.
+ * Request:  `{ v, id, method, params }`
+ * Response: `{ v, id, result }` or `{ v, id, error }`
+ *
+ * Imported by the CNI plugin, so: Node built-ins only, no dependencies.
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** Largest frame either side accepts; a larger length prefix is a protocol error. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+export const DEFAULT_SOCKET_PATH = '/run/nativeip/ipamd.sock';
+
+export type RpcMethod = 'add' | 'del' | 'check' | 'gc' | 'status';
+
+/** The CNI allocation key: (network name, container id, interface name). */
+export interface AllocationKey {
+  readonly networkName: string;
+  readonly containerId: string;
+  readonly ifName: string;
+}
+
+export interface PodRef {
+  /** From CNI_ARGS K8S_POD_NAMESPACE / K8S_POD_NAME, when the runtime passes them. */
+  readonly podNamespace?: string;
+  readonly podName?: string;
+}
+
+export interface AddParams extends AllocationKey, PodRef {
+  /** Path of the pod's network namespace (CNI_NETNS). */
+  readonly netns: string;
+  /** MTU from the network config, overriding the daemon's default. */
+  readonly mtu?: number;
+}
+
+export interface DelParams extends AllocationKey, PodRef {
+  /** May be empty: the runtime can call DEL after the namespace is gone. */
+  readonly netns?: string;
+}
+
+export type CheckParams = AddParams;
+
+export interface GcParams {
+  readonly networkName: string;
+  /** Attachments still in use; every other allocation of this network is released. */
+  readonly validAttachments: readonly { readonly containerId: string; readonly ifName: string }[];
+}
+
+export type StatusParams = Record<string, never>;
+
+/** What ADD set up; the plugin turns it into a CNI result. */
+export interface AddResult {
+  /** The pod's address with prefix, e.g. `10.0.1.23/32`. */
+  readonly address: string;
+  /** Gateway the pod routes through (link-local). */
+  readonly gateway: string;
+  readonly mtu: number;
+  /** Cloud interface (ENI / NIC) the address belongs to. */
+  readonly interfaceId: string;
+  readonly hostInterface: { readonly name: string; readonly mac: string };
+  readonly podInterface: { readonly name: string; readonly mac: string; readonly sandbox: string };
+}
+
+export type DelResult = Record<string, never>;
+
+export interface CheckResult {
+  /** True when the kernel matches what ADD set up; otherwise `problems` says what drifted. */
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+}
+
+export interface GcResult {
+  readonly released: number;
+}
+
+export interface StatusResult {
+  /** `ready`: can serve; `growing`: empty but a grow is under way; `blocked`: empty and cannot grow. */
+  readonly state: 'ready' | 'growing' | 'blocked';
+  readonly reason?: string;
+  readonly cloud: string;
+  readonly instanceId: string;
+  readonly instanceType: string;
+  readonly pool: {
+    readonly total: number;
+    readonly assigned: number;
+    readonly available: number;
+    readonly coolingDown: number;
+  };
+  readonly interfaces: readonly {
+    readonly id: string;
+    readonly deviceIndex: number;
+    readonly subnetId: string;
+    readonly addresses: number;
+    readonly assigned: number;
+  }[];
+  readonly pods: readonly {
+    readonly networkName: string;
+    readonly containerId: string;
+    readonly ifName: string;
+    readonly podNamespace?: string;
+    readonly podName?: string;
+    readonly address: string;
+    readonly interfaceId: string;
+  }[];
+}
+
+export interface MethodMap {
+  add: { params: AddParams; result: AddResult };
+  del: { params: DelParams; result: DelResult };
+  check: { params: CheckParams; result: CheckResult };
+  gc: { params: GcParams; result: GcResult };
+  status: { params: StatusParams; result: StatusResult };
+}
+
+export interface RpcRequest<M extends RpcMethod = RpcMethod> {
+  readonly v: number;
+  readonly id: number;
+  readonly method: M;
+  readonly params: MethodMap[M]['params'];
+}
+
+/**
+ * Stable error codes. Each maps to a CNI error code: the spec's own below 100, ours from 100 on
+ * (documented in the README).
+ */
+export const RPC_ERROR_CODES = {
+  /** Protocol version mismatch. CNI 1: incompatible version. */
+  VersionMismatch: 1,
+  /** The request is malformed or a field is invalid. CNI 7: invalid network config. */
+  InvalidRequest: 7,
+  /** The pool has no free address but is growing. CNI 11: try again later. */
+  PoolEmptyGrowing: 11,
+  /** The daemon is starting and has not restored its state yet. CNI 11. */
+  NotReady: 11,
+  /** The pool is empty and cannot grow (limit, subnet full, throttled). CNI 100. */
+  PoolExhausted: 100,
+  /** Programming the pod's or host's network failed. CNI 101. */
+  DatapathFailed: 101,
+  /** A cloud call failed in a way that is not the pool's fault. CNI 102. */
+  CloudFailed: 102,
+  /** The frame could not be decoded. CNI 6: failed to decode content. */
+  BadFrame: 6,
+  /** Unexpected failure inside the daemon. CNI 999 is reserved; we use 103. */
+  Internal: 103,
+} as const;
+
+export type RpcErrorCode = keyof typeof RPC_ERROR_CODES;
+
+export interface RpcErrorBody {
+  readonly code: RpcErrorCode;
+  readonly cniCode: number;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+
+export type RpcResponse<R = unknown> =
+  | { readonly v: number; readonly id: number; readonly result: R }
+  | { readonly v: number; readonly id: number; readonly error: RpcErrorBody };
