@@ -1,0 +1,224 @@
+/**
+ * The node's address pool: which cloud interfaces the pool uses, which addresses each holds, which
+ * are assigned to which allocation key, and which are cooling down. Pure and synchronous, so each
+ * assign and release is atomic on the event loop. Time is passed in.
+ */
+import { compareIpv4 } from './ipv4.js';
+import type { CloudInterface } from './types.js';
+
+export interface PoolInterface {
+  readonly id: string;
+  readonly mac: string;
+  readonly deviceIndex: number;
+  readonly subnetId: string;
+  readonly subnetCidr: string;
+  readonly primaryIp: string;
+  readonly managed: boolean;
+}
+
+export interface PoolAddress {
+  readonly address: string;
+  readonly interfaceId: string;
+  /** Allocation key of the pod holding it, if any. */
+  readonly owner: string | undefined;
+  /** Epoch ms until which a released address is not handed out again. */
+  readonly coolingUntilMs: number | undefined;
+}
+
+export interface PoolStats {
+  /** Addresses on the pool's interfaces (secondary addresses only). */
+  readonly total: number;
+  readonly assigned: number;
+  /** Free, but released too recently to hand out. */
+  readonly coolingDown: number;
+  /** Free and ready to hand out now. */
+  readonly available: number;
+}
+
+export interface Assignment {
+  readonly address: string;
+  readonly interfaceId: string;
+}
+
+interface MutableAddress {
+  interfaceId: string;
+  owner: string | undefined;
+  coolingUntilMs: number | undefined;
+}
+
+export class AddressPool {
+  readonly #interfaces = new Map<string, PoolInterface>();
+  readonly #addresses = new Map<string, MutableAddress>();
+  readonly #byOwner = new Map<string, string>();
+
+  /** Adds an interface and its secondary addresses; an interface already known gains only new addresses. */
+  addInterface(cloud: CloudInterface): void {
+    const { secondaryIps, ...rest } = cloud;
+    if (!this.#interfaces.has(cloud.id)) this.#interfaces.set(cloud.id, { ...rest });
+    this.addAddresses(cloud.id, secondaryIps);
+  }
+
+  /** Adds free addresses to a known interface. Addresses already in the pool are left as they are. */
+  addAddresses(interfaceId: string, addresses: readonly string[]): void {
+    if (!this.#interfaces.has(interfaceId)) throw new Error(`interface ${interfaceId} is not in the pool`);
+    for (const address of addresses) {
+      const known = this.#addresses.get(address);
+      if (known === undefined) {
+        this.#addresses.set(address, { interfaceId, owner: undefined, coolingUntilMs: undefined });
+      } else if (known.interfaceId !== interfaceId) {
+        // The cloud moved the address (reassignment); the cloud's view wins.
+        known.interfaceId = interfaceId;
+      }
+    }
+  }
+
+  /**
+   * Removes addresses from the pool. Returns the allocation keys that held any of them: those pods
+   * lost their address in the cloud and the caller must say so loudly.
+   */
+  removeAddresses(addresses: readonly string[]): string[] {
+    const orphaned: string[] = [];
+    for (const address of addresses) {
+      const entry = this.#addresses.get(address);
+      if (entry === undefined) continue;
+      if (entry.owner !== undefined) {
+        orphaned.push(entry.owner);
+        this.#byOwner.delete(entry.owner);
+      }
+      this.#addresses.delete(address);
+    }
+    return orphaned;
+  }
+
+  /** Removes an interface and its addresses; returns orphaned allocation keys as removeAddresses. */
+  removeInterface(interfaceId: string): string[] {
+    const orphaned = this.removeAddresses(this.addressesOf(interfaceId).map((a) => a.address));
+    this.#interfaces.delete(interfaceId);
+    return orphaned;
+  }
+
+  hasInterface(interfaceId: string): boolean {
+    return this.#interfaces.has(interfaceId);
+  }
+
+  interfaces(): PoolInterface[] {
+    return [...this.#interfaces.values()].sort((a, b) => a.deviceIndex - b.deviceIndex);
+  }
+
+  interfaceOf(address: string): PoolInterface | undefined {
+    const entry = this.#addresses.get(address);
+    return entry === undefined ? undefined : this.#interfaces.get(entry.interfaceId);
+  }
+
+  addressesOf(interfaceId: string): PoolAddress[] {
+    const out: PoolAddress[] = [];
+    for (const [address, entry] of this.#addresses) {
+      if (entry.interfaceId === interfaceId) out.push({ address, ...entry });
+    }
+    return out.sort((a, b) => compareIpv4(a.address, b.address));
+  }
+
+  /**
+   * Hands a free, cooled-down address to `key`. Idempotent: a key that already holds an address
+   * gets the same one. Deterministic: lowest device index first (so secondary interfaces empty
+   * first and can be freed), then lowest address. Undefined when nothing is available.
+   */
+  assign(key: string, nowMs: number): Assignment | undefined {
+    const held = this.lookup(key);
+    if (held !== undefined) return held;
+    for (const pif of this.interfaces()) {
+      for (const candidate of this.addressesOf(pif.id)) {
+        if (candidate.owner === undefined && !isCooling(candidate.coolingUntilMs, nowMs)) {
+          this.#claim(key, candidate.address);
+          return { address: candidate.address, interfaceId: pif.id };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Gives `key` a specific address (restoring a checkpoint). Fails, returning a reason, when the
+   * address is not in the pool or is held by another key.
+   */
+  restore(key: string, address: string): string | undefined {
+    const entry = this.#addresses.get(address);
+    if (entry === undefined) return `address ${address} is not on any of the node's interfaces`;
+    if (entry.owner !== undefined && entry.owner !== key) return `address ${address} is already held by ${entry.owner}`;
+    const held = this.#byOwner.get(key);
+    if (held !== undefined && held !== address) return `${key} already holds ${held}`;
+    this.#claim(key, address);
+    return undefined;
+  }
+
+  /** Marks an address as cooling until `untilMs` (restoring a checkpoint). Unknown addresses are ignored. */
+  restoreCooldown(address: string, untilMs: number): void {
+    const entry = this.#addresses.get(address);
+    if (entry !== undefined && entry.owner === undefined) entry.coolingUntilMs = untilMs;
+  }
+
+  /**
+   * Frees the address held by `key`; it cools down for `cooldownMs` before it is handed out again
+   * (0: at once, for an address a pod never used). Idempotent: undefined when `key` holds nothing.
+   */
+  release(key: string, nowMs: number, cooldownMs: number): Assignment | undefined {
+    const address = this.#byOwner.get(key);
+    if (address === undefined) return undefined;
+    this.#byOwner.delete(key);
+    const entry = this.#addresses.get(address);
+    if (entry === undefined) return undefined;
+    entry.owner = undefined;
+    entry.coolingUntilMs = cooldownMs > 0 ? nowMs + cooldownMs : undefined;
+    return { address, interfaceId: entry.interfaceId };
+  }
+
+  lookup(key: string): Assignment | undefined {
+    const address = this.#byOwner.get(key);
+    if (address === undefined) return undefined;
+    const entry = this.#addresses.get(address);
+    return entry === undefined ? undefined : { address, interfaceId: entry.interfaceId };
+  }
+
+  /** Allocation keys with their addresses. */
+  owners(): Array<{ key: string } & Assignment> {
+    return [...this.#byOwner].map(([key, address]) => ({
+      key,
+      address,
+      interfaceId: this.#addresses.get(address)?.interfaceId ?? '',
+    }));
+  }
+
+  /** Addresses whose cooldown has not ended at `nowMs`, with its end. */
+  cooldowns(nowMs: number): Array<{ address: string; untilMs: number }> {
+    const out: Array<{ address: string; untilMs: number }> = [];
+    for (const [address, entry] of this.#addresses) {
+      if (entry.owner === undefined && entry.coolingUntilMs !== undefined && entry.coolingUntilMs > nowMs) {
+        out.push({ address, untilMs: entry.coolingUntilMs });
+      }
+    }
+    return out;
+  }
+
+  stats(nowMs: number): PoolStats {
+    let assigned = 0;
+    let coolingDown = 0;
+    for (const entry of this.#addresses.values()) {
+      if (entry.owner !== undefined) assigned += 1;
+      else if (isCooling(entry.coolingUntilMs, nowMs)) coolingDown += 1;
+    }
+    const total = this.#addresses.size;
+    return { total, assigned, coolingDown, available: total - assigned - coolingDown };
+  }
+
+  #claim(key: string, address: string): void {
+    const entry = this.#addresses.get(address);
+    if (entry === undefined) throw new Error(`address ${address} is not in the pool`);
+    entry.owner = key;
+    entry.coolingUntilMs = undefined;
+    this.#byOwner.set(key, address);
+  }
+}
+
+function isCooling(untilMs: number | undefined, nowMs: number): boolean {
+  return untilMs !== undefined && untilMs > nowMs;
+}
