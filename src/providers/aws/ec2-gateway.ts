@@ -1,0 +1,216 @@
+/**
+ * The EC2 calls the provider makes, one method each, returning plain records and throwing only
+ * CloudErrors. The only file that touches the SDK client.
+ */
+import {
+  AssignPrivateIpAddressesCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  DeleteNetworkInterfaceCommand,
+  DescribeInstanceTypesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
+  DetachNetworkInterfaceCommand,
+  EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
+  UnassignPrivateIpAddressesCommand,
+  type EC2ClientConfig,
+  type _InstanceType,
+} from '@aws-sdk/client-ec2';
+import { CloudError, type InterfaceLimits } from '../../core/types.js';
+import { decodeAssignedAddresses, decodeInstanceLimits, decodeNetworkInterface, type EniRecord } from './ec2-records.js';
+import { mapEc2Error, type Ec2ErrorContext } from './error-mapping.js';
+import type { Tag } from './tags.js';
+
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export interface Ec2GatewayOptions {
+  readonly region: string;
+  readonly endpoint?: string | undefined;
+  readonly credentials?: AwsCredentials | undefined;
+  readonly maxAttempts: number;
+}
+
+export interface CreateEniRequest {
+  readonly subnetId: string;
+  readonly securityGroupIds: readonly string[];
+  readonly secondaryCount: number;
+  readonly description: string;
+  readonly tags: readonly Tag[];
+  readonly instanceId: string;
+}
+
+/** Pages DescribeNetworkInterfaces follows at most; an instance has at most ~50 ENIs. */
+const MAX_PAGES = 20;
+
+export class Ec2Gateway {
+  private readonly client: EC2Client;
+
+  constructor(options: Ec2GatewayOptions) {
+    const config: EC2ClientConfig = { region: options.region, maxAttempts: options.maxAttempts };
+    if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+    if (options.credentials !== undefined) {
+      const { accessKeyId, secretAccessKey, sessionToken } = options.credentials;
+      config.credentials =
+        sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
+    }
+    this.client = new EC2Client(config);
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  private async call<T>(context: Ec2ErrorContext, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw mapEc2Error(error, context);
+    }
+  }
+
+  describeInstanceLimits(instanceType: string): Promise<InterfaceLimits> {
+    return this.call({ action: 'DescribeInstanceTypes' }, async () => {
+      const out = await this.client.send(
+        new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] }),
+      );
+      const info = out.InstanceTypes?.find((entry) => entry.InstanceType === instanceType) ?? out.InstanceTypes?.[0];
+      return decodeInstanceLimits(info, instanceType);
+    });
+  }
+
+  /** All ENIs EC2 reports as attached to the instance. */
+  describeInstanceEnis(instanceId: string): Promise<EniRecord[]> {
+    const action = 'DescribeNetworkInterfaces';
+    return this.call({ action, instanceId }, async () => {
+      const enis: EniRecord[] = [];
+      let nextToken: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page += 1) {
+        const out = await this.client.send(
+          new DescribeNetworkInterfacesCommand({
+            Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }],
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+        );
+        for (const eni of out.NetworkInterfaces ?? []) enis.push(decodeNetworkInterface(eni, action));
+        nextToken = out.NextToken === '' ? undefined : out.NextToken;
+        if (nextToken === undefined) break;
+      }
+      return enis;
+    });
+  }
+
+  /** One ENI by id; undefined when EC2 does not know it. */
+  async describeEni(interfaceId: string): Promise<EniRecord | undefined> {
+    const action = 'DescribeNetworkInterfaces';
+    try {
+      return await this.call({ action, interfaceId }, async () => {
+        const out = await this.client.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [interfaceId] }));
+        const eni = out.NetworkInterfaces?.find((entry) => entry.NetworkInterfaceId === interfaceId);
+        return eni === undefined ? undefined : decodeNetworkInterface(eni, action);
+      });
+    } catch (error) {
+      if (error instanceof CloudError && error.code === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  describeSubnetCidrs(subnetIds: readonly string[]): Promise<Map<string, string>> {
+    return this.call({ action: 'DescribeSubnets', subnetId: subnetIds.join(',') }, async () => {
+      const out = await this.client.send(new DescribeSubnetsCommand({ SubnetIds: [...subnetIds] }));
+      const cidrs = new Map<string, string>();
+      for (const subnet of out.Subnets ?? []) {
+        if (subnet.SubnetId !== undefined && subnet.CidrBlock !== undefined) cidrs.set(subnet.SubnetId, subnet.CidrBlock);
+      }
+      return cidrs;
+    });
+  }
+
+  assignAddresses(interfaceId: string, count: number, subnetId: string | undefined): Promise<string[]> {
+    const context = { action: 'AssignPrivateIpAddresses', interfaceId, ...(subnetId === undefined ? {} : { subnetId }) };
+    return this.call(context, async () => {
+      const out = await this.client.send(
+        new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: interfaceId, SecondaryPrivateIpAddressCount: count }),
+      );
+      return decodeAssignedAddresses(out.AssignedPrivateIpAddresses);
+    });
+  }
+
+  unassignAddresses(interfaceId: string, addresses: readonly string[]): Promise<void> {
+    return this.call({ action: 'UnassignPrivateIpAddresses', interfaceId }, async () => {
+      await this.client.send(
+        new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: interfaceId, PrivateIpAddresses: [...addresses] }),
+      );
+    });
+  }
+
+  createEni(request: CreateEniRequest): Promise<EniRecord> {
+    const action = 'CreateNetworkInterface';
+    return this.call({ action, instanceId: request.instanceId, subnetId: request.subnetId }, async () => {
+      const out = await this.client.send(
+        new CreateNetworkInterfaceCommand({
+          SubnetId: request.subnetId,
+          Groups: [...request.securityGroupIds],
+          Description: request.description,
+          ...(request.secondaryCount > 0 ? { SecondaryPrivateIpAddressCount: request.secondaryCount } : {}),
+          TagSpecifications: [
+            {
+              ResourceType: 'network-interface',
+              Tags: request.tags.map((tag) => ({ Key: tag.key, Value: tag.value })),
+            },
+          ],
+        }),
+      );
+      if (out.NetworkInterface === undefined) {
+        throw mapEc2Error(new Error('no NetworkInterface in the answer'), { action });
+      }
+      return decodeNetworkInterface(out.NetworkInterface, action);
+    });
+  }
+
+  /** Attaches an ENI on network card 0 and returns the attachment id. */
+  attachEni(interfaceId: string, instanceId: string, deviceIndex: number): Promise<string> {
+    const action = 'AttachNetworkInterface';
+    return this.call({ action, interfaceId, instanceId }, async () => {
+      const out = await this.client.send(
+        new AttachNetworkInterfaceCommand({
+          NetworkInterfaceId: interfaceId,
+          InstanceId: instanceId,
+          DeviceIndex: deviceIndex,
+          NetworkCardIndex: 0,
+        }),
+      );
+      if (out.AttachmentId === undefined || out.AttachmentId === '') {
+        throw mapEc2Error(new Error('no AttachmentId in the answer'), { action, interfaceId });
+      }
+      return out.AttachmentId;
+    });
+  }
+
+  setDeleteOnTermination(interfaceId: string, attachmentId: string): Promise<void> {
+    return this.call({ action: 'ModifyNetworkInterfaceAttribute', interfaceId }, async () => {
+      await this.client.send(
+        new ModifyNetworkInterfaceAttributeCommand({
+          NetworkInterfaceId: interfaceId,
+          Attachment: { AttachmentId: attachmentId, DeleteOnTermination: true },
+        }),
+      );
+    });
+  }
+
+  detachEni(interfaceId: string, attachmentId: string): Promise<void> {
+    return this.call({ action: 'DetachNetworkInterface', interfaceId }, async () => {
+      await this.client.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId }));
+    });
+  }
+
+  deleteEni(interfaceId: string): Promise<void> {
+    return this.call({ action: 'DeleteNetworkInterface', interfaceId }, async () => {
+      await this.client.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: interfaceId }));
+    });
+  }
+}

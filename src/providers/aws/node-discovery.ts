@@ -1,0 +1,83 @@
+/**
+ * Reads the node's facts from IMDS: identity, and per attached MAC the interface, subnet, VPC
+ * CIDRs and security groups. Addresses come from EC2, not from here: IMDS lags behind changes.
+ */
+import type { ImdsClient } from './imds-client.js';
+
+const META = '/latest/meta-data';
+
+export interface ImdsIdentity {
+  readonly instanceId: string;
+  readonly instanceType: string;
+  /** The primary interface's MAC, lower case. */
+  readonly primaryMac: string;
+  readonly localIpv4: string;
+  readonly region: string;
+}
+
+export interface ImdsMacFacts {
+  readonly mac: string;
+  readonly deviceIndex: number;
+  readonly interfaceId: string;
+  readonly subnetId: string;
+  readonly subnetCidr: string;
+  readonly localIpv4s: readonly string[];
+  readonly vpcCidrs: readonly string[];
+  readonly securityGroupIds: readonly string[];
+}
+
+/** Reads the instance's identity. `region` is read from IMDS only when not given. */
+export async function readIdentity(imds: ImdsClient, region: string | undefined): Promise<ImdsIdentity> {
+  const [instanceId, instanceType, mac, localIpv4, placementRegion] = await Promise.all([
+    imds.get(`${META}/instance-id`),
+    imds.get(`${META}/instance-type`),
+    imds.get(`${META}/mac`),
+    imds.get(`${META}/local-ipv4`),
+    region === undefined ? imds.get(`${META}/placement/region`) : Promise.resolve(region),
+  ]);
+  return { instanceId, instanceType, primaryMac: mac.toLowerCase(), localIpv4, region: placementRegion };
+}
+
+/** Lists the MACs of the attached interfaces (lower case, without the trailing `/`). */
+export async function listMacs(imds: ImdsClient): Promise<string[]> {
+  const lines = await imds.getLines(`${META}/network/interfaces/macs/`);
+  return lines.map((line) => line.replace(/\/+$/, '').toLowerCase());
+}
+
+function parseDeviceNumber(mac: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`IMDS macs/${mac}/device-number is not a device index: ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Reads one MAC's subtree. */
+export async function readMacFacts(imds: ImdsClient, mac: string): Promise<ImdsMacFacts> {
+  const base = `${META}/network/interfaces/macs/${mac}`;
+  const [deviceNumber, interfaceId, subnetId, subnetCidr, localIpv4s, vpcCidrs, securityGroupIds] =
+    await Promise.all([
+      imds.get(`${base}/device-number`),
+      imds.get(`${base}/interface-id`),
+      imds.get(`${base}/subnet-id`),
+      imds.get(`${base}/subnet-ipv4-cidr-block`),
+      imds.getLines(`${base}/local-ipv4s`),
+      imds.getLines(`${base}/vpc-ipv4-cidr-blocks`),
+      imds.getLines(`${base}/security-group-ids`),
+    ]);
+  return {
+    mac,
+    deviceIndex: parseDeviceNumber(mac, deviceNumber),
+    interfaceId,
+    subnetId,
+    subnetCidr,
+    localIpv4s,
+    vpcCidrs,
+    securityGroupIds,
+  };
+}
+
+/** Re-reads the VPC's CIDR blocks (a VPC can gain blocks while the node runs). */
+export function readVpcCidrs(imds: ImdsClient, mac: string): Promise<string[]> {
+  return imds.getLines(`${META}/network/interfaces/macs/${mac}/vpc-ipv4-cidr-blocks`);
+}

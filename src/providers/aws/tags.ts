@@ -1,0 +1,41 @@
+/**
+ * Tags put on ENIs nativeip creates. The `node.k8s.amazonaws.com/*` and
+ * `cluster.k8s.amazonaws.com/name` keys are the ones the AWS VPC CNI uses, so operators' existing
+ * leak-finding tooling recognises our ENIs; `nativeip.io/managed` is what marks them as ours.
+ */
+export const MANAGED_TAG_KEY = 'nativeip.io/managed';
+export const MANAGED_TAG_VALUE = 'true';
+export const INSTANCE_ID_TAG_KEY = 'node.k8s.amazonaws.com/instance_id';
+export const CREATED_AT_TAG_KEY = 'node.k8s.amazonaws.com/createdAt';
+export const CLUSTER_NAME_TAG_KEY = 'cluster.k8s.amazonaws.com/name';
+
+export interface Tag {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** The tags for a new ENI, in a stable order. */
+export function interfaceTags(options: {
+  instanceId: string;
+  createdAt: Date;
+  clusterName?: string | undefined;
+}): Tag[] {
+  const tags: Tag[] = [
+    { key: INSTANCE_ID_TAG_KEY, value: options.instanceId },
+    { key: CREATED_AT_TAG_KEY, value: options.createdAt.toISOString() },
+  ];
+  if (options.clusterName !== undefined && options.clusterName !== '') {
+    tags.push({ key: CLUSTER_NAME_TAG_KEY, value: options.clusterName });
+  }
+  tags.push({ key: MANAGED_TAG_KEY, value: MANAGED_TAG_VALUE });
+  return tags;
+}
+
+/** True when the tag set marks the interface as created by nativeip. */
+export function isManaged(tags: ReadonlyMap<string, string>): boolean {
+  return tags.get(MANAGED_TAG_KEY) === MANAGED_TAG_VALUE;
+}
+
+export function interfaceDescription(instanceId: string): string {
+  return `nativeip ENI for ${instanceId}`;
+}
