@@ -1,0 +1,118 @@
+/** Decoders for each method's `result`, used by the plugin and the CLI on the daemon's replies. */
+
+import type {
+  AddResult,
+  CheckResult,
+  DelResult,
+  GcResult,
+  MethodMap,
+  RpcMethod,
+  StatusResult,
+} from './protocol.js';
+import { Reader, fieldPath, type JsonObject } from './decode-reader.js';
+import { MAX_MTU, MIN_MTU } from './validate.js';
+
+export type ResultOf<M extends RpcMethod> = MethodMap[M]['result'];
+
+const r = new Reader('InvalidResponse');
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const PREFIXED_ADDRESS = /^[0-9a-fA-F.:]+\/\d{1,3}$/;
+
+const decoders: { readonly [M in RpcMethod]: (value: unknown) => ResultOf<M> } = {
+  add: decodeAddResult,
+  del: (value) => {
+    r.object(value, 'result');
+    return {} satisfies DelResult;
+  },
+  check: decodeCheckResult,
+  gc: (value) => ({ released: r.integer(r.object(value, 'result')['released'], 'result.released', 0, Number.MAX_SAFE_INTEGER) }) satisfies GcResult,
+  status: decodeStatusResult,
+};
+
+/** Decodes the `result` of a reply to `method`. Throws `DecodeError` (code `InvalidResponse`). */
+export function decodeResult<M extends RpcMethod>(method: M, value: unknown): ResultOf<M> {
+  return decoders[method](value);
+}
+
+function decodeAddResult(value: unknown): AddResult {
+  const o = r.object(value, 'result');
+  const host = r.object(o['hostInterface'], 'result.hostInterface');
+  const pod = r.object(o['podInterface'], 'result.podInterface');
+  return {
+    address: r.string(o['address'], 'result.address', (s) =>
+      PREFIXED_ADDRESS.test(s) ? undefined : `${JSON.stringify(s)} is not an address with a prefix length`,
+    ),
+    gateway: r.nonEmptyString(o['gateway'], 'result.gateway'),
+    mtu: r.integer(o['mtu'], 'result.mtu', MIN_MTU, MAX_MTU),
+    interfaceId: r.nonEmptyString(o['interfaceId'], 'result.interfaceId'),
+    hostInterface: { name: r.nonEmptyString(host['name'], 'result.hostInterface.name'), mac: mac(host, 'result.hostInterface') },
+    podInterface: {
+      name: r.nonEmptyString(pod['name'], 'result.podInterface.name'),
+      mac: mac(pod, 'result.podInterface'),
+      sandbox: r.nonEmptyString(pod['sandbox'], 'result.podInterface.sandbox'),
+    },
+  };
+}
+
+function mac(o: JsonObject, parent: string): string {
+  return r.string(o['mac'], fieldPath(parent, 'mac'), (s) => (MAC.test(s) ? undefined : `${JSON.stringify(s)} is not a MAC address`));
+}
+
+function decodeCheckResult(value: unknown): CheckResult {
+  const o = r.object(value, 'result');
+  const problems = r.array(o['problems'], 'result.problems').map((p, i) => r.string(p, fieldPath('result.problems', i)));
+  return { ok: r.boolean(o['ok'], 'result.ok'), problems };
+}
+
+function count(o: JsonObject, key: string, parent: string): number {
+  return r.integer(o[key], fieldPath(parent, key), 0, Number.MAX_SAFE_INTEGER);
+}
+
+function optionalString(o: JsonObject, key: string, parent: string): { [k: string]: string } {
+  const value = o[key];
+  return value === undefined ? {} : { [key]: r.string(value, fieldPath(parent, key)) };
+}
+
+function decodeStatusResult(value: unknown): StatusResult {
+  const o = r.object(value, 'result');
+  const pool = r.object(o['pool'], 'result.pool');
+  const interfaces = r.array(o['interfaces'], 'result.interfaces').map((item, i) => {
+    const path = fieldPath('result.interfaces', i);
+    const e = r.object(item, path);
+    return {
+      id: r.nonEmptyString(e['id'], fieldPath(path, 'id')),
+      deviceIndex: count(e, 'deviceIndex', path),
+      subnetId: r.string(e['subnetId'], fieldPath(path, 'subnetId')),
+      addresses: count(e, 'addresses', path),
+      assigned: count(e, 'assigned', path),
+    };
+  });
+  const pods = r.array(o['pods'], 'result.pods').map((item, i) => {
+    const path = fieldPath('result.pods', i);
+    const e = r.object(item, path);
+    return {
+      networkName: r.string(e['networkName'], fieldPath(path, 'networkName')),
+      containerId: r.string(e['containerId'], fieldPath(path, 'containerId')),
+      ifName: r.string(e['ifName'], fieldPath(path, 'ifName')),
+      ...(optionalString(e, 'podNamespace', path) as { podNamespace?: string }),
+      ...(optionalString(e, 'podName', path) as { podName?: string }),
+      address: r.string(e['address'], fieldPath(path, 'address')),
+      interfaceId: r.string(e['interfaceId'], fieldPath(path, 'interfaceId')),
+    };
+  });
+  return {
+    state: r.oneOf(o['state'], 'result.state', ['ready', 'growing', 'blocked'] as const),
+    ...(optionalString(o, 'reason', 'result') as { reason?: string }),
+    cloud: r.string(o['cloud'], 'result.cloud'),
+    instanceId: r.string(o['instanceId'], 'result.instanceId'),
+    instanceType: r.string(o['instanceType'], 'result.instanceType'),
+    pool: {
+      total: count(pool, 'total', 'result.pool'),
+      assigned: count(pool, 'assigned', 'result.pool'),
+      available: count(pool, 'available', 'result.pool'),
+      coolingDown: count(pool, 'coolingDown', 'result.pool'),
+    },
+    interfaces,
+    pods,
+  };
+}
