@@ -1,0 +1,201 @@
+/**
+ * The daemon's durable state: every allocation and every cooling-down address. Versioned JSON,
+ * written atomically (temp file, fsync, rename, fsync of the directory) before a reply leaves.
+ * Missing file: a fresh node. Unknown version or a corrupt file: a hard error naming the file.
+ */
+import { open, mkdir, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export const CHECKPOINT_VERSION = 1;
+
+export interface CheckpointAllocation {
+  readonly networkName: string;
+  readonly containerId: string;
+  readonly ifName: string;
+  readonly address: string;
+  readonly interfaceId: string;
+  readonly netns: string;
+  readonly hostVeth: string;
+  /** Route table of the address's interface for the `from` rule; absent for the primary. */
+  readonly routeTable?: number;
+  readonly podNamespace?: string;
+  readonly podName?: string;
+  /** Epoch ms. */
+  readonly assignedAtMs: number;
+}
+
+export interface CheckpointData {
+  readonly version: number;
+  /** The instance the state belongs to; state from another instance is not restored. */
+  readonly instanceId: string;
+  readonly allocations: readonly CheckpointAllocation[];
+  readonly cooldowns: readonly { readonly address: string; readonly untilMs: number }[];
+}
+
+export interface Checkpoint {
+  /** Reads the saved state; undefined on a fresh node. Throws CheckpointError when unreadable. */
+  load(): Promise<CheckpointData | undefined>;
+  /**
+   * Saves `data` durably. Concurrent calls are coalesced: each resolves once a write that began
+   * after the call has reached the disk, so the caller may reply afterwards.
+   */
+  save(data: () => CheckpointData): Promise<void>;
+}
+
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+}
+
+interface QueuedWrite {
+  snapshot: () => CheckpointData;
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class FileCheckpoint implements Checkpoint {
+  readonly #path: string;
+  #writing = false;
+  #queued: QueuedWrite | undefined;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async load(): Promise<CheckpointData | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new CheckpointError(`cannot read checkpoint ${this.#path}: ${(error as Error).message}`, { cause: error });
+    }
+    return decodeCheckpoint(text, this.#path);
+  }
+
+  save(snapshot: () => CheckpointData): Promise<void> {
+    // Group commit: callers arriving while a write is on its way share the next write, which
+    // takes its snapshot only when it starts and so carries every one of their changes.
+    if (this.#queued !== undefined) {
+      this.#queued.snapshot = snapshot;
+      return this.#queued.promise;
+    }
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#queued = { snapshot, promise, resolve, reject };
+    if (!this.#writing) this.#drain();
+    return promise;
+  }
+
+  #drain(): void {
+    const job = this.#queued;
+    if (job === undefined) {
+      this.#writing = false;
+      return;
+    }
+    this.#queued = undefined;
+    this.#writing = true;
+    let data: CheckpointData;
+    try {
+      data = job.snapshot();
+    } catch (error) {
+      job.reject(error);
+      this.#drain();
+      return;
+    }
+    this.#write(data).then(job.resolve, job.reject).finally(() => this.#drain());
+  }
+
+  async #write(data: CheckpointData): Promise<void> {
+    const directory = dirname(this.#path);
+    const temp = `${this.#path}.tmp`;
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    const file = await open(temp, 'w', 0o600);
+    try {
+      await file.writeFile(`${JSON.stringify(data)}\n`);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, this.#path);
+    const dir = await open(directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}
+
+/** Decodes and validates checkpoint text. Pure. */
+export function decodeCheckpoint(text: string, source: string): CheckpointData {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointError(`checkpoint ${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  const fail = (what: string): never => {
+    throw new CheckpointError(`checkpoint ${source} is invalid: ${what}`);
+  };
+  if (!isRecord(value)) return fail('expected an object');
+  if (value['version'] !== CHECKPOINT_VERSION) {
+    return fail(`version ${JSON.stringify(value['version'])} is not supported (this daemon reads version ${CHECKPOINT_VERSION})`);
+  }
+  const instanceId = value['instanceId'];
+  if (typeof instanceId !== 'string') return fail('instanceId: expected a string');
+  const allocations = value['allocations'];
+  const cooldowns = value['cooldowns'];
+  if (!Array.isArray(allocations)) return fail('allocations: expected an array');
+  if (!Array.isArray(cooldowns)) return fail('cooldowns: expected an array');
+  return {
+    version: CHECKPOINT_VERSION,
+    instanceId,
+    allocations: allocations.map((a: unknown, i) => decodeAllocation(a, `allocations[${i}]`, fail)),
+    cooldowns: cooldowns.map((c: unknown, i) => {
+      if (!isRecord(c) || typeof c['address'] !== 'string' || typeof c['untilMs'] !== 'number') {
+        return fail(`cooldowns[${i}]: expected {address, untilMs}`);
+      }
+      return { address: c['address'], untilMs: c['untilMs'] };
+    }),
+  };
+}
+
+function decodeAllocation(value: unknown, where: string, fail: (what: string) => never): CheckpointAllocation {
+  if (!isRecord(value)) return fail(`${where}: expected an object`);
+  const text = (field: string): string => {
+    const v = value[field];
+    return typeof v === 'string' ? v : fail(`${where}.${field}: expected a string`);
+  };
+  const optional = (field: string): string | undefined => {
+    const v = value[field];
+    return v === undefined || typeof v === 'string' ? v : fail(`${where}.${field}: expected a string`);
+  };
+  const assignedAtMs = value['assignedAtMs'];
+  if (typeof assignedAtMs !== 'number') return fail(`${where}.assignedAtMs: expected a number`);
+  const routeTable = value['routeTable'];
+  if (routeTable !== undefined && (typeof routeTable !== 'number' || !Number.isInteger(routeTable))) return fail(`${where}.routeTable: expected an integer`);
+  const podNamespace = optional('podNamespace');
+  const podName = optional('podName');
+  return {
+    networkName: text('networkName'),
+    containerId: text('containerId'),
+    ifName: text('ifName'),
+    address: text('address'),
+    interfaceId: text('interfaceId'),
+    netns: text('netns'),
+    hostVeth: text('hostVeth'),
+    ...(routeTable === undefined ? {} : { routeTable }),
+    ...(podNamespace === undefined ? {} : { podNamespace }),
+    ...(podName === undefined ? {} : { podName }),
+    assignedAtMs,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

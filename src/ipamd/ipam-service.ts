@@ -1,0 +1,268 @@
+/**
+ * The daemon's request handlers: ADD, DEL, CHECK, GC and STATUS. Ties the pool, the datapath and
+ * the checkpoint together with the ordering that keeps addresses from leaking or doubling:
+ * an allocation is on disk before the pod's network exists, and stays on disk until it is gone.
+ */
+import type { Logger } from 'pino';
+import type { Datapath, PodNetworkSpec } from '../cni/datapath/types.js';
+import { POD_GATEWAY } from '../cni/datapath/types.js';
+import { hostVethName } from '../cni/datapath/veth-name.js';
+import { RpcServiceError } from '../rpc/errors.js';
+import type {
+  AddParams,
+  AddResult,
+  AllocationKey,
+  CheckParams,
+  CheckResult,
+  DelParams,
+  GcParams,
+  GcResult,
+  PodRef,
+  StatusResult,
+} from '../rpc/protocol.js';
+import { CHECKPOINT_VERSION, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { PoolManager } from './pool-manager.js';
+
+export interface IpamServiceOptions {
+  readonly pool: PoolManager;
+  readonly datapath: Datapath;
+  readonly checkpoint: Checkpoint;
+  readonly logger: Logger;
+  readonly mtu: number;
+  readonly vethPrefix: string;
+  readonly ipCooldownMs: number;
+  readonly clock?: () => number;
+}
+
+export function allocationKey(key: AllocationKey): string {
+  return `${key.networkName}/${key.containerId}/${key.ifName}`;
+}
+
+export class IpamService {
+  readonly #options: IpamServiceOptions;
+  readonly #clock: () => number;
+  readonly #locks = new KeyedMutex();
+  readonly #allocations = new Map<string, CheckpointAllocation>();
+
+  constructor(options: IpamServiceOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Restores allocations and cooldowns from the checkpoint into the started pool. */
+  async restore(): Promise<void> {
+    const { checkpoint, pool, logger } = this.#options;
+    const saved = await checkpoint.load();
+    if (saved === undefined) {
+      logger.info('no checkpoint: fresh node');
+      return;
+    }
+    if (saved.instanceId !== pool.node.instanceId) {
+      logger.warn({ checkpointInstance: saved.instanceId, instance: pool.node.instanceId }, 'checkpoint belongs to another instance; not restoring it');
+      return;
+    }
+    for (const allocation of saved.allocations) {
+      const key = allocationKey(allocation);
+      this.#allocations.set(key, allocation);
+      const problem = pool.pool.restore(key, allocation.address);
+      if (problem !== undefined) {
+        logger.error({ containerId: allocation.containerId, address: allocation.address, problem }, 'restored allocation has no address in the pool');
+      }
+    }
+    for (const { address, untilMs } of saved.cooldowns) pool.pool.restoreCooldown(address, untilMs);
+    logger.info({ allocations: saved.allocations.length, cooldowns: saved.cooldowns.length }, 'restored checkpoint');
+  }
+
+  add(params: AddParams): Promise<AddResult> {
+    const key = allocationKey(params);
+    return this.#locks.run(key, async () => {
+      const log = this.#options.logger.child({ containerId: params.containerId, ifName: params.ifName });
+      const existing = this.#allocations.get(key);
+      if (existing !== undefined && existing.netns !== params.netns) {
+        throw new RpcServiceError(
+          'InvalidRequest',
+          `container ${params.containerId} (${params.ifName}) already has ${existing.address} in ${existing.netns}; DEL it before adding it to ${params.netns}`,
+        );
+      }
+      if (existing !== undefined) {
+        // A repeated ADD: rebuild the pod's network with the address it already holds.
+        await this.#options.datapath.delPod(this.#teardownSpec(existing));
+        return this.#plumb(existing, params, log);
+      }
+      const assignment = await this.#options.pool.acquire(key);
+      const routeTable = this.#options.pool.routeTableOf(assignment.interfaceId);
+      const allocation: CheckpointAllocation = {
+        networkName: params.networkName,
+        containerId: params.containerId,
+        ifName: params.ifName,
+        address: assignment.address,
+        interfaceId: assignment.interfaceId,
+        netns: params.netns,
+        hostVeth: this.#vethName(params),
+        ...(routeTable === undefined ? {} : { routeTable }),
+        ...podRefOf(params),
+        assignedAtMs: this.#clock(),
+      };
+      this.#allocations.set(key, allocation);
+      try {
+        await this.#save();
+      } catch (error) {
+        this.#allocations.delete(key);
+        this.#options.pool.release(key, { used: false, cooldownMs: 0 });
+        throw new RpcServiceError('Internal', `cannot write the checkpoint: ${(error as Error).message}`, { cause: error });
+      }
+      return this.#plumb(allocation, params, log);
+    });
+  }
+
+  del(params: DelParams): Promise<Record<string, never>> {
+    const key = allocationKey(params);
+    return this.#locks.run(key, async () => {
+      const allocation = this.#allocations.get(key);
+      const log = this.#options.logger.child({ containerId: params.containerId, ifName: params.ifName });
+      if (allocation === undefined) {
+        log.info('DEL of an unknown allocation: nothing to do');
+        return {};
+      }
+      try {
+        await this.#options.datapath.delPod(this.#teardownSpec(allocation));
+      } catch (error) {
+        throw new RpcServiceError('DatapathFailed', `removing the network of ${params.containerId}: ${(error as Error).message}`, { cause: error });
+      }
+      this.#allocations.delete(key);
+      this.#options.pool.release(key, { used: true, cooldownMs: this.#options.ipCooldownMs });
+      await this.#save();
+      log.info({ address: allocation.address }, 'released');
+      return {};
+    });
+  }
+
+  check(params: CheckParams): Promise<CheckResult> {
+    const key = allocationKey(params);
+    return this.#locks.run(key, async () => {
+      const allocation = this.#allocations.get(key);
+      if (allocation === undefined) {
+        return { ok: false, problems: [`no allocation for container ${params.containerId} interface ${params.ifName} in network ${params.networkName}`] };
+      }
+      const problems = await this.#options.datapath.checkPod(this.#podSpec(allocation, params.mtu));
+      if (this.#options.pool.pool.lookup(key)?.address !== allocation.address) {
+        problems.push(`address ${allocation.address} is no longer on any of the node's interfaces in the cloud`);
+      }
+      return { ok: problems.length === 0, problems };
+    });
+  }
+
+  /** Releases every allocation of the network whose attachment is not in the valid list. */
+  async gc(params: GcParams): Promise<GcResult> {
+    const valid = new Set(params.validAttachments.map((a) => `${a.containerId}/${a.ifName}`));
+    const stale = [...this.#allocations.values()].filter(
+      (a) => a.networkName === params.networkName && !valid.has(`${a.containerId}/${a.ifName}`),
+    );
+    let released = 0;
+    for (const allocation of stale) {
+      await this.del(allocation);
+      released += 1;
+    }
+    return { released };
+  }
+
+  status(): StatusResult {
+    const { pool } = this.#options;
+    const now = this.#clock();
+    const stats = pool.pool.stats(now);
+    const block = pool.block;
+    const state = stats.available > 0 ? 'ready' : block !== undefined && !block.retryable ? 'blocked' : 'growing';
+    return {
+      state,
+      ...(state !== 'ready' && block !== undefined ? { reason: block.reason } : {}),
+      cloud: pool.cloudName,
+      instanceId: pool.node.instanceId,
+      instanceType: pool.node.instanceType,
+      pool: stats,
+      interfaces: pool.pool.interfaces().map((pif) => {
+        const addresses = pool.pool.addressesOf(pif.id);
+        return {
+          id: pif.id,
+          deviceIndex: pif.deviceIndex,
+          subnetId: pif.subnetId,
+          addresses: addresses.length,
+          assigned: addresses.filter((a) => a.owner !== undefined).length,
+        };
+      }),
+      pods: [...this.#allocations.values()].map((a) => ({
+        networkName: a.networkName,
+        containerId: a.containerId,
+        ifName: a.ifName,
+        ...(a.podNamespace === undefined ? {} : { podNamespace: a.podNamespace }),
+        ...(a.podName === undefined ? {} : { podName: a.podName }),
+        address: a.address,
+        interfaceId: a.interfaceId,
+      })),
+    };
+  }
+
+  async #plumb(allocation: CheckpointAllocation, params: AddParams, log: Logger): Promise<AddResult> {
+    const spec = this.#podSpec(allocation, params.mtu);
+    try {
+      const result = await this.#options.datapath.addPod(spec);
+      log.info({ address: allocation.address, interfaceId: allocation.interfaceId, hostVeth: result.hostVeth.name }, 'added');
+      return {
+        address: `${allocation.address}/32`,
+        gateway: POD_GATEWAY,
+        mtu: spec.mtu,
+        interfaceId: allocation.interfaceId,
+        hostInterface: result.hostVeth,
+        podInterface: { ...result.podInterface, sandbox: params.netns },
+      };
+    } catch (error) {
+      const key = allocationKey(allocation);
+      this.#allocations.delete(key);
+      this.#options.pool.release(key, { used: false, cooldownMs: 0 });
+      await this.#save().catch((saveError: unknown) => log.error({ err: saveError }, 'checkpoint write after a failed ADD failed'));
+      throw new RpcServiceError('DatapathFailed', `setting up the network of ${params.containerId}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  #podSpec(allocation: CheckpointAllocation, mtu: number | undefined): PodNetworkSpec {
+    const { routeTable } = allocation;
+    return {
+      netnsPath: allocation.netns,
+      podIfName: allocation.ifName,
+      hostVethName: allocation.hostVeth,
+      address: allocation.address,
+      mtu: mtu ?? this.#options.mtu,
+      ...(routeTable === undefined ? {} : { routeTable }),
+    };
+  }
+
+  #teardownSpec(allocation: CheckpointAllocation) {
+    const { routeTable } = allocation;
+    return { hostVethName: allocation.hostVeth, address: allocation.address, ...(routeTable === undefined ? {} : { routeTable }) };
+  }
+
+  #vethName(params: AddParams): string {
+    const pod = params.podNamespace !== undefined && params.podName !== undefined ? { namespace: params.podNamespace, name: params.podName } : params.containerId;
+    return hostVethName(this.#options.vethPrefix, pod);
+  }
+
+  #save(): Promise<void> {
+    return this.#options.checkpoint.save(() => this.#snapshot());
+  }
+
+  #snapshot(): CheckpointData {
+    return {
+      version: CHECKPOINT_VERSION,
+      instanceId: this.#options.pool.node.instanceId,
+      allocations: [...this.#allocations.values()],
+      cooldowns: this.#options.pool.pool.cooldowns(this.#clock()),
+    };
+  }
+}
+
+function podRefOf(ref: PodRef): PodRef {
+  return {
+    ...(ref.podNamespace === undefined ? {} : { podNamespace: ref.podNamespace }),
+    ...(ref.podName === undefined ? {} : { podName: ref.podName }),
+  };
+}

@@ -1,0 +1,288 @@
+/**
+ * Keeps the node's address pool at its warm targets: grows it through the cloud provider when it
+ * runs short, shrinks it when it holds too much, and reconciles it with what the cloud reports.
+ * All cloud mutations run on one serial queue, so the pool never races itself; assignment and
+ * release stay synchronous on the pool.
+ */
+import type { Logger } from 'pino';
+import { AddressPool, type Assignment } from '../core/address-pool.js';
+import { planInputOf } from '../core/plan-input.js';
+import { CloudError, type CloudInterface, type CloudProvider, type NodeSnapshot } from '../core/types.js';
+import { planGrow, planShrink, type WarmTargets } from '../core/warm-targets.js';
+import type { Datapath, HostInterfaceSpec } from '../cni/datapath/types.js';
+import { RpcServiceError } from '../rpc/errors.js';
+import { SerialQueue } from './keyed-mutex.js';
+
+export interface PoolManagerOptions {
+  readonly provider: CloudProvider;
+  readonly datapath: Pick<Datapath, 'setupInterface' | 'teardownInterface'>;
+  readonly targets: WarmTargets;
+  readonly mtu: number;
+  readonly attachTimeoutMs: number;
+  /** How long an ADD waits for a grow under way before answering "try again later". */
+  readonly acquireTimeoutMs: number;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+}
+
+/** Why the pool cannot grow right now; pods get this text in their CNI error. */
+export interface GrowBlock {
+  readonly reason: string;
+  /** True when retrying soon can help (throttling, transient cloud failures). */
+  readonly retryable: boolean;
+  readonly untilMs: number;
+}
+
+const MIN_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 60_000;
+
+export class PoolManager {
+  readonly pool = new AddressPool();
+  readonly #options: PoolManagerOptions;
+  readonly #clock: () => number;
+  readonly #cloudQueue = new SerialQueue();
+  #node: NodeSnapshot | undefined;
+  #pending = 0;
+  #growing: Promise<void> | undefined;
+  #block: GrowBlock | undefined;
+  #backoffMs = MIN_BACKOFF_MS;
+  #closed = false;
+
+  constructor(options: PoolManagerOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  get node(): NodeSnapshot {
+    if (this.#node === undefined) throw new Error('pool manager not started');
+    return this.#node;
+  }
+
+  get cloudName(): string {
+    return this.#options.provider.name;
+  }
+
+  get growing(): boolean {
+    return this.#growing !== undefined;
+  }
+
+  /** The reason the pool cannot grow, while it cannot. */
+  get block(): GrowBlock | undefined {
+    return this.#block !== undefined && this.#block.untilMs > this.#clock() ? this.#block : undefined;
+  }
+
+  /** Reads the node from the cloud and sets up every interface the pool uses. */
+  async start(): Promise<void> {
+    await this.#cloudQueue.run(() => this.#syncWithCloud());
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** The route table for addresses of an interface; undefined for the primary (main table). */
+  routeTableOf(interfaceId: string): number | undefined {
+    const pif = this.pool.interfaces().find((i) => i.id === interfaceId);
+    return pif === undefined || pif.deviceIndex === 0 ? undefined : pif.deviceIndex + 1;
+  }
+
+  /**
+   * Assigns an address to `key`, waiting for a grow under way when the pool is empty. Throws an
+   * RpcServiceError that says why when none can be had: PoolEmptyGrowing (try again later) or
+   * PoolExhausted (limits or subnet).
+   */
+  async acquire(key: string): Promise<Assignment> {
+    const immediate = this.pool.assign(key, this.#clock());
+    if (immediate !== undefined) {
+      this.kickGrow();
+      return immediate;
+    }
+    const deadline = this.#clock() + this.#options.acquireTimeoutMs;
+    this.#pending += 1;
+    try {
+      for (;;) {
+        const block = this.block;
+        if (block !== undefined) throw noAddressError(block);
+        const growth = this.kickGrow();
+        const remaining = deadline - this.#clock();
+        if (remaining <= 0) break;
+        await Promise.race([growth, sleep(Math.min(remaining, 250))]);
+        const assignment = this.pool.assign(key, this.#clock());
+        if (assignment !== undefined) return assignment;
+      }
+    } finally {
+      this.#pending -= 1;
+    }
+    const cooling = this.pool.stats(this.#clock()).coolingDown;
+    throw new RpcServiceError(
+      'PoolEmptyGrowing',
+      `no free address yet: the pool is growing${cooling > 0 ? ` (${cooling} addresses are cooling down)` : ''}; try again later`,
+    );
+  }
+
+  /** Frees `key`'s address, cooling it down unless `used` is false; then rechecks the targets later. */
+  release(key: string, options: { used: boolean; cooldownMs: number }): Assignment | undefined {
+    return this.pool.release(key, this.#clock(), options.used ? options.cooldownMs : 0);
+  }
+
+  /** Starts a grow when the targets ask for one (single flight); resolves when it ends. */
+  kickGrow(): Promise<void> {
+    if (this.#growing !== undefined) return this.#growing;
+    if (this.#closed || this.block !== undefined || planGrow(this.#planInput()).kind === 'none') return Promise.resolve();
+    this.#growing = this.#cloudQueue
+      .run(() => this.#growLoop())
+      .finally(() => {
+        this.#growing = undefined;
+      });
+    return this.#growing;
+  }
+
+  /** One shrink step under the targets, then a reconcile with the cloud. */
+  async reconcile(): Promise<void> {
+    await this.#cloudQueue.run(async () => {
+      await this.#syncWithCloud();
+      await this.#shrinkOnce();
+    });
+    await this.kickGrow();
+  }
+
+  async #growLoop(): Promise<void> {
+    for (;;) {
+      if (this.#closed) return;
+      const plan = planGrow(this.#planInput());
+      if (plan.kind === 'none') return;
+      if (plan.kind === 'blocked') {
+        // Limits do not lift by themselves; recheck on the next reconcile or release.
+        this.#block = { reason: plan.reason, retryable: false, untilMs: this.#clock() + MIN_BACKOFF_MS };
+        this.#options.logger.warn({ shortfall: plan.shortfall, reason: plan.reason }, 'pool cannot grow');
+        return;
+      }
+      try {
+        if (plan.kind === 'assign') {
+          const added = await this.#options.provider.assignAddresses(plan.interfaceId, plan.count);
+          this.pool.addAddresses(plan.interfaceId, added);
+          this.#options.logger.info({ interfaceId: plan.interfaceId, added }, 'assigned addresses');
+        } else {
+          const created = await this.#options.provider.createInterface({ deviceIndex: plan.deviceIndex, secondaryCount: plan.secondaryCount });
+          this.#options.logger.info({ interfaceId: created.id, deviceIndex: created.deviceIndex, addresses: created.secondaryIps.length }, 'created interface');
+          await this.#useInterface(created);
+        }
+        this.#block = undefined;
+        this.#backoffMs = MIN_BACKOFF_MS;
+      } catch (error) {
+        this.#blockAfter(error);
+        return;
+      }
+    }
+  }
+
+  async #shrinkOnce(): Promise<void> {
+    const plan = planShrink(this.#planInput());
+    if (plan.kind === 'none') return;
+    const { provider, logger } = this.#options;
+    if (plan.kind === 'release') {
+      // Out of the pool first, so no pod can be handed an address the cloud is taking back.
+      this.pool.removeAddresses(plan.addresses);
+      try {
+        await provider.releaseAddresses(plan.interfaceId, plan.addresses);
+        logger.info({ interfaceId: plan.interfaceId, released: plan.addresses }, 'released excess addresses');
+      } catch (error) {
+        this.pool.addAddresses(plan.interfaceId, plan.addresses);
+        logger.warn({ err: error, interfaceId: plan.interfaceId }, 'releasing excess addresses failed');
+      }
+      return;
+    }
+    const pif = this.pool.interfaces().find((i) => i.id === plan.interfaceId);
+    if (pif === undefined) return;
+    const addresses = this.pool.addressesOf(pif.id).map((a) => a.address);
+    this.pool.removeInterface(pif.id);
+    try {
+      await this.#options.datapath.teardownInterface(this.#hostSpec(pif));
+      await provider.deleteInterface(pif.id);
+      this.#node = { ...this.node, interfaces: this.node.interfaces.filter((i) => i.id !== pif.id) };
+      logger.info({ interfaceId: pif.id, deviceIndex: pif.deviceIndex }, 'deleted idle interface');
+    } catch (error) {
+      logger.warn({ err: error, interfaceId: pif.id }, 'deleting idle interface failed; keeping it');
+      this.pool.addInterface({ ...pif, secondaryIps: addresses });
+      await this.#options.datapath.setupInterface(this.#hostSpec(pif)).catch(() => undefined);
+    }
+  }
+
+  /** Makes the pool match the cloud: new interfaces and addresses join, vanished ones leave. */
+  async #syncWithCloud(): Promise<void> {
+    const node = await this.#options.provider.describeNode();
+    this.#node = node;
+    const usable = node.interfaces.filter((i) => i.deviceIndex === 0 || i.managed);
+    for (const cloud of usable) {
+      if (!this.pool.hasInterface(cloud.id)) {
+        await this.#useInterface(cloud);
+        continue;
+      }
+      this.pool.addAddresses(cloud.id, cloud.secondaryIps);
+      const inCloud = new Set(cloud.secondaryIps);
+      const vanished = this.pool.addressesOf(cloud.id).filter((a) => !inCloud.has(a.address));
+      this.#forget(vanished.map((a) => a.address));
+    }
+    const attached = new Set(usable.map((i) => i.id));
+    for (const pif of this.pool.interfaces()) {
+      if (!attached.has(pif.id)) {
+        const orphaned = this.pool.removeInterface(pif.id);
+        this.#options.logger.error({ interfaceId: pif.id, orphaned }, 'interface is no longer attached to this node');
+      }
+    }
+  }
+
+  #forget(addresses: string[]): void {
+    if (addresses.length === 0) return;
+    const orphaned = this.pool.removeAddresses(addresses);
+    const log = this.#options.logger;
+    if (orphaned.length > 0) log.error({ addresses, orphaned }, 'addresses held by pods were removed from the node in the cloud');
+    else log.info({ addresses }, 'addresses no longer on the node were dropped from the pool');
+  }
+
+  async #useInterface(cloud: CloudInterface): Promise<void> {
+    if (cloud.deviceIndex > 0) {
+      await this.#options.datapath.setupInterface(this.#hostSpec(cloud), { timeoutMs: this.#options.attachTimeoutMs });
+    }
+    this.pool.addInterface(cloud);
+    if (this.#node !== undefined && !this.#node.interfaces.some((i) => i.id === cloud.id)) {
+      this.#node = { ...this.#node, interfaces: [...this.#node.interfaces, cloud].sort((a, b) => a.deviceIndex - b.deviceIndex) };
+    }
+  }
+
+  #hostSpec(pif: Pick<CloudInterface, 'mac' | 'primaryIp' | 'subnetCidr' | 'deviceIndex'>): HostInterfaceSpec {
+    return { mac: pif.mac, primaryIp: pif.primaryIp, subnetCidr: pif.subnetCidr, mtu: this.#options.mtu, routeTable: pif.deviceIndex + 1 };
+  }
+
+  #blockAfter(error: unknown): void {
+    const now = this.#clock();
+    const retryAfter = error instanceof CloudError ? error.retryAfterMs : undefined;
+    const waitMs = Math.min(MAX_BACKOFF_MS, retryAfter ?? this.#backoffMs);
+    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
+    const reason = error instanceof Error ? error.message : String(error);
+    const retryable = error instanceof CloudError ? error.retryable : true;
+    this.#block = { reason, retryable, untilMs: now + waitMs };
+    this.#options.logger.warn({ err: error, backoffMs: waitMs }, 'growing the pool failed');
+  }
+
+  #planInput() {
+    const node = this.node;
+    return planInputOf(this.pool, {
+      limits: node.limits,
+      targets: this.#options.targets,
+      usedDeviceIndexes: node.interfaces.map((i) => i.deviceIndex),
+      pending: this.#pending,
+      nowMs: this.#clock(),
+    });
+  }
+}
+
+function noAddressError(block: GrowBlock): RpcServiceError {
+  return block.retryable
+    ? new RpcServiceError('PoolEmptyGrowing', `no free address: ${block.reason}; try again later`)
+    : new RpcServiceError('PoolExhausted', `no free address: ${block.reason}`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
