@@ -1,0 +1,37 @@
+/** A Datapath that records pods and interfaces in memory, with the real one's idempotence rules. */
+import type { Datapath, HostInterfaceSpec, PodNetworkResult, PodNetworkSpec, PodTeardownSpec } from '../../src/cni/datapath/types.js';
+import { DatapathError } from '../../src/cni/datapath/types.js';
+
+export class FakeDatapath implements Datapath {
+  readonly pods = new Map<string, PodNetworkSpec>();
+  readonly interfaces = new Map<string, HostInterfaceSpec>();
+  failNextAdd = false;
+
+  async setupInterface(spec: HostInterfaceSpec): Promise<void> {
+    this.interfaces.set(spec.mac, spec);
+  }
+  async teardownInterface(spec: HostInterfaceSpec): Promise<void> {
+    this.interfaces.delete(spec.mac);
+  }
+  async addPod(spec: PodNetworkSpec): Promise<PodNetworkResult> {
+    if (this.failNextAdd) {
+      this.failNextAdd = false;
+      throw new DatapathError('create veth', 'simulated failure');
+    }
+    if (this.pods.has(spec.hostVethName)) throw new DatapathError('create veth', `${spec.hostVethName} exists`);
+    this.pods.set(spec.hostVethName, spec);
+    return { hostVeth: { name: spec.hostVethName, mac: '02:aa:00:00:00:01' }, podInterface: { name: spec.podIfName, mac: '02:bb:00:00:00:01' } };
+  }
+  async delPod(spec: PodTeardownSpec): Promise<void> {
+    this.pods.delete(spec.hostVethName);
+  }
+  async checkPod(spec: PodNetworkSpec): Promise<string[]> {
+    const pod = this.pods.get(spec.hostVethName);
+    if (pod === undefined) return [`host veth ${spec.hostVethName} missing`];
+    return pod.address === spec.address ? [] : [`pod has ${pod.address}, expected ${spec.address}`];
+  }
+  async listHostVeths(prefix: string): Promise<string[]> {
+    return [...this.pods.keys()].filter((n) => n.startsWith(prefix));
+  }
+  close(): void {}
+}
