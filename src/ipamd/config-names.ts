@@ -1,0 +1,136 @@
+/**
+ * Variable names the daemon does not read: misspellings of ones it does (errors), and AWS VPC CNI
+ * settings it does not implement (for a warning). Pure.
+ */
+
+import type { ConfigIssue } from './config.js';
+import { KNOWN_NAMES } from './config-variables.js';
+
+const NATIVEIP_PREFIX = 'NATIVEIP_';
+
+/**
+ * Names in the AWS VPC CNI's families that we check for misspellings. Other names (PATH, HOME,
+ * AWS_REGION, AWS_ACCESS_KEY_ID, …) belong to other software and are never judged.
+ */
+const AWS_FAMILY_PREFIXES = ['WARM_', 'MINIMUM_', 'MAX_ENI', 'AWS_VPC_', 'IP_COOLDOWN'] as const;
+
+/** Largest edit distance at which an AWS-family name counts as a misspelling. */
+const AWS_TYPO_DISTANCE = 2;
+
+/** AWS VPC CNI settings nativeip does not implement, with what to do instead. */
+const UNSUPPORTED_AWS_VARIABLES: ReadonlyMap<string, string> = new Map([
+  ['WARM_PREFIX_TARGET', 'prefix delegation is not supported; use WARM_IP_TARGET'],
+  ['ENABLE_PREFIX_DELEGATION', 'prefix delegation is not supported; pods get secondary addresses'],
+  ['ENABLE_POD_ENI', 'security groups for pods (branch ENIs) are not supported'],
+  ['ENABLE_IPv6', 'IPv6 is not supported; pods get IPv4 addresses'],
+  ['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'custom networking (ENIConfig) is not supported'],
+  ['AWS_VPC_K8S_CNI_RANDOMIZESNAT', 'SNAT port selection is the kernel default'],
+  ['AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS', 'only the VPC CIDRs are excluded from SNAT'],
+  ['AWS_VPC_CNI_NODE_PORT_SUPPORT', 'not configurable'],
+  ['AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER', 'not configurable'],
+  ['AWS_VPC_K8S_CNI_LOGLEVEL', 'use NATIVEIP_LOG_LEVEL'],
+  ['AWS_VPC_K8S_CNI_LOG_FILE', 'use NATIVEIP_LOG_FILE'],
+  ['AWS_VPC_K8S_PLUGIN_LOG_LEVEL', 'the plugin has no separate log level'],
+  ['AWS_VPC_K8S_PLUGIN_LOG_FILE', 'the plugin has no separate log file'],
+  ['DISABLE_NETWORK_RESOURCE_PROVISIONING', 'not configurable'],
+  ['DISABLE_LEAKED_ENI_CLEANUP', 'not configurable'],
+  ['AWS_MANAGE_ENIS_NON_SCHEDULABLE', 'not configurable'],
+  ['MANAGE_UNTAGGED_ENI', 'not configurable'],
+  ['ANNOTATE_POD_IP', 'not configurable'],
+]);
+
+/** An AWS VPC CNI setting present in the environment that nativeip ignores. */
+export interface IgnoredVariable {
+  readonly env: string;
+  /** Why it has no effect, or what to use instead. */
+  readonly note: string;
+}
+
+/** AWS VPC CNI settings set (non-empty) in `env` that nativeip ignores; for a start-up warning. */
+export function findIgnoredAwsVariables(
+  env: Readonly<Record<string, string | undefined>>,
+): IgnoredVariable[] {
+  return [...UNSUPPORTED_AWS_VARIABLES]
+    .filter(([name]) => isSet(env[name]))
+    .map(([name, note]) => ({ env: name, note }));
+}
+
+/**
+ * Unknown `NATIVEIP_*` names (any letter case), and names in the AWS families within
+ * {@link AWS_TYPO_DISTANCE} edits of a name we read. Variables with empty values are unset and
+ * not judged.
+ */
+export function findMisspelledVariables(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!isSet(env[name]) || KNOWN_NAMES.has(name)) continue;
+    const upper = name.toUpperCase();
+    if (upper.startsWith(NATIVEIP_PREFIX)) {
+      issues.push({ env: name, message: unknownNativeipMessage(name) });
+      continue;
+    }
+    if (!AWS_FAMILY_PREFIXES.some((p) => upper.startsWith(p)) || UNSUPPORTED_AWS_VARIABLES.has(upper)) {
+      continue;
+    }
+    const nearest = closest(upper, [...KNOWN_NAMES].filter((n) => !n.startsWith(NATIVEIP_PREFIX)));
+    if (nearest !== undefined && nearest.distance <= AWS_TYPO_DISTANCE) {
+      issues.push({ env: name, message: `${notRead(name, nearest.name)}; did you mean ${nearest.name}?` });
+    }
+  }
+  return issues;
+}
+
+function unknownNativeipMessage(name: string): string {
+  const candidates = [...KNOWN_NAMES].filter((n) => n.startsWith(NATIVEIP_PREFIX));
+  const nearest = closest(name.toUpperCase(), candidates);
+  const suffixLength = name.length - NATIVEIP_PREFIX.length;
+  if (nearest !== undefined && nearest.distance <= Math.max(2, Math.floor(suffixLength / 3))) {
+    return `${notRead(name, nearest.name)}; did you mean ${nearest.name}?`;
+  }
+  return `${notRead(name, undefined)}; the NATIVEIP_ variables are ${candidates.sort().join(', ')}`;
+}
+
+function notRead(name: string, suggestion: string | undefined): string {
+  const caseOnly = suggestion !== undefined && suggestion === name.toUpperCase();
+  return `${name}: not a variable nativeip reads${caseOnly ? ' (names are case-sensitive)' : ''}`;
+}
+
+function closest(
+  name: string,
+  candidates: readonly string[],
+): { name: string; distance: number } | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate);
+    if (best === undefined || distance < best.distance) best = { name: candidate, distance };
+  }
+  return best;
+}
+
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
+ * neighbours each cost 1, so `TARGTE` is one edit from `TARGET`.
+ */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[] = new Array<number>(rows * cols).fill(0);
+  const at = (i: number, j: number): number => d[i * cols + j] ?? 0;
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        value = Math.min(value, at(i - 2, j - 2) + 1);
+      }
+      d[i * cols + j] = value;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+function isSet(value: string | undefined): value is string {
+  return value !== undefined && value !== '';
+}

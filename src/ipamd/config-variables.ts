@@ -1,0 +1,286 @@
+/**
+ * The table of the daemon's environment variables: names, parsers, defaults and the text the
+ * README and `nativeip` show. One entry per {@link DaemonConfig} field, checked by the compiler.
+ */
+
+import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
+import type { CloudChoice, ConfigIssue, DaemonConfig, LogLevel } from './config.js';
+import {
+  MAX_SOCKET_PATH_BYTES,
+  MAX_TIMER_SECONDS,
+  absolutePath,
+  awsRegion,
+  boolean,
+  clusterName,
+  httpUrl,
+  logDestination,
+  oneOf,
+  secondsAsMs,
+  vethPrefix,
+  wholeNumber,
+  type ParseResult,
+  type Parser,
+} from './config-parsers.js';
+
+/** One variable as documented: what the README's configuration table lists. */
+export interface ConfigVariable {
+  /** The environment variable's name. */
+  readonly env: string;
+  /** Read when `env` is unset or empty (`AWS_DEFAULT_REGION` for `AWS_REGION`). */
+  readonly fallbackEnv?: string;
+  /** The {@link DaemonConfig} field it sets. */
+  readonly field: keyof DaemonConfig;
+  /** What values are accepted; also the end of every error message about this variable. */
+  readonly allowed: string;
+  /** The value used when unset, as text (`unset` for optional fields). */
+  readonly default: string;
+  readonly description: string;
+}
+
+export interface VariableSpec<K extends keyof DaemonConfig> extends ConfigVariable {
+  readonly field: K;
+  readonly parse: Parser<DaemonConfig[K]>;
+  /** The value when unset. */
+  readonly fallback: DaemonConfig[K];
+}
+
+const optional = <T>(parser: Parser<T>): Parser<T | undefined> => parser;
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+const CLOUDS: readonly CloudChoice[] = ['aws', 'azure', 'auto'];
+const COUNT = 'a whole number ≥ 0';
+
+export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K> } = {
+  warmEniTarget: {
+    env: 'WARM_ENI_TARGET',
+    field: 'warmEniTarget',
+    allowed: COUNT,
+    default: '1',
+    description:
+      'Spare interfaces, with all their addresses, to keep attached. Ignored when WARM_IP_TARGET or ' +
+      'MINIMUM_IP_TARGET is set. 0 is allowed only with an IP target above 0.',
+    parse: wholeNumber(0),
+    fallback: 1,
+  },
+  warmIpTarget: {
+    env: 'WARM_IP_TARGET',
+    field: 'warmIpTarget',
+    allowed: COUNT,
+    default: 'unset',
+    description:
+      'Free addresses to keep in the pool. Unlike the AWS VPC CNI, 0 is a value (keep none spare), ' +
+      'not the same as unset, and an invalid value is an error rather than unset.',
+    parse: optional(wholeNumber(0)),
+    fallback: undefined,
+  },
+  minimumIpTarget: {
+    env: 'MINIMUM_IP_TARGET',
+    field: 'minimumIpTarget',
+    allowed: COUNT,
+    default: 'unset',
+    description: 'Addresses (free and assigned) the pool keeps at least, from start-up on.',
+    parse: optional(wholeNumber(0)),
+    fallback: undefined,
+  },
+  maxEni: {
+    env: 'MAX_ENI',
+    field: 'maxEni',
+    allowed: 'a whole number ≥ 1',
+    default: 'unset (the instance type limit)',
+    description:
+      'Most interfaces to attach, the primary included; the instance type limit still applies. ' +
+      'The AWS VPC CNI reads values below 1 as unset; nativeip refuses them.',
+    parse: optional(wholeNumber(1)),
+    fallback: undefined,
+  },
+  ipCooldownMs: {
+    env: 'IP_COOLDOWN_PERIOD',
+    field: 'ipCooldownMs',
+    allowed: `a whole number of seconds from 0 to ${MAX_TIMER_SECONDS}`,
+    default: '30',
+    description: 'Seconds a released address rests before another pod may get it.',
+    parse: secondsAsMs(0),
+    fallback: 30_000,
+  },
+  mtu: {
+    env: 'AWS_VPC_ENI_MTU',
+    field: 'mtu',
+    allowed: 'a whole number from 576 to 9001',
+    default: '9001',
+    description: 'MTU of secondary interfaces and of pod interfaces.',
+    parse: wholeNumber(576, 9001),
+    fallback: 9001,
+  },
+  vethPrefix: {
+    env: 'AWS_VPC_K8S_CNI_VETHPREFIX',
+    field: 'vethPrefix',
+    allowed: '1 to 4 characters a-z 0-9, not eth, lo or vlan',
+    default: 'eni',
+    description: 'Prefix of host-side veth names.',
+    parse: vethPrefix,
+    fallback: 'eni',
+  },
+  externalSnat: {
+    env: 'AWS_VPC_K8S_CNI_EXTERNALSNAT',
+    field: 'externalSnat',
+    allowed: 'true or false (any letter case), or 1 or 0',
+    default: 'false',
+    description:
+      'true: traffic leaving the VPC keeps the pod address (a NAT gateway or similar translates ' +
+      'it); false: the node SNATs it to its primary address.',
+    parse: boolean,
+    fallback: false,
+  },
+  clusterName: {
+    env: 'CLUSTER_NAME',
+    field: 'clusterName',
+    allowed: 'letters, digits, ".", "-" and "_", starting with a letter or digit, at most 253',
+    default: 'unset',
+    description: 'Cluster name, tagged on the interfaces nativeip creates.',
+    parse: optional(clusterName),
+    fallback: undefined,
+  },
+  ec2Endpoint: {
+    env: 'AWS_ENDPOINT_URL_EC2',
+    field: 'ec2Endpoint',
+    allowed: 'an http:// or https:// URL without user:password',
+    default: 'unset (the SDK default)',
+    description: 'EC2 API endpoint, e.g. the emulator. Read by the AWS SDK under the same name.',
+    parse: optional(httpUrl),
+    fallback: undefined,
+  },
+  imdsEndpoint: {
+    env: 'AWS_EC2_METADATA_SERVICE_ENDPOINT',
+    field: 'imdsEndpoint',
+    allowed: 'an http:// or https:// URL without user:password',
+    default: 'unset (http://169.254.169.254)',
+    description: 'Instance metadata endpoint, e.g. the emulator. Same name as the AWS SDK uses.',
+    parse: optional(httpUrl),
+    fallback: undefined,
+  },
+  region: {
+    env: 'AWS_REGION',
+    fallbackEnv: 'AWS_DEFAULT_REGION',
+    field: 'region',
+    allowed: 'an AWS region name such as us-east-1',
+    default: 'unset (read from instance metadata)',
+    description: 'AWS region; AWS_DEFAULT_REGION is read when AWS_REGION is unset.',
+    parse: optional(awsRegion),
+    fallback: undefined,
+  },
+  cloud: {
+    env: 'NATIVEIP_CLOUD',
+    field: 'cloud',
+    allowed: 'one of aws, azure, auto',
+    default: 'auto',
+    description: 'Cloud provider; auto probes the metadata services.',
+    parse: oneOf(CLOUDS),
+    fallback: 'auto',
+  },
+  socketPath: {
+    env: 'NATIVEIP_SOCKET',
+    field: 'socketPath',
+    allowed: `an absolute path of at most ${MAX_SOCKET_PATH_BYTES} bytes`,
+    default: DEFAULT_SOCKET_PATH,
+    description: 'Unix socket the CNI plugin connects to.',
+    parse: absolutePath({ maxBytes: MAX_SOCKET_PATH_BYTES }),
+    fallback: DEFAULT_SOCKET_PATH,
+  },
+  checkpointPath: {
+    env: 'NATIVEIP_CHECKPOINT',
+    field: 'checkpointPath',
+    allowed: 'an absolute path',
+    default: '/run/nativeip/checkpoint.json',
+    description: 'File keeping allocations across daemon restarts.',
+    parse: absolutePath(),
+    fallback: '/run/nativeip/checkpoint.json',
+  },
+  logLevel: {
+    env: 'NATIVEIP_LOG_LEVEL',
+    field: 'logLevel',
+    allowed: `one of ${LOG_LEVELS.join(', ')} (any letter case)`,
+    default: 'info',
+    description: 'Least severe level logged.',
+    parse: oneOf(LOG_LEVELS),
+    fallback: 'info',
+  },
+  logFile: {
+    env: 'NATIVEIP_LOG_FILE',
+    field: 'logFile',
+    allowed: 'an absolute path, or stderr',
+    default: 'stderr',
+    description: 'Where the JSON log goes; a file is appended to.',
+    parse: logDestination,
+    fallback: 'stderr',
+  },
+  hostNetnsPath: {
+    env: 'NATIVEIP_HOST_NETNS',
+    field: 'hostNetnsPath',
+    allowed: 'an absolute path',
+    default: 'unset (the daemon’s own namespace)',
+    description:
+      'Network namespace (e.g. /run/netns/node1) to treat as the host; for the test fabric and demo.',
+    parse: optional(absolutePath()),
+    fallback: undefined,
+  },
+  reconcileIntervalMs: {
+    env: 'NATIVEIP_RECONCILE_INTERVAL',
+    field: 'reconcileIntervalMs',
+    allowed: `a whole number of seconds from 1 to ${MAX_TIMER_SECONDS}`,
+    default: '60',
+    description: 'Seconds between reconciles of the pool against the cloud.',
+    parse: secondsAsMs(1),
+    fallback: 60_000,
+  },
+  attachTimeoutMs: {
+    env: 'NATIVEIP_ATTACH_TIMEOUT',
+    field: 'attachTimeoutMs',
+    allowed: `a whole number of seconds from 1 to ${MAX_TIMER_SECONDS}`,
+    default: '60',
+    description: 'Seconds to wait for an attached interface to appear as a Linux link.',
+    parse: secondsAsMs(1),
+    fallback: 60_000,
+  },
+};
+
+/** Every variable the daemon reads, in README order. */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.freeze(
+  Object.values(CONFIG_SPECS).map((spec): ConfigVariable => {
+    const { env, fallbackEnv, field, allowed, description } = spec;
+    const documented = { env, field, allowed, default: spec.default, description };
+    return Object.freeze(fallbackEnv === undefined ? documented : { ...documented, fallbackEnv });
+  }),
+);
+
+/** Every name the daemon reads, fallbacks included. */
+export const KNOWN_NAMES: ReadonlySet<string> = new Set(
+  CONFIG_VARIABLES.flatMap((v) => (v.fallbackEnv === undefined ? [v.env] : [v.env, v.fallbackEnv])),
+);
+
+const MAX_SHOWN_VALUE = 80;
+
+function quote(raw: string): string {
+  const shown = raw.length > MAX_SHOWN_VALUE ? `${raw.slice(0, MAX_SHOWN_VALUE)}…` : raw;
+  return JSON.stringify(shown);
+}
+
+export type ReadResult<T> = { ok: true; value: T } | { ok: false; issue: ConfigIssue };
+
+/** Reads one variable: empty means unset; a value that does not parse is an issue, never the default. */
+export function readVariable<K extends keyof DaemonConfig>(
+  spec: VariableSpec<K>,
+  env: Readonly<Record<string, string | undefined>>,
+): ReadResult<DaemonConfig[K]> {
+  const name = [spec.env, spec.fallbackEnv].find(
+    (n): n is string => n !== undefined && env[n] !== undefined && env[n] !== '',
+  );
+  const raw = name === undefined ? undefined : env[name];
+  if (name === undefined || raw === undefined) return { ok: true, value: spec.fallback };
+  const result: ParseResult<DaemonConfig[K]> = spec.parse(raw);
+  if (result.ok) return { ok: true, value: result.value };
+  const detail = result.detail === undefined ? '' : ` (${result.detail})`;
+  return {
+    ok: false,
+    issue: { env: name, message: `${name}=${quote(raw)}: expected ${spec.allowed}${detail}` },
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The daemon's configuration: environment variables parsed once into a frozen, typed object.
+ * Pure: the caller passes the environment; nothing here reads process.env or touches the disk.
+ */
+
+import { CONFIG_SPECS, readVariable, type VariableSpec } from './config-variables.js';
+import { findMisspelledVariables } from './config-names.js';
+
+export type CloudChoice = 'aws' | 'azure' | 'auto';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/**
+ * Everything the daemon reads from its environment. Every field is always present; `undefined`
+ * means the variable was unset and the behaviour described on the field applies.
+ */
+export interface DaemonConfig {
+  /** `WARM_ENI_TARGET`: spare interfaces (with all their addresses) to keep attached. Ignored when an IP target is set. */
+  readonly warmEniTarget: number;
+  /** `WARM_IP_TARGET`: free addresses to keep in the pool. Unset: size the pool by interfaces. */
+  readonly warmIpTarget: number | undefined;
+  /** `MINIMUM_IP_TARGET`: addresses (free + assigned) the pool never shrinks below. */
+  readonly minimumIpTarget: number | undefined;
+  /** `MAX_ENI`: most interfaces to attach, primary included. Unset: the instance type's limit. */
+  readonly maxEni: number | undefined;
+  /** `IP_COOLDOWN_PERIOD`: how long a released address rests before it is handed out again. */
+  readonly ipCooldownMs: number;
+  /** `AWS_VPC_ENI_MTU`: MTU of secondary interfaces and pod interfaces. */
+  readonly mtu: number;
+  /** `AWS_VPC_K8S_CNI_VETHPREFIX`: prefix of host-side veth names. */
+  readonly vethPrefix: string;
+  /** `AWS_VPC_K8S_CNI_EXTERNALSNAT`: true when something outside the node SNATs egress; no SNAT rule is installed. */
+  readonly externalSnat: boolean;
+  /** `CLUSTER_NAME`: tagged on interfaces we create. */
+  readonly clusterName: string | undefined;
+  /** `AWS_ENDPOINT_URL_EC2`: EC2 endpoint. Unset: the SDK's regional default. */
+  readonly ec2Endpoint: string | undefined;
+  /** `AWS_EC2_METADATA_SERVICE_ENDPOINT`: IMDS endpoint. Unset: `http://169.254.169.254`. */
+  readonly imdsEndpoint: string | undefined;
+  /** `AWS_REGION`, else `AWS_DEFAULT_REGION`. Unset: read from IMDS. */
+  readonly region: string | undefined;
+  /** `NATIVEIP_CLOUD`: which provider to use; `auto` probes the metadata services. */
+  readonly cloud: CloudChoice;
+  /** `NATIVEIP_SOCKET`: Unix socket the CNI plugin connects to. */
+  readonly socketPath: string;
+  /** `NATIVEIP_CHECKPOINT`: file holding allocations across daemon restarts. */
+  readonly checkpointPath: string;
+  readonly logLevel: LogLevel;
+  /** `NATIVEIP_LOG_FILE`: absolute path, or `stderr`. */
+  readonly logFile: string;
+  /** `NATIVEIP_HOST_NETNS`: network namespace to treat as the host (test fabric, demo). Unset: our own. */
+  readonly hostNetnsPath: string | undefined;
+  /** `NATIVEIP_RECONCILE_INTERVAL`: period of the reconcile against the cloud. */
+  readonly reconcileIntervalMs: number;
+  /** `NATIVEIP_ATTACH_TIMEOUT`: how long to wait for an attached interface to appear as a link. */
+  readonly attachTimeoutMs: number;
+}
+
+/** One bad variable or combination. */
+export interface ConfigIssue {
+  /** The variable at fault (for a combination, the first one named in the message). */
+  readonly env: string;
+  /** One line naming the variable, the value given and what is allowed. */
+  readonly message: string;
+}
+
+/** Thrown by {@link loadDaemonConfig}; lists every problem found, not only the first. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'InvalidConfig';
+  readonly retryable = false;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+    super(`invalid daemon configuration (${count}):\n${issues.map((i) => `  ${i.message}`).join('\n')}`);
+    this.issues = Object.freeze([...issues]);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses the daemon's variables from `env` (pass `process.env`). Empty values count as unset.
+ * Returns a frozen config, or throws one {@link ConfigError} listing every invalid value, every
+ * unknown `NATIVEIP_*` variable, every likely misspelling of a supported AWS VPC CNI variable,
+ * and every contradictory combination.
+ */
+export function loadDaemonConfig(env: Env): DaemonConfig {
+  const issues: ConfigIssue[] = [];
+  const failed = new Set<keyof DaemonConfig>();
+  const read = <K extends keyof DaemonConfig>(field: K): DaemonConfig[K] => {
+    const spec: VariableSpec<K> = CONFIG_SPECS[field];
+    const result = readVariable(spec, env);
+    if (result.ok) return result.value;
+    issues.push(result.issue);
+    failed.add(field);
+    return spec.fallback;
+  };
+  const config: DaemonConfig = {
+    warmEniTarget: read('warmEniTarget'),
+    warmIpTarget: read('warmIpTarget'),
+    minimumIpTarget: read('minimumIpTarget'),
+    maxEni: read('maxEni'),
+    ipCooldownMs: read('ipCooldownMs'),
+    mtu: read('mtu'),
+    vethPrefix: read('vethPrefix'),
+    externalSnat: read('externalSnat'),
+    clusterName: read('clusterName'),
+    ec2Endpoint: read('ec2Endpoint'),
+    imdsEndpoint: read('imdsEndpoint'),
+    region: read('region'),
+    cloud: read('cloud'),
+    socketPath: read('socketPath'),
+    checkpointPath: read('checkpointPath'),
+    logLevel: read('logLevel'),
+    logFile: read('logFile'),
+    hostNetnsPath: read('hostNetnsPath'),
+    reconcileIntervalMs: read('reconcileIntervalMs'),
+    attachTimeoutMs: read('attachTimeoutMs'),
+  };
+  issues.push(...checkCombinations(config, failed, env));
+  issues.push(...findMisspelledVariables(env));
+  if (issues.length > 0) throw new ConfigError(issues);
+  return Object.freeze(config);
+}
+
+/**
+ * Checks that need several variables; a variable that failed on its own is not judged again here.
+ *
+ * No warm target: with WARM_ENI_TARGET=0 and neither WARM_IP_TARGET nor MINIMUM_IP_TARGET above
+ * 0, nothing asks the pool for spare addresses. The AWS VPC CNI treats 0 and unset alike for
+ * the two IP targets and then waits until the pool is completely empty before attaching a whole
+ * ENI, failing pod starts meanwhile. nativeip sizes the pool from the targets only, so it refuses
+ * the combination; `WARM_IP_TARGET=1` is the nearest working equivalent.
+ */
+function checkCombinations(
+  config: DaemonConfig,
+  failed: ReadonlySet<keyof DaemonConfig>,
+  env: Env,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const usable = (...fields: (keyof DaemonConfig)[]): boolean => fields.every((f) => !failed.has(f));
+  const shown = (name: string): string => (nonEmpty(env[name]) ? `=${env[name]}` : ' unset');
+
+  if (
+    usable('warmEniTarget', 'warmIpTarget', 'minimumIpTarget') &&
+    config.warmEniTarget === 0 &&
+    (config.warmIpTarget ?? 0) === 0 &&
+    (config.minimumIpTarget ?? 0) === 0
+  ) {
+    issues.push({
+      env: 'WARM_ENI_TARGET',
+      message:
+        `WARM_ENI_TARGET=0 with WARM_IP_TARGET${shown('WARM_IP_TARGET')} and ` +
+        `MINIMUM_IP_TARGET${shown('MINIMUM_IP_TARGET')}: no warm target: the pool would never grow; ` +
+        'set WARM_IP_TARGET or MINIMUM_IP_TARGET to 1 or more, or WARM_ENI_TARGET to 1 or more',
+    });
+  }
+
+  const paths: [string, keyof DaemonConfig, string][] = [
+    ['NATIVEIP_SOCKET', 'socketPath', config.socketPath],
+    ['NATIVEIP_CHECKPOINT', 'checkpointPath', config.checkpointPath],
+    ['NATIVEIP_LOG_FILE', 'logFile', config.logFile],
+  ];
+  for (let i = 0; i < paths.length; i++) {
+    for (let j = i + 1; j < paths.length; j++) {
+      const [nameA, fieldA, pathA] = paths[i]!;
+      const [nameB, fieldB, pathB] = paths[j]!;
+      if (usable(fieldA, fieldB) && pathA === pathB) {
+        issues.push({
+          env: nameA,
+          message: `${nameA} and ${nameB} are both "${pathA}": each needs its own file`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+function nonEmpty(value: string | undefined): value is string {
+  return value !== undefined && value !== '';
+}
+
+export { CONFIG_VARIABLES, type ConfigVariable } from './config-variables.js';
+export { findIgnoredAwsVariables, type IgnoredVariable } from './config-names.js';
