@@ -1,0 +1,304 @@
+import { readdir } from 'node:fs/promises';
+import { isIpv4 } from '../../core/ipv4.js';
+import { FabricError } from './errors.js';
+import {
+  NFT_DROP_COUNTER,
+  NFT_TABLE,
+  NODE_SYSCTLS,
+  VPC_SYSCTLS,
+  renderNftRuleset,
+  renderSyncCommands,
+  renderVpcHostNft,
+  renderVpcHostSide,
+  renderVpcHostVpcSide,
+  type SyncCommands,
+  type VpcHostWiring,
+} from './fabric-commands.js';
+import {
+  EMPTY_FABRIC_STATE,
+  defaultVpcHostIp,
+  findAddressClash,
+  planSync,
+  vpcRouterIp,
+  type FabricState,
+  type FabricTopology,
+} from './fabric-plan.js';
+import { execInNetns, run } from './netns-exec.js';
+
+const NETNS_DIR = '/run/netns';
+const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,9}$/;
+
+/** What the fabric needs from the emulated cloud; `AwsEmulator` satisfies it. */
+export interface FabricEmulator {
+  topology(): FabricTopology;
+  /** Registers a listener called after every change; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
+}
+
+export interface AwsFabricOptions {
+  /**
+   * Prefix of every namespace the fabric creates: `<prefix>vpc`, `<prefix>vh`, `<prefix>n1`, …
+   * Lower-case letters, digits and `-`, at most 10 characters. Default `nip-`.
+   */
+  readonly prefix?: string;
+  /**
+   * The vpc-host's address. It must be in the VPC CIDR and outside every subnet an ENI uses.
+   * Default: the second-to-last address of the VPC CIDR.
+   */
+  readonly vpcHostIp?: string;
+}
+
+/** A machine elsewhere in the VPC, reachable from every node and pod. */
+export interface VpcHost {
+  /** Namespace name, `<prefix>vh`. */
+  readonly netns: string;
+  /** `/run/netns/<prefix>vh`. */
+  readonly netnsPath: string;
+  /** Its only address, on its `eth0`. */
+  readonly ip: string;
+}
+
+/** An emulated instance as a node namespace. */
+export interface FabricNode {
+  readonly instanceId: string;
+  readonly netns: string;
+  readonly netnsPath: string;
+}
+
+async function listNetns(): Promise<string[]> {
+  try {
+    return await readdir(NETNS_DIR);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+async function deleteNetns(names: readonly string[]): Promise<void> {
+  const present = new Set(await listNetns());
+  const doomed = names.filter((n) => present.has(n));
+  if (doomed.length === 0) return;
+  await run('ip', ['-force', '-batch', '-'], { input: doomed.map((n) => `netns del ${n}\n`).join('') }).catch(() => undefined);
+  const left = (await listNetns()).filter((n) => doomed.includes(n));
+  if (left.length > 0) throw new FabricError('CommandFailed', `could not delete network namespaces ${left.join(', ')}`);
+}
+
+function ipBatch(netns: string | undefined, lines: readonly string[]): Promise<unknown> {
+  const args = netns === undefined ? ['-batch', '-'] : ['-n', netns, '-batch', '-'];
+  return run('ip', args, { input: `${lines.join('\n')}\n` });
+}
+
+function decodeCounterPackets(json: string): number {
+  const parsed: unknown = JSON.parse(json);
+  const items: unknown = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['nftables'] : undefined;
+  if (Array.isArray(items)) {
+    for (const item of items as unknown[]) {
+      if (typeof item !== 'object' || item === null) continue;
+      const counter: unknown = (item as Record<string, unknown>)['counter'];
+      if (typeof counter !== 'object' || counter === null) continue;
+      const packets: unknown = (counter as Record<string, unknown>)['packets'];
+      if (typeof packets === 'number') return packets;
+    }
+  }
+  throw new FabricError('CommandFailed', `nft printed no counter with a packet count: ${json.slice(0, 200)}`);
+}
+
+/**
+ * Mirrors an emulated AWS VPC with real network namespaces, for e2e tests and the demo.
+ *
+ * - `<prefix>vpc`: the VPC router. Routes every address an ENI holds to that ENI's veth with a
+ *   permanent neighbour entry for the ENI's MAC, and drops (and counts) forwarded packets whose
+ *   source is not assigned to the ENI they arrive from.
+ * - `<prefix>n<k>`: one namespace per instance; ENI device N is the link `eth<N>` with the ENI's
+ *   MAC. `eth0` is configured as at boot; secondary ENIs are left down for the daemon.
+ * - `<prefix>vh`: another machine in the VPC ({@link AwsFabric.vpcHost}).
+ *
+ * Changes in the emulator are applied by a serialised sync that coalesces bursts.
+ */
+export class AwsFabric {
+  readonly prefix: string;
+  /** The vpc namespace's name, `<prefix>vpc`. */
+  readonly vpcNetns: string;
+  readonly vpcHost: VpcHost;
+  private readonly emulator: FabricEmulator;
+  private readonly hostWiring: VpcHostWiring;
+  private state: FabricState = EMPTY_FABRIC_STATE;
+  private readonly created = new Set<string>();
+  private unsubscribe: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private failure: unknown;
+  private closing: Promise<void> | undefined;
+
+  private constructor(emulator: FabricEmulator, prefix: string, hostIp: string, routerIp: string) {
+    this.emulator = emulator;
+    this.prefix = prefix;
+    this.vpcNetns = `${prefix}vpc`;
+    const hostNetns = `${prefix}vh`;
+    this.vpcHost = { netns: hostNetns, netnsPath: `${NETNS_DIR}/${hostNetns}`, ip: hostIp };
+    this.hostWiring = { hostNetns, vpcLink: 'vh', hostIp, routerIp };
+  }
+
+  /**
+   * Builds the vpc and vpc-host namespaces, wires every instance the emulator has, and keeps
+   * following the emulator's changes until {@link close}. Throws {@link FabricError}:
+   * `InvalidOption`, `PrefixInUse` (namespaces with the prefix exist: another fabric runs, or
+   * a crashed run left them; see {@link cleanupStale}), `ToolMissing` (ip or nft),
+   * `AddressClash`, `CommandFailed`. On failure it removes what it created.
+   */
+  static async start(emulator: FabricEmulator, options: AwsFabricOptions = {}): Promise<AwsFabric> {
+    const prefix = options.prefix ?? 'nip-';
+    if (!PREFIX_PATTERN.test(prefix)) {
+      throw new FabricError('InvalidOption', `prefix ${JSON.stringify(prefix)} must match ${String(PREFIX_PATTERN)}`);
+    }
+    if (options.vpcHostIp !== undefined && !isIpv4(options.vpcHostIp)) {
+      throw new FabricError('InvalidOption', `vpcHostIp ${JSON.stringify(options.vpcHostIp)} is not an IPv4 address`);
+    }
+    await run('ip', ['-V']);
+    await run('nft', ['--version']).catch((error: unknown) => {
+      throw error instanceof FabricError && error.code === 'ToolMissing'
+        ? new FabricError('ToolMissing', 'nft is not installed; install the nftables package', { cause: error })
+        : error;
+    });
+    const existing = (await listNetns()).filter((n) => n.startsWith(prefix));
+    if (existing.length > 0) {
+      throw new FabricError(
+        'PrefixInUse',
+        `network namespaces ${existing.join(', ')} already exist: another fabric uses prefix ${prefix} or a crashed run left them (AwsFabric.cleanupStale('${prefix}') removes them)`,
+      );
+    }
+    const topology = emulator.topology();
+    const hostIp = options.vpcHostIp ?? defaultVpcHostIp(topology.vpcCidr);
+    const clash = findAddressClash(topology, hostIp);
+    if (clash !== undefined) throw new FabricError('AddressClash', clash);
+
+    const fabric = new AwsFabric(emulator, prefix, hostIp, vpcRouterIp(topology.vpcCidr));
+    try {
+      await fabric.buildBase();
+      fabric.unsubscribe = emulator.onChange(() => {
+        fabric.sync().catch(() => undefined);
+      });
+      await fabric.sync();
+    } catch (error) {
+      await fabric.close().catch(() => undefined);
+      throw error;
+    }
+    return fabric;
+  }
+
+  /**
+   * Deletes every network namespace whose name starts with `prefix` (leftovers of a crashed run)
+   * and returns their names. Deleting a namespace also deletes the veths in it and their peers.
+   */
+  static async cleanupStale(prefix: string): Promise<string[]> {
+    if (!PREFIX_PATTERN.test(prefix)) {
+      throw new FabricError('InvalidOption', `prefix ${JSON.stringify(prefix)} must match ${String(PREFIX_PATTERN)}`);
+    }
+    const stale = (await listNetns()).filter((n) => n.startsWith(prefix));
+    await deleteNetns(stale);
+    return stale;
+  }
+
+  /** `/run/netns/<name>` of the instance's node. Throws `UnknownInstance` before it is wired. */
+  nodeNetnsPath(instanceId: string): string {
+    const node = this.state.nodes.get(instanceId);
+    if (node === undefined) {
+      throw new FabricError('UnknownInstance', `instance ${instanceId} has no node namespace (not launched, terminated, or not synced yet)`);
+    }
+    return `${NETNS_DIR}/${node.netns}`;
+  }
+
+  /** The wired nodes, in launch order. */
+  nodes(): FabricNode[] {
+    return [...this.state.nodes.values()]
+      .sort((a, b) => a.index - b.index)
+      .map((n) => ({ instanceId: n.instanceId, netns: n.netns, netnsPath: `${NETNS_DIR}/${n.netns}` }));
+  }
+
+  /**
+   * Applies the emulator's current topology; resolves once it (or a later one) is wired. Calls
+   * are serialised and coalesced. A failed sync leaves the fabric broken: this and every later
+   * call reject with that failure. Rejects with `Closed` after {@link close}.
+   */
+  sync(): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(new FabricError('Closed', 'the fabric is closed'));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    this.dirty = true;
+    this.running ??= this.drain();
+    return this.running;
+  }
+
+  /** Resolves when no sync is queued or running; rejects if a sync failed. */
+  whenSynced(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return this.running ?? Promise.resolve();
+  }
+
+  /** Forwarded packets the vpc namespace dropped because their source is not on their ENI. */
+  async droppedPackets(): Promise<number> {
+    const out = await execInNetns(this.vpcNetns, ['nft', '-j', 'list', 'counter', 'ip', NFT_TABLE, NFT_DROP_COUNTER]);
+    return decodeCounterPackets(out.stdout);
+  }
+
+  /** Stops following the emulator and deletes every namespace the fabric created. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.unsubscribe?.();
+      await this.running?.catch(() => undefined);
+      const nodes = [...this.created].filter((n) => n !== this.vpcNetns && n !== this.vpcHost.netns);
+      await deleteNetns([...nodes, this.vpcHost.netns, this.vpcNetns].filter((n) => this.created.has(n)));
+      this.created.clear();
+    })();
+    return this.closing;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.dirty && this.closing === undefined) {
+        this.dirty = false;
+        await this.syncOnce();
+      }
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async syncOnce(): Promise<void> {
+    const topology = this.emulator.topology();
+    const clash = findAddressClash(topology, this.vpcHost.ip);
+    if (clash !== undefined) throw new FabricError('AddressClash', clash);
+    const { ops, next } = planSync(this.state, topology, this.prefix);
+    if (ops.length === 0) return;
+    await this.apply(renderSyncCommands(ops));
+    this.state = next;
+  }
+
+  private async addNetns(names: readonly string[], sysctls: readonly string[]): Promise<void> {
+    for (const name of names) this.created.add(name);
+    await ipBatch(undefined, names.map((n) => `netns add ${n}`));
+    if (sysctls.length === 0) return;
+    await Promise.all(names.map((n) => execInNetns(n, ['sysctl', '-q', '-w', ...sysctls])));
+  }
+
+  private async buildBase(): Promise<void> {
+    await this.addNetns([this.vpcNetns], VPC_SYSCTLS);
+    await this.addNetns([this.vpcHost.netns], []);
+    await execInNetns(this.vpcNetns, ['nft', '-f', '-'], { input: renderNftRuleset() + renderVpcHostNft(this.hostWiring) });
+    await ipBatch(this.vpcNetns, renderVpcHostVpcSide(this.hostWiring));
+    await ipBatch(this.vpcHost.netns, renderVpcHostSide(this.hostWiring));
+  }
+
+  private async apply(commands: SyncCommands): Promise<void> {
+    if (commands.nftScript !== '') await execInNetns(this.vpcNetns, ['nft', '-f', '-'], { input: commands.nftScript });
+    if (commands.netnsToAdd.length > 0) await this.addNetns(commands.netnsToAdd, NODE_SYSCTLS);
+    if (commands.vpcBatch.length > 0) await ipBatch(this.vpcNetns, commands.vpcBatch);
+    await Promise.all([...commands.nodeBatches].map(([netns, lines]) => ipBatch(netns, lines)));
+    if (commands.netnsToDelete.length > 0) {
+      await deleteNetns(commands.netnsToDelete);
+      for (const name of commands.netnsToDelete) this.created.delete(name);
+    }
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Pure rendering of fabric operations into iproute2 batch files and nft scripts. No I/O: the
+ * fabric runs what this returns, in the order of {@link SyncCommands}' fields.
+ */
+import type { FabricOp } from './fabric-plan.js';
+
+/** nftables table, in the vpc namespace, holding the VPC's source check. */
+export const NFT_TABLE = 'nativeip_fabric';
+/** Set of allowed `iifname . ip saddr` pairs: each ENI's link with each address it holds. */
+export const NFT_SOURCE_SET = 'eni_sources';
+/** Named counter of forwarded packets dropped by the source check. */
+export const NFT_DROP_COUNTER = 'dropped';
+
+/** The vpc namespace: a router that forwards, checks nothing on the reverse path, proxies ARP. */
+export const VPC_SYSCTLS: readonly string[] = [
+  'net.ipv4.ip_forward=1',
+  'net.ipv4.conf.all.rp_filter=0',
+  'net.ipv4.conf.default.rp_filter=0',
+  'net.ipv4.conf.all.proxy_arp=1',
+  'net.ipv4.conf.all.send_redirects=0',
+  'net.ipv4.conf.default.send_redirects=0',
+];
+
+/** A node namespace: forwarding with loose reverse-path filtering, like a Kubernetes node. */
+export const NODE_SYSCTLS: readonly string[] = [
+  'net.ipv4.ip_forward=1',
+  'net.ipv4.conf.all.rp_filter=2',
+  'net.ipv4.conf.default.rp_filter=2',
+];
+
+/** Everything one sync runs, in execution order. Empty parts are skipped. */
+export interface SyncCommands {
+  /** nft script (for the vpc namespace) updating the source-check set; '' when unchanged. */
+  readonly nftScript: string;
+  /** Node namespaces to create, then configure with {@link NODE_SYSCTLS}. */
+  readonly netnsToAdd: readonly string[];
+  /** `ip -batch` lines for the vpc namespace: links, gateway addresses, routes, neighbours. */
+  readonly vpcBatch: readonly string[];
+  /** `ip -batch` lines per node namespace: loopback and the primary ENI's boot configuration. */
+  readonly nodeBatches: ReadonlyMap<string, readonly string[]>;
+  /** Node namespaces to delete, after their vpc-side links are gone. */
+  readonly netnsToDelete: readonly string[];
+}
+
+function element(link: string, address: string): string {
+  return `"${link}" . ${address}`;
+}
+
+function renderNft(ops: readonly FabricOp[]): string {
+  const remove: string[] = [];
+  const add: string[] = [];
+  for (const op of ops) {
+    if (op.kind === 'remove-eni') remove.push(...op.addresses.map((a) => element(op.vpcLink, a)));
+    if (op.kind === 'remove-address') remove.push(element(op.vpcLink, op.address));
+    if (op.kind === 'add-address') add.push(element(op.vpcLink, op.address));
+  }
+  const lines: string[] = [];
+  if (remove.length > 0) lines.push(`delete element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${remove.join(', ')} }`);
+  if (add.length > 0) lines.push(`add element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${add.join(', ')} }`);
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** Renders the operations of one sync (as returned by `planSync`) into command batches. */
+export function renderSyncCommands(ops: readonly FabricOp[]): SyncCommands {
+  const netnsToAdd: string[] = [];
+  const netnsToDelete: string[] = [];
+  const vpcBatch: string[] = [];
+  const nodeBatches = new Map<string, string[]>();
+  const nodeBatch = (netns: string): string[] => {
+    let batch = nodeBatches.get(netns);
+    if (batch === undefined) {
+      batch = [];
+      nodeBatches.set(netns, batch);
+    }
+    return batch;
+  };
+
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'add-node':
+        netnsToAdd.push(op.netns);
+        nodeBatch(op.netns).push('link set lo up');
+        break;
+      case 'remove-node':
+        netnsToDelete.push(op.netns);
+        break;
+      case 'remove-address':
+        vpcBatch.push(`neigh del ${op.address} dev ${op.vpcLink}`, `route del ${op.address}/32 dev ${op.vpcLink}`);
+        break;
+      case 'remove-eni':
+        vpcBatch.push(`link del ${op.vpcLink}`);
+        break;
+      case 'add-eni':
+        vpcBatch.push(
+          `link add ${op.vpcLink} type veth peer name ${op.nodeLink} address ${op.mac} netns ${op.netns}`,
+          `link set ${op.vpcLink} up`,
+          `addr add ${op.gateway}/32 dev ${op.vpcLink}`,
+        );
+        if (op.primary !== undefined) {
+          nodeBatch(op.netns).push(
+            `addr add ${op.primary.address}/${op.primary.prefixLength} dev ${op.nodeLink}`,
+            `link set ${op.nodeLink} up`,
+            `route add default via ${op.primary.gateway} dev ${op.nodeLink}`,
+          );
+        }
+        break;
+      case 'add-address':
+        vpcBatch.push(
+          `route replace ${op.address}/32 dev ${op.vpcLink}`,
+          `neigh replace ${op.address} lladdr ${op.mac} dev ${op.vpcLink} nud permanent`,
+        );
+        break;
+    }
+  }
+  return { nftScript: renderNft(ops), netnsToAdd, vpcBatch, nodeBatches, netnsToDelete };
+}
+
+/** The vpc namespace's nft ruleset: allow listed `iifname . saddr` pairs, count and drop the rest. */
+export function renderNftRuleset(): string {
+  return [
+    `table ip ${NFT_TABLE} {`,
+    `  set ${NFT_SOURCE_SET} { type ifname . ipv4_addr; }`,
+    `  counter ${NFT_DROP_COUNTER} {}`,
+    '  chain src_check {',
+    '    type filter hook forward priority 0; policy accept;',
+    `    iifname . ip saddr @${NFT_SOURCE_SET} accept`,
+    `    counter name "${NFT_DROP_COUNTER}" drop`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Names and addresses of the vpc-host link. */
+export interface VpcHostWiring {
+  readonly hostNetns: string;
+  /** Link name of the veth end in the vpc namespace. */
+  readonly vpcLink: string;
+  readonly hostIp: string;
+  /** The VPC router address the host uses as next hop, held by the vpc-side end. */
+  readonly routerIp: string;
+}
+
+/** `ip -batch` lines for the vpc namespace that wire the vpc-host. */
+export function renderVpcHostVpcSide(host: VpcHostWiring): string[] {
+  return [
+    'link set lo up',
+    `link add ${host.vpcLink} type veth peer name eth0 netns ${host.hostNetns}`,
+    `link set ${host.vpcLink} up`,
+    `addr add ${host.routerIp}/32 dev ${host.vpcLink}`,
+    `route replace ${host.hostIp}/32 dev ${host.vpcLink}`,
+  ];
+}
+
+/** `ip -batch` lines for the vpc-host namespace. */
+export function renderVpcHostSide(host: VpcHostWiring): string[] {
+  return [
+    'link set lo up',
+    `addr add ${host.hostIp}/32 dev eth0`,
+    'link set eth0 up',
+    `route add ${host.routerIp}/32 dev eth0 scope link`,
+    `route add default via ${host.routerIp} dev eth0`,
+  ];
+}
+
+/** nft script allowing the vpc-host's own address as a source from its link. */
+export function renderVpcHostNft(host: VpcHostWiring): string {
+  return `add element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${element(host.vpcLink, host.hostIp)} }\n`;
+}

@@ -1,0 +1,218 @@
+/**
+ * Pure diffing of the emulator's topology against what the fabric has wired: no I/O.
+ * The result is a list of operations that {@link renderSyncCommands} turns into command batches.
+ */
+import { cidrContains, intToIpv4, parseCidr } from '../../core/ipv4.js';
+
+/** One attached interface as the fabric needs it; the emulator's `TopologyInterface` fits. */
+export interface FabricTopologyInterface {
+  readonly eniId: string;
+  readonly mac: string;
+  readonly deviceIndex: number;
+  readonly subnetCidr: string;
+  readonly gateway: string;
+  readonly primaryIp: string;
+  readonly secondaryIps: readonly string[];
+}
+
+/** The part of the emulator's `EmulatorTopology` the fabric reads. */
+export interface FabricTopology {
+  readonly vpcCidr: string;
+  readonly instances: readonly {
+    readonly instanceId: string;
+    readonly interfaces: readonly FabricTopologyInterface[];
+  }[];
+}
+
+/** An ENI the fabric has wired as a veth pair between the vpc namespace and a node namespace. */
+export interface EniWiring {
+  readonly eniId: string;
+  readonly mac: string;
+  readonly deviceIndex: number;
+  /** Name of the veth end in the vpc namespace, e.g. `n1e0`. */
+  readonly vpcLink: string;
+  /** Name of the veth end in the node namespace: `eth<deviceIndex>`. */
+  readonly nodeLink: string;
+  /** Every address routed to this ENI (primary and secondary), sorted. */
+  readonly addresses: readonly string[];
+}
+
+/** An emulated instance the fabric has wired as a node namespace. */
+export interface NodeWiring {
+  readonly instanceId: string;
+  /** Network namespace name, `<prefix>n<index>`. */
+  readonly netns: string;
+  /** Short node number used in link names of the vpc namespace. */
+  readonly index: number;
+  readonly enis: ReadonlyMap<string, EniWiring>;
+}
+
+/** What the fabric has wired so far. */
+export interface FabricState {
+  readonly nextNodeIndex: number;
+  readonly nodes: ReadonlyMap<string, NodeWiring>;
+}
+
+/** The primary ENI's boot-time configuration inside the node, as the node's OS would do it. */
+export interface PrimaryConfig {
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly gateway: string;
+}
+
+export type FabricOp =
+  | { readonly kind: 'add-node'; readonly instanceId: string; readonly netns: string }
+  | { readonly kind: 'remove-node'; readonly instanceId: string; readonly netns: string }
+  | {
+      readonly kind: 'add-eni';
+      readonly netns: string;
+      readonly eniId: string;
+      readonly vpcLink: string;
+      readonly nodeLink: string;
+      readonly mac: string;
+      readonly gateway: string;
+      /** Set for device index 0 only: secondary ENIs are left down and unconfigured. */
+      readonly primary: PrimaryConfig | undefined;
+    }
+  | {
+      readonly kind: 'remove-eni';
+      readonly netns: string;
+      readonly eniId: string;
+      readonly vpcLink: string;
+      /** Addresses whose source-check entries go with the link. */
+      readonly addresses: readonly string[];
+    }
+  | { readonly kind: 'add-address'; readonly vpcLink: string; readonly mac: string; readonly address: string }
+  | { readonly kind: 'remove-address'; readonly vpcLink: string; readonly address: string };
+
+export const EMPTY_FABRIC_STATE: FabricState = { nextNodeIndex: 1, nodes: new Map() };
+
+/** Namespace name of the node with the given number. */
+export function nodeNetnsName(prefix: string, index: number): string {
+  return `${prefix}n${index}`;
+}
+
+/** Link name, in the vpc namespace, of the veth end of a node's ENI. At most 15 characters. */
+export function vpcLinkName(nodeIndex: number, deviceIndex: number): string {
+  return `n${nodeIndex}e${deviceIndex}`;
+}
+
+function addressesOf(eni: FabricTopologyInterface): string[] {
+  return [...new Set([eni.primaryIp, ...eni.secondaryIps])].sort();
+}
+
+function sameWiring(wired: EniWiring, eni: FabricTopologyInterface): boolean {
+  return wired.mac === eni.mac.toLowerCase() && wired.deviceIndex === eni.deviceIndex;
+}
+
+function primaryConfig(eni: FabricTopologyInterface): PrimaryConfig | undefined {
+  if (eni.deviceIndex !== 0) return undefined;
+  return { address: eni.primaryIp, prefixLength: parseCidr(eni.subnetCidr).prefixLength, gateway: eni.gateway };
+}
+
+/**
+ * Compares the topology with the wired state and returns the operations that make the fabric
+ * match, removals first, plus the state after they are applied. Applying the operations in order
+ * never needs a link or route that an earlier operation removes.
+ */
+export function planSync(
+  state: FabricState,
+  topology: FabricTopology,
+  prefix: string,
+): { readonly ops: FabricOp[]; readonly next: FabricState } {
+  const removals: FabricOp[] = [];
+  const additions: FabricOp[] = [];
+  const nodes = new Map<string, NodeWiring>();
+  let nextNodeIndex = state.nextNodeIndex;
+  const wanted = new Map(topology.instances.map((i) => [i.instanceId, i]));
+
+  for (const node of state.nodes.values()) {
+    if (wanted.has(node.instanceId)) continue;
+    for (const eni of node.enis.values()) {
+      removals.push({ kind: 'remove-eni', netns: node.netns, eniId: eni.eniId, vpcLink: eni.vpcLink, addresses: eni.addresses });
+    }
+    removals.push({ kind: 'remove-node', instanceId: node.instanceId, netns: node.netns });
+  }
+
+  for (const instance of topology.instances) {
+    let node = state.nodes.get(instance.instanceId);
+    if (node === undefined) {
+      const index = nextNodeIndex++;
+      node = { instanceId: instance.instanceId, netns: nodeNetnsName(prefix, index), index, enis: new Map() };
+      additions.push({ kind: 'add-node', instanceId: instance.instanceId, netns: node.netns });
+    }
+    const enis = new Map<string, EniWiring>();
+    const attached = new Map(instance.interfaces.map((e) => [e.eniId, e]));
+    for (const wired of node.enis.values()) {
+      const eni = attached.get(wired.eniId);
+      if (eni === undefined || !sameWiring(wired, eni)) {
+        removals.push({ kind: 'remove-eni', netns: node.netns, eniId: wired.eniId, vpcLink: wired.vpcLink, addresses: wired.addresses });
+      }
+    }
+    for (const eni of instance.interfaces) {
+      const mac = eni.mac.toLowerCase();
+      const addresses = addressesOf(eni);
+      const wired = node.enis.get(eni.eniId);
+      const vpcLink = vpcLinkName(node.index, eni.deviceIndex);
+      if (wired === undefined || !sameWiring(wired, eni)) {
+        additions.push({
+          kind: 'add-eni',
+          netns: node.netns,
+          eniId: eni.eniId,
+          vpcLink,
+          nodeLink: `eth${eni.deviceIndex}`,
+          mac,
+          gateway: eni.gateway,
+          primary: primaryConfig(eni),
+        });
+        for (const address of addresses) additions.push({ kind: 'add-address', vpcLink, mac, address });
+      } else {
+        const had = new Set(wired.addresses);
+        const has = new Set(addresses);
+        for (const address of wired.addresses) {
+          if (!has.has(address)) removals.push({ kind: 'remove-address', vpcLink, address });
+        }
+        for (const address of addresses) {
+          if (!had.has(address)) additions.push({ kind: 'add-address', vpcLink, mac, address });
+        }
+      }
+      enis.set(eni.eniId, { eniId: eni.eniId, mac, deviceIndex: eni.deviceIndex, vpcLink, nodeLink: `eth${eni.deviceIndex}`, addresses });
+    }
+    nodes.set(instance.instanceId, { ...node, enis });
+  }
+
+  return { ops: [...removals, ...additions], next: { nextNodeIndex, nodes } };
+}
+
+/**
+ * The vpc-host's default address: the second-to-last address of the VPC CIDR, which the
+ * emulator's subnets normally leave alone. {@link findAddressClash} checks that they do.
+ */
+export function defaultVpcHostIp(vpcCidr: string): string {
+  const { network, prefixLength } = parseCidr(vpcCidr);
+  if (prefixLength > 30) throw new RangeError(`VPC CIDR ${vpcCidr} is too small for a vpc-host address`);
+  return intToIpv4(network + 2 ** (32 - prefixLength) - 2);
+}
+
+/** The VPC router's own address (VPC base + 1), used as the vpc-host's next hop. */
+export function vpcRouterIp(vpcCidr: string): string {
+  return intToIpv4(parseCidr(vpcCidr).network + 1);
+}
+
+/**
+ * Why the vpc-host address cannot be used with this topology, or undefined when it can: it must
+ * lie in the VPC CIDR and outside every subnet an ENI is in, so no ENI can ever hold it.
+ */
+export function findAddressClash(topology: FabricTopology, vpcHostIp: string): string | undefined {
+  if (!cidrContains(topology.vpcCidr, vpcHostIp)) {
+    return `vpc-host address ${vpcHostIp} is outside the VPC CIDR ${topology.vpcCidr}`;
+  }
+  for (const instance of topology.instances) {
+    for (const eni of instance.interfaces) {
+      if (cidrContains(eni.subnetCidr, vpcHostIp)) {
+        return `vpc-host address ${vpcHostIp} lies in subnet ${eni.subnetCidr} of ${eni.eniId} on ${instance.instanceId}; pass another vpcHostIp`;
+      }
+    }
+  }
+  return undefined;
+}

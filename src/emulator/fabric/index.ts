@@ -1,0 +1,17 @@
+export { AwsFabric, type AwsFabricOptions, type FabricEmulator, type FabricNode, type VpcHost } from './aws-fabric.js';
+export { FabricError, type FabricErrorCode } from './errors.js';
+export type { FabricTopology, FabricTopologyInterface } from './fabric-plan.js';
+export {
+  execInNetns,
+  netnsCommand,
+  ping,
+  tcpConnect,
+  tcpEcho,
+  type ExecOutput,
+  type PingOptions,
+  type ProbeResult,
+  type RunOptions,
+  type TcpConnectOptions,
+  type TcpEchoOptions,
+  type TcpEchoServer,
+} from './netns-exec.js';
