@@ -1,0 +1,98 @@
+/**
+ * `nativeip`: the operator's window into the daemon and the local emulated cloud.
+ *   nativeip status | interfaces | pods [--socket PATH] [--json]
+ *   nativeip emulator aws [--listen HOST:PORT] …
+ *   nativeip demo [--keep]
+ */
+import { callDaemon } from '../rpc/client.js';
+import { RpcCallError } from '../rpc/errors.js';
+import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
+import { renderInterfaces, renderPods, renderStatus } from './daemon-views.js';
+
+const USAGE = `usage:
+  nativeip status [--socket PATH] [--json]     the daemon's state and pool
+  nativeip interfaces [--socket PATH] [--json] interfaces the pool uses
+  nativeip pods [--socket PATH] [--json]       pods and their addresses
+  nativeip emulator aws [--listen HOST:PORT] [--instances N] [--instance-type T] …
+  nativeip demo [--keep]                       (root) the whole path on an emulated AWS VPC
+`;
+
+class UsageError extends Error {}
+
+function takeFlag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
+  args.splice(i, 2);
+  return value;
+}
+
+function takeSwitch(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i < 0) return false;
+  args.splice(i, 1);
+  return true;
+}
+
+async function daemonView(args: string[], render: (s: Awaited<ReturnType<typeof fetchStatus>>) => string): Promise<void> {
+  const socket = takeFlag(args, '--socket') ?? process.env['NATIVEIP_SOCKET'] ?? DEFAULT_SOCKET_PATH;
+  const json = takeSwitch(args, '--json');
+  if (args.length > 0) throw new UsageError(`unknown argument ${args[0]}`);
+  const status = await fetchStatus(socket);
+  process.stdout.write(`${json ? JSON.stringify(status, null, 2) : render(status)}\n`);
+}
+
+function fetchStatus(socket: string) {
+  return callDaemon(socket, 'status', {}, { timeoutMs: 5_000 });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'status':
+      await daemonView(args, renderStatus);
+      return 0;
+    case 'interfaces':
+      await daemonView(args, renderInterfaces);
+      return 0;
+    case 'pods':
+      await daemonView(args, renderPods);
+      return 0;
+    case 'emulator': {
+      const [cloud, ...rest] = args;
+      if (cloud !== 'aws') throw new UsageError(`emulator: unknown cloud ${JSON.stringify(cloud ?? '')} (known: aws)`);
+      const { runAwsEmulatorCli } = await import('../emulator/aws/cli.js');
+      await runAwsEmulatorCli(rest);
+      return 0;
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo.js');
+      return runDemo(args);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`nativeip: ${error.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    if (error instanceof RpcCallError) {
+      process.stderr.write(`nativeip: ${error.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`nativeip: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
