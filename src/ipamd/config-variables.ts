@@ -58,7 +58,8 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     default: '1',
     description:
       'Spare interfaces, with all their addresses, to keep attached. Ignored when WARM_IP_TARGET or ' +
-      'MINIMUM_IP_TARGET is set. 0 is allowed only with an IP target above 0.',
+      'MINIMUM_IP_TARGET is set. 0 with both IP targets unset: attach a new interface only when ' +
+      'the pool is empty; 0 with IP targets that are all 0 is refused (no warm target).',
     parse: wholeNumber(0),
     fallback: 1,
   },

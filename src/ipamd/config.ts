@@ -127,11 +127,14 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
 /**
  * Checks that need several variables; a variable that failed on its own is not judged again here.
  *
- * No warm target: with WARM_ENI_TARGET=0 and neither WARM_IP_TARGET nor MINIMUM_IP_TARGET above
- * 0, nothing asks the pool for spare addresses. The AWS VPC CNI treats 0 and unset alike for
- * the two IP targets and then waits until the pool is completely empty before attaching a whole
- * ENI, failing pod starts meanwhile. nativeip sizes the pool from the targets only, so it refuses
- * the combination; `WARM_IP_TARGET=1` is the nearest working equivalent.
+ * No warm target: WARM_ENI_TARGET=0 with an IP target set and every IP target 0 (or unset).
+ * In the AWS VPC CNI, 0 and unset are the same for WARM_IP_TARGET and MINIMUM_IP_TARGET, so
+ * there these values select ENI mode: fill the attached ENIs and attach another only when the
+ * pool is empty. Here an explicit 0 is a value and selects IP mode, where zero targets leave no
+ * headroom at all: the pool grows only for a pod that is already waiting, so every pod start
+ * waits for a cloud call. Copied AWS settings would silently mean something slower, so the
+ * combination is refused. WARM_ENI_TARGET=0 with both IP targets unset is accepted: that is ENI
+ * mode, and behaves as in the AWS VPC CNI.
  */
 function checkCombinations(
   config: DaemonConfig,
@@ -145,6 +148,7 @@ function checkCombinations(
   if (
     usable('warmEniTarget', 'warmIpTarget', 'minimumIpTarget') &&
     config.warmEniTarget === 0 &&
+    (config.warmIpTarget !== undefined || config.minimumIpTarget !== undefined) &&
     (config.warmIpTarget ?? 0) === 0 &&
     (config.minimumIpTarget ?? 0) === 0
   ) {
@@ -152,8 +156,10 @@ function checkCombinations(
       env: 'WARM_ENI_TARGET',
       message:
         `WARM_ENI_TARGET=0 with WARM_IP_TARGET${shown('WARM_IP_TARGET')} and ` +
-        `MINIMUM_IP_TARGET${shown('MINIMUM_IP_TARGET')}: no warm target: the pool would never grow; ` +
-        'set WARM_IP_TARGET or MINIMUM_IP_TARGET to 1 or more, or WARM_ENI_TARGET to 1 or more',
+        `MINIMUM_IP_TARGET${shown('MINIMUM_IP_TARGET')}: no warm target: the pool would grow only ` +
+        'once a pod is already waiting, so every pod start would wait for a cloud call ' +
+        '(the AWS VPC CNI reads 0 here as unset); set WARM_IP_TARGET or MINIMUM_IP_TARGET to 1 or ' +
+        'more, or leave both unset to keep whole interfaces filled',
     });
   }
 

@@ -38,6 +38,7 @@ const URL_INVALID = ['localhost:5000', 'ftp://127.0.0.1/', 'http://user:pw@127.0
 const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
   warmEniTarget: {
     valid: [
+      { raw: '0', value: 0 },
       { raw: '0', value: 0, with: { WARM_IP_TARGET: '1' } },
       { raw: '3', value: 3 },
       { raw: '05', value: 5 },
@@ -343,17 +344,18 @@ describe('loadDaemonConfig: the whole environment', () => {
 });
 
 describe('loadDaemonConfig: combinations', () => {
-  const NO_WARM = 'no warm target: the pool would never grow';
+  const NO_WARM = 'no warm target: the pool would grow only once a pod is already waiting';
 
   it.each<[string, Env]>([
     ['all three 0', { WARM_ENI_TARGET: '0', WARM_IP_TARGET: '0', MINIMUM_IP_TARGET: '0' }],
-    ['WARM_ENI_TARGET=0 alone', { WARM_ENI_TARGET: '0' }],
-    ['WARM_ENI_TARGET=0, WARM_IP_TARGET=0', { WARM_ENI_TARGET: '0', WARM_IP_TARGET: '0' }],
-  ])('refuses a pool with no warm target: %s', (_label, env) => {
+    ['WARM_IP_TARGET=0, MINIMUM_IP_TARGET unset', { WARM_ENI_TARGET: '0', WARM_IP_TARGET: '0' }],
+    ['MINIMUM_IP_TARGET=0, WARM_IP_TARGET unset', { WARM_ENI_TARGET: '0', MINIMUM_IP_TARGET: '0' }],
+  ])('refuses IP mode with no warm target: %s', (_label, env) => {
     const error = configError(env);
     expect(error.issues).toHaveLength(1);
     expect(error.issues[0]?.env).toBe('WARM_ENI_TARGET');
     expect(error.message).toContain(NO_WARM);
+    expect(error.message).toContain('the AWS VPC CNI reads 0 here as unset');
   });
 
   it('says which of the IP targets were 0 and which unset', () => {
@@ -363,11 +365,12 @@ describe('loadDaemonConfig: combinations', () => {
   });
 
   it.each<Env>([
+    { WARM_ENI_TARGET: '0' },
     { WARM_ENI_TARGET: '0', WARM_IP_TARGET: '1' },
     { WARM_ENI_TARGET: '0', MINIMUM_IP_TARGET: '4' },
     { WARM_ENI_TARGET: '0', WARM_IP_TARGET: '0', MINIMUM_IP_TARGET: '4' },
     { WARM_IP_TARGET: '0', MINIMUM_IP_TARGET: '0' },
-  ])('accepts a pool with a warm target: %o', (env) => {
+  ])('accepts %o', (env) => {
     expect(() => loadDaemonConfig(env)).not.toThrow();
   });
 
