@@ -5,7 +5,7 @@
 import { NetlinkDatapath } from '../cni/datapath/netlink-datapath.js';
 import { Ec2Provider } from '../providers/aws/index.js';
 import { FileCheckpoint } from './checkpoint.js';
-import { ConfigError, loadDaemonConfig, type DaemonConfig } from './config.js';
+import { ConfigError, findIgnoredAwsVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
 
@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, destination: config.logFile });
+  for (const ignored of findIgnoredAwsVariables(process.env)) logger.warn(ignored, 'AWS VPC CNI setting not supported yet; ignored');
   if (config.cloud === 'azure') {
     logger.fatal('NATIVEIP_CLOUD=azure: the Azure provider is not built yet; use aws');
     process.exit(2);
