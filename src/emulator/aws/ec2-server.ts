@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ACTIONS } from './ec2-actions.js';
+import type { Ec2State } from './ec2-state.js';
+import { Ec2ApiError, missingParameter } from './errors.js';
+import { closeServer, listen, readBody, urlHost } from './http-util.js';
+import { QueryParams } from './query-params.js';
+import type { Throttler } from './token-bucket.js';
+import { ec2ErrorResponse, ec2Response } from './xml.js';
+
+export interface Ec2ServerOptions {
+  readonly state: Ec2State;
+  /** Present when throttling is on. */
+  readonly throttler: Throttler | undefined;
+  readonly latencyMs: Readonly<Partial<Record<string, number>>>;
+}
+
+/** Per-action counters of received and throttled calls. */
+export class CallCounters {
+  readonly calls = new Map<string, number>();
+  readonly throttled = new Map<string, number>();
+
+  bump(map: Map<string, number>, action: string): void {
+    map.set(action, (map.get(action) ?? 0) + 1);
+  }
+
+  reset(): void {
+    this.calls.clear();
+    this.throttled.clear();
+  }
+}
+
+/**
+ * The EC2 Query API over HTTP: POST form bodies (or GET query strings) with `Action` and
+ * `Version`, XML responses. Signatures are accepted without verification.
+ */
+export class Ec2Server {
+  readonly counters = new CallCounters();
+  private readonly options: Ec2ServerOptions;
+  private readonly server: Server;
+  private baseUrl = '';
+
+  constructor(options: Ec2ServerOptions) {
+    this.options = options;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) this.send(res, 500, ec2ErrorResponse('InternalError', describe(err), randomUUID()), '');
+      });
+    });
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  async start(host: string, port: number): Promise<void> {
+    const bound = await listen(this.server, host, port);
+    this.baseUrl = `http://${urlHost(host)}:${bound}`;
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.server);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    let action = '(none)';
+    try {
+      const query = new URL(req.url ?? '/', 'http://localhost').search.slice(1);
+      const body = req.method === 'POST' ? await readBody(req) : '';
+      const params = QueryParams.fromForm(body.length > 0 ? body : query);
+      action = params.string('Action') ?? action;
+      this.counters.bump(this.counters.calls, action);
+      if (action === '(none)') throw missingParameter('Action');
+      const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+      if (handler === undefined) throw new Ec2ApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
+      if (this.options.throttler !== undefined && !this.options.throttler.admit(action, params)) {
+        this.counters.bump(this.counters.throttled, action);
+        throw new Ec2ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+      }
+      const latency = this.options.latencyMs[action] ?? 0;
+      if (latency > 0) await sleep(latency);
+      const xml = ec2Response(action, requestId, handler(this.options.state, params));
+      this.send(res, 200, xml, requestId);
+    } catch (err) {
+      if (err instanceof Ec2ApiError) {
+        this.send(res, err.httpStatus, ec2ErrorResponse(err.code, err.message, requestId), requestId);
+      } else {
+        this.send(res, 500, ec2ErrorResponse('InternalError', describe(err), requestId), requestId);
+      }
+    }
+  }
+
+  private send(res: ServerResponse, status: number, xml: string, requestId: string): void {
+    res.writeHead(status, {
+      'content-type': 'text/xml;charset=UTF-8',
+      'content-length': Buffer.byteLength(xml),
+      'x-amzn-requestid': requestId,
+      server: 'AmazonEC2',
+    });
+    res.end(xml);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,57 @@
+import type { EmulatorTopology, EniRecord, ImdsInterfaceView, TopologyDetachedInterface } from './ec2-model.js';
+import type { Ec2State } from './ec2-state.js';
+import { formatIpv4 } from './ipv4.js';
+
+/** An instance's interfaces as its IMDS shows them, by device number. */
+export function imdsInterfaces(state: Ec2State, instanceId: string): ImdsInterfaceView[] {
+  return state.attachedTo(instanceId).map((eni) => {
+    const subnet = state.subnet(eni.subnetId);
+    return {
+      mac: eni.mac,
+      interfaceId: eni.id,
+      deviceNumber: eni.attachment?.deviceIndex ?? 0,
+      subnetId: subnet.id,
+      subnetCidr: subnet.allocator.cidr.text,
+      vpcId: state.vpcId,
+      vpcCidr: state.vpcCidr.text,
+      localIpv4s: [eni.primaryIp, ...eni.secondaryIps],
+      securityGroupIds: [...eni.securityGroups],
+      ownerId: state.accountId,
+    };
+  });
+}
+
+function detachedView(state: Ec2State, eni: EniRecord): TopologyDetachedInterface {
+  const subnet = state.subnet(eni.subnetId);
+  return {
+    eniId: eni.id,
+    mac: eni.mac,
+    subnetId: subnet.id,
+    subnetCidr: subnet.allocator.cidr.text,
+    gateway: formatIpv4(subnet.allocator.gateway),
+    primaryIp: eni.primaryIp,
+    secondaryIps: [...eni.secondaryIps],
+  };
+}
+
+/** The current truth: every running instance with its wired interfaces, and loose interfaces. */
+export function topology(state: Ec2State): EmulatorTopology {
+  const instances = state
+    .instances()
+    .filter((i) => i.state === 'running')
+    .map((instance) => ({
+      instanceId: instance.id,
+      instanceType: instance.type.name,
+      subnetId: instance.subnetId,
+      interfaces: state.attachedTo(instance.id).map((eni) => ({
+        ...detachedView(state, eni),
+        deviceIndex: eni.attachment?.deviceIndex ?? 0,
+        attachmentStatus: eni.attachment?.status ?? 'attached',
+      })),
+    }));
+  const detachedInterfaces = state
+    .networkInterfaces()
+    .filter((eni) => eni.attachment === undefined)
+    .map((eni) => detachedView(state, eni));
+  return { vpcId: state.vpcId, vpcCidr: state.vpcCidr.text, instances, detachedInterfaces };
+}

@@ -1,0 +1,37 @@
+/** Source of random-looking resource ids and MAC addresses; deterministic for a given seed. */
+export interface IdSource {
+  /** `count` lower-case hex digits. */
+  hex(count: number): string;
+}
+
+/** mulberry32: a small seeded PRNG, enough for ids that only need to look random and not collide. */
+export function seededIdSource(seed: number): IdSource {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    hex(count: number): string {
+      let out = '';
+      for (let i = 0; i < count; i++) out += Math.floor(next() * 16).toString(16);
+      return out;
+    },
+  };
+}
+
+export const ID_PATTERNS = {
+  networkInterface: /^eni-[0-9a-f]{8}([0-9a-f]{9})?$/,
+  instance: /^i-[0-9a-f]{8}([0-9a-f]{9})?$/,
+  subnet: /^subnet-[0-9a-f]{8}([0-9a-f]{9})?$/,
+  attachment: /^eni-attach-[0-9a-f]{8}([0-9a-f]{9})?$/,
+} as const;
+
+/** A locally administered unicast MAC: first octet 0x02. */
+export function macFrom(ids: IdSource): string {
+  const hex = ids.hex(10);
+  return ['02', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4, 6), hex.slice(6, 8), hex.slice(8, 10)].join(':');
+}
