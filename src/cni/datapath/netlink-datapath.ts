@@ -1,0 +1,265 @@
+/**
+ * The Datapath on the real kernel, over rtnetlink. One long-lived socket in the host namespace;
+ * a short-lived one inside a pod's namespace per addPod / checkPod.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  DatapathError,
+  RULE_PRIORITY_FROM_POD,
+  RULE_PRIORITY_TO_POD,
+  type Datapath,
+  type HostInterfaceSpec,
+  type PodNetworkResult,
+  type PodNetworkSpec,
+  type PodTeardownSpec,
+} from './types.js';
+import { MAIN_TABLE, describe, planInterface, planPod, type PlanObject, type RouteObject, type RuleObject } from './plan.js';
+import { applyHostPlan, applyPodPlan, removeAll, type Removal } from './apply.js';
+import { diffPlan, type PodSideState } from './check.js';
+import { describeFailure } from './errno.js';
+import { localMac, normalizeMac } from './ipv4.js';
+import type { KernelLink, NamespaceState } from './kernel-state.js';
+import { silentLogger, type DatapathLogger } from './logger.js';
+import { withNetns } from './netns.js';
+import { SerialQueue } from './serial-queue.js';
+import {
+  closeSocket,
+  deleteAddress,
+  deleteLinkByName,
+  deleteRoute,
+  deleteRule,
+  listAddresses,
+  listLinks,
+  listNeighbours,
+  listRoutes,
+  listRules,
+  openSocket,
+  type RtNetlinkSocket,
+} from './rtnl.js';
+
+export interface NetlinkDatapathOptions {
+  /**
+   * Network namespace to treat as the host (the test fabric runs the daemon in the root namespace
+   * and a node as a namespace). Default: the daemon's own namespace.
+   */
+  readonly hostNetnsPath?: string;
+  readonly logger?: DatapathLogger;
+  /** Poll interval while setupInterface waits for a link to appear. Default 100 ms. */
+  readonly linkPollMs?: number;
+}
+
+const DEFAULT_ATTACH_TIMEOUT_MS = 30_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function randomMacs(): { host: string; pod: string } {
+  const bytes = randomBytes(12);
+  return { host: localMac(bytes.subarray(0, 6)), pod: localMac(bytes.subarray(6, 12)) };
+}
+
+/** The host-side objects delPod removes; the pod side goes with the veth. */
+function teardownObjects(spec: PodTeardownSpec): { route: RouteObject; rules: RuleObject[] } {
+  const route: RouteObject = {
+    kind: 'route',
+    side: 'host',
+    table: MAIN_TABLE,
+    dst: spec.address,
+    dstLen: 32,
+    dev: spec.hostVethName,
+    scope: 'link',
+  };
+  const rules: RuleObject[] = [
+    { kind: 'rule', side: 'host', priority: RULE_PRIORITY_TO_POD, table: MAIN_TABLE, dst: { address: spec.address, prefixLen: 32 } },
+    // Table 0 matches any table: a `from` rule left by an earlier placement on another interface goes too.
+    { kind: 'rule', side: 'host', priority: RULE_PRIORITY_FROM_POD, table: spec.routeTable ?? 0, src: { address: spec.address, prefixLen: 32 } },
+  ];
+  return { route, rules };
+}
+
+/**
+ * Two host sockets: requests (pipelined, concurrent across pods) on one, dumps (one at a time)
+ * on the other, so a dump never shares its socket with another reply (see SerialQueue).
+ */
+export class NetlinkDatapath implements Datapath {
+  readonly #host: RtNetlinkSocket;
+  readonly #hostDumps: RtNetlinkSocket;
+  readonly #dumpQueue = new SerialQueue();
+  readonly #logger: DatapathLogger;
+  readonly #linkPollMs: number;
+  #closed = false;
+
+  private constructor(host: RtNetlinkSocket, hostDumps: RtNetlinkSocket, logger: DatapathLogger, linkPollMs: number) {
+    this.#host = host;
+    this.#hostDumps = hostDumps;
+    this.#logger = logger;
+    this.#linkPollMs = linkPollMs;
+  }
+
+  /**
+   * Opens the host rtnetlink socket, inside `hostNetnsPath` when given. Throws a DatapathError
+   * naming the namespace when it cannot be entered.
+   */
+  static async open(options: NetlinkDatapathOptions = {}): Promise<NetlinkDatapath> {
+    const { hostNetnsPath } = options;
+    const openPair = (): [RtNetlinkSocket, RtNetlinkSocket] => {
+      const first = openSocket();
+      try {
+        return [first, openSocket()];
+      } catch (err) {
+        closeSocket(first);
+        throw err;
+      }
+    };
+    let sockets: [RtNetlinkSocket, RtNetlinkSocket];
+    try {
+      sockets = hostNetnsPath === undefined ? openPair() : withNetns(hostNetnsPath, openPair);
+    } catch (err) {
+      const where = hostNetnsPath === undefined ? '' : ` in ${hostNetnsPath}`;
+      throw new DatapathError(`open host netlink socket${where}`, describeFailure(err), { cause: err });
+    }
+    return new NetlinkDatapath(sockets[0], sockets[1], options.logger ?? silentLogger, options.linkPollMs ?? 100);
+  }
+
+  async addPod(spec: PodNetworkSpec): Promise<PodNetworkResult> {
+    this.#assertOpen();
+    const macs = randomMacs();
+    let plan: PlanObject[];
+    try {
+      plan = planPod(spec, macs);
+    } catch (err) {
+      throw new DatapathError('plan pod', describeFailure(err), { cause: err });
+    }
+    const started = performance.now();
+    await applyPodPlan(this.#host, plan, this.#logger);
+    this.#logger.debug({ hostVeth: spec.hostVethName, address: spec.address, ms: +(performance.now() - started).toFixed(2) }, 'pod datapath added');
+    return {
+      hostVeth: { name: spec.hostVethName, mac: macs.host },
+      podInterface: { name: spec.podIfName, mac: macs.pod },
+    };
+  }
+
+  async delPod(spec: PodTeardownSpec): Promise<void> {
+    this.#assertOpen();
+    const { route, rules } = teardownObjects(spec);
+    await removeAll([
+      { what: describe(route), run: () => deleteRoute(this.#host, route, { ours: true }) },
+      { what: `host veth ${spec.hostVethName}`, run: () => deleteLinkByName(this.#host, spec.hostVethName) },
+      ...rules.map((rule) => ({ what: describe(rule), run: () => deleteRule(this.#host, rule) })),
+    ]);
+    this.#logger.debug({ hostVeth: spec.hostVethName, address: spec.address }, 'pod datapath deleted');
+  }
+
+  async checkPod(spec: PodNetworkSpec): Promise<string[]> {
+    this.#assertOpen();
+    const host = await this.#dumpQueue.run(() => this.#readNamespace(this.#hostDumps, true));
+    let pod: PodSideState;
+    let podSock: RtNetlinkSocket | undefined;
+    try {
+      podSock = withNetns(spec.netnsPath, openSocket);
+      pod = { state: await this.#readNamespace(podSock, false) };
+    } catch (err) {
+      pod = { unavailable: `pod netns ${spec.netnsPath} cannot be read: ${describeFailure(err)}` };
+    } finally {
+      if (podSock) closeSocket(podSock);
+    }
+    const hostMac = host.links.find((l) => l.name === spec.hostVethName)?.mac;
+    const podMac = 'state' in pod ? pod.state.links.find((l) => l.name === spec.podIfName)?.mac : undefined;
+    const zero = '00:00:00:00:00:00';
+    try {
+      return diffPlan(planPod(spec, { host: hostMac || zero, pod: podMac || zero }), host, pod);
+    } catch (err) {
+      throw new DatapathError('plan pod', describeFailure(err), { cause: err });
+    }
+  }
+
+  async setupInterface(spec: HostInterfaceSpec, options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#assertOpen();
+    const timeoutMs = options.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
+    const mac = normalizeMac(spec.mac);
+    const link = await this.#waitForLink(mac, timeoutMs);
+    let plan: PlanObject[];
+    try {
+      plan = planInterface(spec, link.name);
+    } catch (err) {
+      throw new DatapathError('plan interface', describeFailure(err), { cause: err });
+    }
+    await applyHostPlan(this.#host, plan, new Map([[link.name, link.index]]));
+    this.#logger.debug({ mac, dev: link.name, table: spec.routeTable }, 'interface set up');
+  }
+
+  async teardownInterface(spec: HostInterfaceSpec): Promise<void> {
+    this.#assertOpen();
+    const mac = normalizeMac(spec.mac);
+    const link = await this.#findLink(mac);
+    // With the link gone (already detached) its routes are gone; the rule and address remain to clear.
+    let plan: PlanObject[];
+    try {
+      plan = planInterface(spec, link?.name ?? 'detached');
+    } catch (err) {
+      throw new DatapathError('plan interface', describeFailure(err), { cause: err });
+    }
+    const removals: Removal[] = [];
+    for (const obj of plan.reverse()) {
+      if (obj.kind === 'rule') removals.push({ what: describe(obj), run: () => deleteRule(this.#host, obj) });
+      if (obj.kind === 'route') removals.push({ what: describe(obj), run: () => deleteRoute(this.#host, obj, {}) });
+      if (obj.kind === 'address' && link) {
+        removals.push({ what: describe(obj), run: () => deleteAddress(this.#host, link.index, obj.address, obj.prefixLen) });
+      }
+    }
+    await removeAll(removals);
+    this.#logger.debug({ mac, dev: link?.name, table: spec.routeTable }, 'interface torn down');
+  }
+
+  async listHostVeths(prefix: string): Promise<string[]> {
+    this.#assertOpen();
+    try {
+      const links = await this.#dumpQueue.run(() => listLinks(this.#hostDumps));
+      return links.filter((l) => l.kind === 'veth' && l.name.startsWith(prefix)).map((l) => l.name);
+    } catch (err) {
+      throw new DatapathError('list host links', describeFailure(err), { cause: err });
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeSocket(this.#host);
+    closeSocket(this.#hostDumps);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new DatapathError('use datapath', 'the datapath is closed');
+  }
+
+  async #findLink(mac: string): Promise<KernelLink | undefined> {
+    try {
+      const links = await this.#dumpQueue.run(() => listLinks(this.#hostDumps));
+      return links.find((l) => l.mac === mac);
+    } catch (err) {
+      throw new DatapathError('list host links', describeFailure(err), { cause: err });
+    }
+  }
+
+  async #waitForLink(mac: string, timeoutMs: number): Promise<KernelLink> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const link = await this.#findLink(mac);
+      if (link) return link;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new DatapathError(`find link ${mac}`, `no link with MAC ${mac} appeared within ${timeoutMs} ms`);
+      await sleep(Math.min(this.#linkPollMs, left));
+    }
+  }
+
+  async #readNamespace(sock: RtNetlinkSocket, withRules: boolean): Promise<NamespaceState> {
+    // Sequential: one dump at a time per socket.
+    const links = await listLinks(sock);
+    const addresses = await listAddresses(sock);
+    const routes = await listRoutes(sock);
+    const rules = withRules ? await listRules(sock) : [];
+    const neighbours = await listNeighbours(sock);
+    return { links, addresses, routes, rules, neighbours };
+  }
+}
