@@ -2,6 +2,7 @@
  * Composition of the daemon's parts: pool manager, IPAM service, RPC server and the reconcile
  * timer. Constructing does no I/O; start() and close() are explicit.
  */
+import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Datapath } from '../cni/datapath/types.js';
 import type { CloudProvider } from '../core/types.js';
@@ -58,6 +59,7 @@ export class Daemon {
       mtu: config.mtu,
       vethPrefix: config.vethPrefix,
       ipCooldownMs: config.ipCooldownMs,
+      netnsExists: pathExists,
       ...(clock === undefined ? {} : { clock }),
     });
     const service = this.service;
@@ -79,6 +81,7 @@ export class Daemon {
     const { logger, config } = this.#parts;
     await this.pool.start();
     await this.service.restore();
+    await this.service.releaseEndedPods();
     await this.#rpc.start();
     const node = this.pool.node;
     logger.info(
@@ -91,8 +94,9 @@ export class Daemon {
 
   /** Runs one reconcile now (also used by tests and the CLI). */
   reconcileNow(): Promise<void> {
-    this.#reconciling ??= this.pool
-      .reconcile()
+    this.#reconciling ??= this.service
+      .releaseEndedPods()
+      .then(() => this.pool.reconcile())
       .catch((error: unknown) => this.#parts.logger.warn({ err: error }, 'reconcile failed'))
       .finally(() => {
         this.#reconciling = undefined;
@@ -117,5 +121,14 @@ export class Daemon {
         if (this.#timer !== undefined) this.#scheduleReconcile(intervalMs);
       });
     }, delay);
+  }
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

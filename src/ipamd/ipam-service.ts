@@ -32,6 +32,8 @@ export interface IpamServiceOptions {
   readonly mtu: number;
   readonly vethPrefix: string;
   readonly ipCooldownMs: number;
+  /** Whether a pod's network namespace still exists; a pod whose namespace is gone has ended. */
+  readonly netnsExists: (path: string) => Promise<boolean>;
   readonly clock?: () => number;
 }
 
@@ -165,6 +167,21 @@ export class IpamService {
       released += 1;
     }
     return { released };
+  }
+
+  /**
+   * Releases allocations whose pod network namespace no longer exists: pods whose DEL never
+   * reached us (the daemon was down; DEL succeeds then so the runtime can move on).
+   */
+  async releaseEndedPods(): Promise<number> {
+    let released = 0;
+    for (const allocation of [...this.#allocations.values()]) {
+      if (await this.#options.netnsExists(allocation.netns)) continue;
+      this.#options.logger.info({ containerId: allocation.containerId, netns: allocation.netns, address: allocation.address }, 'pod namespace is gone: releasing its address');
+      await this.del(allocation);
+      released += 1;
+    }
+    return released;
   }
 
   status(): StatusResult {

@@ -14,6 +14,7 @@ import { FakeDatapath } from '../support/fake-datapath.js';
 const logger = pino({ level: 'silent' });
 let dir: string;
 let now = 1_000_000;
+const gone = new Set<string>();
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nativeip-ipam-'));
@@ -27,7 +28,7 @@ async function startNode(cloud: FakeCloud, datapath: FakeDatapath, targets: Warm
   const clock = () => now;
   const pool = new PoolManager({ provider: cloud, datapath, targets, mtu: 9001, attachTimeoutMs: 1000, acquireTimeoutMs: 2000, logger, clock });
   const checkpoint = new FileCheckpoint(join(dir, 'checkpoint.json'));
-  const service = new IpamService({ pool, datapath, checkpoint, logger, mtu: 9001, vethPrefix: 'eni', ipCooldownMs: 30_000, clock });
+  const service = new IpamService({ pool, datapath, checkpoint, logger, mtu: 9001, vethPrefix: 'eni', ipCooldownMs: 30_000, clock, netnsExists: async (path) => !gone.has(path) });
   await pool.start();
   await service.restore();
   await pool.kickGrow();
@@ -132,6 +133,18 @@ describe('IpamService', () => {
     await second.service.del(pod(1));
     expect(datapath.pods.size).toBe(1);
     expect(second.service.status().pods.map((p) => p.containerId)).toEqual(['c3']);
+  });
+
+  it('releases pods whose network namespace is gone (their DEL never arrived)', async () => {
+    const datapath = new FakeDatapath();
+    const { service } = await startNode(new FakeCloud(), datapath);
+    await service.add(pod(1));
+    await service.add(pod(2));
+    gone.add(pod(2).netns);
+    expect(await service.releaseEndedPods()).toBe(1);
+    expect(service.status().pods.map((p) => p.containerId)).toEqual(['c1']);
+    expect(datapath.pods.size).toBe(1);
+    gone.clear();
   });
 
   it('CHECK reports drift', async () => {
