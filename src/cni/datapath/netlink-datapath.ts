@@ -20,7 +20,7 @@ import { describeFailure } from './errno.js';
 import { localMac, normalizeMac } from './ipv4.js';
 import type { KernelLink, NamespaceState } from './kernel-state.js';
 import { silentLogger, type DatapathLogger } from './logger.js';
-import { withNetns } from './netns.js';
+import { NetnsError, withNetns } from './netns.js';
 import { SerialQueue } from './serial-queue.js';
 import {
   closeSocket,
@@ -153,14 +153,17 @@ export class NetlinkDatapath implements Datapath {
 
   async checkPod(spec: PodNetworkSpec): Promise<string[]> {
     this.#assertOpen();
-    const host = await this.#dumpQueue.run(() => this.#readNamespace(this.#hostDumps, true));
+    const host = await this.#dumpQueue.run(() => this.#readNamespace(this.#hostDumps, true)).catch((err: unknown) => {
+      throw new DatapathError('read host state', describeFailure(err), { cause: err });
+    });
     let pod: PodSideState;
     let podSock: RtNetlinkSocket | undefined;
     try {
       podSock = withNetns(spec.netnsPath, openSocket);
       pod = { state: await this.#readNamespace(podSock, false) };
     } catch (err) {
-      pod = { unavailable: `pod netns ${spec.netnsPath} cannot be read: ${describeFailure(err)}` };
+      const why = err instanceof NetnsError ? err.message : describeFailure(err);
+      pod = { unavailable: `pod netns ${spec.netnsPath} cannot be read: ${why}` };
     } finally {
       if (podSock) closeSocket(podSock);
     }
@@ -216,7 +219,10 @@ export class NetlinkDatapath implements Datapath {
     this.#assertOpen();
     try {
       const links = await this.#dumpQueue.run(() => listLinks(this.#hostDumps));
-      return links.filter((l) => l.kind === 'veth' && l.name.startsWith(prefix)).map((l) => l.name);
+      return links
+        .filter((l) => l.kind === 'veth' && l.name.startsWith(prefix))
+        .map((l) => l.name)
+        .sort();
     } catch (err) {
       throw new DatapathError('list host links', describeFailure(err), { cause: err });
     }

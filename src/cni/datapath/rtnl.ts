@@ -20,7 +20,7 @@ const AF_INET = 2;
 const NLM_F_ECHO = 0x8;
 const CREATE_EXCL = FlagsNew.CREATE | FlagsNew.EXCL;
 const CREATE_REPLACE = FlagsNew.CREATE | FlagsNew.REPLACE;
-/** Marks routes and rules as ours (`proto 78` in `ip route`); the kernel does not interpret it. */
+/** Marks routes as ours (`proto 78` in `ip route`); the kernel does not interpret it. */
 export const ROUTE_PROTOCOL = 78;
 /** The package types the header field as its enum of well-known protocols; any u8 is valid. */
 const ROUTE_PROTOCOL_FIELD = ROUTE_PROTOCOL as number as rt.RouteProtocol;
@@ -164,9 +164,13 @@ function ruleMessage(rule: RuleObject): [rt.Rule, rt.RuleAttrs] {
   return [data, attrs];
 }
 
+/**
+ * Adds a rule; EEXIST when an identical rule exists. No protocol is set: the kernel's duplicate
+ * check compares it, so a marked rule would not collide with the same rule added by `ip rule`.
+ */
 export async function addRule(sock: RtNetlinkSocket, rule: RuleObject): Promise<void> {
   const [data, attrs] = ruleMessage(rule);
-  await sock.newRule(data, { ...attrs, protocol: ROUTE_PROTOCOL }, { flags: CREATE_EXCL });
+  await sock.newRule(data, attrs, { flags: CREATE_EXCL });
 }
 
 /** Deletes the rule with this selector, priority and table (any protocol). */
