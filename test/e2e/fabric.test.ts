@@ -130,6 +130,11 @@ describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () =>
     expect((await ping(node1Ns, node2.primaryIp)).ok).toBe(true);
   });
 
+  it('refuses a second fabric with the same prefix', async () => {
+    if (emulator === undefined) throw new Error('emulator did not start');
+    await expect(AwsFabric.start(emulator, { prefix: PREFIX })).rejects.toThrow(/fab-vpc.*already exist/);
+  });
+
   it('routes a secondary address of the primary ENI to a pod (ping and TCP both ways)', async () => {
     const f = fab();
     const podIp = await assignOne(node1.primaryEni);
@@ -183,7 +188,7 @@ describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () =>
     ]);
 
     await execInNetns(f.vpcHost.netnsPath, ['nft', '-f', '-'], {
-      input: `table ip seen { chain input { type filter hook input priority 0; ip saddr ${podIp} counter; } }\n`,
+      input: `table ip seen {\n chain input {\n  type filter hook input priority 0;\n  ip saddr ${podIp} counter\n }\n}\n`,
     });
     const seenByHost = async (): Promise<string> => (await execInNetns(f.vpcHost.netnsPath, ['nft', 'list', 'chain', 'ip', 'seen', 'input'])).stdout;
 
@@ -225,6 +230,12 @@ describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () =>
     await fab().close();
     expect(await fabricNamespaces()).toEqual([]);
     await expect(fab().sync()).rejects.toThrow(/closed/);
+  });
+
+  it('cleans up namespaces a crashed run left behind', async () => {
+    for (const name of [`${PREFIX}vpc`, `${PREFIX}n7`]) await execInNetns('/proc/self/ns/net', ['ip', 'netns', 'add', name]);
+    expect((await AwsFabric.cleanupStale(PREFIX)).sort()).toEqual([`${PREFIX}n7`, `${PREFIX}vpc`]);
+    expect(await fabricNamespaces()).toEqual([]);
   });
 });
 

@@ -23,6 +23,7 @@ describe('renderSyncCommands', () => {
       'link add n1e0 type veth peer name eth0 address 02:00:00:00:00:0a netns fab-n1',
       'link set n1e0 up',
       'addr add 10.0.1.1/32 dev n1e0',
+      'ntable change name arp_cache dev n1e0 proxy_delay 0',
       'route replace 10.0.1.10/32 dev n1e0',
       'neigh replace 10.0.1.10 lladdr 02:00:00:00:00:0a dev n1e0 nud permanent',
     ]);

@@ -122,4 +122,10 @@ describe('vpc-host address', () => {
     if (why === undefined) expect(clash).toBeUndefined();
     else expect(clash).toContain(why);
   });
+
+  it('also stays out of subnets no ENI uses yet', () => {
+    const t = topo([]);
+    expect(findAddressClash(t, '10.0.255.254', ['10.0.0.0/20'])).toBeUndefined();
+    expect(findAddressClash(t, '10.0.255.254', ['10.0.0.0/20', '10.0.240.0/20'])).toContain('lies in subnet 10.0.240.0/20');
+  });
 });

@@ -33,6 +33,8 @@ export interface FabricEmulator {
   topology(): FabricTopology;
   /** Registers a listener called after every change; returns the unsubscribe function. */
   onChange(listener: () => void): () => void;
+  /** Every subnet of the VPC, used or not; the vpc-host address must stay outside them all. */
+  subnets?(): readonly { readonly cidr: string }[];
 }
 
 export interface AwsFabricOptions {
@@ -169,7 +171,7 @@ export class AwsFabric {
     }
     const topology = emulator.topology();
     const hostIp = options.vpcHostIp ?? defaultVpcHostIp(topology.vpcCidr);
-    const clash = findAddressClash(topology, hostIp);
+    const clash = findAddressClash(topology, hostIp, emulator.subnets?.().map((s) => s.cidr));
     if (clash !== undefined) throw new FabricError('AddressClash', clash);
 
     const fabric = new AwsFabric(emulator, prefix, hostIp, vpcRouterIp(topology.vpcCidr));
@@ -254,6 +256,9 @@ export class AwsFabric {
 
   private async drain(): Promise<void> {
     try {
+      // Why: emulator listeners fire inside its mutation; read the topology once that has returned,
+      // and let a burst of changes in the same turn become one sync.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (this.dirty && this.closing === undefined) {
         this.dirty = false;
         await this.syncOnce();

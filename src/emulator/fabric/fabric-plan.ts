@@ -201,11 +201,19 @@ export function vpcRouterIp(vpcCidr: string): string {
 
 /**
  * Why the vpc-host address cannot be used with this topology, or undefined when it can: it must
- * lie in the VPC CIDR and outside every subnet an ENI is in, so no ENI can ever hold it.
+ * lie in the VPC CIDR and outside every subnet (`subnetCidrs` and those of the ENIs), so no ENI
+ * can ever hold it.
  */
-export function findAddressClash(topology: FabricTopology, vpcHostIp: string): string | undefined {
+export function findAddressClash(
+  topology: FabricTopology,
+  vpcHostIp: string,
+  subnetCidrs: readonly string[] = [],
+): string | undefined {
   if (!cidrContains(topology.vpcCidr, vpcHostIp)) {
     return `vpc-host address ${vpcHostIp} is outside the VPC CIDR ${topology.vpcCidr}`;
+  }
+  for (const cidr of subnetCidrs) {
+    if (cidrContains(cidr, vpcHostIp)) return `vpc-host address ${vpcHostIp} lies in subnet ${cidr}; pass another vpcHostIp`;
   }
   for (const instance of topology.instances) {
     for (const eni of instance.interfaces) {

@@ -44,6 +44,8 @@ export function run(file: string, args: readonly string[], options: RunOptions =
         reject(new FabricError('CommandFailed', `${shown} exited with ${String(code)}: ${detail}${input}`, { cause: error }));
       }
     });
+    // A program that exits without reading its stdin closes the pipe; its exit status tells.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
   });
 }
