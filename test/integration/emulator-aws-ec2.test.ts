@@ -1,3 +1,4 @@
+import type { DescribeInstanceTypesCommandInput } from '@aws-sdk/client-ec2';
 import {
   AssignPrivateIpAddressesCommand,
   AttachNetworkInterfaceCommand,
@@ -67,7 +68,7 @@ describe('AWS emulator through @aws-sdk/client-ec2', () => {
     expect(byName.get('m5.large')?.NetworkCards).toEqual([
       expect.objectContaining({ NetworkCardIndex: 0, MaximumNetworkInterfaces: 3 }),
     ]);
-    const bad = await errorOf(ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['m5.huge'] })));
+    const bad = await errorOf(ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['m5.huge'] as unknown as DescribeInstanceTypesCommandInput['InstanceTypes'] })));
     expect(bad).toMatchObject({ code: 'InvalidInstanceType', status: 400 });
   });
 
