@@ -223,6 +223,16 @@ describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () =>
     expect(await linkInfo(node1Ns, 'eth0')).toEqual({ mac: node1.mac, up: true });
   });
 
+  it('removes the node namespace of a terminated instance', async () => {
+    const node2Ns = fab().nodeNetnsPath(node2.instanceId).slice('/run/netns/'.length);
+    await emulator?.terminateInstance(node2.instanceId);
+    await fab().whenSynced();
+    expect(fab().nodes().map((n) => n.instanceId)).toEqual([node1.instanceId]);
+    expect(() => fab().nodeNetnsPath(node2.instanceId)).toThrow(/has no node namespace/);
+    expect(await fabricNamespaces()).not.toContain(node2Ns);
+    expect((await ping(node1Ns, fab().vpcHost.ip)).ok).toBe(true);
+  });
+
   it('leaves no namespace behind after close', async () => {
     for (const pod of pods.splice(0)) await execInNetns('/proc/self/ns/net', ['ip', 'netns', 'del', pod]);
     expect((await fabricNamespaces()).length).toBeGreaterThan(0);
