@@ -2,7 +2,7 @@
  * Pure comparison of a plan with kernel snapshots: one human-readable message per drift.
  * Extra objects the plan does not mention are not reported.
  */
-import { describe, ruleSelector, tableName, type PlanObject, type RouteObject, type RuleObject, type Side } from './plan.js';
+import { MAIN_TABLE, describe, ruleSelector, tableName, type PlanObject, type RouteObject, type RuleObject, type Side } from './plan.js';
 import {
   FR_ACT_TO_TBL,
   RTN_UNICAST,
@@ -43,7 +43,7 @@ function checkRoute(route: RouteObject, ns: NamespaceState, label: string): stri
   );
   if (exact) return [];
   const want = `${routeText(route)} dev ${route.dev}`;
-  const table = `${tableName(route.table)} table`;
+  const table = route.table === MAIN_TABLE ? 'main table' : `table ${route.table}`;
   if (sameDst.length === 0) return [`${label}route ${want} missing from ${table}`];
   const found = sameDst.map((r) => kernelRouteText(r, ns.links)).join(', ');
   return [`${label}route ${routeText(route)} in ${table} is ${found}, expected ${describe(route).replace(/^\w+ route /, '').replace(/ table \S+$/, '')}`];
