@@ -20,7 +20,7 @@ describe('renderSyncCommands', () => {
     ]);
     expect(commands.netnsToAdd).toEqual(['fab-n1']);
     expect(commands.vpcBatch).toEqual([
-      'link add n1e0 type veth peer name eth0 address 02:00:00:00:00:0a netns fab-n1',
+      'link add n1e0 mtu 9001 type veth peer name eth0 mtu 9001 address 02:00:00:00:00:0a netns fab-n1',
       'link set n1e0 up',
       'addr add 10.0.1.1/32 dev n1e0',
       'ntable change name arp_cache dev n1e0 proxy_delay 0',
@@ -42,7 +42,7 @@ describe('renderSyncCommands', () => {
       { kind: 'add-eni', netns: 'fab-n1', eniId: 'eni-b', vpcLink: 'n1e1', nodeLink: 'eth1', mac: '02:00:00:00:00:0b', gateway: '10.0.1.1', primary: undefined },
     ]);
     expect(commands.nodeBatches.size).toBe(0);
-    expect(commands.vpcBatch[0]).toBe('link add n1e1 type veth peer name eth1 address 02:00:00:00:00:0b netns fab-n1');
+    expect(commands.vpcBatch[0]).toBe('link add n1e1 mtu 9001 type veth peer name eth1 mtu 9001 address 02:00:00:00:00:0b netns fab-n1');
   });
 
   it('removes source-check entries with the link and deletes the namespace last', () => {

@@ -11,6 +11,9 @@ export const NFT_SOURCE_SET = 'eni_sources';
 /** Named counter of forwarded packets dropped by the source check. */
 export const NFT_DROP_COUNTER = 'dropped';
 
+/** EC2 networking's jumbo-frame MTU, on every link of the emulated VPC. */
+export const VPC_MTU = 9001;
+
 /** The vpc namespace: a router that forwards, checks nothing on the reverse path, proxies ARP. */
 export const VPC_SYSCTLS: readonly string[] = [
   'net.ipv4.ip_forward=1',
@@ -101,7 +104,7 @@ export function renderSyncCommands(ops: readonly FabricOp[]): SyncCommands {
         break;
       case 'add-eni':
         vpcBatch.push(
-          `link add ${op.vpcLink} type veth peer name ${op.nodeLink} address ${op.mac} netns ${op.netns}`,
+          `link add ${op.vpcLink} mtu ${VPC_MTU} type veth peer name ${op.nodeLink} mtu ${VPC_MTU} address ${op.mac} netns ${op.netns}`,
           `link set ${op.vpcLink} up`,
           `addr add ${op.gateway}/32 dev ${op.vpcLink}`,
           noProxyDelay(op.vpcLink),
@@ -155,7 +158,7 @@ export interface VpcHostWiring {
 export function renderVpcHostVpcSide(host: VpcHostWiring): string[] {
   return [
     'link set lo up',
-    `link add ${host.vpcLink} type veth peer name eth0 netns ${host.hostNetns}`,
+    `link add ${host.vpcLink} mtu ${VPC_MTU} type veth peer name eth0 mtu ${VPC_MTU} netns ${host.hostNetns}`,
     `link set ${host.vpcLink} up`,
     `addr add ${host.routerIp}/32 dev ${host.vpcLink}`,
     noProxyDelay(host.vpcLink),
