@@ -335,6 +335,16 @@ describe.skipIf(!isRoot)('NetlinkDatapath (root, real namespaces)', () => {
     });
   });
 
+  it('names the host namespace it cannot open, and refuses work once closed', async () => {
+    const err = await expectDatapathError(NetlinkDatapath.open({ hostNetnsPath: '/run/netns/dpt-nope' }));
+    expect(err.message).toBe('open host netlink socket in /run/netns/dpt-nope: netns /run/netns/dpt-nope: does not exist');
+    const other = await NetlinkDatapath.open({ hostNetnsPath: HOST_PATH });
+    other.close();
+    other.close();
+    const closed = await expectDatapathError(other.listHostVeths('eni'));
+    expect(closed.step).toBe('use datapath');
+  });
+
   it('lists host veths by prefix', async () => {
     const pod = newPod('10.0.1.60');
     await dp.addPod(pod);

@@ -108,7 +108,8 @@ async function rollback(host: RtNetlinkSocket, created: readonly PlanObject[], h
     ),
   );
   const left = results.filter((r): r is string => r !== undefined);
-  if (undoable.length > 0) logger.debug({ undone: undoable.map(describe), left }, 'rolled back pod datapath');
+  if (left.length > 0) logger.warn({ undone: undoable.map(describe), left }, 'pod datapath rollback incomplete');
+  else if (undoable.length > 0) logger.debug({ undone: undoable.map(describe) }, 'rolled back pod datapath');
   return left;
 }
 

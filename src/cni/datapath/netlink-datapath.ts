@@ -54,6 +54,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** NetnsError messages already say what is wrong with the path; others get errno text. */
+function reason(err: unknown): string {
+  return err instanceof NetnsError ? err.message : describeFailure(err);
+}
+
 function randomMacs(): { host: string; pod: string } {
   const bytes = randomBytes(12);
   return { host: localMac(bytes.subarray(0, 6)), pod: localMac(bytes.subarray(6, 12)) };
@@ -117,7 +122,7 @@ export class NetlinkDatapath implements Datapath {
       sockets = hostNetnsPath === undefined ? openPair() : withNetns(hostNetnsPath, openPair);
     } catch (err) {
       const where = hostNetnsPath === undefined ? '' : ` in ${hostNetnsPath}`;
-      throw new DatapathError(`open host netlink socket${where}`, describeFailure(err), { cause: err });
+      throw new DatapathError(`open host netlink socket${where}`, reason(err), { cause: err });
     }
     return new NetlinkDatapath(sockets[0], sockets[1], options.logger ?? silentLogger, options.linkPollMs ?? 100);
   }
@@ -162,8 +167,7 @@ export class NetlinkDatapath implements Datapath {
       podSock = withNetns(spec.netnsPath, openSocket);
       pod = { state: await this.#readNamespace(podSock, false) };
     } catch (err) {
-      const why = err instanceof NetnsError ? err.message : describeFailure(err);
-      pod = { unavailable: `pod netns ${spec.netnsPath} cannot be read: ${why}` };
+      pod = { unavailable: `pod netns ${spec.netnsPath} cannot be read: ${reason(err)}` };
     } finally {
       if (podSock) closeSocket(podSock);
     }
