@@ -49,9 +49,17 @@ export function callDaemon<M extends RpcMethod>(
   return new Promise<ResultOf<M>>((resolve, reject) => {
     let connected = false;
     let settled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const decoder = new FrameDecoder();
     const socket = createConnection({ path: socketPath });
+    const timer = setTimeout(() => {
+      fail(
+        new RpcCallError(
+          'timeout',
+          `nativeip-ipamd at ${socketPath} did not answer ${method} within ${options.timeoutMs} ms`,
+          { socketPath },
+        ),
+      );
+    }, options.timeoutMs);
 
     const finish = (outcome: { error: RpcCallError } | { result: ResultOf<M> }): void => {
       if (settled) return;
@@ -62,16 +70,6 @@ export function callDaemon<M extends RpcMethod>(
       else resolve(outcome.result);
     };
     const fail = (error: RpcCallError): void => finish({ error });
-
-    timer = setTimeout(() => {
-      fail(
-        new RpcCallError(
-          'timeout',
-          `nativeip-ipamd at ${socketPath} did not answer ${method} within ${options.timeoutMs} ms`,
-          { socketPath },
-        ),
-      );
-    }, options.timeoutMs);
 
     socket.on('connect', () => {
       connected = true;
