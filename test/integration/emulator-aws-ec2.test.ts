@@ -306,4 +306,24 @@ describe('AWS emulator limits through the SDK', () => {
       await emu.close();
     }
   });
+
+  it('delays only the configured action and answers DryRun with DryRunOperation', async () => {
+    const emu = await startAwsEmulator({ latencyMs: { AssignPrivateIpAddresses: 300 } });
+    const ec2 = client(emu);
+    try {
+      const node = await emu.launchInstance({ instanceType: 'm5.large' });
+      const order: string[] = [];
+      const slow = ec2
+        .send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: node.primaryEni, SecondaryPrivateIpAddressCount: 1 }))
+        .then(() => order.push('assign'));
+      const fast = ec2.send(new DescribeSubnetsCommand({})).then(() => order.push('describe'));
+      await Promise.all([slow, fast]);
+      expect(order).toEqual(['describe', 'assign']);
+      const dry = await errorOf(ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: node.primaryEni, DryRun: true })));
+      expect(dry).toMatchObject({ code: 'DryRunOperation', status: 412 });
+    } finally {
+      ec2.destroy();
+      await emu.close();
+    }
+  });
 });

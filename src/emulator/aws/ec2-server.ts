@@ -82,6 +82,9 @@ export class Ec2Server {
       }
       const latency = this.options.latencyMs[action] ?? 0;
       if (latency > 0) await sleep(latency);
+      if (params.bool('DryRun') === true) {
+        throw new Ec2ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+      }
       const xml = ec2Response(action, requestId, handler(this.options.state, params));
       this.send(res, 200, xml, requestId);
     } catch (err) {
