@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describe as describeObject, planInterface, planPod, type PlanObject } from '../../src/cni/datapath/plan.js';
+import { describe as describeObject, planInterface, planPod, planPodTeardown, type PlanObject } from '../../src/cni/datapath/plan.js';
 import type { PodNetworkSpec } from '../../src/cni/datapath/types.js';
 
 const macs = { host: '02:00:00:00:00:01', pod: '02:00:00:00:00:02' };
@@ -95,5 +95,25 @@ describe('planInterface', () => {
 
   it('rejects a subnet with no room for a gateway', () => {
     expect(() => planInterface({ ...eni, subnetCidr: '10.0.2.0/31' }, 'ens6')).toThrow('subnet 10.0.2.0/31 has no gateway address');
+  });
+});
+
+describe('planPodTeardown', () => {
+  it('names the host route and both rules', () => {
+    const { route, rules } = planPodTeardown({ hostVethName: 'enia', address: '10.0.1.5', routeTable: 3 });
+    expect([route, ...rules].map(describeObject)).toEqual([
+      'host route 10.0.1.5/32 dev enia scope link table main',
+      'rule to 10.0.1.5/32 lookup main priority 512',
+      'rule from 10.0.1.5/32 lookup 3 priority 1536',
+    ]);
+  });
+
+  it('matches the from-rule in any table when the address was on the primary interface', () => {
+    const { rules } = planPodTeardown({ hostVethName: 'enia', address: '10.0.1.5' });
+    expect(describeObject(rules[1]!)).toBe('rule from 10.0.1.5/32 lookup any priority 1536');
+  });
+
+  it('rejects an invalid address', () => {
+    expect(() => planPodTeardown({ hostVethName: 'enia', address: 'nope' })).toThrow('invalid IPv4 address "nope"');
   });
 });

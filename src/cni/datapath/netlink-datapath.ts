@@ -1,19 +1,17 @@
 /**
- * The Datapath on the real kernel, over rtnetlink. One long-lived socket in the host namespace;
+ * The Datapath on the real kernel, over rtnetlink. Long-lived sockets in the host namespace;
  * a short-lived one inside a pod's namespace per addPod / checkPod.
  */
 import { randomBytes } from 'node:crypto';
 import {
   DatapathError,
-  RULE_PRIORITY_FROM_POD,
-  RULE_PRIORITY_TO_POD,
   type Datapath,
   type HostInterfaceSpec,
   type PodNetworkResult,
   type PodNetworkSpec,
   type PodTeardownSpec,
 } from './types.js';
-import { MAIN_TABLE, describe, planInterface, planPod, type PlanObject, type RouteObject, type RuleObject } from './plan.js';
+import { describe, planInterface, planPod, planPodTeardown, type PlanObject } from './plan.js';
 import { applyHostPlan, applyPodPlan, removeAll, type Removal } from './apply.js';
 import { diffPlan, type PodSideState } from './check.js';
 import { describeFailure } from './errno.js';
@@ -62,25 +60,6 @@ function reason(err: unknown): string {
 function randomMacs(): { host: string; pod: string } {
   const bytes = randomBytes(12);
   return { host: localMac(bytes.subarray(0, 6)), pod: localMac(bytes.subarray(6, 12)) };
-}
-
-/** The host-side objects delPod removes; the pod side goes with the veth. */
-function teardownObjects(spec: PodTeardownSpec): { route: RouteObject; rules: RuleObject[] } {
-  const route: RouteObject = {
-    kind: 'route',
-    side: 'host',
-    table: MAIN_TABLE,
-    dst: spec.address,
-    dstLen: 32,
-    dev: spec.hostVethName,
-    scope: 'link',
-  };
-  const rules: RuleObject[] = [
-    { kind: 'rule', side: 'host', priority: RULE_PRIORITY_TO_POD, table: MAIN_TABLE, dst: { address: spec.address, prefixLen: 32 } },
-    // Table 0 matches any table: a `from` rule left by an earlier placement on another interface goes too.
-    { kind: 'rule', side: 'host', priority: RULE_PRIORITY_FROM_POD, table: spec.routeTable ?? 0, src: { address: spec.address, prefixLen: 32 } },
-  ];
-  return { route, rules };
 }
 
 /**
@@ -147,7 +126,13 @@ export class NetlinkDatapath implements Datapath {
 
   async delPod(spec: PodTeardownSpec): Promise<void> {
     this.#assertOpen();
-    const { route, rules } = teardownObjects(spec);
+    let teardown: ReturnType<typeof planPodTeardown>;
+    try {
+      teardown = planPodTeardown(spec);
+    } catch (err) {
+      throw new DatapathError('plan pod teardown', describeFailure(err), { cause: err });
+    }
+    const { route, rules } = teardown;
     await removeAll([
       { what: describe(route), run: () => deleteRoute(this.#host, route, { ours: true }) },
       { what: `host veth ${spec.hostVethName}`, run: () => deleteLinkByName(this.#host, spec.hostVethName) },

@@ -8,6 +8,7 @@ import {
   RULE_PRIORITY_TO_POD,
   type HostInterfaceSpec,
   type PodNetworkSpec,
+  type PodTeardownSpec,
 } from './types.js';
 import { ipv4Bytes, normalizeMac, parseCidr, subnetGateway } from './ipv4.js';
 
@@ -82,6 +83,7 @@ export interface VethMacs {
 }
 
 function tableName(table: number): string {
+  if (table === 0) return 'any';
   return table === MAIN_TABLE ? 'main' : String(table);
 }
 
@@ -178,6 +180,30 @@ export function planInterface(spec: HostInterfaceSpec, dev: string): PlanObject[
       src: { address: spec.primaryIp, prefixLen: 32 },
     },
   ];
+}
+
+/**
+ * The host-side objects delPod removes (the pod side goes with the veth). Without a route table
+ * the `from` rule is matched in any table (table 0), so a rule left by an earlier placement goes too.
+ */
+export function planPodTeardown(spec: PodTeardownSpec): { route: RouteObject; rules: RuleObject[] } {
+  ipv4Bytes(spec.address);
+  validateIfName(spec.hostVethName, 'host veth name');
+  if (spec.routeTable !== undefined) validateTable(spec.routeTable);
+  const route: RouteObject = {
+    kind: 'route',
+    side: 'host',
+    table: MAIN_TABLE,
+    dst: spec.address,
+    dstLen: 32,
+    dev: spec.hostVethName,
+    scope: 'link',
+  };
+  const rules: RuleObject[] = [
+    { kind: 'rule', side: 'host', priority: RULE_PRIORITY_TO_POD, table: MAIN_TABLE, dst: { address: spec.address, prefixLen: 32 } },
+    { kind: 'rule', side: 'host', priority: RULE_PRIORITY_FROM_POD, table: spec.routeTable ?? 0, src: { address: spec.address, prefixLen: 32 } },
+  ];
+  return { route, rules };
 }
 
 /** iproute2-like one-line description, used in step names, logs and check messages. */
