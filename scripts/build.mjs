@@ -34,7 +34,7 @@ for (const [name, entry] of Object.entries(bundles)) {
 }
 
 const bun = join(root, 'node_modules', '.bin', 'bun');
-execFileSync(bun, ['build', '--compile', '--minify', join(root, 'src/cni/plugin/main.ts'), '--outfile', join(bin, 'nativeip-cni')], {
+execFileSync(bun, ['build', '--compile', '--bytecode', '--minify', join(root, 'src/cni/plugin/main.ts'), '--outfile', join(bin, 'nativeip-cni')], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 console.log(`built ${bin}/{nativeip-cni,nativeip-ipamd,nativeip}`);

@@ -29,7 +29,7 @@ export class RpcServer {
     // A socket file left by a daemon that died; nothing can be listening on it any more because
     // only one daemon runs per node (the DaemonSet), so it is safe to remove.
     await rm(this.#socketPath, { force: true });
-    const server = createServer((socket) => {
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
       this.#connections.add(socket);
       socket.on('close', () => this.#connections.delete(socket));
       serveConnection(socket, (request) => this.#dispatch(request), { logger: this.#logger });

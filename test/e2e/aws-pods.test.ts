@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
+import { hostVethName } from '../../src/cni/datapath/veth-name.js';
 import { ping, tcpConnect, tcpEcho } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress } from './support/cnitool.js';
 
@@ -55,7 +56,9 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     return undefined;
   }
 
-  async function nodeLeftovers(node: ClusterNode, address: string): Promise<string[]> {
+  /** The pod's veth, host route and rules, if any are still in the node's namespace. */
+  async function nodeLeftovers(node: ClusterNode, address: string, podName: string): Promise<string[]> {
+    const veth = hostVethName('eni', { namespace: 'e2e', name: podName });
     const ns = node.netnsPath;
     const [links, routes, rules] = await Promise.all([
       execFileAsync('ip', ['-n', ns.replace('/run/netns/', ''), '-o', 'link', 'show', 'type', 'veth']),
@@ -64,7 +67,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     ]);
     const hits: string[] = [];
     const re = new RegExp(`(^|\\s)${address.replace(/\./g, '\\.')}(/32)?(\\s|$)`);
-    hits.push(...links.stdout.split('\n').filter((l) => /^\d+: eni/.test(l)).map((l) => `veth ${l.split(':')[1]?.trim()}`));
+    hits.push(...links.stdout.split('\n').filter((l) => l.includes(` ${veth}@`)).map((l) => `veth ${l.split(':')[1]?.trim()}`));
     hits.push(...routes.stdout.split('\n').filter((l) => re.test(l)).map((l) => `route ${l}`));
     hits.push(...rules.stdout.split('\n').filter((l) => re.test(l)).map((l) => `rule ${l}`));
     return hits;
@@ -136,7 +139,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     const victims = pods.filter((p) => p.node === node1).slice(-2);
     for (const pod of victims) {
       await delPod(pod);
-      expect(await nodeLeftovers(node1, pod.address)).toEqual([]);
+      expect(await nodeLeftovers(node1, pod.address, pod.netns.slice(PREFIX.length))).toEqual([]);
     }
     const status = await cluster.status(node1);
     for (const pod of victims) expect(status.pods.map((p) => p.address)).not.toContain(pod.address);
@@ -152,7 +155,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     const restored = await cluster.status(node2);
     expect(restored.pods.map((p) => p.address)).toContain(pod.address);
     await delPod(pod);
-    expect(await nodeLeftovers(node2, pod.address)).toEqual([]);
+    expect(await nodeLeftovers(node2, pod.address, pod.netns.slice(PREFIX.length))).toEqual([]);
     const after = await cluster.status(node2);
     expect(after.pods.map((p) => p.address)).not.toContain(pod.address);
   }, 120_000);
@@ -169,6 +172,6 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     }
     const after = await cluster.status(node2);
     expect(after.pods.map((p) => p.address)).not.toContain(pod.address);
-    expect(await nodeLeftovers(node2, pod.address)).toEqual([]);
+    expect(await nodeLeftovers(node2, pod.address, pod.netns.slice(PREFIX.length))).toEqual([]);
   }, 120_000);
 });
