@@ -23,6 +23,8 @@ export interface PoolManagerOptions {
   readonly acquireTimeoutMs: number;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** Waits `ms` on the same clock; the churn simulator passes a virtual one. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Why the pool cannot grow right now; pods get this text in their CNI error. */
@@ -40,6 +42,7 @@ export class PoolManager {
   readonly pool = new AddressPool();
   readonly #options: PoolManagerOptions;
   readonly #clock: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
   readonly #cloudQueue = new SerialQueue();
   #node: NodeSnapshot | undefined;
   #pending = 0;
@@ -51,6 +54,7 @@ export class PoolManager {
   constructor(options: PoolManagerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
+    this.#sleep = options.sleep ?? sleep;
   }
 
   get node(): NodeSnapshot {
@@ -106,7 +110,7 @@ export class PoolManager {
         const growth = this.kickGrow();
         const remaining = deadline - this.#clock();
         if (remaining <= 0) break;
-        await Promise.race([growth, sleep(Math.min(remaining, 250))]);
+        await Promise.race([growth, this.#sleep(Math.min(remaining, 250))]);
         const assignment = this.pool.assign(key, this.#clock());
         if (assignment !== undefined) return assignment;
       }
