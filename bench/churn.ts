@@ -1,0 +1,78 @@
+/**
+ * Churn simulator: replays pod traces against the real pool engine of each node with the
+ * emulated EC2 on simulated time, once per warm-pool policy, and prints (and writes to
+ * BENCHMARKS.md) pods that waited for the cloud, idle address-hours and EC2 calls.
+ *
+ *   node scripts/run-ts.mjs bench/churn.ts                 the three built-in traces
+ *   node scripts/run-ts.mjs bench/churn.ts --trace F.jsonl your own trace (format: bench/churn/traces.ts)
+ *   node scripts/run-ts.mjs bench/churn.ts --write-traces DIR   the built-in traces as JSONL
+ *   options: --instance-type m5.xlarge  --hours 24  --no-write
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { machineLine, writeSection } from './lib/report.js';
+import { POLICIES } from './churn/policies.js';
+import { simulate, type SimulationResult } from './churn/simulate.js';
+import { DEFAULT_LATENCIES } from './churn/sim-ec2.js';
+import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, traceToJsonl, type Trace } from './churn/traces.js';
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+const instanceType = flag('--instance-type') ?? 'm5.xlarge';
+const hours = Number(flag('--hours') ?? 24);
+const external = flag('--trace');
+const traces: Trace[] =
+  external !== undefined
+    ? [traceFromJsonl(basename(external), readFileSync(external, 'utf8'))]
+    : [steadyTrace({ hours }), diurnalTrace({ hours }), burstTrace()];
+
+const writeDir = flag('--write-traces');
+if (writeDir !== undefined) {
+  mkdirSync(writeDir, { recursive: true });
+  for (const trace of traces) writeFileSync(join(writeDir, `${trace.name}.jsonl`), traceToJsonl(trace));
+  console.log(`wrote ${traces.length} traces to ${writeDir}`);
+  process.exit(0);
+}
+
+const results: SimulationResult[] = [];
+for (const trace of traces) {
+  for (const policy of POLICIES) {
+    const started = performance.now();
+    const result = await simulate(trace, policy, { instanceType });
+    results.push(result);
+    console.log(`${trace.name.padEnd(8)} ${policy.name.padEnd(40)} waited ${String(result.podsWaited).padStart(4)}  idle ${result.idleAddressHours.toFixed(0).padStart(6)} addr-h  mutating ${String(result.mutatingCalls).padStart(5)}  (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  }
+}
+
+const seconds = (ms: number) => (ms === 0 ? '–' : `${(ms / 1000).toFixed(1)} s`);
+const rows = results.map((r) => {
+  const calls = Object.entries(r.callsByAction)
+    .map(([action, n]) => `${action.replace('NetworkInterface', 'ENI').replace('PrivateIpAddresses', 'Ips')} ${n}`)
+    .join(', ');
+  return `| ${r.trace} | ${r.policy} | ${r.pods} | ${r.podsWaited} | ${seconds(r.waitP50Ms)} / ${seconds(r.waitP99Ms)} | ${r.idleAddressHours.toFixed(0)} | ${r.mutatingCalls} | ${r.throttledCalls} | ${calls} |`;
+});
+const table = [
+  '| trace | policy | pods | pods that waited | wait p50 / p99 | idle address-hours | mutating EC2 calls | throttled | calls by action |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...rows,
+].join('\n');
+console.log(`\n${table}`);
+
+if (!process.argv.includes('--no-write') && external === undefined) {
+  const l = DEFAULT_LATENCIES;
+  writeSection(
+    'churn',
+    [
+      '## Warm pool under churn (simulated)',
+      '',
+      `${machineLine()}. \`bench/churn.ts\` replays each trace against the real pool engine (\`PoolManager\`: planning, grow, shrink, reconcile every 60 s) of every node, with the emulator's EC2 state model in-process on simulated time: ${instanceType} nodes, EC2 latencies assign ${l.assign} ms, create ${l.create} ms, attach ${l.attach} ms + ${l.attachVisible} ms until the node sees it, detach ${l.detach} ms, delete ${l.delete} ms. A pod "waited" when no address was free at its ADD. Idle address-hours count addresses held by a node but not by a pod (free, cooling down, and the primary address of each extra ENI). Traces:`,
+      '',
+      ...traces.map((t) => `- **${t.name}**: ${t.description}; ${t.events.filter((e) => e.op === 'add').length} pods over ${(t.durationSec / 3600).toFixed(1)} h.`),
+      '',
+      table,
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,7 @@
+/** The warm-pool policies the churn simulator compares, as the environment a user would set. */
+import type { Policy } from './simulate.js';
+
+export const POLICIES: readonly Policy[] = [
+  { name: 'WARM_ENI_TARGET=1 (AWS VPC CNI default)', env: { WARM_ENI_TARGET: '1' } },
+  { name: 'WARM_IP_TARGET=5, MINIMUM_IP_TARGET=10', env: { WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' } },
+];

@@ -1,0 +1,223 @@
+/**
+ * The emulated EC2 account, in-process on simulated time: the emulator's own state model
+ * (limits, subnet exhaustion, real error codes) behind a CloudProvider that pays realistic
+ * latencies on the virtual clock and draws from the account's shared throttling buckets, the
+ * way every node of a cluster shares one account's EC2 request budget.
+ */
+import { CloudError, type CloudInterface, type CloudProvider, type CreateInterfaceOptions, type NodeSnapshot } from '../../src/core/types.js';
+import { Ec2ApiError } from '../../src/emulator/aws/errors.js';
+import { Ec2State } from '../../src/emulator/aws/ec2-state.js';
+import type { EniRecord } from '../../src/emulator/aws/ec2-model.js';
+import { seededIdSource } from '../../src/emulator/aws/ids.js';
+import { instanceTypeTable } from '../../src/emulator/aws/instance-types.js';
+import { THROTTLE_BUCKETS, TokenBucket, type ThrottleClass } from '../../src/emulator/aws/token-bucket.js';
+import { classifyEc2Error } from '../../src/providers/aws/error-mapping.js';
+import { MANAGED_TAG_KEY, interfaceTags, isManaged } from '../../src/providers/aws/tags.js';
+import type { VirtualClock } from './virtual-clock.js';
+
+/** Latencies of EC2 calls in ms, as seen from a node (round trip plus the cloud's own work). */
+export interface Ec2Latencies {
+  readonly describe: number;
+  readonly assign: number;
+  readonly unassign: number;
+  readonly create: number;
+  readonly attach: number;
+  /** After attach, until the instance sees the new interface (IMDS and the Linux link). */
+  readonly attachVisible: number;
+  readonly modify: number;
+  readonly detach: number;
+  readonly delete: number;
+}
+
+export const DEFAULT_LATENCIES: Ec2Latencies = {
+  describe: 150,
+  assign: 300,
+  unassign: 300,
+  create: 1000,
+  attach: 3000,
+  attachVisible: 2000,
+  modify: 300,
+  detach: 2000,
+  delete: 500,
+};
+
+const ACTION_CLASS: Readonly<Record<string, ThrottleClass>> = {
+  DescribeNetworkInterfaces: 'describe',
+  DescribeInstanceTypes: 'describe',
+  AssignPrivateIpAddresses: 'eniMutation',
+  UnassignPrivateIpAddresses: 'eniMutation',
+  CreateNetworkInterface: 'eniMutation',
+  DeleteNetworkInterface: 'eniMutation',
+  ModifyNetworkInterfaceAttribute: 'eniMutation',
+  AttachNetworkInterface: 'attachDetach',
+  DetachNetworkInterface: 'attachDetach',
+};
+
+export const MUTATING_ACTIONS = new Set([
+  'AssignPrivateIpAddresses',
+  'UnassignPrivateIpAddresses',
+  'CreateNetworkInterface',
+  'DeleteNetworkInterface',
+  'ModifyNetworkInterfaceAttribute',
+  'AttachNetworkInterface',
+  'DetachNetworkInterface',
+]);
+
+export interface SimAccountOptions {
+  readonly clock: VirtualClock;
+  readonly latencies?: Partial<Ec2Latencies>;
+  /** Enforce EC2's per-account token buckets. */
+  readonly throttling?: boolean;
+  readonly subnets?: readonly { cidr: string }[];
+  readonly vpcCidr?: string;
+}
+
+/** One AWS account and region: the state, the shared buckets and the call counters. */
+export class SimAccount {
+  readonly state: Ec2State;
+  readonly clock: VirtualClock;
+  readonly latencies: Ec2Latencies;
+  readonly calls = new Map<string, number>();
+  readonly throttled = new Map<string, number>();
+  readonly #buckets: Map<ThrottleClass, TokenBucket> | undefined;
+
+  constructor(options: SimAccountOptions) {
+    this.clock = options.clock;
+    this.latencies = { ...DEFAULT_LATENCIES, ...options.latencies };
+    this.state = new Ec2State({
+      region: 'us-east-1',
+      accountId: '111122223333',
+      vpcCidr: options.vpcCidr ?? '10.0.0.0/16',
+      subnets: options.subnets ?? [{ cidr: '10.0.0.0/16' }],
+      clock: options.clock.now,
+      ids: seededIdSource(7),
+      detachDelayMs: this.latencies.detach,
+      instanceTypes: instanceTypeTable(),
+    });
+    this.#buckets =
+      options.throttling === true
+        ? new Map(Object.entries(THROTTLE_BUCKETS).map(([name, b]) => [name as ThrottleClass, new TokenBucket(b.capacity, b.refillPerSecond, options.clock.now)]))
+        : undefined;
+  }
+
+  /** Runs one EC2 action: throttling check, latency on the virtual clock, then the state change. */
+  async call<T>(action: string, latencyMs: number, run: () => T): Promise<T> {
+    this.calls.set(action, (this.calls.get(action) ?? 0) + 1);
+    const bucket = this.#buckets?.get(ACTION_CLASS[action] ?? 'describe');
+    if (bucket !== undefined && !bucket.take()) {
+      this.throttled.set(action, (this.throttled.get(action) ?? 0) + 1);
+      await this.clock.sleep(50);
+      throw new CloudError('Throttled', `EC2 throttled ${action} (RequestLimitExceeded)`, { cloudCode: 'RequestLimitExceeded' });
+    }
+    await this.clock.sleep(latencyMs);
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof Ec2ApiError) {
+        throw new CloudError(classifyEc2Error(error.code, error.httpStatus), `${action}: ${error.code}: ${error.message}`, { cloudCode: error.code });
+      }
+      throw error;
+    }
+  }
+
+  totalCalls(filter: (action: string) => boolean = () => true): number {
+    let sum = 0;
+    for (const [action, n] of this.calls) if (filter(action)) sum += n;
+    return sum;
+  }
+
+  launch(instanceType: string): string {
+    return this.state.launchInstance({ instanceType }).instance.id;
+  }
+}
+
+/** The CloudProvider a simulated node's pool manager talks to. */
+export class SimEc2Provider implements CloudProvider {
+  readonly name = 'aws-sim';
+  readonly #account: SimAccount;
+  readonly #instanceId: string;
+
+  constructor(account: SimAccount, instanceId: string) {
+    this.#account = account;
+    this.#instanceId = instanceId;
+  }
+
+  async describeNode(): Promise<NodeSnapshot> {
+    const { state, latencies } = this.#account;
+    const enis = await this.#account.call('DescribeNetworkInterfaces', latencies.describe, () => state.attachedTo(this.#instanceId));
+    const type = state.instance(this.#instanceId).type;
+    const interfaces = enis.filter((e) => e.attachment?.status === 'attached').map((e) => this.#view(e)).sort((a, b) => a.deviceIndex - b.deviceIndex);
+    return {
+      instanceId: this.#instanceId,
+      instanceType: type.name,
+      primaryIp: interfaces[0]?.primaryIp ?? '',
+      vpcCidrs: ['10.0.0.0/16'],
+      limits: { maxInterfaces: type.maxInterfaces, ipv4PerInterface: type.ipv4PerInterface },
+      interfaces,
+    };
+  }
+
+  assignAddresses(interfaceId: string, count: number): Promise<string[]> {
+    const { state, latencies } = this.#account;
+    return this.#account.call('AssignPrivateIpAddresses', latencies.assign, () => state.assignPrivateIpAddresses({ eniId: interfaceId, count }));
+  }
+
+  async createInterface(options: CreateInterfaceOptions): Promise<CloudInterface> {
+    const { state, latencies, clock } = this.#account;
+    const primary = state.attachedTo(this.#instanceId).find((e) => e.attachment?.deviceIndex === 0);
+    if (primary === undefined) throw new CloudError('NotFound', `instance ${this.#instanceId} has no primary interface`);
+    const tags = interfaceTags({ instanceId: this.#instanceId, createdAt: new Date(clock.now()) });
+    const eni = await this.#account.call('CreateNetworkInterface', latencies.create, () =>
+      state.createNetworkInterface({
+        subnetId: primary.subnetId,
+        secondaryCount: options.secondaryCount > 0 ? options.secondaryCount : undefined,
+        tagSpecifications: [{ resourceType: 'network-interface', tags }],
+      }),
+    );
+    try {
+      const attachment = await this.#account.call('AttachNetworkInterface', latencies.attach, () =>
+        state.attachNetworkInterface({ eniId: eni.id, instanceId: this.#instanceId, deviceIndex: options.deviceIndex }),
+      );
+      await this.#account.call('ModifyNetworkInterfaceAttribute', latencies.modify, () =>
+        state.modifyNetworkInterfaceAttribute({ eniId: eni.id, attachment: { attachmentId: attachment.id, deleteOnTermination: true } }),
+      );
+    } catch (error) {
+      await this.deleteInterface(eni.id).catch(() => undefined);
+      throw error;
+    }
+    await clock.sleep(latencies.attachVisible);
+    return this.#view(state.eni(eni.id));
+  }
+
+  async releaseAddresses(interfaceId: string, addresses: readonly string[]): Promise<void> {
+    const { state, latencies } = this.#account;
+    const present = state.eni(interfaceId).secondaryIps.filter((a) => addresses.includes(a));
+    if (present.length === 0) return;
+    await this.#account.call('UnassignPrivateIpAddresses', latencies.unassign, () => state.unassignPrivateIpAddresses(interfaceId, present));
+  }
+
+  async deleteInterface(interfaceId: string): Promise<void> {
+    const { state, latencies, clock } = this.#account;
+    const eni = state.eni(interfaceId);
+    if (eni.attachment !== undefined) {
+      const attachmentId = eni.attachment.id;
+      await this.#account.call('DetachNetworkInterface', latencies.detach, () => state.detachNetworkInterface(attachmentId));
+      while (state.eni(interfaceId).attachment !== undefined) await clock.sleep(500);
+    }
+    await this.#account.call('DeleteNetworkInterface', latencies.delete, () => state.deleteNetworkInterface(interfaceId));
+  }
+
+  #view(eni: EniRecord): CloudInterface {
+    const subnet = this.#account.state.subnet(eni.subnetId);
+    return {
+      id: eni.id,
+      mac: eni.mac,
+      deviceIndex: eni.attachment?.deviceIndex ?? -1,
+      subnetId: eni.subnetId,
+      subnetCidr: subnet.allocator.cidr.text,
+      primaryIp: eni.primaryIp,
+      secondaryIps: [...eni.secondaryIps],
+      managed: isManaged(eni.tags) || eni.tags.has(MANAGED_TAG_KEY),
+    };
+  }
+}
