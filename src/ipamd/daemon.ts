@@ -60,9 +60,11 @@ export class Daemon {
       vethPrefix: config.vethPrefix,
       ipCooldownMs: config.ipCooldownMs,
       netnsExists: pathExists,
+      providerState: () => provider.resumeState?.(),
       ...(clock === undefined ? {} : { clock }),
     });
     const service = this.service;
+    provider.onResumeStateChange?.(() => service.persist());
     this.#rpc = new RpcServer({
       socketPath: config.socketPath,
       logger: logger.child({ part: 'rpc' }),
@@ -71,14 +73,17 @@ export class Daemon {
         del: (params) => service.del(params),
         check: (params) => service.check(params),
         gc: (params) => service.gc(params),
-        status: () => service.status(),
+        status: () => service.currentStatus(),
       },
     });
   }
 
   /** Discovers the node, restores the checkpoint, opens the socket and starts warming the pool. */
   async start(): Promise<void> {
-    const { logger, config } = this.#parts;
+    const { logger, config, checkpoint, provider } = this.#parts;
+    // Operations in flight when the daemon stopped are finished by the provider, not repeated.
+    const providerState = (await checkpoint.load())?.providerState;
+    if (providerState !== undefined) provider.restoreState?.(providerState);
     await this.pool.start();
     await this.service.restore();
     await this.service.releaseEndedPods();

@@ -151,22 +151,57 @@ export class IpamService {
       if (this.#options.pool.pool.lookup(key)?.address !== allocation.address) {
         problems.push(`address ${allocation.address} is no longer on any of the node's interfaces in the cloud`);
       }
+      const held = `${allocation.address}/32`;
+      if (params.prevAddresses !== undefined && !params.prevAddresses.includes(held)) {
+        const given = params.prevAddresses.length === 0 ? 'no address' : params.prevAddresses.join(', ');
+        problems.push(`prevResult gives ${params.ifName} ${given}, but its allocation holds ${held}`);
+      }
       return { ok: problems.length === 0, problems };
     });
   }
 
-  /** Releases every allocation of the network whose attachment is not in the valid list. */
+  /**
+   * Releases every allocation of the network whose attachment is not in the valid list, then
+   * removes host objects no allocation (of any network) owns. Keeps going past a failure and
+   * throws DatapathFailed listing every one at the end (spec 1.1 GC: remove as much as possible).
+   */
   async gc(params: GcParams): Promise<GcResult> {
     const valid = new Set(params.validAttachments.map((a) => `${a.containerId}/${a.ifName}`));
     const stale = [...this.#allocations.values()].filter(
       (a) => a.networkName === params.networkName && !valid.has(`${a.containerId}/${a.ifName}`),
     );
+    const failures: string[] = [];
     let released = 0;
     for (const allocation of stale) {
-      await this.del(allocation);
-      released += 1;
+      try {
+        await this.del(allocation);
+        released += 1;
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
     }
-    return { released };
+    let removed: string[] = [];
+    const { datapath, vethPrefix, logger } = this.#options;
+    if (datapath.removePodLeftovers !== undefined) {
+      try {
+        removed = await datapath.removePodLeftovers({ vethPrefix, inUse: () => this.#inUse() });
+      } catch (error) {
+        failures.push(`removing leftovers: ${(error as Error).message}`);
+      }
+    }
+    logger.info({ network: params.networkName, valid: valid.size, released, removed, failures }, 'GC');
+    if (failures.length > 0) {
+      throw new RpcServiceError('DatapathFailed', `GC released ${released} of ${stale.length} stale allocations; failed: ${failures.join('; ')}`);
+    }
+    return removed.length > 0 ? { released, removed } : { released };
+  }
+
+  /** Host veths and addresses live pods hold, plus the node's interface addresses. */
+  #inUse(): { veths: Set<string>; addresses: Set<string> } {
+    const allocations = [...this.#allocations.values()];
+    const addresses = new Set(allocations.map((a) => a.address));
+    for (const pif of this.#options.pool.node.interfaces) addresses.add(pif.primaryIp);
+    return { veths: new Set(allocations.map((a) => a.hostVeth)), addresses };
   }
 
   /**
@@ -184,12 +219,26 @@ export class IpamService {
     return released;
   }
 
+  /**
+   * STATUS for the plugin: with the pool empty, first lets the pool plan a grow, so a limit or a
+   * full subnet shows as `blocked` now rather than after the next ADD fails.
+   */
+  async currentStatus(): Promise<StatusResult> {
+    const { pool } = this.#options;
+    if (pool.pool.stats(this.#clock()).available === 0 && pool.block === undefined) {
+      void pool.kickGrow().catch(() => undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return this.status();
+  }
+
+  /** `blocked` when the pool is empty and a limit, a full subnet or throttling stops it growing. */
   status(): StatusResult {
     const { pool } = this.#options;
     const now = this.#clock();
     const stats = pool.pool.stats(now);
     const block = pool.block;
-    const state = stats.available > 0 ? 'ready' : block !== undefined && !block.retryable ? 'blocked' : 'growing';
+    const state = stats.available > 0 ? 'ready' : block !== undefined ? 'blocked' : 'growing';
     return {
       state,
       ...(state !== 'ready' && block !== undefined ? { reason: block.reason } : {}),

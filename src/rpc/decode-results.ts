@@ -25,7 +25,7 @@ const decoders: { readonly [M in RpcMethod]: (value: unknown) => ResultOf<M> } =
     return {} satisfies DelResult;
   },
   check: decodeCheckResult,
-  gc: (value) => ({ released: r.integer(r.object(value, 'result')['released'], 'result.released', 0, Number.MAX_SAFE_INTEGER) }) satisfies GcResult,
+  gc: decodeGcResult,
   status: decodeStatusResult,
 };
 
@@ -56,6 +56,14 @@ function decodeAddResult(value: unknown): AddResult {
 
 function mac(o: JsonObject, parent: string): string {
   return r.string(o['mac'], fieldPath(parent, 'mac'), (s) => (MAC.test(s) ? undefined : `${JSON.stringify(s)} is not a MAC address`));
+}
+
+function decodeGcResult(value: unknown): GcResult {
+  const o = r.object(value, 'result');
+  const released = r.integer(o['released'], 'result.released', 0, Number.MAX_SAFE_INTEGER);
+  if (o['removed'] === undefined) return { released };
+  const removed = r.array(o['removed'], 'result.removed').map((item, i) => r.string(item, fieldPath('result.removed', i)));
+  return { released, removed };
 }
 
 function decodeCheckResult(value: unknown): CheckResult {

@@ -7,6 +7,7 @@ import {
   PROTOCOL_VERSION,
   RPC_ERROR_CODES,
   type AddParams,
+  type CheckParams,
   type DelParams,
   type GcParams,
   type RpcErrorBody,
@@ -68,8 +69,9 @@ export function decodeRequest(value: unknown): RpcRequest {
   const params = request.object(frame['params'], 'params');
   switch (method) {
     case 'add':
-    case 'check':
       return { v: PROTOCOL_VERSION, id, method, params: decodeAddParams(params) };
+    case 'check':
+      return { v: PROTOCOL_VERSION, id, method, params: decodeCheckParams(params) };
     case 'del':
       return { v: PROTOCOL_VERSION, id, method, params: decodeDelParams(params) };
     case 'gc':
@@ -132,6 +134,15 @@ function decodeAddParams(params: JsonObject): AddParams {
     netns,
     ...(mtu === undefined ? {} : { mtu }),
   };
+}
+
+function decodeCheckParams(params: JsonObject): CheckParams {
+  const raw = params['prevAddresses'];
+  if (raw === undefined) return decodeAddParams(params);
+  const prevAddresses = request
+    .array(raw, 'params.prevAddresses')
+    .map((a, i) => request.nonEmptyString(a, fieldPath('params.prevAddresses', i)));
+  return { ...decodeAddParams(params), prevAddresses };
 }
 
 function decodeDelParams(params: JsonObject): DelParams {

@@ -40,7 +40,13 @@ export interface DelParams extends AllocationKey, PodRef {
   readonly netns?: string;
 }
 
-export type CheckParams = AddParams;
+export interface CheckParams extends AddParams {
+  /**
+   * The addresses the runtime's `prevResult` gives the pod interface; the daemon reports a
+   * problem when its allocation is not among them. Absent: not compared.
+   */
+  readonly prevAddresses?: readonly string[];
+}
 
 export interface GcParams {
   readonly networkName: string;
@@ -73,10 +79,15 @@ export interface CheckResult {
 
 export interface GcResult {
   readonly released: number;
+  /** Host objects no allocation owned (veths, routes, rules) that GC removed, described. */
+  readonly removed?: readonly string[];
 }
 
 export interface StatusResult {
-  /** `ready`: can serve; `growing`: empty but a grow is under way; `blocked`: empty and cannot grow. */
+  /**
+   * `ready`: can serve; `growing`: empty but can grow; `blocked`: empty and cannot grow now
+   * (a limit, a full subnet, or the cloud throttling); `reason` says which.
+   */
   readonly state: 'ready' | 'growing' | 'blocked';
   readonly reason?: string;
   readonly cloud: string;

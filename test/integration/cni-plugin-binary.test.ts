@@ -100,10 +100,10 @@ describe.each([
   it('answers VERSION', async () => {
     const out = await run('VERSION', '{"cniVersion":"1.0.0"}', {});
     expect(out.exitCode).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
+    expect(JSON.parse(out.stdout)).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
   });
 
-  it.each(['0.3.0', '0.3.1', '0.4.0', '1.0.0'])('ADD prints a %s result', async (cniVersion) => {
+  it.each(['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'])('ADD prints a %s result', async (cniVersion) => {
     handler = () => Promise.resolve(addResult);
     seen.length = 0;
     const out = await run('ADD', config({ cniVersion, mtu: 1500 }));
@@ -116,7 +116,7 @@ describe.each([
         { name: 'nip5d41402abc4', mac: '02:00:00:00:00:01' },
         { name: 'eth0', mac: '02:00:00:00:00:02', sandbox: '/var/run/netns/cni-1' },
       ],
-      ips: [cniVersion === '1.0.0' ? ip : { version: '4', ...ip }],
+      ips: [cniVersion.startsWith('1.') ? ip : { version: '4', ...ip }],
       routes: [{ dst: '0.0.0.0/0' }],
       dns: {},
     });
@@ -191,7 +191,8 @@ describe.each([
 
   it('CHECK lists the problems with code 101', async () => {
     handler = () => Promise.resolve({ ok: false, problems: ['route 10.0.1.5/32 dev nip5d41402abc4 is missing'] });
-    const out = await run('CHECK', config());
+    const prevResult = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: baseEnv.CNI_NETNS }], ips: [{ address: '10.0.1.5/32', interface: 0 }] };
+    const out = await run('CHECK', config({ prevResult }));
     expect(out.exitCode).toBe(1);
     expect(JSON.parse(out.stdout)).toMatchObject({ code: 101, msg: 'check failed: route 10.0.1.5/32 dev nip5d41402abc4 is missing' });
   });
@@ -199,7 +200,7 @@ describe.each([
   it.each([
     ['malformed stdin', '{"cniVersion": "1.0.0", "name": }', baseEnv, 6, /^failed to decode content: invalid JSON at line 1, column 33 \(offset 32\): expected a value, found '}'$/],
     ['a missing CNI_NETNS', undefined, { ...baseEnv, CNI_NETNS: '' }, 4, /^invalid environment variables: CNI_NETNS is required for ADD$/],
-    ['an unknown cniVersion', '{"cniVersion":"0.2.0","name":"n","type":"t"}', baseEnv, 1, /^incompatible CNI version "0\.2\.0": nativeip-cni supports 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0$/],
+    ['an unknown cniVersion', '{"cniVersion":"0.2.0","name":"n","type":"t"}', baseEnv, 1, /^incompatible CNI version "0\.2\.0": nativeip-cni supports 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0, 1\.1\.0$/],
     ['a missing name', '{"cniVersion":"1.0.0","type":"t"}', baseEnv, 7, /^invalid network config: name is required$/],
   ])('ADD with %s fails with its CNI code', async (_name, stdin, env, code, msg) => {
     const out = await run('ADD', stdin ?? config(), env);

@@ -127,7 +127,7 @@ describe('parseNetworkConfig', () => {
       'an unknown cniVersion',
       { ...base, cniVersion: '0.2.0' },
       1,
-      'incompatible CNI version "0.2.0": nativeip-cni supports 0.3.0, 0.3.1, 0.4.0, 1.0.0',
+      'incompatible CNI version "0.2.0": nativeip-cni supports 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0',
     ],
     ['a missing cniVersion', { name: 'n', type: 't' }, 7, 'invalid network config: cniVersion is required'],
     [

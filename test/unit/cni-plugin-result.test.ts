@@ -49,7 +49,7 @@ describe('formatAddResult', () => {
 
 describe('versions', () => {
   it('reports the supported versions', () => {
-    expect(versionResult()).toEqual({ cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
+    expect(versionResult()).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
   });
 
   it.each([

@@ -62,7 +62,7 @@ describe('runCommand', () => {
     const { deps } = fakeDeps({});
     const out = await runCommand({ env: { CNI_COMMAND: 'VERSION' }, stdin: new Uint8Array() }, deps);
     expect(out.exitCode).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
+    expect(JSON.parse(out.stdout)).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
   });
 
   it('ADD sends the allocation key, pod reference and mtu, and prints the result', async () => {
@@ -172,14 +172,26 @@ describe('runCommand', () => {
     expect(JSON.parse(out.stdout)).toMatchObject({ code: 101, msg: body.message });
   });
 
+  const prevResult = {
+    cniVersion: '1.0.0',
+    interfaces: [
+      { name: 'nip3f2a', mac: '02:00:00:00:00:01' },
+      { name: 'eth0', mac: '02:00:00:00:00:02', sandbox: '/var/run/netns/cni-1' },
+    ],
+    ips: [{ address: '10.0.1.5/32', gateway: '169.254.1.1', interface: 1 }],
+    routes: [{ dst: '0.0.0.0/0' }],
+    dns: {},
+  };
+
   it('CHECK succeeds silently or lists the problems with code 101', async () => {
     const ok = fakeDeps({ check: { result: { ok: true, problems: [] } } });
-    expect(await runCommand({ env: { ...env, CNI_COMMAND: 'CHECK' }, stdin: stdin(config) }, ok.deps)).toEqual({
+    expect(await runCommand({ env: { ...env, CNI_COMMAND: 'CHECK' }, stdin: stdin({ ...config, prevResult }) }, ok.deps)).toEqual({
       stdout: '',
       exitCode: 0,
     });
+    expect(ok.calls[0]?.params).toMatchObject({ containerId: 'abc123', prevAddresses: ['10.0.1.5/32'] });
     const bad = fakeDeps({ check: { result: { ok: false, problems: ['route 10.0.1.5/32 missing', 'rule missing'] } } });
-    const out = await runCommand({ env: { ...env, CNI_COMMAND: 'CHECK' }, stdin: stdin(config) }, bad.deps);
+    const out = await runCommand({ env: { ...env, CNI_COMMAND: 'CHECK' }, stdin: stdin({ ...config, prevResult }) }, bad.deps);
     expect(out.exitCode).toBe(1);
     expect(JSON.parse(out.stdout)).toEqual({
       cniVersion: '1.0.0',
@@ -188,13 +200,25 @@ describe('runCommand', () => {
     });
   });
 
+  it('CHECK needs prevResult (code 7) and fails when it lacks our interface', async () => {
+    const none = fakeDeps({});
+    const missing = await runCommand({ env: { ...env, CNI_COMMAND: 'CHECK' }, stdin: stdin(config) }, none.deps);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ code: 7, msg: 'invalid network config: prevResult is required for CHECK (the result of the ADD being checked)' });
+    expect(none.calls).toEqual([]);
+    const other = { ...prevResult, interfaces: [{ name: 'eth1', sandbox: '/var/run/netns/cni-1' }], ips: [] };
+    const { deps, calls } = fakeDeps({ check: { result: { ok: true, problems: [] } } });
+    const out = await runCommand({ env: { ...env, CNI_COMMAND: 'CHECK' }, stdin: stdin({ ...config, prevResult: other }) }, deps);
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 101, msg: 'check failed: prevResult has no interface eth0 in /var/run/netns/cni-1' });
+    expect(calls[0]?.params).not.toHaveProperty('prevAddresses');
+  });
+
   it.each([
     ['CHECK', 1, { ...config, cniVersion: '0.3.1' }, env, 'CNI_COMMAND CHECK needs cniVersion 0.4.0 or later; the network config says 0.3.1', '0.3.1'],
     ['ADD', 4, { ...config, cniVersion: '0.4.0' }, { ...env, CNI_NETNS: '' }, 'invalid environment variables: CNI_NETNS is required for ADD', '0.4.0'],
-    ['ADD', 1, { ...config, cniVersion: '0.2.0' }, env, 'incompatible CNI version "0.2.0": nativeip-cni supports 0.3.0, 0.3.1, 0.4.0, 1.0.0', '1.0.0'],
+    ['ADD', 1, { ...config, cniVersion: '0.2.0' }, env, 'incompatible CNI version "0.2.0": nativeip-cni supports 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0', '1.1.0'],
     ['ADD', 7, { cniVersion: '0.4.0', type: 'x' }, env, 'invalid network config: name is required', '0.4.0'],
     ['STATUS', 1, config, env, 'CNI_COMMAND STATUS needs cniVersion 1.1.0 or later; the network config says 1.0.0', '1.0.0'],
-    ['ADD', 6, '{"cniVersion":"0.4.0",', env, 'failed to decode content: invalid JSON at line 1, column 23 (offset 22): expected a double-quoted property name, found the end of the input', '1.0.0'],
+    ['ADD', 6, '{"cniVersion":"0.4.0",', env, 'failed to decode content: invalid JSON at line 1, column 23 (offset 22): expected a double-quoted property name, found the end of the input', '1.1.0'],
   ])('%s fails with code %d for config %j', async (command, code, cfg, e, msg, version) => {
     const { deps, calls } = fakeDeps({});
     const out = await runCommand({ env: { ...e, CNI_COMMAND: command }, stdin: stdin(cfg) }, deps);
@@ -207,7 +231,7 @@ describe('runCommand', () => {
     const { deps } = fakeDeps({});
     const out = await runCommand({ env: { CNI_COMMAND: 'FROB' }, stdin: stdin(config) }, deps);
     expect(JSON.parse(out.stdout)).toEqual({
-      cniVersion: '1.0.0',
+      cniVersion: '1.1.0',
       code: 4,
       msg: 'invalid environment variables: unknown CNI_COMMAND "FROB"',
     });

@@ -28,6 +28,8 @@ export interface KernelRoute {
   readonly scope: number;
   /** Numeric RTN_*: 1 unicast, 2 local… */
   readonly type: number;
+  /** Numeric RTPROT_*: who installed it (ours is ROUTE_PROTOCOL in rtnl.ts). */
+  readonly protocol?: number;
 }
 
 export interface KernelRule {

@@ -8,9 +8,11 @@ import {
   type Datapath,
   type HostInterfaceSpec,
   type PodNetworkResult,
+  type PodLeftoverQuery,
   type PodNetworkSpec,
   type PodTeardownSpec,
 } from './types.js';
+import { findPodLeftovers } from './leftovers.js';
 import { describe, planInterface, planPod, planPodTeardown, type PlanObject } from './plan.js';
 import { applyHostPlan, applyPodPlan, removeAll, type Removal } from './apply.js';
 import { diffPlan, type PodSideState } from './check.js';
@@ -32,6 +34,7 @@ import {
   listRoutes,
   listRules,
   openSocket,
+  ROUTE_PROTOCOL,
   type RtNetlinkSocket,
 } from './rtnl.js';
 
@@ -215,6 +218,33 @@ export class NetlinkDatapath implements Datapath {
     } catch (err) {
       throw new DatapathError('list host links', describeFailure(err), { cause: err });
     }
+  }
+
+  async removePodLeftovers(query: PodLeftoverQuery): Promise<string[]> {
+    this.#assertOpen();
+    // Rules before addresses: an interface's from-rule is created after its address, so a rule
+    // seen here has its address in the later dump (and is recognised as the interface's).
+    const host = await this.#dumpQueue
+      .run(async () => {
+        const rules = await listRules(this.#hostDumps);
+        const links = await listLinks(this.#hostDumps);
+        const addresses = await listAddresses(this.#hostDumps);
+        const routes = await listRoutes(this.#hostDumps);
+        return { rules, links, addresses, routes };
+      })
+      .catch((err: unknown) => {
+        throw new DatapathError('read host state', describeFailure(err), { cause: err });
+      });
+    const found = findPodLeftovers(host, query.vethPrefix, ROUTE_PROTOCOL, query.inUse());
+    const removals: Removal[] = [
+      ...found.veths.map((name) => ({ what: `host veth ${name}`, run: () => deleteLinkByName(this.#host, name) })),
+      ...found.routes.map((route) => ({ what: describe(route), run: () => deleteRoute(this.#host, route, { ours: true }) })),
+      ...found.rules.map((rule) => ({ what: describe(rule), run: () => deleteRule(this.#host, rule) })),
+    ];
+    await removeAll(removals);
+    const removed = removals.map((r) => r.what);
+    if (removed.length > 0) this.#logger.debug({ removed }, 'removed pod leftovers');
+    return removed;
   }
 
   close(): void {

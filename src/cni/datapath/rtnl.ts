@@ -250,6 +250,7 @@ export async function listRoutes(sock: RtNetlinkSocket): Promise<KernelRoute[]> 
       dstLen: m.data.dstLen ?? 0,
       scope: enumNumber(rt.RouteScope, m.data.scope),
       type: enumNumber(rt.RouteType, m.data.type),
+      ...(m.data.protocol === undefined ? {} : { protocol: enumNumber(rt.RouteProtocol, m.data.protocol) }),
       ...(attrs.oif === undefined ? {} : { oif: attrs.oif }),
       ...(attrs.gateway ? { gateway: bytesToIpv4(attrs.gateway) } : {}),
       ...(attrs.prefsrc ? { prefsrc: bytesToIpv4(attrs.prefsrc) } : {}),

@@ -52,6 +52,14 @@ export interface PodTeardownSpec {
   readonly routeTable?: number;
 }
 
+/** What GC asks the datapath to sweep. */
+export interface PodLeftoverQuery {
+  /** Host veth prefix of this daemon's pods (AWS_VPC_K8S_CNI_VETHPREFIX). */
+  readonly vethPrefix: string;
+  /** What live pods and the node's interfaces hold, read at the moment of deciding. */
+  readonly inUse: () => { readonly veths: ReadonlySet<string>; readonly addresses: ReadonlySet<string> };
+}
+
 export interface Datapath {
   /**
    * Brings a secondary interface up with its MTU, installs its route table (subnet route and
@@ -72,6 +80,14 @@ export interface Datapath {
   checkPod(spec: PodNetworkSpec): Promise<string[]>;
   /** Host-side veth names whose name starts with `prefix`, for leftover clean-up. */
   listHostVeths(prefix: string): Promise<string[]>;
+  /**
+   * GC: removes host-side pod objects no live pod owns (veths named with the prefix, our /32
+   * routes, to-pod and from-pod rules; see findPodLeftovers). Reads the host first, then calls
+   * `inUse()` to decide, so a pod added meanwhile is kept. Returns a description of each object
+   * removed. Throws a DatapathError naming the first object it could not remove, after trying
+   * them all. Optional: a datapath without it has no leftovers to sweep.
+   */
+  removePodLeftovers?(query: PodLeftoverQuery): Promise<string[]>;
   /** Closes the netlink sockets. */
   close(): void;
 }

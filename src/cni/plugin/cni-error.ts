@@ -10,6 +10,13 @@ export const CNI_ERROR = {
   DecodingFailure: 6,
   InvalidNetworkConfig: 7,
   TryAgainLater: 11,
+  /** STATUS: the plugin cannot serve ADD (the daemon is down or still starting). */
+  NotAvailable: 50,
+  /**
+   * STATUS: the spec's "not available, and existing containers may have limited connectivity";
+   * we answer it when the pool is empty and cannot grow, with the reason.
+   */
+  NotAvailableNoAddresses: 51,
   /** Ours: CHECK found the pod's network differs from what ADD set up. */
   CheckFailed: 101,
   /** Ours: a failure inside the plugin itself. */

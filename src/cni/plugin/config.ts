@@ -4,7 +4,7 @@ import { DEFAULT_SOCKET_PATH } from '../../rpc/protocol.js';
 import { MAX_MTU, MIN_MTU, networkNameProblem } from '../../rpc/validate.js';
 import { CNI_ERROR, CniError } from './cni-error.js';
 import { findJsonSyntaxError } from './json-syntax.js';
-import { SUPPORTED_VERSIONS, isSupportedVersion, type CniVersion } from './versions.js';
+import { SUPPORTED_VERSIONS, highestSupported, isSupportedVersion, type CniVersion } from './versions.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -60,19 +60,35 @@ export function decodeStdin(stdin: Uint8Array): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** The config's `cniVersion` if it is one we support, for labelling an error reply. */
+/** The version the config asks for if it is one we support, for labelling an error reply. */
 export function peekCniVersion(raw: Record<string, unknown> | undefined): CniVersion | undefined {
   const version = raw?.['cniVersion'];
-  return typeof version === 'string' && isSupportedVersion(version) ? version : undefined;
+  if (typeof version === 'string') return isSupportedVersion(version) ? version : undefined;
+  const versions = raw?.['cniVersions'];
+  return Array.isArray(versions) ? highestSupported(versions.filter((v): v is string => typeof v === 'string')) : undefined;
 }
 
 /**
- * Validates a decoded config. Throws {@link CniError}: code 1 for an unsupported `cniVersion`,
- * code 7 listing every invalid key otherwise.
+ * The spec version to speak: `cniVersion` when present; otherwise the highest supported entry
+ * of `cniVersions` (spec 1.1 lets a config list several). Throws {@link CniError} code 1 when
+ * the version is not one we support, code 7 when neither key is usable.
  */
-export function parseNetworkConfig(raw: Record<string, unknown>): NetworkConfig {
+export function selectCniVersion(raw: Record<string, unknown>): CniVersion {
   const version = raw['cniVersion'];
-  if (version === undefined) throw invalid(['cniVersion is required']);
+  const versions = raw['cniVersions'];
+  if (versions !== undefined && (!Array.isArray(versions) || versions.some((v) => typeof v !== 'string'))) {
+    throw invalid([`cniVersions: expected a list of version strings such as ["1.0.0", "1.1.0"], got ${show(versions)}`]);
+  }
+  const listed = (versions ?? []) as string[];
+  if (version === undefined) {
+    if (listed.length === 0) throw invalid(['cniVersion is required']);
+    const best = highestSupported(listed);
+    if (best !== undefined) return best;
+    throw new CniError(
+      CNI_ERROR.IncompatibleVersion,
+      `incompatible CNI versions ${JSON.stringify(listed)}: nativeip-cni supports ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
+  }
   if (typeof version !== 'string') throw invalid([`cniVersion: expected a string such as "1.0.0", got ${show(version)}`]);
   if (!isSupportedVersion(version)) {
     throw new CniError(
@@ -80,6 +96,15 @@ export function parseNetworkConfig(raw: Record<string, unknown>): NetworkConfig 
       `incompatible CNI version ${JSON.stringify(version)}: nativeip-cni supports ${SUPPORTED_VERSIONS.join(', ')}`,
     );
   }
+  return version;
+}
+
+/**
+ * Validates a decoded config. Throws {@link CniError}: code 1 for an unsupported `cniVersion`,
+ * code 7 listing every invalid key otherwise.
+ */
+export function parseNetworkConfig(raw: Record<string, unknown>): NetworkConfig {
+  const version = selectCniVersion(raw);
 
   const problems: string[] = [];
   const name = raw['name'];

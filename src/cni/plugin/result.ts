@@ -1,6 +1,7 @@
 /** Turning the daemon's ADD result into the CNI result JSON of the requested spec version. */
 
 import type { AddResult } from '../../rpc/protocol.js';
+import type { PrevResult } from './prev-result.js';
 import { LATEST_VERSION, SUPPORTED_VERSIONS, ipsCarryVersion, type CniVersion } from './versions.js';
 
 export interface CniInterface {
@@ -18,36 +19,52 @@ export interface CniIpConfig {
   readonly interface: number;
 }
 
+type JsonObject = Readonly<Record<string, unknown>>;
+
 export interface CniResult {
   readonly cniVersion: CniVersion;
-  readonly interfaces: readonly CniInterface[];
-  readonly ips: readonly CniIpConfig[];
-  readonly routes: readonly { readonly dst: string; readonly gw?: string }[];
-  readonly dns: Record<string, never>;
+  /** A previous plugin's interfaces (verbatim), then ours: host veth, pod interface. */
+  readonly interfaces: readonly (CniInterface | JsonObject)[];
+  readonly ips: readonly (CniIpConfig | JsonObject)[];
+  readonly routes: readonly ({ readonly dst: string; readonly gw?: string } | JsonObject)[];
+  readonly dns: JsonObject;
 }
 
-/** Index of the pod-side interface in `interfaces` (the host veth is 0). */
-const POD_INTERFACE_INDEX = 1;
+const EMPTY_PREV: PrevResult = { interfaces: [], ips: [], routes: [], dns: {} };
 
-export function formatAddResult(cniVersion: CniVersion, result: AddResult): CniResult {
+/**
+ * The ADD result: what a plugin earlier in the chain reported (`prev`), with our interfaces, IP
+ * and route appended; its DNS is kept. IPs are given the spec version's shape (`version` only
+ * before 1.0.0).
+ */
+export function formatAddResult(cniVersion: CniVersion, result: AddResult, prev: PrevResult = EMPTY_PREV): CniResult {
   const family = result.address.includes(':') ? '6' : '4';
+  const hostIndex = prev.interfaces.length;
   return {
     cniVersion,
     interfaces: [
+      ...prev.interfaces,
       { name: result.hostInterface.name, mac: result.hostInterface.mac },
       { name: result.podInterface.name, mac: result.podInterface.mac, sandbox: result.podInterface.sandbox },
     ],
     ips: [
+      ...prev.ips.map((ip) => ipShape(cniVersion, ip)),
       {
         ...(ipsCarryVersion(cniVersion) ? { version: family } : {}),
         address: result.address,
         gateway: result.gateway,
-        interface: POD_INTERFACE_INDEX,
+        interface: hostIndex + 1,
       },
     ],
-    routes: [{ dst: family === '6' ? '::/0' : '0.0.0.0/0' }],
-    dns: {},
+    routes: [...prev.routes, { dst: family === '6' ? '::/0' : '0.0.0.0/0' }],
+    dns: prev.dns,
   };
+}
+
+function ipShape(cniVersion: CniVersion, ip: JsonObject & { readonly address: string }): JsonObject {
+  const { version, ...rest } = ip;
+  if (!ipsCarryVersion(cniVersion)) return rest;
+  return { version: typeof version === 'string' ? version : ip.address.includes(':') ? '6' : '4', ...rest };
 }
 
 export interface VersionResult {

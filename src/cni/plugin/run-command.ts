@@ -6,11 +6,13 @@
 import type { CallOptions } from '../../rpc/client.js';
 import type { ResultOf } from '../../rpc/decode.js';
 import { RpcCallError } from '../../rpc/errors.js';
-import type { AddParams, DelParams, MethodMap, RpcMethod } from '../../rpc/protocol.js';
+import type { AddParams, CheckParams, DelParams, MethodMap, RpcMethod } from '../../rpc/protocol.js';
+import { parseValidAttachments } from './attachments.js';
 import { CNI_ERROR, CniError, cniErrorJson } from './cni-error.js';
 import { decodeStdin, parseNetworkConfig, peekCniVersion, type NetworkConfig } from './config.js';
 import { parseCommand, parseCommandEnv, type CniEnv, type CommandEnv } from './env.js';
 import { createFileLog, silentLog, type PluginLog } from './log.js';
+import { decodePrevResult, findAttachment } from './prev-result.js';
 import { formatAddResult, versionResult } from './result.js';
 import { LATEST_VERSION, commandAllowed, commandSince, type CniCommand } from './versions.js';
 
@@ -44,6 +46,8 @@ export interface PluginDeps {
 interface Invocation {
   readonly command: CniCommand;
   readonly config: NetworkConfig;
+  /** The decoded stdin, for keys only one command reads. */
+  readonly raw: Readonly<Record<string, unknown>>;
   readonly env: CniEnv;
   readonly deps: PluginDeps;
   readonly log: PluginLog;
@@ -51,7 +55,7 @@ interface Invocation {
 
 type Handler = (inv: Invocation) => Promise<PluginOutput>;
 
-const HANDLERS: Partial<Record<CniCommand, Handler>> = { ADD: add, DEL: del, CHECK: check };
+const HANDLERS: Partial<Record<CniCommand, Handler>> = { ADD: add, DEL: del, CHECK: check, STATUS: status, GC: gc };
 
 /** Runs one CNI command. Never throws: every failure becomes the CNI error JSON and exit code 1. */
 export async function runCommand(input: PluginInput, deps: PluginDeps): Promise<PluginOutput> {
@@ -79,7 +83,7 @@ export async function runCommand(input: PluginInput, deps: PluginDeps): Promise<
     if (handler === undefined) {
       throw new CniError(CNI_ERROR.InvalidEnvironment, `invalid environment variables: CNI_COMMAND ${command} is not supported`);
     }
-    return await handler({ command, config, env: input.env, deps, log });
+    return await handler({ command, config, raw, env: input.env, deps, log });
   } catch (err) {
     const failure =
       err instanceof CniError
@@ -92,6 +96,7 @@ export async function runCommand(input: PluginInput, deps: PluginDeps): Promise<
 
 async function add(inv: Invocation): Promise<PluginOutput> {
   const env = parseCommandEnv('ADD', inv.env);
+  const prev = inv.config.prevResult === undefined ? undefined : decodePrevResult(inv.config.prevResult);
   const params: AddParams = {
     ...keyOf(inv.config, env),
     netns: env.netns ?? '',
@@ -105,7 +110,7 @@ async function add(inv: Invocation): Promise<PluginOutput> {
     hostInterface: result.hostInterface.name,
     durationMs: inv.deps.now() - started,
   });
-  return success(formatAddResult(inv.config.cniVersion, result));
+  return success(formatAddResult(inv.config.cniVersion, result, prev));
 }
 
 async function del(inv: Invocation): Promise<PluginOutput> {
@@ -127,19 +132,65 @@ async function del(inv: Invocation): Promise<PluginOutput> {
   return { stdout: '', exitCode: 0 };
 }
 
+/**
+ * CHECK: the daemon compares the kernel with what ADD set up; the runtime's `prevResult` (which
+ * the spec makes mandatory for CHECK) must still show our interface with the address we hold.
+ * Interfaces, IPs and routes of other plugins in it are theirs to check.
+ */
 async function check(inv: Invocation): Promise<PluginOutput> {
   const env = parseCommandEnv('CHECK', inv.env);
-  const params: AddParams = {
+  if (inv.config.prevResult === undefined) {
+    throw new CniError(CNI_ERROR.InvalidNetworkConfig, 'invalid network config: prevResult is required for CHECK (the result of the ADD being checked)');
+  }
+  const netns = env.netns ?? '';
+  const own = findAttachment(decodePrevResult(inv.config.prevResult), env.ifName, netns);
+  const params: CheckParams = {
     ...keyOf(inv.config, env),
-    netns: env.netns ?? '',
+    netns,
     ...(inv.config.mtu === undefined ? {} : { mtu: inv.config.mtu }),
+    ...(own === undefined ? {} : { prevAddresses: own.addresses }),
   };
   const result = await call(inv, 'check', params, CNI_ERROR.TryAgainLater);
-  if (!result.ok) {
-    const problems = result.problems.length > 0 ? result.problems.join('; ') : 'no details given';
-    throw new CniError(CNI_ERROR.CheckFailed, `check failed: ${problems}`);
+  const problems = [...result.problems];
+  if (own === undefined) problems.push(`prevResult has no interface ${env.ifName} in ${netns}`);
+  if (!result.ok || problems.length > 0) {
+    throw new CniError(CNI_ERROR.CheckFailed, `check failed: ${problems.length > 0 ? problems.join('; ') : 'no details given'}`);
   }
   inv.log.debug('CHECK ok');
+  return { stdout: '', exitCode: 0 };
+}
+
+/**
+ * STATUS (spec 1.1): 0 when the daemon answers and the pool can serve or grow; 50 when the
+ * daemon cannot be reached or is not ready; 51 when the pool is empty and cannot grow.
+ */
+async function status(inv: Invocation): Promise<PluginOutput> {
+  let result: ResultOf<'status'>;
+  try {
+    result = await inv.deps.callDaemon(inv.config.socketPath, 'status', {}, { timeoutMs: inv.config.timeoutMs });
+  } catch (err) {
+    const failure = daemonFailure(err, CNI_ERROR.NotAvailable);
+    if (failure.code === CNI_ERROR.NotAvailable || failure.code === CNI_ERROR.TryAgainLater) {
+      throw new CniError(CNI_ERROR.NotAvailable, `plugin not available: ${failure.message}`, failure.details);
+    }
+    throw failure;
+  }
+  if (result.state === 'blocked') {
+    const reason = result.reason ?? 'the pool is empty and cannot grow';
+    throw new CniError(CNI_ERROR.NotAvailableNoAddresses, `no IP addresses available: ${reason}`, `pool: ${JSON.stringify(result.pool)}`);
+  }
+  inv.log.debug('STATUS ok', { state: result.state, available: result.pool.available });
+  return { stdout: '', exitCode: 0 };
+}
+
+/**
+ * GC (spec 1.1): releases every allocation of this network whose attachment is not listed in
+ * `cni.dev/valid-attachments`, and the host objects no allocation owns.
+ */
+async function gc(inv: Invocation): Promise<PluginOutput> {
+  const validAttachments = parseValidAttachments(inv.raw);
+  const result = await call(inv, 'gc', { networkName: inv.config.name, validAttachments }, CNI_ERROR.TryAgainLater);
+  inv.log.info('GC done', { released: result.released, removed: result.removed ?? [] });
   return { stdout: '', exitCode: 0 };
 }
 

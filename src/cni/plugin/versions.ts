@@ -1,9 +1,9 @@
 /** CNI spec versions and commands this plugin speaks, and which command needs which version. */
 
-/** Oldest first. Adding 1.1.0 (STATUS, GC) means adding it here and handlers in run-command.ts. */
-export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] as const;
+/** Oldest first. */
+export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
-export const LATEST_VERSION: CniVersion = '1.0.0';
+export const LATEST_VERSION: CniVersion = '1.1.0';
 
 export const CNI_COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
 export type CniCommand = (typeof CNI_COMMANDS)[number];
@@ -20,6 +20,18 @@ const COMMAND_SINCE: Readonly<Record<CniCommand, string>> = {
 
 export function isSupportedVersion(version: string): version is CniVersion {
   return (SUPPORTED_VERSIONS as readonly string[]).includes(version);
+}
+
+/**
+ * The highest version in `versions` this plugin supports (spec 1.1 `cniVersions`: the reader
+ * picks the highest version both sides know), or undefined when none is.
+ */
+export function highestSupported(versions: readonly string[]): CniVersion | undefined {
+  let best: CniVersion | undefined;
+  for (const v of versions) {
+    if (isSupportedVersion(v) && (best === undefined || compareVersions(v, best) > 0)) best = v;
+  }
+  return best;
 }
 
 export function isCniCommand(command: string): command is CniCommand {

@@ -1,0 +1,70 @@
+/**
+ * Pure: which host-side pod objects belong to no live pod, for GC. Only objects that only a
+ * pod plan creates are candidates (see planPod), so an interface's own route table, rule and
+ * address, and anything another program installed, are never touched.
+ */
+import { MAIN_TABLE, type RouteObject, type RuleObject } from './plan.js';
+import { FR_ACT_TO_TBL, type NamespaceState } from './kernel-state.js';
+import { RULE_PRIORITY_FROM_POD, RULE_PRIORITY_TO_POD } from './types.js';
+
+/** What live pods (and the node's interfaces) hold right now. */
+export interface HostObjectsInUse {
+  /** Host veth names of pods that have an allocation. */
+  readonly veths: ReadonlySet<string>;
+  /** Addresses of pods that have an allocation, and the primary addresses of the node's interfaces. */
+  readonly addresses: ReadonlySet<string>;
+}
+
+export interface PodLeftovers {
+  readonly veths: readonly string[];
+  readonly routes: readonly RouteObject[];
+  readonly rules: readonly RuleObject[];
+}
+
+/**
+ * Finds, in the host namespace:
+ * - veths named with `vethPrefix` that no live pod owns;
+ * - `<address>/32` routes in the main table installed with `routeProtocol` (ours), whose address
+ *   no live pod holds and whose link is not being removed with its veth anyway;
+ * - `to <address>/32 lookup main` rules at the to-pod priority, and `from <address>/32` rules at
+ *   the from-pod priority, for addresses no live pod holds. A `from` rule whose address is a
+ *   local address of the host is an interface's (planInterface), not a pod's.
+ */
+export function findPodLeftovers(
+  host: Pick<NamespaceState, 'links' | 'addresses' | 'routes' | 'rules'>,
+  vethPrefix: string,
+  routeProtocol: number,
+  inUse: HostObjectsInUse,
+): PodLeftovers {
+  const veths = host.links
+    .filter((l) => l.kind === 'veth' && l.name.startsWith(vethPrefix) && !inUse.veths.has(l.name))
+    .map((l) => l.name)
+    .sort();
+  const doomedIndexes = new Set(host.links.filter((l) => veths.includes(l.name)).map((l) => l.index));
+  const nameOf = new Map(host.links.map((l) => [l.index, l.name]));
+  const local = new Set(host.addresses.map((a) => a.address));
+
+  const routes: RouteObject[] = [];
+  for (const r of host.routes) {
+    if (r.table !== MAIN_TABLE || r.dstLen !== 32 || r.protocol !== routeProtocol || r.gateway !== undefined) continue;
+    if (inUse.addresses.has(r.dst) || (r.oif !== undefined && doomedIndexes.has(r.oif))) continue;
+    const dev = r.oif === undefined ? undefined : nameOf.get(r.oif);
+    if (dev !== undefined && inUse.veths.has(dev)) continue;
+    routes.push({ kind: 'route', side: 'host', table: MAIN_TABLE, dst: r.dst, dstLen: 32, dev: dev ?? '?', scope: 'link' });
+  }
+
+  const rules: RuleObject[] = [];
+  for (const r of host.rules) {
+    if (r.action !== FR_ACT_TO_TBL) continue;
+    if (r.priority === RULE_PRIORITY_TO_POD && r.table === MAIN_TABLE && r.src === undefined && r.dst?.prefixLen === 32) {
+      if (!inUse.addresses.has(r.dst.address)) {
+        rules.push({ kind: 'rule', side: 'host', priority: r.priority, table: r.table, dst: r.dst });
+      }
+    } else if (r.priority === RULE_PRIORITY_FROM_POD && r.dst === undefined && r.src?.prefixLen === 32) {
+      if (!inUse.addresses.has(r.src.address) && !local.has(r.src.address)) {
+        rules.push({ kind: 'rule', side: 'host', priority: r.priority, table: r.table, src: r.src });
+      }
+    }
+  }
+  return { veths, routes, rules };
+}
