@@ -60,11 +60,9 @@ export class Daemon {
       vethPrefix: config.vethPrefix,
       ipCooldownMs: config.ipCooldownMs,
       netnsExists: pathExists,
-      providerState: () => provider.resumeState?.(),
       ...(clock === undefined ? {} : { clock }),
     });
     const service = this.service;
-    provider.onResumeStateChange?.(() => service.persist());
     this.#rpc = new RpcServer({
       socketPath: config.socketPath,
       logger: logger.child({ part: 'rpc' }),
@@ -80,10 +78,7 @@ export class Daemon {
 
   /** Discovers the node, restores the checkpoint, opens the socket and starts warming the pool. */
   async start(): Promise<void> {
-    const { logger, config, checkpoint, provider } = this.#parts;
-    // Operations in flight when the daemon stopped are finished by the provider, not repeated.
-    const providerState = (await checkpoint.load())?.providerState;
-    if (providerState !== undefined) provider.restoreState?.(providerState);
+    const { logger, config } = this.#parts;
     await this.pool.start();
     await this.service.restore();
     await this.service.releaseEndedPods();
