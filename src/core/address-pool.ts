@@ -4,6 +4,7 @@
  * assign and release is atomic on the event loop. Time is passed in.
  */
 import { compareIpv4 } from './ipv4.js';
+import { prefixAddresses } from './prefix-cidr.js';
 import type { CloudInterface } from './types.js';
 
 export interface PoolInterface {
@@ -23,6 +24,8 @@ export interface PoolAddress {
   readonly owner: string | undefined;
   /** Epoch ms until which a released address is not handed out again. */
   readonly coolingUntilMs: number | undefined;
+  /** The delegated prefix the address belongs to; undefined for a secondary address. */
+  readonly prefix: string | undefined;
 }
 
 export interface PoolStats {
@@ -44,18 +47,63 @@ interface MutableAddress {
   interfaceId: string;
   owner: string | undefined;
   coolingUntilMs: number | undefined;
+  prefix: string | undefined;
 }
 
 export class AddressPool {
   readonly #interfaces = new Map<string, PoolInterface>();
   readonly #addresses = new Map<string, MutableAddress>();
   readonly #byOwner = new Map<string, string>();
+  /** Delegated prefix → interface id. */
+  readonly #prefixes = new Map<string, string>();
 
-  /** Adds an interface and its secondary addresses; an interface already known gains only new addresses. */
+  /**
+   * Adds an interface with its secondary addresses and prefixes; an interface already known gains
+   * only new ones.
+   */
   addInterface(cloud: CloudInterface): void {
-    const { secondaryIps, ...rest } = cloud;
+    const { secondaryIps, prefixes, ...rest } = cloud;
     if (!this.#interfaces.has(cloud.id)) this.#interfaces.set(cloud.id, { ...rest });
     this.addAddresses(cloud.id, secondaryIps);
+    this.addPrefixes(cloud.id, prefixes ?? []);
+  }
+
+  /**
+   * Adds delegated /28 prefixes to a known interface: each brings its 16 addresses, free. A prefix
+   * already in the pool keeps its addresses' owners and cooldowns.
+   */
+  addPrefixes(interfaceId: string, prefixes: readonly string[]): void {
+    if (!this.#interfaces.has(interfaceId)) throw new Error(`interface ${interfaceId} is not in the pool`);
+    for (const prefix of prefixes) {
+      this.#prefixes.set(prefix, interfaceId);
+      for (const address of prefixAddresses(prefix)) {
+        const known = this.#addresses.get(address);
+        if (known === undefined) {
+          this.#addresses.set(address, { interfaceId, owner: undefined, coolingUntilMs: undefined, prefix });
+        } else {
+          known.interfaceId = interfaceId;
+          known.prefix = prefix;
+        }
+      }
+    }
+  }
+
+  /** Removes prefixes and their addresses; returns orphaned allocation keys as removeAddresses. */
+  removePrefixes(prefixes: readonly string[]): string[] {
+    const orphaned: string[] = [];
+    for (const prefix of prefixes) {
+      if (!this.#prefixes.delete(prefix)) continue;
+      orphaned.push(...this.removeAddresses(prefixAddresses(prefix)));
+    }
+    return orphaned;
+  }
+
+  /** The prefixes delegated to an interface, lowest first. */
+  prefixesOf(interfaceId: string): string[] {
+    return [...this.#prefixes]
+      .filter(([, owner]) => owner === interfaceId)
+      .map(([prefix]) => prefix)
+      .sort((a, b) => compareIpv4(a.split('/')[0] ?? '', b.split('/')[0] ?? ''));
   }
 
   /** Adds free addresses to a known interface. Addresses already in the pool are left as they are. */
@@ -64,7 +112,7 @@ export class AddressPool {
     for (const address of addresses) {
       const known = this.#addresses.get(address);
       if (known === undefined) {
-        this.#addresses.set(address, { interfaceId, owner: undefined, coolingUntilMs: undefined });
+        this.#addresses.set(address, { interfaceId, owner: undefined, coolingUntilMs: undefined, prefix: undefined });
       } else if (known.interfaceId !== interfaceId) {
         // The cloud moved the address (reassignment); the cloud's view wins.
         known.interfaceId = interfaceId;
@@ -93,6 +141,7 @@ export class AddressPool {
   /** Removes an interface and its addresses; returns orphaned allocation keys as removeAddresses. */
   removeInterface(interfaceId: string): string[] {
     const orphaned = this.removeAddresses(this.addressesOf(interfaceId).map((a) => a.address));
+    for (const prefix of this.prefixesOf(interfaceId)) this.#prefixes.delete(prefix);
     this.#interfaces.delete(interfaceId);
     return orphaned;
   }

@@ -1,7 +1,7 @@
 /** Builds the warm-target planner's input from the live pool. Pure. */
-import type { AddressPool } from './address-pool.js';
+import type { AddressPool, PoolAddress } from './address-pool.js';
 import type { InterfaceLimits } from './types.js';
-import type { PlanInput, WarmTargets } from './warm-targets.js';
+import type { PlanInput, PlanInterface, WarmTargets } from './warm-targets.js';
 
 export interface PlanContext {
   readonly limits: InterfaceLimits;
@@ -10,22 +10,40 @@ export interface PlanContext {
   readonly usedDeviceIndexes: readonly number[];
   readonly pending: number;
   readonly nowMs: number;
+  /** Most addresses the node can use (its max pods); growth stops there. Unset: no cap. */
+  readonly maxPods?: number | undefined;
+  /** Prefixes cannot be had right now (fragmented subnet): grow with single addresses instead. */
+  readonly prefixesUnavailable?: boolean | undefined;
 }
 
 export function planInputOf(pool: AddressPool, context: PlanContext): PlanInput {
-  const interfaces = pool.interfaces().map((pif) => {
+  const interfaces = pool.interfaces().map((pif): PlanInterface => {
     const addresses = pool.addressesOf(pif.id);
     let assigned = 0;
     let coolingDown = 0;
     const releasable: string[] = [];
+    const busyPrefixes = new Set<string>();
     for (const entry of addresses) {
+      const busy = isBusy(entry, context.nowMs);
       if (entry.owner !== undefined) assigned += 1;
-      else if (entry.coolingUntilMs !== undefined && entry.coolingUntilMs > context.nowMs) coolingDown += 1;
-      else releasable.push(entry.address);
+      else if (busy) coolingDown += 1;
+      else if (entry.prefix === undefined) releasable.push(entry.address);
+      if (busy && entry.prefix !== undefined) busyPrefixes.add(entry.prefix);
     }
-    // Release the highest addresses first: assignment takes the lowest, so the two never race.
+    const prefixes = pool.prefixesOf(pif.id);
+    // Release the highest addresses and prefixes first: assignment takes the lowest, so the two never race.
     releasable.reverse();
-    return { id: pif.id, deviceIndex: pif.deviceIndex, managed: pif.managed, addresses: addresses.length, assigned, coolingDown, releasable };
+    const releasablePrefixes = prefixes.filter((p) => !busyPrefixes.has(p)).reverse();
+    return {
+      id: pif.id,
+      deviceIndex: pif.deviceIndex,
+      managed: pif.managed,
+      addresses: addresses.length,
+      assigned,
+      coolingDown,
+      releasable,
+      ...(prefixes.length > 0 ? { prefixes: prefixes.length, releasablePrefixes } : {}),
+    };
   });
   return {
     interfaces,
@@ -33,5 +51,11 @@ export function planInputOf(pool: AddressPool, context: PlanContext): PlanInput 
     limits: context.limits,
     targets: context.targets,
     pending: context.pending,
+    ...(context.maxPods === undefined ? {} : { maxPods: context.maxPods }),
+    ...(context.prefixesUnavailable === true ? { prefixesUnavailable: true } : {}),
   };
+}
+
+function isBusy(entry: PoolAddress, nowMs: number): boolean {
+  return entry.owner !== undefined || (entry.coolingUntilMs !== undefined && entry.coolingUntilMs > nowMs);
 }

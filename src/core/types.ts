@@ -18,16 +18,32 @@ export interface CloudInterface {
   readonly primaryIp: string;
   /** Secondary IPv4 addresses on the interface: the addresses pods may get. */
   readonly secondaryIps: readonly string[];
+  /**
+   * IPv4 prefixes delegated to the interface (`10.0.4.16/28`), when the cloud has them. Every
+   * address of a prefix may be handed to a pod. Absent or empty: none.
+   */
+  readonly prefixes?: readonly string[];
   /** True when nativeip created the interface (tagged as ours) and may delete it. */
   readonly managed: boolean;
+  /**
+   * True when the pool may hand out addresses on it although nativeip did not create it (Azure:
+   * every NIC of the VM, since nativeip never creates NICs there). Unset: only the primary
+   * interface and managed ones are used.
+   */
+  readonly pooled?: boolean;
 }
 
 /** What the instance type allows. */
 export interface InterfaceLimits {
   /** Interfaces the node may have attached, primary included. */
   readonly maxInterfaces: number;
-  /** IPv4 addresses per interface, the interface's primary address included. */
+  /**
+   * IPv4 address slots per interface, the interface's primary address included. A delegated
+   * prefix takes one slot, as on AWS.
+   */
   readonly ipv4PerInterface: number;
+  /** vCPUs of the instance type, when known: the max-pods ceiling depends on it. */
+  readonly vcpus?: number;
 }
 
 /** What the provider reports about the node at start-up and on each reconcile. */
@@ -50,6 +66,8 @@ export interface CreateInterfaceOptions {
   readonly deviceIndex: number;
   /** Secondary addresses to assign at creation (beside the interface's primary). */
   readonly secondaryCount: number;
+  /** IPv4 prefixes to delegate at creation; only for providers with {@link CloudProvider.assignPrefixes}. */
+  readonly prefixCount?: number;
 }
 
 /**
@@ -66,7 +84,8 @@ export interface CloudProvider {
   describeNode(): Promise<NodeSnapshot>;
   /**
    * Assigns `count` more secondary addresses to an attached interface and returns exactly the new
-   * ones. Not idempotent: a retry after an unknown outcome must re-read with describeNode.
+   * ones; a provider with a per-call cap (Azure's batch size) may assign fewer, and the pool asks
+   * again. Not idempotent: a retry after an unknown outcome must re-read with describeNode.
    */
   assignAddresses(interfaceId: string, count: number): Promise<string[]>;
   /**
@@ -79,6 +98,39 @@ export interface CloudProvider {
   releaseAddresses(interfaceId: string, addresses: readonly string[]): Promise<void>;
   /** Detaches and deletes an interface we created. An interface already gone is not an error. */
   deleteInterface(interfaceId: string): Promise<void>;
+  /**
+   * Optional. Cloud operations in flight that must survive a daemon restart (Azure: a NIC PUT
+   * whose long-running operation has not finished), as JSON-safe data for the checkpoint's
+   * `providerState`; undefined when there are none. Synchronous: read when a checkpoint is written.
+   */
+  resumeState?(): unknown;
+  /**
+   * Optional. Hands back what {@link resumeState} returned before a restart. Called once, before
+   * the first describeNode; does no I/O. The provider finishes those operations (without
+   * repeating them) before it reads or changes the interfaces they touch.
+   */
+  restoreState?(state: unknown): void;
+  /**
+   * Optional. Registers the function the provider calls when its resume state changed and must be
+   * on disk before it goes on (it resolves once the checkpoint is written).
+   */
+  onResumeStateChange?(save: () => Promise<void>): void;
+  /**
+   * Delegates `count` more IPv4 prefixes to an attached interface and returns exactly the new
+   * ones as CIDRs. Present only on clouds with prefix delegation. Not idempotent (as
+   * assignAddresses). Throws SubnetExhausted with `fragmented: true` when the subnet has free
+   * addresses but no free aligned block: single addresses may still be assigned.
+   */
+  assignPrefixes?(interfaceId: string, count: number): Promise<string[]>;
+  /** Removes delegated prefixes from an interface. Prefixes already gone are not an error. */
+  releasePrefixes?(interfaceId: string, prefixes: readonly string[]): Promise<void>;
+  /**
+   * Deletes interfaces this node's provider created that are left detached: ours (tagged), older
+   * than a grace period, and belonging to this node or to a node that no longer exists. Never
+   * touches an untagged interface or one marked not to be managed. Returns the ids deleted.
+   * Safe to call concurrently from every node.
+   */
+  collectLeakedInterfaces?(): Promise<string[]>;
 }
 
 /** The small, stable set of cloud failure kinds the pool and reconciler branch on. */
@@ -100,16 +152,22 @@ export class CloudError extends Error {
   readonly retryable: boolean;
   /** Milliseconds the cloud asked us to wait, when it said (Azure `Retry-After`). */
   readonly retryAfterMs: number | undefined;
+  /**
+   * With SubnetExhausted: the subnet still has free addresses, only no free aligned block for a
+   * prefix (AWS `InsufficientCidrBlocks`). Single addresses may still be assigned.
+   */
+  readonly fragmented: boolean;
 
   constructor(
     code: CloudErrorCode,
     message: string,
-    options: { cloudCode?: string; retryAfterMs?: number; cause?: unknown } = {},
+    options: { cloudCode?: string; retryAfterMs?: number; fragmented?: boolean; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.cloudCode = options.cloudCode;
     this.retryAfterMs = options.retryAfterMs;
+    this.fragmented = options.fragmented === true;
     this.retryable = code === 'Throttled' || code === 'Transient';
   }
 }

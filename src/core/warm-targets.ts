@@ -13,6 +13,7 @@
  * In both modes, pods waiting for an address (`pending`) add to the shortfall, and addresses
  * cooling down count toward the total but not as available, and are never released.
  */
+import { ADDRESSES_PER_PREFIX } from './prefix-cidr.js';
 import type { InterfaceLimits } from './types.js';
 
 export interface WarmTargets {
@@ -21,6 +22,10 @@ export interface WarmTargets {
   readonly minimumIpTarget?: number | undefined;
   /** Cap on attached interfaces, below the instance limit (MAX_ENI). */
   readonly maxEni?: number | undefined;
+  /** ENABLE_PREFIX_DELEGATION: grow with /28 prefixes (planned by prefix-targets.ts). */
+  readonly prefixDelegation?: boolean | undefined;
+  /** WARM_PREFIX_TARGET: free prefixes to keep, in prefix mode when no IP target is set. */
+  readonly warmPrefixTarget?: number | undefined;
 }
 
 export interface PlanInterface {
@@ -32,8 +37,12 @@ export interface PlanInterface {
   readonly addresses: number;
   readonly assigned: number;
   readonly coolingDown: number;
-  /** Free, cooled-down addresses, in the order they should be released. */
+  /** Free, cooled-down secondary addresses (not in a prefix), in the order they should be released. */
   readonly releasable: readonly string[];
+  /** Delegated prefixes on it (each takes one IPv4 slot); `addresses` includes their 16 each. */
+  readonly prefixes?: number;
+  /** Prefixes none of whose addresses is assigned or cooling, in the order they should be released. */
+  readonly releasablePrefixes?: readonly string[];
 }
 
 export interface PlanInput {
@@ -45,17 +54,23 @@ export interface PlanInput {
   readonly targets: WarmTargets;
   /** ADDs waiting for an address right now. */
   readonly pending: number;
+  /** Most addresses the node can use (its max pods): the pool never grows past it. Unset: no cap. */
+  readonly maxPods?: number;
+  /** Prefix mode only: no prefix can be had now (fragmented subnet); grow with single addresses. */
+  readonly prefixesUnavailable?: boolean;
 }
 
 export type GrowPlan =
   | { readonly kind: 'none' }
   | { readonly kind: 'assign'; readonly interfaceId: string; readonly count: number }
-  | { readonly kind: 'create'; readonly deviceIndex: number; readonly secondaryCount: number }
+  | { readonly kind: 'assign-prefixes'; readonly interfaceId: string; readonly count: number }
+  | { readonly kind: 'create'; readonly deviceIndex: number; readonly secondaryCount: number; readonly prefixCount?: number }
   | { readonly kind: 'blocked'; readonly shortfall: number; readonly reason: string };
 
 export type ShrinkPlan =
   | { readonly kind: 'none' }
   | { readonly kind: 'release'; readonly interfaceId: string; readonly addresses: readonly string[] }
+  | { readonly kind: 'release-prefixes'; readonly interfaceId: string; readonly prefixes: readonly string[] }
   | { readonly kind: 'delete'; readonly interfaceId: string };
 
 /** Secondary addresses one interface can hold: its limit less its own primary address. */
@@ -71,12 +86,12 @@ export function maxInterfaces(limits: InterfaceLimits, targets: WarmTargets): nu
   return Math.min(limits.maxInterfaces, targets.maxEni ?? Number.POSITIVE_INFINITY);
 }
 
-interface Totals {
+export interface Totals {
   readonly total: number;
   readonly available: number;
 }
 
-function totals(input: PlanInput): Totals {
+export function totals(input: PlanInput): Totals {
   let total = 0;
   let available = 0;
   for (const pif of input.interfaces) {
@@ -108,18 +123,41 @@ export function excess(input: PlanInput): number {
   return Math.max(0, Math.min(overWarm, overMinimum));
 }
 
+/**
+ * Addresses the pool may still add under the max-pods cap (Infinity without one), and the plan
+ * when it may add none: blocked when pods wait for an address, else nothing to do.
+ */
+export function maxPodsRoom(input: PlanInput, short: number): { room: number; stop?: GrowPlan } {
+  if (input.maxPods === undefined) return { room: Number.POSITIVE_INFINITY };
+  const room = input.maxPods - totals(input).total;
+  if (room > 0) return { room };
+  const waiting = input.pending - totals(input).available;
+  if (waiting <= 0) return { room: 0, stop: { kind: 'none' } };
+  return {
+    room: 0,
+    stop: {
+      kind: 'blocked',
+      shortfall: short,
+      reason: `the node holds ${totals(input).total} addresses, as many as its max pods (${input.maxPods}) can use`,
+    },
+  };
+}
+
 export function planGrow(input: PlanInput): GrowPlan {
-  const short = shortfall(input);
-  if (short === 0) return { kind: 'none' };
+  const needed = shortfall(input);
+  if (needed === 0) return { kind: 'none' };
+  const { room: podRoom, stop } = maxPodsRoom(input, needed);
+  if (stop !== undefined) return stop;
+  const short = Math.min(needed, podRoom);
   const perInterface = addressesPerInterface(input.limits);
   const ipMode = isIpMode(input.targets);
 
   const withRoom = [...input.interfaces]
     .sort((a, b) => a.deviceIndex - b.deviceIndex)
-    .find((pif) => pif.addresses < perInterface);
+    .find((pif) => slotsUsed(pif) < perInterface);
   if (withRoom !== undefined) {
-    const room = perInterface - withRoom.addresses;
-    return { kind: 'assign', interfaceId: withRoom.id, count: ipMode ? Math.min(short, room) : room };
+    const room = perInterface - slotsUsed(withRoom);
+    return { kind: 'assign', interfaceId: withRoom.id, count: Math.min(podRoom, ipMode ? Math.min(short, room) : room) };
   }
 
   const cap = maxInterfaces(input.limits, input.targets);
@@ -134,7 +172,13 @@ export function planGrow(input: PlanInput): GrowPlan {
         `and every one holds its ${perInterface} secondary addresses`,
     };
   }
-  return { kind: 'create', deviceIndex, secondaryCount: ipMode ? Math.min(short, perInterface) : perInterface };
+  return { kind: 'create', deviceIndex, secondaryCount: Math.min(podRoom, ipMode ? Math.min(short, perInterface) : perInterface) };
+}
+
+/** IPv4 slots an interface uses: one per secondary address, one per delegated prefix. */
+export function slotsUsed(pif: PlanInterface): number {
+  const prefixes = pif.prefixes ?? 0;
+  return pif.addresses - prefixes * ADDRESSES_PER_PREFIX + prefixes;
 }
 
 export function planShrink(input: PlanInput): ShrinkPlan {

@@ -6,9 +6,12 @@
  */
 import type { Logger } from 'pino';
 import { AddressPool, type Assignment } from '../core/address-pool.js';
+import { computeMaxPods } from '../core/max-pods.js';
 import { planInputOf } from '../core/plan-input.js';
+import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
+import { prefixAddresses } from '../core/prefix-cidr.js';
 import { CloudError, type CloudInterface, type CloudProvider, type NodeSnapshot } from '../core/types.js';
-import { planGrow, planShrink, type WarmTargets } from '../core/warm-targets.js';
+import type { GrowPlan, WarmTargets } from '../core/warm-targets.js';
 import type { Datapath, HostInterfaceSpec } from '../cni/datapath/types.js';
 import { RpcServiceError } from '../rpc/errors.js';
 import { SerialQueue } from './keyed-mutex.js';
@@ -37,6 +40,8 @@ export interface GrowBlock {
 
 const MIN_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 60_000;
+/** After a fragmented subnet refused a prefix, grow with single addresses this long before trying prefixes again. */
+export const PREFIX_RETRY_MS = 300_000;
 
 export class PoolManager {
   readonly pool = new AddressPool();
@@ -50,6 +55,8 @@ export class PoolManager {
   #block: GrowBlock | undefined;
   #backoffMs = MIN_BACKOFF_MS;
   #closed = false;
+  /** Until when prefixes are not asked for (the subnet was too fragmented for a /28). */
+  #prefixesUnavailableUntilMs = 0;
 
   constructor(options: PoolManagerOptions) {
     this.#options = options;
@@ -64,6 +71,28 @@ export class PoolManager {
 
   get cloudName(): string {
     return this.#options.provider.name;
+  }
+
+  /** True when the pool grows with /28 prefixes (configured, and the provider has them). */
+  get prefixMode(): boolean {
+    return this.#options.targets.prefixDelegation === true && this.#options.provider.assignPrefixes !== undefined;
+  }
+
+  /** True while a fragmented subnet makes the pool grow with single addresses instead of prefixes. */
+  get prefixFallback(): boolean {
+    return this.prefixMode && this.#prefixesUnavailableUntilMs > this.#clock();
+  }
+
+  /** Pods the node can run (EKS max-pods calculator); the pool never holds more addresses. */
+  get maxPods(): number {
+    const { limits } = this.node;
+    return computeMaxPods({
+      maxInterfaces: limits.maxInterfaces,
+      ipv4PerInterface: limits.ipv4PerInterface,
+      vcpus: limits.vcpus,
+      prefixDelegation: this.prefixMode,
+      maxEni: this.#options.targets.maxEni,
+    }).maxPods;
   }
 
   get growing(): boolean {
@@ -132,7 +161,7 @@ export class PoolManager {
   /** Starts a grow when the targets ask for one (single flight); resolves when it ends. */
   kickGrow(): Promise<void> {
     if (this.#growing !== undefined) return this.#growing;
-    if (this.#closed || this.block !== undefined || planGrow(this.#planInput()).kind === 'none') return Promise.resolve();
+    if (this.#closed || this.block !== undefined || planPoolGrow(this.#planInput()).kind === 'none') return Promise.resolve();
     this.#growing = this.#cloudQueue
       .run(() => this.#growLoop())
       .finally(() => {
@@ -153,7 +182,7 @@ export class PoolManager {
   async #growLoop(): Promise<void> {
     for (;;) {
       if (this.#closed) return;
-      const plan = planGrow(this.#planInput());
+      const plan = planPoolGrow(this.#planInput());
       if (plan.kind === 'none') return;
       if (plan.kind === 'blocked') {
         // Limits do not lift by themselves; recheck on the next reconcile or release.
@@ -162,28 +191,74 @@ export class PoolManager {
         return;
       }
       try {
-        if (plan.kind === 'assign') {
-          const added = await this.#options.provider.assignAddresses(plan.interfaceId, plan.count);
-          this.pool.addAddresses(plan.interfaceId, added);
-          this.#options.logger.info({ interfaceId: plan.interfaceId, added }, 'assigned addresses');
-        } else {
-          const created = await this.#options.provider.createInterface({ deviceIndex: plan.deviceIndex, secondaryCount: plan.secondaryCount });
-          this.#options.logger.info({ interfaceId: created.id, deviceIndex: created.deviceIndex, addresses: created.secondaryIps.length }, 'created interface');
-          await this.#useInterface(created);
-        }
+        await this.#executeGrow(plan);
         this.#block = undefined;
         this.#backoffMs = MIN_BACKOFF_MS;
       } catch (error) {
+        if (this.#fallBackFromPrefixes(plan, error)) continue;
         this.#blockAfter(error);
         return;
       }
     }
   }
 
+  async #executeGrow(plan: Exclude<GrowPlan, { kind: 'none' | 'blocked' }>): Promise<void> {
+    const { provider, logger } = this.#options;
+    if (plan.kind === 'assign') {
+      const added = await provider.assignAddresses(plan.interfaceId, plan.count);
+      this.pool.addAddresses(plan.interfaceId, added);
+      logger.info({ interfaceId: plan.interfaceId, added }, 'assigned addresses');
+    } else if (plan.kind === 'assign-prefixes') {
+      if (provider.assignPrefixes === undefined) throw new Error(`provider ${provider.name} cannot delegate prefixes`);
+      const added = await provider.assignPrefixes(plan.interfaceId, plan.count);
+      this.pool.addPrefixes(plan.interfaceId, added);
+      logger.info({ interfaceId: plan.interfaceId, prefixes: added }, 'assigned prefixes');
+    } else {
+      const created = await provider.createInterface({
+        deviceIndex: plan.deviceIndex,
+        secondaryCount: plan.secondaryCount,
+        ...(plan.prefixCount === undefined ? {} : { prefixCount: plan.prefixCount }),
+      });
+      logger.info(
+        { interfaceId: created.id, deviceIndex: created.deviceIndex, addresses: created.secondaryIps.length, prefixes: created.prefixes ?? [] },
+        'created interface',
+      );
+      await this.#useInterface(created);
+    }
+  }
+
+  /**
+   * A prefix request the subnet could not satisfy for lack of an aligned free /28: grow with
+   * single addresses for a while instead of failing pods (the AWS VPC CNI has no fallback).
+   */
+  #fallBackFromPrefixes(plan: GrowPlan, error: unknown): boolean {
+    const askedPrefixes = plan.kind === 'assign-prefixes' || (plan.kind === 'create' && (plan.prefixCount ?? 0) > 0);
+    if (!askedPrefixes || !(error instanceof CloudError) || error.code !== 'SubnetExhausted' || !error.fragmented) return false;
+    this.#prefixesUnavailableUntilMs = this.#clock() + PREFIX_RETRY_MS;
+    this.#options.logger.warn(
+      { err: error, retryPrefixesInMs: PREFIX_RETRY_MS },
+      'subnet too fragmented for a /28 prefix; growing with single addresses',
+    );
+    return true;
+  }
+
   async #shrinkOnce(): Promise<void> {
-    const plan = planShrink(this.#planInput());
+    const plan = planPoolShrink(this.#planInput());
     if (plan.kind === 'none') return;
     const { provider, logger } = this.#options;
+    if (plan.kind === 'release-prefixes') {
+      if (provider.releasePrefixes === undefined) return;
+      // Out of the pool first, so no pod can be handed an address the cloud is taking back.
+      this.pool.removePrefixes(plan.prefixes);
+      try {
+        await provider.releasePrefixes(plan.interfaceId, plan.prefixes);
+        logger.info({ interfaceId: plan.interfaceId, released: plan.prefixes }, 'released excess prefixes');
+      } catch (error) {
+        this.pool.addPrefixes(plan.interfaceId, plan.prefixes);
+        logger.warn({ err: error, interfaceId: plan.interfaceId }, 'releasing excess prefixes failed');
+      }
+      return;
+    }
     if (plan.kind === 'release') {
       // Out of the pool first, so no pod can be handed an address the cloud is taking back.
       this.pool.removeAddresses(plan.addresses);
@@ -198,7 +273,8 @@ export class PoolManager {
     }
     const pif = this.pool.interfaces().find((i) => i.id === plan.interfaceId);
     if (pif === undefined) return;
-    const addresses = this.pool.addressesOf(pif.id).map((a) => a.address);
+    const addresses = this.pool.addressesOf(pif.id).filter((a) => a.prefix === undefined).map((a) => a.address);
+    const prefixes = this.pool.prefixesOf(pif.id);
     this.pool.removeInterface(pif.id);
     try {
       await this.#options.datapath.teardownInterface(this.#hostSpec(pif));
@@ -207,7 +283,7 @@ export class PoolManager {
       logger.info({ interfaceId: pif.id, deviceIndex: pif.deviceIndex }, 'deleted idle interface');
     } catch (error) {
       logger.warn({ err: error, interfaceId: pif.id }, 'deleting idle interface failed; keeping it');
-      this.pool.addInterface({ ...pif, secondaryIps: addresses });
+      this.pool.addInterface({ ...pif, secondaryIps: addresses, prefixes });
       await this.#options.datapath.setupInterface(this.#hostSpec(pif)).catch(() => undefined);
     }
   }
@@ -216,16 +292,20 @@ export class PoolManager {
   async #syncWithCloud(): Promise<void> {
     const node = await this.#options.provider.describeNode();
     this.#node = node;
-    const usable = node.interfaces.filter((i) => i.deviceIndex === 0 || i.managed);
+    const usable = node.interfaces.filter((i) => i.deviceIndex === 0 || i.managed || i.pooled === true);
     for (const cloud of usable) {
       if (!this.pool.hasInterface(cloud.id)) {
         await this.#useInterface(cloud);
         continue;
       }
       this.pool.addAddresses(cloud.id, cloud.secondaryIps);
-      const inCloud = new Set(cloud.secondaryIps);
+      const cloudPrefixes = cloud.prefixes ?? [];
+      this.pool.addPrefixes(cloud.id, cloudPrefixes);
+      const inCloud = new Set([...cloud.secondaryIps, ...cloudPrefixes.flatMap(prefixAddresses)]);
       const vanished = this.pool.addressesOf(cloud.id).filter((a) => !inCloud.has(a.address));
       this.#forget(vanished.map((a) => a.address));
+      const vanishedPrefixes = this.pool.prefixesOf(cloud.id).filter((p) => !cloudPrefixes.includes(p));
+      this.pool.removePrefixes(vanishedPrefixes);
     }
     const attached = new Set(usable.map((i) => i.id));
     for (const pif of this.pool.interfaces()) {
@@ -273,10 +353,12 @@ export class PoolManager {
     const node = this.node;
     return planInputOf(this.pool, {
       limits: node.limits,
-      targets: this.#options.targets,
+      targets: { ...this.#options.targets, prefixDelegation: this.prefixMode },
       usedDeviceIndexes: node.interfaces.map((i) => i.deviceIndex),
       pending: this.#pending,
       nowMs: this.#clock(),
+      maxPods: this.maxPods,
+      prefixesUnavailable: this.prefixFallback,
     });
   }
 }

@@ -86,7 +86,7 @@ describe('Ec2Provider against the AWS emulator', () => {
     expect(snapshot.instanceId).toBe(instance.instanceId);
     expect(snapshot.instanceType).toBe('m5.large');
     expect(snapshot.primaryIp).toBe(instance.primaryIp);
-    expect(snapshot.limits).toEqual({ maxInterfaces: 3, ipv4PerInterface: 10 });
+    expect(snapshot.limits).toEqual({ maxInterfaces: 3, ipv4PerInterface: 10, vcpus: 2 });
     expect(snapshot.interfaces).toHaveLength(1);
     expect(snapshot.interfaces[0]).toMatchObject({
       id: instance.primaryEni,

@@ -222,8 +222,9 @@ describe('AWS emulator through @aws-sdk/client-ec2', () => {
         code: 'InvalidInstanceID.NotFound',
       },
       {
-        call: () => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: node.primaryEni, Ipv4PrefixCount: 1 })),
-        code: 'InvalidParameterValue',
+        call: () =>
+          ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: node.primaryEni, Ipv4PrefixCount: 1, SecondaryPrivateIpAddressCount: 1 })),
+        code: 'InvalidParameterCombination',
       },
       {
         call: () => ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: node.primaryEni, SecondaryPrivateIpAddressCount: 10 })),

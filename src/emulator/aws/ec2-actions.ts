@@ -7,7 +7,7 @@ import {
   renderSubnet,
 } from './ec2-render.js';
 import type { Ec2State } from './ec2-state.js';
-import { missingParameter, prefixesNotEmulated } from './errors.js';
+import { missingParameter } from './errors.js';
 import type { QueryParams } from './query-params.js';
 import type { XmlFragment } from './xml.js';
 import { el, leaf, set } from './xml.js';
@@ -25,6 +25,13 @@ function describeRequest(params: QueryParams, idParam: string, maxResults: { min
 }
 
 const ok: XmlFragment[] = [leaf('return', true)];
+
+/** CreateNetworkInterface names prefixes as `Ipv4Prefix.N.Ipv4Prefix`. */
+function prefixSpecs(params: QueryParams): string[] {
+  const out: string[] = [];
+  for (let n = 1; params.has(`Ipv4Prefix.${n}.Ipv4Prefix`); n++) out.push(params.string(`Ipv4Prefix.${n}.Ipv4Prefix`) ?? '');
+  return out;
+}
 
 const PAGE = { min: 5, max: 1000 };
 
@@ -61,7 +68,8 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
       privateIp: params.string('PrivateIpAddress'),
       privateIpSpecs: params.privateIpSpecifications(),
       tagSpecifications: params.tagSpecifications(),
-      ipv4PrefixCount: params.has('Ipv4PrefixCount') || params.hasAny('Ipv4Prefix') ? (params.int('Ipv4PrefixCount') ?? 0) : undefined,
+      ipv4PrefixCount: params.int('Ipv4PrefixCount', { min: 1 }),
+      ipv4Prefixes: params.list('Ipv4Prefix').length > 0 ? params.list('Ipv4Prefix') : prefixSpecs(params),
     });
     return [el('networkInterface', renderNetworkInterface(state, eni)), leaf('clientToken', params.string('ClientToken'))];
   },
@@ -89,15 +97,17 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
 
   AssignPrivateIpAddresses(state, params) {
     const eniId = params.requireString('NetworkInterfaceId');
-    const prefixes = params.list('Ipv4Prefix');
-    const assigned = state.assignPrivateIpAddresses({
+    const request = {
       eniId,
       count: params.int('SecondaryPrivateIpAddressCount'),
       addresses: params.list('PrivateIpAddress'),
       allowReassignment: params.bool('AllowReassignment'),
       ipv4PrefixCount: params.int('Ipv4PrefixCount'),
-      ipv4Prefixes: prefixes,
-    });
+      ipv4Prefixes: params.list('Ipv4Prefix'),
+    };
+    const wantsPrefixes = request.ipv4PrefixCount !== undefined || request.ipv4Prefixes.length > 0;
+    const assignedPrefixes = wantsPrefixes ? state.assignIpv4Prefixes(request) : [];
+    const assigned = wantsPrefixes ? [] : state.assignPrivateIpAddresses(request);
     return [
       ...ok,
       leaf('networkInterfaceId', eniId),
@@ -105,13 +115,12 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
         'assignedPrivateIpAddressesSet',
         assigned.map((ip) => [leaf('privateIpAddress', ip)]),
       ),
-      set('assignedIpv4PrefixSet', []),
+      set('assignedIpv4PrefixSet', assignedPrefixes.map((prefix) => [leaf('ipv4Prefix', prefix)])),
     ];
   },
 
   UnassignPrivateIpAddresses(state, params) {
-    if (params.hasAny('Ipv4Prefix')) throw prefixesNotEmulated();
-    state.unassignPrivateIpAddresses(params.requireString('NetworkInterfaceId'), params.list('PrivateIpAddress'));
+    state.unassignPrivateIpAddresses(params.requireString('NetworkInterfaceId'), params.list('PrivateIpAddress'), params.list('Ipv4Prefix'));
     return ok;
   },
 

@@ -37,6 +37,8 @@ export interface EniRecord {
   readonly primaryIp: string;
   /** Secondary addresses in the order they were assigned. */
   secondaryIps: string[];
+  /** Delegated IPv4 prefixes (`10.0.0.16/28`) in the order they were assigned; each takes one address slot. */
+  prefixes: string[];
   readonly tags: Map<string, string>;
   attachment: AttachmentRecord | undefined;
 }
@@ -68,6 +70,8 @@ export interface ImdsInterfaceView {
   readonly vpcCidr: string;
   /** Primary first, then secondaries in assignment order. */
   readonly localIpv4s: readonly string[];
+  /** Delegated IPv4 prefixes (`ipv4-prefix`); absent means none. */
+  readonly ipv4Prefixes?: readonly string[];
   readonly securityGroupIds: readonly string[];
   readonly ownerId: string;
 }
@@ -81,6 +85,8 @@ export interface TopologyDetachedInterface {
   readonly gateway: string;
   readonly primaryIp: string;
   readonly secondaryIps: readonly string[];
+  /** Delegated /28 prefixes: every address in them is the interface's too. */
+  readonly prefixes: readonly string[];
 }
 
 export interface TopologyInterface extends TopologyDetachedInterface {

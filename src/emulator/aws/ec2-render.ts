@@ -51,6 +51,7 @@ function eniCommon(state: Ec2State, eni: EniRecord): XmlFragment[] {
     groupSet(eni.securityGroups),
     privateIpSet(state, eni),
     set('ipv6AddressesSet', []),
+    set('ipv4PrefixSet', eni.prefixes.map((prefix) => [leaf('ipv4Prefix', prefix)])),
   ];
 }
 

@@ -6,8 +6,8 @@ import {
   invalidParameterValue,
   ipLimitExceeded,
   missingParameter,
-  prefixesNotEmulated,
 } from './errors.js';
+import { allocatePrefixes, checkRequestedPrefixes, claimPrefixes, releasePrefixes } from './eni-prefixes.js';
 import { applyTags, removeTags } from './ec2-tags.js';
 import type { IdSource } from './ids.js';
 import { ID_PATTERNS, macFrom } from './ids.js';
@@ -43,6 +43,7 @@ export interface CreateEniRequest {
   readonly privateIpSpecs?: readonly PrivateIpSpecification[] | undefined;
   readonly tagSpecifications?: readonly TagSpecification[] | undefined;
   readonly ipv4PrefixCount?: number | undefined;
+  readonly ipv4Prefixes?: readonly string[] | undefined;
 }
 
 export interface AssignRequest {
@@ -161,14 +162,27 @@ export class Ec2State extends Ec2Network {
 
   createNetworkInterface(req: CreateEniRequest): EniRecord {
     this.settle();
-    if (req.ipv4PrefixCount !== undefined) throw prefixesNotEmulated();
     const subnet = this.subnet(req.subnetId);
     for (const spec of req.tagSpecifications ?? []) {
       if (spec.resourceType !== 'network-interface') {
         throw invalidParameterValue(`'${spec.resourceType}' is not a valid taggable resource type for this operation.`);
       }
     }
+    const named = req.ipv4Prefixes ?? [];
+    if (req.ipv4PrefixCount !== undefined && named.length > 0) {
+      throw new Ec2ApiError('InvalidParameterCombination', 'Ipv4Prefixes and Ipv4PrefixCount cannot be specified together');
+    }
+    const prefixCount = req.ipv4PrefixCount ?? named.length;
+    const slots = 1 + (req.secondaryCount ?? 0) + (req.privateIpSpecs?.filter((spec) => !spec.primary).length ?? 0) + prefixCount;
+    if (slots > this.unattachedIpLimit) throw ipLimitExceeded();
+    const bases = checkRequestedPrefixes(subnet, named);
     const eni = this.newEni(subnet, req);
+    try {
+      eni.prefixes = named.length > 0 ? claimPrefixes(subnet, bases) : allocatePrefixes(subnet, prefixCount);
+    } catch (error) {
+      this.removeEni(eni);
+      throw error;
+    }
     for (const spec of req.tagSpecifications ?? []) applyTags(eni.tags, spec.tags);
     this.onChange?.(this.clock());
     return eni;
@@ -206,7 +220,7 @@ export class Ec2State extends Ec2Network {
         `Interface count ${attached.length + 1} exceeds the limit for ${instance.type.name}`,
       );
     }
-    if (1 + eni.secondaryIps.length > instance.type.ipv4PerInterface) {
+    if (1 + eni.secondaryIps.length + eni.prefixes.length > instance.type.ipv4PerInterface) {
       throw ipLimitExceeded();
     }
     eni.attachment = this.newAttachment(instance.id, req.deviceIndex, cardIndex, false);
@@ -237,10 +251,11 @@ export class Ec2State extends Ec2Network {
     this.onChange?.(this.clock());
   }
 
+  /** Secondary addresses; a request for prefixes goes to {@link assignIpv4Prefixes}. */
   assignPrivateIpAddresses(req: AssignRequest): string[] {
     this.settle();
     if (req.ipv4PrefixCount !== undefined || (req.ipv4Prefixes?.length ?? 0) > 0) {
-      throw prefixesNotEmulated();
+      throw invalidParameterValue('this request delegates prefixes: use assignIpv4Prefixes');
     }
     const eni = this.eni(req.eniId);
     const explicit = [...new Set(req.addresses ?? [])].filter((a) => a !== eni.primaryIp && !eni.secondaryIps.includes(a));
@@ -257,7 +272,7 @@ export class Ec2State extends Ec2Network {
     if (req.count !== undefined && count < 1) {
       throw invalidParameterValue(`Value (${count}) for parameter SecondaryPrivateIpAddressCount is invalid. Expected at least 1.`);
     }
-    if (1 + eni.secondaryIps.length + explicit.length + count > this.ipLimit(eni)) throw ipLimitExceeded();
+    if (this.slotsUsed(eni) + explicit.length + count > this.ipLimit(eni)) throw ipLimitExceeded();
     const subnet = this.subnet(eni.subnetId);
     const moves = checkRequestedAddresses(subnet, explicit, req.allowReassignment === true, (a) => this.holderOf(a));
     if (count > subnet.allocator.freeCount) throw insufficientAddresses();
@@ -271,10 +286,43 @@ export class Ec2State extends Ec2Network {
     return assigned;
   }
 
-  unassignPrivateIpAddresses(eniId: string, addresses: readonly string[]): void {
+  /** AssignPrivateIpAddresses with Ipv4PrefixCount or Ipv4Prefix.N: delegates /28 prefixes. */
+  assignIpv4Prefixes(req: AssignRequest): string[] {
+    this.settle();
+    const eni = this.eni(req.eniId);
+    if (req.count !== undefined || (req.addresses?.length ?? 0) > 0) {
+      throw new Ec2ApiError(
+        'InvalidParameterCombination',
+        'Ipv4Prefixes or Ipv4PrefixCount cannot be specified with PrivateIpAddress or SecondaryPrivateIpAddressCount',
+      );
+    }
+    const named = [...new Set(req.ipv4Prefixes ?? [])];
+    if (req.ipv4PrefixCount !== undefined && named.length > 0) {
+      throw new Ec2ApiError('InvalidParameterCombination', 'Ipv4Prefixes and Ipv4PrefixCount cannot be specified together');
+    }
+    const count = req.ipv4PrefixCount ?? named.length;
+    if (count < 1) {
+      throw invalidParameterValue(`Value (${count}) for parameter Ipv4PrefixCount is invalid. Expected at least 1.`);
+    }
+    if (this.slotsUsed(eni) + count > this.ipLimit(eni)) throw ipLimitExceeded();
+    const subnet = this.subnet(eni.subnetId);
+    const bases = checkRequestedPrefixes(subnet, named);
+    const prefixes = named.length > 0 ? claimPrefixes(subnet, bases) : allocatePrefixes(subnet, count);
+    eni.prefixes.push(...prefixes);
+    this.onChange?.(this.clock());
+    return prefixes;
+  }
+
+  unassignPrivateIpAddresses(eniId: string, addresses: readonly string[], prefixes: readonly string[] = []): void {
     this.settle();
     const eni = this.eni(eniId);
-    if (addresses.length === 0) throw missingParameter('PrivateIpAddress');
+    if (addresses.length === 0 && prefixes.length === 0) throw missingParameter('PrivateIpAddress');
+    if (prefixes.length > 0) {
+      const unknown = prefixes.filter((p) => !eni.prefixes.includes(p));
+      if (unknown.length > 0) {
+        throw invalidParameterValue(`Some of the specified prefixes are not assigned to interface ${eni.id}: ${unknown.join(', ')}`);
+      }
+    }
     if (addresses.includes(eni.primaryIp)) {
       throw invalidParameterValue(`The primary private IP address ${eni.primaryIp} of ${eni.id} cannot be unassigned.`);
     }
@@ -285,6 +333,8 @@ export class Ec2State extends Ec2Network {
     const subnet = this.subnet(eni.subnetId);
     eni.secondaryIps = eni.secondaryIps.filter((a) => !addresses.includes(a));
     releaseAddresses(subnet, new Set(addresses));
+    eni.prefixes = eni.prefixes.filter((p) => !prefixes.includes(p));
+    releasePrefixes(subnet, prefixes);
     this.onChange?.(this.clock());
   }
 
@@ -355,6 +405,11 @@ export class Ec2State extends Ec2Network {
     throw attachmentNotFound(attachmentId);
   }
 
+  /** Address slots an interface uses: its primary, each secondary, and one per prefix. */
+  private slotsUsed(eni: EniRecord): number {
+    return 1 + eni.secondaryIps.length + eni.prefixes.length;
+  }
+
   private ipLimit(eni: EniRecord): number {
     if (eni.attachment === undefined) return this.unattachedIpLimit;
     return this.instanceRecords.get(eni.attachment.instanceId)?.type.ipv4PerInterface ?? this.unattachedIpLimit;
@@ -371,6 +426,7 @@ export class Ec2State extends Ec2Network {
       securityGroups: this.groups(req.securityGroupIds),
       primaryIp,
       secondaryIps,
+      prefixes: [],
       tags: new Map(),
       attachment: undefined,
     };
@@ -394,6 +450,7 @@ export class Ec2State extends Ec2Network {
   private removeEni(eni: EniRecord): void {
     const subnet = this.subnet(eni.subnetId);
     releaseAddresses(subnet, [eni.primaryIp, ...eni.secondaryIps]);
+    releasePrefixes(subnet, eni.prefixes);
     this.enis.delete(eni.id);
   }
 

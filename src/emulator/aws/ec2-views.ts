@@ -15,6 +15,7 @@ export function imdsInterfaces(state: Ec2State, instanceId: string): ImdsInterfa
       vpcId: state.vpcId,
       vpcCidr: state.vpcCidr.text,
       localIpv4s: [eni.primaryIp, ...eni.secondaryIps],
+      ipv4Prefixes: [...eni.prefixes],
       securityGroupIds: [...eni.securityGroups],
       ownerId: state.accountId,
     };
@@ -31,6 +32,7 @@ function detachedView(state: Ec2State, eni: EniRecord): TopologyDetachedInterfac
     gateway: formatIpv4(subnet.allocator.gateway),
     primaryIp: eni.primaryIp,
     secondaryIps: [...eni.secondaryIps],
+    prefixes: [...eni.prefixes],
   };
 }
 

@@ -36,7 +36,3 @@ export function attachmentNotFound(id: string): Ec2ApiError {
   return new Ec2ApiError('InvalidAttachmentID.NotFound', `The attachment ID '${id}' does not exist`);
 }
 
-/** Why: /28 prefix delegation is not modelled yet; the allocator already supports aligned blocks. */
-export function prefixesNotEmulated(): Ec2ApiError {
-  return invalidParameterValue('prefix delegation not yet emulated');
-}

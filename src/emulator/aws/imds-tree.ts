@@ -26,6 +26,7 @@ function macTree(info: ImdsInstanceInfo, eni: ImdsInterfaceView): MetadataTree {
   return {
     'device-number': String(eni.deviceNumber),
     'interface-id': eni.interfaceId,
+    ...((eni.ipv4Prefixes?.length ?? 0) > 0 ? { 'ipv4-prefix': (eni.ipv4Prefixes ?? []).join('\n') } : {}),
     'local-hostname': hostname(info.region, eni.localIpv4s[0] ?? ''),
     'local-ipv4s': eni.localIpv4s.join('\n'),
     mac: eni.mac,

@@ -6,7 +6,10 @@ import { imdsInterfaces, topology } from './ec2-views.js';
 import { seededIdSource } from './ids.js';
 import { ImdsHistory } from './imds-history.js';
 import { ImdsServer } from './imds-server.js';
+import { fragment } from './eni-prefixes.js';
+import { releaseAddresses } from './eni-addresses.js';
 import { instanceTypeTable } from './instance-types.js';
+import { formatIpv4 } from './ipv4.js';
 import { Throttler } from './token-bucket.js';
 
 export type { EmulatorTopology, TopologyDetachedInterface, TopologyInterface } from './ec2-model.js';
@@ -21,8 +24,11 @@ export interface AwsEmulatorOptions {
   region?: string;
   /** Default `10.0.0.0/16`. */
   vpcCidr?: string;
-  /** Default: one subnet `10.0.0.0/20` in `<region>a`. The first is where instances launch by default. */
-  subnets?: { id?: string; cidr: string; az?: string }[];
+  /**
+   * Default: one subnet `10.0.0.0/20` in `<region>a`. The first is where instances launch by
+   * default. `fragmented`: start with no free /28 (see {@link AwsEmulator.fragmentSubnet}).
+   */
+  subnets?: { id?: string; cidr: string; az?: string; fragmented?: boolean }[];
   /** Extra latency per action name, in milliseconds, waited before the action runs. Default 0. */
   latencyMs?: Partial<Record<string, number>>;
   /** How long a detached interface stays `detaching`. Default 0 (available on the next read). */
@@ -66,6 +72,14 @@ export interface AwsEmulator {
   throttledCounts(): Record<string, number>;
   resetCounts(): void;
   subnets(): { id: string; cidr: string; free: number }[];
+  /**
+   * Takes one address in the middle of every wholly free /28 of the subnet (default: the first),
+   * as other tenants' scattered addresses would: single addresses remain, but prefix delegation
+   * fails with InsufficientCidrBlocks. Returns the addresses taken.
+   */
+  fragmentSubnet(subnetId?: string): string[];
+  /** Gives back every address fragmentSubnet took in the subnet (default: the first). */
+  unfragmentSubnet(subnetId?: string): void;
   /** Stops every listener and timer. */
   close(): Promise<void>;
 }
@@ -79,6 +93,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const listeners = new Set<() => void>();
   const imds = new Map<string, ImdsServer>();
   const timers = new Set<NodeJS.Timeout>();
+  const fragmentHolds = new Map<string, string[]>();
 
   const state: Ec2State = new Ec2State({
     region,
@@ -121,6 +136,16 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   await server.start(host, options.port ?? 0);
 
   const toRecord = (map: Map<string, number>): Record<string, number> => Object.fromEntries(map);
+  const subnetOrFirst = (subnetId: string | undefined) => (subnetId === undefined ? state.subnetRecords()[0]! : state.subnet(subnetId));
+  const fragmentSubnet = (subnetId?: string): string[] => {
+    const subnet = subnetOrFirst(subnetId);
+    const held = fragment(subnet).map(formatIpv4);
+    fragmentHolds.set(subnet.id, [...(fragmentHolds.get(subnet.id) ?? []), ...held]);
+    return held;
+  };
+  (options.subnets ?? []).forEach((spec, i) => {
+    if (spec.fragmented === true) fragmentSubnet(state.subnetRecords()[i]?.id);
+  });
 
   return {
     ec2Url: server.url,
@@ -170,6 +195,12 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     resetCounts: () => server.counters.reset(),
     subnets: () =>
       state.subnetRecords().map((s) => ({ id: s.id, cidr: s.allocator.cidr.text, free: s.allocator.freeCount })),
+    fragmentSubnet,
+    unfragmentSubnet(subnetId) {
+      const subnet = subnetOrFirst(subnetId);
+      releaseAddresses(subnet, fragmentHolds.get(subnet.id) ?? []);
+      fragmentHolds.delete(subnet.id);
+    },
     async close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();

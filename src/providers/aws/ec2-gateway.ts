@@ -8,6 +8,7 @@ import {
   CreateNetworkInterfaceCommand,
   DeleteNetworkInterfaceCommand,
   DescribeInstanceTypesCommand,
+  DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSubnetsCommand,
   DetachNetworkInterfaceCommand,
@@ -18,7 +19,13 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { CloudError, type InterfaceLimits } from '../../core/types.js';
-import { decodeAssignedAddresses, decodeInstanceLimits, decodeNetworkInterface, type EniRecord } from './ec2-records.js';
+import {
+  decodeAssignedAddresses,
+  decodeAssignedPrefixes,
+  decodeInstanceLimits,
+  decodeNetworkInterface,
+  type EniRecord,
+} from './ec2-records.js';
 import { mapEc2Error, type Ec2ErrorContext } from './error-mapping.js';
 import type { Tag } from './tags.js';
 
@@ -39,6 +46,8 @@ export interface CreateEniRequest {
   readonly subnetId: string;
   readonly securityGroupIds: readonly string[];
   readonly secondaryCount: number;
+  /** /28 prefixes to delegate at creation. */
+  readonly prefixCount?: number | undefined;
   readonly description: string;
   readonly tags: readonly Tag[];
   readonly instanceId: string;
@@ -140,6 +149,79 @@ export class Ec2Gateway {
     });
   }
 
+  /** Delegates `count` /28 prefixes; returns the new prefixes. */
+  assignPrefixes(interfaceId: string, count: number, subnetId: string | undefined): Promise<string[]> {
+    const context = { action: 'AssignPrivateIpAddresses', interfaceId, ...(subnetId === undefined ? {} : { subnetId }) };
+    return this.call(context, async () => {
+      const out = await this.client.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: interfaceId, Ipv4PrefixCount: count }));
+      return decodeAssignedPrefixes(out.AssignedIpv4Prefixes);
+    });
+  }
+
+  unassignPrefixes(interfaceId: string, prefixes: readonly string[]): Promise<void> {
+    return this.call({ action: 'UnassignPrivateIpAddresses', interfaceId }, async () => {
+      await this.client.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: interfaceId, Ipv4Prefixes: [...prefixes] }));
+    });
+  }
+
+  /** Detached (`available`) ENIs carrying every tag in `tags` (a value of `*` matches any value). */
+  describeAvailableTagged(tags: ReadonlyMap<string, string>): Promise<EniRecord[]> {
+    const action = 'DescribeNetworkInterfaces';
+    return this.call({ action }, async () => {
+      const filters = [
+        { Name: 'status', Values: ['available'] },
+        ...[...tags].map(([key, value]) => (value === '*' ? { Name: 'tag-key', Values: [key] } : { Name: `tag:${key}`, Values: [value] })),
+      ];
+      const enis: EniRecord[] = [];
+      let nextToken: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page += 1) {
+        const out = await this.client.send(
+          new DescribeNetworkInterfacesCommand({ Filters: filters, MaxResults: 1000, ...(nextToken === undefined ? {} : { NextToken: nextToken }) }),
+        );
+        for (const eni of out.NetworkInterfaces ?? []) enis.push(decodeNetworkInterface(eni, action));
+        nextToken = out.NextToken === '' ? undefined : out.NextToken;
+        if (nextToken === undefined) break;
+      }
+      return enis;
+    });
+  }
+
+  /**
+   * The state (`running`, `terminated`, …) of each instance EC2 still knows; instances it does
+   * not know (InvalidInstanceID.NotFound) are absent from the map.
+   */
+  async instanceStates(instanceIds: readonly string[]): Promise<Map<string, string>> {
+    const states = new Map<string, string>();
+    if (instanceIds.length === 0) return states;
+    const action = 'DescribeInstances';
+    const describe = (ids: readonly string[]) =>
+      this.call({ action, instanceId: ids.join(',') }, async () => {
+        const out = await this.client.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }));
+        for (const reservation of out.Reservations ?? []) {
+          for (const instance of reservation.Instances ?? []) {
+            if (instance.InstanceId !== undefined) states.set(instance.InstanceId, instance.State?.Name ?? 'unknown');
+          }
+        }
+      });
+    try {
+      await describe(instanceIds);
+    } catch (error) {
+      // One unknown id fails the whole call; ask one by one to learn which.
+      if (!(error instanceof CloudError && error.code === 'NotFound') || instanceIds.length === 1) {
+        if (error instanceof CloudError && error.code === 'NotFound') return states;
+        throw error;
+      }
+      for (const id of instanceIds) {
+        try {
+          await describe([id]);
+        } catch (single) {
+          if (!(single instanceof CloudError && single.code === 'NotFound')) throw single;
+        }
+      }
+    }
+    return states;
+  }
+
   unassignAddresses(interfaceId: string, addresses: readonly string[]): Promise<void> {
     return this.call({ action: 'UnassignPrivateIpAddresses', interfaceId }, async () => {
       await this.client.send(
@@ -157,6 +239,7 @@ export class Ec2Gateway {
           Groups: [...request.securityGroupIds],
           Description: request.description,
           ...(request.secondaryCount > 0 ? { SecondaryPrivateIpAddressCount: request.secondaryCount } : {}),
+          ...((request.prefixCount ?? 0) > 0 ? { Ipv4PrefixCount: request.prefixCount } : {}),
           TagSpecifications: [
             {
               ResourceType: 'network-interface',

@@ -16,7 +16,8 @@ import { isNotAssignedError, mapImdsError } from './error-mapping.js';
 import { ImdsClient } from './imds-client.js';
 import { listMacs, readIdentity, readMacFacts, readVpcCidrs, type ImdsIdentity, type ImdsMacFacts } from './node-discovery.js';
 import { attachedEnis, buildSnapshot, capLimits, missingSubnets, toCloudInterface } from './snapshot.js';
-import { interfaceDescription, interfaceTags, isManaged } from './tags.js';
+import { DEFAULT_LEAK_GRACE_MS, leakCandidates, ownerGone } from './leaked-enis.js';
+import { INSTANCE_ID_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, interfaceDescription, interfaceTags, isManaged } from './tags.js';
 import type { InterfaceLimits } from '../../core/types.js';
 
 /** The subset of a pino logger the provider uses. */
@@ -56,6 +57,8 @@ export interface Ec2ProviderOptions {
   /** Per-request IMDS timeout. Default 2000 ms. */
   readonly imdsTimeoutMs?: number;
   readonly detachWait?: DetachWaitOptions;
+  /** collectLeakedInterfaces leaves ENIs younger than this alone. Default 5 minutes. */
+  readonly leakGraceMs?: number;
   /** Injectable sleep and clock, for tests. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => Date;
@@ -154,7 +157,7 @@ export class Ec2Provider implements CloudProvider {
 
   async createInterface(options: CreateInterfaceOptions): Promise<CloudInterface> {
     const facts = await this.facts();
-    const { deviceIndex, secondaryCount } = options;
+    const { deviceIndex, secondaryCount, prefixCount } = options;
     if (!Number.isInteger(deviceIndex) || deviceIndex < 1) {
       throw new CloudError('InvalidRequest', `device index ${deviceIndex} is not a secondary interface slot (1 or more)`);
     }
@@ -172,6 +175,7 @@ export class Ec2Provider implements CloudProvider {
       subnetId: facts.primarySubnetId,
       securityGroupIds: facts.securityGroupIds,
       secondaryCount: Math.max(0, secondaryCount),
+      prefixCount,
       description: interfaceDescription(instanceId),
       tags: interfaceTags({ instanceId, createdAt: (this.options.now ?? (() => new Date()))(), clusterName: this.options.clusterName }),
     });
@@ -210,6 +214,75 @@ export class Ec2Provider implements CloudProvider {
       if (remaining.length > 0) await ec2.unassignAddresses(interfaceId, remaining);
     }
     this.log.info({ interfaceId, addresses }, 'released secondary addresses');
+  }
+
+  async assignPrefixes(interfaceId: string, count: number): Promise<string[]> {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new CloudError('InvalidRequest', `cannot delegate ${count} prefixes to ${interfaceId}`);
+    }
+    if (count === 0) return [];
+    await this.facts();
+    const known = this.knownEnis.get(interfaceId);
+    const prefixes = await this.ec2().assignPrefixes(interfaceId, count, known?.subnetId);
+    if (prefixes.length !== count) {
+      this.log.warn({ interfaceId, requested: count, answered: prefixes }, 'AssignPrivateIpAddresses answer has an unexpected number of prefixes');
+    }
+    this.log.info({ interfaceId, prefixes }, 'delegated prefixes');
+    return prefixes;
+  }
+
+  async releasePrefixes(interfaceId: string, prefixes: readonly string[]): Promise<void> {
+    if (prefixes.length === 0) return;
+    await this.facts();
+    const ec2 = this.ec2();
+    try {
+      await ec2.unassignPrefixes(interfaceId, prefixes);
+    } catch (error) {
+      if (!(error instanceof CloudError)) throw error;
+      if (error.code === 'NotFound') return;
+      if (!isNotAssignedError(error)) throw error;
+      const eni = await ec2.describeEni(interfaceId);
+      const remaining = eni === undefined ? [] : prefixes.filter((p) => eni.prefixes.includes(p));
+      if (remaining.length > 0) await ec2.unassignPrefixes(interfaceId, remaining);
+    }
+    this.log.info({ interfaceId, prefixes }, 'released prefixes');
+  }
+
+  /**
+   * Deletes leaked ENIs (see leaked-enis.ts for the rules). An ENI attached or deleted by someone
+   * else meanwhile is skipped. Returns the ids deleted.
+   */
+  async collectLeakedInterfaces(): Promise<string[]> {
+    const facts = await this.facts();
+    const ec2 = this.ec2();
+    const tags = new Map([
+      [MANAGED_TAG_KEY, MANAGED_TAG_VALUE],
+      [INSTANCE_ID_TAG_KEY, '*'],
+    ]);
+    const enis = await ec2.describeAvailableTagged(tags);
+    const candidates = leakCandidates(enis, {
+      instanceId: facts.identity.instanceId,
+      clusterName: this.options.clusterName,
+      nowMs: (this.options.now ?? (() => new Date()))().getTime(),
+      graceMs: this.options.leakGraceMs ?? DEFAULT_LEAK_GRACE_MS,
+    });
+    const doomed = [...candidates.own];
+    if (candidates.byOwner.size > 0) {
+      const states = await ec2.instanceStates([...candidates.byOwner.keys()]);
+      for (const [owner, ids] of candidates.byOwner) if (ownerGone(states.get(owner))) doomed.push(...ids);
+    }
+    const deleted: string[] = [];
+    for (const interfaceId of doomed) {
+      try {
+        await ec2.deleteEni(interfaceId);
+        deleted.push(interfaceId);
+      } catch (error) {
+        if (error instanceof CloudError && (error.code === 'NotFound' || error.cloudCode === 'InvalidNetworkInterface.InUse')) continue;
+        this.log.warn({ interfaceId, err: messageOf(error) }, 'deleting a leaked ENI failed');
+      }
+    }
+    if (deleted.length > 0) this.log.info({ deleted }, 'deleted leaked ENIs');
+    return deleted;
   }
 
   async deleteInterface(interfaceId: string): Promise<void> {

@@ -20,6 +20,8 @@ export interface EniRecord {
   readonly subnetId: string;
   readonly primaryIp: string;
   readonly secondaryIps: readonly string[];
+  /** Delegated IPv4 prefixes (`10.0.0.16/28`). */
+  readonly prefixes: readonly string[];
   /** `available`, `in-use`, `attaching`, `detaching`, … */
   readonly status: string;
   readonly attachment: AttachmentRecord | undefined;
@@ -45,6 +47,10 @@ export function decodeNetworkInterface(eni: NetworkInterface, action: string): E
     if (ip === undefined || ip === primaryIp || address.Primary === true) continue;
     if (!secondaryIps.includes(ip)) secondaryIps.push(ip);
   }
+  const prefixes: string[] = [];
+  for (const entry of eni.Ipv4Prefixes ?? []) {
+    if (entry.Ipv4Prefix !== undefined && entry.Ipv4Prefix !== '' && !prefixes.includes(entry.Ipv4Prefix)) prefixes.push(entry.Ipv4Prefix);
+  }
   const tags = new Map<string, string>();
   for (const tag of eni.TagSet ?? []) {
     if (tag.Key !== undefined) tags.set(tag.Key, tag.Value ?? '');
@@ -65,6 +71,7 @@ export function decodeNetworkInterface(eni: NetworkInterface, action: string): E
     subnetId: required(eni.SubnetId, action, `${id} has no SubnetId`),
     primaryIp,
     secondaryIps,
+    prefixes,
     status: eni.Status ?? 'unknown',
     attachment,
     tags,
@@ -82,7 +89,18 @@ export function decodeInstanceLimits(info: InstanceTypeInfo | undefined, instanc
     action,
     `${instanceType} has no Ipv4AddressesPerInterface`,
   );
-  return { maxInterfaces, ipv4PerInterface };
+  const vcpus = info.VCpuInfo?.DefaultVCpus;
+  return vcpus === undefined ? { maxInterfaces, ipv4PerInterface } : { maxInterfaces, ipv4PerInterface, vcpus };
+}
+
+/** Delegated prefixes from an `AssignPrivateIpAddresses` answer, in answer order, without duplicates. */
+export function decodeAssignedPrefixes(assigned: readonly { Ipv4Prefix?: string | undefined }[] | undefined): string[] {
+  const out: string[] = [];
+  for (const entry of assigned ?? []) {
+    const prefix = entry.Ipv4Prefix;
+    if (prefix !== undefined && prefix !== '' && !out.includes(prefix)) out.push(prefix);
+  }
+  return out;
 }
 
 /** New addresses from an `AssignPrivateIpAddresses` answer, in answer order, without duplicates. */

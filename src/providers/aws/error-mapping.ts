@@ -132,9 +132,16 @@ export function mapEc2Error(error: unknown, context: Ec2ErrorContext): CloudErro
   const decoded = decodeError(error);
   const kind = classifyEc2Error(decoded.code, decoded.httpStatus);
   const origin = decoded.code === undefined ? decoded.message : `${decoded.code}: ${decoded.message}`;
-  const options: { cloudCode?: string; cause: unknown } = { cause: error };
+  const options: { cloudCode?: string; fragmented?: boolean; cause: unknown } = { cause: error };
   if (decoded.code !== undefined) options.cloudCode = decoded.code;
-  return new CloudError(kind, `${describeSubject(kind, context)} (${origin})`, options);
+  // Why: InsufficientCidrBlocks means no aligned free /28 is left, not that the subnet is full;
+  // single addresses may still be assigned (docs: "Assign prefixes to network interfaces").
+  const fragmented = decoded.code === 'InsufficientCidrBlocks';
+  if (fragmented) options.fragmented = true;
+  const subject = fragmented
+    ? `subnet ${context.subnetId ?? `of ${context.interfaceId ?? 'the node'}`} has no free aligned /28 block for a prefix`
+    : describeSubject(kind, context);
+  return new CloudError(kind, `${subject} (${origin})`, options);
 }
 
 /**

@@ -45,6 +45,7 @@ export function toCloudInterface(eni: EniRecord, deviceIndex: number, subnetCidr
     subnetCidr,
     primaryIp: eni.primaryIp,
     secondaryIps: eni.secondaryIps.filter((ip) => ip !== eni.primaryIp),
+    ...(eni.prefixes.length > 0 ? { prefixes: [...eni.prefixes] } : {}),
     managed: isManaged(eni.tags),
   };
 }
