@@ -13,6 +13,7 @@ import type {
 } from './kernel-state.js';
 import type { RouteObject, RuleObject, VethObject } from './plan.js';
 import { errnoOf } from './errno.js';
+import { RequestGate } from './request-gate.js';
 
 export type { RtNetlinkSocket };
 
@@ -46,6 +47,18 @@ function streamBytes(fill: (out: AttrStream) => void): Buffer {
   return Buffer.concat(out.bufs);
 }
 
+const gates = new WeakMap<RtNetlinkSocket, RequestGate>();
+
+/** Sends one request on `sock` once fewer than MAX_IN_FLIGHT are unanswered there. */
+function gated<T>(sock: RtNetlinkSocket, request: () => Promise<T>): Promise<T> {
+  let gate = gates.get(sock);
+  if (gate === undefined) {
+    gate = new RequestGate();
+    gates.set(sock, gate);
+  }
+  return gate.run(request);
+}
+
 export function openSocket(): RtNetlinkSocket {
   return createRtNetlink();
 }
@@ -67,11 +80,11 @@ export async function createVeth(sock: RtNetlinkSocket, veth: VethObject, podNsF
   });
   const vethInfo = streamBytes((out) => out.emit(ifla.formatVethInfo({ peer })));
   const linkinfo = streamBytes((out) => out.emit(ifla.formatInfo({ kind: 'veth', data: vethInfo })));
-  const reply = await sock.newLink(
+  const reply = await gated(sock, () => sock.newLink(
     {},
     { ifname: veth.hostName, mtu: veth.mtu, address: macBytes(veth.hostMac), linkinfo },
     { flags: CREATE_EXCL | NLM_F_ECHO },
-  );
+  ));
   const index = reply.find((m) => m.attrs.ifname === veth.hostName)?.data.index;
   if (index !== undefined && index > 0) return index;
   const found = await getLinkByName(sock, veth.hostName);
@@ -80,11 +93,11 @@ export async function createVeth(sock: RtNetlinkSocket, veth: VethObject, podNsF
 }
 
 export async function setLinkUp(sock: RtNetlinkSocket, index: number, mtu?: number): Promise<void> {
-  await sock.setLink({ index, flags: { up: true }, change: { up: true } }, mtu === undefined ? {} : { mtu });
+  await gated(sock, () => sock.setLink({ index, flags: { up: true }, change: { up: true } }, mtu === undefined ? {} : { mtu }));
 }
 
 export async function deleteLinkByName(sock: RtNetlinkSocket, name: string): Promise<void> {
-  await sock.delLink({}, { ifname: name });
+  await gated(sock, () => sock.delLink({}, { ifname: name }));
 }
 
 export async function addAddress(
@@ -95,12 +108,12 @@ export async function addAddress(
   mode: CreateMode,
 ): Promise<void> {
   const bytes = Buffer.from(ipv4Bytes(address));
-  await sock.newAddress({ family: AF_INET, prefixlen: prefixLen, index }, { local: bytes, address: bytes }, { flags: createFlags(mode) });
+  await gated(sock, () => sock.newAddress({ family: AF_INET, prefixlen: prefixLen, index }, { local: bytes, address: bytes }, { flags: createFlags(mode) }));
 }
 
 export async function deleteAddress(sock: RtNetlinkSocket, index: number, address: string, prefixLen: number): Promise<void> {
   const bytes = Buffer.from(ipv4Bytes(address));
-  await sock.delAddress({ family: AF_INET, prefixlen: prefixLen, index }, { local: bytes, address: bytes });
+  await gated(sock, () => sock.delAddress({ family: AF_INET, prefixlen: prefixLen, index }, { local: bytes, address: bytes }));
 }
 
 function routeAttrs(route: RouteObject, oif: number | undefined): rt.RouteAttrs {
@@ -113,7 +126,7 @@ function routeAttrs(route: RouteObject, oif: number | undefined): rt.RouteAttrs 
 }
 
 export async function addRoute(sock: RtNetlinkSocket, route: RouteObject, oif: number, mode: CreateMode): Promise<void> {
-  await sock.newRoute(
+  await gated(sock, () => sock.newRoute(
     {
       family: AF_INET,
       dstLen: route.dstLen,
@@ -124,7 +137,7 @@ export async function addRoute(sock: RtNetlinkSocket, route: RouteObject, oif: n
     },
     routeAttrs(route, oif),
     { flags: createFlags(mode) },
-  );
+  ));
 }
 
 /**
@@ -138,7 +151,7 @@ export async function deleteRoute(
 ): Promise<void> {
   const attrs = routeAttrs(route, match.oif);
   delete attrs.prefsrc;
-  await sock.delRoute(
+  await gated(sock, () => sock.delRoute(
     {
       family: AF_INET,
       dstLen: route.dstLen,
@@ -147,7 +160,7 @@ export async function deleteRoute(
       ...(match.ours ? { protocol: ROUTE_PROTOCOL_FIELD } : {}),
     },
     attrs,
-  );
+  ));
 }
 
 function ruleMessage(rule: RuleObject): [rt.Rule, rt.RuleAttrs] {
@@ -170,21 +183,21 @@ function ruleMessage(rule: RuleObject): [rt.Rule, rt.RuleAttrs] {
  */
 export async function addRule(sock: RtNetlinkSocket, rule: RuleObject): Promise<void> {
   const [data, attrs] = ruleMessage(rule);
-  await sock.newRule(data, attrs, { flags: CREATE_EXCL });
+  await gated(sock, () => sock.newRule(data, attrs, { flags: CREATE_EXCL }));
 }
 
 /** Deletes the rule with this selector, priority and table (any protocol). */
 export async function deleteRule(sock: RtNetlinkSocket, rule: RuleObject): Promise<void> {
   const [data, attrs] = ruleMessage(rule);
-  await sock.delRule(data, attrs);
+  await gated(sock, () => sock.delRule(data, attrs));
 }
 
 export async function addNeighbour(sock: RtNetlinkSocket, index: number, address: string, lladdr: string): Promise<void> {
-  await sock.newNeighbor(
+  await gated(sock, () => sock.newNeighbor(
     { family: AF_INET, ifindex: index, state: { permanent: true } },
     { dst: Buffer.from(ipv4Bytes(address)), lladdr: macBytes(lladdr) },
     { flags: CREATE_REPLACE },
-  );
+  ));
 }
 
 function decodeLink(m: rt.LinkMessage): KernelLink | undefined {
@@ -206,7 +219,7 @@ function decodeLink(m: rt.LinkMessage): KernelLink | undefined {
 /** The link with this name, or undefined when there is none. */
 export async function getLinkByName(sock: RtNetlinkSocket, name: string): Promise<KernelLink | undefined> {
   try {
-    const reply = await sock.getLink({}, { ifname: name });
+    const reply = await gated(sock, () => sock.getLink({}, { ifname: name }));
     const first = reply[0];
     return first ? decodeLink(first) : undefined;
   } catch (err) {
@@ -216,12 +229,12 @@ export async function getLinkByName(sock: RtNetlinkSocket, name: string): Promis
 }
 
 export async function listLinks(sock: RtNetlinkSocket): Promise<KernelLink[]> {
-  const reply = await sock.getLinks();
+  const reply = await gated(sock, () => sock.getLinks());
   return reply.map(decodeLink).filter((l): l is KernelLink => l !== undefined);
 }
 
 export async function listAddresses(sock: RtNetlinkSocket): Promise<KernelAddress[]> {
-  const reply = await sock.getAddresses({ family: AF_INET });
+  const reply = await gated(sock, () => sock.getAddresses({ family: AF_INET }));
   const out: KernelAddress[] = [];
   for (const m of reply) {
     const bytes = m.attrs.local ?? m.attrs.address;
@@ -239,7 +252,7 @@ function enumNumber(mapping: Record<string, string | number>, value: string | nu
 }
 
 export async function listRoutes(sock: RtNetlinkSocket): Promise<KernelRoute[]> {
-  const reply = await sock.getRoutes({ family: AF_INET });
+  const reply = await gated(sock, () => sock.getRoutes({ family: AF_INET }));
   const out: KernelRoute[] = [];
   for (const m of reply) {
     if (m.data.family !== AF_INET) continue;
@@ -260,7 +273,7 @@ export async function listRoutes(sock: RtNetlinkSocket): Promise<KernelRoute[]> 
 }
 
 export async function listRules(sock: RtNetlinkSocket): Promise<KernelRule[]> {
-  const reply = await sock.getRules({ family: AF_INET });
+  const reply = await gated(sock, () => sock.getRules({ family: AF_INET }));
   const out: KernelRule[] = [];
   for (const m of reply) {
     if (m.data.family !== AF_INET) continue;
@@ -277,7 +290,7 @@ export async function listRules(sock: RtNetlinkSocket): Promise<KernelRule[]> {
 }
 
 export async function listNeighbours(sock: RtNetlinkSocket): Promise<KernelNeighbour[]> {
-  const reply = await sock.getNeighbors({ family: AF_INET });
+  const reply = await gated(sock, () => sock.getNeighbors({ family: AF_INET }));
   const out: KernelNeighbour[] = [];
   for (const m of reply) {
     if (m.data.family !== AF_INET || !m.attrs.dst || m.data.ifindex === undefined) continue;
