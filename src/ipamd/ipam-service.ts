@@ -87,12 +87,14 @@ export class IpamService {
           `container ${params.containerId} (${params.ifName}) already has ${existing.address} in ${existing.netns}; DEL it before adding it to ${params.netns}`,
         );
       }
+      const started = performance.now();
       if (existing !== undefined) {
         // A repeated ADD: rebuild the pod's network with the address it already holds.
         await this.#options.datapath.delPod(this.#teardownSpec(existing));
-        return this.#plumb(existing, params, log);
+        return this.#plumb(existing, params, log, { started });
       }
       const assignment = await this.#options.pool.acquire(key);
+      const acquired = performance.now();
       const routeTable = this.#options.pool.routeTableOf(assignment.interfaceId);
       const allocation: CheckpointAllocation = {
         networkName: params.networkName,
@@ -114,7 +116,7 @@ export class IpamService {
         this.#options.pool.release(key, { used: false, cooldownMs: 0 });
         throw new RpcServiceError('Internal', `cannot write the checkpoint: ${(error as Error).message}`, { cause: error });
       }
-      return this.#plumb(allocation, params, log);
+      return this.#plumb(allocation, params, log, { started, acquired, saved: performance.now() });
     });
   }
 
@@ -127,15 +129,18 @@ export class IpamService {
         log.info('DEL of an unknown allocation: nothing to do');
         return {};
       }
+      const started = performance.now();
       try {
         await this.#options.datapath.delPod(this.#teardownSpec(allocation));
       } catch (error) {
         throw new RpcServiceError('DatapathFailed', `removing the network of ${params.containerId}: ${(error as Error).message}`, { cause: error });
       }
+      const removed = performance.now();
       this.#allocations.delete(key);
       this.#options.pool.release(key, { used: true, cooldownMs: this.#options.ipCooldownMs });
       await this.#save();
-      log.info({ address: allocation.address }, 'released');
+      const done = performance.now();
+      log.info({ address: allocation.address, ms: { datapath: round(removed - started), checkpoint: round(done - removed), total: round(done - started) } }, 'released');
       return {};
     });
   }
@@ -268,11 +273,13 @@ export class IpamService {
     };
   }
 
-  async #plumb(allocation: CheckpointAllocation, params: AddParams, log: Logger): Promise<AddResult> {
+  async #plumb(allocation: CheckpointAllocation, params: AddParams, log: Logger, marks: AddMarks): Promise<AddResult> {
     const spec = this.#podSpec(allocation, params.mtu);
     try {
+      const before = performance.now();
       const result = await this.#options.datapath.addPod(spec);
-      log.info({ address: allocation.address, interfaceId: allocation.interfaceId, hostVeth: result.hostVeth.name }, 'added');
+      const ms = addTimings(marks, before, performance.now());
+      log.info({ address: allocation.address, interfaceId: allocation.interfaceId, hostVeth: result.hostVeth.name, ms }, 'added');
       return {
         address: `${allocation.address}/32`,
         gateway: POD_GATEWAY,
@@ -324,6 +331,28 @@ export class IpamService {
       cooldowns: this.#options.pool.pool.cooldowns(this.#clock()),
     };
   }
+}
+
+/** performance.now() marks of one ADD: start, address in hand, checkpoint on disk. */
+interface AddMarks {
+  readonly started: number;
+  readonly acquired?: number;
+  readonly saved?: number;
+}
+
+/** Where an ADD's time went, in ms, for its log line. */
+function addTimings(marks: AddMarks, datapathStart: number, end: number): Record<string, number> {
+  const { started, acquired, saved } = marks;
+  return {
+    ...(acquired === undefined ? {} : { pool: round(acquired - started) }),
+    ...(acquired === undefined || saved === undefined ? {} : { checkpoint: round(saved - acquired) }),
+    datapath: round(end - datapathStart),
+    total: round(end - started),
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 function podRefOf(ref: PodRef): PodRef {
