@@ -6,7 +6,7 @@ export function renderStatus(s: StatusResult): string {
   const lines = [
     `state:     ${s.state}${s.reason === undefined ? '' : ` (${s.reason})`}`,
     `cloud:     ${s.cloud}`,
-    `instance:  ${s.instanceId} (${s.instanceType})`,
+    `instance:  ${s.instanceId} (${s.instanceType})${s.maxPods === undefined ? '' : `, max pods ${s.maxPods}`}`,
     `pool:      ${s.pool.total} addresses, ${s.pool.assigned} assigned, ${s.pool.available} available, ${s.pool.coolingDown} cooling down`,
     `interfaces: ${s.interfaces.length}, pods: ${s.pods.length}`,
   ];

@@ -1,6 +1,7 @@
 /**
  * `nativeip`: the operator's window into the daemon and the local emulated cloud.
  *   nativeip status | interfaces | pods [--socket PATH] [--json]
+ *   nativeip max-pods --instance-type TYPE [--prefix-delegation] …
  *   nativeip emulator aws [--listen HOST:PORT] …
  *   nativeip demo [--keep]
  */
@@ -13,6 +14,8 @@ const USAGE = `usage:
   nativeip status [--socket PATH] [--json]     the daemon's state and pool
   nativeip interfaces [--socket PATH] [--json] interfaces the pool uses
   nativeip pods [--socket PATH] [--json]       pods and their addresses
+  nativeip max-pods --instance-type T [--prefix-delegation] [--cni-version V] …
+                                               kubelet --max-pods for a node
   nativeip emulator aws [--listen HOST:PORT] [--instances N] [--instance-type T] …
   nativeip demo [--keep]                       (root) the whole path on an emulated AWS VPC
 `;
@@ -59,6 +62,16 @@ async function main(argv: string[]): Promise<number> {
     case 'pods':
       await daemonView(args, renderPods);
       return 0;
+    case 'max-pods': {
+      const { MaxPodsUsageError, MAX_PODS_USAGE, parseMaxPodsArgs, renderMaxPods } = await import('./max-pods.js');
+      try {
+        process.stdout.write(`${renderMaxPods(parseMaxPodsArgs(args))}\n`);
+      } catch (error) {
+        if (error instanceof MaxPodsUsageError) throw new UsageError(`max-pods: ${error.message}\n${MAX_PODS_USAGE}`);
+        throw error;
+      }
+      return 0;
+    }
     case 'emulator': {
       const [cloud, ...rest] = args;
       if (cloud !== 'aws') throw new UsageError(`emulator: unknown cloud ${JSON.stringify(cloud ?? '')} (known: aws)`);

@@ -19,8 +19,6 @@ const AWS_TYPO_DISTANCE = 2;
 
 /** AWS VPC CNI settings nativeip does not implement, with what to do instead. */
 const UNSUPPORTED_AWS_VARIABLES: ReadonlyMap<string, string> = new Map([
-  ['WARM_PREFIX_TARGET', 'prefix delegation is not supported; use WARM_IP_TARGET'],
-  ['ENABLE_PREFIX_DELEGATION', 'prefix delegation is not supported; pods get secondary addresses'],
   ['ENABLE_POD_ENI', 'security groups for pods (branch ENIs) are not supported'],
   ['ENABLE_IPv6', 'IPv6 is not supported; pods get IPv4 addresses'],
   ['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'custom networking (ENIConfig) is not supported'],
@@ -33,7 +31,6 @@ const UNSUPPORTED_AWS_VARIABLES: ReadonlyMap<string, string> = new Map([
   ['AWS_VPC_K8S_PLUGIN_LOG_LEVEL', 'the plugin has no separate log level'],
   ['AWS_VPC_K8S_PLUGIN_LOG_FILE', 'the plugin has no separate log file'],
   ['DISABLE_NETWORK_RESOURCE_PROVISIONING', 'not configurable'],
-  ['DISABLE_LEAKED_ENI_CLEANUP', 'not configurable'],
   ['AWS_MANAGE_ENIS_NON_SCHEDULABLE', 'not configurable'],
   ['MANAGE_UNTAGGED_ENI', 'not configurable'],
   ['ANNOTATE_POD_IP', 'not configurable'],

@@ -94,6 +94,29 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     parse: optional(wholeNumber(1)),
     fallback: undefined,
   },
+  prefixDelegation: {
+    env: 'ENABLE_PREFIX_DELEGATION',
+    field: 'prefixDelegation',
+    allowed: 'true or false (any letter case), or 1 or 0',
+    default: 'false',
+    description:
+      'Grow the pool with /28 prefixes (16 addresses each, one address slot of the interface) instead of ' +
+      'single addresses. When the subnet has no free aligned /28, nativeip falls back to single addresses ' +
+      'for 5 minutes instead of failing pods.',
+    parse: boolean,
+    fallback: false,
+  },
+  warmPrefixTarget: {
+    env: 'WARM_PREFIX_TARGET',
+    field: 'warmPrefixTarget',
+    allowed: COUNT,
+    default: '1',
+    description:
+      'In prefix mode, wholly free prefixes to keep. Overridden by WARM_IP_TARGET / MINIMUM_IP_TARGET; ' +
+      'ignored without ENABLE_PREFIX_DELEGATION. 0 without an IP target is refused (no warm target).',
+    parse: wholeNumber(0),
+    fallback: 1,
+  },
   ipCooldownMs: {
     env: 'IP_COOLDOWN_PERIOD',
     field: 'ipCooldownMs',
@@ -241,6 +264,26 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     description: 'Seconds to wait for an attached interface to appear as a Linux link.',
     parse: secondsAsMs(1),
     fallback: 60_000,
+  },
+  disableLeakedEniCleanup: {
+    env: 'DISABLE_LEAKED_ENI_CLEANUP',
+    field: 'disableLeakedEniCleanup',
+    allowed: 'true or false (any letter case), or 1 or 0',
+    default: 'false',
+    description: 'true: never delete leaked interfaces (see NATIVEIP_ENI_GC_INTERVAL).',
+    parse: boolean,
+    fallback: false,
+  },
+  eniGcIntervalMs: {
+    env: 'NATIVEIP_ENI_GC_INTERVAL',
+    field: 'eniGcIntervalMs',
+    allowed: `a whole number of seconds from 1 to ${MAX_TIMER_SECONDS}`,
+    default: '300',
+    description:
+      'Seconds (±20 % jitter) between sweeps that delete leaked interfaces: detached, tagged as nativeip’s ' +
+      '(and CLUSTER_NAME’s), older than 5 minutes, of this node or of an instance that no longer exists.',
+    parse: secondsAsMs(1),
+    fallback: 300_000,
   },
 };
 

@@ -22,6 +22,10 @@ export interface DaemonConfig {
   readonly minimumIpTarget: number | undefined;
   /** `MAX_ENI`: most interfaces to attach, primary included. Unset: the instance type's limit. */
   readonly maxEni: number | undefined;
+  /** `ENABLE_PREFIX_DELEGATION`: grow the pool with /28 prefixes instead of single addresses. */
+  readonly prefixDelegation: boolean;
+  /** `WARM_PREFIX_TARGET`: free prefixes to keep, in prefix mode when no IP target is set. */
+  readonly warmPrefixTarget: number;
   /** `IP_COOLDOWN_PERIOD`: how long a released address rests before it is handed out again. */
   readonly ipCooldownMs: number;
   /** `AWS_VPC_ENI_MTU`: MTU of secondary interfaces and pod interfaces. */
@@ -53,6 +57,10 @@ export interface DaemonConfig {
   readonly reconcileIntervalMs: number;
   /** `NATIVEIP_ATTACH_TIMEOUT`: how long to wait for an attached interface to appear as a link. */
   readonly attachTimeoutMs: number;
+  /** `DISABLE_LEAKED_ENI_CLEANUP`: true stops the periodic deletion of leaked interfaces. */
+  readonly disableLeakedEniCleanup: boolean;
+  /** `NATIVEIP_ENI_GC_INTERVAL`: period (±20 % jitter) of the leaked-interface collection. */
+  readonly eniGcIntervalMs: number;
 }
 
 /** One bad variable or combination. */
@@ -101,6 +109,8 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
     warmIpTarget: read('warmIpTarget'),
     minimumIpTarget: read('minimumIpTarget'),
     maxEni: read('maxEni'),
+    prefixDelegation: read('prefixDelegation'),
+    warmPrefixTarget: read('warmPrefixTarget'),
     ipCooldownMs: read('ipCooldownMs'),
     mtu: read('mtu'),
     vethPrefix: read('vethPrefix'),
@@ -117,6 +127,8 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
     hostNetnsPath: read('hostNetnsPath'),
     reconcileIntervalMs: read('reconcileIntervalMs'),
     attachTimeoutMs: read('attachTimeoutMs'),
+    disableLeakedEniCleanup: read('disableLeakedEniCleanup'),
+    eniGcIntervalMs: read('eniGcIntervalMs'),
   };
   issues.push(...checkCombinations(config, failed, env));
   issues.push(...findMisspelledVariables(env));
@@ -163,6 +175,8 @@ function checkCombinations(
     });
   }
 
+  issues.push(...checkPrefixTargets(config, usable));
+
   const paths: [string, keyof DaemonConfig, string][] = [
     ['NATIVEIP_SOCKET', 'socketPath', config.socketPath],
     ['NATIVEIP_CHECKPOINT', 'checkpointPath', config.checkpointPath],
@@ -181,6 +195,37 @@ function checkCombinations(
     }
   }
   return issues;
+}
+
+/**
+ * The AWS VPC CNI documents zero warm targets in prefix mode as unsupported (docs/
+ * prefix-and-ip-target.md): every pod start would wait for EC2. Refused here rather than slow.
+ */
+function checkPrefixTargets(config: DaemonConfig, usable: (...fields: (keyof DaemonConfig)[]) => boolean): ConfigIssue[] {
+  if (!usable('prefixDelegation', 'warmPrefixTarget', 'warmIpTarget', 'minimumIpTarget') || !config.prefixDelegation) return [];
+  const ipMode = config.warmIpTarget !== undefined || config.minimumIpTarget !== undefined;
+  if (!ipMode && config.warmPrefixTarget === 0) {
+    return [
+      {
+        env: 'WARM_PREFIX_TARGET',
+        message:
+          'WARM_PREFIX_TARGET=0 with ENABLE_PREFIX_DELEGATION=true and no IP target: no warm prefix, so every pod ' +
+          'start would wait for EC2 (unsupported in the AWS VPC CNI too); set WARM_PREFIX_TARGET to 1 or more, ' +
+          'or set WARM_IP_TARGET / MINIMUM_IP_TARGET',
+      },
+    ];
+  }
+  if (ipMode && (config.warmIpTarget ?? 0) === 0 && (config.minimumIpTarget ?? 0) === 0) {
+    return [
+      {
+        env: 'WARM_IP_TARGET',
+        message:
+          'WARM_IP_TARGET and MINIMUM_IP_TARGET are 0 (or unset) with ENABLE_PREFIX_DELEGATION=true: no warm target ' +
+          '(unsupported in the AWS VPC CNI too); set one of them to 1 or more, or leave both unset to use WARM_PREFIX_TARGET',
+      },
+    ];
+  }
+  return [];
 }
 
 function nonEmpty(value: string | undefined): value is string {

@@ -114,6 +114,7 @@ function decodeStatusResult(value: unknown): StatusResult {
     cloud: r.string(o['cloud'], 'result.cloud'),
     instanceId: r.string(o['instanceId'], 'result.instanceId'),
     instanceType: r.string(o['instanceType'], 'result.instanceType'),
+    ...(o['maxPods'] === undefined ? {} : { maxPods: count(o, 'maxPods', 'result') }),
     pool: {
       total: count(pool, 'total', 'result.pool'),
       assigned: count(pool, 'assigned', 'result.pool'),

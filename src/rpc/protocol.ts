@@ -93,6 +93,8 @@ export interface StatusResult {
   readonly cloud: string;
   readonly instanceId: string;
   readonly instanceType: string;
+  /** Pods the node can run (EKS max-pods calculator, this node's mode); the pool never holds more addresses. */
+  readonly maxPods?: number;
   readonly pool: {
     readonly total: number;
     readonly assigned: number;

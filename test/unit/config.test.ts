@@ -66,6 +66,36 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
     ],
     invalid: ['0', '-1', 'max'],
   },
+  prefixDelegation: {
+    valid: [
+      { raw: 'true', value: true },
+      { raw: 'FALSE', value: false },
+      { raw: '1', value: true },
+    ],
+    invalid: ['yes', 'enabled', '2'],
+  },
+  warmPrefixTarget: {
+    valid: [
+      { raw: '0', value: 0 },
+      { raw: '0', value: 0, with: { ENABLE_PREFIX_DELEGATION: 'true', MINIMUM_IP_TARGET: '4' } },
+      { raw: '2', value: 2, with: { ENABLE_PREFIX_DELEGATION: 'true' } },
+    ],
+    invalid: ['-1', 'one', '1.5'],
+  },
+  disableLeakedEniCleanup: {
+    valid: [
+      { raw: 'true', value: true },
+      { raw: 'false', value: false },
+    ],
+    invalid: ['off', 'y'],
+  },
+  eniGcIntervalMs: {
+    valid: [
+      { raw: '1', value: 1000 },
+      { raw: '300', value: 300_000 },
+    ],
+    invalid: ['0', '5m', '-1'],
+  },
   ipCooldownMs: {
     valid: [
       { raw: '0', value: 0 },
@@ -188,6 +218,8 @@ const DEFAULTS: DaemonConfig = {
   warmIpTarget: undefined,
   minimumIpTarget: undefined,
   maxEni: undefined,
+  prefixDelegation: false,
+  warmPrefixTarget: 1,
   ipCooldownMs: 30_000,
   mtu: 9001,
   vethPrefix: 'eni',
@@ -204,6 +236,8 @@ const DEFAULTS: DaemonConfig = {
   hostNetnsPath: undefined,
   reconcileIntervalMs: 60_000,
   attachTimeoutMs: 60_000,
+  disableLeakedEniCleanup: false,
+  eniGcIntervalMs: 300_000,
 };
 
 describe('CONFIG_VARIABLES', () => {
@@ -438,12 +472,24 @@ describe('loadDaemonConfig: names it does not read', () => {
 
   it('lists AWS VPC CNI settings that have no effect, for a warning', () => {
     expect(
-      findIgnoredAwsVariables({ WARM_PREFIX_TARGET: '1', AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG', ENABLE_POD_ENI: '' }),
+      findIgnoredAwsVariables({ ENABLE_POD_ENI: 'true', AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG', WARM_PREFIX_TARGET: '1' }),
     ).toEqual([
-      { env: 'WARM_PREFIX_TARGET', note: expect.stringContaining('WARM_IP_TARGET') },
+      { env: 'ENABLE_POD_ENI', note: expect.stringContaining('not supported') },
       { env: 'AWS_VPC_K8S_CNI_LOGLEVEL', note: 'use NATIVEIP_LOG_LEVEL' },
     ]);
     expect(findIgnoredAwsVariables({ WARM_IP_TARGET: '1' })).toEqual([]);
+  });
+});
+
+describe('prefix-mode warm targets', () => {
+  it.each<[string, Env, string | undefined]>([
+    ['WARM_PREFIX_TARGET=0 alone is refused', { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '0' }, 'WARM_PREFIX_TARGET=0'],
+    ['zero IP targets are refused', { ENABLE_PREFIX_DELEGATION: 'true', WARM_IP_TARGET: '0' }, 'no warm target'],
+    ['WARM_PREFIX_TARGET=0 without prefix delegation is ignored', { WARM_PREFIX_TARGET: '0' }, undefined],
+    ['an IP target overrides WARM_PREFIX_TARGET=0', { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '0', WARM_IP_TARGET: '3' }, undefined],
+  ])('%s', (_name, env, problem) => {
+    if (problem === undefined) expect(() => loadDaemonConfig(env)).not.toThrow();
+    else expect(() => loadDaemonConfig(env)).toThrow(problem);
   });
 });
 

@@ -1,0 +1,122 @@
+/**
+ * `nativeip max-pods`: the kubelet `--max-pods` value for an instance type, for node bootstrap
+ * scripts. Takes the EKS max-pods calculator's flags too, so it can replace it in a script.
+ */
+import { computeMaxPods } from '../core/max-pods.js';
+import { instanceTypeTable } from '../emulator/aws/instance-types.js';
+
+export const MAX_PODS_USAGE = `usage: nativeip max-pods --instance-type TYPE [--prefix-delegation] [--max-eni N]
+                         [--cni-version X.Y.Z] [--show-max-allowed] [--json]
+       nativeip max-pods --max-enis N --ipv4-per-eni N [--vcpus N] [--prefix-delegation] …
+  --prefix-delegation (or --cni-prefix-delegation-enabled)  /28 prefix mode
+  --max-eni N (or --cni-max-eni N)                          use at most N interfaces (MAX_ENI)
+  --cni-version X.Y.Z   AWS VPC CNI version; prefix delegation counts only from 1.9
+  --show-max-allowed    prefix mode without the 110 / 250 ceiling
+`;
+
+export class MaxPodsUsageError extends Error {}
+
+export interface MaxPodsRequest {
+  readonly instanceType: string | undefined;
+  readonly maxInterfaces: number;
+  readonly ipv4PerInterface: number;
+  readonly vcpus: number | undefined;
+  readonly prefixDelegation: boolean;
+  readonly maxEni: number | undefined;
+  readonly uncapped: boolean;
+  readonly json: boolean;
+}
+
+/** Parses the arguments (after `max-pods`). Pure; throws MaxPodsUsageError with the reason. */
+export function parseMaxPodsArgs(argv: readonly string[]): MaxPodsRequest {
+  const args = [...argv];
+  const value = (names: readonly string[]): string | undefined => {
+    for (const name of names) {
+      const i = args.indexOf(name);
+      if (i < 0) continue;
+      const found = args[i + 1];
+      if (found === undefined || found.startsWith('--')) throw new MaxPodsUsageError(`${name} needs a value`);
+      args.splice(i, 2);
+      return found;
+    }
+    return undefined;
+  };
+  const flag = (names: readonly string[]): boolean => {
+    let seen = false;
+    for (const name of names) {
+      const i = args.indexOf(name);
+      if (i >= 0) {
+        args.splice(i, 1);
+        seen = true;
+      }
+    }
+    return seen;
+  };
+  const count = (names: readonly string[], min: number): number | undefined => {
+    const text = value(names);
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text) || Number(text) < min) throw new MaxPodsUsageError(`${names[0]} must be a whole number ≥ ${min}, not ${JSON.stringify(text)}`);
+    return Number(text);
+  };
+
+  const instanceType = value(['--instance-type']);
+  const maxEnis = count(['--max-enis'], 1);
+  const ipv4PerEni = count(['--ipv4-per-eni'], 1);
+  const vcpusGiven = count(['--vcpus'], 1);
+  const maxEni = count(['--max-eni', '--cni-max-eni'], 1);
+  const cniVersion = value(['--cni-version']);
+  let prefixDelegation = flag(['--prefix-delegation', '--cni-prefix-delegation-enabled']);
+  const uncapped = flag(['--show-max-allowed']);
+  const json = flag(['--json']);
+  if (args.length > 0) throw new MaxPodsUsageError(`unknown argument ${args[0]}`);
+  if (cniVersion !== undefined && prefixDelegation && !supportsPrefixes(cniVersion)) prefixDelegation = false;
+
+  if (instanceType !== undefined) {
+    const info = instanceTypeTable().get(instanceType);
+    if (info === undefined && (maxEnis === undefined || ipv4PerEni === undefined)) {
+      throw new MaxPodsUsageError(
+        `instance type ${instanceType} is not in the built-in table; give --max-enis, --ipv4-per-eni and --vcpus ` +
+          '(from `aws ec2 describe-instance-types`)',
+      );
+    }
+    return {
+      instanceType,
+      maxInterfaces: maxEnis ?? info?.maxInterfaces ?? 0,
+      ipv4PerInterface: ipv4PerEni ?? info?.ipv4PerInterface ?? 0,
+      vcpus: vcpusGiven ?? info?.vcpus,
+      prefixDelegation,
+      maxEni,
+      uncapped,
+      json,
+    };
+  }
+  if (maxEnis === undefined || ipv4PerEni === undefined) {
+    throw new MaxPodsUsageError('give --instance-type, or --max-enis and --ipv4-per-eni');
+  }
+  return { instanceType, maxInterfaces: maxEnis, ipv4PerInterface: ipv4PerEni, vcpus: vcpusGiven, prefixDelegation, maxEni, uncapped, json };
+}
+
+/** The calculator's rule: prefix delegation exists from AWS VPC CNI 1.9 on. */
+export function supportsPrefixes(cniVersion: string): boolean {
+  const match = /^v?(\d+)\.(\d+)/.exec(cniVersion);
+  if (match === null) throw new MaxPodsUsageError(`--cni-version must look like 1.18.0, not ${JSON.stringify(cniVersion)}`);
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  return major > 1 || (major === 1 && minor > 8);
+}
+
+/** What the command prints: the number alone (for `--max-pods=$(…)`), or a JSON account. */
+export function renderMaxPods(request: MaxPodsRequest): string {
+  const result = computeMaxPods(request);
+  if (!request.json) return String(result.maxPods);
+  return JSON.stringify({
+    ...(request.instanceType === undefined ? {} : { instanceType: request.instanceType }),
+    mode: request.prefixDelegation ? 'prefix' : 'secondary',
+    interfaces: result.interfaces,
+    ipv4PerInterface: request.ipv4PerInterface,
+    ...(request.vcpus === undefined ? {} : { vcpus: request.vcpus }),
+    addressable: result.addressable,
+    ...(result.ceiling === undefined ? {} : { ceiling: result.ceiling }),
+    maxPods: result.maxPods,
+  });
+}
