@@ -9,6 +9,7 @@ import type { CloudProvider } from '../core/types.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { DaemonConfig } from './config.js';
 import { IpamService } from './ipam-service.js';
+import { LeakedInterfaceGc } from './leaked-interface-gc.js';
 import { PoolManager } from './pool-manager.js';
 import { RpcServer } from './rpc-server.js';
 
@@ -29,6 +30,7 @@ export class Daemon {
   readonly service: IpamService;
   readonly #parts: DaemonParts;
   readonly #rpc: RpcServer;
+  readonly #leakedInterfaceGc: LeakedInterfaceGc;
   #timer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
 
@@ -40,6 +42,8 @@ export class Daemon {
       warmIpTarget: config.warmIpTarget,
       minimumIpTarget: config.minimumIpTarget,
       maxEni: config.maxEni,
+      prefixDelegation: config.prefixDelegation,
+      warmPrefixTarget: config.warmPrefixTarget,
     };
     this.pool = new PoolManager({
       provider,
@@ -61,6 +65,11 @@ export class Daemon {
       ipCooldownMs: config.ipCooldownMs,
       netnsExists: pathExists,
       ...(clock === undefined ? {} : { clock }),
+    });
+    this.#leakedInterfaceGc = new LeakedInterfaceGc({
+      provider,
+      intervalMs: config.eniGcIntervalMs,
+      logger: logger.child({ part: 'eni-gc' }),
     });
     const service = this.service;
     this.#rpc = new RpcServer({
@@ -90,6 +99,12 @@ export class Daemon {
     );
     void this.pool.kickGrow();
     this.#scheduleReconcile(config.reconcileIntervalMs);
+    if (!config.disableLeakedEniCleanup) this.#leakedInterfaceGc.start();
+  }
+
+  /** Deletes leaked interfaces now (also used by tests); resolves with the ids deleted. */
+  collectLeakedInterfacesNow(): Promise<string[]> {
+    return this.#leakedInterfaceGc.runNow();
   }
 
   /** Runs one reconcile now (also used by tests and the CLI). */
@@ -108,6 +123,7 @@ export class Daemon {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.pool.close();
+    await this.#leakedInterfaceGc.close();
     await this.#rpc.close();
     await this.#reconciling;
     this.#parts.datapath.close();

@@ -250,6 +250,7 @@ export class IpamService {
       cloud: pool.cloudName,
       instanceId: pool.node.instanceId,
       instanceType: pool.node.instanceType,
+      maxPods: pool.maxPods,
       pool: stats,
       interfaces: pool.pool.interfaces().map((pif) => {
         const addresses = pool.pool.addressesOf(pif.id);
