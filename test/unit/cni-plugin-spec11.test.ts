@@ -192,3 +192,14 @@ describe('prevResult in a chain', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('protocol additions', () => {
+  it('carries prevAddresses on check and removed on the gc result', async () => {
+    const { decodeRequest, decodeResult } = await import('../../src/rpc/decode.js');
+    const params = { networkName: 'n', containerId: 'c1', ifName: 'eth0', netns: '/run/netns/p', prevAddresses: ['10.0.1.5/32'] };
+    expect(decodeRequest({ v: 1, id: 1, method: 'check', params }).params).toEqual(params);
+    expect(() => decodeRequest({ v: 1, id: 1, method: 'check', params: { ...params, prevAddresses: [''] } })).toThrow(/params\.prevAddresses\[0\]/);
+    expect(decodeResult('gc', { released: 1, removed: ['host veth eni1'] })).toEqual({ released: 1, removed: ['host veth eni1'] });
+    expect(decodeResult('gc', { released: 0 })).toEqual({ released: 0 });
+  });
+});
