@@ -3,7 +3,7 @@
  * are assigned to which allocation key, and which are cooling down. Pure and synchronous, so each
  * assign and release is atomic on the event loop. Time is passed in.
  */
-import { compareIpv4 } from './ipv4.js';
+import { compareIpv4, ipv4ToInt } from './ipv4.js';
 import { prefixAddresses } from './prefix-cidr.js';
 import type { CloudInterface } from './types.js';
 
@@ -160,11 +160,11 @@ export class AddressPool {
   }
 
   addressesOf(interfaceId: string): PoolAddress[] {
-    const out: PoolAddress[] = [];
+    const out: Array<{ value: number; entry: PoolAddress }> = [];
     for (const [address, entry] of this.#addresses) {
-      if (entry.interfaceId === interfaceId) out.push({ address, ...entry });
+      if (entry.interfaceId === interfaceId) out.push({ value: ipv4ToInt(address), entry: { address, ...entry } });
     }
-    return out.sort((a, b) => compareIpv4(a.address, b.address));
+    return out.sort((a, b) => a.value - b.value).map((x) => x.entry);
   }
 
   /**
@@ -175,15 +175,20 @@ export class AddressPool {
   assign(key: string, nowMs: number): Assignment | undefined {
     const held = this.lookup(key);
     if (held !== undefined) return held;
-    for (const pif of this.interfaces()) {
-      for (const candidate of this.addressesOf(pif.id)) {
-        if (candidate.owner === undefined && !isCooling(candidate.coolingUntilMs, nowMs)) {
-          this.#claim(key, candidate.address);
-          return { address: candidate.address, interfaceId: pif.id };
-        }
+    // One pass without allocating: this runs on every ADD, over every address of the node.
+    let best: { address: string; interfaceId: string; deviceIndex: number; value: number } | undefined;
+    for (const [address, entry] of this.#addresses) {
+      if (entry.owner !== undefined || isCooling(entry.coolingUntilMs, nowMs)) continue;
+      const deviceIndex = this.#interfaces.get(entry.interfaceId)?.deviceIndex;
+      if (deviceIndex === undefined || (best !== undefined && deviceIndex > best.deviceIndex)) continue;
+      const value = ipv4ToInt(address);
+      if (best === undefined || deviceIndex < best.deviceIndex || value < best.value) {
+        best = { address, interfaceId: entry.interfaceId, deviceIndex, value };
       }
     }
-    return undefined;
+    if (best === undefined) return undefined;
+    this.#claim(key, best.address);
+    return { address: best.address, interfaceId: best.interfaceId };
   }
 
   /**

@@ -39,6 +39,8 @@ export interface GrowBlock {
 }
 
 const MIN_BACKOFF_MS = 1_000;
+/** How long after an ADD took an address the pool checks whether it should grow. */
+const GROW_CHECK_DELAY_MS = 10;
 const MAX_BACKOFF_MS = 60_000;
 /** After a fragmented subnet refused a prefix, grow with single addresses this long before trying prefixes again. */
 export const PREFIX_RETRY_MS = 300_000;
@@ -55,6 +57,7 @@ export class PoolManager {
   #block: GrowBlock | undefined;
   #backoffMs = MIN_BACKOFF_MS;
   #closed = false;
+  #growCheckScheduled = false;
   /** Until when prefixes are not asked for (the subnet was too fragmented for a /28). */
   #prefixesUnavailableUntilMs = 0;
 
@@ -127,7 +130,7 @@ export class PoolManager {
   async acquire(key: string): Promise<Assignment> {
     const immediate = this.pool.assign(key, this.#clock());
     if (immediate !== undefined) {
-      this.kickGrow();
+      this.#checkGrowSoon();
       return immediate;
     }
     const deadline = this.#clock() + this.#options.acquireTimeoutMs;
@@ -135,11 +138,15 @@ export class PoolManager {
     try {
       for (;;) {
         const block = this.block;
-        if (block !== undefined) throw noAddressError(block);
-        const growth = this.kickGrow();
+        // Blocked (limits, full subnet, throttling), a pod still gets an address that leaves its
+        // cooldown before the deadline: it waits for that rather than failing.
+        const cooled = block === undefined ? undefined : this.#nextCooldownEnd();
+        if (block !== undefined && (cooled === undefined || cooled > deadline)) throw noAddressError(block);
+        const growth = block === undefined ? this.kickGrow() : Promise.resolve();
         const remaining = deadline - this.#clock();
         if (remaining <= 0) break;
-        await Promise.race([growth, this.#sleep(Math.min(remaining, 250))]);
+        const wait = cooled === undefined ? 250 : Math.max(1, cooled - this.#clock());
+        await Promise.race([growth, this.#sleep(Math.min(remaining, wait, 250))]);
         const assignment = this.pool.assign(key, this.#clock());
         if (assignment !== undefined) return assignment;
       }
@@ -156,6 +163,27 @@ export class PoolManager {
   /** Frees `key`'s address, cooling it down unless `used` is false; then rechecks the targets later. */
   release(key: string, options: { used: boolean; cooldownMs: number }): Assignment | undefined {
     return this.pool.release(key, this.#clock(), options.used ? options.cooldownMs : 0);
+  }
+
+  /**
+   * Plans a grow shortly after an ADD took an address: planning walks the whole pool, so the ADD
+   * (its checkpoint write and datapath) does not wait for it, and a burst of ADDs plans once. The
+   * delay is nothing next to a cloud call.
+   */
+  #checkGrowSoon(): void {
+    if (this.#growCheckScheduled) return;
+    this.#growCheckScheduled = true;
+    setTimeout(() => {
+      this.#growCheckScheduled = false;
+      void this.kickGrow();
+    }, GROW_CHECK_DELAY_MS).unref();
+  }
+
+  /** When the first cooling address becomes free again; undefined when none is cooling. */
+  #nextCooldownEnd(): number | undefined {
+    let first: number | undefined;
+    for (const { untilMs } of this.pool.cooldowns(this.#clock())) if (first === undefined || untilMs < first) first = untilMs;
+    return first;
   }
 
   /** Starts a grow when the targets ask for one (single flight); resolves when it ends. */
