@@ -8,6 +8,8 @@ need_apt=()
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v nft >/dev/null || need_apt+=(nftables)
 command -v ping >/dev/null || need_apt+=(iputils-ping)
+command -v iptables >/dev/null || need_apt+=(iptables)
+command -v tc >/dev/null || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "setup: need root to apt-get install ${need_apt[*]}" >&2; exit 1; fi
   apt-get update -qq
