@@ -118,7 +118,7 @@ describe.skipIf(unavailable !== undefined)('Ec2Provider against moto', () => {
     expect(snapshot.instanceType).toBe('m5.large');
     expect(snapshot.primaryIp).toBe(node.primaryIp);
     expect(snapshot.vpcCidrs).toEqual([node.vpcCidr]);
-    expect(snapshot.limits).toEqual({ maxInterfaces: 3, ipv4PerInterface: 10 });
+    expect(snapshot.limits).toEqual({ maxInterfaces: 3, ipv4PerInterface: 10, vcpus: 2 });
     expect(snapshot.interfaces).toEqual([
       {
         id: node.eniId,
