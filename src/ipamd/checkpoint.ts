@@ -31,6 +31,11 @@ export interface CheckpointData {
   readonly instanceId: string;
   readonly allocations: readonly CheckpointAllocation[];
   readonly cooldowns: readonly { readonly address: string; readonly untilMs: number }[];
+  /**
+   * The cloud provider's own state of operations in flight (CloudProvider.resumeState), opaque
+   * here; absent when it has none. Handed back to the provider on restart.
+   */
+  readonly providerState?: unknown;
 }
 
 export interface Checkpoint {
@@ -172,6 +177,7 @@ export function decodeCheckpoint(text: string, source: string): CheckpointData {
   const cooldowns = value['cooldowns'];
   if (!Array.isArray(allocations)) return fail('allocations: expected an array');
   if (!Array.isArray(cooldowns)) return fail('cooldowns: expected an array');
+  const providerState: unknown = value['providerState'];
   return {
     version: CHECKPOINT_VERSION,
     instanceId,
@@ -182,6 +188,7 @@ export function decodeCheckpoint(text: string, source: string): CheckpointData {
       }
       return { address: c['address'], untilMs: c['untilMs'] };
     }),
+    ...(providerState === undefined || providerState === null ? {} : { providerState }),
   };
 }
 

@@ -64,6 +64,7 @@ export class Daemon {
       vethPrefix: config.vethPrefix,
       ipCooldownMs: config.ipCooldownMs,
       netnsExists: pathExists,
+      providerState: () => provider.resumeState?.(),
       ...(clock === undefined ? {} : { clock }),
     });
     this.#leakedInterfaceGc = new LeakedInterfaceGc({
@@ -72,6 +73,7 @@ export class Daemon {
       logger: logger.child({ part: 'eni-gc' }),
     });
     const service = this.service;
+    provider.onResumeStateChange?.(() => service.persist());
     this.#rpc = new RpcServer({
       socketPath: config.socketPath,
       logger: logger.child({ part: 'rpc' }),
@@ -87,9 +89,13 @@ export class Daemon {
 
   /** Discovers the node, restores the checkpoint, opens the socket and starts warming the pool. */
   async start(): Promise<void> {
-    const { logger, config } = this.#parts;
+    const { logger, config, checkpoint, provider } = this.#parts;
+    // Operations in flight when the daemon stopped are finished by the provider, not repeated.
+    const providerState = (await checkpoint.load())?.providerState;
+    if (providerState !== undefined) provider.restoreState?.(providerState);
     await this.pool.start();
     await this.service.restore();
+    if (providerState !== undefined) await this.service.persist();
     await this.service.releaseEndedPods();
     await this.#rpc.start();
     const node = this.pool.node;

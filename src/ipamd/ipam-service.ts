@@ -34,6 +34,8 @@ export interface IpamServiceOptions {
   readonly ipCooldownMs: number;
   /** Whether a pod's network namespace still exists; a pod whose namespace is gone has ended. */
   readonly netnsExists: (path: string) => Promise<boolean>;
+  /** The provider's resume state (CloudProvider.resumeState), saved with every checkpoint. */
+  readonly providerState?: () => unknown;
   readonly clock?: () => number;
 }
 
@@ -46,6 +48,8 @@ export class IpamService {
   readonly #clock: () => number;
   readonly #locks = new KeyedMutex();
   readonly #allocations = new Map<string, CheckpointAllocation>();
+  /** Until the checkpoint is restored, a write would drop the allocations it holds. */
+  #restored = false;
 
   constructor(options: IpamServiceOptions) {
     this.#options = options;
@@ -56,6 +60,7 @@ export class IpamService {
   async restore(): Promise<void> {
     const { checkpoint, pool, logger } = this.#options;
     const saved = await checkpoint.load();
+    this.#restored = true;
     if (saved === undefined) {
       logger.info('no checkpoint: fresh node');
       return;
@@ -320,16 +325,26 @@ export class IpamService {
     return hostVethName(this.#options.vethPrefix, pod);
   }
 
+  /**
+   * Writes the checkpoint now (the provider's resume state changed); resolves once it is on disk.
+   * Before {@link restore} it does nothing: the file still holds allocations not loaded yet.
+   */
+  persist(): Promise<void> {
+    return this.#restored ? this.#save() : Promise.resolve();
+  }
+
   #save(): Promise<void> {
     return this.#options.checkpoint.save(() => this.#snapshot());
   }
 
   #snapshot(): CheckpointData {
+    const providerState = this.#options.providerState?.();
     return {
       version: CHECKPOINT_VERSION,
       instanceId: this.#options.pool.node.instanceId,
       allocations: [...this.#allocations.values()],
       cooldowns: this.#options.pool.pool.cooldowns(this.#clock()),
+      ...(providerState === undefined ? {} : { providerState }),
     };
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * Azure IMDS for one emulated VM, on plain http like the real one: the instance document
+ * (`/metadata/instance`) from the committed ARM state, and the managed-identity token endpoint
+ * (`/metadata/identity/oauth2/token`) that `@azure/identity` calls. Both demand `Metadata: true`.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { closeServer, listen, urlHost } from '../aws/http-util.js';
+import { imdsInstanceJson } from './arm-render.js';
+import type { AzureState } from './arm-state.js';
+
+const TOKEN_LIFETIME_SEC = 86_399;
+
+export class AzureImdsServer {
+  readonly #state: AzureState;
+  readonly #vmId: string;
+  readonly #server: Server;
+  readonly #count: (operation: string) => void;
+  readonly #clock: () => number;
+  #url = '';
+
+  constructor(options: { state: AzureState; vmId: string; count: (operation: string) => void; clock: () => number }) {
+    this.#state = options.state;
+    this.#vmId = options.vmId;
+    this.#count = options.count;
+    this.#clock = options.clock;
+    this.#server = createServer((req, res) => this.#handle(req, res));
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(host: string): Promise<void> {
+    this.#url = `http://${urlHost(host)}:${await listen(this.#server, host, 0)}`;
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.#server);
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    const url = new URL(req.url ?? '/', 'http://imds');
+    // MSAL asks for the token path with a trailing slash.
+    const path = url.pathname.replace(/\/+$/, '');
+    if (req.headers['metadata'] !== 'true') {
+      return send(res, 400, { error: 'Bad request. Required metadata header not specified' });
+    }
+    if (req.method !== 'GET') return send(res, 405, { error: 'Method not allowed' });
+    if (url.searchParams.get('api-version') === null) {
+      return send(res, 400, { error: 'Bad request. api-version was not specified in the request' });
+    }
+    this.#state.settle();
+    const vm = this.#state.vm(this.#vmId);
+    if (vm === undefined) return send(res, 404, { error: 'Not found' });
+    if (path === '/metadata/instance') {
+      this.#count('ImdsInstance');
+      return send(res, 200, imdsInstanceJson(this.#state, vm));
+    }
+    if (path === '/metadata/identity/oauth2/token') {
+      this.#count('ImdsToken');
+      const resource = url.searchParams.get('resource');
+      if (resource === null || resource === '') return send(res, 400, { error: 'invalid_request', error_description: 'Required query variable resource is missing' });
+      const token = `emulated.${randomBytes(24).toString('hex')}`;
+      this.#state.tokens.add(token);
+      const now = Math.floor(this.#clock() / 1000);
+      return send(res, 200, {
+        access_token: token,
+        client_id: vm.vmId,
+        expires_in: String(TOKEN_LIFETIME_SEC),
+        expires_on: String(now + TOKEN_LIFETIME_SEC),
+        ext_expires_in: String(TOKEN_LIFETIME_SEC),
+        not_before: String(now),
+        resource,
+        token_type: 'Bearer',
+      });
+    }
+    return send(res, 404, { error: 'Not found' });
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

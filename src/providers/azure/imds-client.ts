@@ -1,0 +1,103 @@
+/**
+ * Azure Instance Metadata Service: the VM's identity and its NICs as the VM sees them.
+ * `GET /metadata/instance?api-version=2021-02-01` with `Metadata: true` (IMDS refuses requests
+ * without it, which keeps it from being reached through a proxy by accident).
+ */
+import { CloudError } from '../../core/types.js';
+import { normaliseMac } from './resource-id.js';
+
+export const DEFAULT_AZURE_IMDS_ENDPOINT = 'http://169.254.169.254';
+export const IMDS_API_VERSION = '2021-02-01';
+
+/** One NIC as IMDS lists it. */
+export interface ImdsInterface {
+  /** Lower case, colon separated. */
+  readonly mac: string;
+  readonly addresses: readonly string[];
+  /** `10.0.1.0/24`, from the first subnet IMDS lists for the NIC. */
+  readonly subnetCidr: string | undefined;
+}
+
+export interface AzureInstanceMetadata {
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly vmName: string;
+  readonly vmSize: string;
+  readonly location: string;
+  /** The VM's ARM id: `…/virtualMachines/{name}`, or `…/virtualMachineScaleSets/{ss}/virtualMachines/{n}` (Uniform). */
+  readonly resourceId: string;
+  /** Set for scale-set instances (Uniform and Flexible). */
+  readonly scaleSetName: string | undefined;
+  readonly interfaces: readonly ImdsInterface[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function records(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value) ? value.filter(isRecord) : [];
+}
+
+/** Decodes the IMDS instance document; throws an Error naming the first missing field. */
+export function decodeInstanceMetadata(value: unknown): AzureInstanceMetadata {
+  if (!isRecord(value) || !isRecord(value['compute'])) throw new Error('IMDS instance document has no compute section');
+  const compute = value['compute'];
+  const field = (name: string): string => {
+    const v = compute[name];
+    if (typeof v !== 'string' || v === '') throw new Error(`IMDS compute.${name} is missing`);
+    return v;
+  };
+  const scaleSet = compute['vmScaleSetName'];
+  const network = isRecord(value['network']) ? value['network'] : {};
+  const interfaces = records(network['interface']).flatMap((nic): ImdsInterface[] => {
+    const mac = typeof nic['macAddress'] === 'string' ? normaliseMac(nic['macAddress']) : undefined;
+    if (mac === undefined) return [];
+    const ipv4 = isRecord(nic['ipv4']) ? nic['ipv4'] : {};
+    const addresses = records(ipv4['ipAddress']).flatMap((a) => (typeof a['privateIpAddress'] === 'string' ? [a['privateIpAddress']] : []));
+    const subnet = records(ipv4['subnet'])[0];
+    const subnetCidr =
+      subnet !== undefined && typeof subnet['address'] === 'string' && typeof subnet['prefix'] === 'string'
+        ? `${subnet['address']}/${subnet['prefix']}`
+        : undefined;
+    return [{ mac, addresses, subnetCidr }];
+  });
+  return {
+    subscriptionId: field('subscriptionId'),
+    resourceGroup: field('resourceGroupName'),
+    vmName: field('name'),
+    vmSize: field('vmSize'),
+    location: typeof compute['location'] === 'string' ? compute['location'] : '',
+    resourceId: field('resourceId'),
+    scaleSetName: typeof scaleSet === 'string' && scaleSet !== '' ? scaleSet : undefined,
+    interfaces,
+  };
+}
+
+export interface AzureImdsClientOptions {
+  readonly endpoint?: string;
+  /** Per-request timeout. Default 2000 ms. */
+  readonly timeoutMs?: number;
+}
+
+/** Reads the instance document. Throws CloudError (Transient when IMDS does not answer). */
+export async function readInstanceMetadata(options: AzureImdsClientOptions = {}): Promise<AzureInstanceMetadata> {
+  const base = options.endpoint ?? DEFAULT_AZURE_IMDS_ENDPOINT;
+  const url = new URL(`/metadata/instance?api-version=${IMDS_API_VERSION}`, base);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { Metadata: 'true' }, signal: AbortSignal.timeout(options.timeoutMs ?? 2000) });
+  } catch (error) {
+    throw new CloudError('Transient', `Azure IMDS ${url.origin} did not answer: ${(error as Error).message}`, { cause: error });
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    const kind = response.status === 404 ? 'NotFound' : response.status === 400 ? 'InvalidRequest' : 'Transient';
+    throw new CloudError(kind, `Azure IMDS ${url.pathname} answered HTTP ${response.status}: ${body.slice(0, 200)}`, { cloudCode: `IMDS-${response.status}` });
+  }
+  try {
+    return decodeInstanceMetadata(JSON.parse(body));
+  } catch (error) {
+    throw new CloudError('Transient', `Azure IMDS answer is unusable: ${(error as Error).message}`, { cause: error });
+  }
+}
