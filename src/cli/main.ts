@@ -2,8 +2,8 @@
  * `nativeip`: the operator's window into the daemon and the local emulated cloud.
  *   nativeip status | interfaces | pods [--socket PATH] [--json]
  *   nativeip max-pods --instance-type TYPE [--prefix-delegation] …
- *   nativeip emulator aws [--listen HOST:PORT] …
- *   nativeip demo [--keep]
+ *   nativeip emulator aws|azure [--listen HOST:PORT] …
+ *   nativeip demo [--cloud aws|azure] [--keep]
  */
 import { callDaemon } from '../rpc/client.js';
 import { RpcCallError } from '../rpc/errors.js';
@@ -17,7 +17,8 @@ const USAGE = `usage:
   nativeip max-pods --instance-type T [--prefix-delegation] [--cni-version V] …
                                                kubelet --max-pods for a node
   nativeip emulator aws [--listen HOST:PORT] [--instances N] [--instance-type T] …
-  nativeip demo [--keep]                       (root) the whole path on an emulated AWS VPC
+  nativeip emulator azure [--listen HOST:PORT] [--vms N] [--nics N] [--latency-ms MS] …
+  nativeip demo [--cloud aws|azure] [--keep]   (root) the whole path on an emulated AWS VPC or Azure VNet
 `;
 
 class UsageError extends Error {}
@@ -74,7 +75,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'emulator': {
       const [cloud, ...rest] = args;
-      if (cloud !== 'aws') throw new UsageError(`emulator: unknown cloud ${JSON.stringify(cloud ?? '')} (known: aws)`);
+      if (cloud === 'azure') {
+        const { runAzureEmulatorCli } = await import('../emulator/azure/cli.js');
+        await runAzureEmulatorCli(rest);
+        return 0;
+      }
+      if (cloud !== 'aws') throw new UsageError(`emulator: unknown cloud ${JSON.stringify(cloud ?? '')} (known: aws, azure)`);
       const { runAwsEmulatorCli } = await import('../emulator/aws/cli.js');
       await runAwsEmulatorCli(rest);
       return 0;

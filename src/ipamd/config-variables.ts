@@ -197,7 +197,7 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     field: 'cloud',
     allowed: 'one of aws, azure, auto',
     default: 'auto',
-    description: 'Cloud provider; auto probes the metadata services.',
+    description: 'Cloud provider; auto probes the AWS and Azure metadata services (1 s each) and uses the one that answers.',
     parse: oneOf(CLOUDS),
     fallback: 'auto',
   },
@@ -285,7 +285,63 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     parse: secondsAsMs(1),
     fallback: 300_000,
   },
+  azureArmEndpoint: {
+    env: 'NATIVEIP_AZURE_ARM_ENDPOINT',
+    field: 'azureArmEndpoint',
+    allowed: 'an https:// URL without user:password',
+    default: 'unset (https://management.azure.com)',
+    description: 'Azure Resource Manager endpoint, e.g. the emulator or a sovereign cloud. https only: the Azure SDKs send bearer tokens over TLS only.',
+    parse: optional(httpsUrl),
+    fallback: undefined,
+  },
+  azureArmCaBundle: {
+    env: 'NATIVEIP_AZURE_ARM_CA_BUNDLE',
+    field: 'azureArmCaBundle',
+    allowed: 'an absolute path',
+    default: 'unset (the system CAs)',
+    description: 'PEM file of extra certificate authorities trusted for ARM (the emulator’s self-signed certificate); TLS is never switched off.',
+    parse: optional(absolutePath()),
+    fallback: undefined,
+  },
+  azureImdsEndpoint: {
+    env: 'NATIVEIP_AZURE_IMDS_ENDPOINT',
+    field: 'azureImdsEndpoint',
+    allowed: 'an http:// or https:// URL without user:password',
+    default: 'unset (http://169.254.169.254)',
+    description: 'Azure instance metadata endpoint, e.g. the emulator; the managed-identity token is fetched from it too.',
+    parse: optional(httpUrl),
+    fallback: undefined,
+  },
+  azureBatchSize: {
+    env: 'NATIVEIP_AZURE_BATCH_SIZE',
+    field: 'azureBatchSize',
+    allowed: 'a whole number from 1 to 255',
+    default: '32',
+    description: 'Most IP configurations one NIC write adds; a larger shortfall takes several writes.',
+    parse: wholeNumber(1, 255),
+    fallback: 32,
+  },
+  azureClientId: {
+    env: 'AZURE_CLIENT_ID',
+    field: 'azureClientId',
+    allowed: 'a GUID such as 6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c55',
+    default: 'unset (the system-assigned identity)',
+    description: 'Client id of the user-assigned managed identity (or workload identity) nativeip authenticates as.',
+    parse: optional(guid),
+    fallback: undefined,
+  },
 };
+
+/** An https URL: the Azure SDKs refuse to send a bearer token over plain http. */
+function httpsUrl(raw: string): ParseResult<string> {
+  const result = httpUrl(raw);
+  if (!result.ok) return result;
+  return raw.toLowerCase().startsWith('https://') ? result : { ok: false, detail: 'ARM needs https' };
+}
+
+function guid(raw: string): ParseResult<string> {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw) ? { ok: true, value: raw.toLowerCase() } : { ok: false };
+}
 
 /** Every variable the daemon reads, in README order. */
 export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.freeze(

@@ -61,6 +61,16 @@ export interface DaemonConfig {
   readonly disableLeakedEniCleanup: boolean;
   /** `NATIVEIP_ENI_GC_INTERVAL`: period (±20 % jitter) of the leaked-interface collection. */
   readonly eniGcIntervalMs: number;
+  /** `NATIVEIP_AZURE_ARM_ENDPOINT`: ARM base URL (https). Unset: `https://management.azure.com`. */
+  readonly azureArmEndpoint: string | undefined;
+  /** `NATIVEIP_AZURE_ARM_CA_BUNDLE`: PEM file of extra CAs trusted for ARM (the emulator's). */
+  readonly azureArmCaBundle: string | undefined;
+  /** `NATIVEIP_AZURE_IMDS_ENDPOINT`: Azure IMDS base URL. Unset: `http://169.254.169.254`. */
+  readonly azureImdsEndpoint: string | undefined;
+  /** `NATIVEIP_AZURE_BATCH_SIZE`: most IP configurations one NIC PUT adds. */
+  readonly azureBatchSize: number;
+  /** `AZURE_CLIENT_ID`: client id of a user-assigned managed identity. Unset: system-assigned. */
+  readonly azureClientId: string | undefined;
 }
 
 /** One bad variable or combination. */
@@ -129,6 +139,11 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
     attachTimeoutMs: read('attachTimeoutMs'),
     disableLeakedEniCleanup: read('disableLeakedEniCleanup'),
     eniGcIntervalMs: read('eniGcIntervalMs'),
+    azureArmEndpoint: read('azureArmEndpoint'),
+    azureArmCaBundle: read('azureArmCaBundle'),
+    azureImdsEndpoint: read('azureImdsEndpoint'),
+    azureBatchSize: read('azureBatchSize'),
+    azureClientId: read('azureClientId'),
   };
   issues.push(...checkCombinations(config, failed, env));
   issues.push(...findMisspelledVariables(env));

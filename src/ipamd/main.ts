@@ -3,8 +3,10 @@
  * The only module that reads process.env or calls process.exit.
  */
 import { NetlinkDatapath } from '../cni/datapath/netlink-datapath.js';
-import { Ec2Provider } from '../providers/aws/index.js';
+import type { CloudProvider } from '../core/types.js';
 import { FileCheckpoint } from './checkpoint.js';
+import { detectCloud } from './cloud-detect.js';
+import { AZURE_DEFAULT_MTU, createCloudProvider } from './cloud-provider.js';
 import { ConfigError, findIgnoredAwsVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
@@ -22,18 +24,34 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, destination: config.logFile });
   for (const ignored of findIgnoredAwsVariables(process.env)) logger.warn(ignored, 'AWS VPC CNI setting not supported yet; ignored');
-  if (config.cloud === 'azure') {
-    logger.fatal('NATIVEIP_CLOUD=azure: the Azure provider is not built yet; use aws');
+  let cloud: 'aws' | 'azure';
+  try {
+    cloud =
+      config.cloud !== 'auto'
+        ? config.cloud
+        : await detectCloud({
+            ...(config.imdsEndpoint === undefined ? {} : { awsImdsEndpoint: config.imdsEndpoint }),
+            ...(config.azureImdsEndpoint === undefined ? {} : { azureImdsEndpoint: config.azureImdsEndpoint }),
+          });
+  } catch (error) {
+    logger.fatal(`nativeip-ipamd: ${(error as Error).message}`);
     process.exit(2);
   }
-  const provider = new Ec2Provider({
-    ...(config.ec2Endpoint === undefined ? {} : { ec2Endpoint: config.ec2Endpoint }),
-    ...(config.imdsEndpoint === undefined ? {} : { imdsEndpoint: config.imdsEndpoint }),
-    ...(config.region === undefined ? {} : { region: config.region }),
-    ...(config.clusterName === undefined ? {} : { clusterName: config.clusterName }),
-    ...(config.maxEni === undefined ? {} : { maxEnis: config.maxEni }),
-    logger: logger.child({ part: 'aws' }),
-  });
+  logger.info({ cloud, how: config.cloud === 'auto' ? 'detected from the metadata service' : 'NATIVEIP_CLOUD' }, 'cloud');
+  if (cloud === 'azure') {
+    if ((process.env['AWS_VPC_ENI_MTU'] ?? '') === '') config = Object.freeze({ ...config, mtu: AZURE_DEFAULT_MTU });
+    // Why: @azure/identity's managed-identity credential takes its IMDS host from this variable only.
+    if (config.azureImdsEndpoint !== undefined && (process.env['AZURE_POD_IDENTITY_AUTHORITY_HOST'] ?? '') === '') {
+      process.env['AZURE_POD_IDENTITY_AUTHORITY_HOST'] = config.azureImdsEndpoint;
+    }
+  }
+  let provider: CloudProvider;
+  try {
+    provider = await createCloudProvider(cloud, config, process.env, logger);
+  } catch (error) {
+    logger.fatal(`nativeip-ipamd: ${(error as Error).message}`);
+    process.exit(2);
+  }
   const datapath = await NetlinkDatapath.open({
     ...(config.hostNetnsPath === undefined ? {} : { hostNetnsPath: config.hostNetnsPath }),
     logger: logger.child({ part: 'datapath' }),

@@ -96,6 +96,35 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
     ],
     invalid: ['0', '5m', '-1'],
   },
+  azureArmEndpoint: {
+    valid: [
+      { raw: 'https://127.0.0.1:8443', value: 'https://127.0.0.1:8443' },
+      { raw: 'https://management.usgovcloudapi.net', value: 'https://management.usgovcloudapi.net' },
+    ],
+    invalid: ['http://127.0.0.1:8443', ...URL_INVALID],
+  },
+  azureArmCaBundle: {
+    valid: [{ raw: '/etc/nativeip/arm-ca.pem', value: '/etc/nativeip/arm-ca.pem' }],
+    invalid: ['arm-ca.pem', './ca.pem'],
+  },
+  azureImdsEndpoint: {
+    valid: [
+      { raw: 'http://127.0.0.1:8080', value: 'http://127.0.0.1:8080' },
+      { raw: 'http://169.254.169.254', value: 'http://169.254.169.254' },
+    ],
+    invalid: URL_INVALID,
+  },
+  azureBatchSize: {
+    valid: [
+      { raw: '1', value: 1 },
+      { raw: '255', value: 255 },
+    ],
+    invalid: ['0', '256', 'all', '-3'],
+  },
+  azureClientId: {
+    valid: [{ raw: '6F1C1A9E-0B8D-4C63-9A43-2D2A7F3B1C55', value: '6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c55' }],
+    invalid: ['client', '6f1c1a9e0b8d4c639a432d2a7f3b1c55', '6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c5'],
+  },
   ipCooldownMs: {
     valid: [
       { raw: '0', value: 0 },
@@ -238,6 +267,11 @@ const DEFAULTS: DaemonConfig = {
   attachTimeoutMs: 60_000,
   disableLeakedEniCleanup: false,
   eniGcIntervalMs: 300_000,
+  azureArmEndpoint: undefined,
+  azureArmCaBundle: undefined,
+  azureImdsEndpoint: undefined,
+  azureBatchSize: 32,
+  azureClientId: undefined,
 };
 
 describe('CONFIG_VARIABLES', () => {
