@@ -1,13 +1,14 @@
 /**
- * A whole emulated AWS cluster on one machine: the EC2 emulator, the network-namespace fabric
- * and one real nativeip-ipamd process per node. Used by `nativeip demo` and the e2e tests.
+ * A whole emulated cluster on one machine: the EC2 (or Azure) emulator, the network-namespace
+ * fabric and one real nativeip-ipamd process per node. Used by `nativeip demo` and the e2e tests.
  * Needs root (network namespaces).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions } from '../emulator/aws/index.js';
-import { AwsFabric } from '../emulator/fabric/index.js';
+import { startAzureEmulator, type AzureEmulator, type AzureEmulatorOptions } from '../emulator/azure/index.js';
+import { AwsFabric, AzureFabric } from '../emulator/fabric/index.js';
 import { callDaemon } from '../rpc/client.js';
 import type { StatusResult } from '../rpc/protocol.js';
 
@@ -36,13 +37,31 @@ export interface ClusterNode {
   process: ChildProcess | undefined;
 }
 
-export class EmulatedCluster {
-  readonly emulator: AwsEmulator;
-  readonly fabric: AwsFabric;
-  readonly nodes: readonly ClusterNode[];
-  readonly #options: EmulatedClusterOptions;
+/** An emulated Azure cluster: VMs (each with `nicsPerVm` NICs) in one VNet. */
+export interface AzureClusterOptions {
+  /** Namespace prefix, e.g. `nip-az-`. */
+  readonly prefix: string;
+  readonly nodes: number;
+  /** NICs per VM, the primary included. Default 1. */
+  readonly nicsPerVm?: number;
+  readonly binDir: string;
+  readonly workDir: string;
+  readonly daemonEnv?: Readonly<Record<string, string>>;
+  readonly emulator?: AzureEmulatorOptions;
+}
 
-  private constructor(options: EmulatedClusterOptions, emulator: AwsEmulator, fabric: AwsFabric, nodes: ClusterNode[]) {
+/** What the cluster needs of an emulator and a fabric: that they can be closed. */
+interface Closable {
+  close(): Promise<void>;
+}
+
+export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closable = AwsFabric> {
+  readonly emulator: E;
+  readonly fabric: F;
+  readonly nodes: readonly ClusterNode[];
+  readonly #options: { readonly binDir: string };
+
+  private constructor(options: { readonly binDir: string }, emulator: E, fabric: F, nodes: ClusterNode[]) {
     this.#options = options;
     this.emulator = emulator;
     this.fabric = fabric;
@@ -73,6 +92,58 @@ export class EmulatedCluster {
         const env = daemonEnvironment(emulator, launched.imdsUrl, paths, options.daemonEnv ?? {});
         const node: ClusterNode = { name, instanceId: launched.instanceId, ...paths, env, process: undefined };
         nodes.push(node);
+      }
+      const cluster = new EmulatedCluster(options, emulator, fabric, nodes);
+      await Promise.all(nodes.map((n) => cluster.startDaemon(n)));
+      return cluster;
+    } catch (error) {
+      await fabric?.close().catch(() => undefined);
+      await emulator.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Starts the Azure emulator (ARM over https with its own certificate, one IMDS per VM) and the
+   * fabric, creates the VMs and starts a daemon on each. The daemons run with NATIVEIP_CLOUD unset
+   * (auto): they find Azure by asking both metadata services, which both point at the VM's IMDS.
+   */
+  static async startAzure(options: AzureClusterOptions): Promise<EmulatedCluster<AzureEmulator, AzureFabric>> {
+    await AzureFabric.cleanupStale(options.prefix);
+    await mkdir(options.workDir, { recursive: true, mode: 0o700 });
+    const emulator = await startAzureEmulator({ host: '127.0.0.1', port: 0, ...options.emulator });
+    let fabric: AzureFabric | undefined;
+    try {
+      const caBundle = join(options.workDir, 'arm-ca.pem');
+      await writeFile(caBundle, emulator.caCert, { mode: 0o644 });
+      fabric = await AzureFabric.start(emulator, { prefix: options.prefix });
+      const nodes: ClusterNode[] = [];
+      for (let i = 1; i <= options.nodes; i += 1) {
+        const vm = await emulator.createVm({ name: `node${i}`, nics: options.nicsPerVm ?? 1 });
+        await fabric.whenSynced();
+        const dir = join(options.workDir, `node${i}`);
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        const paths = {
+          netnsPath: fabric.nodeNetnsPath(vm.vmId),
+          socketPath: join(dir, 'ipamd.sock'),
+          checkpointPath: join(dir, 'checkpoint.json'),
+          logFile: join(dir, 'ipamd.log'),
+        };
+        const env = {
+          PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          NATIVEIP_AZURE_ARM_ENDPOINT: emulator.armUrl,
+          NATIVEIP_AZURE_ARM_CA_BUNDLE: caBundle,
+          NATIVEIP_AZURE_IMDS_ENDPOINT: vm.imdsUrl,
+          // Why: NATIVEIP_CLOUD=auto probes AWS's IMDS too; keep that probe on loopback.
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: vm.imdsUrl,
+          NATIVEIP_SOCKET: paths.socketPath,
+          NATIVEIP_CHECKPOINT: paths.checkpointPath,
+          NATIVEIP_HOST_NETNS: paths.netnsPath,
+          NATIVEIP_LOG_FILE: paths.logFile,
+          NATIVEIP_LOG_LEVEL: 'debug',
+          ...options.daemonEnv,
+        };
+        nodes.push({ name: `node${i}`, instanceId: vm.vmId, ...paths, env, process: undefined });
       }
       const cluster = new EmulatedCluster(options, emulator, fabric, nodes);
       await Promise.all(nodes.map((n) => cluster.startDaemon(n)));

@@ -48,6 +48,8 @@ export interface AwsFabricOptions {
    * Default: the second-to-last address of the VPC CIDR.
    */
   readonly vpcHostIp?: string;
+  /** MTU of every emulated link. Default EC2's 9001 (`VPC_MTU`); Azure VNets carry 1500. */
+  readonly mtu?: number;
 }
 
 /** A machine elsewhere in the VPC, reachable from every node and pod. */
@@ -132,13 +134,16 @@ export class AwsFabric {
   private failure: unknown;
   private closing: Promise<void> | undefined;
 
-  private constructor(emulator: FabricEmulator, prefix: string, hostIp: string, routerIp: string) {
+  private readonly mtu: number | undefined;
+
+  private constructor(emulator: FabricEmulator, prefix: string, hostIp: string, routerIp: string, mtu: number | undefined) {
     this.emulator = emulator;
     this.prefix = prefix;
+    this.mtu = mtu;
     this.vpcNetns = `${prefix}vpc`;
     const hostNetns = `${prefix}vh`;
     this.vpcHost = { netns: hostNetns, netnsPath: `${NETNS_DIR}/${hostNetns}`, ip: hostIp };
-    this.hostWiring = { hostNetns, vpcLink: 'vh', hostIp, routerIp };
+    this.hostWiring = { hostNetns, vpcLink: 'vh', hostIp, routerIp, ...(mtu === undefined ? {} : { mtu }) };
   }
 
   /**
@@ -174,7 +179,10 @@ export class AwsFabric {
     const clash = findAddressClash(topology, hostIp, emulator.subnets?.().map((s) => s.cidr));
     if (clash !== undefined) throw new FabricError('AddressClash', clash);
 
-    const fabric = new AwsFabric(emulator, prefix, hostIp, vpcRouterIp(topology.vpcCidr));
+    if (options.mtu !== undefined && (!Number.isInteger(options.mtu) || options.mtu < 576 || options.mtu > 9001)) {
+      throw new FabricError('InvalidOption', `mtu ${options.mtu} must be a whole number from 576 to 9001`);
+    }
+    const fabric = new AwsFabric(emulator, prefix, hostIp, vpcRouterIp(topology.vpcCidr), options.mtu);
     try {
       await fabric.buildBase();
       fabric.unsubscribe = emulator.onChange(() => {
@@ -277,7 +285,7 @@ export class AwsFabric {
     if (clash !== undefined) throw new FabricError('AddressClash', clash);
     const { ops, next } = planSync(this.state, topology, this.prefix);
     if (ops.length === 0) return;
-    await this.apply(renderSyncCommands(ops));
+    await this.apply(renderSyncCommands(ops, this.mtu === undefined ? {} : { mtu: this.mtu }));
     this.state = next;
   }
 

@@ -72,8 +72,12 @@ function renderNft(ops: readonly FabricOp[]): string {
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-/** Renders the operations of one sync (as returned by `planSync`) into command batches. */
-export function renderSyncCommands(ops: readonly FabricOp[]): SyncCommands {
+/**
+ * Renders the operations of one sync (as returned by `planSync`) into command batches. `mtu` is
+ * the emulated network's link MTU (EC2's 9001 by default; Azure VNets carry 1500).
+ */
+export function renderSyncCommands(ops: readonly FabricOp[], options: { readonly mtu?: number } = {}): SyncCommands {
+  const mtu = options.mtu ?? VPC_MTU;
   const netnsToAdd: string[] = [];
   const netnsToDelete: string[] = [];
   const vpcBatch: string[] = [];
@@ -104,7 +108,7 @@ export function renderSyncCommands(ops: readonly FabricOp[]): SyncCommands {
         break;
       case 'add-eni':
         vpcBatch.push(
-          `link add ${op.vpcLink} mtu ${VPC_MTU} type veth peer name ${op.nodeLink} mtu ${VPC_MTU} address ${op.mac} netns ${op.netns}`,
+          `link add ${op.vpcLink} mtu ${mtu} type veth peer name ${op.nodeLink} mtu ${mtu} address ${op.mac} netns ${op.netns}`,
           `link set ${op.vpcLink} up`,
           `addr add ${op.gateway}/32 dev ${op.vpcLink}`,
           noProxyDelay(op.vpcLink),
@@ -152,13 +156,15 @@ export interface VpcHostWiring {
   readonly hostIp: string;
   /** The VPC router address the host uses as next hop, held by the vpc-side end. */
   readonly routerIp: string;
+  /** Link MTU; {@link VPC_MTU} when unset. */
+  readonly mtu?: number;
 }
 
 /** `ip -batch` lines for the vpc namespace that wire the vpc-host. */
 export function renderVpcHostVpcSide(host: VpcHostWiring): string[] {
   return [
     'link set lo up',
-    `link add ${host.vpcLink} mtu ${VPC_MTU} type veth peer name eth0 mtu ${VPC_MTU} netns ${host.hostNetns}`,
+    `link add ${host.vpcLink} mtu ${host.mtu ?? VPC_MTU} type veth peer name eth0 mtu ${host.mtu ?? VPC_MTU} netns ${host.hostNetns}`,
     `link set ${host.vpcLink} up`,
     `addr add ${host.routerIp}/32 dev ${host.vpcLink}`,
     noProxyDelay(host.vpcLink),
