@@ -1,5 +1,5 @@
 /**
- * `nativeip demo`: the whole AWS path on one machine. Starts the EC2 emulator, two emulated
+ * `nativeip demo [--cloud aws|azure]`: the whole AWS path on one machine (Azure: azure-demo.ts). Starts the EC2 emulator, two emulated
  * nodes (network namespaces) each with a real nativeip-ipamd, adds enough pods through the real
  * CNI plugin binary to need a second ENI, proves connectivity with real packets, deletes the pods
  * and checks nothing is left behind. Prints pod → address → ENI → node and the EC2 calls made.
@@ -32,7 +32,7 @@ interface DemoPod {
   interfaceId: string;
 }
 
-class Checks {
+export class Checks {
   readonly results: Array<{ name: string; ok: boolean; detail: string }> = [];
   record(name: string, ok: boolean, detail = ''): void {
     this.results.push({ name, ok, detail });
@@ -43,7 +43,20 @@ class Checks {
   }
 }
 
-export async function runDemo(args: readonly string[]): Promise<number> {
+export async function runDemo(argv: readonly string[]): Promise<number> {
+  let cloud = 'aws';
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '--cloud') cloud = argv[++i] ?? '';
+    else if (arg.startsWith('--cloud=')) cloud = arg.slice('--cloud='.length);
+    else args.push(arg);
+  }
+  if (cloud !== 'aws' && cloud !== 'azure') throw new Error(`demo: --cloud must be aws or azure, got ${JSON.stringify(cloud)}`);
+  if (cloud === 'azure') {
+    const { runAzureDemo } = await import('./azure-demo.js');
+    return runAzureDemo(args);
+  }
   const keep = args.includes('--keep');
   const unknown = args.filter((a) => a !== '--keep');
   if (unknown.length > 0) throw new Error(`demo: unknown argument ${unknown[0]}`);
@@ -167,7 +180,7 @@ export async function runDemo(args: readonly string[]): Promise<number> {
 }
 
 /** Veths, host routes and rules for pod addresses still present in a node's namespace. */
-async function leftovers(node: ClusterNode, addresses: readonly string[]): Promise<string[]> {
+export async function leftovers(node: ClusterNode, addresses: readonly string[]): Promise<string[]> {
   const ns = ['-n', node.netnsPath.replace('/run/netns/', '')];
   const [links, routes, rules] = await Promise.all([
     execFileAsync('ip', [...ns, '-o', 'link', 'show', 'type', 'veth']),
