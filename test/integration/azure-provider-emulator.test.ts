@@ -128,6 +128,61 @@ describe('AzureProvider against the emulator', () => {
     expect(await provider.assignAddresses(nicId, 1)).toHaveLength(1);
   });
 
+  it('refuses to grow a NIC that holds 256 IP configurations, whoever added them', async () => {
+    const vm = await emulator.createVm({ name: 'limit' });
+    const nicId = vm.nicIds[0]!;
+    for (let i = 1; i <= 255; i += 1) emulator.addForeignConfig(nicId, `other-${i}`);
+    emulator.resetCounts();
+    const error = await providerFor(vm).assignAddresses(nicId, 1).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'AddressLimit', retryable: false });
+    expect((error as Error).message).toMatch(/holds 256 IP configurations, Azure's limit is 256/);
+    expect(emulator.callCounts()['PutNetworkInterface']).toBeUndefined();
+  });
+
+  it('an operation that ends Failed leaves nothing behind and nothing in flight', async () => {
+    const vm = await emulator.createVm({ name: 'failed-op' });
+    const provider = providerFor(vm);
+    const nicId = vm.nicIds[0]!;
+    emulator.injectFault({ kind: 'failOperation', code: 'InternalServerError', message: 'the fabric controller gave up' });
+    const error = await provider.assignAddresses(nicId, 2).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'Transient', cloudCode: 'InternalServerError' });
+    expect(provider.resumeState()).toBeUndefined();
+    expect(ourNames(nicId)).toEqual([]);
+    expect(await provider.assignAddresses(nicId, 2)).toHaveLength(2);
+  });
+
+  it('slows its writes down before the subscription runs out of them, and reports 429 from ARM’s bucket', async () => {
+    const tight = await startAzureEmulator({ throttling: { capacity: 52, refillPerSecond: 0.01 }, seed: 5 });
+    try {
+      const vm = await tight.createVm({ name: 'budget' });
+      const pauses: number[] = [];
+      const provider = new AzureProvider({
+        credential: tokenCredentialFor(tight),
+        armEndpoint: tight.armUrl,
+        armCaBundle: tight.caCert,
+        imdsEndpoint: vm.imdsUrl,
+        pollIntervalMs: 10,
+        sleep: async (ms) => {
+          pauses.push(ms);
+        },
+      });
+      providers.push(provider);
+      const nicId = vm.nicIds[0]!;
+      let throttled: unknown;
+      for (let i = 0; i < 60 && throttled === undefined; i += 1) {
+        await provider.assignAddresses(nicId, 1).catch((e: unknown) => (throttled = e));
+      }
+      expect(pauses.length).toBeGreaterThan(0);
+      expect(pauses.every((ms) => ms > 0 && ms <= 5000)).toBe(true);
+      expect(pauses[pauses.length - 1]).toBeGreaterThan(pauses[0]!);
+      expect(throttled).toMatchObject({ code: 'Throttled', cloudCode: 'SubscriptionRequestsThrottled' });
+      expect((throttled as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(1000);
+      expect(tight.throttledCounts()['PutNetworkInterface']).toBe(1);
+    } finally {
+      await tight.close();
+    }
+  });
+
   it('maps a full subnet to SubnetExhausted naming the subnet', async () => {
     const small = await startAzureEmulator({ subnets: [{ name: 'tiny', cidr: '10.1.0.0/28' }], seed: 3 });
     try {
