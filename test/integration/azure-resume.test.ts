@@ -110,4 +110,36 @@ describe('Azure: a daemon killed mid-operation', () => {
       await second.daemon.close();
     }
   });
+
+  it('killed before ARM answered the PUT: waits for the NIC to settle instead of writing again', async () => {
+    const vm = await emulator.createVm({ name: 'unanswered' });
+    const nicId = vm.nicIds[0]!;
+    const options = { credential, armEndpoint: emulator.armUrl, armCaBundle: emulator.caCert, imdsEndpoint: vm.imdsUrl, pollIntervalMs: 50 };
+    const first = new AzureProvider(options);
+    const saved: unknown[] = [];
+    first.onResumeStateChange(async () => {
+      saved.push(JSON.parse(JSON.stringify(first.resumeState() ?? null)));
+    });
+    emulator.resetCounts();
+    const growing = first.assignAddresses(nicId, 2).catch((e: unknown) => e);
+    await waitFor('the PUT accepted', () => (emulator.nic(nicId)?.updating === true ? true : undefined));
+    first.close();
+    await growing;
+    // The first state written: the intent, recorded before the PUT left; no poller yet.
+    const intentOnly = saved[0] as { operations: { poller?: string; names: string[] }[] };
+    expect(intentOnly.operations[0]).toMatchObject({ kind: 'add', names: ['nativeip-1', 'nativeip-2'] });
+    expect(intentOnly.operations[0]!.poller).toBeUndefined();
+
+    const second = new AzureProvider(options);
+    second.restoreState(intentOnly);
+    try {
+      const node = await second.describeNode();
+      expect(node.interfaces[0]!.secondaryIps).toHaveLength(2);
+      expect(emulator.callCounts()['PutNetworkInterface']).toBe(1);
+      expect(emulator.nic(nicId)!.configs.map((c) => c.name)).toEqual(['ipconfig1', 'nativeip-1', 'nativeip-2']);
+      expect(second.resumeState()).toBeUndefined();
+    } finally {
+      second.close();
+    }
+  });
 });
