@@ -152,7 +152,7 @@ export class SimEc2Provider implements CloudProvider {
       instanceType: type.name,
       primaryIp: interfaces[0]?.primaryIp ?? '',
       vpcCidrs: ['10.0.0.0/16'],
-      limits: { maxInterfaces: type.maxInterfaces, ipv4PerInterface: type.ipv4PerInterface },
+      limits: { maxInterfaces: type.maxInterfaces, ipv4PerInterface: type.ipv4PerInterface, vcpus: type.vcpus },
       interfaces,
     };
   }
@@ -160,6 +160,18 @@ export class SimEc2Provider implements CloudProvider {
   assignAddresses(interfaceId: string, count: number): Promise<string[]> {
     const { state, latencies } = this.#account;
     return this.#account.call('AssignPrivateIpAddresses', latencies.assign, () => state.assignPrivateIpAddresses({ eniId: interfaceId, count }));
+  }
+
+  assignPrefixes(interfaceId: string, count: number): Promise<string[]> {
+    const { state, latencies } = this.#account;
+    return this.#account.call('AssignPrivateIpAddresses', latencies.assign, () => state.assignIpv4Prefixes({ eniId: interfaceId, ipv4PrefixCount: count }));
+  }
+
+  async releasePrefixes(interfaceId: string, prefixes: readonly string[]): Promise<void> {
+    const { state, latencies } = this.#account;
+    const present = state.eni(interfaceId).prefixes.filter((p) => prefixes.includes(p));
+    if (present.length === 0) return;
+    await this.#account.call('UnassignPrivateIpAddresses', latencies.unassign, () => state.unassignPrivateIpAddresses(interfaceId, [], present));
   }
 
   async createInterface(options: CreateInterfaceOptions): Promise<CloudInterface> {
@@ -171,6 +183,7 @@ export class SimEc2Provider implements CloudProvider {
       state.createNetworkInterface({
         subnetId: primary.subnetId,
         secondaryCount: options.secondaryCount > 0 ? options.secondaryCount : undefined,
+        ipv4PrefixCount: (options.prefixCount ?? 0) > 0 ? options.prefixCount : undefined,
         tagSpecifications: [{ resourceType: 'network-interface', tags }],
       }),
     );
@@ -217,6 +230,7 @@ export class SimEc2Provider implements CloudProvider {
       subnetCidr: subnet.allocator.cidr.text,
       primaryIp: eni.primaryIp,
       secondaryIps: [...eni.secondaryIps],
+      prefixes: [...eni.prefixes],
       managed: isManaged(eni.tags) || eni.tags.has(MANAGED_TAG_KEY),
     };
   }

@@ -6,9 +6,13 @@
 import pino from 'pino';
 import type { HostInterfaceSpec } from '../../src/cni/datapath/types.js';
 import { loadDaemonConfig } from '../../src/ipamd/config.js';
+import type { AdaptiveParams } from '../../src/core/adaptive-target.js';
+import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
 import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
 import { RpcServiceError } from '../../src/rpc/errors.js';
 import { percentile } from '../lib/report.js';
+import { seededRandom } from './traces.js';
 import { MUTATING_ACTIONS, SimAccount, SimEc2Provider, type Ec2Latencies } from './sim-ec2.js';
 import type { Trace } from './traces.js';
 import { VirtualClock } from './virtual-clock.js';
@@ -17,6 +21,8 @@ export interface Policy {
   readonly name: string;
   /** Daemon environment, exactly as a user would set it. */
   readonly env: Readonly<Record<string, string>>;
+  /** For tuning only: parameters of the adaptive default instead of its defaults. */
+  readonly adaptiveParams?: AdaptiveParams;
 }
 
 export interface SimulationOptions {
@@ -47,6 +53,8 @@ export interface SimulationResult {
 }
 
 const SAMPLE_MS = 10_000;
+let seed = 11;
+const seeded = () => seededRandom(seed++);
 const silent = pino({ level: 'silent' });
 const noDatapath = {
   setupInterface: async (_spec: HostInterfaceSpec) => undefined,
@@ -57,7 +65,6 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   const clock = new VirtualClock(0);
   const account = new SimAccount({ clock, throttling: options.throttling ?? false, ...(options.latencies === undefined ? {} : { latencies: options.latencies }) });
   const config = loadDaemonConfig({ ...policy.env });
-  const targets = { warmEniTarget: config.warmEniTarget, warmIpTarget: config.warmIpTarget, minimumIpTarget: config.minimumIpTarget, maxEni: config.maxEni };
   const reconcileMs = options.reconcileIntervalMs ?? config.reconcileIntervalMs;
   const retryMs = options.kubeletRetryMs ?? 2_000;
 
@@ -67,6 +74,9 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   const started = Promise.all(
     nodeNames.map(async (name) => {
       const provider = new SimEc2Provider(account, account.launch(options.instanceType));
+      const policyOfConfig = poolPolicyOf(config);
+      const { targets } = policyOfConfig;
+      const adaptive = policyOfConfig.adaptive !== undefined && policy.adaptiveParams !== undefined ? new AdaptiveController(policy.adaptiveParams) : policyOfConfig.adaptive;
       const pool = new PoolManager({
         provider,
         datapath: noDatapath,
@@ -77,6 +87,8 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
         logger: silent,
         clock: clock.now,
         sleep: clock.sleep,
+        random: seeded(),
+        ...(adaptive === undefined ? {} : { adaptive }),
       });
       nodes.set(name, pool);
       await pool.start();

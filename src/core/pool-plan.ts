@@ -1,11 +1,14 @@
-/** The pool's grow and shrink planning, in secondary-address or prefix mode. Pure. */
+/** The pool's grow and shrink planning: prefix mode, the adaptive default, or the AWS knobs. Pure. */
+import { planAdaptiveGrow, planAdaptiveShrink } from './adaptive-plan.js';
 import { planPrefixGrow, planPrefixShrink } from './prefix-targets.js';
 import { planGrow, planShrink, type GrowPlan, type PlanInput, type ShrinkPlan } from './warm-targets.js';
 
 export function planPoolGrow(input: PlanInput): GrowPlan {
-  return input.targets.prefixDelegation === true ? planPrefixGrow(input) : planGrow(input);
+  if (input.targets.prefixDelegation === true) return planPrefixGrow(input);
+  return input.targets.adaptive === undefined ? planGrow(input) : planAdaptiveGrow(input, input.targets.adaptive);
 }
 
 export function planPoolShrink(input: PlanInput): ShrinkPlan {
-  return input.targets.prefixDelegation === true ? planPrefixShrink(input) : planShrink(input);
+  if (input.targets.prefixDelegation === true) return planPrefixShrink(input);
+  return input.targets.adaptive === undefined ? planShrink(input) : planAdaptiveShrink(input, input.targets.adaptive);
 }

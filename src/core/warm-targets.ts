@@ -13,6 +13,7 @@
  * In both modes, pods waiting for an address (`pending`) add to the shortfall, and addresses
  * cooling down count toward the total but not as available, and are never released.
  */
+import type { AdaptiveTargets } from './adaptive-plan.js';
 import { ADDRESSES_PER_PREFIX } from './prefix-cidr.js';
 import type { InterfaceLimits } from './types.js';
 
@@ -26,6 +27,8 @@ export interface WarmTargets {
   readonly prefixDelegation?: boolean | undefined;
   /** WARM_PREFIX_TARGET: free prefixes to keep, in prefix mode when no IP target is set. */
   readonly warmPrefixTarget?: number | undefined;
+  /** nativeip's adaptive default (no AWS knob set): the band of the moment (adaptive-plan.ts). */
+  readonly adaptive?: AdaptiveTargets | undefined;
 }
 
 export interface PlanInterface {

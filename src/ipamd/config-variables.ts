@@ -55,13 +55,15 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     env: 'WARM_ENI_TARGET',
     field: 'warmEniTarget',
     allowed: COUNT,
-    default: '1',
+    default: 'unset (the adaptive default)',
     description:
-      'Spare interfaces, with all their addresses, to keep attached. Ignored when WARM_IP_TARGET or ' +
-      'MINIMUM_IP_TARGET is set. 0 with both IP targets unset: attach a new interface only when ' +
-      'the pool is empty; 0 with IP targets that are all 0 is refused (no warm target).',
-    parse: wholeNumber(0),
-    fallback: 1,
+      'Spare interfaces, with all their addresses, to keep attached (the AWS VPC CNI default is 1). ' +
+      'Ignored when WARM_IP_TARGET or MINIMUM_IP_TARGET is set. When none of WARM_ENI_TARGET, ' +
+      'WARM_IP_TARGET, MINIMUM_IP_TARGET is set (and prefix delegation is off), nativeip uses its ' +
+      'adaptive default. 0 with both IP targets unset: attach a new interface only when the pool is ' +
+      'empty; 0 with IP targets that are all 0 is refused (no warm target).',
+    parse: optional(wholeNumber(0)),
+    fallback: undefined,
   },
   warmIpTarget: {
     env: 'WARM_IP_TARGET',

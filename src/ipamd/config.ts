@@ -15,7 +15,7 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
  */
 export interface DaemonConfig {
   /** `WARM_ENI_TARGET`: spare interfaces (with all their addresses) to keep attached. Ignored when an IP target is set. */
-  readonly warmEniTarget: number;
+  readonly warmEniTarget: number | undefined;
   /** `WARM_IP_TARGET`: free addresses to keep in the pool. Unset: size the pool by interfaces. */
   readonly warmIpTarget: number | undefined;
   /** `MINIMUM_IP_TARGET`: addresses (free + assigned) the pool never shrinks below. */
@@ -71,6 +71,14 @@ export interface DaemonConfig {
   readonly azureBatchSize: number;
   /** `AZURE_CLIENT_ID`: client id of a user-assigned managed identity. Unset: system-assigned. */
   readonly azureClientId: string | undefined;
+}
+
+/**
+ * True when none of the AWS VPC CNI warm-pool knobs is set: the pool follows the node's recent
+ * pod churn (src/core/adaptive-target.ts) instead of a fixed target.
+ */
+export function usesAdaptiveDefault(config: DaemonConfig): boolean {
+  return config.warmEniTarget === undefined && config.warmIpTarget === undefined && config.minimumIpTarget === undefined && !config.prefixDelegation;
 }
 
 /** One bad variable or combination. */

@@ -8,6 +8,7 @@ import type { Datapath } from '../cni/datapath/types.js';
 import type { CloudProvider } from '../core/types.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { DaemonConfig } from './config.js';
+import { poolPolicyOf } from './pool-targets.js';
 import { IpamService } from './ipam-service.js';
 import { LeakedInterfaceGc } from './leaked-interface-gc.js';
 import { PoolManager } from './pool-manager.js';
@@ -37,14 +38,7 @@ export class Daemon {
   constructor(parts: DaemonParts) {
     this.#parts = parts;
     const { config, logger, provider, datapath, checkpoint, clock } = parts;
-    const targets = {
-      warmEniTarget: config.warmEniTarget,
-      warmIpTarget: config.warmIpTarget,
-      minimumIpTarget: config.minimumIpTarget,
-      maxEni: config.maxEni,
-      prefixDelegation: config.prefixDelegation,
-      warmPrefixTarget: config.warmPrefixTarget,
-    };
+    const { targets, adaptive } = poolPolicyOf(config);
     this.pool = new PoolManager({
       provider,
       datapath,
@@ -52,6 +46,7 @@ export class Daemon {
       mtu: config.mtu,
       attachTimeoutMs: config.attachTimeoutMs,
       acquireTimeoutMs: ACQUIRE_TIMEOUT_MS,
+      ...(adaptive === undefined ? {} : { adaptive }),
       logger: logger.child({ part: 'pool' }),
       ...(clock === undefined ? {} : { clock }),
     });

@@ -11,9 +11,10 @@ import { planInputOf } from '../core/plan-input.js';
 import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
 import { prefixAddresses } from '../core/prefix-cidr.js';
 import { CloudError, type CloudInterface, type CloudProvider, type NodeSnapshot } from '../core/types.js';
-import type { GrowPlan, WarmTargets } from '../core/warm-targets.js';
+import { addressesPerInterface, type GrowPlan, type WarmTargets } from '../core/warm-targets.js';
 import type { Datapath, HostInterfaceSpec } from '../cni/datapath/types.js';
 import { RpcServiceError } from '../rpc/errors.js';
+import type { AdaptiveController } from './adaptive-controller.js';
 import { SerialQueue } from './keyed-mutex.js';
 
 export interface PoolManagerOptions {
@@ -28,6 +29,10 @@ export interface PoolManagerOptions {
   readonly clock?: () => number;
   /** Waits `ms` on the same clock; the churn simulator passes a virtual one. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** nativeip's adaptive default, when no AWS warm-pool knob is set. */
+  readonly adaptive?: AdaptiveController;
+  /** Random numbers in [0, 1) for backoff jitter. */
+  readonly random?: () => number;
 }
 
 /** Why the pool cannot grow right now; pods get this text in their CNI error. */
@@ -42,6 +47,8 @@ const MIN_BACKOFF_MS = 1_000;
 /** How long after an ADD took an address the pool checks whether it should grow. */
 const GROW_CHECK_DELAY_MS = 10;
 const MAX_BACKOFF_MS = 60_000;
+/** A full subnet does not empty itself quickly; the AWS VPC CNI also waits 2 minutes. */
+const SUBNET_FULL_BACKOFF_MS = 120_000;
 /** After a fragmented subnet refused a prefix, grow with single addresses this long before trying prefixes again. */
 export const PREFIX_RETRY_MS = 300_000;
 
@@ -50,6 +57,7 @@ export class PoolManager {
   readonly #options: PoolManagerOptions;
   readonly #clock: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
   readonly #cloudQueue = new SerialQueue();
   #node: NodeSnapshot | undefined;
   #pending = 0;
@@ -65,6 +73,7 @@ export class PoolManager {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
     this.#sleep = options.sleep ?? sleep;
+    this.#random = options.random ?? Math.random;
   }
 
   get node(): NodeSnapshot {
@@ -109,7 +118,19 @@ export class PoolManager {
 
   /** Reads the node from the cloud and sets up every interface the pool uses. */
   async start(): Promise<void> {
-    await this.#cloudQueue.run(() => this.#syncWithCloud());
+    // At a cluster's scale-up, thousands of daemons start at once and EC2 throttles some of
+    // them: a retryable failure waits (with jitter) and tries again rather than crash-looping.
+    for (let backoff = MIN_BACKOFF_MS; ; backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
+      try {
+        await this.#cloudQueue.run(() => this.#syncWithCloud());
+        return;
+      } catch (error) {
+        if (!(error instanceof CloudError) || !error.retryable || this.#closed) throw error;
+        const waitMs = jittered(error.retryAfterMs ?? backoff, this.#random);
+        this.#options.logger.warn({ err: error, retryInMs: Math.round(waitMs) }, 'reading the node from the cloud failed; retrying');
+        await this.#sleep(waitMs);
+      }
+    }
   }
 
   close(): void {
@@ -128,6 +149,7 @@ export class PoolManager {
    * PoolExhausted (limits or subnet).
    */
   async acquire(key: string): Promise<Assignment> {
+    this.#options.adaptive?.recordArrival(this.#clock());
     const immediate = this.pool.assign(key, this.#clock());
     if (immediate !== undefined) {
       this.#checkGrowSoon();
@@ -173,10 +195,10 @@ export class PoolManager {
   #checkGrowSoon(): void {
     if (this.#growCheckScheduled) return;
     this.#growCheckScheduled = true;
-    setTimeout(() => {
+    void this.#sleep(GROW_CHECK_DELAY_MS).then(() => {
       this.#growCheckScheduled = false;
       void this.kickGrow();
-    }, GROW_CHECK_DELAY_MS).unref();
+    });
   }
 
   /** When the first cooling address becomes free again; undefined when none is cooling. */
@@ -233,7 +255,9 @@ export class PoolManager {
   async #executeGrow(plan: Exclude<GrowPlan, { kind: 'none' | 'blocked' }>): Promise<void> {
     const { provider, logger } = this.#options;
     if (plan.kind === 'assign') {
+      const started = this.#clock();
       const added = await provider.assignAddresses(plan.interfaceId, plan.count);
+      this.#options.adaptive?.recordGrowLatency(this.#clock() - started);
       this.pool.addAddresses(plan.interfaceId, added);
       logger.info({ interfaceId: plan.interfaceId, added }, 'assigned addresses');
     } else if (plan.kind === 'assign-prefixes') {
@@ -242,6 +266,7 @@ export class PoolManager {
       this.pool.addPrefixes(plan.interfaceId, added);
       logger.info({ interfaceId: plan.interfaceId, prefixes: added }, 'assigned prefixes');
     } else {
+      const started = this.#clock();
       const created = await provider.createInterface({
         deviceIndex: plan.deviceIndex,
         secondaryCount: plan.secondaryCount,
@@ -252,6 +277,7 @@ export class PoolManager {
         'created interface',
       );
       await this.#useInterface(created);
+      this.#options.adaptive?.recordAttachLatency(this.#clock() - started);
     }
   }
 
@@ -369,7 +395,8 @@ export class PoolManager {
   #blockAfter(error: unknown): void {
     const now = this.#clock();
     const retryAfter = error instanceof CloudError ? error.retryAfterMs : undefined;
-    const waitMs = Math.min(MAX_BACKOFF_MS, retryAfter ?? this.#backoffMs);
+    const subnetFull = error instanceof CloudError && error.code === 'SubnetExhausted';
+    const waitMs = subnetFull ? SUBNET_FULL_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, retryAfter ?? jittered(this.#backoffMs, this.#random));
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
     const reason = error instanceof Error ? error.message : String(error);
     const retryable = error instanceof CloudError ? error.retryable : true;
@@ -381,7 +408,11 @@ export class PoolManager {
     const node = this.node;
     return planInputOf(this.pool, {
       limits: node.limits,
-      targets: { ...this.#options.targets, prefixDelegation: this.prefixMode },
+      targets: {
+        ...this.#options.targets,
+        prefixDelegation: this.prefixMode,
+        adaptive: this.prefixMode ? undefined : this.#options.adaptive?.targets(this.pool, this.#clock(), addressesPerInterface(node.limits)),
+      },
       usedDeviceIndexes: node.interfaces.map((i) => i.deviceIndex),
       pending: this.#pending,
       nowMs: this.#clock(),
@@ -395,6 +426,11 @@ function noAddressError(block: GrowBlock): RpcServiceError {
   return block.retryable
     ? new RpcServiceError('PoolEmptyGrowing', `no free address: ${block.reason}; try again later`)
     : new RpcServiceError('PoolExhausted', `no free address: ${block.reason}`);
+}
+
+/** "Equal jitter": half the delay, plus up to half again at random, so retries spread out. */
+function jittered(ms: number, random: () => number): number {
+  return ms / 2 + random() * (ms / 2);
 }
 
 function sleep(ms: number): Promise<void> {

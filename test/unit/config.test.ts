@@ -243,7 +243,7 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
 };
 
 const DEFAULTS: DaemonConfig = {
-  warmEniTarget: 1,
+  warmEniTarget: undefined,
   warmIpTarget: undefined,
   minimumIpTarget: undefined,
   maxEni: undefined,

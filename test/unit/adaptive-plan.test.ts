@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { AddressPool } from '../../src/core/address-pool.js';
+import { planAdaptiveGrow, planAdaptiveShrink, type AdaptiveTargets } from '../../src/core/adaptive-plan.js';
+import { DEFAULT_ADAPTIVE_PARAMS } from '../../src/core/adaptive-target.js';
+import type { PlanInput, PlanInterface } from '../../src/core/warm-targets.js';
+import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
+import { loadDaemonConfig } from '../../src/ipamd/config.js';
+import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
+
+const m5xlarge = { maxInterfaces: 4, ipv4PerInterface: 15 }; // 14 secondary addresses per ENI
+
+function pif(id: string, deviceIndex: number, addresses: number, assigned: number): PlanInterface {
+  return {
+    id,
+    deviceIndex,
+    managed: deviceIndex > 0,
+    addresses,
+    assigned,
+    coolingDown: 0,
+    releasable: Array.from({ length: addresses - assigned }, (_, i) => `10.0.${deviceIndex}.${200 - i}`),
+  };
+}
+
+const band = (extra: Partial<AdaptiveTargets> = {}): AdaptiveTargets => ({ low: 2, lowForAttach: 2, high: 8, releaseExcess: false, deletableInterfaceIds: [], ...extra });
+const input = (interfaces: PlanInterface[], extra: Partial<PlanInput> = {}): PlanInput => ({
+  interfaces,
+  usedDeviceIndexes: interfaces.map((i) => i.deviceIndex),
+  limits: m5xlarge,
+  targets: { warmEniTarget: 1 },
+  pending: 0,
+  ...extra,
+});
+
+describe('planAdaptiveGrow', () => {
+  it.each([
+    ['inside the band: nothing', [pif('eni-0', 0, 10, 5)], band(), { kind: 'none' }],
+    ['below low: one assign up to high', [pif('eni-0', 0, 4, 3)], band(), { kind: 'assign', interfaceId: 'eni-0', count: 7 }],
+    ['never past the interface limit', [pif('eni-0', 0, 12, 11)], band(), { kind: 'assign', interfaceId: 'eni-0', count: 2 }],
+    ['no room: create holding what is short', [pif('eni-0', 0, 14, 13)], band(), { kind: 'create', deviceIndex: 1, secondaryCount: 7 }],
+    ['full and busy: attach early', [pif('eni-0', 0, 14, 8)], band({ lowForAttach: 20 }), { kind: 'create', deviceIndex: 1, secondaryCount: 2 }],
+    ['room left: no early attach (assigns must not wait behind a create)', [pif('eni-0', 0, 12, 4)], band({ lowForAttach: 40 }), { kind: 'none' }],
+  ])('%s', (_name, interfaces, targets, expected) => {
+    expect(planAdaptiveGrow(input(interfaces), targets)).toEqual(expected);
+  });
+
+  it('covers waiting pods even inside the band', () => {
+    expect(planAdaptiveGrow(input([pif('eni-0', 0, 5, 2)], { pending: 6 }), band())).toEqual({ kind: 'assign', interfaceId: 'eni-0', count: 3 });
+  });
+
+  it('is blocked at the limits, with the reason', () => {
+    const full = [0, 1, 2, 3].map((d) => pif(`eni-${d}`, d, 14, 14));
+    const plan = planAdaptiveGrow(input(full), band());
+    expect(plan.kind === 'blocked' && plan.reason).toMatch(/4 of 4 network interfaces/);
+  });
+});
+
+describe('planAdaptiveShrink', () => {
+  it('keeps excess until the hold has passed', () => {
+    expect(planAdaptiveShrink(input([pif('eni-0', 0, 14, 0)]), band())).toEqual({ kind: 'none' });
+  });
+  it('then releases down to high, in one call, from the interface with the fewest pods', () => {
+    const secondary = pif('eni-1', 1, 10, 0);
+    const plan = planAdaptiveShrink(input([pif('eni-0', 0, 14, 10), secondary]), band({ releaseExcess: true }));
+    expect(plan).toEqual({ kind: 'release', interfaceId: 'eni-1', addresses: secondary.releasable.slice(0, 6) });
+  });
+  it('deletes an interface only when listed as idle long enough and empty', () => {
+    const empty = pif('eni-1', 1, 0, 0);
+    expect(planAdaptiveShrink(input([pif('eni-0', 0, 8, 2), empty]), band())).toEqual({ kind: 'none' });
+    expect(planAdaptiveShrink(input([pif('eni-0', 0, 8, 2), empty]), band({ deletableInterfaceIds: ['eni-1'] }))).toEqual({ kind: 'delete', interfaceId: 'eni-1' });
+  });
+  it('never shrinks while pods wait', () => {
+    expect(planAdaptiveShrink(input([pif('eni-0', 0, 14, 0)], { pending: 1 }), band({ releaseExcess: true }))).toEqual({ kind: 'none' });
+  });
+});
+
+describe('AdaptiveController', () => {
+  const eni = (id: string, deviceIndex: number, ips: string[]) => ({ id, mac: `02:00:00:00:00:0${deviceIndex}`, deviceIndex, subnetId: 's', subnetCidr: '10.0.0.0/16', primaryIp: `10.0.9.${deviceIndex}`, secondaryIps: ips, managed: deviceIndex > 0 });
+
+  it('holds one interface worth while the node is starting, then the measured band', () => {
+    const pool = new AddressPool();
+    pool.addInterface(eni('eni-0', 0, []));
+    const controller = new AdaptiveController();
+    expect(controller.targets(pool, 0, 14).high).toBe(14);
+    expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.startupWindowMs, 14).high).toBe(8);
+  });
+
+  it('allows a release only after the excess lasted the hold time', () => {
+    const pool = new AddressPool();
+    pool.addInterface(eni('eni-0', 0, Array.from({ length: 20 }, (_, i) => `10.0.0.${10 + i}`)));
+    const controller = new AdaptiveController();
+    expect(controller.targets(pool, 0, 14).releaseExcess).toBe(false);
+    expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.holdMs - 1, 14).releaseExcess).toBe(false);
+    expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.holdMs, 14).releaseExcess).toBe(true);
+  });
+
+  it('lists an empty secondary interface as deletable only after the empty hold', () => {
+    const pool = new AddressPool();
+    pool.addInterface(eni('eni-0', 0, ['10.0.0.10']));
+    pool.addInterface(eni('eni-1', 1, []));
+    const controller = new AdaptiveController();
+    expect(controller.targets(pool, 0, 14).deletableInterfaceIds).toEqual([]);
+    expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.emptyInterfaceHoldMs, 14).deletableInterfaceIds).toEqual(['eni-1']);
+  });
+
+  it('raises the band for a burst of arrivals', () => {
+    const pool = new AddressPool();
+    pool.addInterface(eni('eni-0', 0, []));
+    const controller = new AdaptiveController();
+    const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs * 2;
+    controller.targets(pool, 0, 14);
+    for (let i = 0; i < 20; i += 1) controller.recordArrival(t0 + i * 100);
+    expect(controller.targets(pool, t0 + 2_000, 14).high).toBeGreaterThan(30);
+  });
+});
+
+describe('poolPolicyOf', () => {
+  it.each([
+    [{}, true],
+    [{ WARM_ENI_TARGET: '1' }, false],
+    [{ WARM_IP_TARGET: '5' }, false],
+    [{ MINIMUM_IP_TARGET: '10' }, false],
+    [{ ENABLE_PREFIX_DELEGATION: 'true' }, false],
+  ])('%j uses the adaptive default: %s', (env, adaptive) => {
+    const policy = poolPolicyOf(loadDaemonConfig(env));
+    expect(policy.adaptive !== undefined).toBe(adaptive);
+    expect(policy.targets.warmEniTarget).toBe(1);
+  });
+});
