@@ -11,7 +11,7 @@
  *   Interfaces are kept attached while empty; one is deleted only when the pool manager lists it
  *   as idle for long enough and the band holds without it.
  */
-import { type GrowPlan, type PlanInput, type ShrinkPlan, addressesPerInterface, maxInterfaces, maxPodsRoom, slotsUsed, totals, freeDeviceIndex } from './warm-targets.js';
+import { type GrowPlan, type PlanInput, type ShrinkPlan, addressesPerInterface, interfacesFullReason, maxInterfaces, maxPodsRoom, roomOn, totals, freeDeviceIndex } from './warm-targets.js';
 
 export interface AdaptiveTargets {
   readonly low: number;
@@ -33,8 +33,7 @@ export function adaptiveShortfall(input: PlanInput, band: AdaptiveTargets): numb
 
 /** Addresses the attached interfaces can still take. */
 function roomOnAttached(input: PlanInput): number {
-  const perInterface = addressesPerInterface(input.limits);
-  return input.interfaces.reduce((sum, pif) => sum + Math.max(0, perInterface - slotsUsed(pif)), 0);
+  return input.interfaces.reduce((sum, pif) => sum + roomOn(pif, input.limits), 0);
 }
 
 export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowPlan {
@@ -44,18 +43,13 @@ export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowP
   if (stop !== undefined) return stop;
   const short = Math.min(needed, podRoom);
   const perInterface = addressesPerInterface(input.limits);
-  const withRoom = [...input.interfaces].sort((a, b) => a.deviceIndex - b.deviceIndex).find((pif) => slotsUsed(pif) < perInterface);
+  const withRoom = [...input.interfaces].sort((a, b) => a.deviceIndex - b.deviceIndex).find((pif) => roomOn(pif, input.limits) > 0);
   if (withRoom !== undefined) {
-    return { kind: 'assign', interfaceId: withRoom.id, count: Math.min(short, perInterface - slotsUsed(withRoom)) };
+    return { kind: 'assign', interfaceId: withRoom.id, count: Math.min(short, roomOn(withRoom, input.limits)) };
   }
   const cap = maxInterfaces(input.limits, input.targets);
   if (input.usedDeviceIndexes.length >= cap || perInterface === 0) {
-    const which = cap < input.limits.maxInterfaces ? `MAX_ENI=${cap}` : 'the instance type limit';
-    return {
-      kind: 'blocked',
-      shortfall: short,
-      reason: `the node has ${input.usedDeviceIndexes.length} of ${cap} network interfaces (${which}) and every one holds its ${perInterface} secondary addresses`,
-    };
+    return { kind: 'blocked', shortfall: short, reason: interfacesFullReason(input, cap) };
   }
   return { kind: 'create', deviceIndex: freeDeviceIndex(input.usedDeviceIndexes), secondaryCount: Math.min(short, perInterface) };
 }

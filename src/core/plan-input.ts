@@ -1,6 +1,6 @@
 /** Builds the warm-target planner's input from the live pool. Pure. */
 import type { AddressPool, PoolAddress } from './address-pool.js';
-import type { InterfaceLimits } from './types.js';
+import type { CloudInterface, InterfaceLimits } from './types.js';
 import type { PlanInput, PlanInterface, WarmTargets } from './warm-targets.js';
 
 export interface PlanContext {
@@ -14,10 +14,14 @@ export interface PlanContext {
   readonly maxPods?: number | undefined;
   /** Prefixes cannot be had right now (fragmented subnet): grow with single addresses instead. */
   readonly prefixesUnavailable?: boolean | undefined;
+  /** The cloud's interfaces as last described: their {@link CloudInterface.capacity}, where set. */
+  readonly cloudInterfaces?: readonly Pick<CloudInterface, 'id' | 'capacity'>[] | undefined;
 }
 
 export function planInputOf(pool: AddressPool, context: PlanContext): PlanInput {
+  const capacities = new Map((context.cloudInterfaces ?? []).flatMap((c) => (c.capacity === undefined ? [] : [[c.id, c.capacity] as const])));
   const interfaces = pool.interfaces().map((pif): PlanInterface => {
+    const capacity = capacities.get(pif.id);
     const addresses = pool.addressesOf(pif.id);
     let assigned = 0;
     let coolingDown = 0;
@@ -43,6 +47,7 @@ export function planInputOf(pool: AddressPool, context: PlanContext): PlanInput 
       coolingDown,
       releasable,
       ...(prefixes.length > 0 ? { prefixes: prefixes.length, releasablePrefixes } : {}),
+      ...(capacity === undefined ? {} : { capacity }),
     };
   });
   return {

@@ -24,7 +24,7 @@ import {
   isIpMode,
   maxInterfaces,
   maxPodsRoom,
-  slotsUsed,
+  roomOn,
   totals,
   type GrowPlan,
   type PlanInput,
@@ -93,9 +93,9 @@ export function planPrefixGrow(input: PlanInput): GrowPlan {
 
   const withRoom = [...input.interfaces]
     .sort((a, b) => a.deviceIndex - b.deviceIndex)
-    .find((pif) => slotsUsed(pif) < slots);
+    .find((pif) => roomOn(pif, input.limits) > 0);
   if (withRoom !== undefined) {
-    const room = slots - slotsUsed(withRoom);
+    const room = roomOn(withRoom, input.limits);
     return fallback
       ? { kind: 'assign', interfaceId: withRoom.id, count: Math.min(addresses, room) }
       : { kind: 'assign-prefixes', interfaceId: withRoom.id, count: Math.min(prefixes, room) };

@@ -31,6 +31,12 @@ export interface CloudInterface {
    * interface and managed ones are used.
    */
   readonly pooled?: boolean;
+  /**
+   * Address slots (secondary addresses, prefixes) the pool may use on this interface in total,
+   * when others hold some of the slots the limits give (Azure: IP configurations someone else
+   * added). Unset: every slot but the interface's primary address.
+   */
+  readonly capacity?: number;
 }
 
 /** What the instance type allows. */

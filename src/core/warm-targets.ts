@@ -46,6 +46,11 @@ export interface PlanInterface {
   readonly prefixes?: number;
   /** Prefixes none of whose addresses is assigned or cooling, in the order they should be released. */
   readonly releasablePrefixes?: readonly string[];
+  /**
+   * Address slots this interface offers the pool in total, when fewer than the limits give (slots
+   * taken by others: {@link CloudInterface.capacity}). Unset: {@link addressesPerInterface}.
+   */
+  readonly capacity?: number;
 }
 
 export interface PlanInput {
@@ -79,6 +84,17 @@ export type ShrinkPlan =
 /** Secondary addresses one interface can hold: its limit less its own primary address. */
 export function addressesPerInterface(limits: InterfaceLimits): number {
   return Math.max(0, limits.ipv4PerInterface - 1);
+}
+
+/** Address slots the pool may use on this interface in total: the limits, less what others took. */
+export function slotsOf(pif: PlanInterface, limits: InterfaceLimits): number {
+  const perInterface = addressesPerInterface(limits);
+  return pif.capacity === undefined ? perInterface : Math.max(0, Math.min(perInterface, pif.capacity));
+}
+
+/** Slots still free on the interface. */
+export function roomOn(pif: PlanInterface, limits: InterfaceLimits): number {
+  return Math.max(0, slotsOf(pif, limits) - slotsUsed(pif));
 }
 
 export function isIpMode(targets: WarmTargets): boolean {
@@ -157,25 +173,30 @@ export function planGrow(input: PlanInput): GrowPlan {
 
   const withRoom = [...input.interfaces]
     .sort((a, b) => a.deviceIndex - b.deviceIndex)
-    .find((pif) => slotsUsed(pif) < perInterface);
+    .find((pif) => roomOn(pif, input.limits) > 0);
   if (withRoom !== undefined) {
-    const room = perInterface - slotsUsed(withRoom);
+    const room = roomOn(withRoom, input.limits);
     return { kind: 'assign', interfaceId: withRoom.id, count: Math.min(podRoom, ipMode ? Math.min(short, room) : room) };
   }
 
   const cap = maxInterfaces(input.limits, input.targets);
   const deviceIndex = freeDeviceIndex(input.usedDeviceIndexes);
   if (input.usedDeviceIndexes.length >= cap || perInterface === 0) {
-    const which = cap < input.limits.maxInterfaces ? `MAX_ENI=${cap}` : 'the instance type limit';
-    return {
-      kind: 'blocked',
-      shortfall: short,
-      reason:
-        `the node has ${input.usedDeviceIndexes.length} of ${cap} network interfaces (${which}) ` +
-        `and every one holds its ${perInterface} secondary addresses`,
-    };
+    return { kind: 'blocked', shortfall: short, reason: interfacesFullReason(input, cap) };
   }
   return { kind: 'create', deviceIndex, secondaryCount: Math.min(podRoom, ipMode ? Math.min(short, perInterface) : perInterface) };
+}
+
+/** Why no interface can take more addresses and none can be attached; names slots others hold. */
+export function interfacesFullReason(input: PlanInput, cap: number): string {
+  const which = cap < input.limits.maxInterfaces ? `MAX_ENI=${cap}` : 'the instance type limit';
+  const perInterface = addressesPerInterface(input.limits);
+  const taken = input.interfaces.reduce((sum, pif) => sum + perInterface - slotsOf(pif, input.limits), 0);
+  return (
+    `the node has ${input.usedDeviceIndexes.length} of ${cap} network interfaces (${which}) ` +
+    `and every one holds its ${perInterface} secondary addresses` +
+    (taken > 0 ? ` (${taken} of those slots hold addresses nativeip does not manage)` : '')
+  );
 }
 
 /** IPv4 slots an interface uses: one per secondary address, one per delegated prefix. */

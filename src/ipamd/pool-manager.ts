@@ -418,6 +418,7 @@ export class PoolManager {
       nowMs: this.#clock(),
       maxPods: this.maxPods,
       prefixesUnavailable: this.prefixFallback,
+      cloudInterfaces: node.interfaces,
     });
   }
 }

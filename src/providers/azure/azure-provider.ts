@@ -15,7 +15,8 @@ import { CloudError, type CloudInterface, type CloudProvider, type NodeSnapshot 
 import { ArmGateway, EtagMismatch, OutcomeUnknown, type ConfigChange, type NicState, type WriteHandle } from './arm-gateway.js';
 import { writePacingDelayMs } from './error-mapping.js';
 import { readInstanceMetadata, type AzureInstanceMetadata } from './imds-client.js';
-import { MAX_IP_CONFIGS_PER_NIC, isUsableOurs, ourAddresses, planAppend, planRemoval, primaryConfig } from './ip-configs.js';
+import { DEFAULT_AZURE_BATCH_SIZE, MAX_IP_CONFIGS_PER_NIC, isUsableOurs, planAppend, planRemoval, primaryConfig } from './ip-configs.js';
+import { nicInterface, noNicCreation, noNicDeletion } from './nic-interface.js';
 import { decodeJournal, encodeJournal, type PendingOperation } from './operation-journal.js';
 import { vmKindOf, vnetIdOfSubnet, type VmKind } from './resource-id.js';
 
@@ -27,8 +28,7 @@ export interface AzureProviderLogger {
   error(obj: Record<string, unknown>, msg: string): void;
 }
 
-/** Default IP configurations one PUT adds at most. */
-export const DEFAULT_AZURE_BATCH_SIZE = 32;
+export { DEFAULT_AZURE_BATCH_SIZE };
 
 export interface AzureProviderOptions {
   /** Managed identity (or workload identity) credential; see `createAzureCredential`. */
@@ -156,12 +156,7 @@ export class AzureProvider implements CloudProvider {
   }
 
   createInterface(): Promise<CloudInterface> {
-    return Promise.reject(
-      new CloudError(
-        'InterfaceLimit',
-        'nativeip does not attach NICs on Azure; every NIC of the VM holds its 256 IP configurations (attach another NIC to the VM, or use a larger subnet and fewer pods)',
-      ),
-    );
+    return Promise.reject(noNicCreation());
   }
 
   releaseAddresses(interfaceId: string, addresses: readonly string[]): Promise<void> {
@@ -180,7 +175,7 @@ export class AzureProvider implements CloudProvider {
   }
 
   deleteInterface(interfaceId: string): Promise<void> {
-    return Promise.reject(new CloudError('InvalidRequest', `refusing to delete ${interfaceId}: nativeip does not delete NICs on Azure`));
+    return Promise.reject(noNicDeletion(interfaceId));
   }
 
   /** Reads the NIC and runs `attempt`; when the NIC changed under the write (412), reads it again. */
@@ -291,23 +286,11 @@ export class AzureProvider implements CloudProvider {
   }
 
   #toCloudInterface(nic: NicState, deviceIndex: number, imds: AzureInstanceMetadata): CloudInterface | undefined {
-    const primary = primaryConfig(nic.configs);
-    const fromImds = imds.interfaces.find((i) => i.mac === nic.mac);
-    if (primary?.address === undefined || primary.subnetId === undefined || nic.mac === undefined || fromImds?.subnetCidr === undefined) {
+    const cloud = nicInterface(nic, deviceIndex, imds.interfaces.find((i) => i.mac === nic.mac)?.subnetCidr);
+    if (cloud === undefined) {
       this.#log.warn({ interfaceId: nic.id, mac: nic.mac }, 'NIC is not usable yet (no primary address, subnet or IMDS entry); skipping it');
-      return undefined;
     }
-    return {
-      id: nic.id,
-      mac: nic.mac,
-      deviceIndex,
-      subnetId: primary.subnetId,
-      subnetCidr: fromImds.subnetCidr,
-      primaryIp: primary.address,
-      secondaryIps: ourAddresses(nic.configs),
-      managed: false,
-      pooled: true,
-    };
+    return cloud;
   }
 
   async #vnetPrefixes(primary: CloudInterface): Promise<readonly string[]> {

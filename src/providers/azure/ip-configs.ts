@@ -12,6 +12,9 @@ const OUR_NAME = /^nativeip-([1-9][0-9]*)$/;
 /** Azure's limit of IP configurations per NIC, the primary included. */
 export const MAX_IP_CONFIGS_PER_NIC = 256;
 
+/** Default IP configurations one PUT adds at most. */
+export const DEFAULT_AZURE_BATCH_SIZE = 32;
+
 /** What the provider reads of one IP configuration. */
 export interface IpConfigView {
   readonly name: string;
