@@ -1,29 +1,8 @@
+import { TokenBucket } from '../../core/token-bucket.js';
 import type { QueryParams } from './query-params.js';
 
-/** A token bucket with fractional refill, driven by an injected clock. */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly capacity: number,
-    private readonly refillPerSecond: number,
-    private readonly clock: () => number,
-  ) {
-    this.tokens = capacity;
-    this.last = clock();
-  }
-
-  /** Takes one token; false when the bucket is empty. */
-  take(): boolean {
-    const now = this.clock();
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.refillPerSecond);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
+/** The one token bucket implementation (src/core), re-exported for the emulator's users. */
+export { TokenBucket };
 
 export type ThrottleClass = 'unfilteredDescribe' | 'describe' | 'attachDetach' | 'eniMutation' | 'tags';
 
@@ -66,8 +45,7 @@ export class Throttler {
   private readonly buckets: Record<ThrottleClass, TokenBucket>;
 
   constructor(clock: () => number) {
-    const make = (c: ThrottleClass): TokenBucket =>
-      new TokenBucket(THROTTLE_BUCKETS[c].capacity, THROTTLE_BUCKETS[c].refillPerSecond, clock);
+    const make = (c: ThrottleClass): TokenBucket => TokenBucket.of(THROTTLE_BUCKETS[c], clock);
     this.buckets = {
       unfilteredDescribe: make('unfilteredDescribe'),
       describe: make('describe'),

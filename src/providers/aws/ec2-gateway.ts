@@ -16,8 +16,11 @@ import {
   ModifyNetworkInterfaceAttributeCommand,
   UnassignPrivateIpAddressesCommand,
   type EC2ClientConfig,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
+import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { CloudError, type InterfaceLimits } from '../../core/types.js';
 import {
   decodeAssignedAddresses,
@@ -26,7 +29,8 @@ import {
   decodeNetworkInterface,
   type EniRecord,
 } from './ec2-records.js';
-import { mapEc2Error, type Ec2ErrorContext } from './error-mapping.js';
+import { decodeError, mapEc2Error, type Ec2ErrorContext } from './error-mapping.js';
+import { requestClassOf, type Ec2RequestLimiter } from './ec2-request-limiter.js';
 import type { Tag } from './tags.js';
 
 export interface AwsCredentials {
@@ -40,6 +44,8 @@ export interface Ec2GatewayOptions {
   readonly endpoint?: string | undefined;
   readonly credentials?: AwsCredentials | undefined;
   readonly maxAttempts: number;
+  /** Client-side mirror of EC2's request buckets; every attempt waits for its token. None: unlimited. */
+  readonly limiter?: Ec2RequestLimiter | undefined;
 }
 
 export interface CreateEniRequest {
@@ -68,6 +74,39 @@ export class Ec2Gateway {
         sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
     }
     this.client = new EC2Client(config);
+    if (options.limiter !== undefined) this.limitRequests(options.limiter);
+  }
+
+  /**
+   * Every HTTP attempt, the SDK's own retries included, waits for a token of its class before it
+   * is signed and sent. How the retry layers compose, innermost first:
+   * 1. this limiter: this node alone never sends faster than EC2's published buckets admit
+   *    (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html);
+   * 2. the SDK's standard retry mode (`maxAttempts`, 3 by default): a RequestLimitExceeded, which
+   *    now means other nodes drained the account's bucket, is retried after a full-jitter delay of
+   *    up to 1 s, then 2 s (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html),
+   *    and empties this node's bucket of that class so its next requests wait for the refill;
+   * 3. the pool (PoolManager): when the SDK gives up, growth pauses with equal-jitter exponential
+   *    backoff (1 s doubling to 60 s) and pods are told why and for how long (CNI "try again later").
+   */
+  private limitRequests(limiter: Ec2RequestLimiter): void {
+    const middleware: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next, context) => async (args) => {
+      const action = (context.commandName ?? '').replace(/Command$/, '');
+      const requestClass = requestClassOf(action, args.input);
+      await limiter.acquire(requestClass);
+      try {
+        return await next(args);
+      } catch (error) {
+        if (decodeError(error).code === 'RequestLimitExceeded') limiter.throttled(requestClass);
+        throw error;
+      }
+    };
+    this.client.middlewareStack.addRelativeTo(middleware, {
+      relation: 'before',
+      toMiddleware: 'httpSigningMiddleware',
+      name: 'nativeipRequestLimiter',
+      override: true,
+    });
   }
 
   destroy(): void {

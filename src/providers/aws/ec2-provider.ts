@@ -12,6 +12,7 @@ import {
 } from '../../core/types.js';
 import type { EniRecord } from './ec2-records.js';
 import { Ec2Gateway, type AwsCredentials } from './ec2-gateway.js';
+import { Ec2RequestLimiter } from './ec2-request-limiter.js';
 import { isNotAssignedError, mapImdsError } from './error-mapping.js';
 import { ImdsClient } from './imds-client.js';
 import { listMacs, readIdentity, readMacFacts, readVpcCidrs, type ImdsIdentity, type ImdsMacFacts } from './node-discovery.js';
@@ -54,6 +55,11 @@ export interface Ec2ProviderOptions {
   readonly maxEnis?: number;
   /** SDK attempts per EC2 call, first included. Small so throttling reaches the pool. Default 3. */
   readonly maxAttempts?: number;
+  /**
+   * Client-side mirror of EC2's request buckets (ec2-request-limiter.ts): every EC2 request waits
+   * for a token of its class. Default: EC2's published figures on the real clock. `false`: none.
+   */
+  readonly requestLimiter?: Ec2RequestLimiter | false;
   /** Per-request IMDS timeout. Default 2000 ms. */
   readonly imdsTimeoutMs?: number;
   readonly detachWait?: DetachWaitOptions;
@@ -407,6 +413,7 @@ export class Ec2Provider implements CloudProvider {
         endpoint: this.options.ec2Endpoint,
         credentials: this.options.credentials,
         maxAttempts: this.options.maxAttempts ?? 3,
+        limiter: this.options.requestLimiter === false ? undefined : (this.options.requestLimiter ?? new Ec2RequestLimiter()),
       });
     }
     const typeLimits = await this.gateway.describeInstanceLimits(identity.instanceType);

@@ -2,3 +2,4 @@ export { Ec2Provider, type AwsProviderLogger, type DetachWaitOptions, type Ec2Pr
 export type { AwsCredentials } from './ec2-gateway.js';
 export { nextFreeDeviceIndex } from './snapshot.js';
 export { DEFAULT_IMDS_ENDPOINT } from './imds-client.js';
+export { EC2_REQUEST_BUCKETS, Ec2RequestLimiter, requestClassOf, type Ec2RequestClass, type Ec2RequestLimiterOptions } from './ec2-request-limiter.js';
