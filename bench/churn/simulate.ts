@@ -13,7 +13,9 @@ import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
 import { RpcServiceError } from '../../src/rpc/errors.js';
 import { percentile } from '../lib/report.js';
 import { seededRandom } from './traces.js';
-import { MUTATING_ACTIONS, SimAccount, SimEc2Provider, type Ec2Latencies } from './sim-ec2.js';
+import type { ArmLatencies } from './sim-azure.js';
+import { createSimCloud, type CloudKind } from './sim-cloud.js';
+import type { Ec2Latencies } from './sim-ec2.js';
 import type { Trace } from './traces.js';
 import { VirtualClock } from './virtual-clock.js';
 
@@ -26,8 +28,13 @@ export interface Policy {
 }
 
 export interface SimulationOptions {
+  /** EC2 instance type, or Azure VM size. */
   readonly instanceType: string;
+  /** The cloud the nodes run in. Default aws. */
+  readonly cloud?: CloudKind;
   readonly latencies?: Partial<Ec2Latencies>;
+  /** Azure: ARM latencies instead of the defaults (sim-azure.ts). */
+  readonly armLatencies?: Partial<ArmLatencies>;
   readonly throttling?: boolean;
   readonly reconcileIntervalMs?: number;
   /** How long kubelet waits before retrying a failed sandbox. */
@@ -63,8 +70,15 @@ const noDatapath = {
 
 export async function simulate(trace: Trace, policy: Policy, options: SimulationOptions): Promise<SimulationResult> {
   const clock = new VirtualClock(0);
-  const account = new SimAccount({ clock, throttling: options.throttling ?? false, ...(options.latencies === undefined ? {} : { latencies: options.latencies }) });
   const config = loadDaemonConfig({ ...policy.env });
+  const account = createSimCloud({
+    cloud: options.cloud ?? 'aws',
+    clock,
+    throttling: options.throttling ?? false,
+    ec2Latencies: options.latencies,
+    armLatencies: options.armLatencies,
+    azureBatchSize: config.azureBatchSize,
+  });
   const reconcileMs = options.reconcileIntervalMs ?? config.reconcileIntervalMs;
   const retryMs = options.kubeletRetryMs ?? 2_000;
 
@@ -73,7 +87,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   // Nothing advances the virtual clock but runUntil, so start the nodes and then run time.
   const started = Promise.all(
     nodeNames.map(async (name) => {
-      const provider = new SimEc2Provider(account, account.launch(options.instanceType));
+      const provider = account.addNode(options.instanceType);
       const policyOfConfig = poolPolicyOf(config);
       const { targets } = policyOfConfig;
       const adaptive = policyOfConfig.adaptive !== undefined && policy.adaptiveParams !== undefined ? new AdaptiveController(policy.adaptiveParams) : policyOfConfig.adaptive;
@@ -182,7 +196,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
     podsUnserved: unserved,
     idleAddressHours: idleAddressMs / 3_600_000,
     callsByAction,
-    mutatingCalls: account.totalCalls((a) => MUTATING_ACTIONS.has(a)),
+    mutatingCalls: account.mutatingCalls(),
     throttledCalls: [...account.throttled.values()].reduce((a, b) => a + b, 0),
     lastAddressAtMs: lastAddressAt,
   };

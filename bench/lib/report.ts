@@ -27,16 +27,27 @@ export function machineLine(): string {
 
 /**
  * Replaces (or appends) the section `name` of BENCHMARKS.md, delimited by HTML comments, so each
- * benchmark owns its own part of the file.
+ * benchmark owns its own part of the file. With `after`, a new section goes right after that one
+ * (an empty placeholder for it is added first when it is not there yet, so the two stay together
+ * whichever is written first).
  */
-export function writeSection(name: string, markdown: string): void {
+export function writeSection(name: string, markdown: string, options: { readonly after?: string } = {}): void {
   const file = join(REPO_ROOT, 'BENCHMARKS.md');
-  const begin = `<!-- bench:${name} -->`;
-  const end = `<!-- /bench:${name} -->`;
+  const markers = (section: string) => [`<!-- bench:${section} -->`, `<!-- /bench:${section} -->`] as const;
+  const [begin, end] = markers(name);
   const block = `${begin}\n${markdown.trim()}\n${end}`;
   let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nFigures written by the programs in `bench/`; each section says how it was measured. Timings are never asserted in tests.\n';
   const start = text.indexOf(begin);
   const stop = text.indexOf(end);
-  text = start >= 0 && stop > start ? text.slice(0, start) + block + text.slice(stop + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  if (start >= 0 && stop > start) {
+    text = text.slice(0, start) + block + text.slice(stop + end.length);
+  } else if (options.after !== undefined) {
+    const [anchorBegin, anchorEnd] = markers(options.after);
+    if (!text.includes(anchorEnd)) text = `${text.trimEnd()}\n\n${anchorBegin}\n${anchorEnd}\n`;
+    const at = text.indexOf(anchorEnd) + anchorEnd.length;
+    text = `${text.slice(0, at)}\n\n${block}${text.slice(at)}`;
+  } else {
+    text = `${text.trimEnd()}\n\n${block}\n`;
+  }
   writeFileSync(file, text);
 }

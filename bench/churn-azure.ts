@@ -1,0 +1,96 @@
+/**
+ * The churn simulator on Azure: the same traces and the same pool engine as bench/churn.ts, with
+ * the Azure emulator's state model in-process on simulated time (sim-azure.ts): NIC PUTs that are
+ * long-running operations, one PUT per batch of IP configurations, writes serialised per NIC, and
+ * the subscription's write bucket shared by every node. Writes the `churn-azure` section of
+ * BENCHMARKS.md, right after the AWS `churn` section.
+ *
+ *   node scripts/run-ts.mjs bench/churn-azure.ts                  the three built-in traces
+ *   node scripts/run-ts.mjs bench/churn-azure.ts --trace F.jsonl  your own trace (format: bench/churn/traces.ts)
+ *   options: --vm-size Standard_D4s_v5  --hours 24  --operation-ms 15000  --batch-size 32  --no-throttling  --no-write
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { machineLine, writeSection } from './lib/report.js';
+import { DEFAULT_ARM_LATENCIES, type ArmLatencies } from './churn/sim-azure.js';
+import { simulate, type Policy, type SimulationResult } from './churn/simulate.js';
+import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, type Trace } from './churn/traces.js';
+
+/**
+ * The policies that mean something on Azure. WARM_ENI_TARGET=1 is kept because it is what a copied
+ * AWS configuration brings along: with NICs nativeip never attaches, "one interface's worth of
+ * spare addresses" fills every NIC to its 255 configurations and keeps them. Prefix delegation has
+ * no Azure counterpart.
+ */
+export const AZURE_POLICIES: readonly Policy[] = [
+  { name: 'nativeip default (adaptive)', env: {} },
+  { name: 'WARM_ENI_TARGET=1 (fills each NIC)', env: { WARM_ENI_TARGET: '1' } },
+  { name: 'WARM_IP_TARGET=5, MINIMUM_IP_TARGET=10', env: { WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' } },
+];
+
+const CALL_LABELS: Readonly<Record<string, string>> = {
+  GetNetworkInterface: 'GET NIC',
+  PutNetworkInterface: 'PUT NIC',
+  GetOperation: 'poll',
+  GetVirtualMachine: 'GET VM',
+  GetVirtualNetwork: 'GET VNet',
+};
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+const vmSize = flag('--vm-size') ?? 'Standard_D4s_v5';
+const hours = Number(flag('--hours') ?? 24);
+const batchSize = flag('--batch-size');
+const throttling = !process.argv.includes('--no-throttling');
+const arm: ArmLatencies = { ...DEFAULT_ARM_LATENCIES, operation: Number(flag('--operation-ms') ?? DEFAULT_ARM_LATENCIES.operation) };
+const external = flag('--trace');
+const traces: Trace[] =
+  external !== undefined
+    ? [traceFromJsonl(basename(external), readFileSync(external, 'utf8'))]
+    : [steadyTrace({ hours }), diurnalTrace({ hours }), burstTrace()];
+
+const results: SimulationResult[] = [];
+for (const trace of traces) {
+  for (const base of AZURE_POLICIES) {
+    const policy = batchSize === undefined ? base : { ...base, env: { ...base.env, NATIVEIP_AZURE_BATCH_SIZE: batchSize } };
+    const started = performance.now();
+    const result = await simulate(trace, policy, { instanceType: vmSize, cloud: 'azure', armLatencies: arm, throttling });
+    results.push(result);
+    console.log(
+      `${trace.name.padEnd(8)} ${policy.name.padEnd(40)} waited ${String(result.podsWaited).padStart(4)}  idle ${result.idleAddressHours.toFixed(0).padStart(6)} addr-h  PUTs ${String(result.mutatingCalls).padStart(5)}  throttled ${result.throttledCalls}  (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
+  }
+}
+
+const seconds = (ms: number) => (ms === 0 ? '–' : `${(ms / 1000).toFixed(1)} s`);
+const rows = results.map((r) => {
+  const calls = Object.entries(r.callsByAction)
+    .map(([operation, n]) => `${CALL_LABELS[operation] ?? operation} ${n}`)
+    .join(', ');
+  return `| ${r.trace} | ${r.policy} | ${r.pods} | ${r.podsWaited} | ${seconds(r.waitP50Ms)} / ${seconds(r.waitP99Ms)} | ${r.idleAddressHours.toFixed(0)} | ${r.mutatingCalls} | ${r.throttledCalls} | ${calls} |`;
+});
+const table = [
+  '| trace | policy | pods | pods that waited | wait p50 / p99 | idle address-hours | mutating ARM calls (NIC PUTs) | throttled | calls by operation |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...rows,
+].join('\n');
+console.log(`\n${table}`);
+
+if (!process.argv.includes('--no-write') && external === undefined) {
+  writeSection(
+    'churn-azure',
+    [
+      '## Warm pool under churn on Azure (simulated)',
+      '',
+      `${machineLine()}. \`bench/churn-azure.ts\` replays the same traces as the table above against the same pool engine, with the Azure emulator's state model in-process on simulated time (\`bench/churn/sim-azure.ts\`): ${vmSize} VMs with one NIC each (256 IP configurations), a NIC PUT answered in ${arm.write} ms and finished by its long-running operation after ${(arm.operation / 1000).toFixed(0)} s (real ones take 10–60 s), polled every ${arm.poll} ms, reads ${arm.read} ms; one PUT adds or removes up to ${batchSize ?? 32} IP configurations, writes to a NIC are serialised, and every node draws from the subscription's write bucket (200 burst, 10 per s${throttling ? '' : '; off for this run'}), which answers 429 with Retry-After. Columns as above; the mutating calls are NIC PUTs, and "calls by operation" counts every ARM request (a poll is one GET of the operation's status).`,
+      '',
+      'Policies: prefix delegation has no Azure counterpart and is left out. `WARM_ENI_TARGET=1` is shown because a configuration copied from AWS brings it along: nativeip never attaches NICs on Azure, so "one interface\'s worth of spare addresses" means filling every NIC to its 255 configurations (8 PUTs of 32 while the node starts) and keeping them, which no pod ever waits for and which takes 255 subnet addresses per NIC.',
+      '',
+      table,
+    ].join('\n'),
+    { after: 'churn' },
+  );
+}

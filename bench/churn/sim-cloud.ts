@@ -1,0 +1,59 @@
+/**
+ * The simulated cloud a churn run's nodes share: one EC2 account (sim-ec2.ts) or one Azure
+ * subscription (sim-azure.ts), behind the few operations simulate() needs.
+ */
+import type { CloudProvider } from '../../src/core/types.js';
+import { ARM_MUTATING_CALLS, SimAzureProvider, SimSubscription, type ArmLatencies } from './sim-azure.js';
+import { MUTATING_ACTIONS, SimAccount, SimEc2Provider, type Ec2Latencies } from './sim-ec2.js';
+import type { VirtualClock } from './virtual-clock.js';
+
+export type CloudKind = 'aws' | 'azure';
+
+export interface SimCloud {
+  readonly kind: CloudKind;
+  /** Calls by action (EC2 action, or ARM operation as the Azure emulator names them). */
+  readonly calls: Map<string, number>;
+  /** Calls the cloud refused for throttling, by action. */
+  readonly throttled: Map<string, number>;
+  /** Launches an instance of `instanceType` (EC2 type, or Azure VM size) and returns its provider. */
+  addNode(instanceType: string): CloudProvider;
+  /** Calls that change something (EC2 mutations, ARM writes). */
+  mutatingCalls(): number;
+}
+
+export interface SimCloudOptions {
+  readonly cloud: CloudKind;
+  readonly clock: VirtualClock;
+  readonly throttling: boolean;
+  readonly ec2Latencies?: Partial<Ec2Latencies> | undefined;
+  readonly armLatencies?: Partial<ArmLatencies> | undefined;
+  /** Azure: most configurations one PUT adds. */
+  readonly azureBatchSize?: number | undefined;
+}
+
+export function createSimCloud(options: SimCloudOptions): SimCloud {
+  const { clock, throttling } = options;
+  if (options.cloud === 'azure') {
+    const subscription = new SimSubscription({
+      clock,
+      throttling,
+      ...(options.armLatencies === undefined ? {} : { latencies: options.armLatencies }),
+      ...(options.azureBatchSize === undefined ? {} : { batchSize: options.azureBatchSize }),
+    });
+    return {
+      kind: 'azure',
+      calls: subscription.calls,
+      throttled: subscription.throttled,
+      addNode: (vmSize) => new SimAzureProvider(subscription, subscription.launch(vmSize)),
+      mutatingCalls: () => subscription.totalCalls((op) => ARM_MUTATING_CALLS.has(op)),
+    };
+  }
+  const account = new SimAccount({ clock, throttling, ...(options.ec2Latencies === undefined ? {} : { latencies: options.ec2Latencies }) });
+  return {
+    kind: 'aws',
+    calls: account.calls,
+    throttled: account.throttled,
+    addNode: (instanceType) => new SimEc2Provider(account, account.launch(instanceType)),
+    mutatingCalls: () => account.totalCalls((action) => MUTATING_ACTIONS.has(action)),
+  };
+}
