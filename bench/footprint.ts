@@ -3,7 +3,8 @@
  * holding 250 pods (allocated through the `add` RPC, with the real datapath: a veth, routes and
  * rules per pod), then its resident memory and its CPU use while idle. Root only. Prints figures;
  * asserts nothing.
- * Run: npm run build && node scripts/run-ts.mjs bench/footprint.ts [pods] [idleSeconds]
+ * Run: npm run build && node scripts/run-ts.mjs bench/footprint.ts [pods] [idleSeconds] [--no-write]
+ * (`--no-write` prints the table without rewriting BENCHMARKS.md: for trying a lever.)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -14,9 +15,12 @@ import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
 
-const PODS = Number(process.argv[2] ?? 250);
-const IDLE_SECONDS = Number(process.argv[3] ?? 60);
-const PREFIX = 'c3pf-';
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const PODS = Number(positional[0] ?? 250);
+const IDLE_SECONDS = Number(positional[1] ?? 60);
+const WRITE = !flags.includes('--no-write');
+const PREFIX = 'pf-fp-';
 const BATCH = 25;
 
 interface ProcessSample {
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
     ].join('\n');
     console.log(table);
     console.log(`pool: ${JSON.stringify(final.pool)}, interfaces: ${final.interfaces.length}`);
-    writeSection(
+    if (WRITE) writeSection(
       'footprint',
       [
         '## Daemon footprint',

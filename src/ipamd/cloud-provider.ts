@@ -1,12 +1,12 @@
 /**
  * Builds the cloud provider the daemon uses, from the configuration. The environment is passed in
  * (only main.ts reads process.env); files named by the configuration are read here.
+ * Each provider is imported when chosen: a cloud's SDK costs tens of MiB of resident memory,
+ * so a node never loads the other cloud's.
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CloudProvider } from '../core/types.js';
-import { Ec2Provider } from '../providers/aws/index.js';
-import { AzureProvider, createAzureCredential, describeCredential } from '../providers/azure/index.js';
 import type { DaemonConfig } from './config.js';
 
 /** Azure VNets carry 1500-byte packets unless the VM's NIC is set otherwise. */
@@ -16,6 +16,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export async function createCloudProvider(cloud: 'aws' | 'azure', config: DaemonConfig, env: Env, logger: Logger): Promise<CloudProvider> {
   if (cloud === 'aws') {
+    const { Ec2Provider } = await import('../providers/aws/index.js');
     return new Ec2Provider({
       ...(config.ec2Endpoint === undefined ? {} : { ec2Endpoint: config.ec2Endpoint }),
       ...(config.imdsEndpoint === undefined ? {} : { imdsEndpoint: config.imdsEndpoint }),
@@ -25,6 +26,7 @@ export async function createCloudProvider(cloud: 'aws' | 'azure', config: Daemon
       logger: logger.child({ part: 'aws' }),
     });
   }
+  const { AzureProvider, createAzureCredential, describeCredential } = await import('../providers/azure/index.js');
   const choice = {
     workloadIdentity: (env['AZURE_FEDERATED_TOKEN_FILE'] ?? '') !== '',
     ...(config.azureClientId === undefined ? {} : { clientId: config.azureClientId }),
