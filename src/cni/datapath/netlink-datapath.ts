@@ -1,6 +1,7 @@
 /**
  * The Datapath on the real kernel, over rtnetlink. Long-lived sockets in the host namespace;
- * a short-lived one inside a pod's namespace per addPod / checkPod.
+ * a short-lived one inside a pod's namespace per addPod / checkPod; host links are deleted by a
+ * worker thread (LinkReaper) so the kernel's slow veth deletion never stalls the event loop.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -19,6 +20,7 @@ import { diffPlan, type PodSideState } from './check.js';
 import { describeFailure } from './errno.js';
 import { localMac, normalizeMac } from './ipv4.js';
 import type { KernelLink, NamespaceState } from './kernel-state.js';
+import { LinkReaper } from './link-reaper.js';
 import { silentLogger, type DatapathLogger } from './logger.js';
 import { NetnsError, withNetns } from './netns.js';
 import { SerialQueue } from './serial-queue.js';
@@ -72,21 +74,23 @@ function randomMacs(): { host: string; pod: string } {
 export class NetlinkDatapath implements Datapath {
   readonly #host: RtNetlinkSocket;
   readonly #hostDumps: RtNetlinkSocket;
+  readonly #reaper: LinkReaper;
   readonly #dumpQueue = new SerialQueue();
   readonly #logger: DatapathLogger;
   readonly #linkPollMs: number;
   #closed = false;
 
-  private constructor(host: RtNetlinkSocket, hostDumps: RtNetlinkSocket, logger: DatapathLogger, linkPollMs: number) {
+  private constructor(host: RtNetlinkSocket, hostDumps: RtNetlinkSocket, reaper: LinkReaper, logger: DatapathLogger, linkPollMs: number) {
     this.#host = host;
     this.#hostDumps = hostDumps;
+    this.#reaper = reaper;
     this.#logger = logger;
     this.#linkPollMs = linkPollMs;
   }
 
   /**
-   * Opens the host rtnetlink socket, inside `hostNetnsPath` when given. Throws a DatapathError
-   * naming the namespace when it cannot be entered.
+   * Opens the host rtnetlink sockets and starts the link-deletion worker, inside `hostNetnsPath`
+   * when given. Throws a DatapathError naming the namespace when it cannot be entered.
    */
   static async open(options: NetlinkDatapathOptions = {}): Promise<NetlinkDatapath> {
     const { hostNetnsPath } = options;
@@ -106,7 +110,14 @@ export class NetlinkDatapath implements Datapath {
       const where = hostNetnsPath === undefined ? '' : ` in ${hostNetnsPath}`;
       throw new DatapathError(`open host netlink socket${where}`, reason(err), { cause: err });
     }
-    return new NetlinkDatapath(sockets[0], sockets[1], options.logger ?? silentLogger, options.linkPollMs ?? 100);
+    let reaper: LinkReaper;
+    try {
+      reaper = await LinkReaper.start(hostNetnsPath === undefined ? {} : { hostNetnsPath });
+    } catch (err) {
+      for (const sock of sockets) closeSocket(sock);
+      throw new DatapathError('start the link deletion worker', reason(err), { cause: err });
+    }
+    return new NetlinkDatapath(sockets[0], sockets[1], reaper, options.logger ?? silentLogger, options.linkPollMs ?? 100);
   }
 
   async addPod(spec: PodNetworkSpec): Promise<PodNetworkResult> {
@@ -138,7 +149,7 @@ export class NetlinkDatapath implements Datapath {
     const { route, rules } = teardown;
     await removeAll([
       { what: describe(route), run: () => deleteRoute(this.#host, route, { ours: true }) },
-      { what: `host veth ${spec.hostVethName}`, run: () => deleteLinkByName(this.#host, spec.hostVethName) },
+      { what: `host veth ${spec.hostVethName}`, run: () => this.#deleteLink(spec.hostVethName) },
       ...rules.map((rule) => ({ what: describe(rule), run: () => deleteRule(this.#host, rule) })),
     ]);
     this.#logger.debug({ hostVeth: spec.hostVethName, address: spec.address }, 'pod datapath deleted');
@@ -237,7 +248,7 @@ export class NetlinkDatapath implements Datapath {
       });
     const found = findPodLeftovers(host, query.vethPrefix, ROUTE_PROTOCOL, query.inUse());
     const removals: Removal[] = [
-      ...found.veths.map((name) => ({ what: `host veth ${name}`, run: () => deleteLinkByName(this.#host, name) })),
+      ...found.veths.map((name) => ({ what: `host veth ${name}`, run: () => this.#deleteLink(name) })),
       ...found.routes.map((route) => ({ what: describe(route), run: () => deleteRoute(this.#host, route, { ours: true }) })),
       ...found.rules.map((rule) => ({ what: describe(rule), run: () => deleteRule(this.#host, rule) })),
     ];
@@ -252,6 +263,19 @@ export class NetlinkDatapath implements Datapath {
     this.#closed = true;
     closeSocket(this.#host);
     closeSocket(this.#hostDumps);
+    this.#reaper.close();
+  }
+
+  /** Through the worker; on this thread's socket only if the worker has died. */
+  async #deleteLink(name: string): Promise<void> {
+    if (!this.#reaper.alive) return deleteLinkByName(this.#host, name);
+    try {
+      await this.#reaper.deleteLink(name);
+    } catch (err) {
+      if (this.#reaper.alive || this.#closed) throw err;
+      this.#logger.warn({ err, link: name }, 'link deletion worker is gone; deleting on the main thread');
+      await deleteLinkByName(this.#host, name);
+    }
   }
 
   #assertOpen(): void {
