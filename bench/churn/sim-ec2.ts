@@ -13,7 +13,11 @@ import { instanceTypeTable } from '../../src/emulator/aws/instance-types.js';
 import { THROTTLE_BUCKETS, TokenBucket, type ThrottleClass } from '../../src/emulator/aws/token-bucket.js';
 import { classifyEc2Error } from '../../src/providers/aws/error-mapping.js';
 import { MANAGED_TAG_KEY, interfaceTags, isManaged } from '../../src/providers/aws/tags.js';
+import { seededRandom } from './traces.js';
 import type { VirtualClock } from './virtual-clock.js';
+
+/** The AWS SDK's standard retry mode: attempts per call, the first included. */
+const SDK_MAX_ATTEMPTS = 3;
 
 /** Latencies of EC2 calls in ms, as seen from a node (round trip plus the cloud's own work). */
 export interface Ec2Latencies {
@@ -80,6 +84,7 @@ export class SimAccount {
   readonly calls = new Map<string, number>();
   readonly throttled = new Map<string, number>();
   readonly #buckets: Map<ThrottleClass, TokenBucket> | undefined;
+  readonly #random = seededRandom(99);
 
   constructor(options: SimAccountOptions) {
     this.clock = options.clock;
@@ -100,14 +105,22 @@ export class SimAccount {
         : undefined;
   }
 
-  /** Runs one EC2 action: throttling check, latency on the virtual clock, then the state change. */
+  /**
+   * Runs one EC2 action the way the SDK's standard retry mode does for a node: a throttled
+   * attempt waits (full jitter, 500 ms base doubling, at most 20 s) and tries again, 3 attempts
+   * in all; then the latency on the virtual clock, then the state change.
+   */
   async call<T>(action: string, latencyMs: number, run: () => T): Promise<T> {
-    this.calls.set(action, (this.calls.get(action) ?? 0) + 1);
     const bucket = this.#buckets?.get(ACTION_CLASS[action] ?? 'describe');
-    if (bucket !== undefined && !bucket.take()) {
+    for (let attempt = 1; ; attempt += 1) {
+      this.calls.set(action, (this.calls.get(action) ?? 0) + 1);
+      if (bucket === undefined || bucket.take()) break;
       this.throttled.set(action, (this.throttled.get(action) ?? 0) + 1);
-      await this.clock.sleep(50);
-      throw new CloudError('Throttled', `EC2 throttled ${action} (RequestLimitExceeded)`, { cloudCode: 'RequestLimitExceeded' });
+      if (attempt >= SDK_MAX_ATTEMPTS) {
+        await this.clock.sleep(50);
+        throw new CloudError('Throttled', `EC2 throttled ${action} (RequestLimitExceeded)`, { cloudCode: 'RequestLimitExceeded' });
+      }
+      await this.clock.sleep(this.#random() * Math.min(20_000, 500 * 2 ** (attempt - 1)));
     }
     await this.clock.sleep(latencyMs);
     try {

@@ -39,6 +39,10 @@ export interface SimulationOptions {
   readonly reconcileIntervalMs?: number;
   /** How long kubelet waits before retrying a failed sandbox. */
   readonly kubeletRetryMs?: number;
+  /** Time the nodes run before the trace starts (not counted). Default 2 minutes. */
+  readonly warmupMs?: number;
+  /** Simulated time after the trace's last event before stopping (pods still waiting keep trying). */
+  readonly drainMs?: number;
 }
 
 export interface SimulationResult {
@@ -84,6 +88,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
 
   const nodeNames = [...new Set(trace.events.map((e) => e.node))].sort();
   const nodes = new Map<string, PoolManager>();
+  const ready = new Map<string, Promise<void>>();
   // Nothing advances the virtual clock but runUntil, so start the nodes and then run time.
   const started = Promise.all(
     nodeNames.map(async (name) => {
@@ -105,14 +110,15 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
         ...(adaptive === undefined ? {} : { adaptive }),
       });
       nodes.set(name, pool);
-      await pool.start();
+      const starting = pool.start();
+      ready.set(name, starting.catch(() => undefined));
+      await starting;
       await pool.kickGrow();
     }),
   );
   // Let every node warm up before the trace starts, as a node does before pods are scheduled.
-  const warmup = 120_000;
+  const warmup = options.warmupMs ?? 120_000;
   await clock.runUntil(warmup);
-  await started;
   account.calls.clear();
   account.throttled.clear();
 
@@ -121,12 +127,14 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   let unserved = 0;
   let idleAddressMs = 0;
   const live = new Map<string, { node: string; served: Promise<boolean> }>();
-  const endAt = warmup + trace.durationSec * 1000;
+  const endAt = warmup + trace.durationSec * 1000 + (options.drainMs ?? 0);
   let stopped = false;
 
   const addPod = async (node: string, pod: string): Promise<boolean> => {
     const pool = nodes.get(node)!;
     const started = clock.now();
+    // Until its daemon has read the node from the cloud, kubelet's ADDs fail and are retried.
+    await ready.get(node);
     for (;;) {
       try {
         await pool.acquire(pod);
@@ -179,6 +187,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   }
   await clock.runUntil(endAt);
   stopped = true;
+  await started; // a node that could not start fails the run here
   for (const pool of nodes.values()) pool.close();
   await clock.runUntil(endAt + 10 * 60_000);
   void reconcilers;

@@ -186,3 +186,25 @@ export function traceFromJsonl(name: string, text: string): Trace {
   const sorted = sortEvents(events);
   return { name, description: `replayed from ${name}`, durationSec: Math.ceil((sorted.at(-1)?.t ?? 0) + 60), events: sorted };
 }
+
+/**
+ * Cluster scale-up: `nodes` new nodes each receive `podsPerNode` pods, arriving from `startSec`
+ * over `spreadSec` seconds (the scheduler binds pods as nodes become ready).
+ */
+export function scaleUpTrace(options: { nodes: number; podsPerNode: number; startSec?: number; spreadSec?: number; seed?: number }): Trace {
+  const random = seededRandom(options.seed ?? 4);
+  const start = options.startSec ?? 60;
+  const spread = options.spreadSec ?? 30;
+  const events: TraceEvent[] = [];
+  for (let n = 1; n <= options.nodes; n += 1) {
+    for (let p = 0; p < options.podsPerNode; p += 1) {
+      events.push({ t: start + random() * spread, node: `node-${n}`, pod: `default/app-${n}-${p}`, op: 'add' });
+    }
+  }
+  return {
+    name: 'scale-up',
+    description: `${options.nodes} new nodes × ${options.podsPerNode} pods, arriving from ${start} s over ${spread} s`,
+    durationSec: start + spread,
+    events: sortEvents(events),
+  };
+}

@@ -75,13 +75,26 @@ export interface WarmBand {
  * counts n − 1 of them: one pod alone in a 10-second window is no burst.
  */
 export function peakArrivalRate(arrivalsMs: readonly number[], nowMs: number, windowsMs: readonly number[]): number {
+  // Arrivals are recorded in time order: count each window with two binary searches.
+  const end = firstAfter(arrivalsMs, nowMs);
   let peak = 0;
   for (const window of windowsMs) {
-    let count = 0;
-    for (const t of arrivalsMs) if (t > nowMs - window && t <= nowMs) count += 1;
+    const count = end - firstAfter(arrivalsMs, nowMs - window);
     peak = Math.max(peak, Math.max(0, count - 1) / window);
   }
   return peak;
+}
+
+/** Index of the first element greater than `t` in an ascending array. */
+function firstAfter(sorted: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] ?? 0) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -105,10 +118,11 @@ export function adaptiveBand(input: {
   return { low, lowForAttach, high: low + chunk, releaseAbove: low + 2 * chunk, ratePerSec: rate * 1000 };
 }
 
-/** Drops arrivals older than the longest window; keeps the list short. Pure. */
+/** Drops arrivals older than the longest window (the list is in time order). Pure. */
 export function pruneArrivals(arrivalsMs: readonly number[], nowMs: number, params: AdaptiveParams = DEFAULT_ADAPTIVE_PARAMS): number[] {
-  const horizon = nowMs - Math.max(...params.rateWindowsMs);
-  return arrivalsMs.filter((t) => t > horizon);
+  const horizon = nowMs - Math.max(...params.rateWindowsMs, ...params.sustainedWindowsMs);
+  const first = firstAfter(arrivalsMs, horizon);
+  return first === 0 ? [...arrivalsMs] : arrivalsMs.slice(first);
 }
 
 /** Exponentially weighted moving average, for measured call latencies. */

@@ -44,6 +44,8 @@ export interface Assignment {
 }
 
 interface MutableAddress {
+  /** The address as a number, computed once: sorting and assignment compare it on every ADD. */
+  readonly value: number;
   interfaceId: string;
   owner: string | undefined;
   coolingUntilMs: number | undefined;
@@ -79,7 +81,7 @@ export class AddressPool {
       for (const address of prefixAddresses(prefix)) {
         const known = this.#addresses.get(address);
         if (known === undefined) {
-          this.#addresses.set(address, { interfaceId, owner: undefined, coolingUntilMs: undefined, prefix });
+          this.#addresses.set(address, { value: ipv4ToInt(address), interfaceId, owner: undefined, coolingUntilMs: undefined, prefix });
         } else {
           known.interfaceId = interfaceId;
           known.prefix = prefix;
@@ -112,7 +114,7 @@ export class AddressPool {
     for (const address of addresses) {
       const known = this.#addresses.get(address);
       if (known === undefined) {
-        this.#addresses.set(address, { interfaceId, owner: undefined, coolingUntilMs: undefined, prefix: undefined });
+        this.#addresses.set(address, { value: ipv4ToInt(address), interfaceId, owner: undefined, coolingUntilMs: undefined, prefix: undefined });
       } else if (known.interfaceId !== interfaceId) {
         // The cloud moved the address (reassignment); the cloud's view wins.
         known.interfaceId = interfaceId;
@@ -162,7 +164,9 @@ export class AddressPool {
   addressesOf(interfaceId: string): PoolAddress[] {
     const out: Array<{ value: number; entry: PoolAddress }> = [];
     for (const [address, entry] of this.#addresses) {
-      if (entry.interfaceId === interfaceId) out.push({ value: ipv4ToInt(address), entry: { address, ...entry } });
+      if (entry.interfaceId === interfaceId) {
+        out.push({ value: entry.value, entry: { address, interfaceId: entry.interfaceId, owner: entry.owner, coolingUntilMs: entry.coolingUntilMs, prefix: entry.prefix } });
+      }
     }
     return out.sort((a, b) => a.value - b.value).map((x) => x.entry);
   }
@@ -181,7 +185,7 @@ export class AddressPool {
       if (entry.owner !== undefined || isCooling(entry.coolingUntilMs, nowMs)) continue;
       const deviceIndex = this.#interfaces.get(entry.interfaceId)?.deviceIndex;
       if (deviceIndex === undefined || (best !== undefined && deviceIndex > best.deviceIndex)) continue;
-      const value = ipv4ToInt(address);
+      const { value } = entry;
       if (best === undefined || deviceIndex < best.deviceIndex || value < best.value) {
         best = { address, interfaceId: entry.interfaceId, deviceIndex, value };
       }

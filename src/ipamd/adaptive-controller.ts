@@ -14,19 +14,34 @@ const INITIAL_ATTACH_LATENCY_MS = 6_000;
 export class AdaptiveController {
   readonly #params: AdaptiveParams;
   #arrivals: number[] = [];
+  /** Allocation keys seen within the longest window, so a retried ADD counts once. */
+  readonly #recentKeys = new Map<string, number>();
   #growLatencyMs: number | undefined;
   #attachLatencyMs: number | undefined;
   #excessSinceMs: number | undefined;
   readonly #emptySinceMs = new Map<string, number>();
   #startedAtMs: number | undefined;
 
+  readonly #horizonMs: number;
+
   constructor(params: AdaptiveParams = DEFAULT_ADAPTIVE_PARAMS) {
     this.#params = params;
+    this.#horizonMs = Math.max(...params.rateWindowsMs, ...params.sustainedWindowsMs);
   }
 
-  recordArrival(nowMs: number): void {
+  /**
+   * Records a pod asking for an address. A pod whose ADD is retried (kubelet retries while the
+   * pool grows) is one arrival, not one per attempt.
+   */
+  recordArrival(nowMs: number, key: string): void {
+    const seen = this.#recentKeys.get(key);
+    if (seen !== undefined && seen > nowMs - this.#horizonMs) return;
+    this.#recentKeys.set(key, nowMs);
     this.#arrivals.push(nowMs);
     if (this.#arrivals.length > 256) this.#arrivals = pruneArrivals(this.#arrivals, nowMs, this.#params);
+    if (this.#recentKeys.size > 4 * 256) {
+      for (const [k, t] of this.#recentKeys) if (t <= nowMs - this.#horizonMs) this.#recentKeys.delete(k);
+    }
   }
 
   recordGrowLatency(ms: number): void {
@@ -38,7 +53,9 @@ export class AdaptiveController {
   }
 
   band(nowMs: number): WarmBand {
-    this.#arrivals = pruneArrivals(this.#arrivals, nowMs, this.#params);
+    // Prune only when the oldest arrival has aged out: the band is computed on every plan.
+    const oldest = this.#arrivals[0];
+    if (oldest !== undefined && oldest <= nowMs - this.#horizonMs) this.#arrivals = pruneArrivals(this.#arrivals, nowMs, this.#params);
     return adaptiveBand({
       arrivalsMs: this.#arrivals,
       nowMs,

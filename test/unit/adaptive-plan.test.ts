@@ -102,13 +102,23 @@ describe('AdaptiveController', () => {
     expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.emptyInterfaceHoldMs, 14).deletableInterfaceIds).toEqual(['eni-1']);
   });
 
+  it('counts a retried ADD of the same pod once', () => {
+    const pool = new AddressPool();
+    pool.addInterface(eni('eni-0', 0, []));
+    const controller = new AdaptiveController();
+    const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs * 2;
+    controller.targets(pool, 0, 14);
+    for (let i = 0; i < 20; i += 1) controller.recordArrival(t0 + i * 100, 'the-same-pod');
+    expect(controller.band(t0 + 2_000).ratePerSec).toBe(0);
+  });
+
   it('raises the band for a burst of arrivals', () => {
     const pool = new AddressPool();
     pool.addInterface(eni('eni-0', 0, []));
     const controller = new AdaptiveController();
     const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs * 2;
     controller.targets(pool, 0, 14);
-    for (let i = 0; i < 20; i += 1) controller.recordArrival(t0 + i * 100);
+    for (let i = 0; i < 20; i += 1) controller.recordArrival(t0 + i * 100, `pod-${i}`);
     expect(controller.targets(pool, t0 + 2_000, 14).high).toBeGreaterThan(30);
   });
 });
