@@ -66,6 +66,26 @@ export interface NodeSnapshot {
   readonly interfaces: readonly CloudInterface[];
 }
 
+/** One interface as the instance itself sees it (AWS: the IMDS `macs/` tree), not the cloud's API. */
+export interface ObservedInterface {
+  readonly mac: string;
+  readonly deviceIndex: number;
+  /** Cloud id (`eni-…`). */
+  readonly id: string;
+  /** Every IPv4 address on the interface, its primary included, in any order. */
+  readonly addresses: readonly string[];
+  /** Delegated IPv4 prefixes (`10.0.4.16/28`); empty when none. */
+  readonly prefixes: readonly string[];
+}
+
+/** The node's interfaces as the instance sees them; see {@link CloudProvider.observeNode}. */
+export interface NodeObservation {
+  /** Every attached interface, in any order. */
+  readonly interfaces: readonly ObservedInterface[];
+  /** The VPC's CIDRs, when the provider reads them; compared with {@link NodeSnapshot.vpcCidrs}. */
+  readonly vpcCidrs?: readonly string[];
+}
+
 /** Options for creating and attaching a new interface. */
 export interface CreateInterfaceOptions {
   /** Free device index to attach at. */
@@ -137,6 +157,14 @@ export interface CloudProvider {
    * Safe to call concurrently from every node.
    */
   collectLeakedInterfaces?(): Promise<string[]>;
+  /**
+   * Optional. Reads the node's attached interfaces with their addresses and prefixes from what
+   * the instance itself sees (AWS: IMDS), making no call to the cloud's API and drawing from no
+   * API budget. The reconciler compares it with the pool and calls describeNode only when they
+   * differ. The view may lag the API by a second or two after a change. Idempotent; throws a
+   * CloudError when the metadata cannot be read.
+   */
+  observeNode?(): Promise<NodeObservation>;
 }
 
 /** The small, stable set of cloud failure kinds the pool and reconciler branch on. */

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { AddressPool, type Assignment } from '../core/address-pool.js';
 import { computeMaxPods } from '../core/max-pods.js';
+import { expectedNodeOf, observationDifference } from '../core/node-observation.js';
 import { planInputOf } from '../core/plan-input.js';
 import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
 import { prefixAddresses } from '../core/prefix-cidr.js';
@@ -15,7 +16,9 @@ import { addressesPerInterface, type GrowPlan, type WarmTargets } from '../core/
 import type { Datapath, HostInterfaceSpec } from '../cni/datapath/types.js';
 import { RpcServiceError } from '../rpc/errors.js';
 import type { AdaptiveController } from './adaptive-controller.js';
+import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
 import { SerialQueue } from './keyed-mutex.js';
+import { ReconcileGate, type ObservationOutcome, type ReconcileCounts } from './reconcile-gate.js';
 
 export interface PoolManagerOptions {
   readonly provider: CloudProvider;
@@ -33,14 +36,14 @@ export interface PoolManagerOptions {
   readonly adaptive?: AdaptiveController;
   /** Random numbers in [0, 1) for backoff jitter. */
   readonly random?: () => number;
-}
-
-/** Why the pool cannot grow right now; pods get this text in their CNI error. */
-export interface GrowBlock {
-  readonly reason: string;
-  /** True when retrying soon can help (throttling, transient cloud failures). */
-  readonly retryable: boolean;
-  readonly untilMs: number;
+  /**
+   * After the pool's own cloud change, how long an observation that differs from the pool is put
+   * down to the metadata's lag (AWS IMDS trails EC2 by ~1–2 s) and checked again instead of
+   * calling the cloud. Default {@link OBSERVATION_SETTLE_MS}.
+   */
+  readonly observationSettleMs?: number;
+  /** Even when observations keep matching, describe the node from the cloud this often. Default {@link FULL_RECONCILE_MS}. */
+  readonly fullReconcileMs?: number;
 }
 
 const MIN_BACKOFF_MS = 1_000;
@@ -51,6 +54,10 @@ const MAX_BACKOFF_MS = 60_000;
 const SUBNET_FULL_BACKOFF_MS = 120_000;
 /** After a fragmented subnet refused a prefix, grow with single addresses this long before trying prefixes again. */
 export const PREFIX_RETRY_MS = 300_000;
+export type { GrowBlock } from './grow-block.js';
+export const OBSERVATION_SETTLE_MS = 5_000;
+/** A safety net for what the instance's own view cannot show (tags, a stale metadata service). */
+export const FULL_RECONCILE_MS = 15 * 60_000;
 
 export class PoolManager {
   readonly pool = new AddressPool();
@@ -66,15 +73,19 @@ export class PoolManager {
   #backoffMs = MIN_BACKOFF_MS;
   #closed = false;
   #growCheckScheduled = false;
-  #changed = newSignal();
   /** Until when prefixes are not asked for (the subnet was too fragmented for a /28). */
   #prefixesUnavailableUntilMs = 0;
+  readonly #reconcileGate: ReconcileGate;
 
   constructor(options: PoolManagerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
     this.#sleep = options.sleep ?? sleep;
     this.#random = options.random ?? Math.random;
+    this.#reconcileGate = new ReconcileGate({
+      settleMs: options.observationSettleMs ?? OBSERVATION_SETTLE_MS,
+      fullReconcileMs: options.fullReconcileMs ?? FULL_RECONCILE_MS,
+    });
   }
 
   get node(): NodeSnapshot {
@@ -150,7 +161,7 @@ export class PoolManager {
    * PoolExhausted (limits or subnet).
    */
   async acquire(key: string): Promise<Assignment> {
-    this.#options.adaptive?.recordArrival(this.#clock(), key);
+    this.#options.adaptive?.recordArrival(this.#clock());
     const immediate = this.pool.assign(key, this.#clock());
     if (immediate !== undefined) {
       this.#checkGrowSoon();
@@ -163,16 +174,13 @@ export class PoolManager {
         const block = this.block;
         // Blocked (limits, full subnet, throttling), a pod still gets an address that leaves its
         // cooldown before the deadline: it waits for that rather than failing.
-        const cooled = this.#nextCooldownEnd();
-        if (block !== undefined && (cooled === undefined || cooled > deadline)) throw noAddressError(block);
-        if (block === undefined) void this.kickGrow();
-        const now = this.#clock();
-        if (now >= deadline) break;
-        // Sleep until something can have changed: a grow or release (signalled), a cooldown
-        // ending, the block lifting, or the deadline. No polling: a thousand waiting pods cost
-        // nothing while they wait.
-        const wakeAt = Math.min(deadline, cooled ?? Number.POSITIVE_INFINITY, block?.untilMs ?? Number.POSITIVE_INFINITY);
-        await Promise.race([this.#changed.promise, this.#sleep(Math.max(1, wakeAt - now))]);
+        const cooled = block === undefined ? undefined : this.#nextCooldownEnd();
+        if (block !== undefined && (cooled === undefined || cooled > deadline)) throw noAddressError(block, this.#clock());
+        const growth = block === undefined ? this.kickGrow() : Promise.resolve();
+        const remaining = deadline - this.#clock();
+        if (remaining <= 0) break;
+        const wait = cooled === undefined ? 250 : Math.max(1, cooled - this.#clock());
+        await Promise.race([growth, this.#sleep(Math.min(remaining, wait, 250))]);
         const assignment = this.pool.assign(key, this.#clock());
         if (assignment !== undefined) return assignment;
       }
@@ -188,16 +196,7 @@ export class PoolManager {
 
   /** Frees `key`'s address, cooling it down unless `used` is false; then rechecks the targets later. */
   release(key: string, options: { used: boolean; cooldownMs: number }): Assignment | undefined {
-    const released = this.pool.release(key, this.#clock(), options.used ? options.cooldownMs : 0);
-    if (released !== undefined) this.#notifyChanged();
-    return released;
-  }
-
-  /** Wakes every ADD waiting for an address: the pool may have one now. */
-  #notifyChanged(): void {
-    const current = this.#changed;
-    this.#changed = newSignal();
-    current.resolve();
+    return this.pool.release(key, this.#clock(), options.used ? options.cooldownMs : 0);
   }
 
   /**
@@ -229,18 +228,56 @@ export class PoolManager {
       .run(() => this.#growLoop())
       .finally(() => {
         this.#growing = undefined;
-        this.#notifyChanged();
       });
     return this.#growing;
   }
 
-  /** One shrink step under the targets, then a reconcile with the cloud. */
+  /** How reconciles learned the node's state (observation alone, recheck, describe). */
+  get reconcileCounts(): ReconcileCounts {
+    return this.#reconcileGate.counts;
+  }
+
+  /**
+   * Makes the pool match the node, then one shrink step under the targets. When the provider can
+   * observe the node (AWS: IMDS), the cloud's API is called only if the observation differs from
+   * the pool (see reconcile-gate.ts); a recheck waits outside the cloud queue, so grows go on.
+   */
   async reconcile(): Promise<void> {
-    await this.#cloudQueue.run(async () => {
-      await this.#syncWithCloud();
-      await this.#shrinkOnce();
-    });
+    const recheckInMs = await this.#cloudQueue.run(() => this.#reconcileOnce(true));
+    if (recheckInMs !== undefined && !this.#closed) {
+      await this.#sleep(recheckInMs);
+      await this.#cloudQueue.run(() => this.#reconcileOnce(false));
+    }
     await this.kickGrow();
+  }
+
+  /** Returns the wait before a recheck when the observation may only be lagging our own change. */
+  async #reconcileOnce(mayRecheck: boolean): Promise<number | undefined> {
+    const outcome = await this.#observe();
+    const decision = this.#reconcileGate.decide(outcome, this.#clock(), mayRecheck);
+    if (decision.action === 'recheck') {
+      this.#options.logger.debug({ outcome, recheckInMs: decision.inMs }, 'node view differs right after our change; checking again');
+      return decision.inMs;
+    }
+    if (decision.action === 'describe') {
+      if (outcome.kind === 'differs') this.#options.logger.info({ difference: outcome.difference }, 'node view differs from the pool; describing the node');
+      await this.#syncWithCloud();
+    }
+    await this.#shrinkOnce();
+    return undefined;
+  }
+
+  /** The instance's own view against the pool; `unknown` without one, on failure, or when a full describe is due. */
+  async #observe(): Promise<ObservationOutcome> {
+    const { provider, logger } = this.#options;
+    if (provider.observeNode === undefined || !this.#reconcileGate.mayObserve(this.#clock())) return { kind: 'unknown' };
+    try {
+      const difference = observationDifference(await provider.observeNode(), expectedNodeOf(this.node, this.pool));
+      return difference === undefined ? { kind: 'match' } : { kind: 'differs', difference };
+    } catch (error) {
+      logger.warn({ err: error }, 'reading the node from instance metadata failed; describing it from the cloud');
+      return { kind: 'unknown' };
+    }
   }
 
   async #growLoop(): Promise<void> {
@@ -256,13 +293,14 @@ export class PoolManager {
       }
       try {
         await this.#executeGrow(plan);
-        this.#notifyChanged();
         this.#block = undefined;
         this.#backoffMs = MIN_BACKOFF_MS;
       } catch (error) {
         if (this.#fallBackFromPrefixes(plan, error)) continue;
         this.#blockAfter(error);
         return;
+      } finally {
+        this.#reconcileGate.changed(this.#clock());
       }
     }
   }
@@ -314,6 +352,14 @@ export class PoolManager {
   async #shrinkOnce(): Promise<void> {
     const plan = planPoolShrink(this.#planInput());
     if (plan.kind === 'none') return;
+    try {
+      await this.#executeShrink(plan);
+    } finally {
+      this.#reconcileGate.changed(this.#clock());
+    }
+  }
+
+  async #executeShrink(plan: Exclude<ReturnType<typeof planPoolShrink>, { kind: 'none' }>): Promise<void> {
     const { provider, logger } = this.#options;
     if (plan.kind === 'release-prefixes') {
       if (provider.releasePrefixes === undefined) return;
@@ -360,6 +406,7 @@ export class PoolManager {
   /** Makes the pool match the cloud: new interfaces and addresses join, vanished ones leave. */
   async #syncWithCloud(): Promise<void> {
     const node = await this.#options.provider.describeNode();
+    this.#reconcileGate.described(this.#clock());
     this.#node = node;
     const usable = node.interfaces.filter((i) => i.deviceIndex === 0 || i.managed || i.pooled === true);
     for (const cloud of usable) {
@@ -407,6 +454,15 @@ export class PoolManager {
     return { mac: pif.mac, primaryIp: pif.primaryIp, subnetCidr: pif.subnetCidr, mtu: this.#options.mtu, routeTable: pif.deviceIndex + 1 };
   }
 
+  /**
+   * Pauses growth after a failed cloud call. Throttling composes in three layers: the provider
+   * keeps this node within the cloud's request budget (AWS: ec2-request-limiter.ts), the SDK
+   * retries a throttled request itself (AWS standard mode: 3 attempts, full jitter), and only then
+   * does the failure reach this backoff: equal jitter (half the delay plus up to half again at
+   * random), doubling from 1 s to 60 s, so a fleet throttled together spreads its retries (the
+   * backoff EC2 asks clients for: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+   * A full subnet waits 120 s, as the AWS VPC CNI does. Pods meanwhile get the reason and the wait.
+   */
   #blockAfter(error: unknown): void {
     const now = this.#clock();
     const retryAfter = error instanceof CloudError ? error.retryAfterMs : undefined;
@@ -415,7 +471,7 @@ export class PoolManager {
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
     const reason = error instanceof Error ? error.message : String(error);
     const retryable = error instanceof CloudError ? error.retryable : true;
-    this.#block = { reason, retryable, untilMs: now + waitMs };
+    this.#block = { reason, retryable, untilMs: now + waitMs, backoff: true };
     this.#options.logger.warn({ err: error, backoffMs: waitMs }, 'growing the pool failed');
   }
 
@@ -436,30 +492,6 @@ export class PoolManager {
       cloudInterfaces: node.interfaces,
     });
   }
-}
-
-function noAddressError(block: GrowBlock): RpcServiceError {
-  return block.retryable
-    ? new RpcServiceError('PoolEmptyGrowing', `no free address: ${block.reason}; try again later`)
-    : new RpcServiceError('PoolExhausted', `no free address: ${block.reason}`);
-}
-
-/** "Equal jitter": half the delay, plus up to half again at random, so retries spread out. */
-function jittered(ms: number, random: () => number): number {
-  return ms / 2 + random() * (ms / 2);
-}
-
-interface Signal {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-}
-
-function newSignal(): Signal {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,7 +1,10 @@
 /**
  * Reads the node's facts from IMDS: identity, and per attached MAC the interface, subnet, VPC
- * CIDRs and security groups. Addresses come from EC2, not from here: IMDS lags behind changes.
+ * CIDRs and security groups; and, for the reconciler, each interface's addresses and prefixes.
+ * IMDS lags EC2 by a second or two after a change, so the pool's own changes come from EC2's
+ * answers; IMDS only tells the reconciler whether anything changed behind its back.
  */
+import { ImdsError } from './error-mapping.js';
 import type { ImdsClient } from './imds-client.js';
 
 const META = '/latest/meta-data';
@@ -80,4 +83,36 @@ export async function readMacFacts(imds: ImdsClient, mac: string): Promise<ImdsM
 /** Re-reads the VPC's CIDR blocks (a VPC can gain blocks while the node runs). */
 export function readVpcCidrs(imds: ImdsClient, mac: string): Promise<string[]> {
   return imds.getLines(`${META}/network/interfaces/macs/${mac}/vpc-ipv4-cidr-blocks`);
+}
+
+/** One attached interface's addresses as IMDS shows them. */
+export interface ImdsMacAddresses {
+  readonly mac: string;
+  readonly deviceIndex: number;
+  readonly interfaceId: string;
+  /** `local-ipv4s`: every IPv4 address of the interface, its primary first. */
+  readonly localIpv4s: readonly string[];
+  /** `ipv4-prefix`: delegated /28 prefixes; IMDS has no such key (404) when there are none. */
+  readonly ipv4Prefixes: readonly string[];
+}
+
+/** Reads the address part of one MAC's subtree: four GETs, no EC2 call. */
+export async function readMacAddresses(imds: ImdsClient, mac: string): Promise<ImdsMacAddresses> {
+  const base = `${META}/network/interfaces/macs/${mac}`;
+  const [deviceNumber, interfaceId, localIpv4s, ipv4Prefixes] = await Promise.all([
+    imds.get(`${base}/device-number`),
+    imds.get(`${base}/interface-id`),
+    imds.getLines(`${base}/local-ipv4s`),
+    linesOrNone(imds, `${base}/ipv4-prefix`),
+  ]);
+  return { mac, deviceIndex: parseDeviceNumber(mac, deviceNumber), interfaceId, localIpv4s, ipv4Prefixes };
+}
+
+async function linesOrNone(imds: ImdsClient, path: string): Promise<string[]> {
+  try {
+    return await imds.getLines(path);
+  } catch (error) {
+    if (error instanceof ImdsError && error.status === 404) return [];
+    throw error;
+  }
 }

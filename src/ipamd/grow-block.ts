@@ -1,0 +1,30 @@
+/** Why the pool cannot grow, and the error pods get meanwhile. Pure. */
+import { RpcServiceError } from '../rpc/errors.js';
+
+/** Why the pool cannot grow right now; pods get this text in their CNI error. */
+export interface GrowBlock {
+  readonly reason: string;
+  /** True when retrying soon can help (throttling, transient cloud failures). */
+  readonly retryable: boolean;
+  readonly untilMs: number;
+  /** True when the block is a backoff after a failed cloud call: at `untilMs` the pool calls again. */
+  readonly backoff?: boolean;
+}
+
+/** The pod's error: why the pool cannot grow and, after a failed cloud call, when it tries again. */
+export function noAddressError(block: GrowBlock, nowMs: number): RpcServiceError {
+  const retry = block.backoff === true ? `; retrying in ${formatWait(block.untilMs - nowMs)}` : '';
+  return block.retryable
+    ? new RpcServiceError('PoolEmptyGrowing', `no free address: ${block.reason}${retry}`)
+    : new RpcServiceError('PoolExhausted', `no free address: ${block.reason}${retry}`);
+}
+
+function formatWait(ms: number): string {
+  const seconds = Math.max(0, ms) / 1000;
+  return seconds < 10 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds)} s`;
+}
+
+/** "Equal jitter": half the delay, plus up to half again at random, so retries spread out. */
+export function jittered(ms: number, random: () => number): number {
+  return ms / 2 + random() * (ms / 2);
+}
