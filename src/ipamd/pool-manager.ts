@@ -73,6 +73,7 @@ export class PoolManager {
   #backoffMs = MIN_BACKOFF_MS;
   #closed = false;
   #growCheckScheduled = false;
+  #changed = newSignal();
   /** Until when prefixes are not asked for (the subnet was too fragmented for a /28). */
   #prefixesUnavailableUntilMs = 0;
   readonly #reconcileGate: ReconcileGate;
@@ -161,7 +162,7 @@ export class PoolManager {
    * PoolExhausted (limits or subnet).
    */
   async acquire(key: string): Promise<Assignment> {
-    this.#options.adaptive?.recordArrival(this.#clock());
+    this.#options.adaptive?.recordArrival(this.#clock(), key);
     const immediate = this.pool.assign(key, this.#clock());
     if (immediate !== undefined) {
       this.#checkGrowSoon();
@@ -174,13 +175,16 @@ export class PoolManager {
         const block = this.block;
         // Blocked (limits, full subnet, throttling), a pod still gets an address that leaves its
         // cooldown before the deadline: it waits for that rather than failing.
-        const cooled = block === undefined ? undefined : this.#nextCooldownEnd();
+        const cooled = this.#nextCooldownEnd();
         if (block !== undefined && (cooled === undefined || cooled > deadline)) throw noAddressError(block, this.#clock());
-        const growth = block === undefined ? this.kickGrow() : Promise.resolve();
-        const remaining = deadline - this.#clock();
-        if (remaining <= 0) break;
-        const wait = cooled === undefined ? 250 : Math.max(1, cooled - this.#clock());
-        await Promise.race([growth, this.#sleep(Math.min(remaining, wait, 250))]);
+        if (block === undefined) void this.kickGrow();
+        const now = this.#clock();
+        if (now >= deadline) break;
+        // Sleep until something can have changed: a grow or release (signalled), a cooldown
+        // ending, the block lifting, or the deadline. No polling: a thousand waiting pods cost
+        // nothing while they wait.
+        const wakeAt = Math.min(deadline, cooled ?? Number.POSITIVE_INFINITY, block?.untilMs ?? Number.POSITIVE_INFINITY);
+        await Promise.race([this.#changed.promise, this.#sleep(Math.max(1, wakeAt - now))]);
         const assignment = this.pool.assign(key, this.#clock());
         if (assignment !== undefined) return assignment;
       }
@@ -196,7 +200,16 @@ export class PoolManager {
 
   /** Frees `key`'s address, cooling it down unless `used` is false; then rechecks the targets later. */
   release(key: string, options: { used: boolean; cooldownMs: number }): Assignment | undefined {
-    return this.pool.release(key, this.#clock(), options.used ? options.cooldownMs : 0);
+    const released = this.pool.release(key, this.#clock(), options.used ? options.cooldownMs : 0);
+    if (released !== undefined) this.#notifyChanged();
+    return released;
+  }
+
+  /** Wakes every ADD waiting for an address: the pool may have one now. */
+  #notifyChanged(): void {
+    const current = this.#changed;
+    this.#changed = newSignal();
+    current.resolve();
   }
 
   /**
@@ -228,6 +241,7 @@ export class PoolManager {
       .run(() => this.#growLoop())
       .finally(() => {
         this.#growing = undefined;
+        this.#notifyChanged();
       });
     return this.#growing;
   }
@@ -293,6 +307,7 @@ export class PoolManager {
       }
       try {
         await this.#executeGrow(plan);
+        this.#notifyChanged();
         this.#block = undefined;
         this.#backoffMs = MIN_BACKOFF_MS;
       } catch (error) {
@@ -492,6 +507,19 @@ export class PoolManager {
       cloudInterfaces: node.interfaces,
     });
   }
+}
+
+interface Signal {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+}
+
+function newSignal(): Signal {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 function sleep(ms: number): Promise<void> {
