@@ -1,17 +1,32 @@
-/** One-shot RPC client: connect, send one request, read one reply. Node built-ins only. */
-
-import { createConnection } from 'node:net';
+/**
+ * One-shot RPC client: connect, send one request, read one reply. Runs under Node and under Bun
+ * (the plugin), each through its own socket API (transport.ts).
+ */
 
 import { DecodeError, VersionMismatchError, decodeResponse, decodeResult, type ResultOf } from './decode.js';
 import { RpcCallError, rpcErrorBody } from './errors.js';
 import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
 import { PROTOCOL_VERSION, type MethodMap, type RpcMethod, type RpcRequest } from './protocol.js';
+import { defaultTransport, loadTransport, type Connect, type TransportConnection, type TransportName } from './transport.js';
 
 export interface CallOptions {
   /** Deadline for the whole call (connect, send, reply). */
   readonly timeoutMs: number;
   /** Request id; a random positive integer when omitted. */
   readonly id?: number;
+  /** Socket API: `bun` under Bun, `node` otherwise, unless given. */
+  readonly transport?: TransportName;
+}
+
+const transports = new Map<TransportName, Promise<Connect>>();
+
+function transportFor(name: TransportName): Promise<Connect> {
+  let loaded = transports.get(name);
+  if (loaded === undefined) {
+    loaded = loadTransport(name);
+    transports.set(name, loaded);
+  }
+  return loaded;
 }
 
 const CONNECT_FAILURES: Readonly<Record<string, string>> = {
@@ -46,78 +61,78 @@ export function callDaemon<M extends RpcMethod>(
     );
   }
 
+  return transportFor(options.transport ?? defaultTransport()).then((connect) => exchange(connect, socketPath, method, id, frame, options.timeoutMs));
+}
+
+function exchange<M extends RpcMethod>(connect: Connect, socketPath: string, method: M, id: number, frame: Uint8Array, timeoutMs: number): Promise<ResultOf<M>> {
   return new Promise<ResultOf<M>>((resolve, reject) => {
     let connected = false;
     let settled = false;
+    let connection: TransportConnection | undefined;
     const decoder = new FrameDecoder();
-    const socket = createConnection({ path: socketPath });
     const timer = setTimeout(() => {
-      fail(
-        new RpcCallError(
-          'timeout',
-          `nativeip-ipamd at ${socketPath} did not answer ${method} within ${options.timeoutMs} ms`,
-          { socketPath },
-        ),
-      );
-    }, options.timeoutMs);
+      fail(new RpcCallError('timeout', `nativeip-ipamd at ${socketPath} did not answer ${method} within ${timeoutMs} ms`, { socketPath }));
+    }, timeoutMs);
 
     const finish = (outcome: { error: RpcCallError } | { result: ResultOf<M> }): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.destroy();
+      connection?.destroy();
       if ('error' in outcome) reject(outcome.error);
       else resolve(outcome.result);
     };
     const fail = (error: RpcCallError): void => finish({ error });
 
-    socket.on('connect', () => {
-      connected = true;
-      socket.write(frame);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      let values: unknown[];
-      try {
-        values = decoder.push(chunk);
-      } catch (err) {
-        fail(protocolError(socketPath, method, err));
-        return;
-      }
-      const [first] = values;
-      if (values.length > 0) finish(interpret(first, socketPath, method, id));
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      const errno = typeof err.code === 'string' ? err.code : undefined;
-      if (!connected) {
-        const reason = (errno !== undefined ? CONNECT_FAILURES[errno] : undefined) ?? err.message;
+    connection = connect(socketPath, frame, {
+      connected: () => {
+        connected = true;
+      },
+      data: (chunk) => {
+        let values: unknown[];
+        try {
+          values = decoder.push(chunk);
+        } catch (err) {
+          fail(protocolError(socketPath, method, err));
+          return;
+        }
+        const [first] = values;
+        if (values.length > 0) finish(interpret(first, socketPath, method, id));
+      },
+      failed: (err, errno) => {
+        if (!connected) {
+          const reason = (errno !== undefined ? CONNECT_FAILURES[errno] : undefined) ?? err.message;
+          fail(
+            new RpcCallError('unreachable', `nativeip-ipamd is not reachable at ${socketPath}: ${reason}`, {
+              socketPath,
+              cause: err,
+              ...(errno === undefined ? {} : { errno }),
+            }),
+          );
+          return;
+        }
         fail(
-          new RpcCallError('unreachable', `nativeip-ipamd is not reachable at ${socketPath}: ${reason}`, {
+          new RpcCallError('disconnected', `connection to nativeip-ipamd at ${socketPath} failed during ${method}: ${err.message}`, {
             socketPath,
             cause: err,
             ...(errno === undefined ? {} : { errno }),
           }),
         );
-        return;
-      }
-      fail(
-        new RpcCallError('disconnected', `connection to nativeip-ipamd at ${socketPath} failed during ${method}: ${err.message}`, {
-          socketPath,
-          cause: err,
-          ...(errno === undefined ? {} : { errno }),
-        }),
-      );
+      },
+      closed: () => {
+        fail(
+          new RpcCallError(
+            connected ? 'disconnected' : 'unreachable',
+            connected
+              ? `nativeip-ipamd at ${socketPath} closed the connection before answering ${method}`
+              : `nativeip-ipamd is not reachable at ${socketPath}: the connection closed`,
+            { socketPath },
+          ),
+        );
+      },
     });
-    socket.on('close', () => {
-      fail(
-        new RpcCallError(
-          connected ? 'disconnected' : 'unreachable',
-          connected
-            ? `nativeip-ipamd at ${socketPath} closed the connection before answering ${method}`
-            : `nativeip-ipamd is not reachable at ${socketPath}: the connection closed`,
-          { socketPath },
-        ),
-      );
-    });
+    // The transport may report synchronously, before `connection` was assigned.
+    if (settled) connection.destroy();
   });
 }
 
