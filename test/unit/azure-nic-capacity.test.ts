@@ -77,8 +77,8 @@ describe('planners respect a capacity', () => {
   });
 
   it('the adaptive default tops up within the capacity and moves on when it is reached', () => {
-    expect(planAdaptiveGrow(input([pif('nic-0', 0, 250, 250, 253)], {}, azureLimits), band)).toEqual({ kind: 'assign', interfaceId: 'nic-0', count: 3 });
-    expect(planAdaptiveGrow(input([pif('nic-0', 0, 253, 250, 253), pif('nic-1', 1, 0, 0)], {}, azureLimits), band)).toEqual({
+    expect(planAdaptiveGrow(input([pif('nic-0', 0, 250, 250, 253)], { warmEniTarget: 1 }, azureLimits), band)).toEqual({ kind: 'assign', interfaceId: 'nic-0', count: 3 });
+    expect(planAdaptiveGrow(input([pif('nic-0', 0, 253, 250, 253), pif('nic-1', 1, 0, 0)], { warmEniTarget: 1 }, azureLimits), band)).toEqual({
       kind: 'assign',
       interfaceId: 'nic-1',
       count: 5,
