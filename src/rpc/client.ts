@@ -68,7 +68,7 @@ function exchange<M extends RpcMethod>(connect: Connect, socketPath: string, met
   return new Promise<ResultOf<M>>((resolve, reject) => {
     let connected = false;
     let settled = false;
-    let connection: TransportConnection | undefined;
+    const held: { connection?: TransportConnection } = {};
     const decoder = new FrameDecoder();
     const timer = setTimeout(() => {
       fail(new RpcCallError('timeout', `nativeip-ipamd at ${socketPath} did not answer ${method} within ${timeoutMs} ms`, { socketPath }));
@@ -78,13 +78,13 @@ function exchange<M extends RpcMethod>(connect: Connect, socketPath: string, met
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      connection?.destroy();
+      held.connection?.destroy();
       if ('error' in outcome) reject(outcome.error);
       else resolve(outcome.result);
     };
     const fail = (error: RpcCallError): void => finish({ error });
 
-    connection = connect(socketPath, frame, {
+    const connection = connect(socketPath, frame, {
       connected: () => {
         connected = true;
       },
@@ -131,7 +131,8 @@ function exchange<M extends RpcMethod>(connect: Connect, socketPath: string, met
         );
       },
     });
-    // The transport may report synchronously, before `connection` was assigned.
+    held.connection = connection;
+    // The transport may have reported synchronously, before `connection` was held.
     if (settled) connection.destroy();
   });
 }
