@@ -81,6 +81,28 @@ export function usesAdaptiveDefault(config: DaemonConfig): boolean {
   return config.warmEniTarget === undefined && config.warmIpTarget === undefined && config.minimumIpTarget === undefined && !config.prefixDelegation;
 }
 
+/**
+ * Settings that have no meaning on the detected cloud (known only after start-up detection):
+ * on Azure nativeip does not attach NICs, so "spare interfaces" and /28 prefixes do not exist.
+ * Refused rather than silently reinterpreted. Pure.
+ */
+export function cloudConfigIssues(config: DaemonConfig, cloud: 'aws' | 'azure'): ConfigIssue[] {
+  if (cloud !== 'azure') return [];
+  const issues: ConfigIssue[] = [];
+  if (config.warmEniTarget !== undefined) {
+    issues.push({
+      env: 'WARM_ENI_TARGET',
+      message:
+        `WARM_ENI_TARGET="${config.warmEniTarget}": has no meaning on Azure, where nativeip does not attach NICs ` +
+        '(one "interface\'s worth" would be 255 addresses per NIC); set WARM_IP_TARGET / MINIMUM_IP_TARGET, or unset it for the adaptive default',
+    });
+  }
+  if (config.prefixDelegation) {
+    issues.push({ env: 'ENABLE_PREFIX_DELEGATION', message: 'ENABLE_PREFIX_DELEGATION="true": /28 prefix delegation exists on EC2 only; unset it on Azure' });
+  }
+  return issues;
+}
+
 /** One bad variable or combination. */
 export interface ConfigIssue {
   /** The variable at fault (for a combination, the first one named in the message). */

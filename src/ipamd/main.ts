@@ -7,7 +7,7 @@ import type { CloudProvider } from '../core/types.js';
 import { FileCheckpoint } from './checkpoint.js';
 import { detectCloud } from './cloud-detect.js';
 import { AZURE_DEFAULT_MTU, createCloudProvider } from './cloud-provider.js';
-import { ConfigError, findIgnoredAwsVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
+import { ConfigError, cloudConfigIssues, findIgnoredAwsVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
 
@@ -38,6 +38,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   logger.info({ cloud, how: config.cloud === 'auto' ? 'detected from the metadata service' : 'NATIVEIP_CLOUD' }, 'cloud');
+  const cloudIssues = cloudConfigIssues(config, cloud);
+  if (cloudIssues.length > 0) {
+    const message = new ConfigError(cloudIssues).message;
+    logger.fatal(message);
+    process.stderr.write(`nativeip-ipamd: ${message}\n`);
+    process.exit(2);
+  }
   if (cloud === 'azure') {
     if ((process.env['AWS_VPC_ENI_MTU'] ?? '') === '') config = Object.freeze({ ...config, mtu: AZURE_DEFAULT_MTU });
     // Why: @azure/identity's managed-identity credential takes its IMDS host from this variable only.

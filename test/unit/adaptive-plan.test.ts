@@ -4,7 +4,7 @@ import { planAdaptiveGrow, planAdaptiveShrink, type AdaptiveTargets } from '../.
 import { DEFAULT_ADAPTIVE_PARAMS } from '../../src/core/adaptive-target.js';
 import type { PlanInput, PlanInterface } from '../../src/core/warm-targets.js';
 import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
-import { loadDaemonConfig } from '../../src/ipamd/config.js';
+import { cloudConfigIssues, loadDaemonConfig } from '../../src/ipamd/config.js';
 import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
 
 const m5xlarge = { maxInterfaces: 4, ipv4PerInterface: 15 }; // 14 secondary addresses per ENI
@@ -134,5 +134,21 @@ describe('poolPolicyOf', () => {
     const policy = poolPolicyOf(loadDaemonConfig(env));
     expect(policy.adaptive !== undefined).toBe(adaptive);
     expect(policy.targets.warmEniTarget).toBe(1);
+  });
+});
+
+describe('cloudConfigIssues', () => {
+  it.each([
+    [{}, 'aws', []],
+    [{ WARM_ENI_TARGET: '1' }, 'aws', []],
+    [{ ENABLE_PREFIX_DELEGATION: 'true' }, 'aws', []],
+    [{}, 'azure', []],
+    [{ WARM_IP_TARGET: '5' }, 'azure', []],
+    [{ WARM_ENI_TARGET: '1' }, 'azure', ['WARM_ENI_TARGET']],
+    [{ ENABLE_PREFIX_DELEGATION: 'true' }, 'azure', ['ENABLE_PREFIX_DELEGATION']],
+  ] as const)('%j on %s → %j', (env, cloud, expected) => {
+    const issues = cloudConfigIssues(loadDaemonConfig(env), cloud);
+    expect(issues.map((i) => i.env)).toEqual(expected);
+    for (const issue of issues) expect(issue.message).toMatch(/Azure/);
   });
 });
