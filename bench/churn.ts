@@ -52,11 +52,11 @@ const rows = results.map((r) => {
   const calls = Object.entries(r.callsByAction)
     .map(([action, n]) => `${action.replace('NetworkInterface', 'ENI').replace('PrivateIpAddresses', 'Ips')} ${n}`)
     .join(', ');
-  return `| ${r.trace} | ${r.policy} | ${r.pods} | ${r.podsWaited} | ${seconds(r.waitP50Ms)} / ${seconds(r.waitP99Ms)} | ${r.idleAddressHours.toFixed(0)} | ${r.mutatingCalls} | ${r.throttledCalls} | ${calls} |`;
+  return `| ${r.trace} | ${r.policy} | ${r.pods} | ${r.podsWaited} | ${seconds(r.waitP50Ms)} / ${seconds(r.waitP99Ms)} | ${r.idleAddressHours.toFixed(0)} | ${r.mutatingCalls} | ${r.throttledCalls} | ${calls} | ${r.metadataReads} |`;
 });
 const table = [
-  '| trace | policy | pods | pods that waited | wait p50 / p99 | idle address-hours | mutating EC2 calls | throttled | calls by action |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| trace | policy | pods | pods that waited | wait p50 / p99 | idle address-hours | mutating EC2 calls | throttled | EC2 calls by action | IMDS reads (not EC2) |',
+  '|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');
 console.log(`\n${table}`);
@@ -68,7 +68,7 @@ if (!process.argv.includes('--no-write') && external === undefined) {
     [
       '## Warm pool under churn (simulated)',
       '',
-      `${machineLine()}. \`bench/churn.ts\` replays each trace against the real pool engine (\`PoolManager\`: planning, grow, shrink, reconcile every 60 s) of every node, with the emulator's EC2 state model in-process on simulated time: ${instanceType} nodes, EC2 latencies assign ${l.assign} ms, create ${l.create} ms, attach ${l.attach} ms + ${l.attachVisible} ms until the node sees it, detach ${l.detach} ms, delete ${l.delete} ms. A pod "waited" when no address was free at its ADD. Idle address-hours count addresses held by a node but not by a pod (free, cooling down, and the primary address of each extra ENI). Traces:`,
+      `${machineLine()}. \`bench/churn.ts\` replays each trace against the real pool engine (\`PoolManager\`: planning, grow, shrink, reconcile every 60 s) of every node, with the emulator's EC2 state model in-process on simulated time: ${instanceType} nodes, EC2 latencies assign ${l.assign} ms, create ${l.create} ms, attach ${l.attach} ms + ${l.attachVisible} ms until the node sees it, detach ${l.detach} ms, delete ${l.delete} ms, IMDS ${l.imdsLag} ms behind EC2. Each reconcile reads the node from IMDS and calls \`DescribeNetworkInterfaces\` only when IMDS differs from the pool (a difference right after the node's own change is checked again 5 s later), and every 15 minutes regardless; before that change every reconcile was a describe: 1,440 per node and day. Every node runs the provider's client-side request limiter. A pod "waited" when no address was free at its ADD. Idle address-hours count addresses held by a node but not by a pod (free, cooling down, and the primary address of each extra ENI). Traces:`,
       '',
       ...traces.map((t) => `- **${t.name}**: ${t.description}; ${t.events.filter((e) => e.op === 'add').length} pods over ${(t.durationSec / 3600).toFixed(1)} h.`),
       '',

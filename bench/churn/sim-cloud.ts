@@ -19,6 +19,8 @@ export interface SimCloud {
   addNode(instanceType: string): CloudProvider;
   /** Calls that change something (EC2 mutations, ARM writes). */
   mutatingCalls(): number;
+  /** Times a node read itself from instance metadata instead of the cloud's API (AWS IMDS). */
+  metadataReads(): number;
 }
 
 export interface SimCloudOptions {
@@ -29,6 +31,8 @@ export interface SimCloudOptions {
   readonly armLatencies?: Partial<ArmLatencies> | undefined;
   /** Azure: most configurations one PUT adds. */
   readonly azureBatchSize?: number | undefined;
+  /** AWS: nodes reconcile from IMDS and describe only on a mismatch (default); false: describe every time. */
+  readonly observeNodes?: boolean | undefined;
 }
 
 export function createSimCloud(options: SimCloudOptions): SimCloud {
@@ -46,6 +50,7 @@ export function createSimCloud(options: SimCloudOptions): SimCloud {
       throttled: subscription.throttled,
       addNode: (vmSize) => new SimAzureProvider(subscription, subscription.launch(vmSize)),
       mutatingCalls: () => subscription.totalCalls((op) => ARM_MUTATING_CALLS.has(op)),
+      metadataReads: () => 0,
     };
   }
   const account = new SimAccount({ clock, throttling, ...(options.ec2Latencies === undefined ? {} : { latencies: options.ec2Latencies }) });
@@ -53,7 +58,11 @@ export function createSimCloud(options: SimCloudOptions): SimCloud {
     kind: 'aws',
     calls: account.calls,
     throttled: account.throttled,
-    addNode: (instanceType) => new SimEc2Provider(account, account.launch(instanceType)),
+    addNode: (instanceType) => {
+      const provider = new SimEc2Provider(account, account.launch(instanceType));
+      return options.observeNodes === false ? provider.describeOnly() : provider;
+    },
     mutatingCalls: () => account.totalCalls((action) => MUTATING_ACTIONS.has(action)),
+    metadataReads: () => account.imdsReads,
   };
 }

@@ -9,6 +9,7 @@ import { loadDaemonConfig } from '../../src/ipamd/config.js';
 import type { AdaptiveParams } from '../../src/core/adaptive-target.js';
 import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
 import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import type { ReconcileCounts } from '../../src/ipamd/reconcile-gate.js';
 import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
 import { RpcServiceError } from '../../src/rpc/errors.js';
 import { percentile } from '../lib/report.js';
@@ -43,6 +44,8 @@ export interface SimulationOptions {
   readonly warmupMs?: number;
   /** Simulated time after the trace's last event before stopping (pods still waiting keep trying). */
   readonly drainMs?: number;
+  /** AWS: false makes every reconcile describe the node, as before IMDS observation. Default true. */
+  readonly observeNodes?: boolean;
 }
 
 export interface SimulationResult {
@@ -59,6 +62,10 @@ export interface SimulationResult {
   readonly callsByAction: Readonly<Record<string, number>>;
   readonly mutatingCalls: number;
   readonly throttledCalls: number;
+  /** Node observations from instance metadata (AWS IMDS): free, not cloud API calls. */
+  readonly metadataReads: number;
+  /** How the nodes' reconciles went, summed over nodes. */
+  readonly reconciles: ReconcileCounts;
   /** Virtual time until the last pod got its address (ms from the first event). */
   readonly lastAddressAtMs: number;
 }
@@ -82,6 +89,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
     ec2Latencies: options.latencies,
     armLatencies: options.armLatencies,
     azureBatchSize: config.azureBatchSize,
+    observeNodes: options.observeNodes,
   });
   const reconcileMs = options.reconcileIntervalMs ?? config.reconcileIntervalMs;
   const retryMs = options.kubeletRetryMs ?? 2_000;
@@ -121,6 +129,8 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   await clock.runUntil(warmup);
   account.calls.clear();
   account.throttled.clear();
+  const readsBefore = account.metadataReads();
+  const reconcilesBefore = sumReconciles(nodes.values());
 
   const waits: number[] = [];
   let lastAddressAt = 0;
@@ -207,6 +217,23 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
     callsByAction,
     mutatingCalls: account.mutatingCalls(),
     throttledCalls: [...account.throttled.values()].reduce((a, b) => a + b, 0),
+    metadataReads: account.metadataReads() - readsBefore,
+    reconciles: subtractReconciles(sumReconciles(nodes.values()), reconcilesBefore),
     lastAddressAtMs: lastAddressAt,
   };
+}
+
+function sumReconciles(pools: Iterable<PoolManager>): ReconcileCounts {
+  const sum = { observedMatch: 0, rechecked: 0, described: 0 };
+  for (const pool of pools) {
+    const counts = pool.reconcileCounts;
+    sum.observedMatch += counts.observedMatch;
+    sum.rechecked += counts.rechecked;
+    sum.described += counts.described;
+  }
+  return sum;
+}
+
+function subtractReconciles(a: ReconcileCounts, b: ReconcileCounts): ReconcileCounts {
+  return { observedMatch: a.observedMatch - b.observedMatch, rechecked: a.rechecked - b.rechecked, described: a.described - b.described };
 }
