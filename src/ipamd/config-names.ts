@@ -22,8 +22,6 @@ const UNSUPPORTED_AWS_VARIABLES: ReadonlyMap<string, string> = new Map([
   ['ENABLE_POD_ENI', 'security groups for pods (branch ENIs) are not supported'],
   ['ENABLE_IPv6', 'IPv6 is not supported; pods get IPv4 addresses'],
   ['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'custom networking (ENIConfig) is not supported'],
-  ['AWS_VPC_K8S_CNI_RANDOMIZESNAT', 'SNAT port selection is the kernel default'],
-  ['AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS', 'only the VPC CIDRs are excluded from SNAT'],
   ['AWS_VPC_CNI_NODE_PORT_SUPPORT', 'not configurable'],
   ['AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER', 'not configurable'],
   ['AWS_VPC_K8S_CNI_LOGLEVEL', 'use NATIVEIP_LOG_LEVEL'],

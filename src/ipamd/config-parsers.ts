@@ -3,6 +3,8 @@
  * A parser never substitutes a default; it either accepts the whole string or says why not.
  */
 
+import { intToIpv4, parseCidr } from '../core/ipv4.js';
+
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly detail?: string };
@@ -120,3 +122,20 @@ export const clusterName: Parser<string> = (raw) =>
 /** The word `stderr`, or an absolute file path. */
 export const logDestination: Parser<string> = (raw) =>
   raw === 'stderr' ? ok(raw) : absolutePath()(raw);
+
+/**
+ * Comma-separated IPv4 CIDRs (`10.1.0.0/16,192.168.0.0/24`; spaces around items allowed), each
+ * normalised to its network address. The AWS VPC CNI skips an item it cannot parse; we refuse it.
+ */
+export const ipv4CidrList: Parser<readonly string[]> = (raw) => {
+  const out: string[] = [];
+  for (const item of raw.split(',').map((i) => i.trim())) {
+    try {
+      const { network, prefixLength } = parseCidr(item);
+      out.push(`${intToIpv4(network)}/${prefixLength}`);
+    } catch {
+      return fail(item === '' ? 'an empty item' : `${JSON.stringify(item)} is not an IPv4 CIDR`);
+    }
+  }
+  return ok([...new Set(out)]);
+};

@@ -4,6 +4,7 @@
  */
 
 import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
+import type { SnatPortMode } from '../cni/datapath/snat.js';
 import type { CloudChoice, ConfigIssue, DaemonConfig, LogLevel } from './config.js';
 import {
   MAX_SOCKET_PATH_BYTES,
@@ -13,6 +14,7 @@ import {
   boolean,
   clusterName,
   httpUrl,
+  ipv4CidrList,
   logDestination,
   oneOf,
   secondsAsMs,
@@ -48,6 +50,7 @@ const optional = <T>(parser: Parser<T>): Parser<T | undefined> => parser;
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 const CLOUDS: readonly CloudChoice[] = ['aws', 'azure', 'auto'];
+const SNAT_PORT_MODES: readonly SnatPortMode[] = ['none', 'hashrandom', 'prng'];
 const COUNT = 'a whole number ≥ 0';
 
 export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K> } = {
@@ -156,6 +159,28 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
       'it); false: the node SNATs it to its primary address.',
     parse: boolean,
     fallback: false,
+  },
+  excludeSnatCidrs: {
+    env: 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS',
+    field: 'excludeSnatCidrs',
+    allowed: 'comma-separated IPv4 CIDRs such as 10.1.0.0/16,192.168.0.0/24',
+    default: 'unset (none)',
+    description:
+      'Destinations outside the VPC that keep the pod address, like the VPC itself (peered VPCs, a ' +
+      'VPN); pods on a secondary interface reach them through that interface. Ignored with external SNAT.',
+    parse: ipv4CidrList,
+    fallback: [],
+  },
+  randomizeSnat: {
+    env: 'AWS_VPC_K8S_CNI_RANDOMIZESNAT',
+    field: 'randomizeSnat',
+    allowed: 'one of none, hashrandom, prng (any letter case)',
+    default: 'prng',
+    description:
+      'Source ports of SNATed connections: prng picks them fully at random (iptables --random-fully), ' +
+      'hashrandom by a keyed hash (--random), none sequentially.',
+    parse: oneOf(SNAT_PORT_MODES),
+    fallback: 'prng',
   },
   clusterName: {
     env: 'CLUSTER_NAME',

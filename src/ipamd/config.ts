@@ -5,6 +5,7 @@
 
 import { CONFIG_SPECS, readVariable, type VariableSpec } from './config-variables.js';
 import { findMisspelledVariables } from './config-names.js';
+import type { SnatPortMode } from '../cni/datapath/snat.js';
 
 export type CloudChoice = 'aws' | 'azure' | 'auto';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -34,6 +35,10 @@ export interface DaemonConfig {
   readonly vethPrefix: string;
   /** `AWS_VPC_K8S_CNI_EXTERNALSNAT`: true when something outside the node SNATs egress; no SNAT rule is installed. */
   readonly externalSnat: boolean;
+  /** `AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS`: destinations outside the VPC that keep the pod's address (no SNAT). */
+  readonly excludeSnatCidrs: readonly string[];
+  /** `AWS_VPC_K8S_CNI_RANDOMIZESNAT`: source port choice of the SNAT rule. */
+  readonly randomizeSnat: SnatPortMode;
   /** `CLUSTER_NAME`: tagged on interfaces we create. */
   readonly clusterName: string | undefined;
   /** `AWS_ENDPOINT_URL_EC2`: EC2 endpoint. Unset: the SDK's regional default. */
@@ -155,6 +160,8 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
     mtu: read('mtu'),
     vethPrefix: read('vethPrefix'),
     externalSnat: read('externalSnat'),
+    excludeSnatCidrs: read('excludeSnatCidrs'),
+    randomizeSnat: read('randomizeSnat'),
     clusterName: read('clusterName'),
     ec2Endpoint: read('ec2Endpoint'),
     imdsEndpoint: read('imdsEndpoint'),

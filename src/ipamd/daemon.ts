@@ -4,6 +4,7 @@
  */
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import type { EgressNat, SnatRules } from '../cni/datapath/snat.js';
 import type { Datapath } from '../cni/datapath/types.js';
 import type { CloudProvider } from '../core/types.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -20,6 +21,8 @@ export interface DaemonParts {
   readonly provider: CloudProvider;
   readonly datapath: Datapath;
   readonly checkpoint: Checkpoint;
+  /** SNAT of pod traffic leaving the VPC (AWS without external SNAT). Unset: no NAT is programmed. */
+  readonly egressNat?: EgressNat;
   readonly clock?: () => number;
 }
 
@@ -34,11 +37,18 @@ export class Daemon {
   readonly #leakedInterfaceGc: LeakedInterfaceGc;
   #timer: NodeJS.Timeout | undefined;
   #reconciling: Promise<void> | undefined;
+  /**
+   * Whether pod traffic leaving the VPC is SNATed to the node's primary address: on AWS unless
+   * AWS_VPC_K8S_CNI_EXTERNALSNAT. Azure gives VMs default outbound access (or a NAT gateway / load
+   * balancer rules) per NIC configuration, so pods keep their own address there.
+   */
+  readonly #snat: boolean;
 
   constructor(parts: DaemonParts) {
     this.#parts = parts;
     const { config, logger, provider, datapath, checkpoint, clock } = parts;
     const { targets, adaptive } = poolPolicyOf(config);
+    this.#snat = !config.externalSnat && provider.name === 'aws';
     this.pool = new PoolManager({
       provider,
       datapath,
@@ -55,6 +65,7 @@ export class Daemon {
       datapath,
       checkpoint,
       logger: logger.child({ part: 'ipam' }),
+      ...(this.#snat ? { fromRuleDestinations: () => this.#snatDestinations() } : {}),
       mtu: config.mtu,
       vethPrefix: config.vethPrefix,
       ipCooldownMs: config.ipCooldownMs,
@@ -89,6 +100,7 @@ export class Daemon {
     const providerState = (await checkpoint.load())?.providerState;
     if (providerState !== undefined) provider.restoreState?.(providerState);
     await this.pool.start();
+    await this.#syncEgressNat();
     await this.service.restore();
     if (providerState !== undefined) await this.service.persist();
     await this.service.releaseEndedPods();
@@ -113,6 +125,7 @@ export class Daemon {
     this.#reconciling ??= this.service
       .releaseEndedPods()
       .then(() => this.pool.reconcile())
+      .then(() => this.#syncEgressNat())
       .catch((error: unknown) => this.#parts.logger.warn({ err: error }, 'reconcile failed'))
       .finally(() => {
         this.#reconciling = undefined;
@@ -128,6 +141,34 @@ export class Daemon {
     await this.#rpc.close();
     await this.#reconciling;
     this.#parts.datapath.close();
+  }
+
+  /** Destinations a pod on a secondary interface reaches through it while SNAT is on. */
+  #snatDestinations(): readonly string[] {
+    return [...new Set([...this.pool.node.vpcCidrs, ...this.#parts.config.excludeSnatCidrs])];
+  }
+
+  /**
+   * Installs (or updates, when the VPC CIDRs changed) the SNAT rule; with external SNAT removes
+   * one an earlier run left. Throws when the rule cannot be installed.
+   */
+  async #syncEgressNat(): Promise<void> {
+    const { egressNat, config, logger, provider } = this.#parts;
+    if (egressNat === undefined || provider.name !== 'aws') return;
+    if (!this.#snat) {
+      await egressNat.remove().catch((error: unknown) => logger.warn({ err: error }, 'could not remove the SNAT rules of an earlier run'));
+      return;
+    }
+    const node = this.pool.node;
+    const rules: SnatRules = {
+      primaryIp: node.primaryIp,
+      vpcCidrs: node.vpcCidrs,
+      excludedCidrs: config.excludeSnatCidrs,
+      podInterfacePrefix: config.vethPrefix,
+      ports: config.randomizeSnat,
+    };
+    await egressNat.apply(rules);
+    logger.debug({ snat: rules }, 'SNAT of traffic leaving the VPC in place');
   }
 
   #scheduleReconcile(intervalMs: number): void {

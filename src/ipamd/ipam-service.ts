@@ -34,6 +34,12 @@ export interface IpamServiceOptions {
   readonly ipCooldownMs: number;
   /** Whether a pod's network namespace still exists; a pod whose namespace is gone has ended. */
   readonly netnsExists: (path: string) => Promise<boolean>;
+  /**
+   * With SNAT of traffic leaving the VPC: the destinations (VPC CIDRs, SNAT exclusions) that a pod
+   * on a secondary interface reaches through that interface; read at each ADD and CHECK. Unset or
+   * undefined: that interface carries all of the pod's traffic.
+   */
+  readonly fromRuleDestinations?: () => readonly string[] | undefined;
   /** The provider's resume state (CloudProvider.resumeState), saved with every checkpoint. */
   readonly providerState?: () => unknown;
   readonly clock?: () => number;
@@ -305,6 +311,7 @@ export class IpamService {
 
   #podSpec(allocation: CheckpointAllocation, mtu: number | undefined): PodNetworkSpec {
     const { routeTable } = allocation;
+    const fromRuleDestinations = routeTable === undefined ? undefined : this.#options.fromRuleDestinations?.();
     return {
       netnsPath: allocation.netns,
       podIfName: allocation.ifName,
@@ -312,6 +319,7 @@ export class IpamService {
       address: allocation.address,
       mtu: mtu ?? this.#options.mtu,
       ...(routeTable === undefined ? {} : { routeTable }),
+      ...(fromRuleDestinations === undefined ? {} : { fromRuleDestinations }),
     };
   }
 

@@ -3,6 +3,7 @@
  * The only module that reads process.env or calls process.exit.
  */
 import { NetlinkDatapath } from '../cni/datapath/netlink-datapath.js';
+import { NftEgressNat } from '../cni/datapath/snat.js';
 import type { CloudProvider } from '../core/types.js';
 import { FileCheckpoint } from './checkpoint.js';
 import { detectCloud } from './cloud-detect.js';
@@ -63,7 +64,8 @@ async function main(): Promise<void> {
     ...(config.hostNetnsPath === undefined ? {} : { hostNetnsPath: config.hostNetnsPath }),
     logger: logger.child({ part: 'datapath' }),
   });
-  const daemon = new Daemon({ config, logger, provider, datapath, checkpoint: new FileCheckpoint(config.checkpointPath) });
+  const egressNat = new NftEgressNat(config.hostNetnsPath === undefined ? {} : { hostNetnsPath: config.hostNetnsPath });
+  const daemon = new Daemon({ config, logger, provider, datapath, egressNat, checkpoint: new FileCheckpoint(config.checkpointPath) });
 
   let stopping = false;
   const stop = (signal: string) => {

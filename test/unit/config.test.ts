@@ -162,6 +162,23 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
     ],
     invalid: ['yes', 't', 'on', '2', 'true '],
   },
+  excludeSnatCidrs: {
+    valid: [
+      { raw: '10.1.0.0/16', value: ['10.1.0.0/16'] },
+      { raw: '10.1.0.0/16,192.168.0.0/24', value: ['10.1.0.0/16', '192.168.0.0/24'] },
+      { raw: ' 10.1.0.0/16 , 172.16.5.9/12', value: ['10.1.0.0/16', '172.16.0.0/12'] },
+      { raw: '10.1.0.0/16,10.1.0.0/16', value: ['10.1.0.0/16'] },
+    ],
+    invalid: ['10.1.0.0', '10.1.0.0/33', '10.1.0.0/16,', 'vpn', '10.1.0.0/16;10.2.0.0/16', '2001:db8::/32'],
+  },
+  randomizeSnat: {
+    valid: [
+      { raw: 'prng', value: 'prng' },
+      { raw: 'hashrandom', value: 'hashrandom' },
+      { raw: 'NONE', value: 'none' },
+    ],
+    invalid: ['random', 'fully-random', 'true', '1'],
+  },
   clusterName: {
     valid: [
       { raw: 'prod', value: 'prod' },
@@ -253,6 +270,8 @@ const DEFAULTS: DaemonConfig = {
   mtu: 9001,
   vethPrefix: 'eni',
   externalSnat: false,
+  excludeSnatCidrs: [],
+  randomizeSnat: 'prng',
   clusterName: undefined,
   ec2Endpoint: undefined,
   imdsEndpoint: undefined,
@@ -306,7 +325,7 @@ describe('loadDaemonConfig: each variable', () => {
     for (const c of cases.valid) {
       it(`${variable.env}=${JSON.stringify(c.raw)} → ${String(c.value)}`, () => {
         const config = loadDaemonConfig({ ...c.with, [variable.env]: c.raw });
-        expect(config[variable.field]).toBe(c.value);
+        expect(config[variable.field]).toEqual(c.value);
       });
     }
 

@@ -5,7 +5,7 @@
  */
 import { closeSync } from 'node:fs';
 import { DatapathError } from './types.js';
-import { describe, type PlanObject, type Side, type VethObject } from './plan.js';
+import { describe, type PlanObject, type RuleObject, type Side, type VethObject } from './plan.js';
 import { describeFailure, errnoOf, isAbsent } from './errno.js';
 import { openNetns, withNetns } from './netns.js';
 import type { DatapathLogger } from './logger.js';
@@ -213,4 +213,23 @@ export async function removeAll(removals: readonly Removal[]): Promise<void> {
   );
   const failed = results.find((r) => r !== undefined);
   if (failed) throw new DatapathError(`delete ${failed.what}`, describeFailure(failed.err), { cause: failed.err });
+}
+
+/** Most rules one selector may match: a pod has one from-rule per destination CIDR. */
+const MAX_MATCHING_RULES = 256;
+
+/**
+ * Deletes rules matching `rule` until none is left: the kernel removes one match per request, and
+ * a selector without a destination matches a rule with any destination. Resolves when none matched.
+ */
+export async function deleteMatchingRules(host: RtNetlinkSocket, rule: RuleObject): Promise<void> {
+  for (let deleted = 0; deleted < MAX_MATCHING_RULES; deleted += 1) {
+    try {
+      await deleteRule(host, rule);
+    } catch (err) {
+      if (isAbsent(err)) return;
+      throw err;
+    }
+  }
+  throw new Error(`more than ${MAX_MATCHING_RULES} rules match ${describe(rule)}`);
 }

@@ -27,8 +27,9 @@ export interface PodLeftovers {
  * - `<address>/32` routes in the main table installed with `routeProtocol` (ours), whose address
  *   no live pod holds and whose link is not being removed with its veth anyway;
  * - `to <address>/32 lookup main` rules at the to-pod priority, and `from <address>/32` rules at
- *   the from-pod priority, for addresses no live pod holds. A `from` rule whose address is a
- *   local address of the host is an interface's (planInterface), not a pod's.
+ *   the from-pod priority (with or without a destination: see PodNetworkSpec.fromRuleDestinations),
+ *   for addresses no live pod holds. A `from` rule whose address is a local address of the host is
+ *   an interface's (planInterface), not a pod's.
  */
 export function findPodLeftovers(
   host: Pick<NamespaceState, 'links' | 'addresses' | 'routes' | 'rules'>,
@@ -60,9 +61,9 @@ export function findPodLeftovers(
       if (!inUse.addresses.has(r.dst.address)) {
         rules.push({ kind: 'rule', side: 'host', priority: r.priority, table: r.table, dst: r.dst });
       }
-    } else if (r.priority === RULE_PRIORITY_FROM_POD && r.dst === undefined && r.src?.prefixLen === 32) {
+    } else if (r.priority === RULE_PRIORITY_FROM_POD && r.src?.prefixLen === 32) {
       if (!inUse.addresses.has(r.src.address) && !local.has(r.src.address)) {
-        rules.push({ kind: 'rule', side: 'host', priority: r.priority, table: r.table, src: r.src });
+        rules.push({ kind: 'rule', side: 'host', priority: r.priority, table: r.table, src: r.src, ...(r.dst === undefined ? {} : { dst: r.dst }) });
       }
     }
   }

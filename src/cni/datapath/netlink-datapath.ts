@@ -15,7 +15,7 @@ import {
 } from './types.js';
 import { findPodLeftovers } from './leftovers.js';
 import { describe, planInterface, planPod, planPodTeardown, type PlanObject } from './plan.js';
-import { applyHostPlan, applyPodPlan, removeAll, type Removal } from './apply.js';
+import { applyHostPlan, applyPodPlan, deleteMatchingRules, removeAll, type Removal } from './apply.js';
 import { diffPlan, type PodSideState } from './check.js';
 import { describeFailure } from './errno.js';
 import { localMac, normalizeMac } from './ipv4.js';
@@ -150,7 +150,7 @@ export class NetlinkDatapath implements Datapath {
     await removeAll([
       { what: describe(route), run: () => deleteRoute(this.#host, route, { ours: true }) },
       { what: `host veth ${spec.hostVethName}`, run: () => this.#deleteLink(spec.hostVethName) },
-      ...rules.map((rule) => ({ what: describe(rule), run: () => deleteRule(this.#host, rule) })),
+      ...rules.map((rule) => ({ what: describe(rule), run: () => deleteMatchingRules(this.#host, rule) })),
     ]);
     this.#logger.debug({ hostVeth: spec.hostVethName, address: spec.address }, 'pod datapath deleted');
   }

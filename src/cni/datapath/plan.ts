@@ -132,16 +132,28 @@ export function planPod(spec: PodNetworkSpec, macs: VethMacs): PlanObject[] {
     { kind: 'route', side: 'host', table: MAIN_TABLE, dst: spec.address, dstLen: 32, dev: host, scope: 'link' },
     { kind: 'rule', side: 'host', priority: RULE_PRIORITY_TO_POD, table: MAIN_TABLE, dst: { address: spec.address, prefixLen: 32 } },
   ];
-  if (spec.routeTable !== undefined) {
-    plan.push({
-      kind: 'rule',
-      side: 'host',
-      priority: RULE_PRIORITY_FROM_POD,
-      table: spec.routeTable,
-      src: { address: spec.address, prefixLen: 32 },
-    });
-  }
+  if (spec.routeTable !== undefined) plan.push(...fromPodRules(spec.address, spec.routeTable, spec.fromRuleDestinations));
   return plan;
+}
+
+/**
+ * `from <address> lookup <table>`, or with destinations one `from <address> to <cidr> lookup
+ * <table>` rule per distinct CIDR (normalised to its network address), in the order given.
+ */
+function fromPodRules(address: string, table: number, destinations: readonly string[] | undefined): RuleObject[] {
+  const src = { address, prefixLen: 32 };
+  if (destinations === undefined) return [{ kind: 'rule', side: 'host', priority: RULE_PRIORITY_FROM_POD, table, src }];
+  if (destinations.length === 0) throw new RangeError('fromRuleDestinations is empty: give at least one CIDR, or leave it unset for every destination');
+  const seen = new Set<string>();
+  const rules: RuleObject[] = [];
+  for (const cidr of destinations) {
+    const dst = parseCidr(cidr);
+    const key = `${dst.address}/${dst.prefixLen}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rules.push({ kind: 'rule', side: 'host', priority: RULE_PRIORITY_FROM_POD, table, src, dst });
+  }
+  return rules;
 }
 
 /**
@@ -185,6 +197,8 @@ export function planInterface(spec: HostInterfaceSpec, dev: string): PlanObject[
 /**
  * The host-side objects delPod removes (the pod side goes with the veth). Without a route table
  * the `from` rule is matched in any table (table 0), so a rule left by an earlier placement goes too.
+ * The `from` rule has no destination: the kernel then matches a rule with any destination, so
+ * deleting it until none is left removes every form (see PodNetworkSpec.fromRuleDestinations).
  */
 export function planPodTeardown(spec: PodTeardownSpec): { route: RouteObject; rules: RuleObject[] } {
   ipv4Bytes(spec.address);

@@ -38,6 +38,13 @@ export interface PodNetworkSpec {
    * rule; undefined for the primary interface (main table).
    */
   readonly routeTable?: number;
+  /**
+   * With a route table: the destinations (CIDRs) that use it, one
+   * `from <pod> to <cidr> lookup <table>` rule each, so that other traffic follows the main table
+   * (SNAT of traffic leaving the VPC: the VPC CIDRs). Undefined: one `from <pod> lookup <table>`
+   * rule for every destination. Ignored without a route table.
+   */
+  readonly fromRuleDestinations?: readonly string[];
 }
 
 export interface PodNetworkResult {
@@ -45,7 +52,11 @@ export interface PodNetworkResult {
   readonly podInterface: { readonly name: string; readonly mac: string };
 }
 
-/** What DEL needs: the netns may already be gone. */
+/**
+ * What DEL needs: the netns may already be gone. Every `from <address>` rule at the from-pod
+ * priority goes, whatever its destination, so a pod added with or without SNAT destinations
+ * (see {@link PodNetworkSpec.fromRuleDestinations}) is torn down the same way.
+ */
 export interface PodTeardownSpec {
   readonly hostVethName: string;
   readonly address: string;
