@@ -155,9 +155,13 @@ export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closabl
     }
   }
 
-  /** Starts the node's daemon and waits until it answers STATUS. */
-  async startDaemon(node: ClusterNode): Promise<void> {
-    const child = spawn(join(this.#options.binDir, 'nativeip-ipamd'), [], { env: { ...node.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  /**
+   * Starts the node's daemon and waits until it answers STATUS. `env` adds to (or overrides) the
+   * node's daemon environment for this run only.
+   */
+  async startDaemon(node: ClusterNode, options: { readonly env?: Readonly<Record<string, string>> } = {}): Promise<void> {
+    const env = { ...node.env, ...options.env };
+    const child = spawn(join(this.#options.binDir, 'nativeip-ipamd'), [], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();

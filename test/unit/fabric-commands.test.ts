@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { renderNftRuleset, renderSyncCommands } from '../../src/emulator/fabric/fabric-commands.js';
+import {
+  renderInternetNft,
+  renderInternetSide,
+  renderInternetVpcSide,
+  renderNftRuleset,
+  renderSyncCommands,
+} from '../../src/emulator/fabric/fabric-commands.js';
 import { netnsCommand } from '../../src/emulator/fabric/netns-exec.js';
 
 describe('renderSyncCommands', () => {
@@ -33,7 +39,9 @@ describe('renderSyncCommands', () => {
       'link set eth0 up',
       'route add default via 10.0.1.1 dev eth0',
     ]);
-    expect(commands.nftScript).toBe('add element ip nativeip_fabric eni_sources { "n1e0" . 10.0.1.10 }\n');
+    expect(commands.nftScript).toBe(
+      'add element ip nativeip_fabric eni_sources { "n1e0" . 10.0.1.10 }\nadd element ip nativeip_fabric igw_sources { 10.0.1.10 }\n',
+    );
     expect(commands.netnsToDelete).toEqual([]);
   });
 
@@ -68,6 +76,30 @@ describe('renderSyncCommands', () => {
     expect(ruleset).toContain('type filter hook forward priority 0; policy accept;');
     expect(ruleset).toContain('iifname . ip saddr @eni_sources accept');
     expect(ruleset).toContain('counter name "dropped" drop');
+  });
+
+  it('lets only public sources through the internet gateway, in a second forward chain', () => {
+    const ruleset = renderNftRuleset();
+    expect(ruleset).toContain('type filter hook forward priority 10; policy accept;');
+    expect(ruleset).toContain('oifname "inet" ip saddr != @igw_sources counter name "igw_dropped" drop');
+  });
+
+  it('withdraws the public source of a removed device-0 ENI', () => {
+    const commands = renderSyncCommands([
+      { kind: 'remove-eni', netns: 'fab-n1', eniId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10'], publicSource: '10.0.1.10' },
+    ]);
+    expect(commands.nftScript).toBe(
+      'delete element ip nativeip_fabric eni_sources { "n1e0" . 10.0.1.10 }\ndelete element ip nativeip_fabric igw_sources { 10.0.1.10 }\n',
+    );
+  });
+
+  it('wires the internet host behind the gateway and records who it hears from', () => {
+    const inet = { netns: 'fab-inet', hostIp: '203.0.113.10', gatewayIp: '203.0.113.1' };
+    expect(renderInternetVpcSide(inet)).toContain('route replace 203.0.113.10/32 dev inet');
+    expect(renderInternetSide(inet)).toContain('route add default via 203.0.113.1 dev eth0');
+    const nft = renderInternetNft(inet);
+    expect(nft.vpc).toBe('add element ip nativeip_fabric eni_sources { "inet" . 203.0.113.10 }\n');
+    expect(nft.internet).toContain('add @seen { ip saddr }');
   });
 });
 

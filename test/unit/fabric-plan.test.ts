@@ -95,7 +95,7 @@ describe('planSync', () => {
     const onlySecond = topo([two.instances[1]!, { instanceId: 'i-3', interfaces: [] }].map((i) => ({ ...i, interfaces: [...i.interfaces] })));
     const { ops, next } = planSync(s1, onlySecond, 'fab-');
     expect(ops).toEqual([
-      { kind: 'remove-eni', netns: 'fab-n1', eniId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10'] },
+      { kind: 'remove-eni', netns: 'fab-n1', eniId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10'], publicSource: '10.0.1.10' },
       { kind: 'remove-node', instanceId: 'i-1', netns: 'fab-n1' },
       { kind: 'add-node', instanceId: 'i-3', netns: 'fab-n3' },
     ]);

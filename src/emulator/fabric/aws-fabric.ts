@@ -1,16 +1,23 @@
 import { readdir } from 'node:fs/promises';
-import { isIpv4 } from '../../core/ipv4.js';
+import { cidrContains, isIpv4 } from '../../core/ipv4.js';
 import { FabricError } from './errors.js';
 import {
   NFT_DROP_COUNTER,
+  NFT_IGW_COUNTER,
+  NFT_INTERNET_TABLE,
+  NFT_SEEN_SET,
   NFT_TABLE,
   NODE_SYSCTLS,
   VPC_SYSCTLS,
+  renderInternetNft,
+  renderInternetSide,
+  renderInternetVpcSide,
   renderNftRuleset,
   renderSyncCommands,
   renderVpcHostNft,
   renderVpcHostSide,
   renderVpcHostVpcSide,
+  type InternetWiring,
   type SyncCommands,
   type VpcHostWiring,
 } from './fabric-commands.js';
@@ -26,6 +33,9 @@ import {
 import { execInNetns, run } from './netns-exec.js';
 
 const NETNS_DIR = '/run/netns';
+/** The internet host's default address and its gateway: TEST-NET-3 (RFC 5737), never routed. */
+const INTERNET_HOST_IP = '203.0.113.10';
+const INTERNET_GATEWAY_IP = '203.0.113.1';
 const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,9}$/;
 
 /** What the fabric needs from the emulated cloud; `AwsEmulator` satisfies it. */
@@ -50,6 +60,8 @@ export interface AwsFabricOptions {
   readonly vpcHostIp?: string;
   /** MTU of every emulated link. Default EC2's 9001 (`VPC_MTU`); Azure VNets carry 1500. */
   readonly mtu?: number;
+  /** The internet host's address, outside the VPC CIDR. Default 203.0.113.10 (a documentation range). */
+  readonly internetHostIp?: string;
 }
 
 /** A machine elsewhere in the VPC, reachable from every node and pod. */
@@ -61,6 +73,9 @@ export interface VpcHost {
   /** Its only address, on its `eth0`. */
   readonly ip: string;
 }
+
+/** A host on the internet, outside the VPC, reached through the internet gateway. */
+export type InternetHost = VpcHost;
 
 /** An emulated instance as a node namespace. */
 export interface FabricNode {
@@ -107,6 +122,29 @@ function decodeCounterPackets(json: string): number {
   throw new FabricError('CommandFailed', `nft printed no counter with a packet count: ${json.slice(0, 200)}`);
 }
 
+/** The addresses of an nft set listed as JSON (`nft -j list set`); elements may carry metadata. */
+function decodeSetElements(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  const items: unknown = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['nftables'] : undefined;
+  if (!Array.isArray(items)) throw new FabricError('CommandFailed', `nft printed no set: ${json.slice(0, 200)}`);
+  const out: string[] = [];
+  for (const item of items as unknown[]) {
+    const set: unknown = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)['set'] : undefined;
+    if (typeof set !== 'object' || set === null) continue;
+    const elems: unknown = (set as Record<string, unknown>)['elem'];
+    if (!Array.isArray(elems)) continue;
+    for (const elem of elems as unknown[]) {
+      if (typeof elem === 'string') out.push(elem);
+      else if (typeof elem === 'object' && elem !== null) {
+        const inner: unknown = (elem as Record<string, unknown>)['elem'];
+        const val: unknown = typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>)['val'] : undefined;
+        if (typeof val === 'string') out.push(val);
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Mirrors an emulated AWS VPC with real network namespaces, for e2e tests and the demo.
  *
@@ -116,6 +154,9 @@ function decodeCounterPackets(json: string): number {
  * - `<prefix>n<k>`: one namespace per instance; ENI device N is the link `eth<N>` with the ENI's
  *   MAC. `eth0` is configured as at boot; secondary ENIs are left down for the daemon.
  * - `<prefix>vh`: another machine in the VPC ({@link AwsFabric.vpcHost}).
+ * - `<prefix>inet`: a host on the internet ({@link AwsFabric.internetHost}) behind the vpc
+ *   namespace acting as internet gateway: it forwards to the internet only packets whose source
+ *   is the primary address of an instance's device-0 ENI, and drops (and counts) the rest.
  *
  * Changes in the emulator are applied by a serialised sync that coalesces bursts.
  */
@@ -124,8 +165,11 @@ export class AwsFabric {
   /** The vpc namespace's name, `<prefix>vpc`. */
   readonly vpcNetns: string;
   readonly vpcHost: VpcHost;
+  /** `<prefix>inet`: a host on the internet ({@link AwsFabric.internetHost}). */
+  readonly internetHost: InternetHost;
   private readonly emulator: FabricEmulator;
   private readonly hostWiring: VpcHostWiring;
+  private readonly internetWiring: InternetWiring;
   private state: FabricState = EMPTY_FABRIC_STATE;
   private readonly created = new Set<string>();
   private unsubscribe: (() => void) | undefined;
@@ -136,7 +180,7 @@ export class AwsFabric {
 
   private readonly mtu: number | undefined;
 
-  private constructor(emulator: FabricEmulator, prefix: string, hostIp: string, routerIp: string, mtu: number | undefined) {
+  private constructor(emulator: FabricEmulator, prefix: string, hostIp: string, routerIp: string, mtu: number | undefined, internetIp: string) {
     this.emulator = emulator;
     this.prefix = prefix;
     this.mtu = mtu;
@@ -144,6 +188,9 @@ export class AwsFabric {
     const hostNetns = `${prefix}vh`;
     this.vpcHost = { netns: hostNetns, netnsPath: `${NETNS_DIR}/${hostNetns}`, ip: hostIp };
     this.hostWiring = { hostNetns, vpcLink: 'vh', hostIp, routerIp, ...(mtu === undefined ? {} : { mtu }) };
+    const internetNetns = `${prefix}inet`;
+    this.internetHost = { netns: internetNetns, netnsPath: `${NETNS_DIR}/${internetNetns}`, ip: internetIp };
+    this.internetWiring = { netns: internetNetns, hostIp: internetIp, gatewayIp: INTERNET_GATEWAY_IP, ...(mtu === undefined ? {} : { mtu }) };
   }
 
   /**
@@ -182,7 +229,11 @@ export class AwsFabric {
     if (options.mtu !== undefined && (!Number.isInteger(options.mtu) || options.mtu < 576 || options.mtu > 9001)) {
       throw new FabricError('InvalidOption', `mtu ${options.mtu} must be a whole number from 576 to 9001`);
     }
-    const fabric = new AwsFabric(emulator, prefix, hostIp, vpcRouterIp(topology.vpcCidr), options.mtu);
+    const internetIp = options.internetHostIp ?? INTERNET_HOST_IP;
+    if (!isIpv4(internetIp) || internetIp === INTERNET_GATEWAY_IP || cidrContains(topology.vpcCidr, internetIp)) {
+      throw new FabricError('InvalidOption', `internetHostIp ${JSON.stringify(internetIp)} must be an IPv4 address outside the VPC CIDR ${topology.vpcCidr}, other than ${INTERNET_GATEWAY_IP}`);
+    }
+    const fabric = new AwsFabric(emulator, prefix, hostIp, vpcRouterIp(topology.vpcCidr), options.mtu, internetIp);
     try {
       await fabric.buildBase();
       fabric.unsubscribe = emulator.onChange(() => {
@@ -250,6 +301,21 @@ export class AwsFabric {
     return decodeCounterPackets(out.stdout);
   }
 
+  /**
+   * Packets to the internet the internet gateway dropped: their source is not the primary address
+   * of an instance's device-0 ENI (a pod address that was not SNATed, a secondary ENI's address).
+   */
+  async internetDroppedPackets(): Promise<number> {
+    const out = await execInNetns(this.vpcNetns, ['nft', '-j', 'list', 'counter', 'ip', NFT_TABLE, NFT_IGW_COUNTER]);
+    return decodeCounterPackets(out.stdout);
+  }
+
+  /** Every source address the internet host has received a packet from, sorted. */
+  async internetSources(): Promise<string[]> {
+    const out = await execInNetns(this.internetHost.netns, ['nft', '-j', 'list', 'set', 'ip', NFT_INTERNET_TABLE, NFT_SEEN_SET]);
+    return decodeSetElements(out.stdout).sort();
+  }
+
   /** Stops following the emulator and deletes every namespace the fabric created. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -298,10 +364,13 @@ export class AwsFabric {
 
   private async buildBase(): Promise<void> {
     await this.addNetns([this.vpcNetns], VPC_SYSCTLS);
-    await this.addNetns([this.vpcHost.netns], []);
-    await execInNetns(this.vpcNetns, ['nft', '-f', '-'], { input: renderNftRuleset() + renderVpcHostNft(this.hostWiring) });
-    await ipBatch(this.vpcNetns, renderVpcHostVpcSide(this.hostWiring));
+    await this.addNetns([this.vpcHost.netns, this.internetHost.netns], []);
+    const internetNft = renderInternetNft(this.internetWiring);
+    await execInNetns(this.vpcNetns, ['nft', '-f', '-'], { input: renderNftRuleset() + renderVpcHostNft(this.hostWiring) + internetNft.vpc });
+    await ipBatch(this.vpcNetns, [...renderVpcHostVpcSide(this.hostWiring), ...renderInternetVpcSide(this.internetWiring)]);
     await ipBatch(this.vpcHost.netns, renderVpcHostSide(this.hostWiring));
+    await ipBatch(this.internetHost.netns, renderInternetSide(this.internetWiring));
+    await execInNetns(this.internetHost.netns, ['nft', '-f', '-'], { input: internetNft.internet });
   }
 
   private async apply(commands: SyncCommands): Promise<void> {

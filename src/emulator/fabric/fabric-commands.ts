@@ -10,6 +10,15 @@ export const NFT_TABLE = 'nativeip_fabric';
 export const NFT_SOURCE_SET = 'eni_sources';
 /** Named counter of forwarded packets dropped by the source check. */
 export const NFT_DROP_COUNTER = 'dropped';
+/**
+ * Sources the internet gateway forwards: the primary address of each instance's device-0 ENI,
+ * the address an IGW maps a public IP to (the emulated instances all have one).
+ */
+export const NFT_IGW_SET = 'igw_sources';
+/** Named counter of packets to the internet the gateway dropped: their source has no public IP. */
+export const NFT_IGW_COUNTER = 'igw_dropped';
+/** Link, in the vpc namespace, towards the internet namespace. */
+export const INTERNET_LINK = 'inet';
 
 /** EC2 networking's jumbo-frame MTU, on every link of the emulated VPC. */
 export const VPC_MTU = 9001;
@@ -61,14 +70,20 @@ function element(link: string, address: string): string {
 function renderNft(ops: readonly FabricOp[]): string {
   const remove: string[] = [];
   const add: string[] = [];
+  const unpublish: string[] = [];
+  const publish: string[] = [];
   for (const op of ops) {
     if (op.kind === 'remove-eni') remove.push(...op.addresses.map((a) => element(op.vpcLink, a)));
+    if (op.kind === 'remove-eni' && op.publicSource !== undefined) unpublish.push(op.publicSource);
+    if (op.kind === 'add-eni' && op.primary !== undefined) publish.push(op.primary.address);
     if (op.kind === 'remove-address') remove.push(element(op.vpcLink, op.address));
     if (op.kind === 'add-address') add.push(element(op.vpcLink, op.address));
   }
   const lines: string[] = [];
   if (remove.length > 0) lines.push(`delete element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${remove.join(', ')} }`);
+  if (unpublish.length > 0) lines.push(`delete element ip ${NFT_TABLE} ${NFT_IGW_SET} { ${unpublish.join(', ')} }`);
   if (add.length > 0) lines.push(`add element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${add.join(', ')} }`);
+  if (publish.length > 0) lines.push(`add element ip ${NFT_TABLE} ${NFT_IGW_SET} { ${publish.join(', ')} }`);
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
@@ -132,16 +147,27 @@ export function renderSyncCommands(ops: readonly FabricOp[], options: { readonly
   return { nftScript: renderNft(ops), netnsToAdd, vpcBatch, nodeBatches, netnsToDelete };
 }
 
-/** The vpc namespace's nft ruleset: allow listed `iifname . saddr` pairs, count and drop the rest. */
+/**
+ * The vpc namespace's nft ruleset: allow listed `iifname . saddr` pairs, count and drop the rest;
+ * then, as the internet gateway, forward to the internet link only packets whose source has a
+ * public IP ({@link NFT_IGW_SET}), counting and dropping the rest. An accept in the first chain
+ * still passes through the second (nftables runs every base chain of a hook).
+ */
 export function renderNftRuleset(): string {
   return [
     `table ip ${NFT_TABLE} {`,
     `  set ${NFT_SOURCE_SET} { type ifname . ipv4_addr; }`,
+    `  set ${NFT_IGW_SET} { type ipv4_addr; }`,
     `  counter ${NFT_DROP_COUNTER} {}`,
+    `  counter ${NFT_IGW_COUNTER} {}`,
     '  chain src_check {',
     '    type filter hook forward priority 0; policy accept;',
     `    iifname . ip saddr @${NFT_SOURCE_SET} accept`,
     `    counter name "${NFT_DROP_COUNTER}" drop`,
+    '  }',
+    '  chain igw {',
+    '    type filter hook forward priority 10; policy accept;',
+    `    oifname "${INTERNET_LINK}" ip saddr != @${NFT_IGW_SET} counter name "${NFT_IGW_COUNTER}" drop`,
     '  }',
     '}',
     '',
@@ -186,4 +212,63 @@ export function renderVpcHostSide(host: VpcHostWiring): string[] {
 /** nft script allowing the vpc-host's own address as a source from its link. */
 export function renderVpcHostNft(host: VpcHostWiring): string {
   return `add element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${element(host.vpcLink, host.hostIp)} }\n`;
+}
+
+/** Names and addresses of the internet host's link (outside the VPC, behind the internet gateway). */
+export interface InternetWiring {
+  readonly netns: string;
+  /** The internet host's address, in a documentation range (203.0.113.0/24). */
+  readonly hostIp: string;
+  /** The gateway's address on the vpc-side end, the internet host's next hop. */
+  readonly gatewayIp: string;
+  /** Link MTU; {@link VPC_MTU} when unset. */
+  readonly mtu?: number;
+}
+
+/** `ip -batch` lines for the vpc namespace that wire the internet host. */
+export function renderInternetVpcSide(inet: InternetWiring): string[] {
+  const mtu = inet.mtu ?? VPC_MTU;
+  return [
+    `link add ${INTERNET_LINK} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${inet.netns}`,
+    `link set ${INTERNET_LINK} up`,
+    `addr add ${inet.gatewayIp}/32 dev ${INTERNET_LINK}`,
+    noProxyDelay(INTERNET_LINK),
+    `route replace ${inet.hostIp}/32 dev ${INTERNET_LINK}`,
+  ];
+}
+
+/** `ip -batch` lines for the internet namespace. */
+export function renderInternetSide(inet: InternetWiring): string[] {
+  return [
+    'link set lo up',
+    `addr add ${inet.hostIp}/32 dev eth0`,
+    'link set eth0 up',
+    `route add ${inet.gatewayIp}/32 dev eth0 scope link`,
+    `route add default via ${inet.gatewayIp} dev eth0`,
+  ];
+}
+
+/** Table, in the internet namespace, recording the sources it receives packets from. */
+export const NFT_INTERNET_TABLE = 'nativeip_internet';
+/** Dynamic set of every source address the internet host has received a packet from. */
+export const NFT_SEEN_SET = 'seen';
+
+/**
+ * nft scripts for the internet side: its replies may enter the VPC (source-check entry), and the
+ * internet host records each source address it hears from, as a server's logs would.
+ */
+export function renderInternetNft(inet: InternetWiring): { readonly vpc: string; readonly internet: string } {
+  return {
+    vpc: `add element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${element(INTERNET_LINK, inet.hostIp)} }\n`,
+    internet: [
+      `table ip ${NFT_INTERNET_TABLE} {`,
+      `  set ${NFT_SEEN_SET} { type ipv4_addr; flags dynamic; size 65535; }`,
+      '  chain input {',
+      '    type filter hook input priority 0; policy accept;',
+      `    add @${NFT_SEEN_SET} { ip saddr }`,
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  };
 }

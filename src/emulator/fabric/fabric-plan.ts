@@ -35,6 +35,8 @@ export interface EniWiring {
   readonly nodeLink: string;
   /** Every address routed to this ENI (primary and secondary), sorted. */
   readonly addresses: readonly string[];
+  /** The ENI's primary address. */
+  readonly primaryIp: string;
 }
 
 /** An emulated instance the fabric has wired as a node namespace. */
@@ -81,6 +83,8 @@ export type FabricOp =
       readonly vpcLink: string;
       /** Addresses whose source-check entries go with the link. */
       readonly addresses: readonly string[];
+      /** Device 0 only: its primary address, whose internet-gateway entry goes with it. */
+      readonly publicSource?: string;
     }
   | { readonly kind: 'add-address'; readonly vpcLink: string; readonly mac: string; readonly address: string }
   | { readonly kind: 'remove-address'; readonly vpcLink: string; readonly address: string };
@@ -103,6 +107,11 @@ function addressesOf(eni: FabricTopologyInterface): string[] {
 
 function sameWiring(wired: EniWiring, eni: FabricTopologyInterface): boolean {
   return wired.mac === eni.mac.toLowerCase() && wired.deviceIndex === eni.deviceIndex;
+}
+
+function removeEni(netns: string, wired: EniWiring): FabricOp {
+  const op = { kind: 'remove-eni', netns, eniId: wired.eniId, vpcLink: wired.vpcLink, addresses: wired.addresses } as const;
+  return wired.deviceIndex === 0 ? { ...op, publicSource: wired.primaryIp } : op;
 }
 
 function primaryConfig(eni: FabricTopologyInterface): PrimaryConfig | undefined {
@@ -128,9 +137,7 @@ export function planSync(
 
   for (const node of state.nodes.values()) {
     if (wanted.has(node.instanceId)) continue;
-    for (const eni of node.enis.values()) {
-      removals.push({ kind: 'remove-eni', netns: node.netns, eniId: eni.eniId, vpcLink: eni.vpcLink, addresses: eni.addresses });
-    }
+    for (const eni of node.enis.values()) removals.push(removeEni(node.netns, eni));
     removals.push({ kind: 'remove-node', instanceId: node.instanceId, netns: node.netns });
   }
 
@@ -145,9 +152,7 @@ export function planSync(
     const attached = new Map(instance.interfaces.map((e) => [e.eniId, e]));
     for (const wired of node.enis.values()) {
       const eni = attached.get(wired.eniId);
-      if (eni === undefined || !sameWiring(wired, eni)) {
-        removals.push({ kind: 'remove-eni', netns: node.netns, eniId: wired.eniId, vpcLink: wired.vpcLink, addresses: wired.addresses });
-      }
+      if (eni === undefined || !sameWiring(wired, eni)) removals.push(removeEni(node.netns, wired));
     }
     for (const eni of instance.interfaces) {
       const mac = eni.mac.toLowerCase();
@@ -176,7 +181,7 @@ export function planSync(
           if (!had.has(address)) additions.push({ kind: 'add-address', vpcLink, mac, address });
         }
       }
-      enis.set(eni.eniId, { eniId: eni.eniId, mac, deviceIndex: eni.deviceIndex, vpcLink, nodeLink: `eth${eni.deviceIndex}`, addresses });
+      enis.set(eni.eniId, { eniId: eni.eniId, mac, deviceIndex: eni.deviceIndex, vpcLink, nodeLink: `eth${eni.deviceIndex}`, addresses, primaryIp: eni.primaryIp });
     }
     nodes.set(instance.instanceId, { ...node, enis });
   }
