@@ -176,6 +176,7 @@ function nftFailure(err: unknown, program: string): string {
   const stderr = typeof e.stderr === 'string' ? e.stderr : '';
   // nsenter execs nft: exit 127 with "No such file" means nft itself is missing.
   if (/nft.*No such file or directory|failed to execute nft/i.test(stderr)) return 'nft is not installed (install the nftables package)';
-  const status = typeof e.code === 'number' ? `nft exited with ${e.code}` : 'nft failed';
+  const who = stderr.startsWith('nsenter:') ? 'nsenter' : 'nft';
+  const status = typeof e.code === 'number' ? `${who} exited with ${e.code}` : `${who} failed`;
   return stderr === '' ? `${status}: ${String(e.message)}` : `${status}: ${stderr}`;
 }
