@@ -61,7 +61,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const unknown = args.filter((a) => a !== '--keep');
   if (unknown.length > 0) throw new Error(`demo: unknown argument ${unknown[0]}`);
   if (process.getuid?.() !== 0) throw new Error('demo: needs root (it creates network namespaces); run it with sudo');
-  const binDir = dirname(fileURLToPath(import.meta.url)).replace(/\/js$/, '/bin');
+  const binDir = dirname(fileURLToPath(import.meta.url)).replace(/\/js(\/chunks)?$/, '/bin');
   const plugin = join(binDir, 'nativeip-cni');
   if (!existsSync(plugin) || !existsSync(join(binDir, 'nativeip-ipamd'))) {
     throw new Error(`demo: built binaries not found in ${binDir}; run 'npm run build' first`);
@@ -131,10 +131,16 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
         checks.record(`${label} ${pod.address} → vpc-host ${vpcHost.ip}: ping`, toHost.ok, toHost.output);
         const tcp = await tcpConnect(pod.netnsPath, vpcHost.ip, 8080);
         checks.record(`${label} ${pod.address} → vpc-host ${vpcHost.ip}:8080: TCP`, tcp.ok, tcp.output);
+        const internet = cluster.fabric.internetHost;
+        const toInternet = await ping(pod.netnsPath, internet.ip, { count: 2, timeoutSec: 5 });
+        checks.record(`${label} ${pod.address} → internet ${internet.ip} (SNAT to the node address): ping`, toInternet.ok, toInternet.output);
       }
     } finally {
       await echo.close();
     }
+    const node1Ip = topology.instances.find((i) => i.instanceId === cluster.nodes[0]?.instanceId)?.interfaces.find((e) => e.deviceIndex === 0)?.primaryIp;
+    const heard = await cluster.fabric.internetSources();
+    checks.record(`the internet saw only node1's address ${node1Ip ?? '?'}, never a pod's`, heard.length === 1 && heard[0] === node1Ip, heard.join(', '));
     checks.record('the VPC dropped no packet for a wrong source', (await cluster.fabric.droppedPackets()) === 0);
 
     process.stdout.write(`\n${formatTable(
