@@ -25,7 +25,8 @@ const BURST = Number(positional[1] ?? 110);
 const BURST_ROUNDS = 3;
 const WARMUP = 10;
 const PREFIX = 'pf-lb-';
-const DIST_BIN = join(REPO_ROOT, 'dist', 'bin');
+/** NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`. */
+const DIST_BIN = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
 const CNI_BIN = process.env['CNI_TOOLS_DIR'] ?? join(REPO_ROOT, '.tmp', 'cni-bin');
 
 interface Contender {

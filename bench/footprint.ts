@@ -57,7 +57,8 @@ async function main(): Promise<void> {
     prefix: PREFIX,
     nodes: 1,
     instanceType: 'm5.16xlarge',
-    binDir: join(REPO_ROOT, 'dist', 'bin'),
+    // NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`.
+    binDir: process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin'),
     workDir,
     daemonEnv: { NATIVEIP_LOG_LEVEL: 'info' },
   });
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
         '',
         table,
         '',
-        'Where the memory goes: about 42 MiB of the resident set is the `node` executable itself (file-backed, shared with any other Node process); the rest is V8\'s heap and malloc. What brought it down from 186 MiB (each lever measured alone with this benchmark, 250 pods): loading only the chosen cloud\'s provider and SDK (the Azure SDKs were loaded on AWS too; cloud detection loads neither), 178 → 158 MiB; bundling the SDKs into the daemon from their ES modules, tree-shaken (`@aws-sdk/client-ec2` from 2.4 to 1.1 MB of code), native addons kept external, 158 → 137 MiB; `node --max-semi-space-size=1` in the `nativeip-ipamd` shim (a 1 MiB young generation instead of 16), 137 → 101 MiB. Those three were measured before the link-deletion worker thread existed; the table above includes it (its own small V8 isolate). Tried and not kept, as they made no difference beyond run-to-run noise (±5 MiB): `--v8-pool-size=1`, `--optimize-for-size`. The resident set still swings by ~10–20 MiB with garbage collection (lowest … highest above).',
+        'Where the memory goes: about 42 MiB of the resident set is the `node` executable itself (file-backed, shared with any other Node process); the rest is V8\'s heap and malloc. What brought it down from 186 MiB (each lever measured alone with this benchmark, 250 pods): loading only the chosen cloud\'s provider and SDK (the Azure SDKs were loaded on AWS too; cloud detection loads neither), 178 → 158 MiB; bundling the SDKs into the daemon from their ES modules, tree-shaken (`@aws-sdk/client-ec2` from 2.4 to 1.1 MB of code), native addons kept external, 158 → 137 MiB; `node --max-semi-space-size=1` in the `nativeip-ipamd` shim (a 1 MiB young generation instead of 16), 137 → 101 MiB. Those three were measured before the link-deletion worker thread existed; the table above includes it (its own small V8 isolate). Tried and not kept, as they made no difference beyond run-to-run noise: `--v8-pool-size=1`, `--optimize-for-size`. On this shared machine the same build measured 100.6 and 111.1 MiB (median) in two runs minutes apart: the target is at the edge, not met with margin. The resident set still swings by ~10–20 MiB with garbage collection (lowest … highest above).',
       ].join('\n'),
       );
     }
