@@ -2,9 +2,6 @@
 //   nativeip-cni   the CNI plugin, a standalone Bun executable (no Node.js needed on the host)
 //   nativeip-ipamd the daemon, an ES module bundle run by Node (it loads native addons)
 //   nativeip       the operator CLI, likewise
-// The two Node bundles share dist/js, split into chunks: a cloud's provider and its SDK load only
-// when that cloud is chosen. Packages are bundled (the SDK tree-shaken from its ES modules) except
-// the native addons, which Node must load from node_modules. Measured in BENCHMARKS.md (footprint).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,9 +15,11 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(bin, { recursive: true });
 mkdirSync(js, { recursive: true });
 
-const bundles = { 'nativeip-ipamd': 'src/ipamd/main.ts', nativeip: 'src/cli/main.ts' };
+// The daemon: split into chunks so a cloud's provider and its SDK load only when that cloud is
+// chosen; packages bundled (the SDKs tree-shaken from their ES modules) except the native addons,
+// which Node must load from node_modules. Measured in BENCHMARKS.md (footprint).
 await build({
-  entryPoints: Object.fromEntries(Object.entries(bundles).map(([name, entry]) => [name, join(root, entry)])),
+  entryPoints: { 'nativeip-ipamd': join(root, 'src/ipamd/main.ts') },
   outdir: js,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
@@ -36,11 +35,23 @@ await build({
   // Bundled CommonJS packages (the cloud SDKs, pino) call require for Node's built-ins.
   banner: { js: "import { createRequire as __nativeipCreateRequire } from 'node:module';\nconst require = __nativeipCreateRequire(import.meta.url);" },
 });
+// The operator CLI: one file, packages from node_modules (its footprint does not matter).
+await build({
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile: join(js, 'nativeip.mjs'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
 // A 1 MiB young generation instead of 16: the daemon allocates little per request, and the
 // resident set with 250 pods drops by ~35 MiB (bench/footprint.ts).
 const nodeFlags = { 'nativeip-ipamd': '--max-semi-space-size=1 ', nativeip: '' };
-for (const name of Object.keys(bundles)) {
-  const shim = `#!/bin/sh\nexec node ${nodeFlags[name]}"$(dirname "$(readlink -f "$0")")/../js/${name}.mjs" "$@"\n`;
+for (const [name, flags] of Object.entries(nodeFlags)) {
+  const shim = `#!/bin/sh\nexec node ${flags}"$(dirname "$(readlink -f "$0")")/../js/${name}.mjs" "$@"\n`;
   writeFileSync(join(bin, name), shim);
   chmodSync(join(bin, name), 0o755);
 }
