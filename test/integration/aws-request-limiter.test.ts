@@ -71,6 +71,29 @@ describe('client-side EC2 request limiter against the throttling emulator', () =
     expect(time.elapsed()).toBeGreaterThanOrEqual(8_800);
   });
 
+  it('when other nodes drained the account, the SDK retry waits for this node\'s refilled bucket and succeeds', async () => {
+    const time = steppedTime();
+    const limiter = new Ec2RequestLimiter({ clock: time.clock, sleep: time.sleep });
+    const { emulator, instance } = await nodeOn({ clock: time.clock, requestLimiter: false });
+    const node = new Ec2Provider({ ec2Endpoint: emulator.ec2Url, imdsEndpoint: instance.imdsUrl, credentials: CREDENTIALS, maxAttempts: 3, requestLimiter: limiter });
+    providers.push(node);
+    await node.describeNode();
+    // Another node without a limiter empties the account's describe bucket.
+    const other = providers[0]!;
+    let othersThrottled = 0;
+    while (othersThrottled === 0) {
+      await other.describeNode().catch(() => {
+        othersThrottled += 1;
+      });
+    }
+    expect(limiter.tokens('describe')).toBeGreaterThan(80);
+    const snapshot = await node.describeNode();
+    expect(snapshot.instanceId).toBe(instance.instanceId);
+    // One throttled attempt: it emptied this node's bucket, so the retry waited for a refill.
+    expect(emulator.throttledCounts()['DescribeNetworkInterfaces']).toBe(othersThrottled + 1);
+    expect(limiter.tokens('describe')).toBeLessThan(1);
+  });
+
   it('a concurrent burst of 120 describes on the real clock: none throttled', async () => {
     const { emulator, provider } = await nodeOn({ requestLimiter: new Ec2RequestLimiter() });
     const outcomes = await Promise.allSettled(Array.from({ length: 120 }, () => provider.describeNode()));
