@@ -3,7 +3,7 @@
  * A parser never substitutes a default; it either accepts the whole string or says why not.
  */
 
-import { intToIpv4, parseCidr } from '../core/ipv4.js';
+import { parseCidr } from '../core/ipv4.js';
 
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -131,8 +131,7 @@ export const ipv4CidrList: Parser<readonly string[]> = (raw) => {
   const out: string[] = [];
   for (const item of raw.split(',').map((i) => i.trim())) {
     try {
-      const { network, prefixLength } = parseCidr(item);
-      out.push(`${intToIpv4(network)}/${prefixLength}`);
+      out.push(parseCidr(item).text);
     } catch {
       return fail(item === '' ? 'an empty item' : `${JSON.stringify(item)} is not an IPv4 CIDR`);
     }

@@ -18,7 +18,7 @@ import { describe, planInterface, planPod, planPodTeardown, type PlanObject } fr
 import { applyHostPlan, applyPodPlan, deleteMatchingRules, removeAll, type Removal } from './apply.js';
 import { diffPlan, type PodSideState } from './check.js';
 import { describeFailure } from './errno.js';
-import { localMac, normalizeMac } from './ipv4.js';
+import { localMac, normalizeMac } from './mac.js';
 import type { KernelLink, NamespaceState } from './kernel-state.js';
 import { LinkReaper } from './link-reaper.js';
 import { silentLogger, type DatapathLogger } from './logger.js';

@@ -10,7 +10,8 @@ import {
   type PodNetworkSpec,
   type PodTeardownSpec,
 } from './types.js';
-import { ipv4Bytes, normalizeMac, parseCidr, subnetGateway } from './ipv4.js';
+import { intToIpv4, ipv4ToBytes, parseCidr, subnetGateway } from '../../core/ipv4.js';
+import { normalizeMac } from './mac.js';
 
 export const MAIN_TABLE = 254;
 
@@ -105,7 +106,7 @@ function validateIfName(name: string, what: string): void {
 
 /** The objects addPod creates, in creation order. Throws a RangeError on an invalid spec. */
 export function planPod(spec: PodNetworkSpec, macs: VethMacs): PlanObject[] {
-  ipv4Bytes(spec.address);
+  ipv4ToBytes(spec.address);
   validateMtu(spec.mtu);
   validateIfName(spec.hostVethName, 'host veth name');
   validateIfName(spec.podIfName, 'pod interface name');
@@ -148,10 +149,9 @@ function fromPodRules(address: string, table: number, destinations: readonly str
   const rules: RuleObject[] = [];
   for (const cidr of destinations) {
     const dst = parseCidr(cidr);
-    const key = `${dst.address}/${dst.prefixLen}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    rules.push({ kind: 'rule', side: 'host', priority: RULE_PRIORITY_FROM_POD, table, src, dst });
+    if (seen.has(dst.text)) continue;
+    seen.add(dst.text);
+    rules.push({ kind: 'rule', side: 'host', priority: RULE_PRIORITY_FROM_POD, table, src, dst: { address: intToIpv4(dst.network), prefixLen: dst.prefixLength } });
   }
   return rules;
 }
@@ -167,7 +167,7 @@ export function planInterface(spec: HostInterfaceSpec, dev: string): PlanObject[
   validateMtu(spec.mtu);
   validateTable(spec.routeTable);
   normalizeMac(spec.mac);
-  ipv4Bytes(spec.primaryIp);
+  ipv4ToBytes(spec.primaryIp);
   const subnet = parseCidr(spec.subnetCidr);
   const gateway = subnetGateway(spec.subnetCidr);
   return [
@@ -177,8 +177,8 @@ export function planInterface(spec: HostInterfaceSpec, dev: string): PlanObject[
       kind: 'route',
       side: 'host',
       table: spec.routeTable,
-      dst: subnet.address,
-      dstLen: subnet.prefixLen,
+      dst: intToIpv4(subnet.network),
+      dstLen: subnet.prefixLength,
       dev,
       scope: 'link',
       prefsrc: spec.primaryIp,
@@ -201,7 +201,7 @@ export function planInterface(spec: HostInterfaceSpec, dev: string): PlanObject[
  * deleting it until none is left removes every form (see PodNetworkSpec.fromRuleDestinations).
  */
 export function planPodTeardown(spec: PodTeardownSpec): { route: RouteObject; rules: RuleObject[] } {
-  ipv4Bytes(spec.address);
+  ipv4ToBytes(spec.address);
   validateIfName(spec.hostVethName, 'host veth name');
   if (spec.routeTable !== undefined) validateTable(spec.routeTable);
   const route: RouteObject = {

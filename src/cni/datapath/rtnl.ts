@@ -3,7 +3,8 @@
  * is not stable, so every use of it lives here). Each function sends exactly one request.
  */
 import { AttrStream, FlagsNew, createRtNetlink, ifla, rt, type RtNetlinkSocket } from 'netlink';
-import { bytesToIpv4, bytesToMac, ipv4Bytes, macBytes } from './ipv4.js';
+import { bytesToIpv4, ipv4ToBytes } from '../../core/ipv4.js';
+import { bytesToMac, macBytes } from './mac.js';
 import type {
   KernelAddress,
   KernelLink,
@@ -107,21 +108,21 @@ export async function addAddress(
   prefixLen: number,
   mode: CreateMode,
 ): Promise<void> {
-  const bytes = Buffer.from(ipv4Bytes(address));
+  const bytes = Buffer.from(ipv4ToBytes(address));
   await gated(sock, () => sock.newAddress({ family: AF_INET, prefixlen: prefixLen, index }, { local: bytes, address: bytes }, { flags: createFlags(mode) }));
 }
 
 export async function deleteAddress(sock: RtNetlinkSocket, index: number, address: string, prefixLen: number): Promise<void> {
-  const bytes = Buffer.from(ipv4Bytes(address));
+  const bytes = Buffer.from(ipv4ToBytes(address));
   await gated(sock, () => sock.delAddress({ family: AF_INET, prefixlen: prefixLen, index }, { local: bytes, address: bytes }));
 }
 
 function routeAttrs(route: RouteObject, oif: number | undefined): rt.RouteAttrs {
   const attrs: rt.RouteAttrs = { table: route.table };
-  if (route.dstLen > 0) attrs.dst = Buffer.from(ipv4Bytes(route.dst));
+  if (route.dstLen > 0) attrs.dst = Buffer.from(ipv4ToBytes(route.dst));
   if (oif !== undefined) attrs.oif = oif;
-  if (route.gateway !== undefined) attrs.gateway = Buffer.from(ipv4Bytes(route.gateway));
-  if (route.prefsrc !== undefined) attrs.prefsrc = Buffer.from(ipv4Bytes(route.prefsrc));
+  if (route.gateway !== undefined) attrs.gateway = Buffer.from(ipv4ToBytes(route.gateway));
+  if (route.prefsrc !== undefined) attrs.prefsrc = Buffer.from(ipv4ToBytes(route.prefsrc));
   return attrs;
 }
 
@@ -168,11 +169,11 @@ function ruleMessage(rule: RuleObject): [rt.Rule, rt.RuleAttrs] {
   const attrs: rt.RuleAttrs = { priority: rule.priority, table: rule.table };
   if (rule.src) {
     data.srcLen = rule.src.prefixLen;
-    attrs.src = Buffer.from(ipv4Bytes(rule.src.address));
+    attrs.src = Buffer.from(ipv4ToBytes(rule.src.address));
   }
   if (rule.dst) {
     data.dstLen = rule.dst.prefixLen;
-    attrs.dst = Buffer.from(ipv4Bytes(rule.dst.address));
+    attrs.dst = Buffer.from(ipv4ToBytes(rule.dst.address));
   }
   return [data, attrs];
 }
@@ -195,7 +196,7 @@ export async function deleteRule(sock: RtNetlinkSocket, rule: RuleObject): Promi
 export async function addNeighbour(sock: RtNetlinkSocket, index: number, address: string, lladdr: string): Promise<void> {
   await gated(sock, () => sock.newNeighbor(
     { family: AF_INET, ifindex: index, state: { permanent: true } },
-    { dst: Buffer.from(ipv4Bytes(address)), lladdr: macBytes(lladdr) },
+    { dst: Buffer.from(ipv4ToBytes(address)), lladdr: macBytes(lladdr) },
     { flags: CREATE_REPLACE },
   ));
 }

@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { DatapathError } from './types.js';
-import { ipv4Bytes, parseCidr } from './ipv4.js';
+import { ipv4ToBytes, parseCidr } from '../../core/ipv4.js';
 
 /** nftables table (family ip) holding our SNAT rule. */
 export const SNAT_TABLE = 'nativeip';
@@ -55,12 +55,7 @@ export interface EgressNat {
 const PORT_FLAGS: Readonly<Record<SnatPortMode, string>> = { none: '', hashrandom: ' random', prng: ' fully-random' };
 
 function cidrList(cidrs: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const cidr of cidrs) {
-    const { address, prefixLen } = parseCidr(cidr);
-    out.add(`${address}/${prefixLen}`);
-  }
-  return [...out];
+  return [...new Set(cidrs.map((cidr) => parseCidr(cidr).text))];
 }
 
 function setBlock(name: string, cidrs: readonly string[]): string[] {
@@ -74,7 +69,7 @@ function setBlock(name: string, cidrs: readonly string[]): string[] {
  * then define it, in one transaction. Throws a RangeError on an invalid address, CIDR or prefix.
  */
 export function renderSnatRuleset(rules: SnatRules): string {
-  ipv4Bytes(rules.primaryIp);
+  ipv4ToBytes(rules.primaryIp);
   if (!/^[a-z0-9]{1,4}$/.test(rules.podInterfacePrefix)) {
     throw new RangeError(`invalid pod interface prefix ${JSON.stringify(rules.podInterfacePrefix)}: 1 to 4 characters a-z 0-9`);
   }

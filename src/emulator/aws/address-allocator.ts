@@ -1,5 +1,5 @@
-import type { Cidr } from './ipv4.js';
-import { cidrContains } from './ipv4.js';
+import type { Cidr } from '../../core/ipv4.js';
+import { cidrHolds } from '../../core/ipv4.js';
 
 /**
  * Why: AWS reserves the first four addresses (network, VPC router, DNS, future use) and the last
@@ -20,12 +20,12 @@ export class AddressAllocator {
 
   constructor(cidr: Cidr) {
     this.cidr = cidr;
-    this.lowestMaybeFree = cidr.base + RESERVED_LOW;
+    this.lowestMaybeFree = cidr.network + RESERVED_LOW;
   }
 
   /** First usable address of the subnet; the VPC router, used as the gateway. */
   get gateway(): number {
-    return this.cidr.base + 1;
+    return this.cidr.network + 1;
   }
 
   get usableCount(): number {
@@ -37,12 +37,12 @@ export class AddressAllocator {
   }
 
   isReserved(address: number): boolean {
-    const offset = address - this.cidr.base;
+    const offset = address - this.cidr.network;
     return offset < RESERVED_LOW || offset === this.cidr.size - 1;
   }
 
   contains(address: number): boolean {
-    return cidrContains(this.cidr, address);
+    return cidrHolds(this.cidr, address);
   }
 
   isUsed(address: number): boolean {
@@ -53,7 +53,7 @@ export class AddressAllocator {
   allocate(count: number): number[] | undefined {
     if (count > this.freeCount) return undefined;
     const taken: number[] = [];
-    const last = this.cidr.base + this.cidr.size - 2;
+    const last = this.cidr.network + this.cidr.size - 2;
     for (let a = this.lowestMaybeFree; a <= last && taken.length < count; a++) {
       if (!this.used.has(a)) taken.push(a);
     }
@@ -70,7 +70,7 @@ export class AddressAllocator {
 
   release(address: number): void {
     if (this.used.delete(address) && address < this.lowestMaybeFree) {
-      this.lowestMaybeFree = Math.max(address, this.cidr.base + RESERVED_LOW);
+      this.lowestMaybeFree = Math.max(address, this.cidr.network + RESERVED_LOW);
     }
   }
 
@@ -81,7 +81,7 @@ export class AddressAllocator {
   allocateBlock(prefixLength: number): number | undefined {
     const size = 2 ** (32 - prefixLength);
     if (size > this.cidr.size) return undefined;
-    for (let start = this.cidr.base; start < this.cidr.base + this.cidr.size; start += size) {
+    for (let start = this.cidr.network; start < this.cidr.network + this.cidr.size; start += size) {
       if (this.blockIsFree(start, size)) {
         for (let a = start; a < start + size; a++) this.used.add(a);
         return start;

@@ -3,8 +3,8 @@ import type { SubnetRecord } from './ec2-model.js';
 import { Ec2ApiError, invalidParameterValue } from './errors.js';
 import type { IdSource } from './ids.js';
 import { ID_PATTERNS } from './ids.js';
-import type { Cidr } from './ipv4.js';
-import { cidrContains, cidrsOverlap, requireCidr } from './ipv4.js';
+import type { Cidr } from '../../core/ipv4.js';
+import { cidrHolds, cidrsOverlap, parseAlignedCidr } from '../../core/ipv4.js';
 
 export interface Ec2NetworkOptions {
   readonly region: string;
@@ -75,7 +75,7 @@ export class Ec2Network {
   private addSubnet(spec: Ec2NetworkOptions['subnets'][number]): void {
     const cidr = requireCidr(spec.cidr, 'Subnet CIDR');
     checkPrefix(cidr, 'subnet');
-    if (!cidrContains(this.vpcCidr, cidr.base) || !cidrContains(this.vpcCidr, cidr.base + cidr.size - 1)) {
+    if (!cidrHolds(this.vpcCidr, cidr.network) || !cidrHolds(this.vpcCidr, cidr.network + cidr.size - 1)) {
       throw new Ec2ApiError('InvalidSubnet.Range', `The CIDR '${cidr.text}' is invalid for VPC CIDR ${this.vpcCidr.text}.`);
     }
     for (const other of this.subnetMap.values()) {
@@ -96,6 +96,14 @@ export class Ec2Network {
       tags: new Map(),
     });
   }
+}
+
+function requireCidr(text: string, what: string): Cidr {
+  const cidr = parseAlignedCidr(text);
+  if (cidr === undefined) {
+    throw new Ec2ApiError('InvalidParameterValue', `${what} '${text}' is not a valid aligned IPv4 CIDR block`);
+  }
+  return cidr;
 }
 
 function checkPrefix(cidr: Cidr, what: string): void {

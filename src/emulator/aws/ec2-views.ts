@@ -1,6 +1,6 @@
 import type { EmulatorTopology, EniRecord, ImdsInterfaceView, TopologyDetachedInterface } from './ec2-model.js';
 import type { Ec2State } from './ec2-state.js';
-import { formatIpv4 } from './ipv4.js';
+import { intToIpv4 } from '../../core/ipv4.js';
 
 /** An instance's interfaces as its IMDS shows them, by device number. */
 export function imdsInterfaces(state: Ec2State, instanceId: string): ImdsInterfaceView[] {
@@ -29,7 +29,7 @@ function detachedView(state: Ec2State, eni: EniRecord): TopologyDetachedInterfac
     mac: eni.mac,
     subnetId: subnet.id,
     subnetCidr: subnet.allocator.cidr.text,
-    gateway: formatIpv4(subnet.allocator.gateway),
+    gateway: intToIpv4(subnet.allocator.gateway),
     primaryIp: eni.primaryIp,
     secondaryIps: [...eni.secondaryIps],
     prefixes: [...eni.prefixes],

@@ -1,10 +1,10 @@
 import type { EniRecord, SubnetRecord } from './ec2-model.js';
 import { Ec2ApiError, insufficientAddresses, invalidParameterValue, ipLimitExceeded } from './errors.js';
-import { formatIpv4, parseIpv4 } from './ipv4.js';
+import { intToIpv4, tryIpv4ToInt } from '../../core/ipv4.js';
 import type { PrivateIpSpecification } from './query-params.js';
 
 export function ipNumber(text: string): number {
-  const n = parseIpv4(text);
+  const n = tryIpv4ToInt(text);
   if (n === undefined) throw invalidParameterValue(`Invalid IPv4 address: '${text}'`);
   return n;
 }
@@ -45,7 +45,7 @@ export function claimAddresses(subnet: SubnetRecord, addresses: readonly string[
 export function allocateAddresses(subnet: SubnetRecord, count: number): string[] {
   const got = subnet.allocator.allocate(count);
   if (got === undefined) throw insufficientAddresses();
-  return got.map(formatIpv4);
+  return got.map(intToIpv4);
 }
 
 export function releaseAddresses(subnet: SubnetRecord, addresses: Iterable<string>): void {

@@ -1,6 +1,6 @@
 import type { SubnetRecord } from './ec2-model.js';
 import { Ec2ApiError, invalidParameterValue } from './errors.js';
-import { formatIpv4, parseCidr } from './ipv4.js';
+import { intToIpv4, parseAlignedCidr } from '../../core/ipv4.js';
 
 /** IPv4 prefix delegation hands out /28 blocks, as on EC2. */
 export const PREFIX_LENGTH = 28;
@@ -24,17 +24,17 @@ export function allocatePrefixes(subnet: SubnetRecord, count: number): string[] 
     }
     taken.push(base);
   }
-  return taken.map((base) => `${formatIpv4(base)}/${PREFIX_LENGTH}`);
+  return taken.map((base) => `${intToIpv4(base)}/${PREFIX_LENGTH}`);
 }
 
 /** Validates prefixes asked for by name: aligned /28s in the subnet, all addresses free and not reserved. */
 export function checkRequestedPrefixes(subnet: SubnetRecord, prefixes: readonly string[]): number[] {
   return prefixes.map((text) => {
-    const cidr = parseCidr(text);
+    const cidr = parseAlignedCidr(text);
     if (cidr === undefined || cidr.prefixLength !== PREFIX_LENGTH) {
       throw invalidParameterValue(`Invalid IPv4 prefix: '${text}' (expected an aligned /${PREFIX_LENGTH})`);
     }
-    for (let a = cidr.base; a < cidr.base + PREFIX_SIZE; a++) {
+    for (let a = cidr.network; a < cidr.network + PREFIX_SIZE; a++) {
       if (!subnet.allocator.contains(a)) {
         throw invalidParameterValue(`Prefix ${text} does not fall within the subnet's address range (${subnet.allocator.cidr.text})`);
       }
@@ -42,7 +42,7 @@ export function checkRequestedPrefixes(subnet: SubnetRecord, prefixes: readonly 
         throw new Ec2ApiError('InvalidParameterValue', `Prefix ${text} is in use or overlaps reserved addresses.`);
       }
     }
-    return cidr.base;
+    return cidr.network;
   });
 }
 
@@ -50,13 +50,13 @@ export function claimPrefixes(subnet: SubnetRecord, bases: readonly number[]): s
   for (const base of bases) {
     for (let a = base; a < base + PREFIX_SIZE; a++) subnet.allocator.claim(a);
   }
-  return bases.map((base) => `${formatIpv4(base)}/${PREFIX_LENGTH}`);
+  return bases.map((base) => `${intToIpv4(base)}/${PREFIX_LENGTH}`);
 }
 
 export function releasePrefixes(subnet: SubnetRecord, prefixes: Iterable<string>): void {
   for (const text of prefixes) {
-    const cidr = parseCidr(text);
-    if (cidr !== undefined) subnet.allocator.releaseBlock(cidr.base, cidr.prefixLength);
+    const cidr = parseAlignedCidr(text);
+    if (cidr !== undefined) subnet.allocator.releaseBlock(cidr.network, cidr.prefixLength);
   }
 }
 
@@ -66,7 +66,7 @@ export function releasePrefixes(subnet: SubnetRecord, prefixes: Iterable<string>
  * addresses taken (held by nobody the API shows, like another account's reservation).
  */
 export function fragment(subnet: SubnetRecord): number[] {
-  const { base, size } = subnet.allocator.cidr;
+  const { network: base, size } = subnet.allocator.cidr;
   const held: number[] = [];
   for (let start = base; start < base + size; start += PREFIX_SIZE) {
     let free = true;

@@ -9,7 +9,7 @@ import { ImdsServer } from './imds-server.js';
 import { fragment } from './eni-prefixes.js';
 import { releaseAddresses } from './eni-addresses.js';
 import { instanceTypeTable } from './instance-types.js';
-import { formatIpv4 } from './ipv4.js';
+import { intToIpv4 } from '../../core/ipv4.js';
 import { Throttler } from './token-bucket.js';
 
 export type { EmulatorTopology, TopologyDetachedInterface, TopologyInterface } from './ec2-model.js';
@@ -139,7 +139,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const subnetOrFirst = (subnetId: string | undefined) => (subnetId === undefined ? state.subnetRecords()[0]! : state.subnet(subnetId));
   const fragmentSubnet = (subnetId?: string): string[] => {
     const subnet = subnetOrFirst(subnetId);
-    const held = fragment(subnet).map(formatIpv4);
+    const held = fragment(subnet).map(intToIpv4);
     fragmentHolds.set(subnet.id, [...(fragmentHolds.get(subnet.id) ?? []), ...held]);
     return held;
   };

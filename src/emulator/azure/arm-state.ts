@@ -4,7 +4,7 @@
  * change them. Driven by an injected clock; emits onChange after each committed change.
  */
 import { AddressAllocator } from '../aws/address-allocator.js';
-import { formatIpv4, parseCidr, parseIpv4 } from '../aws/ipv4.js';
+import { intToIpv4, parseAlignedCidr, tryIpv4ToInt } from '../../core/ipv4.js';
 import type { IdSource } from '../aws/ids.js';
 import type { DesiredConfig, IpConfigRecord, NicRecord, OperationRecord, ScaleSetMode, SubnetRecord, VmRecord } from './arm-model.js';
 import { ArmApiError, IP_CONFIG_LIMIT_CODE } from './errors.js';
@@ -62,7 +62,7 @@ export class AzureState {
     this.vnetCidr = options.vnetCidr;
     this.vnetId = `${this.#groupId()}/providers/Microsoft.Network/virtualNetworks/${options.vnetName}`;
     for (const subnet of options.subnets) {
-      const cidr = parseCidr(subnet.cidr);
+      const cidr = parseAlignedCidr(subnet.cidr);
       if (cidr === undefined) throw new Error(`subnet ${subnet.name}: ${subnet.cidr} is not an aligned IPv4 CIDR`);
       const id = `${this.vnetId}/subnets/${subnet.name}`;
       this.subnets.set(lower(id), { id, name: subnet.name, cidr: cidr.text, allocator: new AddressAllocator(cidr) });
@@ -132,7 +132,7 @@ export class AzureState {
         vmId: id,
         primary: i === 0,
         etag: this.#etag(),
-        configs: [{ name: 'ipconfig1', primary: true, address: formatIpv4(address), subnetId: subnet.id, allocation: 'Dynamic', provisioningState: 'Succeeded' }],
+        configs: [{ name: 'ipconfig1', primary: true, address: intToIpv4(address), subnetId: subnet.id, allocation: 'Dynamic', provisioningState: 'Succeeded' }],
         pending: undefined,
         operationId: undefined,
       });
@@ -233,7 +233,7 @@ export class AzureState {
       if (subnet === undefined) throw new Error('unreachable: subnet checked');
       let address: number | undefined;
       if (d.allocation === 'Static' && d.address !== undefined) {
-        address = parseIpv4(d.address);
+        address = tryIpv4ToInt(d.address);
         if (address === undefined || !subnet.allocator.contains(address) || subnet.allocator.isReserved(address) || subnet.allocator.isUsed(address)) {
           throw new ArmApiError(400, 'PrivateIPAddressNotAvailable', `Private IP address ${d.address} is not available in subnet ${subnet.name}.`);
         }
@@ -242,7 +242,7 @@ export class AzureState {
         address = subnet.allocator.allocate(1)?.[0];
         if (address === undefined) throw new Error('unreachable: capacity checked');
       }
-      return { name: d.name, primary: false, address: formatIpv4(address), subnetId: subnet.id, allocation: d.allocation, provisioningState: 'Updating' };
+      return { name: d.name, primary: false, address: intToIpv4(address), subnetId: subnet.id, allocation: d.allocation, provisioningState: 'Updating' };
     });
     const operation: OperationRecord = {
       id: this.#uuid(),
@@ -309,7 +309,7 @@ export class AzureState {
     const subnet = this.subnets.get(lower(subnetId));
     const address = subnet?.allocator.allocate(1)?.[0];
     if (subnet === undefined || address === undefined) throw new Error(`cannot allocate for ${name}`);
-    const config: IpConfigRecord = { name, primary: false, address: formatIpv4(address), subnetId: subnet.id, allocation: 'Dynamic', provisioningState: 'Succeeded' };
+    const config: IpConfigRecord = { name, primary: false, address: intToIpv4(address), subnetId: subnet.id, allocation: 'Dynamic', provisioningState: 'Succeeded' };
     nic.configs = [...nic.configs, config];
     if (nic.pending !== undefined) nic.pending = [...nic.pending, config];
     nic.etag = this.#etag();
@@ -319,7 +319,7 @@ export class AzureState {
 
   #release(config: IpConfigRecord): void {
     const subnet = this.subnets.get(lower(config.subnetId));
-    const address = parseIpv4(config.address);
+    const address = tryIpv4ToInt(config.address);
     if (subnet !== undefined && address !== undefined) subnet.allocator.release(address);
   }
 }
