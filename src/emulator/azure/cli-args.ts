@@ -1,4 +1,5 @@
 /** Arguments of `nativeip emulator azure`. Pure: argv in, options out; every mistake names its flag. */
+import { parseFlags, parseListen, wholeNumber, type FlagSpec } from '../cli-common.js';
 import type { AzureEmulatorOptions } from './index.js';
 
 export class AzureEmulatorCliError extends Error {
@@ -23,50 +24,29 @@ export const AZURE_EMULATOR_USAGE =
 /** Real NIC PUTs take 10–60 s; the emulator defaults to a few seconds so a demo stays watchable. */
 export const DEFAULT_CLI_LATENCY_MS = 3000;
 
-const VALUE_FLAGS = new Set(['--listen', '--vms', '--nics', '--vm-size', '--latency-ms', '--request-latency-ms', '--vnet-cidr', '--subnet', '--scale-set', '--orchestration', '--ca-file']);
-const SWITCHES = new Set(['--no-throttling']);
+const FLAGS: FlagSpec = {
+  values: new Set(['--listen', '--vms', '--nics', '--vm-size', '--latency-ms', '--request-latency-ms', '--vnet-cidr', '--subnet', '--scale-set', '--orchestration', '--ca-file']),
+  switches: new Set(['--no-throttling']),
+  repeatable: new Set(['--subnet']),
+  usage: AZURE_EMULATOR_USAGE,
+};
 
-function count(flag: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new AzureEmulatorCliError(`${flag}: '${text}' is not a whole number from ${min} to ${max}`);
-  }
-  return Number(text);
-}
+const fail = (message: string) => new AzureEmulatorCliError(message);
+const count = (flag: string, text: string, min: number, max: number) => wholeNumber(flag, text, min, max, fail);
 
 export function parseAzureEmulatorArgs(argv: readonly string[]): AzureEmulatorCliArgs {
-  const values = new Map<string, string[]>();
-  const switches = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (SWITCHES.has(flag)) {
-      if (flag !== arg) throw new AzureEmulatorCliError(`${flag} takes no value`);
-      switches.add(flag);
-      continue;
-    }
-    if (!VALUE_FLAGS.has(flag)) throw new AzureEmulatorCliError(`unknown argument '${arg}'; usage: ${AZURE_EMULATOR_USAGE}`);
-    const value = flag !== arg ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (flag === arg && value.startsWith('--'))) throw new AzureEmulatorCliError(`${flag} needs a value`);
-    values.set(flag, [...(values.get(flag) ?? []), value]);
-  }
-  const one = (flag: string): string | undefined => {
-    const list = values.get(flag);
-    if (list !== undefined && list.length > 1 && flag !== '--subnet') throw new AzureEmulatorCliError(`${flag} given more than once`);
-    return list?.[0];
-  };
-  const listen = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(one('--listen') ?? '127.0.0.1:0');
-  if (listen === null) throw new AzureEmulatorCliError(`--listen: '${one('--listen') ?? ''}' is not HOST:PORT (e.g. 127.0.0.1:8443)`);
+  const flags = parseFlags(argv, FLAGS, fail);
+  const listen = parseListen(flags.one('--listen') ?? '127.0.0.1:0', '127.0.0.1:8443', fail);
   const emulator: AzureEmulatorOptions = {
-    host: listen[1] ?? listen[2] ?? '127.0.0.1',
-    port: count('--listen', listen[3] ?? '', 0, 65535),
-    operationLatencyMs: count('--latency-ms', one('--latency-ms') ?? String(DEFAULT_CLI_LATENCY_MS), 0, 600_000),
-    requestLatencyMs: count('--request-latency-ms', one('--request-latency-ms') ?? '0', 0, 60_000),
-    throttling: !switches.has('--no-throttling'),
+    host: listen.host,
+    port: listen.port,
+    operationLatencyMs: count('--latency-ms', flags.one('--latency-ms') ?? String(DEFAULT_CLI_LATENCY_MS), 0, 600_000),
+    requestLatencyMs: count('--request-latency-ms', flags.one('--request-latency-ms') ?? '0', 0, 60_000),
+    throttling: !flags.has('--no-throttling'),
   };
-  const vnet = one('--vnet-cidr');
+  const vnet = flags.one('--vnet-cidr');
   if (vnet !== undefined) emulator.vnetCidr = vnet;
-  const subnets = values.get('--subnet');
+  const subnets = flags.all('--subnet');
   if (subnets !== undefined) {
     emulator.subnets = subnets.map((pair) => {
       const match = /^([A-Za-z0-9_.-]+)=([0-9./]+)$/.exec(pair);
@@ -74,16 +54,16 @@ export function parseAzureEmulatorArgs(argv: readonly string[]): AzureEmulatorCl
       return { name: match[1]!, cidr: match[2]! };
     });
   }
-  const scaleSetName = one('--scale-set');
-  const orchestration = one('--orchestration') ?? 'Uniform';
+  const scaleSetName = flags.one('--scale-set');
+  const orchestration = flags.one('--orchestration') ?? 'Uniform';
   if (orchestration !== 'Uniform' && orchestration !== 'Flexible') throw new AzureEmulatorCliError(`--orchestration: '${orchestration}' is not Uniform or Flexible`);
-  if (scaleSetName === undefined && values.has('--orchestration')) throw new AzureEmulatorCliError('--orchestration needs --scale-set');
+  if (scaleSetName === undefined && flags.has('--orchestration')) throw new AzureEmulatorCliError('--orchestration needs --scale-set');
   return {
     emulator,
-    vms: count('--vms', one('--vms') ?? '1', 0, 100),
-    nicsPerVm: count('--nics', one('--nics') ?? '1', 1, 8),
-    vmSize: one('--vm-size') ?? 'Standard_D4s_v5',
+    vms: count('--vms', flags.one('--vms') ?? '1', 0, 100),
+    nicsPerVm: count('--nics', flags.one('--nics') ?? '1', 1, 8),
+    vmSize: flags.one('--vm-size') ?? 'Standard_D4s_v5',
     scaleSet: scaleSetName === undefined ? undefined : { name: scaleSetName, mode: orchestration },
-    caFile: one('--ca-file'),
+    caFile: flags.one('--ca-file'),
   };
 }
