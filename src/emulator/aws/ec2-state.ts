@@ -1,12 +1,7 @@
 import type { AttachmentRecord, EniRecord, InstanceRecord, SubnetRecord } from './ec2-model.js';
-import {
-  attachmentNotFound,
-  Ec2ApiError,
-  insufficientAddresses,
-  invalidParameterValue,
-  ipLimitExceeded,
-  missingParameter,
-} from './errors.js';
+import { attachmentNotFound, Ec2ApiError, invalidParameterValue, ipLimitExceeded } from './errors.js';
+import { assignPrefixes, assignSecondaryAddresses, unassign, type AssignRequest, type EniRegistry } from './eni-assignment.js';
+import { checkAttachable, dueDetaches, newAttachment, startDetach, type AttachmentPlacement } from './eni-attachment.js';
 import { allocatePrefixes, checkRequestedPrefixes, claimPrefixes, releasePrefixes } from './eni-prefixes.js';
 import { applyTags, removeTags } from './ec2-tags.js';
 import type { IdSource } from './ids.js';
@@ -14,15 +9,11 @@ import { ID_PATTERNS, macFrom } from './ids.js';
 import type { Ec2Tag, PrivateIpSpecification, TagSpecification } from './query-params.js';
 import type { InstanceTypeInfo } from './instance-types.js';
 import { maxIpv4PerInterface } from './instance-types.js';
-import {
-  allocateAddresses,
-  checkRequestedAddresses,
-  claimAddresses,
-  releaseAddresses,
-  takeNewEniAddresses,
-} from './eni-addresses.js';
+import { releaseAddresses, takeNewEniAddresses } from './eni-addresses.js';
 import { Ec2Network } from './ec2-network.js';
 import type { Ec2NetworkOptions } from './ec2-network.js';
+
+export type { AssignRequest } from './eni-assignment.js';
 
 export interface Ec2StateOptions extends Ec2NetworkOptions {
   readonly clock: () => number;
@@ -42,15 +33,6 @@ export interface CreateEniRequest {
   readonly privateIp?: string | undefined;
   readonly privateIpSpecs?: readonly PrivateIpSpecification[] | undefined;
   readonly tagSpecifications?: readonly TagSpecification[] | undefined;
-  readonly ipv4PrefixCount?: number | undefined;
-  readonly ipv4Prefixes?: readonly string[] | undefined;
-}
-
-export interface AssignRequest {
-  readonly eniId: string;
-  readonly count?: number | undefined;
-  readonly addresses?: readonly string[] | undefined;
-  readonly allowReassignment?: boolean | undefined;
   readonly ipv4PrefixCount?: number | undefined;
   readonly ipv4Prefixes?: readonly string[] | undefined;
 }
@@ -76,6 +58,12 @@ export class Ec2State extends Ec2Network {
   private readonly onChange: ((at: number) => void) | undefined;
   private readonly enis = new Map<string, EniRecord>();
   private readonly instanceRecords = new Map<string, InstanceRecord>();
+  private readonly registry: EniRegistry = {
+    eni: (id) => this.eni(id),
+    subnet: (id) => this.subnet(id),
+    ipLimit: (eni) => this.ipLimit(eni),
+    holderOf: (address) => this.holderOf(address),
+  };
 
   constructor(options: Ec2StateOptions) {
     super(options, options.ids);
@@ -108,9 +96,7 @@ export class Ec2State extends Ec2Network {
   /** Completes every detach whose delay has passed. Returns true when anything changed. */
   settle(): boolean {
     const now = this.clock();
-    const due = [...this.enis.values()]
-      .filter((eni) => eni.attachment?.detachCompletesAt !== undefined && eni.attachment.detachCompletesAt <= now)
-      .sort((a, b) => (a.attachment?.detachCompletesAt ?? 0) - (b.attachment?.detachCompletesAt ?? 0));
+    const due = dueDetaches(this.enis.values(), now);
     for (const eni of due) {
       const at = eni.attachment?.detachCompletesAt ?? now;
       eni.attachment = undefined;
@@ -142,7 +128,7 @@ export class Ec2State extends Ec2Network {
       state: 'running',
     };
     const eni = this.newEni(subnet, { description: 'Primary network interface', securityGroupIds: groups });
-    eni.attachment = this.newAttachment(instance.id, 0, 0, true);
+    eni.attachment = this.newAttachment({ instanceId: instance.id, deviceIndex: 0, networkCardIndex: 0, deleteOnTermination: true });
     this.instanceRecords.set(instance.id, instance);
     this.onChange?.(now);
     return { instance, primaryEni: eni };
@@ -192,38 +178,10 @@ export class Ec2State extends Ec2Network {
     this.settle();
     const eni = this.eni(req.eniId);
     const instance = this.instance(req.instanceId);
-    if (instance.state !== 'running') {
-      throw new Ec2ApiError('IncorrectInstanceState', `The instance '${instance.id}' is not in a valid state for this operation.`);
-    }
-    if (eni.attachment !== undefined) {
-      throw new Ec2ApiError('InvalidNetworkInterface.InUse', `Interface: [${eni.id}] in use.`);
-    }
-    const cardIndex = req.networkCardIndex ?? 0;
-    if (cardIndex >= instance.type.networkCards) {
-      throw invalidParameterValue(`Network card index ${cardIndex} is not supported by instance type ${instance.type.name}.`);
-    }
-    if (this.subnet(eni.subnetId).az !== instance.az) {
-      throw new Ec2ApiError(
-        'InvalidParameterCombination',
-        `You may not attach a network interface to an instance if they are not in the same availability zone`,
-      );
-    }
-    const attached = this.attachedTo(instance.id);
-    if (attached.some((e) => e.attachment?.deviceIndex === req.deviceIndex)) {
-      throw invalidParameterValue(
-        `Instance '${instance.id}' already has an interface attached at device index '${req.deviceIndex}'.`,
-      );
-    }
-    if (attached.length >= instance.type.maxInterfaces) {
-      throw new Ec2ApiError(
-        'AttachmentLimitExceeded',
-        `Interface count ${attached.length + 1} exceeds the limit for ${instance.type.name}`,
-      );
-    }
-    if (1 + eni.secondaryIps.length + eni.prefixes.length > instance.type.ipv4PerInterface) {
-      throw ipLimitExceeded();
-    }
-    eni.attachment = this.newAttachment(instance.id, req.deviceIndex, cardIndex, false);
+    const networkCardIndex = req.networkCardIndex ?? 0;
+    const eniAz = this.subnet(eni.subnetId).az;
+    checkAttachable({ eni, instance, eniAz, attached: this.attachedTo(instance.id), deviceIndex: req.deviceIndex, networkCardIndex });
+    eni.attachment = this.newAttachment({ instanceId: instance.id, deviceIndex: req.deviceIndex, networkCardIndex, deleteOnTermination: false });
     this.onChange?.(this.clock());
     return eni.attachment;
   }
@@ -231,14 +189,7 @@ export class Ec2State extends Ec2Network {
   detachNetworkInterface(attachmentId: string): void {
     this.settle();
     const eni = this.eniByAttachment(attachmentId);
-    const attachment = eni.attachment!;
-    if (attachment.deviceIndex === 0) {
-      throw new Ec2ApiError('OperationNotPermitted', 'The network interface at device index 0 cannot be detached.');
-    }
-    if (attachment.status === 'detaching') return;
-    attachment.status = 'detaching';
-    attachment.detachCompletesAt = this.clock() + this.detachDelayMs;
-    this.onChange?.(this.clock());
+    if (startDetach(eni.attachment!, this.clock(), this.detachDelayMs)) this.onChange?.(this.clock());
   }
 
   deleteNetworkInterface(eniId: string): void {
@@ -254,34 +205,7 @@ export class Ec2State extends Ec2Network {
   /** Secondary addresses; a request for prefixes goes to {@link assignIpv4Prefixes}. */
   assignPrivateIpAddresses(req: AssignRequest): string[] {
     this.settle();
-    if (req.ipv4PrefixCount !== undefined || (req.ipv4Prefixes?.length ?? 0) > 0) {
-      throw invalidParameterValue('this request delegates prefixes: use assignIpv4Prefixes');
-    }
-    const eni = this.eni(req.eniId);
-    const explicit = [...new Set(req.addresses ?? [])].filter((a) => a !== eni.primaryIp && !eni.secondaryIps.includes(a));
-    if (req.count !== undefined && (req.addresses?.length ?? 0) > 0) {
-      throw new Ec2ApiError(
-        'InvalidParameterCombination',
-        'PrivateIpAddress and SecondaryPrivateIpAddressCount cannot be specified together',
-      );
-    }
-    if (req.count === undefined && (req.addresses?.length ?? 0) === 0) {
-      throw missingParameter('PrivateIpAddress or SecondaryPrivateIpAddressCount');
-    }
-    const count = req.count ?? 0;
-    if (req.count !== undefined && count < 1) {
-      throw invalidParameterValue(`Value (${count}) for parameter SecondaryPrivateIpAddressCount is invalid. Expected at least 1.`);
-    }
-    if (this.slotsUsed(eni) + explicit.length + count > this.ipLimit(eni)) throw ipLimitExceeded();
-    const subnet = this.subnet(eni.subnetId);
-    const moves = checkRequestedAddresses(subnet, explicit, req.allowReassignment === true, (a) => this.holderOf(a));
-    if (count > subnet.allocator.freeCount) throw insufficientAddresses();
-    for (const [address, from] of moves) {
-      from.secondaryIps = from.secondaryIps.filter((a) => a !== address);
-      releaseAddresses(subnet, [address]);
-    }
-    const assigned = [...claimAddresses(subnet, explicit), ...allocateAddresses(subnet, count)];
-    eni.secondaryIps.push(...assigned);
+    const assigned = assignSecondaryAddresses(this.registry, req);
     this.onChange?.(this.clock());
     return assigned;
   }
@@ -289,52 +213,14 @@ export class Ec2State extends Ec2Network {
   /** AssignPrivateIpAddresses with Ipv4PrefixCount or Ipv4Prefix.N: delegates /28 prefixes. */
   assignIpv4Prefixes(req: AssignRequest): string[] {
     this.settle();
-    const eni = this.eni(req.eniId);
-    if (req.count !== undefined || (req.addresses?.length ?? 0) > 0) {
-      throw new Ec2ApiError(
-        'InvalidParameterCombination',
-        'Ipv4Prefixes or Ipv4PrefixCount cannot be specified with PrivateIpAddress or SecondaryPrivateIpAddressCount',
-      );
-    }
-    const named = [...new Set(req.ipv4Prefixes ?? [])];
-    if (req.ipv4PrefixCount !== undefined && named.length > 0) {
-      throw new Ec2ApiError('InvalidParameterCombination', 'Ipv4Prefixes and Ipv4PrefixCount cannot be specified together');
-    }
-    const count = req.ipv4PrefixCount ?? named.length;
-    if (count < 1) {
-      throw invalidParameterValue(`Value (${count}) for parameter Ipv4PrefixCount is invalid. Expected at least 1.`);
-    }
-    if (this.slotsUsed(eni) + count > this.ipLimit(eni)) throw ipLimitExceeded();
-    const subnet = this.subnet(eni.subnetId);
-    const bases = checkRequestedPrefixes(subnet, named);
-    const prefixes = named.length > 0 ? claimPrefixes(subnet, bases) : allocatePrefixes(subnet, count);
-    eni.prefixes.push(...prefixes);
+    const prefixes = assignPrefixes(this.registry, req);
     this.onChange?.(this.clock());
     return prefixes;
   }
 
   unassignPrivateIpAddresses(eniId: string, addresses: readonly string[], prefixes: readonly string[] = []): void {
     this.settle();
-    const eni = this.eni(eniId);
-    if (addresses.length === 0 && prefixes.length === 0) throw missingParameter('PrivateIpAddress');
-    if (prefixes.length > 0) {
-      const unknown = prefixes.filter((p) => !eni.prefixes.includes(p));
-      if (unknown.length > 0) {
-        throw invalidParameterValue(`Some of the specified prefixes are not assigned to interface ${eni.id}: ${unknown.join(', ')}`);
-      }
-    }
-    if (addresses.includes(eni.primaryIp)) {
-      throw invalidParameterValue(`The primary private IP address ${eni.primaryIp} of ${eni.id} cannot be unassigned.`);
-    }
-    const missing = addresses.filter((a) => !eni.secondaryIps.includes(a));
-    if (missing.length > 0) {
-      throw invalidParameterValue(`Some of the specified addresses are not assigned to interface ${eni.id}: ${missing.join(', ')}`);
-    }
-    const subnet = this.subnet(eni.subnetId);
-    eni.secondaryIps = eni.secondaryIps.filter((a) => !addresses.includes(a));
-    releaseAddresses(subnet, new Set(addresses));
-    eni.prefixes = eni.prefixes.filter((p) => !prefixes.includes(p));
-    releasePrefixes(subnet, prefixes);
+    unassign(this.registry, eniId, addresses, prefixes);
     this.onChange?.(this.clock());
   }
 
@@ -405,11 +291,6 @@ export class Ec2State extends Ec2Network {
     throw attachmentNotFound(attachmentId);
   }
 
-  /** Address slots an interface uses: its primary, each secondary, and one per prefix. */
-  private slotsUsed(eni: EniRecord): number {
-    return 1 + eni.secondaryIps.length + eni.prefixes.length;
-  }
-
   private ipLimit(eni: EniRecord): number {
     if (eni.attachment === undefined) return this.unattachedIpLimit;
     return this.instanceRecords.get(eni.attachment.instanceId)?.type.ipv4PerInterface ?? this.unattachedIpLimit;
@@ -434,17 +315,8 @@ export class Ec2State extends Ec2Network {
     return eni;
   }
 
-  private newAttachment(instanceId: string, deviceIndex: number, networkCardIndex: number, deleteOnTermination: boolean): AttachmentRecord {
-    return {
-      id: `eni-attach-${this.ids.hex(17)}`,
-      instanceId,
-      deviceIndex,
-      networkCardIndex,
-      attachTime: this.clock(),
-      status: 'attached',
-      deleteOnTermination,
-      detachCompletesAt: undefined,
-    };
+  private newAttachment(placement: AttachmentPlacement): AttachmentRecord {
+    return newAttachment(`eni-attach-${this.ids.hex(17)}`, this.clock(), placement);
   }
 
   private removeEni(eni: EniRecord): void {
