@@ -2,24 +2,22 @@
  * The whole AWS path: emulated EC2 + IMDS, nodes as network namespaces behind a VPC that checks
  * sources, a real nativeip-ipamd per node, and the built plugin driven by cnitool.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
-import { hostVethName } from '../../src/cni/datapath/veth-name.js';
 import { ping, tcpConnect, tcpEcho } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress } from './support/cnitool.js';
+import { podLeftovers, tearDownCluster } from './support/cluster.js';
 
-const execFileAsync = promisify(execFile);
 const PREFIX = 'e2a-';
 const skip = e2eSkipReason();
 if (skip !== undefined) console.warn(`skipping AWS e2e: ${skip}`);
 
 interface Pod {
+  readonly name: string;
   readonly netns: string;
   readonly netnsPath: string;
   readonly node: ClusterNode;
@@ -35,7 +33,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
   async function addPod(node: ClusterNode, name: string): Promise<Pod> {
     const netns = `${PREFIX}${name}`;
     const netnsPath = await createPodNetns(netns);
-    const pod: Pod = { netns, netnsPath, node, address: '' };
+    const pod: Pod = { name, netns, netnsPath, node, address: '' };
     pods.push(pod);
     const outcome = await cni.get(node)!.run('add', 'nativeip', netnsPath, { CNI_ARGS: `K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=${name}` });
     expect(outcome.stderr + outcome.stdout, `ADD ${name}`).not.toMatch(/"code"/);
@@ -45,7 +43,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
   }
 
   async function delPod(pod: Pod): Promise<void> {
-    const outcome = await cni.get(pod.node)!.run('del', 'nativeip', pod.netnsPath, { CNI_ARGS: `K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=${pod.netns.slice(PREFIX.length)}` });
+    const outcome = await cni.get(pod.node)!.run('del', 'nativeip', pod.netnsPath, { CNI_ARGS: `K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=${pod.name}` });
     expect(outcome.code, outcome.stdout + outcome.stderr).toBe(0);
   }
 
@@ -54,23 +52,6 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
       for (const eni of instance.interfaces) if (eni.secondaryIps.includes(address)) return { instance, eni };
     }
     return undefined;
-  }
-
-  /** The pod's veth, host route and rules, if any are still in the node's namespace. */
-  async function nodeLeftovers(node: ClusterNode, address: string, podName: string): Promise<string[]> {
-    const veth = hostVethName('eni', { namespace: 'e2e', name: podName });
-    const ns = node.netnsPath;
-    const [links, routes, rules] = await Promise.all([
-      execFileAsync('ip', ['-n', ns.replace('/run/netns/', ''), '-o', 'link', 'show', 'type', 'veth']),
-      execFileAsync('ip', ['-n', ns.replace('/run/netns/', ''), '-4', 'route', 'show', 'table', 'all']),
-      execFileAsync('ip', ['-n', ns.replace('/run/netns/', ''), '-4', 'rule', 'show']),
-    ]);
-    const hits: string[] = [];
-    const re = new RegExp(`(^|\\s)${address.replace(/\./g, '\\.')}(/32)?(\\s|$)`);
-    hits.push(...links.stdout.split('\n').filter((l) => l.includes(` ${veth}@`)).map((l) => `veth ${l.split(':')[1]?.trim()}`));
-    hits.push(...routes.stdout.split('\n').filter((l) => re.test(l)).map((l) => `route ${l}`));
-    hits.push(...rules.stdout.split('\n').filter((l) => re.test(l)).map((l) => `rule ${l}`));
-    return hits;
   }
 
   beforeAll(async () => {
@@ -86,14 +67,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     }
   }, 180_000);
 
-  afterAll(async () => {
-    for (const pod of pods) await deletePodNetns(pod.netns);
-    if (cluster !== undefined) {
-      for (const node of cluster.nodes) console.log(`--- ${node.name} daemon log tail ---\n${await cluster.logTail(node, 15)}`);
-      await cluster.close();
-    }
-    await rm(workDir, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => tearDownCluster(cluster, pods.map((p) => p.netns), workDir), 120_000);
 
   it('gives pods distinct VPC addresses, on the primary ENI and then on a secondary ENI', async () => {
     const [node1, node2] = cluster.nodes as [ClusterNode, ClusterNode];
@@ -139,7 +113,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     const victims = pods.filter((p) => p.node === node1).slice(-2);
     for (const pod of victims) {
       await delPod(pod);
-      expect(await nodeLeftovers(node1, pod.address, pod.netns.slice(PREFIX.length))).toEqual([]);
+      expect(await podLeftovers(node1, 'e2e', pod)).toEqual([]);
     }
     const status = await cluster.status(node1);
     for (const pod of victims) expect(status.pods.map((p) => p.address)).not.toContain(pod.address);
@@ -155,7 +129,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     const restored = await cluster.status(node2);
     expect(restored.pods.map((p) => p.address)).toContain(pod.address);
     await delPod(pod);
-    expect(await nodeLeftovers(node2, pod.address, pod.netns.slice(PREFIX.length))).toEqual([]);
+    expect(await podLeftovers(node2, 'e2e', pod)).toEqual([]);
     const after = await cluster.status(node2);
     expect(after.pods.map((p) => p.address)).not.toContain(pod.address);
   }, 120_000);
@@ -172,6 +146,6 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool â†’ nativeip-cni â†
     }
     const after = await cluster.status(node2);
     expect(after.pods.map((p) => p.address)).not.toContain(pod.address);
-    expect(await nodeLeftovers(node2, pod.address, pod.netns.slice(PREFIX.length))).toEqual([]);
+    expect(await podLeftovers(node2, 'e2e', pod)).toEqual([]);
   }, 120_000);
 });

@@ -5,17 +5,17 @@
  * driven by cnitool.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostVethName } from '../../src/cni/datapath/veth-name.js';
 import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
-import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
+import { createPodNetns } from '../../src/demo/pods.js';
 import type { AzureEmulator } from '../../src/emulator/azure/index.js';
 import { ping, tcpConnect, tcpEcho, type AzureFabric } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress } from './support/cnitool.js';
+import { podLeftovers, tearDownCluster } from './support/cluster.js';
 
 const execFileAsync = promisify(execFile);
 const PREFIX = 'az-';
@@ -60,22 +60,6 @@ describe.skipIf(skip !== undefined)('Azure end to end (cnitool → nativeip-cni 
     return undefined;
   }
 
-  async function leftovers(node: ClusterNode, pod: Pod): Promise<string[]> {
-    const ns = node.netnsPath.replace('/run/netns/', '');
-    const veth = hostVethName('eni', { namespace: 'e2e', name: pod.name });
-    const [links, routes, rules] = await Promise.all([
-      execFileAsync('ip', ['-n', ns, '-o', 'link', 'show', 'type', 'veth']),
-      execFileAsync('ip', ['-n', ns, '-4', 'route', 'show', 'table', 'all']),
-      execFileAsync('ip', ['-n', ns, '-4', 'rule', 'show']),
-    ]);
-    const re = new RegExp(`(^|\\s)${pod.address.replace(/\./g, '\\.')}(/32)?(\\s|$)`);
-    return [
-      ...links.stdout.split('\n').filter((l) => l.includes(` ${veth}@`)),
-      ...routes.stdout.split('\n').filter((l) => re.test(l)),
-      ...rules.stdout.split('\n').filter((l) => re.test(l)),
-    ];
-  }
-
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-e2e-az-'));
     cluster = await EmulatedCluster.startAzure({
@@ -92,14 +76,7 @@ describe.skipIf(skip !== undefined)('Azure end to end (cnitool → nativeip-cni 
     }
   }, 180_000);
 
-  afterAll(async () => {
-    for (const pod of pods) await deletePodNetns(pod.netns);
-    if (cluster !== undefined) {
-      for (const node of cluster.nodes) console.log(`--- ${node.name} daemon log tail ---\n${await cluster.logTail(node, 15)}`);
-      await cluster.close();
-    }
-    await rm(workDir, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => tearDownCluster(cluster, pods.map((p) => p.netns), workDir), 120_000);
 
   it('the daemons found Azure on their own and set up the secondary NIC with its own route table', async () => {
     for (const node of cluster.nodes) {
@@ -153,7 +130,7 @@ describe.skipIf(skip !== undefined)('Azure end to end (cnitool → nativeip-cni 
     for (const pod of victims) {
       const outcome = await cni.get(node1)!.run('del', 'nativeip', pod.netnsPath, args(pod));
       expect(outcome.code, outcome.stdout + outcome.stderr).toBe(0);
-      expect(await leftovers(node1, pod)).toEqual([]);
+      expect(await podLeftovers(node1, 'e2e', pod)).toEqual([]);
     }
     const status = await cluster.status(node1);
     for (const pod of victims) expect(status.pods.map((p) => p.address)).not.toContain(pod.address);

@@ -5,14 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { FrameDecoder, encodeFrame } from '../../src/rpc/framing.js';
-import { closeServer, listen, tempDir } from './rpc-helpers.js';
+import { closeServer, fakeDaemon, tempDir } from './rpc-helpers.js';
 
 const BUN = join(process.cwd(), 'node_modules', '.bin', 'bun');
 const RUNNER = join(process.cwd(), 'test', 'integration', 'rpc-client-bun-runner.ts');
@@ -29,20 +27,6 @@ async function callUnderBun(socketPath: string, method: string, params: unknown,
   writeFileSync(paramsFile, JSON.stringify(params));
   const { stdout } = await run(BUN, [RUNNER, socketPath, method, paramsFile, String(timeoutMs)]);
   return JSON.parse(stdout) as Outcome;
-}
-
-async function fakeDaemon(socketPath: string, answer: (request: { id: number }) => unknown | undefined): Promise<Server> {
-  return listen(socketPath, (socket: Socket) => {
-    const decoder = new FrameDecoder();
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => {
-      const [first] = decoder.push(chunk);
-      if (first === undefined) return;
-      const reply = answer(first as { id: number });
-      if (reply === undefined) socket.destroy();
-      else socket.write(encodeFrame(reply));
-    });
-  });
 }
 
 describe('callDaemon under Bun', () => {
@@ -86,7 +70,7 @@ describe('callDaemon under Bun', () => {
     const body = { code: 'PoolExhausted', cniCode: 100, message: 'no free addresses', retryable: false };
     const s1 = await fakeDaemon(remote, (req) => ({ v: 1, id: req.id, error: body }));
     const hangUp = nextSocket();
-    const s2 = await fakeDaemon(hangUp, () => undefined);
+    const s2 = await fakeDaemon(hangUp, () => undefined, 'hang-up');
     try {
       const a = await callUnderBun(remote, 'del', { networkName: 'nativeip', containerId: 'c1', ifName: 'eth0' });
       expect(a.error).toMatchObject({ kind: 'remote', message: body.message, body });

@@ -1,33 +1,13 @@
 import { writeFileSync } from 'node:fs';
-import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { callDaemon } from '../../src/rpc/client.js';
 import { RpcCallError } from '../../src/rpc/errors.js';
-import { FrameDecoder, encodeFrame } from '../../src/rpc/framing.js';
-import { closeServer, listen, tempDir } from './rpc-helpers.js';
+import { closeServer, fakeDaemon, tempDir } from './rpc-helpers.js';
 
 const delParams = { networkName: 'nativeip', containerId: 'c1', ifName: 'eth0' };
-
-/** A fake daemon that answers the first request frame with `reply(request)` (or nothing). */
-async function fakeDaemon(
-  socketPath: string,
-  reply: (request: { id: number }) => unknown,
-  behaviour: 'answer' | 'silent' | 'hang-up' = 'answer',
-): Promise<Server> {
-  return listen(socketPath, (socket: Socket) => {
-    const decoder = new FrameDecoder();
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => {
-      const [first] = decoder.push(chunk);
-      if (first === undefined) return;
-      if (behaviour === 'hang-up') socket.destroy();
-      else if (behaviour === 'answer') socket.write(encodeFrame(reply(first as { id: number })));
-    });
-  });
-}
 
 async function callError(promise: Promise<unknown>): Promise<RpcCallError> {
   try {

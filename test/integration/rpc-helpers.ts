@@ -5,7 +5,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { FrameDecoder } from '../../src/rpc/framing.js';
+import { FrameDecoder, encodeFrame } from '../../src/rpc/framing.js';
 
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -27,6 +27,27 @@ export async function listen(socketPath: string, onConnection: (socket: Socket) 
     server.listen(socketPath, () => resolve());
   });
   return server;
+}
+
+/**
+ * A fake daemon: on the first request frame of a connection it writes `reply(request)`
+ * (`answer`), says nothing (`silent`) or closes the connection (`hang-up`).
+ */
+export function fakeDaemon(
+  socketPath: string,
+  reply: (request: { id: number }) => unknown,
+  behaviour: 'answer' | 'silent' | 'hang-up' = 'answer',
+): Promise<Server> {
+  return listen(socketPath, (socket: Socket) => {
+    const decoder = new FrameDecoder();
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      const [first] = decoder.push(chunk);
+      if (first === undefined) return;
+      if (behaviour === 'hang-up') socket.destroy();
+      else if (behaviour === 'answer') socket.write(encodeFrame(reply(first as { id: number })));
+    });
+  });
 }
 
 /** Stops listening and destroys the connections still open. */
