@@ -10,14 +10,14 @@ import { computeMaxPods } from '../core/max-pods.js';
 import { expectedNodeOf, observationDifference } from '../core/node-observation.js';
 import { planInputOf } from '../core/plan-input.js';
 import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
-import { prefixAddresses } from '../core/prefix-cidr.js';
-import { CloudError, type CloudInterface, type CloudProvider, type NodeSnapshot } from '../core/types.js';
+import { CloudError, type CloudProvider, type NodeSnapshot } from '../core/types.js';
 import { addressesPerInterface, type GrowPlan, type WarmTargets } from '../core/warm-targets.js';
-import type { Datapath, HostInterfaceSpec } from '../cni/datapath/types.js';
+import type { Datapath } from '../cni/datapath/types.js';
 import { RpcServiceError } from '../rpc/errors.js';
 import type { AdaptiveController } from './adaptive-controller.js';
 import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
 import { SerialQueue } from './keyed-mutex.js';
+import { PoolCloudSync } from './pool-cloud-sync.js';
 import { ReconcileGate, type ObservationOutcome, type ReconcileCounts } from './reconcile-gate.js';
 
 export interface PoolManagerOptions {
@@ -66,7 +66,7 @@ export class PoolManager {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
   readonly #cloudQueue = new SerialQueue();
-  #node: NodeSnapshot | undefined;
+  readonly #cloud: PoolCloudSync;
   #pending = 0;
   #growing: Promise<void> | undefined;
   #block: GrowBlock | undefined;
@@ -87,11 +87,23 @@ export class PoolManager {
       settleMs: options.observationSettleMs ?? OBSERVATION_SETTLE_MS,
       fullReconcileMs: options.fullReconcileMs ?? FULL_RECONCILE_MS,
     });
+    this.#cloud = new PoolCloudSync({
+      pool: this.pool,
+      provider: options.provider,
+      datapath: options.datapath,
+      mtu: options.mtu,
+      attachTimeoutMs: options.attachTimeoutMs,
+      logger: options.logger,
+      clock: this.#clock,
+      ...(options.adaptive === undefined ? {} : { adaptive: options.adaptive }),
+      onDescribed: () => this.#reconcileGate.described(this.#clock()),
+    });
   }
 
   get node(): NodeSnapshot {
-    if (this.#node === undefined) throw new Error('pool manager not started');
-    return this.#node;
+    const node = this.#cloud.node;
+    if (node === undefined) throw new Error('pool manager not started');
+    return node;
   }
 
   get cloudName(): string {
@@ -135,7 +147,7 @@ export class PoolManager {
     // them: a retryable failure waits (with jitter) and tries again rather than crash-looping.
     for (let backoff = MIN_BACKOFF_MS; ; backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
       try {
-        await this.#cloudQueue.run(() => this.#syncWithCloud());
+        await this.#cloudQueue.run(() => this.#cloud.syncWithCloud());
         return;
       } catch (error) {
         if (!(error instanceof CloudError) || !error.retryable || this.#closed) throw error;
@@ -275,7 +287,7 @@ export class PoolManager {
     }
     if (decision.action === 'describe') {
       if (outcome.kind === 'differs') this.#options.logger.info({ difference: outcome.difference }, 'node view differs from the pool; describing the node');
-      await this.#syncWithCloud();
+      await this.#cloud.syncWithCloud();
     }
     await this.#shrinkOnce();
     return undefined;
@@ -306,7 +318,7 @@ export class PoolManager {
         return;
       }
       try {
-        await this.#executeGrow(plan);
+        await this.#cloud.executeGrow(plan);
         this.#notifyChanged();
         this.#block = undefined;
         this.#backoffMs = MIN_BACKOFF_MS;
@@ -317,35 +329,6 @@ export class PoolManager {
       } finally {
         this.#reconcileGate.changed(this.#clock());
       }
-    }
-  }
-
-  async #executeGrow(plan: Exclude<GrowPlan, { kind: 'none' | 'blocked' }>): Promise<void> {
-    const { provider, logger } = this.#options;
-    if (plan.kind === 'assign') {
-      const started = this.#clock();
-      const added = await provider.assignAddresses(plan.interfaceId, plan.count);
-      this.#options.adaptive?.recordGrowLatency(this.#clock() - started);
-      this.pool.addAddresses(plan.interfaceId, added);
-      logger.info({ interfaceId: plan.interfaceId, added }, 'assigned addresses');
-    } else if (plan.kind === 'assign-prefixes') {
-      if (provider.assignPrefixes === undefined) throw new Error(`provider ${provider.name} cannot delegate prefixes`);
-      const added = await provider.assignPrefixes(plan.interfaceId, plan.count);
-      this.pool.addPrefixes(plan.interfaceId, added);
-      logger.info({ interfaceId: plan.interfaceId, prefixes: added }, 'assigned prefixes');
-    } else {
-      const started = this.#clock();
-      const created = await provider.createInterface({
-        deviceIndex: plan.deviceIndex,
-        secondaryCount: plan.secondaryCount,
-        ...(plan.prefixCount === undefined ? {} : { prefixCount: plan.prefixCount }),
-      });
-      logger.info(
-        { interfaceId: created.id, deviceIndex: created.deviceIndex, addresses: created.secondaryIps.length, prefixes: created.prefixes ?? [] },
-        'created interface',
-      );
-      await this.#useInterface(created);
-      this.#options.adaptive?.recordAttachLatency(this.#clock() - started);
     }
   }
 
@@ -368,105 +351,10 @@ export class PoolManager {
     const plan = planPoolShrink(this.#planInput());
     if (plan.kind === 'none') return;
     try {
-      await this.#executeShrink(plan);
+      await this.#cloud.executeShrink(plan);
     } finally {
       this.#reconcileGate.changed(this.#clock());
     }
-  }
-
-  async #executeShrink(plan: Exclude<ReturnType<typeof planPoolShrink>, { kind: 'none' }>): Promise<void> {
-    const { provider, logger } = this.#options;
-    if (plan.kind === 'release-prefixes') {
-      if (provider.releasePrefixes === undefined) return;
-      // Out of the pool first, so no pod can be handed an address the cloud is taking back.
-      this.pool.removePrefixes(plan.prefixes);
-      try {
-        await provider.releasePrefixes(plan.interfaceId, plan.prefixes);
-        logger.info({ interfaceId: plan.interfaceId, released: plan.prefixes }, 'released excess prefixes');
-      } catch (error) {
-        this.pool.addPrefixes(plan.interfaceId, plan.prefixes);
-        logger.warn({ err: error, interfaceId: plan.interfaceId }, 'releasing excess prefixes failed');
-      }
-      return;
-    }
-    if (plan.kind === 'release') {
-      // Out of the pool first, so no pod can be handed an address the cloud is taking back.
-      this.pool.removeAddresses(plan.addresses);
-      try {
-        await provider.releaseAddresses(plan.interfaceId, plan.addresses);
-        logger.info({ interfaceId: plan.interfaceId, released: plan.addresses }, 'released excess addresses');
-      } catch (error) {
-        this.pool.addAddresses(plan.interfaceId, plan.addresses);
-        logger.warn({ err: error, interfaceId: plan.interfaceId }, 'releasing excess addresses failed');
-      }
-      return;
-    }
-    const pif = this.pool.interfaces().find((i) => i.id === plan.interfaceId);
-    if (pif === undefined) return;
-    const addresses = this.pool.addressesOf(pif.id).filter((a) => a.prefix === undefined).map((a) => a.address);
-    const prefixes = this.pool.prefixesOf(pif.id);
-    this.pool.removeInterface(pif.id);
-    try {
-      await this.#options.datapath.teardownInterface(this.#hostSpec(pif));
-      await provider.deleteInterface(pif.id);
-      this.#node = { ...this.node, interfaces: this.node.interfaces.filter((i) => i.id !== pif.id) };
-      logger.info({ interfaceId: pif.id, deviceIndex: pif.deviceIndex }, 'deleted idle interface');
-    } catch (error) {
-      logger.warn({ err: error, interfaceId: pif.id }, 'deleting idle interface failed; keeping it');
-      this.pool.addInterface({ ...pif, secondaryIps: addresses, prefixes });
-      await this.#options.datapath.setupInterface(this.#hostSpec(pif)).catch(() => undefined);
-    }
-  }
-
-  /** Makes the pool match the cloud: new interfaces and addresses join, vanished ones leave. */
-  async #syncWithCloud(): Promise<void> {
-    const node = await this.#options.provider.describeNode();
-    this.#reconcileGate.described(this.#clock());
-    this.#node = node;
-    const usable = node.interfaces.filter((i) => i.deviceIndex === 0 || i.managed || i.pooled === true);
-    for (const cloud of usable) {
-      if (!this.pool.hasInterface(cloud.id)) {
-        await this.#useInterface(cloud);
-        continue;
-      }
-      this.pool.addAddresses(cloud.id, cloud.secondaryIps);
-      const cloudPrefixes = cloud.prefixes ?? [];
-      this.pool.addPrefixes(cloud.id, cloudPrefixes);
-      const inCloud = new Set([...cloud.secondaryIps, ...cloudPrefixes.flatMap(prefixAddresses)]);
-      const vanished = this.pool.addressesOf(cloud.id).filter((a) => !inCloud.has(a.address));
-      this.#forget(vanished.map((a) => a.address));
-      const vanishedPrefixes = this.pool.prefixesOf(cloud.id).filter((p) => !cloudPrefixes.includes(p));
-      this.pool.removePrefixes(vanishedPrefixes);
-    }
-    const attached = new Set(usable.map((i) => i.id));
-    for (const pif of this.pool.interfaces()) {
-      if (!attached.has(pif.id)) {
-        const orphaned = this.pool.removeInterface(pif.id);
-        this.#options.logger.error({ interfaceId: pif.id, orphaned }, 'interface is no longer attached to this node');
-      }
-    }
-  }
-
-  #forget(addresses: string[]): void {
-    if (addresses.length === 0) return;
-    const orphaned = this.pool.removeAddresses(addresses);
-    const log = this.#options.logger;
-    if (orphaned.length > 0) log.error({ addresses, orphaned }, 'addresses held by pods were removed from the node in the cloud');
-    else log.info({ addresses }, 'addresses no longer on the node were dropped from the pool');
-  }
-
-  async #useInterface(cloud: CloudInterface): Promise<void> {
-    if (cloud.deviceIndex > 0) {
-      await this.#options.datapath.setupInterface(this.#hostSpec(cloud), { timeoutMs: this.#options.attachTimeoutMs });
-    }
-    this.pool.addInterface(cloud);
-    if (this.#node !== undefined && !this.#node.interfaces.some((i) => i.id === cloud.id)) {
-      this.#node = { ...this.#node, interfaces: [...this.#node.interfaces, cloud].sort((a, b) => a.deviceIndex - b.deviceIndex) };
-    }
-  }
-
-  #hostSpec(pif: Pick<CloudInterface, 'mac' | 'primaryIp' | 'subnetCidr' | 'deviceIndex'>): HostInterfaceSpec {
-    return { mac: pif.mac, primaryIp: pif.primaryIp, subnetCidr: pif.subnetCidr, mtu: this.#options.mtu, routeTable: pif.deviceIndex + 1 };
   }
 
   /**
