@@ -10,6 +10,8 @@ import type { CloudProvider } from '../core/types.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { DaemonConfig } from './config.js';
 import { poolPolicyOf } from './pool-targets.js';
+import type { AddParams, CheckParams, DelParams, GcParams } from '../rpc/protocol.js';
+import { createExecHandler } from './exec-handler.js';
 import { IpamService } from './ipam-service.js';
 import { LeakedInterfaceGc } from './leaked-interface-gc.js';
 import { PoolManager } from './pool-manager.js';
@@ -80,16 +82,17 @@ export class Daemon {
     });
     const service = this.service;
     provider.onResumeStateChange?.(() => service.persist());
+    const handlers = {
+      add: (params: AddParams) => service.add(params),
+      del: (params: DelParams) => service.del(params),
+      check: (params: CheckParams) => service.check(params),
+      gc: (params: GcParams) => service.gc(params),
+      status: () => service.currentStatus(),
+    };
     this.#rpc = new RpcServer({
       socketPath: config.socketPath,
       logger: logger.child({ part: 'rpc' }),
-      handlers: {
-        add: (params) => service.add(params),
-        del: (params) => service.del(params),
-        check: (params) => service.check(params),
-        gc: (params) => service.gc(params),
-        status: () => service.currentStatus(),
-      },
+      handlers: { ...handlers, exec: createExecHandler(handlers) },
     });
   }
 

@@ -27,6 +27,10 @@ const decoders: { readonly [M in RpcMethod]: (value: unknown) => ResultOf<M> } =
   check: decodeCheckResult,
   gc: decodeGcResult,
   status: decodeStatusResult,
+  exec: (value) => {
+    const o = r.object(value, 'result');
+    return { stdoutBase64: r.string(o['stdoutBase64'], 'result.stdoutBase64'), exitCode: r.integer(o['exitCode'], 'result.exitCode', 0, 255) };
+  },
 };
 
 /** Decodes the `result` of a reply to `method`. Throws `DecodeError` (code `InvalidResponse`). */

@@ -9,6 +9,7 @@ import {
   type AddParams,
   type CheckParams,
   type DelParams,
+  type ExecParams,
   type GcParams,
   type RpcErrorBody,
   type RpcErrorCode,
@@ -31,7 +32,7 @@ import {
 export { DecodeError } from './decode-reader.js';
 export { decodeResult, type ResultOf } from './decode-results.js';
 
-export const RPC_METHODS: readonly RpcMethod[] = ['add', 'del', 'check', 'gc', 'status'];
+export const RPC_METHODS: readonly RpcMethod[] = ['add', 'del', 'check', 'gc', 'status', 'exec'];
 
 /** The peer speaks another protocol version. */
 export class VersionMismatchError extends Error {
@@ -78,7 +79,23 @@ export function decodeRequest(value: unknown): RpcRequest {
       return { v: PROTOCOL_VERSION, id, method, params: decodeGcParams(params) };
     case 'status':
       return { v: PROTOCOL_VERSION, id, method, params: {} satisfies StatusParams };
+    case 'exec':
+      return { v: PROTOCOL_VERSION, id, method, params: decodeExecParams(params) };
   }
+}
+
+const CNI_VARIABLE = /^CNI_[A-Z_]{1,32}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeExecParams(params: JsonObject): ExecParams {
+  const env = request.object(params['env'], 'params.env');
+  const decoded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!CNI_VARIABLE.test(name)) request.fail(`params.env.${name}`, 'only CNI_* variables are forwarded');
+    decoded[name] = request.string(value, `params.env.${name}`);
+  }
+  const stdinBase64 = request.string(params['stdinBase64'], 'params.stdinBase64', (s) => (BASE64.test(s) ? undefined : 'not base64'));
+  return { env: decoded, stdinBase64 };
 }
 
 /**

@@ -13,7 +13,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 1024 * 1024;
 export const DEFAULT_SOCKET_PATH = '/run/nativeip/ipamd.sock';
 
-export type RpcMethod = 'add' | 'del' | 'check' | 'gc' | 'status';
+export type RpcMethod = 'add' | 'del' | 'check' | 'gc' | 'status' | 'exec';
 
 /** The CNI allocation key: (network name, container id, interface name). */
 export interface AllocationKey {
@@ -119,12 +119,29 @@ export interface StatusResult {
   }[];
 }
 
+/**
+ * One whole CNI invocation, forwarded by the native plugin shim (src/cni/shim): the runtime's
+ * CNI_* variables and its stdin; the daemon runs the plugin logic (src/cni/plugin) in-process.
+ */
+export interface ExecParams {
+  readonly env: Readonly<Record<string, string>>;
+  /** stdin, base64 (the runtime's bytes, whatever they are). */
+  readonly stdinBase64: string;
+}
+
+/** What the plugin prints and its exit status. stdout is base64 so the shim needs no JSON parser. */
+export interface ExecResult {
+  readonly stdoutBase64: string;
+  readonly exitCode: number;
+}
+
 export interface MethodMap {
   add: { params: AddParams; result: AddResult };
   del: { params: DelParams; result: DelResult };
   check: { params: CheckParams; result: CheckResult };
   gc: { params: GcParams; result: GcResult };
   status: { params: StatusParams; result: StatusResult };
+  exec: { params: ExecParams; result: ExecResult };
 }
 
 export interface RpcRequest<M extends RpcMethod = RpcMethod> {
