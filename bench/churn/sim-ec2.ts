@@ -22,6 +22,7 @@ import { seededIdSource } from '../../src/emulator/aws/ids.js';
 import { ImdsHistory } from '../../src/emulator/aws/imds-history.js';
 import { instanceTypeTable } from '../../src/emulator/aws/instance-types.js';
 import { THROTTLE_BUCKETS, TokenBucket, type ThrottleClass } from '../../src/emulator/aws/token-bucket.js';
+import { EC2_ACTION_CLASSES } from '../../src/providers/aws/ec2-request-classes.js';
 import { Ec2RequestLimiter, requestClassOf } from '../../src/providers/aws/ec2-request-limiter.js';
 import { classifyEc2Error } from '../../src/providers/aws/error-mapping.js';
 import { MANAGED_TAG_KEY, interfaceTags, isManaged } from '../../src/providers/aws/tags.js';
@@ -65,18 +66,6 @@ export const DEFAULT_LATENCIES: Ec2Latencies = {
   delete: 500,
   imdsLag: 1500,
   imdsRead: 20,
-};
-
-const ACTION_CLASS: Readonly<Record<string, ThrottleClass>> = {
-  DescribeNetworkInterfaces: 'describe',
-  DescribeInstanceTypes: 'describe',
-  AssignPrivateIpAddresses: 'eniMutation',
-  UnassignPrivateIpAddresses: 'eniMutation',
-  CreateNetworkInterface: 'eniMutation',
-  DeleteNetworkInterface: 'eniMutation',
-  ModifyNetworkInterfaceAttribute: 'eniMutation',
-  AttachNetworkInterface: 'attachDetach',
-  DetachNetworkInterface: 'attachDetach',
 };
 
 export const MUTATING_ACTIONS = new Set([
@@ -137,7 +126,8 @@ export class SimAccount {
    * change.
    */
   async call<T>(action: string, latencyMs: number, run: () => T, limiter?: Ec2RequestLimiter): Promise<T> {
-    const bucket = this.#buckets?.get(ACTION_CLASS[action] ?? 'describe');
+    // The describes the simulated nodes make are filtered (by instance), hence 'describe'.
+    const bucket = this.#buckets?.get(EC2_ACTION_CLASSES[action] ?? 'describe');
     const requestClass = requestClassOf(action, FILTERED);
     for (let attempt = 1; ; attempt += 1) {
       await limiter?.acquire(requestClass);

@@ -1,34 +1,14 @@
 import { TokenBucket } from '../../core/token-bucket.js';
+import { EC2_ACTION_CLASSES, EC2_REQUEST_BUCKETS, type Ec2RequestClass } from '../../providers/aws/ec2-request-classes.js';
 import type { QueryParams } from './query-params.js';
 
 /** The one token bucket implementation (src/core), re-exported for the emulator's users. */
 export { TokenBucket };
 
-export type ThrottleClass = 'unfilteredDescribe' | 'describe' | 'attachDetach' | 'eniMutation' | 'tags';
-
-/**
- * Why these figures: EC2's published request token buckets (per account and region),
- * https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
- */
-export const THROTTLE_BUCKETS: Readonly<Record<ThrottleClass, { capacity: number; refillPerSecond: number }>> = {
-  unfilteredDescribe: { capacity: 50, refillPerSecond: 10 },
-  describe: { capacity: 100, refillPerSecond: 20 },
-  attachDetach: { capacity: 50, refillPerSecond: 5 },
-  eniMutation: { capacity: 100, refillPerSecond: 5 },
-  tags: { capacity: 100, refillPerSecond: 10 },
-};
-
-const ACTION_CLASSES: Readonly<Record<string, ThrottleClass>> = {
-  AttachNetworkInterface: 'attachDetach',
-  DetachNetworkInterface: 'attachDetach',
-  AssignPrivateIpAddresses: 'eniMutation',
-  UnassignPrivateIpAddresses: 'eniMutation',
-  CreateNetworkInterface: 'eniMutation',
-  DeleteNetworkInterface: 'eniMutation',
-  ModifyNetworkInterfaceAttribute: 'eniMutation',
-  CreateTags: 'tags',
-  DeleteTags: 'tags',
-};
+/** EC2's published classes and buckets: the same facts the client-side limiter mirrors. */
+export type ThrottleClass = Ec2RequestClass;
+export const THROTTLE_BUCKETS = EC2_REQUEST_BUCKETS;
+const ACTION_CLASSES = EC2_ACTION_CLASSES;
 
 /** Describe* calls with neither ids, filters nor paging are "unfiltered and unpaginated". */
 export function throttleClassOf(action: string, params: QueryParams): ThrottleClass {

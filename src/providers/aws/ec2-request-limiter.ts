@@ -7,29 +7,9 @@
  * one node is at most what EC2 would admit from it alone.
  */
 import { TokenBucket, type TokenBucketSpec } from '../../core/token-bucket.js';
+import { EC2_ACTION_CLASSES, EC2_REQUEST_BUCKETS, type Ec2RequestClass } from './ec2-request-classes.js';
 
-export type Ec2RequestClass = 'unfilteredDescribe' | 'describe' | 'attachDetach' | 'eniMutation' | 'tags';
-
-/** EC2's published bucket sizes and refill rates per request class (see the file comment). */
-export const EC2_REQUEST_BUCKETS: Readonly<Record<Ec2RequestClass, TokenBucketSpec>> = {
-  unfilteredDescribe: { capacity: 50, refillPerSecond: 10 },
-  describe: { capacity: 100, refillPerSecond: 20 },
-  attachDetach: { capacity: 50, refillPerSecond: 5 },
-  eniMutation: { capacity: 100, refillPerSecond: 5 },
-  tags: { capacity: 100, refillPerSecond: 10 },
-};
-
-const NAMED_CLASSES: Readonly<Record<string, Ec2RequestClass>> = {
-  AttachNetworkInterface: 'attachDetach',
-  DetachNetworkInterface: 'attachDetach',
-  AssignPrivateIpAddresses: 'eniMutation',
-  UnassignPrivateIpAddresses: 'eniMutation',
-  CreateNetworkInterface: 'eniMutation',
-  DeleteNetworkInterface: 'eniMutation',
-  ModifyNetworkInterfaceAttribute: 'eniMutation',
-  CreateTags: 'tags',
-  DeleteTags: 'tags',
-};
+export { EC2_REQUEST_BUCKETS, type Ec2RequestClass } from './ec2-request-classes.js';
 
 /** Request members that make a Describe* call "filtered or paginated" in EC2's terms. */
 const NARROWING_MEMBERS = ['Filters', 'MaxResults', 'NextToken', 'NetworkInterfaceIds', 'InstanceIds', 'SubnetIds', 'InstanceTypes'];
@@ -49,7 +29,7 @@ function present(value: unknown): boolean {
  * bucket. Any other action not named by EC2 counts as a plain non-mutating call.
  */
 export function requestClassOf(action: string, input: unknown): Ec2RequestClass {
-  const named = NAMED_CLASSES[action];
+  const named = EC2_ACTION_CLASSES[action];
   if (named !== undefined) return named;
   if (!action.startsWith('Describe')) return 'describe';
   const narrowed = isRecord(input) && NARROWING_MEMBERS.some((member) => present(input[member]));
