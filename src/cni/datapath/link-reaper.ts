@@ -99,7 +99,12 @@ export class LinkReaper {
       const netnsIno = statSync('/proc/thread-self/ns/net').ino;
       // setns is per thread and a new thread starts in its creator's namespace: creating the
       // worker while inside the host namespace puts its socket there.
-      return new Worker(LINK_REAPER_WORKER_SOURCE, { eval: true, workerData: { netlinkPath, netnsIno } });
+      // The worker only relays deletions to netlink: a small heap keeps the daemon's footprint down.
+      return new Worker(LINK_REAPER_WORKER_SOURCE, {
+        eval: true,
+        workerData: { netlinkPath, netnsIno },
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
+      });
     };
     const worker = hostNetnsPath === undefined ? create() : withNetns(hostNetnsPath, create);
     await new Promise<void>((resolve, reject) => {
