@@ -81,14 +81,7 @@ export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closabl
         const launched = await emulator.launchInstance({ instanceType: options.instanceType });
         await fabric.whenSynced();
         const name = `node${i}`;
-        const dir = join(options.workDir, name);
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-        const paths = {
-          netnsPath: fabric.nodeNetnsPath(launched.instanceId),
-          socketPath: join(dir, 'ipamd.sock'),
-          checkpointPath: join(dir, 'checkpoint.json'),
-          logFile: join(dir, 'ipamd.log'),
-        };
+        const paths = await nodePaths(options.workDir, name, fabric.nodeNetnsPath(launched.instanceId));
         const env = daemonEnvironment(emulator, launched.imdsUrl, paths, options.daemonEnv ?? {});
         const node: ClusterNode = { name, instanceId: launched.instanceId, ...paths, env, process: undefined };
         nodes.push(node);
@@ -121,26 +114,14 @@ export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closabl
       for (let i = 1; i <= options.nodes; i += 1) {
         const vm = await emulator.createVm({ name: `node${i}`, nics: options.nicsPerVm ?? 1 });
         await fabric.whenSynced();
-        const dir = join(options.workDir, `node${i}`);
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-        const paths = {
-          netnsPath: fabric.nodeNetnsPath(vm.vmId),
-          socketPath: join(dir, 'ipamd.sock'),
-          checkpointPath: join(dir, 'checkpoint.json'),
-          logFile: join(dir, 'ipamd.log'),
-        };
+        const paths = await nodePaths(options.workDir, `node${i}`, fabric.nodeNetnsPath(vm.vmId));
         const env = {
-          PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          ...nodeDaemonEnvironment(paths),
           NATIVEIP_AZURE_ARM_ENDPOINT: emulator.armUrl,
           NATIVEIP_AZURE_ARM_CA_BUNDLE: caBundle,
           NATIVEIP_AZURE_IMDS_ENDPOINT: vm.imdsUrl,
           // Why: NATIVEIP_CLOUD=auto probes AWS's IMDS too; keep that probe on loopback.
           AWS_EC2_METADATA_SERVICE_ENDPOINT: vm.imdsUrl,
-          NATIVEIP_SOCKET: paths.socketPath,
-          NATIVEIP_CHECKPOINT: paths.checkpointPath,
-          NATIVEIP_HOST_NETNS: paths.netnsPath,
-          NATIVEIP_LOG_FILE: paths.logFile,
-          NATIVEIP_LOG_LEVEL: 'debug',
           ...options.daemonEnv,
         };
         nodes.push({ name: `node${i}`, instanceId: vm.vmId, ...paths, env, process: undefined });
@@ -222,13 +203,30 @@ export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closabl
   }
 }
 
-function daemonEnvironment(
-  emulator: AwsEmulator,
-  imdsUrl: string,
-  node: Pick<ClusterNode, 'netnsPath' | 'socketPath' | 'checkpointPath' | 'logFile'>,
-  extra: Readonly<Record<string, string>>): Record<string, string> {
+type NodePaths = Pick<ClusterNode, 'netnsPath' | 'socketPath' | 'checkpointPath' | 'logFile'>;
+
+/** A node's own directory (socket, checkpoint, log) under the work directory. */
+async function nodePaths(workDir: string, name: string, netnsPath: string): Promise<NodePaths> {
+  const dir = join(workDir, name);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return { netnsPath, socketPath: join(dir, 'ipamd.sock'), checkpointPath: join(dir, 'checkpoint.json'), logFile: join(dir, 'ipamd.log') };
+}
+
+/** The daemon variables that place one emulated node's daemon, whatever the cloud. */
+function nodeDaemonEnvironment(node: NodePaths): Record<string, string> {
   return {
     PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    NATIVEIP_SOCKET: node.socketPath,
+    NATIVEIP_CHECKPOINT: node.checkpointPath,
+    NATIVEIP_HOST_NETNS: node.netnsPath,
+    NATIVEIP_LOG_FILE: node.logFile,
+    NATIVEIP_LOG_LEVEL: 'debug',
+  };
+}
+
+function daemonEnvironment(emulator: AwsEmulator, imdsUrl: string, node: NodePaths, extra: Readonly<Record<string, string>>): Record<string, string> {
+  return {
+    ...nodeDaemonEnvironment(node),
     AWS_ENDPOINT_URL_EC2: emulator.ec2Url,
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl,
     AWS_REGION: emulator.region,
@@ -236,11 +234,6 @@ function daemonEnvironment(
     AWS_SECRET_ACCESS_KEY: 'emulated',
     CLUSTER_NAME: 'nativeip-demo',
     NATIVEIP_CLOUD: 'aws',
-    NATIVEIP_SOCKET: node.socketPath,
-    NATIVEIP_CHECKPOINT: node.checkpointPath,
-    NATIVEIP_HOST_NETNS: node.netnsPath,
-    NATIVEIP_LOG_FILE: node.logFile,
-    NATIVEIP_LOG_LEVEL: 'debug',
     ...extra,
   };
 }
