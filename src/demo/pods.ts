@@ -3,7 +3,9 @@
  * way a container runtime runs it (CNI_* environment, network config on stdin).
  */
 import { execFile, spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { withNetns } from '../cni/datapath/netns.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -25,29 +27,39 @@ export interface PluginCall {
   /** CNI_ARGS, e.g. `K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-1`. */
   readonly args?: string;
   readonly config: Readonly<Record<string, unknown>>;
+  /** CNI_PATH: directories searched for delegated plugins (host-local for ptp). */
+  readonly cniPath?: string;
+  /**
+   * Network namespace the plugin process starts in (its "host"); default the caller's. The
+   * child is forked while the calling thread is inside it (setns and spawn are synchronous), so
+   * no `ip netns exec` is paid.
+   */
+  readonly hostNetnsPath?: string;
 }
 
 export interface PluginOutcome {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** Spawn to exit, in milliseconds. */
+  readonly ms: number;
 }
 
-/** Runs the plugin binary once, with a deadline; never throws for a plugin failure. */
+/** Runs the plugin binary once, with a deadline; never rejects for a plugin failure. */
 export function runPlugin(binary: string, call: PluginCall, timeoutMs = 60_000): Promise<PluginOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, [], {
-      env: {
-        PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-        CNI_COMMAND: call.command,
-        CNI_CONTAINERID: call.containerId,
-        CNI_NETNS: call.netns,
-        CNI_IFNAME: call.ifName,
-        CNI_PATH: '/opt/cni/bin',
-        ...(call.args === undefined ? {} : { CNI_ARGS: call.args }),
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const env = {
+      PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      CNI_COMMAND: call.command,
+      CNI_CONTAINERID: call.containerId,
+      CNI_NETNS: call.netns,
+      CNI_IFNAME: call.ifName,
+      CNI_PATH: call.cniPath ?? '/opt/cni/bin',
+      ...(call.args === undefined ? {} : { CNI_ARGS: call.args }),
+    };
+    const started = performance.now();
+    const launch = () => spawn(binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = call.hostNetnsPath === undefined ? launch() : withNetns(call.hostNetnsPath, launch);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -59,8 +71,10 @@ export function runPlugin(binary: string, call: PluginCall, timeoutMs = 60_000):
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ exitCode: code ?? -1, stdout, stderr });
+      resolve({ exitCode: code ?? -1, stdout, stderr, ms: performance.now() - started });
     });
+    // A plugin that exits before reading stdin (VERSION) must not crash the caller.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(JSON.stringify(call.config));
   });
 }
