@@ -87,6 +87,7 @@ describe.skipIf(skip !== undefined)('bad input against the real binaries', () =>
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.on('close', (code) => resolve({ code, stdout }));
+      child.stdin.on('error', () => undefined);
       child.stdin.end('{"cniVersion": "1.0.0", "name": ');
     });
     expect(raw.code).toBe(1);

@@ -140,6 +140,8 @@ export function invoke(plugin: PluginUnderTest, call: Invocation): Promise<Outco
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A plugin may exit without reading stdin (VERSION, an early refusal): that is not a harness error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(typeof call.stdin === 'string' ? call.stdin : JSON.stringify(call.stdin));
   });
 }

@@ -54,6 +54,7 @@ function runPlugin(command: readonly string[], env: Record<string, string>, stdi
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (exitCode) => resolve({ stdout, stderr, exitCode }));
+    child.stdin.on('error', () => undefined); // the plugin may exit before reading stdin
     child.stdin.end(stdin);
   });
 }
