@@ -149,8 +149,9 @@ function decodeSetElements(json: string): string[] {
  * Mirrors an emulated AWS VPC with real network namespaces, for e2e tests and the demo.
  *
  * - `<prefix>vpc`: the VPC router. Routes every address an ENI holds to that ENI's veth with a
- *   permanent neighbour entry for the ENI's MAC, and drops (and counts) forwarded packets whose
- *   source is not assigned to the ENI they arrive from.
+ *   permanent neighbour entry for the ENI's MAC, and each /28 prefix delegated to an ENI as a
+ *   whole (next hop the ENI's primary address). It drops (and counts) forwarded packets whose
+ *   source is neither assigned to the ENI they arrive from nor inside a prefix delegated to it.
  * - `<prefix>n<k>`: one namespace per instance; ENI device N is the link `eth<N>` with the ENI's
  *   MAC. `eth0` is configured as at boot; secondary ENIs are left down for the daemon.
  * - `<prefix>vh`: another machine in the VPC ({@link AwsFabric.vpcHost}).

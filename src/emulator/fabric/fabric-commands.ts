@@ -8,6 +8,11 @@ import type { FabricOp } from './fabric-plan.js';
 export const NFT_TABLE = 'nativeip_fabric';
 /** Set of allowed `iifname . ip saddr` pairs: each ENI's link with each address it holds. */
 export const NFT_SOURCE_SET = 'eni_sources';
+/**
+ * Set of allowed `iifname . ip saddr` intervals: each ENI's link with each /28 prefix delegated to
+ * it, so any address inside the prefix passes from that link and from no other.
+ */
+export const NFT_PREFIX_SET = 'eni_prefixes';
 /** Named counter of forwarded packets dropped by the source check. */
 export const NFT_DROP_COUNTER = 'dropped';
 /**
@@ -70,19 +75,26 @@ function element(link: string, address: string): string {
 function renderNft(ops: readonly FabricOp[]): string {
   const remove: string[] = [];
   const add: string[] = [];
+  const removePrefixes: string[] = [];
+  const addPrefixes: string[] = [];
   const unpublish: string[] = [];
   const publish: string[] = [];
   for (const op of ops) {
     if (op.kind === 'remove-eni') remove.push(...op.addresses.map((a) => element(op.vpcLink, a)));
+    if (op.kind === 'remove-eni' && op.prefixes !== undefined) removePrefixes.push(...op.prefixes.map((p) => element(op.vpcLink, p)));
     if (op.kind === 'remove-eni' && op.publicSource !== undefined) unpublish.push(op.publicSource);
     if (op.kind === 'add-eni' && op.primary !== undefined) publish.push(op.primary.address);
     if (op.kind === 'remove-address') remove.push(element(op.vpcLink, op.address));
     if (op.kind === 'add-address') add.push(element(op.vpcLink, op.address));
+    if (op.kind === 'remove-prefix') removePrefixes.push(element(op.vpcLink, op.prefix));
+    if (op.kind === 'add-prefix') addPrefixes.push(element(op.vpcLink, op.prefix));
   }
   const lines: string[] = [];
   if (remove.length > 0) lines.push(`delete element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${remove.join(', ')} }`);
+  if (removePrefixes.length > 0) lines.push(`delete element ip ${NFT_TABLE} ${NFT_PREFIX_SET} { ${removePrefixes.join(', ')} }`);
   if (unpublish.length > 0) lines.push(`delete element ip ${NFT_TABLE} ${NFT_IGW_SET} { ${unpublish.join(', ')} }`);
   if (add.length > 0) lines.push(`add element ip ${NFT_TABLE} ${NFT_SOURCE_SET} { ${add.join(', ')} }`);
+  if (addPrefixes.length > 0) lines.push(`add element ip ${NFT_TABLE} ${NFT_PREFIX_SET} { ${addPrefixes.join(', ')} }`);
   if (publish.length > 0) lines.push(`add element ip ${NFT_TABLE} ${NFT_IGW_SET} { ${publish.join(', ')} }`);
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
@@ -142,13 +154,22 @@ export function renderSyncCommands(ops: readonly FabricOp[], options: { readonly
           `neigh replace ${op.address} lladdr ${op.mac} dev ${op.vpcLink} nud permanent`,
         );
         break;
+      case 'remove-prefix':
+        vpcBatch.push(`route del ${op.prefix} dev ${op.vpcLink}`);
+        break;
+      case 'add-prefix':
+        // Why via the primary address: its permanent neighbour entry carries the ENI's MAC, so the
+        // whole block reaches the ENI without an ARP answer from the node for each pod address.
+        vpcBatch.push(`route replace ${op.prefix} via ${op.via} dev ${op.vpcLink} onlink`);
+        break;
     }
   }
   return { nftScript: renderNft(ops), netnsToAdd, vpcBatch, nodeBatches, netnsToDelete };
 }
 
 /**
- * The vpc namespace's nft ruleset: allow listed `iifname . saddr` pairs, count and drop the rest;
+ * The vpc namespace's nft ruleset: allow listed `iifname . saddr` pairs and addresses inside a
+ * prefix delegated to the arriving ENI, count and drop the rest;
  * then, as the internet gateway, forward to the internet link only packets whose source has a
  * public IP ({@link NFT_IGW_SET}), counting and dropping the rest. An accept in the first chain
  * still passes through the second (nftables runs every base chain of a hook).
@@ -157,12 +178,14 @@ export function renderNftRuleset(): string {
   return [
     `table ip ${NFT_TABLE} {`,
     `  set ${NFT_SOURCE_SET} { type ifname . ipv4_addr; }`,
+    `  set ${NFT_PREFIX_SET} { type ifname . ipv4_addr; flags interval; }`,
     `  set ${NFT_IGW_SET} { type ipv4_addr; }`,
     `  counter ${NFT_DROP_COUNTER} {}`,
     `  counter ${NFT_IGW_COUNTER} {}`,
     '  chain src_check {',
     '    type filter hook forward priority 0; policy accept;',
     `    iifname . ip saddr @${NFT_SOURCE_SET} accept`,
+    `    iifname . ip saddr @${NFT_PREFIX_SET} accept`,
     `    counter name "${NFT_DROP_COUNTER}" drop`,
     '  }',
     '  chain igw {',

@@ -13,6 +13,8 @@ export interface FabricTopologyInterface {
   readonly gateway: string;
   readonly primaryIp: string;
   readonly secondaryIps: readonly string[];
+  /** Delegated /28 prefixes (`10.0.0.16/28`): every address in them is the interface's. Absent means none. */
+  readonly prefixes?: readonly string[];
 }
 
 /** The part of the emulator's `EmulatorTopology` the fabric reads. */
@@ -35,6 +37,8 @@ export interface EniWiring {
   readonly nodeLink: string;
   /** Every address routed to this ENI (primary and secondary), sorted. */
   readonly addresses: readonly string[];
+  /** Every delegated prefix routed to this ENI as a whole, sorted. */
+  readonly prefixes: readonly string[];
   /** The ENI's primary address. */
   readonly primaryIp: string;
 }
@@ -83,11 +87,22 @@ export type FabricOp =
       readonly vpcLink: string;
       /** Addresses whose source-check entries go with the link. */
       readonly addresses: readonly string[];
+      /** Delegated prefixes whose source-check entries go with the link; absent when none. */
+      readonly prefixes?: readonly string[];
       /** Device 0 only: its primary address, whose internet-gateway entry goes with it. */
       readonly publicSource?: string;
     }
   | { readonly kind: 'add-address'; readonly vpcLink: string; readonly mac: string; readonly address: string }
-  | { readonly kind: 'remove-address'; readonly vpcLink: string; readonly address: string };
+  | { readonly kind: 'remove-address'; readonly vpcLink: string; readonly address: string }
+  | {
+      readonly kind: 'add-prefix';
+      readonly vpcLink: string;
+      /** The ENI's primary address: the prefix's next hop, so packets reach the ENI's MAC. */
+      readonly via: string;
+      /** The delegated block, `10.0.0.16/28`. */
+      readonly prefix: string;
+    }
+  | { readonly kind: 'remove-prefix'; readonly vpcLink: string; readonly prefix: string };
 
 export const EMPTY_FABRIC_STATE: FabricState = { nextNodeIndex: 1, nodes: new Map() };
 
@@ -105,13 +120,24 @@ function addressesOf(eni: FabricTopologyInterface): string[] {
   return [...new Set([eni.primaryIp, ...eni.secondaryIps])].sort();
 }
 
+function prefixesOf(eni: FabricTopologyInterface): string[] {
+  return [...new Set(eni.prefixes ?? [])].sort();
+}
+
 function sameWiring(wired: EniWiring, eni: FabricTopologyInterface): boolean {
   return wired.mac === eni.mac.toLowerCase() && wired.deviceIndex === eni.deviceIndex;
 }
 
 function removeEni(netns: string, wired: EniWiring): FabricOp {
-  const op = { kind: 'remove-eni', netns, eniId: wired.eniId, vpcLink: wired.vpcLink, addresses: wired.addresses } as const;
-  return wired.deviceIndex === 0 ? { ...op, publicSource: wired.primaryIp } : op;
+  return {
+    kind: 'remove-eni',
+    netns,
+    eniId: wired.eniId,
+    vpcLink: wired.vpcLink,
+    addresses: wired.addresses,
+    ...(wired.prefixes.length > 0 ? { prefixes: wired.prefixes } : {}),
+    ...(wired.deviceIndex === 0 ? { publicSource: wired.primaryIp } : {}),
+  };
 }
 
 function primaryConfig(eni: FabricTopologyInterface): PrimaryConfig | undefined {
@@ -157,6 +183,7 @@ export function planSync(
     for (const eni of instance.interfaces) {
       const mac = eni.mac.toLowerCase();
       const addresses = addressesOf(eni);
+      const prefixes = prefixesOf(eni);
       const wired = node.enis.get(eni.eniId);
       const vpcLink = vpcLinkName(node.index, eni.deviceIndex);
       if (wired === undefined || !sameWiring(wired, eni)) {
@@ -171,6 +198,7 @@ export function planSync(
           primary: primaryConfig(eni),
         });
         for (const address of addresses) additions.push({ kind: 'add-address', vpcLink, mac, address });
+        for (const block of prefixes) additions.push({ kind: 'add-prefix', vpcLink, via: eni.primaryIp, prefix: block });
       } else {
         const had = new Set(wired.addresses);
         const has = new Set(addresses);
@@ -180,8 +208,25 @@ export function planSync(
         for (const address of addresses) {
           if (!had.has(address)) additions.push({ kind: 'add-address', vpcLink, mac, address });
         }
+        const hadPrefixes = new Set(wired.prefixes);
+        const hasPrefixes = new Set(prefixes);
+        for (const block of wired.prefixes) {
+          if (!hasPrefixes.has(block)) removals.push({ kind: 'remove-prefix', vpcLink, prefix: block });
+        }
+        for (const block of prefixes) {
+          if (!hadPrefixes.has(block)) additions.push({ kind: 'add-prefix', vpcLink, via: eni.primaryIp, prefix: block });
+        }
       }
-      enis.set(eni.eniId, { eniId: eni.eniId, mac, deviceIndex: eni.deviceIndex, vpcLink, nodeLink: `eth${eni.deviceIndex}`, addresses, primaryIp: eni.primaryIp });
+      enis.set(eni.eniId, {
+        eniId: eni.eniId,
+        mac,
+        deviceIndex: eni.deviceIndex,
+        vpcLink,
+        nodeLink: `eth${eni.deviceIndex}`,
+        addresses,
+        prefixes,
+        primaryIp: eni.primaryIp,
+      });
     }
     nodes.set(instance.instanceId, { ...node, enis });
   }
