@@ -22,7 +22,7 @@ import { seededIdSource } from '../../src/emulator/aws/ids.js';
 import { ImdsHistory } from '../../src/emulator/aws/imds-history.js';
 import { instanceTypeTable } from '../../src/emulator/aws/instance-types.js';
 import { THROTTLE_BUCKETS, TokenBucket, type ThrottleClass } from '../../src/emulator/aws/token-bucket.js';
-import { EC2_ACTION_CLASSES } from '../../src/providers/aws/ec2-request-classes.js';
+import { EC2_ACTION_CLASSES } from '../../src/core/ec2-request-classes.js';
 import { Ec2RequestLimiter, requestClassOf } from '../../src/providers/aws/ec2-request-limiter.js';
 import { classifyEc2Error } from '../../src/providers/aws/error-mapping.js';
 import { MANAGED_TAG_KEY, interfaceTags, isManaged } from '../../src/providers/aws/tags.js';
