@@ -53,17 +53,19 @@ function setDifference(expected: readonly string[], observed: readonly string[])
 
 /**
  * The node as the pool believes it is: interfaces the pool uses with the pool's addresses and
- * prefixes, the others as last described.
+ * prefixes, the others as last described; each with the addresses that are not the pool's
+ * (`CloudInterface.otherIps`) as last described.
  */
 export function expectedNodeOf(node: NodeSnapshot, pool: AddressPool): ExpectedNode {
   return {
     vpcCidrs: node.vpcCidrs,
     interfaces: node.interfaces.map((cloud) => {
+      const others = cloud.otherIps ?? [];
       if (!pool.hasInterface(cloud.id)) {
-        return { id: cloud.id, addresses: [cloud.primaryIp, ...cloud.secondaryIps], prefixes: cloud.prefixes ?? [] };
+        return { id: cloud.id, addresses: [cloud.primaryIp, ...cloud.secondaryIps, ...others], prefixes: cloud.prefixes ?? [] };
       }
       const secondary = pool.addressesOf(cloud.id).filter((a) => a.prefix === undefined).map((a) => a.address);
-      return { id: cloud.id, addresses: [cloud.primaryIp, ...secondary], prefixes: pool.prefixesOf(cloud.id) };
+      return { id: cloud.id, addresses: [cloud.primaryIp, ...secondary, ...others], prefixes: pool.prefixesOf(cloud.id) };
     }),
   };
 }

@@ -19,6 +19,12 @@ export interface CloudInterface {
   /** Secondary IPv4 addresses on the interface: the addresses pods may get. */
   readonly secondaryIps: readonly string[];
   /**
+   * IPv4 addresses on the interface that are neither its primary nor the pool's (Azure: IP
+   * configurations someone else added). Never handed to a pod; listed so the instance's own view
+   * ({@link CloudProvider.observeNode}), which shows them too, can be compared. Absent or empty: none.
+   */
+  readonly otherIps?: readonly string[];
+  /**
    * IPv4 prefixes delegated to the interface (`10.0.4.16/28`), when the cloud has them. Every
    * address of a prefix may be handed to a pod. Absent or empty: none.
    */

@@ -164,8 +164,11 @@ export function decodeScaleSetVmPut(body: unknown): Map<string, DesiredConfig[]>
   return out;
 }
 
-/** Azure IMDS `/metadata/instance` for a VM, from committed state. */
-export function imdsInstanceJson(state: AzureState, vm: VmRecord): Json {
+/**
+ * Azure IMDS `/metadata/instance/network` for a VM, from committed state: each NIC by its MAC (upper
+ * case, no separators), its private addresses with the primary configuration's first, its subnet.
+ */
+export function imdsNetworkJson(state: AzureState, vm: VmRecord): Json {
   const interfaces = vm.nicIds.flatMap((id) => {
     const nic = state.nic(id);
     if (nic === undefined) return [];
@@ -174,15 +177,20 @@ export function imdsInstanceJson(state: AzureState, vm: VmRecord): Json {
     const [address, prefix] = (subnet?.cidr ?? '0.0.0.0/0').split('/');
     return [
       {
-        macAddress: nic.mac.replace(/-/g, ''),
         ipv4: {
           ipAddress: [...nic.configs].sort((a, b) => Number(b.primary) - Number(a.primary)).map((c) => ({ privateIpAddress: c.address, publicIpAddress: '' })),
           subnet: [{ address, prefix }],
         },
         ipv6: { ipAddress: [] },
+        macAddress: nic.mac.replace(/-/g, ''),
       },
     ];
   });
+  return { interface: interfaces };
+}
+
+/** Azure IMDS `/metadata/instance` for a VM: its compute part, and the network part given (IMDS's lagging view). */
+export function imdsInstanceJson(state: AzureState, vm: VmRecord, network: Json = imdsNetworkJson(state, vm)): Json {
   return {
     compute: {
       azEnvironment: 'AzurePublicCloud',
@@ -197,6 +205,6 @@ export function imdsInstanceJson(state: AzureState, vm: VmRecord): Json {
       vmSize: vm.vmSize,
       zone: '',
     },
-    network: { interface: interfaces },
+    network,
   };
 }

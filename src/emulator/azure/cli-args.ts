@@ -18,14 +18,14 @@ export interface AzureEmulatorCliArgs {
 
 export const AZURE_EMULATOR_USAGE =
   'nativeip emulator azure [--listen HOST:PORT] [--vms N] [--nics N] [--vm-size SIZE] [--latency-ms MS] ' +
-  '[--request-latency-ms MS] [--no-throttling] [--vnet-cidr CIDR] [--subnet NAME=CIDR]... ' +
+  '[--request-latency-ms MS] [--imds-propagation-ms MS] [--no-throttling] [--vnet-cidr CIDR] [--subnet NAME=CIDR]... ' +
   '[--scale-set NAME [--orchestration Uniform|Flexible]] [--ca-file PATH]';
 
 /** Real NIC PUTs take 10–60 s; the emulator defaults to a few seconds so a demo stays watchable. */
 export const DEFAULT_CLI_LATENCY_MS = 3000;
 
 const FLAGS: FlagSpec = {
-  values: new Set(['--listen', '--vms', '--nics', '--vm-size', '--latency-ms', '--request-latency-ms', '--vnet-cidr', '--subnet', '--scale-set', '--orchestration', '--ca-file']),
+  values: new Set(['--listen', '--vms', '--nics', '--vm-size', '--latency-ms', '--request-latency-ms', '--imds-propagation-ms', '--vnet-cidr', '--subnet', '--scale-set', '--orchestration', '--ca-file']),
   switches: new Set(['--no-throttling']),
   repeatable: new Set(['--subnet']),
   usage: AZURE_EMULATOR_USAGE,
@@ -44,6 +44,8 @@ export function parseAzureEmulatorArgs(argv: readonly string[]): AzureEmulatorCl
     requestLatencyMs: count('--request-latency-ms', flags.one('--request-latency-ms') ?? '0', 0, 60_000),
     throttling: !flags.has('--no-throttling'),
   };
+  const propagation = flags.one('--imds-propagation-ms');
+  if (propagation !== undefined) emulator.imdsPropagationMs = count('--imds-propagation-ms', propagation, 0, 600_000);
   const vnet = flags.one('--vnet-cidr');
   if (vnet !== undefined) emulator.vnetCidr = vnet;
   const subnets = flags.all('--subnet');

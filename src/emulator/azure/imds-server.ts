@@ -1,13 +1,16 @@
 /**
  * Azure IMDS for one emulated VM, on plain http like the real one: the instance document
- * (`/metadata/instance`) from the committed ARM state, and the managed-identity token endpoint
- * (`/metadata/identity/oauth2/token`) that `@azure/identity` calls. Both demand `Metadata: true`.
+ * (`/metadata/instance`) and its network part alone (`/metadata/instance/network`) from the
+ * committed ARM state, and the managed-identity token endpoint (`/metadata/identity/oauth2/token`)
+ * that `@azure/identity` calls. All demand `Metadata: true`. The network part trails ARM by
+ * `propagationMs` (see {@link record}); the compute part does not change.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listen, urlHost } from '../aws/http-util.js';
-import { imdsInstanceJson } from './arm-render.js';
+import { imdsInstanceJson, imdsNetworkJson } from './arm-render.js';
 import type { AzureState } from './arm-state.js';
+import { LaggedView } from './imds-lag.js';
 
 const TOKEN_LIFETIME_SEC = 86_399;
 
@@ -17,14 +20,28 @@ export class AzureImdsServer {
   readonly #server: Server;
   readonly #count: (operation: string) => void;
   readonly #clock: () => number;
+  readonly #network: LaggedView<Record<string, unknown>>;
   #url = '';
 
-  constructor(options: { state: AzureState; vmId: string; count: (operation: string) => void; clock: () => number }) {
+  constructor(options: { state: AzureState; vmId: string; count: (operation: string) => void; clock: () => number; propagationMs: number }) {
     this.#state = options.state;
     this.#vmId = options.vmId;
     this.#count = options.count;
     this.#clock = options.clock;
+    this.#network = new LaggedView(options.propagationMs);
     this.#server = createServer((req, res) => this.#handle(req, res));
+    this.record();
+  }
+
+  /**
+   * Takes note of the VM's committed network now; call after every committed change. IMDS shows
+   * it once `propagationMs` have passed (the VM as created: at once).
+   */
+  record(): void {
+    const vm = this.#state.vm(this.#vmId);
+    if (vm === undefined) return;
+    const network = imdsNetworkJson(this.#state, vm);
+    this.#network.record(this.#clock(), network, JSON.stringify(network));
   }
 
   get url(): string {
@@ -54,9 +71,14 @@ export class AzureImdsServer {
     this.#state.settle();
     const vm = this.#state.vm(this.#vmId);
     if (vm === undefined) return send(res, 404, { error: 'Not found' });
+    const network = this.#network.viewAt(this.#clock()) ?? imdsNetworkJson(this.#state, vm);
     if (path === '/metadata/instance') {
       this.#count('ImdsInstance');
-      return send(res, 200, imdsInstanceJson(this.#state, vm));
+      return send(res, 200, imdsInstanceJson(this.#state, vm, network));
+    }
+    if (path === '/metadata/instance/network') {
+      this.#count('ImdsNetwork');
+      return send(res, 200, network);
     }
     if (path === '/metadata/identity/oauth2/token') {
       this.#count('ImdsToken');

@@ -33,6 +33,11 @@ export interface AzureEmulatorOptions {
   operationLatencyMs?: number;
   /** Delay before each ARM request is handled. Default 0. */
   requestLatencyMs?: number;
+  /**
+   * How long after ARM committed a change the VM's IMDS network view shows it. Default
+   * {@link DEFAULT_AZURE_IMDS_PROPAGATION_MS}; 0 shows every change at once.
+   */
+  imdsPropagationMs?: number;
   /** Retry-After on long-running-operation answers (the SDK polls after it); default none. */
   lroRetryAfterSec?: number;
   /** ARM's write bucket (200 burst, 10/s); `false` disables it. Default on. */
@@ -42,6 +47,14 @@ export interface AzureEmulatorOptions {
   /** Seed for ids and MACs; default random. */
   seed?: number;
 }
+
+/**
+ * IMDS network lag the emulator models by default: an assumption of a few seconds, since Azure
+ * publishes no figure for how long after an ARM change IMDS shows it (AWS IMDS: ~1–2 s). Below the
+ * reconciler's 5 s recheck (OBSERVATION_SETTLE_MS), so a pool's own change is confirmed by its
+ * recheck, as on AWS.
+ */
+export const DEFAULT_AZURE_IMDS_PROPAGATION_MS = 3_000;
 
 export interface CreatedVm {
   /** ARM resource id: what the daemon reports as its instance id. */
@@ -102,7 +115,7 @@ export interface AzureEmulator {
   operations(): { id: string; nicId: string; status: string }[];
   /** Fires after every committed change. Returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
-  /** Calls per operation (`GetNetworkInterface`, `PutNetworkInterface`, `GetOperation`, `ImdsToken`, …). */
+  /** Calls per operation (`GetNetworkInterface`, `PutNetworkInterface`, `GetOperation`, `ImdsToken`, `ImdsNetwork`, …). */
   callCounts(): Record<string, number>;
   /** Writes answered 429, per operation. */
   throttledCounts(): Record<string, number>;
@@ -128,6 +141,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     ids: seededIdSource(options.seed ?? randomInt(2 ** 31)),
     operationLatencyMs: options.operationLatencyMs ?? 0,
     onChange: () => {
+      for (const listener of imds.values()) listener.record();
       for (const listener of [...listeners]) listener();
     },
   });
@@ -167,7 +181,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     vnetId: state.vnetId,
     async createVm(vmOptions = {}) {
       const vm = state.createVm(vmOptions);
-      const listener = new AzureImdsServer({ state, vmId: vm.id, count, clock });
+      const listener = new AzureImdsServer({ state, vmId: vm.id, count, clock, propagationMs: options.imdsPropagationMs ?? DEFAULT_AZURE_IMDS_PROPAGATION_MS });
       await listener.start(host);
       imds.set(vm.id.toLowerCase(), listener);
       const primary = state.nic(vm.nicIds[0] ?? '');

@@ -11,10 +11,11 @@
  * mid-operation finishes that operation on restart instead of issuing a second PUT.
  */
 import type { TokenCredential } from '@azure/core-auth';
-import { CloudError, type CloudInterface, type CloudProvider, type NodeSnapshot } from '../../core/types.js';
+import { CloudError, type CloudInterface, type CloudProvider, type NodeObservation, type NodeSnapshot } from '../../core/types.js';
 import { ArmGateway, EtagMismatch, OutcomeUnknown, type ConfigChange, type NicState, type WriteHandle } from './arm-gateway.js';
 import { writePacingDelayMs } from './error-mapping.js';
-import { readInstanceMetadata, type AzureInstanceMetadata } from './imds-client.js';
+import { readInstanceMetadata, readNetworkMetadata, type AzureInstanceMetadata } from './imds-client.js';
+import { observationFromImds, type KnownNic } from './imds-network.js';
 import { DEFAULT_AZURE_BATCH_SIZE, MAX_IP_CONFIGS_PER_NIC, isUsableOurs, planAppend, planRemoval, primaryConfig } from './ip-configs.js';
 import { nicInterface, noNicCreation, noNicDeletion } from './nic-interface.js';
 import { decodeJournal, encodeJournal, type PendingOperation } from './operation-journal.js';
@@ -76,6 +77,8 @@ export class AzureProvider implements CloudProvider {
   #facts: Promise<NodeFacts> | undefined;
   #remainingWrites: number | undefined;
   #vnetCidrs: readonly string[] | undefined;
+  /** The NICs of the last describe by MAC: IMDS names NICs by MAC only. */
+  #knownNics: ReadonlyMap<string, KnownNic> = new Map();
 
   constructor(options: AzureProviderOptions) {
     this.#options = options;
@@ -122,6 +125,7 @@ export class AzureProvider implements CloudProvider {
     }
     const primary = interfaces[0];
     if (primary === undefined) throw new CloudError('NotFound', `VM ${facts.imds.vmName} has no NIC with a primary IP configuration nativeip can read`);
+    this.#knownNics = new Map(interfaces.map((i) => [i.mac, { id: i.id, deviceIndex: i.deviceIndex }]));
     return {
       instanceId: facts.imds.resourceId,
       instanceType: facts.imds.vmSize,
@@ -130,6 +134,15 @@ export class AzureProvider implements CloudProvider {
       limits: { maxInterfaces: nics.length, ipv4PerInterface: MAX_IP_CONFIGS_PER_NIC },
       interfaces,
     };
+  }
+
+  /**
+   * The NICs and their private addresses from IMDS `/metadata/instance/network`: no ARM read, no
+   * token. NICs are named by the last describe (IMDS knows only their MACs). Like the AWS IMDS view
+   * it trails ARM by a few seconds after a change, which the reconciler allows for.
+   */
+  async observeNode(): Promise<NodeObservation> {
+    return observationFromImds(await readNetworkMetadata(this.#imdsOptions()), this.#knownNics);
   }
 
   assignAddresses(interfaceId: string, count: number): Promise<string[]> {

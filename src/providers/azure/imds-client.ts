@@ -1,22 +1,17 @@
 /**
  * Azure Instance Metadata Service: the VM's identity and its NICs as the VM sees them.
- * `GET /metadata/instance?api-version=2021-02-01` with `Metadata: true` (IMDS refuses requests
- * without it, which keeps it from being reached through a proxy by accident).
+ * `GET /metadata/instance?api-version=2021-02-01` (and its `network` part alone) with
+ * `Metadata: true` (IMDS refuses requests without it, which keeps it from being reached through a
+ * proxy by accident).
  */
 import { CloudError } from '../../core/types.js';
+import { decodeNetworkMetadata, type ImdsInterface } from './imds-network.js';
 import { normaliseMac } from './resource-id.js';
+
+export type { ImdsInterface } from './imds-network.js';
 
 export const DEFAULT_AZURE_IMDS_ENDPOINT = 'http://169.254.169.254';
 export const IMDS_API_VERSION = '2021-02-01';
-
-/** One NIC as IMDS lists it. */
-export interface ImdsInterface {
-  /** Lower case, colon separated. */
-  readonly mac: string;
-  readonly addresses: readonly string[];
-  /** `10.0.1.0/24`, from the first subnet IMDS lists for the NIC. */
-  readonly subnetCidr: string | undefined;
-}
 
 export interface AzureInstanceMetadata {
   readonly subscriptionId: string;
@@ -81,9 +76,21 @@ export interface AzureImdsClientOptions {
 }
 
 /** Reads the instance document. Throws CloudError (Transient when IMDS does not answer). */
-export async function readInstanceMetadata(options: AzureImdsClientOptions = {}): Promise<AzureInstanceMetadata> {
+export function readInstanceMetadata(options: AzureImdsClientOptions = {}): Promise<AzureInstanceMetadata> {
+  return readImds('/metadata/instance', options, decodeInstanceMetadata);
+}
+
+/**
+ * Reads the VM's NICs with their private addresses from `/metadata/instance/network`: no ARM call,
+ * no token. Throws CloudError: Transient when IMDS does not answer or the document is malformed.
+ */
+export function readNetworkMetadata(options: AzureImdsClientOptions = {}): Promise<ImdsInterface[]> {
+  return readImds('/metadata/instance/network', options, decodeNetworkMetadata);
+}
+
+async function readImds<T>(path: string, options: AzureImdsClientOptions, decode: (value: unknown) => T): Promise<T> {
   const base = options.endpoint ?? DEFAULT_AZURE_IMDS_ENDPOINT;
-  const url = new URL(`/metadata/instance?api-version=${IMDS_API_VERSION}`, base);
+  const url = new URL(`${path}?api-version=${IMDS_API_VERSION}`, base);
   let response: Response;
   try {
     response = await fetch(url, { headers: { Metadata: 'true' }, signal: AbortSignal.timeout(options.timeoutMs ?? 2000) });
@@ -96,8 +103,8 @@ export async function readInstanceMetadata(options: AzureImdsClientOptions = {})
     throw new CloudError(kind, `Azure IMDS ${url.pathname} answered HTTP ${response.status}: ${body.slice(0, 200)}`, { cloudCode: `IMDS-${response.status}` });
   }
   try {
-    return decodeInstanceMetadata(JSON.parse(body));
+    return decode(JSON.parse(body));
   } catch (error) {
-    throw new CloudError('Transient', `Azure IMDS answer is unusable: ${(error as Error).message}`, { cause: error });
+    throw new CloudError('Transient', `Azure IMDS ${url.pathname} answer is unusable: ${(error as Error).message}`, { cause: error });
   }
 }

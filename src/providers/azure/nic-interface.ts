@@ -3,7 +3,7 @@
  * one NIC read from ARM. Pure; shared by the provider and the churn simulator.
  */
 import { CloudError, type CloudInterface } from '../../core/types.js';
-import { MAX_IP_CONFIGS_PER_NIC, ourAddresses, primaryConfig, type IpConfigView } from './ip-configs.js';
+import { MAX_IP_CONFIGS_PER_NIC, isOurConfigName, ourAddresses, primaryConfig, type IpConfigView } from './ip-configs.js';
 
 /** What of a NIC the view needs. */
 export interface NicFacts {
@@ -23,13 +23,24 @@ export function nicCapacity(configs: readonly IpConfigView[]): number {
 }
 
 /**
+ * Addresses of configurations someone else added (not the primary, not named as ours): IMDS lists
+ * them with the others, so the reconciler must expect them there.
+ */
+export function foreignAddresses(configs: readonly IpConfigView[]): string[] {
+  const primary = primaryConfig(configs);
+  return configs.filter((c) => c !== primary && !c.primary && !isOurConfigName(c.name) && c.address !== undefined).map((c) => c.address as string);
+}
+
+/**
  * The NIC at `deviceIndex` (its position in the VM, primary first), with our configurations'
- * addresses as its secondary addresses. Undefined when it is not usable yet: no primary address,
- * subnet or MAC, or no subnet range known (IMDS has not listed it).
+ * addresses as its secondary addresses and the foreign ones as its other addresses. Undefined when
+ * it is not usable yet: no primary address, subnet or MAC, or no subnet range known (IMDS has not
+ * listed it).
  */
 export function nicInterface(nic: NicFacts, deviceIndex: number, subnetCidr: string | undefined): CloudInterface | undefined {
   const primary = primaryConfig(nic.configs);
   if (primary?.address === undefined || primary.subnetId === undefined || nic.mac === undefined || subnetCidr === undefined) return undefined;
+  const others = foreignAddresses(nic.configs);
   return {
     id: nic.id,
     mac: nic.mac,
@@ -38,6 +49,7 @@ export function nicInterface(nic: NicFacts, deviceIndex: number, subnetCidr: str
     subnetCidr,
     primaryIp: primary.address,
     secondaryIps: ourAddresses(nic.configs),
+    ...(others.length === 0 ? {} : { otherIps: others }),
     managed: false,
     pooled: true,
     capacity: nicCapacity(nic.configs),
