@@ -65,11 +65,10 @@ for (const [name, { env, flags }] of Object.entries(launchers)) {
 }
 
 const bun = join(root, 'node_modules', '.bin', 'bun');
-execFileSync(
-  'cc',
-  ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', join(bin, 'nativeip-cni'), join(root, 'src/cni/shim/nativeip-cni.c')],
-  { stdio: ['ignore', 'inherit', 'inherit'] },
-);
+const shimSources = ['nativeip-cni.c', 'json-scan.c', 'net-config.c'].map((file) => join(root, 'src/cni/shim', file));
+execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', join(bin, 'nativeip-cni'), ...shimSources], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
 execFileSync(bun, ['build', '--compile', '--bytecode', '--minify', join(root, 'src/cni/plugin/main.ts'), '--outfile', join(bin, 'nativeip-cni-standalone')], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });

@@ -4,8 +4,9 @@
  * A thin native shim, because process start-up is most of a CNI call: it forwards the runtime's
  * CNI_* environment and stdin to nativeip-ipamd in one `exec` request (length-prefixed JSON over
  * the Unix socket) and prints what the daemon's TypeScript plugin logic (src/cni/plugin) answers.
- * It decides only what must work without the daemon: VERSION, and the answer when the daemon
- * cannot be reached (DEL succeeds, STATUS says 50, everything else says 11 "try again later").
+ * It decides only what must work without the daemon: VERSION, a network config that is not JSON
+ * or whose socketPath/timeoutMs is unusable (net-config.c), and the answer when the daemon cannot
+ * be reached (DEL succeeds, STATUS says 50, everything else says 11 "try again later").
  * Statically linked: it runs on any Linux host, with no Node.js installed.
  */
 #include <errno.h>
@@ -15,16 +16,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "json-scan.h"
+#include "net-config.h"
+
 #define PROTOCOL_VERSION 1
 #define MAX_FRAME (1024 * 1024)
+/* More than any request frame can carry; past it stdin is not even read to the end. */
+#define MAX_STDIN (4 * MAX_FRAME)
 #define DEFAULT_SOCKET "/run/nativeip/ipamd.sock"
-#define DEADLINE_SECONDS 60
-/* Keep in step with src/cni/plugin/versions.ts (a unit test compares them). */
-#define SUPPORTED_VERSIONS "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]"
-#define LATEST_VERSION "1.1.0"
+/* Without `timeoutMs`, how long to wait for the daemon's answer. */
+#define DEFAULT_DEADLINE_MS 60000L
+/* CNI error codes the shim answers itself (src/cni/plugin/cni-error.ts). */
+#define CNI_DECODING_FAILURE 6
+#define CNI_INVALID_CONFIG 7
+#define CNI_TRY_AGAIN_LATER 11
+#define CNI_NOT_AVAILABLE 50
+#define CNI_INTERNAL 103
 
 typedef struct {
   char *data;
@@ -106,143 +117,38 @@ static long base64_decode(char *s, size_t n) {
   return (long)out;
 }
 
-/* The string value of the first `"key": "…"` in a JSON text (no escapes in the value), or NULL. */
-static char *json_string_field(const char *json, const char *key) {
-  char pattern[64];
-  snprintf(pattern, sizeof pattern, "\"%s\"", key);
-  const char *at = strstr(json, pattern);
-  if (at == NULL) return NULL;
-  at += strlen(pattern);
-  while (*at == ' ' || *at == '\t' || *at == '\n' || *at == '\r') at++;
-  if (*at++ != ':') return NULL;
-  while (*at == ' ' || *at == '\t' || *at == '\n' || *at == '\r') at++;
-  if (*at++ != '"') return NULL;
-  const char *end = strchr(at, '"');
-  if (end == NULL) return NULL;
-  return strndup(at, (size_t)(end - at));
-}
-
-
-/* A JSON syntax check (RFC 8259), used when the daemon cannot be reached: malformed input is
- * still reported as "failed to decode content" (code 6), as the daemon-side plugin would. */
-typedef struct {
-  const char *p;
-  int depth;
-} json_t;
-
-static void ws(json_t *j) {
-  while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r') j->p++;
-}
-
-static int value(json_t *j);
-
-static int string_(json_t *j) {
-  if (*j->p != '"') return 0;
-  for (j->p++; *j->p != '"'; j->p++) {
-    if ((unsigned char)*j->p < 0x20) return 0;
-    if (*j->p == '\\') {
-      j->p++;
-      if (*j->p == 'u') {
-        for (int i = 1; i <= 4; i++)
-          if (strchr("0123456789abcdefABCDEF", j->p[i]) == NULL || j->p[i] == '\0') return 0;
-        j->p += 4;
-      } else if (*j->p == '\0' || strchr("\"\\/bfnrt", *j->p) == NULL) {
-        return 0;
-      }
-    }
-  }
-  j->p++;
-  return 1;
-}
-
-static int number(json_t *j) {
-  const char *start = j->p;
-  if (*j->p == '-') j->p++;
-  if (*j->p == '0') j->p++;
-  else if (*j->p >= '1' && *j->p <= '9') while (*j->p >= '0' && *j->p <= '9') j->p++;
-  else return 0;
-  if (*j->p == '.') {
-    j->p++;
-    if (!(*j->p >= '0' && *j->p <= '9')) return 0;
-    while (*j->p >= '0' && *j->p <= '9') j->p++;
-  }
-  if (*j->p == 'e' || *j->p == 'E') {
-    j->p++;
-    if (*j->p == '+' || *j->p == '-') j->p++;
-    if (!(*j->p >= '0' && *j->p <= '9')) return 0;
-    while (*j->p >= '0' && *j->p <= '9') j->p++;
-  }
-  return j->p > start;
-}
-
-static int literal(json_t *j, const char *word) {
-  size_t n = strlen(word);
-  if (strncmp(j->p, word, n) != 0) return 0;
-  j->p += n;
-  return 1;
-}
-
-static int container(json_t *j, char open, char close) {
-  if (++j->depth > 512) return 0;
-  j->p++;
-  ws(j);
-  if (*j->p == close) {
-    j->p++;
-    j->depth--;
-    return 1;
-  }
-  for (;;) {
-    if (open == '{') {
-      if (!string_(j)) return 0;
-      ws(j);
-      if (*j->p++ != ':') return 0;
-    }
-    if (!value(j)) return 0;
-    ws(j);
-    if (*j->p == ',') {
-      j->p++;
-      ws(j);
-      continue;
-    }
-    if (*j->p++ != close) return 0;
-    j->depth--;
-    return 1;
-  }
-}
-
-static int value(json_t *j) {
-  ws(j);
-  switch (*j->p) {
-    case '{': return container(j, '{', '}');
-    case '[': return container(j, '[', ']');
-    case '"': return string_(j);
-    case 't': return literal(j, "true");
-    case 'f': return literal(j, "false");
-    case 'n': return literal(j, "null");
-    default: return number(j);
-  }
-}
-
-/* Offset of the first syntax error, or -1 when `text` is one valid JSON object. */
-static long json_error_offset(const char *text) {
-  json_t j = {text, 0};
-  ws(&j);
-  if (*j.p != '{' || !value(&j)) return (long)(j.p - text);
-  ws(&j);
-  return *j.p == '\0' ? -1 : (long)(j.p - text);
-}
-
-static void print_error(const char *version, int code, const char *msg, const char *details) {
-  buf_t out = {0};
-  buf_str(&out, "{\"cniVersion\":");
-  buf_json(&out, version);
+static void error_json(buf_t *out, const char *version, int code, const char *msg, const char *details) {
+  buf_str(out, "{\"cniVersion\":");
+  buf_json(out, version);
   char num[32];
   snprintf(num, sizeof num, ",\"code\":%d,\"msg\":", code);
-  buf_str(&out, num);
-  buf_json(&out, msg);
-  buf_str(&out, ",\"details\":");
-  buf_json(&out, details);
-  buf_str(&out, "}\n");
+  buf_str(out, num);
+  buf_json(out, msg);
+  if (details != NULL && details[0] != '\0') {
+    buf_str(out, ",\"details\":");
+    buf_json(out, details);
+  }
+  buf_str(out, "}\n");
+}
+
+/* Prints the CNI error JSON; returns the exit status for it. */
+static int fail(const char *version, int code, const char *msg, const char *details) {
+  buf_t out = {0};
+  error_json(&out, version, code, msg, details);
+  fwrite(out.data, 1, out.len, stdout);
+  return 1;
+}
+
+static void print_version(void) {
+  buf_t out = {0};
+  buf_str(&out, "{\"cniVersion\":");
+  buf_json(&out, NET_CONFIG_VERSIONS[NET_CONFIG_VERSION_COUNT - 1]);
+  buf_str(&out, ",\"supportedVersions\":[");
+  for (size_t k = 0; k < NET_CONFIG_VERSION_COUNT; k++) {
+    if (k > 0) buf_str(&out, ",");
+    buf_json(&out, NET_CONFIG_VERSIONS[k]);
+  }
+  buf_str(&out, "]}\n");
   fwrite(out.data, 1, out.len, stdout);
 }
 
@@ -268,34 +174,87 @@ static int read_all(int fd, char *p, size_t n) {
   return 0;
 }
 
+/* The reply printed when the deadline passes, prepared before the timer starts. */
+static buf_t deadline_reply;
+
 static void on_deadline(int sig) {
   (void)sig;
-  static const char msg[] = "{\"cniVersion\":\"" LATEST_VERSION "\",\"code\":11,\"msg\":\"try again later: nativeip-ipamd did not answer within 60 s\"}\n";
-  if (write(STDOUT_FILENO, msg, sizeof msg - 1) < 0) _exit(1);
+  if (write(STDOUT_FILENO, deadline_reply.data, deadline_reply.len) < 0) _exit(1);
   _exit(1);
+}
+
+static char *decoded_string(const char *json, const json_field *f) {
+  char *out = malloc(f->len + 1);
+  if (out == NULL) {
+    perror("nativeip-cni: out of memory");
+    exit(1);
+  }
+  json_string_decode(json + f->start, f->len, out, f->len + 1);
+  return out;
+}
+
+/* Prints what the daemon's `exec` reply (a NUL-terminated frame body) says; returns the exit status. */
+static int relay(const char *reply, size_t len, const char *version, const char *path) {
+  json_field top[] = {{.key = "result"}, {.key = "error"}};
+  json_error err;
+  json_kind kind = json_scan(reply, len, top, 2, &err);
+  if (kind != JSON_OBJECT) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "failed to decode content: nativeip-ipamd's reply is not a JSON object%s%s",
+             kind == JSON_ABSENT ? ": " : "", kind == JSON_ABSENT ? err.problem : "");
+    return fail(version, CNI_DECODING_FAILURE, msg, path);
+  }
+  if (top[1].kind == JSON_OBJECT) {
+    const char *body = reply + top[1].start;
+    json_field e[] = {{.key = "code"}, {.key = "cniCode"}, {.key = "message"}, {.key = "retryable"}};
+    json_scan(body, top[1].len, e, 4, &err);
+    const char *code = e[0].kind == JSON_STRING ? decoded_string(body, &e[0]) : "unknown";
+    const char *message = e[2].kind == JSON_STRING ? decoded_string(body, &e[2]) : "nativeip-ipamd refused the request";
+    char details[256];
+    snprintf(details, sizeof details, "nativeip-ipamd error %s%s", code, e[3].kind == JSON_TRUE ? " (retryable)" : "");
+    return fail(version, e[1].kind == JSON_NUMBER ? atoi(body + e[1].start) : CNI_INTERNAL, message, details);
+  }
+  const char *result = reply + top[0].start;
+  json_field r[] = {{.key = "stdoutBase64"}, {.key = "exitCode"}};
+  if (top[0].kind != JSON_OBJECT || json_scan(result, top[0].len, r, 2, &err) != JSON_OBJECT || r[0].kind != JSON_STRING ||
+      r[1].kind != JSON_NUMBER) {
+    return fail(version, CNI_INTERNAL, "nativeip-ipamd's exec reply has no stdoutBase64 and exitCode", path);
+  }
+  char *encoded = decoded_string(result, &r[0]);
+  long n = base64_decode(encoded, strlen(encoded));
+  if (n < 0) return fail(version, CNI_DECODING_FAILURE, "failed to decode content: the daemon's reply is not base64", path);
+  fwrite(encoded, 1, (size_t)n, stdout);
+  return atoi(result + r[1].start);
 }
 
 int main(void) {
   const char *command = getenv("CNI_COMMAND");
   if (command != NULL && strcmp(command, "VERSION") == 0) {
-    printf("{\"cniVersion\":\"%s\",\"supportedVersions\":%s}\n", LATEST_VERSION, SUPPORTED_VERSIONS);
+    print_version();
     return 0;
   }
+  const char *latest = NET_CONFIG_VERSIONS[NET_CONFIG_VERSION_COUNT - 1];
 
   buf_t stdin_buf = {0};
+  buf_put(&stdin_buf, "", 0);
   char chunk[65536];
   for (;;) {
     ssize_t r = read(STDIN_FILENO, chunk, sizeof chunk);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
+    if (stdin_buf.len + (size_t)r > MAX_STDIN) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "invalid network config: the configuration on stdin is larger than %d bytes", MAX_STDIN);
+      return fail(latest, CNI_INVALID_CONFIG, msg, NULL);
+    }
     buf_put(&stdin_buf, chunk, (size_t)r);
-    if (stdin_buf.len > MAX_FRAME / 2) break;
   }
-  const char *text = stdin_buf.data == NULL ? "" : stdin_buf.data;
-  char *version = json_string_field(text, "cniVersion");
-  const char *reply_version = version != NULL ? version : LATEST_VERSION;
-  char *socket_path = json_string_field(text, "socketPath");
-  const char *path = socket_path != NULL && socket_path[0] != '\0' ? socket_path : DEFAULT_SOCKET;
+  net_config cfg;
+  net_config_read(stdin_buf.data, stdin_buf.len, &cfg);
+  if (cfg.code != 0) return fail(cfg.version, cfg.code, cfg.msg, NULL);
+  const char *path = cfg.socket_path[0] != '\0' ? cfg.socket_path : DEFAULT_SOCKET;
+  long timeout_ms = cfg.timeout_ms > 0 ? cfg.timeout_ms : DEFAULT_DEADLINE_MS;
+  int is_status = command != NULL && strcmp(command, "STATUS") == 0;
 
   static const char *const names[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"};
   buf_t req = {0};
@@ -316,73 +275,53 @@ int main(void) {
   buf_str(&req, "},\"stdinBase64\":\"");
   buf_base64(&req, (const unsigned char *)stdin_buf.data, stdin_buf.len);
   buf_str(&req, "\"}}");
-  uint32_t len = (uint32_t)(req.len - 4);
-  req.data[0] = (char)(len >> 24);
-  req.data[1] = (char)(len >> 16);
-  req.data[2] = (char)(len >> 8);
-  req.data[3] = (char)len;
+  size_t body = req.len - 4;
+  if (body > MAX_FRAME) {
+    size_t room = (MAX_FRAME - (body - (stdin_buf.len + 2) / 3 * 4)) / 4 * 3;
+    char msg[256];
+    snprintf(msg, sizeof msg, "invalid network config: the configuration is %zu bytes; nativeip-ipamd takes at most %zu (stdin travels base64-encoded in one %d-byte frame)",
+             stdin_buf.len, room, MAX_FRAME);
+    return fail(cfg.version, CNI_INVALID_CONFIG, msg, NULL);
+  }
+  req.data[0] = (char)(body >> 24);
+  req.data[1] = (char)(body >> 16);
+  req.data[2] = (char)(body >> 8);
+  req.data[3] = (char)body;
 
+  char verb[16] = "exec";
+  if (command != NULL && command[0] != '\0') {
+    size_t k = 0;
+    for (; command[k] != '\0' && k < sizeof verb - 1; k++) verb[k] = (char)(command[k] >= 'A' && command[k] <= 'Z' ? command[k] + 32 : command[k]);
+    verb[k] = '\0';
+  }
+  char msg[512];
+  snprintf(msg, sizeof msg, "%snativeip-ipamd at %s did not answer %s within %ld ms", is_status ? "plugin not available: " : "try again later: ", path, verb, timeout_ms);
+  error_json(&deadline_reply, cfg.version, is_status ? CNI_NOT_AVAILABLE : CNI_TRY_AGAIN_LATER, msg, NULL);
   signal(SIGALRM, on_deadline);
-  alarm(DEADLINE_SECONDS);
+  struct itimerval deadline = {.it_value = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000}};
+  setitimer(ITIMER_REAL, &deadline, NULL);
 
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) {
-    print_error(reply_version, 7, "invalid network config: socketPath is too long", path);
-    return 1;
-  }
-  strcpy(addr.sun_path, path);
+  memcpy(addr.sun_path, path, strlen(path) + 1); /* net_config_read checked that it fits */
   if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
     const char *reason = strerror(errno);
-    long bad = json_error_offset(text);
-    if (bad >= 0) {
-      char msg[160];
-      snprintf(msg, sizeof msg, "failed to decode content: invalid JSON at offset %ld", bad);
-      print_error(reply_version, 6, msg, "the network configuration on stdin is not a JSON object");
-      return 1;
-    }
     if (command != NULL && strcmp(command, "DEL") == 0) return 0; /* netns teardown removes the veth; the daemon reconciles */
-    char msg[512];
-    snprintf(msg, sizeof msg, "%snativeip-ipamd is not reachable at %s: %s",
-             command != NULL && strcmp(command, "STATUS") == 0 ? "plugin not available: " : "try again later: ", path, reason);
-    print_error(reply_version, command != NULL && strcmp(command, "STATUS") == 0 ? 50 : 11, msg, reason);
-    return 1;
+    snprintf(msg, sizeof msg, "%snativeip-ipamd is not reachable at %s: %s", is_status ? "plugin not available: " : "try again later: ", path, reason);
+    return fail(cfg.version, is_status ? CNI_NOT_AVAILABLE : CNI_TRY_AGAIN_LATER, msg, reason);
   }
-  if (write_all(fd, req.data, req.len) != 0) {
-    print_error(reply_version, 11, "try again later: nativeip-ipamd closed the connection", path);
-    return 1;
-  }
+  if (write_all(fd, req.data, req.len) != 0) return fail(cfg.version, CNI_TRY_AGAIN_LATER, "try again later: nativeip-ipamd closed the connection", path);
   unsigned char lenbuf[4];
   if (read_all(fd, (char *)lenbuf, 4) != 0) {
-    print_error(reply_version, 11, "try again later: nativeip-ipamd closed the connection before answering", path);
-    return 1;
+    return fail(cfg.version, CNI_TRY_AGAIN_LATER, "try again later: nativeip-ipamd closed the connection before answering", path);
   }
   uint32_t rlen = (uint32_t)lenbuf[0] << 24 | (uint32_t)lenbuf[1] << 16 | (uint32_t)lenbuf[2] << 8 | lenbuf[3];
-  if (rlen > MAX_FRAME) {
-    print_error(reply_version, 6, "failed to decode content: the daemon's reply frame is too large", path);
-    return 1;
-  }
+  if (rlen > MAX_FRAME) return fail(cfg.version, CNI_DECODING_FAILURE, "failed to decode content: the daemon's reply frame is too large", path);
   char *reply = malloc(rlen + 1);
   if (reply == NULL || read_all(fd, reply, rlen) != 0) {
-    print_error(reply_version, 11, "try again later: nativeip-ipamd closed the connection before answering", path);
-    return 1;
+    return fail(cfg.version, CNI_TRY_AGAIN_LATER, "try again later: nativeip-ipamd closed the connection before answering", path);
   }
   reply[rlen] = '\0';
   close(fd);
-
-  char *encoded = json_string_field(reply, "stdoutBase64");
-  char *code_at = strstr(reply, "\"exitCode\":");
-  if (encoded == NULL || code_at == NULL) {
-    char *message = json_string_field(reply, "message");
-    print_error(reply_version, 999, "nativeip-ipamd refused the request", message != NULL ? message : reply);
-    return 1;
-  }
-  int exit_code = atoi(code_at + strlen("\"exitCode\":"));
-  long n = base64_decode(encoded, strlen(encoded));
-  if (n < 0) {
-    print_error(reply_version, 6, "failed to decode content: the daemon's reply is not base64", path);
-    return 1;
-  }
-  fwrite(encoded, 1, (size_t)n, stdout);
-  return exit_code;
+  return relay(reply, rlen, cfg.version, path);
 }
