@@ -187,3 +187,8 @@ export function mapImdsError(error: unknown): CloudError {
   }
   return new CloudError('Transient', `IMDS read failed: ${decodeError(error).message}`, { cause: error });
 }
+
+/** The message of anything thrown, for a log line. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

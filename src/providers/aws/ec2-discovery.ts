@@ -1,0 +1,147 @@
+/**
+ * Reading the node: its facts at the first call (identity, limits, primary subnet, security
+ * groups), its snapshot from EC2 with the CIDRs of subnets not seen yet, and its observation
+ * from IMDS alone.
+ */
+import { CloudError, type NodeObservation, type NodeSnapshot } from '../../core/types.js';
+import { Ec2Gateway } from './ec2-gateway.js';
+import type { AwsProviderLogger, Ec2ProviderOptions } from './ec2-provider-options.js';
+import type { EniRecord } from './ec2-records.js';
+import { Ec2RequestLimiter } from './ec2-request-limiter.js';
+import { rememberEni, type Ec2Session, type NodeFacts } from './ec2-session.js';
+import { mapImdsError, messageOf } from './error-mapping.js';
+import type { ImdsClient } from './imds-client.js';
+import {
+  listMacs,
+  readIdentity,
+  readMacAddresses,
+  readMacFacts,
+  readVpcCidrs,
+  type ImdsIdentity,
+  type ImdsMacFacts,
+} from './node-discovery.js';
+import { attachedEnis, buildSnapshot, capLimits, missingSubnets } from './snapshot.js';
+
+/** What IMDS tells about the node at discovery. */
+export interface ImdsNode {
+  readonly identity: ImdsIdentity;
+  /** Every attached interface's facts. */
+  readonly macs: readonly ImdsMacFacts[];
+  /** The primary interface's facts. */
+  readonly primary: ImdsMacFacts;
+}
+
+/** Reads the identity and every interface from IMDS; IMDS failures become CloudErrors. */
+export async function readImdsNode(imds: ImdsClient, region: string | undefined): Promise<ImdsNode> {
+  let identity: ImdsIdentity;
+  let macs: ImdsMacFacts[];
+  try {
+    identity = await readIdentity(imds, region);
+    macs = await Promise.all((await listMacs(imds)).map((mac) => readMacFacts(imds, mac)));
+  } catch (error) {
+    throw mapImdsError(error);
+  }
+  const primary = macs.find((entry) => entry.mac === identity.primaryMac);
+  if (primary === undefined) {
+    throw new CloudError('NotFound', `IMDS lists no interface for the primary MAC ${identity.primaryMac}`);
+  }
+  return { identity, macs, primary };
+}
+
+export function newEc2Gateway(region: string, options: Ec2ProviderOptions): Ec2Gateway {
+  return new Ec2Gateway({
+    region,
+    endpoint: options.ec2Endpoint,
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts ?? 3,
+    limiter: options.requestLimiter === false ? undefined : (options.requestLimiter ?? new Ec2RequestLimiter()),
+  });
+}
+
+/** Completes the node's facts with the instance type's limits from EC2, capped by maxEnis. */
+export async function nodeFactsOf(
+  node: ImdsNode,
+  gateway: Ec2Gateway,
+  maxEnis: number | undefined,
+  log: AwsProviderLogger,
+): Promise<NodeFacts> {
+  const { identity, primary } = node;
+  const typeLimits = await gateway.describeInstanceLimits(identity.instanceType);
+  const limits = capLimits(typeLimits, maxEnis);
+  log.info({ instanceId: identity.instanceId, instanceType: identity.instanceType, region: identity.region, limits }, 'discovered node');
+  return {
+    identity,
+    limits,
+    typeLimits,
+    primarySubnetId: primary.subnetId,
+    primarySubnetCidr: primary.subnetCidr,
+    securityGroupIds: primary.securityGroupIds,
+  };
+}
+
+export async function describeNodeSnapshot(session: Ec2Session): Promise<NodeSnapshot> {
+  const { facts, imds } = session;
+  const ec2 = session.ec2();
+  const [vpcCidrs, enis] = await Promise.all([
+    readVpcCidrs(imds, facts.identity.primaryMac).catch((error: unknown) => {
+      throw mapImdsError(error);
+    }),
+    ec2.describeInstanceEnis(facts.identity.instanceId),
+  ]);
+  const attached = attachedEnis(enis, facts.identity.instanceId);
+  await learnSubnets(session, attached);
+  for (const eni of attached) rememberEni(session.knownEnis, eni);
+  return buildSnapshot({
+    instanceId: facts.identity.instanceId,
+    instanceType: facts.identity.instanceType,
+    localIpv4: facts.identity.localIpv4,
+    vpcCidrs,
+    limits: facts.limits,
+    enis: attached,
+    subnetCidrs: session.subnetCidrs,
+  });
+}
+
+/** Fills in subnet CIDRs for ENIs in subnets not seen yet: IMDS first, then DescribeSubnets. */
+async function learnSubnets(session: Ec2Session, enis: readonly EniRecord[]): Promise<void> {
+  const { subnetCidrs } = session;
+  const missing = missingSubnets(enis, subnetCidrs);
+  if (missing.length === 0) return;
+  for (const subnetId of missing) {
+    const eni = enis.find((entry) => entry.subnetId === subnetId);
+    if (eni === undefined) continue;
+    try {
+      const facts = await readMacFacts(session.imds, eni.mac);
+      subnetCidrs.set(facts.subnetId, facts.subnetCidr);
+    } catch (error) {
+      session.log.debug({ interfaceId: eni.id, err: messageOf(error) }, 'ENI not in IMDS yet; asking EC2 for its subnet');
+    }
+  }
+  const stillMissing = missingSubnets(enis, subnetCidrs);
+  if (stillMissing.length === 0) return;
+  for (const [subnetId, cidr] of await session.ec2().describeSubnetCidrs(stillMissing)) subnetCidrs.set(subnetId, cidr);
+}
+
+/** The attached ENIs with their addresses and prefixes, and the VPC's CIDRs, from IMDS alone. */
+export async function observeNodeFromImds(session: Ec2Session): Promise<NodeObservation> {
+  const { imds, facts } = session;
+  try {
+    const macs = await listMacs(imds);
+    const [interfaces, vpcCidrs] = await Promise.all([
+      Promise.all(macs.map((mac) => readMacAddresses(imds, mac))),
+      readVpcCidrs(imds, facts.identity.primaryMac),
+    ]);
+    return {
+      interfaces: interfaces.map((entry) => ({
+        mac: entry.mac,
+        deviceIndex: entry.deviceIndex,
+        id: entry.interfaceId,
+        addresses: entry.localIpv4s,
+        prefixes: entry.ipv4Prefixes,
+      })),
+      vpcCidrs,
+    };
+  } catch (error) {
+    throw mapImdsError(error);
+  }
+}

@@ -1,0 +1,63 @@
+/** How an {@link Ec2Provider} is configured, and the defaults it falls back on. */
+import type { AwsCredentials } from './ec2-gateway.js';
+import type { Ec2RequestLimiter } from './ec2-request-limiter.js';
+
+/** The subset of a pino logger the provider uses. */
+export interface AwsProviderLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** How long deleteInterface waits for a detached ENI to become `available`. */
+export interface DetachWaitOptions {
+  /** Status checks before giving up. Default 10. */
+  readonly attempts?: number;
+  /** Delay before the first check, doubled after each. Default 500 ms. */
+  readonly initialDelayMs?: number;
+  /** Ceiling for the delay between checks. Default 4000 ms. */
+  readonly maxDelayMs?: number;
+}
+
+export interface Ec2ProviderOptions {
+  /** EC2 endpoint URL (from `AWS_ENDPOINT_URL_EC2`); the SDK's default when unset. */
+  readonly ec2Endpoint?: string;
+  /** IMDS base URL (from `AWS_EC2_METADATA_SERVICE_ENDPOINT`); `http://169.254.169.254` when unset. */
+  readonly imdsEndpoint?: string;
+  /** AWS region; read from IMDS `placement/region` when unset. */
+  readonly region?: string;
+  /** Written to the `cluster.k8s.amazonaws.com/name` tag of created ENIs. */
+  readonly clusterName?: string;
+  /** Static credentials (tests, emulator); the SDK's default chain when unset. */
+  readonly credentials?: AwsCredentials;
+  readonly logger?: AwsProviderLogger;
+  /** Caps the interfaces the node may use (MAX_ENI), below the instance type's limit. */
+  readonly maxEnis?: number;
+  /** SDK attempts per EC2 call, first included. Small so throttling reaches the pool. Default 3. */
+  readonly maxAttempts?: number;
+  /**
+   * Client-side mirror of EC2's request buckets (ec2-request-limiter.ts): every EC2 request waits
+   * for a token of its class. Default: EC2's published figures on the real clock. `false`: none.
+   */
+  readonly requestLimiter?: Ec2RequestLimiter | false;
+  /** Per-request IMDS timeout. Default 2000 ms. */
+  readonly imdsTimeoutMs?: number;
+  readonly detachWait?: DetachWaitOptions;
+  /** collectLeakedInterfaces leaves ENIs younger than this alone. Default 5 minutes. */
+  readonly leakGraceMs?: number;
+  /** Injectable sleep and clock, for tests. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => Date;
+}
+
+export const SILENT_LOGGER: AwsProviderLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The provider's clock: the injected one, else the real one. */
+export function nowOf(options: Ec2ProviderOptions): Date {
+  return (options.now ?? (() => new Date()))();
+}

@@ -1,0 +1,43 @@
+/** What the provider's EC2 operations share once the node is discovered. */
+import type { InterfaceLimits } from '../../core/types.js';
+import type { Ec2Gateway } from './ec2-gateway.js';
+import type { AwsProviderLogger, Ec2ProviderOptions } from './ec2-provider-options.js';
+import type { EniRecord } from './ec2-records.js';
+import type { ImdsClient } from './imds-client.js';
+import type { ImdsIdentity } from './node-discovery.js';
+
+/** Facts cached after the first discovery. */
+export interface NodeFacts {
+  readonly identity: ImdsIdentity;
+  /** Limits after the maxEnis cap. */
+  readonly limits: InterfaceLimits;
+  /** The instance type's own limits. */
+  readonly typeLimits: InterfaceLimits;
+  readonly primarySubnetId: string;
+  readonly primarySubnetCidr: string;
+  readonly securityGroupIds: readonly string[];
+}
+
+/** What the provider last saw of an ENI, to name its subnet in errors and drop its primary address. */
+export interface KnownEni {
+  readonly subnetId: string;
+  readonly primaryIp: string;
+}
+
+export interface Ec2Session {
+  readonly facts: NodeFacts;
+  /** The EC2 gateway; throws once the provider is closed. */
+  readonly ec2: () => Ec2Gateway;
+  readonly imds: ImdsClient;
+  readonly options: Ec2ProviderOptions;
+  readonly log: AwsProviderLogger;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Subnet id → IPv4 CIDR, for every subnet seen so far. */
+  readonly subnetCidrs: Map<string, string>;
+  /** ENIs by id, as last seen. */
+  readonly knownEnis: Map<string, KnownEni>;
+}
+
+export function rememberEni(knownEnis: Map<string, KnownEni>, eni: EniRecord): void {
+  knownEnis.set(eni.id, { subnetId: eni.subnetId, primaryIp: eni.primaryIp });
+}

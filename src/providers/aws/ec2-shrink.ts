@@ -1,0 +1,106 @@
+/**
+ * Shrinking the node's share of the VPC: secondary addresses and prefixes given back, and
+ * nativeip's ENIs detached and deleted. Each step tolerates what is already gone.
+ */
+import { CloudError } from '../../core/types.js';
+import type { Ec2Session } from './ec2-session.js';
+import { isNotAssignedError } from './error-mapping.js';
+import { isManaged } from './tags.js';
+
+export async function unassignSecondaryIps(session: Ec2Session, interfaceId: string, addresses: readonly string[]): Promise<void> {
+  const ec2 = session.ec2();
+  try {
+    await ec2.unassignAddresses(interfaceId, addresses);
+  } catch (error) {
+    if (!(error instanceof CloudError)) throw error;
+    if (error.code === 'NotFound') {
+      session.log.warn({ interfaceId, addresses }, 'interface gone; its addresses are released with it');
+      return;
+    }
+    if (!isNotAssignedError(error)) throw error;
+    // EC2 rejects the whole call when any address is already gone; release the rest.
+    const eni = await ec2.describeEni(interfaceId);
+    const remaining = eni === undefined ? [] : addresses.filter((ip) => eni.secondaryIps.includes(ip));
+    if (remaining.length > 0) await ec2.unassignAddresses(interfaceId, remaining);
+  }
+  session.log.info({ interfaceId, addresses }, 'released secondary addresses');
+}
+
+export async function unassignEniPrefixes(session: Ec2Session, interfaceId: string, prefixes: readonly string[]): Promise<void> {
+  const ec2 = session.ec2();
+  try {
+    await ec2.unassignPrefixes(interfaceId, prefixes);
+  } catch (error) {
+    if (!(error instanceof CloudError)) throw error;
+    if (error.code === 'NotFound') return;
+    if (!isNotAssignedError(error)) throw error;
+    const eni = await ec2.describeEni(interfaceId);
+    const remaining = eni === undefined ? [] : prefixes.filter((p) => eni.prefixes.includes(p));
+    if (remaining.length > 0) await ec2.unassignPrefixes(interfaceId, remaining);
+  }
+  session.log.info({ interfaceId, prefixes }, 'released prefixes');
+}
+
+/** Detaches and deletes a secondary ENI nativeip created; refuses the primary and untagged ones. */
+export async function deleteManagedEni(session: Ec2Session, interfaceId: string): Promise<void> {
+  const eni = await session.ec2().describeEni(interfaceId);
+  if (eni === undefined) return;
+  if (eni.attachment?.deviceIndex === 0) {
+    throw new CloudError('InvalidRequest', `refusing to delete ${interfaceId}: it is the primary interface`);
+  }
+  if (!isManaged(eni.tags)) {
+    throw new CloudError('InvalidRequest', `refusing to delete ${interfaceId}: it is not tagged nativeip.io/managed=true`);
+  }
+  const attachment = eni.attachment;
+  const attachmentId = attachment !== undefined && attachment.status !== 'detached' ? attachment.attachmentId : undefined;
+  await detachAndDelete(session, interfaceId, attachmentId);
+  session.knownEnis.delete(interfaceId);
+  session.log.info({ interfaceId }, 'deleted ENI');
+}
+
+/** Removes an ENI whose attach failed; an attach with an unknown outcome may still have landed. */
+export async function deleteCreatedEni(session: Ec2Session, interfaceId: string, attachmentId: string | undefined): Promise<void> {
+  let attachment = attachmentId;
+  if (attachment === undefined) {
+    const eni = await session.ec2().describeEni(interfaceId);
+    if (eni === undefined) return;
+    if (eni.attachment !== undefined && eni.attachment.status !== 'detached') attachment = eni.attachment.attachmentId;
+  }
+  await detachAndDelete(session, interfaceId, attachment);
+  session.knownEnis.delete(interfaceId);
+}
+
+async function detachAndDelete(session: Ec2Session, interfaceId: string, attachmentId: string | undefined): Promise<void> {
+  const ec2 = session.ec2();
+  if (attachmentId !== undefined) {
+    try {
+      await ec2.detachEni(interfaceId, attachmentId);
+    } catch (error) {
+      if (!(error instanceof CloudError && error.code === 'NotFound')) throw error;
+    }
+    if (!(await waitAvailable(session, interfaceId))) return;
+  }
+  try {
+    await ec2.deleteEni(interfaceId);
+  } catch (error) {
+    if (!(error instanceof CloudError && error.code === 'NotFound')) throw error;
+  }
+}
+
+/** Polls until the ENI is `available`; false when it disappeared meanwhile. */
+async function waitAvailable(session: Ec2Session, interfaceId: string): Promise<boolean> {
+  const wait = session.options.detachWait ?? {};
+  const attempts = Math.max(1, wait.attempts ?? 10);
+  const maxDelay = wait.maxDelayMs ?? 4000;
+  let delay = wait.initialDelayMs ?? 500;
+  let status = 'unknown';
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const eni = await session.ec2().describeEni(interfaceId);
+    if (eni === undefined) return false;
+    status = eni.status;
+    if (status === 'available') return true;
+    await session.sleep(delay);
+    delay = Math.min(delay * 2, maxDelay);
+  }
+  throw new CloudError('Transient', `interface ${interfaceId} still ${status} after ${attempts} checks; not deleted`);
+}
