@@ -22,7 +22,6 @@ const UNSUPPORTED_AWS_VARIABLES: ReadonlyMap<string, string> = new Map([
   ['ENABLE_POD_ENI', 'security groups for pods (branch ENIs) are not supported'],
   ['ENABLE_IPv6', 'IPv6 is not supported; pods get IPv4 addresses'],
   ['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'custom networking (ENIConfig) is not supported'],
-  ['AWS_VPC_CNI_NODE_PORT_SUPPORT', 'not configurable'],
   ['AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER', 'not configurable'],
   ['AWS_VPC_K8S_CNI_LOGLEVEL', 'use NATIVEIP_LOG_LEVEL'],
   ['AWS_VPC_K8S_CNI_LOG_FILE', 'use NATIVEIP_LOG_FILE'],

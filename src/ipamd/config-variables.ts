@@ -182,6 +182,30 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     parse: oneOf(SNAT_PORT_MODES),
     fallback: 'prng',
   },
+  nodePortSupport: {
+    env: 'AWS_VPC_CNI_NODE_PORT_SUPPORT',
+    field: 'nodePortSupport',
+    allowed: 'true or false (any letter case), or 1 or 0',
+    default: 'true',
+    description:
+      'true: replies of connections that arrived on the primary interface for the node address (NodePort, ' +
+      'any DNAT on the node) leave by the primary interface even from pods on a secondary interface: ' +
+      'a connection mark in the nftables table and the rule fwmark M/M lookup main at priority 1024. ' +
+      'The primary interface needs loose reverse-path filtering (rp_filter=2), as with the AWS VPC CNI.',
+    parse: boolean,
+    fallback: true,
+  },
+  connmark: {
+    env: 'AWS_VPC_K8S_CNI_CONNMARK',
+    field: 'connmark',
+    allowed: 'a mark from 1 to 0xffffffff, decimal (128) or hexadecimal (0x80)',
+    default: '0x80',
+    description:
+      'The mark bit(s) of AWS_VPC_CNI_NODE_PORT_SUPPORT, on connections and packets; pick bits nothing else on ' +
+      'the node uses (kube-proxy uses 0x4000 and 0x8000, Calico 0xffff0000).',
+    parse: connmark,
+    fallback: 0x80,
+  },
   clusterName: {
     env: 'CLUSTER_NAME',
     field: 'clusterName',
@@ -364,6 +388,14 @@ function httpsUrl(raw: string): ParseResult<string> {
   const result = httpUrl(raw);
   if (!result.ok) return result;
   return raw.toLowerCase().startsWith('https://') ? result : { ok: false, detail: 'ARM needs https' };
+}
+
+/** A non-zero 32-bit mark, decimal or `0x` hexadecimal (the AWS VPC CNI takes either). */
+function connmark(raw: string): ParseResult<number> {
+  const value = /^[0-9]+$/.test(raw) ? Number(raw) : /^0x[0-9a-f]+$/i.test(raw) ? Number.parseInt(raw.slice(2), 16) : undefined;
+  if (value === undefined) return { ok: false };
+  if (value === 0) return { ok: false, detail: '0 marks nothing' };
+  return value > 0xffffffff ? { ok: false, detail: 'marks are 32 bits' } : { ok: true, value };
 }
 
 function guid(raw: string): ParseResult<string> {

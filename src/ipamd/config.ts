@@ -39,6 +39,10 @@ export interface DaemonConfig {
   readonly excludeSnatCidrs: readonly string[];
   /** `AWS_VPC_K8S_CNI_RANDOMIZESNAT`: source port choice of the SNAT rule. */
   readonly randomizeSnat: SnatPortMode;
+  /** `AWS_VPC_CNI_NODE_PORT_SUPPORT`: mark connections arriving on the primary interface so pods' replies leave by it. */
+  readonly nodePortSupport: boolean;
+  /** `AWS_VPC_K8S_CNI_CONNMARK`: the mark (bits) of {@link nodePortSupport}. */
+  readonly connmark: number;
   /** `CLUSTER_NAME`: tagged on interfaces we create. */
   readonly clusterName: string | undefined;
   /** `AWS_ENDPOINT_URL_EC2`: EC2 endpoint. Unset: the SDK's regional default. */
@@ -162,6 +166,8 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
     externalSnat: read('externalSnat'),
     excludeSnatCidrs: read('excludeSnatCidrs'),
     randomizeSnat: read('randomizeSnat'),
+    nodePortSupport: read('nodePortSupport'),
+    connmark: read('connmark'),
     clusterName: read('clusterName'),
     ec2Endpoint: read('ec2Endpoint'),
     imdsEndpoint: read('imdsEndpoint'),

@@ -4,8 +4,8 @@
  */
 import { access } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { EgressNat, SnatRules } from '../cni/datapath/snat.js';
-import type { Datapath } from '../cni/datapath/types.js';
+import type { EgressNat, NodeNftRules } from '../cni/datapath/snat.js';
+import type { Datapath, PodFromRuleSpec } from '../cni/datapath/types.js';
 import type { CloudProvider } from '../core/types.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { DaemonConfig } from './config.js';
@@ -23,7 +23,10 @@ export interface DaemonParts {
   readonly provider: CloudProvider;
   readonly datapath: Datapath;
   readonly checkpoint: Checkpoint;
-  /** SNAT of pod traffic leaving the VPC (AWS without external SNAT). Unset: no NAT is programmed. */
+  /**
+   * The node's nft table: SNAT of pod traffic leaving the VPC (AWS without external SNAT) and the
+   * node-port marking (AWS_VPC_CNI_NODE_PORT_SUPPORT). Unset: no nft table is programmed.
+   */
   readonly egressNat?: EgressNat;
   readonly clock?: () => number;
 }
@@ -45,6 +48,8 @@ export class Daemon {
    * balancer rules) per NIC configuration, so pods keep their own address there.
    */
   readonly #snat: boolean;
+  /** The `from`-rule destinations the existing pods' rules were last rewritten to (JSON); unset before the first rewrite. */
+  #fromRulesFor: string | undefined;
 
   constructor(parts: DaemonParts) {
     this.#parts = parts;
@@ -103,10 +108,11 @@ export class Daemon {
     const providerState = (await checkpoint.load())?.providerState;
     if (providerState !== undefined) provider.restoreState?.(providerState);
     await this.pool.start();
-    await this.#syncEgressNat();
+    await this.#syncHostNetwork();
     await this.service.restore();
     if (providerState !== undefined) await this.service.persist();
     await this.service.releaseEndedPods();
+    await this.#rewritePodFromRules('start');
     await this.#rpc.start();
     const node = this.pool.node;
     logger.info(
@@ -128,7 +134,8 @@ export class Daemon {
     this.#reconciling ??= this.service
       .releaseEndedPods()
       .then(() => this.pool.reconcile())
-      .then(() => this.#syncEgressNat())
+      .then(() => this.#syncHostNetwork())
+      .then(() => this.#rewritePodFromRules('VPC CIDRs changed'))
       .catch((error: unknown) => this.#parts.logger.warn({ err: error }, 'reconcile failed'))
       .finally(() => {
         this.#reconciling = undefined;
@@ -152,26 +159,63 @@ export class Daemon {
   }
 
   /**
-   * Installs (or updates, when the VPC CIDRs changed) the SNAT rule; with external SNAT removes
-   * one an earlier run left. Throws when the rule cannot be installed.
+   * Installs (or updates, when the VPC CIDRs changed) the node's nft table with the SNAT rule and
+   * the node-port marking, and the node-port ip rule; removes what an earlier run left when neither
+   * is wanted. Throws when the table or the rule cannot be installed.
    */
-  async #syncEgressNat(): Promise<void> {
-    const { egressNat, config, logger, provider } = this.#parts;
-    if (egressNat === undefined || provider.name !== 'aws') return;
-    if (!this.#snat) {
-      await egressNat.remove().catch((error: unknown) => logger.warn({ err: error }, 'could not remove the SNAT rules of an earlier run'));
-      return;
-    }
+  async #syncHostNetwork(): Promise<void> {
+    const { egressNat, config, logger, datapath } = this.#parts;
     const node = this.pool.node;
-    const rules: SnatRules = {
-      primaryIp: node.primaryIp,
-      vpcCidrs: node.vpcCidrs,
-      excludedCidrs: config.excludeSnatCidrs,
-      podInterfacePrefix: config.vethPrefix,
-      ports: config.randomizeSnat,
+    const rules: NodeNftRules = {
+      ...(this.#snat
+        ? { snat: { primaryIp: node.primaryIp, vpcCidrs: node.vpcCidrs, excludedCidrs: config.excludeSnatCidrs, podInterfacePrefix: config.vethPrefix, ports: config.randomizeSnat } }
+        : {}),
+      ...(config.nodePortSupport ? { nodePort: { primaryIp: node.primaryIp, podInterfacePrefix: config.vethPrefix, mark: config.connmark } } : {}),
     };
-    await egressNat.apply(rules);
-    logger.debug({ snat: rules }, 'SNAT of traffic leaving the VPC in place');
+    if (egressNat !== undefined) {
+      if (rules.snat === undefined && rules.nodePort === undefined) {
+        await egressNat.remove().catch((error: unknown) => logger.warn({ err: error }, 'could not remove the nft table of an earlier run'));
+      } else {
+        await egressNat.apply(rules);
+      }
+    }
+    await datapath.syncNodePortRule?.(config.nodePortSupport ? config.connmark : undefined);
+    logger.debug({ nft: rules }, 'node SNAT and node-port rules in place');
+  }
+
+  /**
+   * Rewrites the `from` rules of the pods the checkpoint holds to the current SNAT mode and VPC
+   * CIDRs: at start-up (the mode or the exclusions may have changed since the pods were added)
+   * and after a reconcile that changed the destinations. Logs how many pods' rules changed; a
+   * failure is logged and retried after the next reconcile.
+   */
+  async #rewritePodFromRules(reason: 'start' | 'VPC CIDRs changed'): Promise<void> {
+    const { datapath, logger } = this.#parts;
+    if (datapath.rewritePodFromRules === undefined) return;
+    const destinations = this.#snat ? this.#snatDestinations() : undefined;
+    const key = JSON.stringify(destinations ?? null);
+    if (reason !== 'start' && key === this.#fromRulesFor) return;
+    const specs = (): PodFromRuleSpec[] => {
+      const known = new Set(this.pool.pool.interfaces().map((pif) => pif.id));
+      return this.service
+        .status()
+        .pods.filter((pod) => known.has(pod.interfaceId))
+        .map((pod) => {
+          const routeTable = this.pool.routeTableOf(pod.interfaceId);
+          return {
+            address: pod.address,
+            ...(routeTable === undefined ? {} : { routeTable }),
+            ...(destinations === undefined ? {} : { fromRuleDestinations: destinations }),
+          };
+        });
+    };
+    try {
+      const rewritten = await datapath.rewritePodFromRules(specs);
+      this.#fromRulesFor = key;
+      logger.info({ rewritten, pods: this.service.status().pods.length, reason, destinations: destinations ?? 'all' }, `rewrote the from rules of ${rewritten} existing pods`);
+    } catch (error) {
+      logger.warn({ err: error, reason }, 'could not rewrite the from rules of existing pods');
+    }
   }
 
   #scheduleReconcile(intervalMs: number): void {

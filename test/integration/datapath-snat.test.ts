@@ -95,8 +95,8 @@ describe.skipIf(!isRoot)('SNAT datapath on the kernel', () => {
   it('installs, updates and removes the nft SNAT table in the host namespace', async () => {
     const nat = new NftEgressNat({ hostNetnsPath: HOST_PATH });
     const rules: SnatRules = { primaryIp: '10.0.0.10', vpcCidrs: ['10.0.0.0/16'], excludedCidrs: [], podInterfacePrefix: 'eni', ports: 'prng' };
-    await nat.apply(rules);
-    await nat.apply({ ...rules, vpcCidrs: ['10.0.0.0/16', '100.64.0.0/16'], excludedCidrs: ['10.0.5.0/24', '192.168.0.0/24'] });
+    await nat.apply({ snat: rules });
+    await nat.apply({ snat: { ...rules, vpcCidrs: ['10.0.0.0/16', '100.64.0.0/16'], excludedCidrs: ['10.0.5.0/24', '192.168.0.0/24'] } });
     const listed = execFileSync('ip', ['netns', 'exec', HOST, 'nft', 'list', 'table', 'ip', 'nativeip'], { encoding: 'utf8' });
     expect(listed).toMatch(/elements = \{ 10\.0\.0\.0\/16, 100\.64\.0\.0\/16 \}/);
     expect(listed).toContain('snat to 10.0.0.10 fully-random');

@@ -82,6 +82,23 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
     ],
     invalid: ['-1', 'one', '1.5'],
   },
+  nodePortSupport: {
+    valid: [
+      { raw: 'false', value: false },
+      { raw: 'TRUE', value: true },
+      { raw: '0', value: false },
+    ],
+    invalid: ['no', 'off'],
+  },
+  connmark: {
+    valid: [
+      { raw: '128', value: 0x80 },
+      { raw: '0x80', value: 0x80 },
+      { raw: '0X4000', value: 0x4000 },
+      { raw: '0xffffffff', value: 0xffffffff },
+    ],
+    invalid: ['0', '0x0', '0x100000000', '4294967296', '-1', '0x', '80h', ' 128', '1e3'],
+  },
   disableLeakedEniCleanup: {
     valid: [
       { raw: 'true', value: true },
@@ -272,6 +289,8 @@ const DEFAULTS: DaemonConfig = {
   externalSnat: false,
   excludeSnatCidrs: [],
   randomizeSnat: 'prng',
+  nodePortSupport: true,
+  connmark: 0x80,
   clusterName: undefined,
   ec2Endpoint: undefined,
   imdsEndpoint: undefined,
@@ -531,6 +550,13 @@ describe('loadDaemonConfig: names it does not read', () => {
       { env: 'AWS_VPC_K8S_CNI_LOGLEVEL', note: 'use NATIVEIP_LOG_LEVEL' },
     ]);
     expect(findIgnoredAwsVariables({ WARM_IP_TARGET: '1' })).toEqual([]);
+    expect(findIgnoredAwsVariables({ AWS_VPC_CNI_NODE_PORT_SUPPORT: 'false', AWS_VPC_K8S_CNI_CONNMARK: '0x40' })).toEqual([]);
+  });
+
+  it('reads the node-port variables under the AWS VPC CNI names, and suggests them for near misses', () => {
+    const config = loadDaemonConfig({ AWS_VPC_CNI_NODE_PORT_SUPPORT: 'false', AWS_VPC_K8S_CNI_CONNMARK: '0x40' });
+    expect([config.nodePortSupport, config.connmark]).toEqual([false, 0x40]);
+    expect(() => loadDaemonConfig({ AWS_VPC_K8S_CNI_CONMARK: '0x40' })).toThrow(/did you mean AWS_VPC_K8S_CNI_CONNMARK\?/);
   });
 });
 

@@ -177,16 +177,16 @@ describe('NftEgressNat', () => {
   it('runs nft in the host namespace through nsenter, and skips a script it already applied', async () => {
     const { calls, run } = recorder();
     const nat = new NftEgressNat({ hostNetnsPath: '/run/netns/node1', run });
-    await nat.apply(rules);
-    await nat.apply(rules);
-    await nat.apply({ ...rules, vpcCidrs: ['10.0.0.0/16'] });
+    await nat.apply({ snat: rules });
+    await nat.apply({ snat: rules });
+    await nat.apply({ snat: { ...rules, vpcCidrs: ['10.0.0.0/16'] } });
     expect(calls.map((c) => c.argv.join(' '))).toEqual([
       'nsenter --net=/run/netns/node1 -- nft -f -',
       'nsenter --net=/run/netns/node1 -- nft -f -',
     ]);
     expect(calls[1]?.input).toBe(renderSnatRuleset({ ...rules, vpcCidrs: ['10.0.0.0/16'] }));
     await nat.remove();
-    await nat.apply(rules);
+    await nat.apply({ snat: rules });
     expect(calls.map((c) => c.input.split('\n')[1])).toEqual(['delete table ip nativeip', 'delete table ip nativeip', 'delete table ip nativeip', 'delete table ip nativeip']);
     expect(calls).toHaveLength(4);
   });
@@ -200,7 +200,7 @@ describe('NftEgressNat', () => {
   it('says nft is missing, naming the step and the namespace', async () => {
     const missing = Object.assign(new Error('spawn nft ENOENT'), { code: 'ENOENT' });
     const nat = new NftEgressNat({ run: recorder(() => missing).run });
-    const error = await nat.apply(rules).catch((e: unknown) => e);
+    const error = await nat.apply({ snat: rules }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatapathError);
     expect((error as DatapathError).message).toBe('install SNAT rules: nft is not installed (install the nftables package)');
 
@@ -213,9 +213,9 @@ describe('NftEgressNat', () => {
     let failing = true;
     const { calls, run } = recorder(() => (failing ? Object.assign(new Error('exit 1'), { code: 1, stderr: 'Error: Could not process rule: Operation not permitted' }) : undefined));
     const nat = new NftEgressNat({ run });
-    await expect(nat.apply(rules)).rejects.toThrow('install SNAT rules: nft exited with 1: Error: Could not process rule: Operation not permitted');
+    await expect(nat.apply({ snat: rules })).rejects.toThrow('install SNAT rules: nft exited with 1: Error: Could not process rule: Operation not permitted');
     failing = false;
-    await nat.apply(rules);
+    await nat.apply({ snat: rules });
     expect(calls).toHaveLength(2);
   });
 });

@@ -39,6 +39,8 @@ export interface KernelRule {
   readonly action: number;
   readonly src?: { readonly address: string; readonly prefixLen: number };
   readonly dst?: { readonly address: string; readonly prefixLen: number };
+  /** Firewall mark match; absent when the rule has none (mark and mask 0). */
+  readonly fwmark?: { readonly value: number; readonly mask: number };
 }
 
 export interface KernelNeighbour {

@@ -9,11 +9,13 @@ import {
   type Datapath,
   type HostInterfaceSpec,
   type PodNetworkResult,
+  type PodFromRuleSpec,
   type PodLeftoverQuery,
   type PodNetworkSpec,
   type PodTeardownSpec,
 } from './types.js';
 import { findPodLeftovers } from './leftovers.js';
+import { rewritePodFromRules, syncNodePortRule, type HostRuleAccess } from './host-rules-netlink.js';
 import { describe, planInterface, planPod, planPodTeardown, type PlanObject } from './plan.js';
 import { applyHostPlan, applyPodPlan, deleteMatchingRules, removeAll, type Removal } from './apply.js';
 import { diffPlan, type PodSideState } from './check.js';
@@ -256,6 +258,21 @@ export class NetlinkDatapath implements Datapath {
     const removed = removals.map((r) => r.what);
     if (removed.length > 0) this.#logger.debug({ removed }, 'removed pod leftovers');
     return removed;
+  }
+
+  async syncNodePortRule(mark: number | undefined): Promise<void> {
+    this.#assertOpen();
+    const changed = await syncNodePortRule(this.#ruleAccess(), mark);
+    if (changed.length > 0) this.#logger.debug({ changed }, 'node-port rule synced');
+  }
+
+  async rewritePodFromRules(pods: () => readonly PodFromRuleSpec[]): Promise<number> {
+    this.#assertOpen();
+    return rewritePodFromRules(this.#ruleAccess(), pods);
+  }
+
+  #ruleAccess(): HostRuleAccess {
+    return { sock: this.#host, readRules: () => this.#dumpQueue.run(() => listRules(this.#hostDumps)) };
   }
 
   close(): void {

@@ -73,6 +73,8 @@ export interface RuleObject {
   readonly table: number;
   readonly dst?: { readonly address: string; readonly prefixLen: number };
   readonly src?: { readonly address: string; readonly prefixLen: number };
+  /** Matches packets whose firewall mark, masked with `mask`, equals `value` (`fwmark value/mask`). */
+  readonly fwmark?: { readonly value: number; readonly mask: number };
 }
 
 export type PlanObject = VethObject | LinkUpObject | AddressObject | RouteObject | NeighbourObject | RuleObject;
@@ -141,7 +143,7 @@ export function planPod(spec: PodNetworkSpec, macs: VethMacs): PlanObject[] {
  * `from <address> lookup <table>`, or with destinations one `from <address> to <cidr> lookup
  * <table>` rule per distinct CIDR (normalised to its network address), in the order given.
  */
-function fromPodRules(address: string, table: number, destinations: readonly string[] | undefined): RuleObject[] {
+export function fromPodRules(address: string, table: number, destinations: readonly string[] | undefined): RuleObject[] {
   const src = { address, prefixLen: 32 };
   if (destinations === undefined) return [{ kind: 'rule', side: 'host', priority: RULE_PRIORITY_FROM_POD, table, src }];
   if (destinations.length === 0) throw new RangeError('fromRuleDestinations is empty: give at least one CIDR, or leave it unset for every destination');
@@ -248,6 +250,7 @@ export function ruleSelector(rule: RuleObject): string {
   const parts: string[] = [];
   if (rule.src) parts.push(`from ${rule.src.address}/${rule.src.prefixLen}`);
   if (rule.dst) parts.push(`to ${rule.dst.address}/${rule.dst.prefixLen}`);
+  if (rule.fwmark) parts.push(`fwmark 0x${rule.fwmark.value.toString(16)}/0x${rule.fwmark.mask.toString(16)}`);
   return parts.length > 0 ? parts.join(' ') : 'from all';
 }
 

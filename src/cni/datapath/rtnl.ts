@@ -175,6 +175,10 @@ function ruleMessage(rule: RuleObject): [rt.Rule, rt.RuleAttrs] {
     data.dstLen = rule.dst.prefixLen;
     attrs.dst = Buffer.from(ipv4ToBytes(rule.dst.address));
   }
+  if (rule.fwmark) {
+    attrs.fwmark = rule.fwmark.value;
+    attrs.fwmask = rule.fwmark.mask;
+  }
   return [data, attrs];
 }
 
@@ -285,6 +289,7 @@ export async function listRules(sock: RtNetlinkSocket): Promise<KernelRule[]> {
       action: enumNumber(rt.RuleAction, data.action),
       ...(attrs.src ? { src: { address: bytesToIpv4(attrs.src), prefixLen: data.srcLen ?? 0 } } : {}),
       ...(attrs.dst ? { dst: { address: bytesToIpv4(attrs.dst), prefixLen: data.dstLen ?? 0 } } : {}),
+      ...((attrs.fwmark ?? 0) !== 0 || (attrs.fwmask ?? 0) !== 0 ? { fwmark: { value: attrs.fwmark ?? 0, mask: attrs.fwmask ?? 0xffffffff } } : {}),
     });
   }
   return out;

@@ -4,6 +4,9 @@
  * node's primary address, so they leave through the primary interface with the one address an
  * internet gateway maps to a public IP. nftables, in a table of our own in the host namespace.
  *
+ * The same table holds the node-port marking chain (node-port.ts) when
+ * AWS_VPC_CNI_NODE_PORT_SUPPORT is on; both parts are written in one transaction.
+ *
  * Rendering is pure; {@link NftEgressNat} runs `nft -f -` (inside the host namespace through
  * `nsenter` when the daemon runs elsewhere). Not on the per-pod path: applied at daemon start and
  * when the VPC CIDRs change. The table is left in place when the daemon stops, so a restarting
@@ -12,6 +15,9 @@
 import { execFile } from 'node:child_process';
 import { DatapathError } from './types.js';
 import { ipv4ToBytes, parseCidr } from '../../core/ipv4.js';
+import { renderNodePortChain, type NodePortRules } from './node-port.js';
+
+export type { NodePortRules } from './node-port.js';
 
 /** nftables table (family ip) holding our SNAT rule. */
 export const SNAT_TABLE = 'nativeip';
@@ -41,14 +47,23 @@ export interface SnatRules {
   readonly ports: SnatPortMode;
 }
 
-/** Egress NAT as the daemon uses it; {@link NftEgressNat} on a real node. */
+/** What the node's nft table holds: either part, or both. */
+export interface NodeNftRules {
+  /** SNAT of pod traffic leaving the VPC; absent with external SNAT or on Azure. */
+  readonly snat?: SnatRules;
+  /** Node-port marking; absent when AWS_VPC_CNI_NODE_PORT_SUPPORT is off. */
+  readonly nodePort?: NodePortRules;
+}
+
+/** The node's nft table as the daemon uses it; {@link NftEgressNat} on a real node. */
 export interface EgressNat {
   /**
-   * Installs or replaces the SNAT table with exactly `rules`, atomically (one nft transaction).
-   * Idempotent. Throws a DatapathError naming nft when it is missing or refuses the rules.
+   * Installs or replaces the table with exactly `rules`, atomically (one nft transaction); with
+   * neither part, removes it. Idempotent. Throws a DatapathError naming nft when it is missing or
+   * refuses the rules.
    */
-  apply(rules: SnatRules): Promise<void>;
-  /** Removes the SNAT table if present (external SNAT). Idempotent. */
+  apply(rules: NodeNftRules): Promise<void>;
+  /** Removes the table if present. Idempotent. */
   remove(): Promise<void>;
 }
 
@@ -69,6 +84,21 @@ function setBlock(name: string, cidrs: readonly string[]): string[] {
  * then define it, in one transaction. Throws a RangeError on an invalid address, CIDR or prefix.
  */
 export function renderSnatRuleset(rules: SnatRules): string {
+  return renderNodeRuleset({ snat: rules });
+}
+
+/**
+ * The nft script for the whole table: its SNAT part, its node-port part, or both, replacing what
+ * was there in one transaction; with neither part, the removal script. Throws a RangeError on an
+ * invalid address, CIDR, prefix or mark.
+ */
+export function renderNodeRuleset(rules: NodeNftRules): string {
+  const body = [...(rules.snat === undefined ? [] : snatBody(rules.snat)), ...(rules.nodePort === undefined ? [] : renderNodePortChain(rules.nodePort))];
+  if (body.length === 0) return renderSnatRemoval();
+  return [...renderSnatRemoval().trimEnd().split('\n'), `table ip ${SNAT_TABLE} {`, ...body, '}', ''].join('\n');
+}
+
+function snatBody(rules: SnatRules): string[] {
   ipv4ToBytes(rules.primaryIp);
   if (!/^[a-z0-9]{1,4}$/.test(rules.podInterfacePrefix)) {
     throw new RangeError(`invalid pod interface prefix ${JSON.stringify(rules.podInterfacePrefix)}: 1 to 4 characters a-z 0-9`);
@@ -80,8 +110,6 @@ export function renderSnatRuleset(rules: SnatRules): string {
     `    iifname "${rules.podInterfacePrefix}*" ip saddr @${SNAT_VPC_SET} ip daddr != @${SNAT_VPC_SET} ip daddr != @${SNAT_EXCLUDED_SET} ` +
     `counter name "${SNAT_COUNTER}" snat to ${rules.primaryIp}${PORT_FLAGS[rules.ports]} comment "pods leaving the VPC"`;
   return [
-    ...renderSnatRemoval().trimEnd().split('\n'),
-    `table ip ${SNAT_TABLE} {`,
     ...setBlock(SNAT_VPC_SET, vpc),
     ...setBlock(SNAT_EXCLUDED_SET, excluded),
     `  counter ${SNAT_COUNTER} {}`,
@@ -89,9 +117,7 @@ export function renderSnatRuleset(rules: SnatRules): string {
     '    type nat hook postrouting priority srcnat; policy accept;',
     rule,
     '  }',
-    '}',
-    '',
-  ].join('\n');
+  ];
 }
 
 /** The nft script that removes the table whether or not it exists. */
@@ -132,15 +158,15 @@ export class NftEgressNat implements EgressNat {
     this.#run = options.run ?? runCommand;
   }
 
-  async apply(rules: SnatRules): Promise<void> {
+  async apply(rules: NodeNftRules): Promise<void> {
     let script: string;
     try {
-      script = renderSnatRuleset(rules);
+      script = renderNodeRuleset(rules);
     } catch (err) {
       throw new DatapathError('render SNAT rules', err instanceof Error ? err.message : String(err), { cause: err });
     }
     if (script === this.#applied) return;
-    await this.#nft(script, 'install SNAT rules');
+    await this.#nft(script, rules.snat === undefined && rules.nodePort === undefined ? 'remove SNAT rules' : 'install SNAT rules');
     this.#applied = script;
   }
 

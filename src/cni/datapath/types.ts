@@ -6,6 +6,11 @@
 /** Rule priorities, as in the AWS VPC CNI: `to pod` before `from pod`. */
 export const RULE_PRIORITY_TO_POD = 512;
 export const RULE_PRIORITY_FROM_POD = 1536;
+/**
+ * The node-port rule (`fwmark <mark>/<mark> lookup main`), before every pod's `from` rule: replies
+ * of connections that arrived on the primary interface leave through it (AWS_VPC_CNI_NODE_PORT_SUPPORT).
+ */
+export const RULE_PRIORITY_NODE_PORT = 1024;
 /** The pod's default gateway: link-local, answered by a permanent neighbour entry. */
 export const POD_GATEWAY = '169.254.1.1';
 
@@ -63,6 +68,9 @@ export interface PodTeardownSpec {
   readonly routeTable?: number;
 }
 
+/** What the `from` rules of an existing pod depend on (see {@link PodNetworkSpec}). */
+export type PodFromRuleSpec = Pick<PodNetworkSpec, 'address' | 'routeTable' | 'fromRuleDestinations'>;
+
 /** What GC asks the datapath to sweep. */
 export interface PodLeftoverQuery {
   /** Host veth prefix of this daemon's pods (AWS_VPC_K8S_CNI_VETHPREFIX). */
@@ -99,6 +107,20 @@ export interface Datapath {
    * them all. Optional: a datapath without it has no leftovers to sweep.
    */
   removePodLeftovers?(query: PodLeftoverQuery): Promise<string[]>;
+  /**
+   * Makes the host's node-port rule `fwmark <mark>/<mark> lookup main` (priority
+   * {@link RULE_PRIORITY_NODE_PORT}) exactly `mark`: adds it, removes one with another mark;
+   * `undefined` removes it. Idempotent. Throws a DatapathError naming the rule it could not change.
+   * Optional: a datapath without it has no policy routing to correct.
+   */
+  syncNodePortRule?(mark: number | undefined): Promise<void>;
+  /**
+   * Rewrites the `from` rules (priority {@link RULE_PRIORITY_FROM_POD}) of the pods `pods()` lists
+   * (called after reading the host) to the form addPod would create now, e.g. after the SNAT mode
+   * or the VPC CIDRs changed. Rules of other addresses are never touched. Idempotent; returns how
+   * many pods' rules were changed. Throws a DatapathError when the rules do not converge.
+   */
+  rewritePodFromRules?(pods: () => readonly PodFromRuleSpec[]): Promise<number>;
   /** Closes the netlink sockets. */
   close(): void;
 }
