@@ -1,7 +1,8 @@
 /**
  * SNAT pieces against the real kernel (root): a pod's `from … to <CIDR>` rules as NetlinkDatapath
- * adds, checks, deletes and sweeps them, and the nft table NftEgressNat installs, updates and
- * removes. Namespaces `snat-it-*`.
+ * adds, checks, deletes, sweeps and rewrites them, the node-port rule at priority 1024, and the nft
+ * table NftEgressNat installs, updates and removes (with the node-port chain). Namespaces
+ * `snat-it-*`.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ if (!isRoot) console.warn('SNAT datapath integration tests skipped: they need ro
 
 const HOST = 'snat-it-host';
 const HOST_PATH = `/run/netns/${HOST}`;
-const PODS = ['snat-it-pod1', 'snat-it-pod2'];
+const PODS = ['snat-it-pod1', 'snat-it-pod2', 'snat-it-pod3'];
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -104,6 +105,58 @@ describe.skipIf(!isRoot)('SNAT datapath on the kernel', () => {
     await new NftEgressNat({ hostNetnsPath: HOST_PATH }).remove();
     expect(nftTables()).not.toContain('nativeip');
     await new NftEgressNat({ hostNetnsPath: HOST_PATH }).remove();
+  });
+
+  it('puts the node-port chain beside the SNAT chain, keeps it alone with external SNAT, and removes the table with neither', async () => {
+    const nat = new NftEgressNat({ hostNetnsPath: HOST_PATH });
+    const nodePort = { primaryIp: '10.0.0.10', podInterfacePrefix: 'eni', mark: 0x80 };
+    await nat.apply({ snat: { primaryIp: '10.0.0.10', vpcCidrs: ['10.0.0.0/16'], excludedCidrs: [], podInterfacePrefix: 'eni', ports: 'prng' }, nodePort });
+    const listed = execFileSync('ip', ['netns', 'exec', HOST, 'nft', 'list', 'table', 'ip', 'nativeip'], { encoding: 'utf8' });
+    expect(listed).toMatch(/chain nodeport_mark \{\s+type filter hook prerouting priority mangle; policy accept;/);
+    expect(listed).toContain('ip daddr 10.0.0.10 fib daddr . iif type local ct mark set ct mark | 0x00000080');
+    expect(listed).toContain('iifname "eni*" ct mark & 0x00000080 == 0x00000080 meta mark set meta mark | 0x00000080');
+    expect(listed).toContain('chain postrouting');
+    await nat.apply({ nodePort });
+    const alone = execFileSync('ip', ['netns', 'exec', HOST, 'nft', 'list', 'table', 'ip', 'nativeip'], { encoding: 'utf8' });
+    expect(alone).toContain('chain nodeport_mark');
+    expect(alone).not.toContain('postrouting');
+    await nat.apply({});
+    expect(nftTables()).not.toContain('nativeip');
+  });
+
+  it('keeps the node-port rule fwmark M/M lookup main at priority 1024: adds, changes the mark, removes, leaves other rules', async () => {
+    const at1024 = (): string[] => ip('-n', HOST, '-4', 'rule', 'show', 'priority', '1024').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    ip('-n', HOST, 'rule', 'add', 'priority', '1024', 'fwmark', '0x80/0xff', 'lookup', 'main');
+    await dp.syncNodePortRule(0x80);
+    await dp.syncNodePortRule(0x80);
+    expect(at1024().sort()).toEqual(['1024:\tfrom all fwmark 0x80/0x80 lookup main', '1024:\tfrom all fwmark 0x80/0xff lookup main']);
+    await dp.syncNodePortRule(0x40);
+    expect(at1024().sort()).toEqual(['1024:\tfrom all fwmark 0x40/0x40 lookup main', '1024:\tfrom all fwmark 0x80/0xff lookup main']);
+    await dp.syncNodePortRule(undefined);
+    expect(at1024()).toEqual(['1024:\tfrom all fwmark 0x80/0xff lookup main']);
+    ip('-n', HOST, 'rule', 'del', 'priority', '1024', 'fwmark', '0x80/0xff', 'lookup', 'main');
+  });
+
+  it('rewrites existing pods\' from rules to the current form, both ways, idempotently, and only theirs', async () => {
+    const spec = pod(2, '10.0.2.9');
+    await dp.addPod(spec);
+    ip('-n', HOST, 'rule', 'add', 'priority', '1536', 'from', '10.0.2.10', 'lookup', '3');
+    const snat = { address: '10.0.2.9', routeTable: 3, fromRuleDestinations: ['10.0.0.0/16', '192.168.0.0/24'] };
+    expect(await dp.rewritePodFromRules(() => [snat])).toBe(1);
+    expect(fromRules('10.0.2.9')).toEqual(['1536:\tfrom 10.0.2.9 to 10.0.0.0/16 lookup 3', '1536:\tfrom 10.0.2.9 to 192.168.0.0/24 lookup 3']);
+    expect(await dp.checkPod({ ...spec, fromRuleDestinations: snat.fromRuleDestinations })).toEqual([]);
+    expect(await dp.rewritePodFromRules(() => [snat])).toBe(0);
+    expect(await dp.rewritePodFromRules(() => [{ address: '10.0.2.9', routeTable: 3 }])).toBe(1);
+    expect(fromRules('10.0.2.9')).toEqual(['1536:\tfrom 10.0.2.9 lookup 3']);
+    expect(await dp.checkPod(spec)).toEqual([]);
+    expect(fromRules('10.0.2.10')).toEqual(['1536:\tfrom 10.0.2.10 lookup 3']);
+    // A catch-all rule in another table beside a wanted destination rule: only the catch-all goes.
+    expect(await dp.rewritePodFromRules(() => [{ ...snat, fromRuleDestinations: ['10.0.0.0/16'] }])).toBe(1);
+    ip('-n', HOST, 'rule', 'add', 'priority', '1536', 'from', '10.0.2.9', 'lookup', '4');
+    expect(await dp.rewritePodFromRules(() => [{ ...snat, fromRuleDestinations: ['10.0.0.0/16'] }])).toBe(1);
+    expect(fromRules('10.0.2.9')).toEqual(['1536:\tfrom 10.0.2.9 to 10.0.0.0/16 lookup 3']);
+    await dp.delPod({ hostVethName: spec.hostVethName, address: spec.address, routeTable: 3 });
+    ip('-n', HOST, 'rule', 'del', 'priority', '1536', 'from', '10.0.2.10', 'lookup', '3');
   });
 
   it('names the namespace when nft cannot enter it', async () => {
