@@ -8,14 +8,19 @@
  * write is a 429 with Retry-After, mapped by the real provider's error mapping. The provider's pure
  * parts (configuration diffing, error mapping, write pacing, the NIC's view) are reused, not
  * re-implemented; only the https and SDK layer is replaced by direct calls on the state.
+ * Each node can observe itself through a lagging IMDS network view (the emulator's document,
+ * decoded by the provider's own decoder), counted apart: IMDS reads are not ARM calls.
  */
-import { CloudError, type CloudInterface, type CloudProvider, type NodeSnapshot } from '../../src/core/types.js';
+import { CloudError, type CloudInterface, type CloudProvider, type NodeObservation, type NodeSnapshot } from '../../src/core/types.js';
 import type { DesiredConfig, NicRecord, OperationRecord } from '../../src/emulator/azure/arm-model.js';
 import { AzureState } from '../../src/emulator/azure/arm-state.js';
+import { imdsNetworkJson } from '../../src/emulator/azure/arm-render.js';
 import { ArmApiError } from '../../src/emulator/azure/errors.js';
+import { DEFAULT_AZURE_IMDS_PROPAGATION_MS, LaggedView } from '../../src/emulator/azure/imds-lag.js';
 import { ARM_WRITE_BUCKET, WriteBucket } from '../../src/emulator/azure/write-bucket.js';
 import { seededIdSource } from '../../src/emulator/aws/ids.js';
 import { isPreconditionFailed, mapArmError, writePacingDelayMs, type ArmErrorContext } from '../../src/providers/azure/error-mapping.js';
+import { decodeNetworkMetadata, observationFromImds, type KnownNic } from '../../src/providers/azure/imds-network.js';
 import { DEFAULT_AZURE_BATCH_SIZE, MAX_IP_CONFIGS_PER_NIC, applyIpConfigChange, isUsableOurs, planAppend, planRemoval, primaryConfig, type IpConfigView } from '../../src/providers/azure/ip-configs.js';
 import { nicInterface, noNicCreation, noNicDeletion } from '../../src/providers/azure/nic-interface.js';
 import { normaliseMac } from '../../src/providers/azure/resource-id.js';
@@ -31,9 +36,13 @@ export interface ArmLatencies {
   readonly operation: number;
   /** Between two polls of the operation: the provider's pollIntervalMs (ARM sends no Retry-After). */
   readonly poll: number;
+  /** After ARM committed a change, until the VM's IMDS shows it (the emulator's default lag). */
+  readonly imdsLag: number;
+  /** Reading `/metadata/instance/network` (one local GET). */
+  readonly imdsRead: number;
 }
 
-export const DEFAULT_ARM_LATENCIES: ArmLatencies = { read: 150, write: 300, operation: 15_000, poll: 1_000 };
+export const DEFAULT_ARM_LATENCIES: ArmLatencies = { read: 150, write: 300, operation: 15_000, poll: 1_000, imdsLag: DEFAULT_AZURE_IMDS_PROPAGATION_MS, imdsRead: 5 };
 
 /** ARM calls that change something: the subscription's write bucket pays for these. */
 export const ARM_MUTATING_CALLS = new Set(['PutNetworkInterface']);
@@ -60,7 +69,11 @@ export class SimSubscription {
   readonly nicsPerVm: number;
   readonly calls = new Map<string, number>();
   readonly throttled = new Map<string, number>();
+  /** Reads of IMDS by every node: not ARM calls. */
+  imdsReads = 0;
   readonly #bucket: WriteBucket | undefined;
+  /** Each VM's IMDS network view over time, by VM id. */
+  readonly #imds = new Map<string, LaggedView<Record<string, unknown>>>();
 
   constructor(options: SimSubscriptionOptions) {
     this.clock = options.clock;
@@ -77,7 +90,7 @@ export class SimSubscription {
       clock: options.clock.now,
       ids: seededIdSource(7),
       operationLatencyMs: this.latencies.operation,
-      onChange: () => undefined,
+      onChange: () => this.#recordImds(),
     });
     const bucket = options.throttling === true ? ARM_WRITE_BUCKET : options.throttling === false ? undefined : options.throttling;
     this.#bucket = bucket === undefined ? undefined : new WriteBucket({ ...bucket, clock: options.clock.now });
@@ -85,7 +98,25 @@ export class SimSubscription {
 
   /** A running VM with its NICs; returns its resource id. */
   launch(vmSize: string): string {
-    return this.state.createVm({ vmSize, nics: this.nicsPerVm }).id;
+    const id = this.state.createVm({ vmSize, nics: this.nicsPerVm }).id;
+    this.#imds.set(id, new LaggedView(this.latencies.imdsLag));
+    this.#recordImds();
+    return id;
+  }
+
+  /** The VM's IMDS network document as it shows now (ARM's committed state `imdsLag` ago). */
+  imdsNetwork(vmId: string): unknown {
+    return this.#imds.get(vmId)?.viewAt(this.clock.now());
+  }
+
+  /** After a committed change: every VM's network as IMDS will show it once the lag has passed. */
+  #recordImds(): void {
+    for (const [vmId, view] of this.#imds) {
+      const vm = this.state.vm(vmId);
+      if (vm === undefined) continue;
+      const network = imdsNetworkJson(this.state, vm);
+      view.record(this.clock.now(), network, JSON.stringify(network));
+    }
   }
 
   /**
@@ -149,10 +180,32 @@ export class SimAzureProvider implements CloudProvider {
   readonly #queues = new Map<string, Promise<unknown>>();
   #remainingWrites: number | undefined;
   #vnetCidrs: readonly string[] | undefined;
+  /** The NICs of the last describe by MAC, as the real provider keeps them. */
+  #knownNics: ReadonlyMap<string, KnownNic> = new Map();
 
   constructor(subscription: SimSubscription, vmId: string) {
     this.#sub = subscription;
     this.#vmId = vmId;
+  }
+
+  /** This provider without observeNode: every reconcile reads the VM and its NICs from ARM (the behaviour before it). */
+  describeOnly(): CloudProvider {
+    return {
+      name: this.name,
+      describeNode: () => this.describeNode(),
+      assignAddresses: (interfaceId, count) => this.assignAddresses(interfaceId, count),
+      createInterface: () => this.createInterface(),
+      releaseAddresses: (interfaceId, addresses) => this.releaseAddresses(interfaceId, addresses),
+      deleteInterface: (interfaceId) => this.deleteInterface(interfaceId),
+    };
+  }
+
+  /** The node's NICs from its (lagging) IMDS view, decoded as the real provider does; no ARM call. */
+  async observeNode(): Promise<NodeObservation> {
+    const { clock, latencies } = this.#sub;
+    this.#sub.imdsReads += 1;
+    await clock.sleep(latencies.imdsRead);
+    return observationFromImds(decodeNetworkMetadata(this.#sub.imdsNetwork(this.#vmId)), this.#knownNics);
   }
 
   async describeNode(): Promise<NodeSnapshot> {
@@ -168,6 +221,7 @@ export class SimAzureProvider implements CloudProvider {
     }
     const primary = interfaces[0];
     if (primary === undefined) throw new CloudError('NotFound', `VM ${vm.name} has no NIC with a primary IP configuration`);
+    this.#knownNics = new Map(interfaces.map((i) => [i.mac, { id: i.id, deviceIndex: i.deviceIndex }]));
     this.#vnetCidrs ??= await this.#sub.request('GetVirtualNetwork', latencies.read, () => [state.vnetCidr]);
     return {
       instanceId: vm.id,

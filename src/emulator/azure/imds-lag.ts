@@ -1,7 +1,17 @@
+/** How far the emulated Azure IMDS trails ARM. Pure, with time passed in. */
+
+/**
+ * IMDS network lag the emulator models by default: an assumption of a few seconds, since Azure
+ * publishes no figure for how long after an ARM change IMDS shows it (AWS IMDS: ~1–2 s). Below the
+ * reconciler's 5 s recheck (OBSERVATION_SETTLE_MS), so a pool's own change is confirmed by its
+ * recheck, as on AWS.
+ */
+export const DEFAULT_AZURE_IMDS_PROPAGATION_MS = 3_000;
+
 /**
  * One VM's network as its IMDS shows it over time: each change ARM committed becomes visible
  * `propagationMs` later, as the metadata a VM reads trails the control plane. The first view (the
- * VM at creation) is visible at once. Pure, with time passed in.
+ * VM at creation) is visible at once.
  */
 export class LaggedView<T> {
   readonly #propagationMs: number;

@@ -8,11 +8,13 @@ import { subnetGateway } from '../../core/ipv4.js';
 import { ArmServer } from './arm-server.js';
 import { AzureState, type CreateVmOptions } from './arm-state.js';
 import type { AzureFault } from './faults.js';
+import { DEFAULT_AZURE_IMDS_PROPAGATION_MS } from './imds-lag.js';
 import { AzureImdsServer } from './imds-server.js';
 import { selfSignedFor } from './tls.js';
 import { ARM_WRITE_BUCKET, WriteBucket } from './write-bucket.js';
 
 export type { AzureFault } from './faults.js';
+export { DEFAULT_AZURE_IMDS_PROPAGATION_MS } from './imds-lag.js';
 export type { CreateVmOptions } from './arm-state.js';
 export { MAX_CONFIGS_PER_NIC } from './arm-state.js';
 export { ArmApiError, IP_CONFIG_LIMIT_CODE } from './errors.js';
@@ -47,14 +49,6 @@ export interface AzureEmulatorOptions {
   /** Seed for ids and MACs; default random. */
   seed?: number;
 }
-
-/**
- * IMDS network lag the emulator models by default: an assumption of a few seconds, since Azure
- * publishes no figure for how long after an ARM change IMDS shows it (AWS IMDS: ~1–2 s). Below the
- * reconciler's 5 s recheck (OBSERVATION_SETTLE_MS), so a pool's own change is confirmed by its
- * recheck, as on AWS.
- */
-export const DEFAULT_AZURE_IMDS_PROPAGATION_MS = 3_000;
 
 export interface CreatedVm {
   /** ARM resource id: what the daemon reports as its instance id. */
