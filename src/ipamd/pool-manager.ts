@@ -7,18 +7,21 @@
 import type { Logger } from 'pino';
 import { AddressPool, type Assignment } from '../core/address-pool.js';
 import { computeMaxPods } from '../core/max-pods.js';
-import { expectedNodeOf, observationDifference } from '../core/node-observation.js';
+import { expectedNodeOf } from '../core/node-observation.js';
 import { planInputOf } from '../core/plan-input.js';
 import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
 import { CloudError, type CloudProvider, type NodeSnapshot } from '../core/types.js';
-import { addressesPerInterface, type GrowPlan, type WarmTargets } from '../core/warm-targets.js';
+import { addressesPerInterface, type WarmTargets } from '../core/warm-targets.js';
 import type { Datapath } from '../cni/datapath/types.js';
-import { RpcServiceError } from '../rpc/errors.js';
 import type { AdaptiveController } from './adaptive-controller.js';
+import { ChangeSignal, firstCooldownEnd, stillGrowingError, wakeAtMs } from './address-waiters.js';
 import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
+import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlock, prefixesRefused } from './grow-backoff.js';
 import { SerialQueue } from './keyed-mutex.js';
 import { PoolCloudSync } from './pool-cloud-sync.js';
-import { ReconcileGate, type ObservationOutcome, type ReconcileCounts } from './reconcile-gate.js';
+import { PoolReconciler } from './pool-reconciler.js';
+import { CoalescedDelay, sleepUnref } from './pool-timers.js';
+import type { ReconcileCounts } from './reconcile-gate.js';
 
 export interface PoolManagerOptions {
   readonly provider: CloudProvider;
@@ -46,14 +49,9 @@ export interface PoolManagerOptions {
   readonly fullReconcileMs?: number;
 }
 
-const MIN_BACKOFF_MS = 1_000;
 /** How long after an ADD took an address the pool checks whether it should grow. */
 const GROW_CHECK_DELAY_MS = 10;
-const MAX_BACKOFF_MS = 60_000;
-/** A full subnet does not empty itself quickly; the AWS VPC CNI also waits 2 minutes. */
-const SUBNET_FULL_BACKOFF_MS = 120_000;
-/** After a fragmented subnet refused a prefix, grow with single addresses this long before trying prefixes again. */
-export const PREFIX_RETRY_MS = 300_000;
+export { PREFIX_RETRY_MS } from './grow-backoff.js';
 export type { GrowBlock } from './grow-block.js';
 export const OBSERVATION_SETTLE_MS = 5_000;
 /** A safety net for what the instance's own view cannot show (tags, a stale metadata service). */
@@ -72,21 +70,23 @@ export class PoolManager {
   #block: GrowBlock | undefined;
   #backoffMs = MIN_BACKOFF_MS;
   #closed = false;
-  #growCheckScheduled = false;
-  #changed = newSignal();
+  /**
+   * Plans a grow shortly after an ADD took an address: planning walks the whole pool, so the ADD
+   * (its checkpoint write and datapath) does not wait for it, and a burst of ADDs plans once. The
+   * delay is nothing next to a cloud call.
+   */
+  readonly #growCheck: CoalescedDelay;
+  readonly #changed = new ChangeSignal();
   /** Until when prefixes are not asked for (the subnet was too fragmented for a /28). */
   #prefixesUnavailableUntilMs = 0;
-  readonly #reconcileGate: ReconcileGate;
+  readonly #reconciler: PoolReconciler;
 
   constructor(options: PoolManagerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
-    this.#sleep = options.sleep ?? sleep;
+    this.#sleep = options.sleep ?? sleepUnref;
     this.#random = options.random ?? Math.random;
-    this.#reconcileGate = new ReconcileGate({
-      settleMs: options.observationSettleMs ?? OBSERVATION_SETTLE_MS,
-      fullReconcileMs: options.fullReconcileMs ?? FULL_RECONCILE_MS,
-    });
+    this.#growCheck = new CoalescedDelay(GROW_CHECK_DELAY_MS, this.#sleep, () => void this.kickGrow());
     this.#cloud = new PoolCloudSync({
       pool: this.pool,
       provider: options.provider,
@@ -96,7 +96,20 @@ export class PoolManager {
       logger: options.logger,
       clock: this.#clock,
       ...(options.adaptive === undefined ? {} : { adaptive: options.adaptive }),
-      onDescribed: () => this.#reconcileGate.described(this.#clock()),
+      onDescribed: () => this.#reconciler.described(this.#clock()),
+    });
+    this.#reconciler = new PoolReconciler({
+      provider: options.provider,
+      cloud: this.#cloud,
+      cloudQueue: this.#cloudQueue,
+      logger: options.logger,
+      clock: this.#clock,
+      sleep: this.#sleep,
+      settleMs: options.observationSettleMs ?? OBSERVATION_SETTLE_MS,
+      fullReconcileMs: options.fullReconcileMs ?? FULL_RECONCILE_MS,
+      expected: () => expectedNodeOf(this.node, this.pool),
+      shrinkPlan: () => planPoolShrink(this.#planInput()),
+      closed: () => this.#closed,
     });
   }
 
@@ -145,7 +158,7 @@ export class PoolManager {
   async start(): Promise<void> {
     // At a cluster's scale-up, thousands of daemons start at once and EC2 throttles some of
     // them: a retryable failure waits (with jitter) and tries again rather than crash-looping.
-    for (let backoff = MIN_BACKOFF_MS; ; backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
+    for (let backoff = MIN_BACKOFF_MS; ; backoff = doubledBackoff(backoff)) {
       try {
         await this.#cloudQueue.run(() => this.#cloud.syncWithCloud());
         return;
@@ -177,7 +190,7 @@ export class PoolManager {
     this.#options.adaptive?.recordArrival(this.#clock(), key);
     const immediate = this.pool.assign(key, this.#clock());
     if (immediate !== undefined) {
-      this.#checkGrowSoon();
+      this.#growCheck.request();
       return immediate;
     }
     const deadline = this.#clock() + this.#options.acquireTimeoutMs;
@@ -187,62 +200,29 @@ export class PoolManager {
         const block = this.block;
         // Blocked (limits, full subnet, throttling), a pod still gets an address that leaves its
         // cooldown before the deadline: it waits for that rather than failing.
-        const cooled = this.#nextCooldownEnd();
+        const cooled = firstCooldownEnd(this.pool.cooldowns(this.#clock()));
         if (block !== undefined && (cooled === undefined || cooled > deadline)) throw noAddressError(block, this.#clock());
         if (block === undefined) void this.kickGrow();
         const now = this.#clock();
         if (now >= deadline) break;
         // Sleep until something can have changed: a grow or release (signalled), a cooldown
-        // ending, the block lifting, or the deadline. No polling: a thousand waiting pods cost
-        // nothing while they wait.
-        const wakeAt = Math.min(deadline, cooled ?? Number.POSITIVE_INFINITY, block?.untilMs ?? Number.POSITIVE_INFINITY);
-        await Promise.race([this.#changed.promise, this.#sleep(Math.max(1, wakeAt - now))]);
+        // ending, the block lifting, or the deadline.
+        const wakeAt = wakeAtMs(deadline, cooled, block);
+        await Promise.race([this.#changed.next(), this.#sleep(Math.max(1, wakeAt - now))]);
         const assignment = this.pool.assign(key, this.#clock());
         if (assignment !== undefined) return assignment;
       }
     } finally {
       this.#pending -= 1;
     }
-    const cooling = this.pool.stats(this.#clock()).coolingDown;
-    throw new RpcServiceError(
-      'PoolEmptyGrowing',
-      `no free address yet: the pool is growing${cooling > 0 ? ` (${cooling} addresses are cooling down)` : ''}; try again later`,
-    );
+    throw stillGrowingError(this.pool.stats(this.#clock()).coolingDown);
   }
 
   /** Frees `key`'s address, cooling it down unless `used` is false; then rechecks the targets later. */
   release(key: string, options: { used: boolean; cooldownMs: number }): Assignment | undefined {
     const released = this.pool.release(key, this.#clock(), options.used ? options.cooldownMs : 0);
-    if (released !== undefined) this.#notifyChanged();
+    if (released !== undefined) this.#changed.notify();
     return released;
-  }
-
-  /** Wakes every ADD waiting for an address: the pool may have one now. */
-  #notifyChanged(): void {
-    const current = this.#changed;
-    this.#changed = newSignal();
-    current.resolve();
-  }
-
-  /**
-   * Plans a grow shortly after an ADD took an address: planning walks the whole pool, so the ADD
-   * (its checkpoint write and datapath) does not wait for it, and a burst of ADDs plans once. The
-   * delay is nothing next to a cloud call.
-   */
-  #checkGrowSoon(): void {
-    if (this.#growCheckScheduled) return;
-    this.#growCheckScheduled = true;
-    void this.#sleep(GROW_CHECK_DELAY_MS).then(() => {
-      this.#growCheckScheduled = false;
-      void this.kickGrow();
-    });
-  }
-
-  /** When the first cooling address becomes free again; undefined when none is cooling. */
-  #nextCooldownEnd(): number | undefined {
-    let first: number | undefined;
-    for (const { untilMs } of this.pool.cooldowns(this.#clock())) if (first === undefined || untilMs < first) first = untilMs;
-    return first;
   }
 
   /** Starts a grow when the targets ask for one (single flight); resolves when it ends. */
@@ -253,14 +233,14 @@ export class PoolManager {
       .run(() => this.#growLoop())
       .finally(() => {
         this.#growing = undefined;
-        this.#notifyChanged();
+        this.#changed.notify();
       });
     return this.#growing;
   }
 
   /** How reconciles learned the node's state (observation alone, recheck, describe). */
   get reconcileCounts(): ReconcileCounts {
-    return this.#reconcileGate.counts;
+    return this.#reconciler.counts;
   }
 
   /**
@@ -269,41 +249,8 @@ export class PoolManager {
    * the pool (see reconcile-gate.ts); a recheck waits outside the cloud queue, so grows go on.
    */
   async reconcile(): Promise<void> {
-    const recheckInMs = await this.#cloudQueue.run(() => this.#reconcileOnce(true));
-    if (recheckInMs !== undefined && !this.#closed) {
-      await this.#sleep(recheckInMs);
-      await this.#cloudQueue.run(() => this.#reconcileOnce(false));
-    }
+    await this.#reconciler.reconcile();
     await this.kickGrow();
-  }
-
-  /** Returns the wait before a recheck when the observation may only be lagging our own change. */
-  async #reconcileOnce(mayRecheck: boolean): Promise<number | undefined> {
-    const outcome = await this.#observe();
-    const decision = this.#reconcileGate.decide(outcome, this.#clock(), mayRecheck);
-    if (decision.action === 'recheck') {
-      this.#options.logger.debug({ outcome, recheckInMs: decision.inMs }, 'node view differs right after our change; checking again');
-      return decision.inMs;
-    }
-    if (decision.action === 'describe') {
-      if (outcome.kind === 'differs') this.#options.logger.info({ difference: outcome.difference }, 'node view differs from the pool; describing the node');
-      await this.#cloud.syncWithCloud();
-    }
-    await this.#shrinkOnce();
-    return undefined;
-  }
-
-  /** The instance's own view against the pool; `unknown` without one, on failure, or when a full describe is due. */
-  async #observe(): Promise<ObservationOutcome> {
-    const { provider, logger } = this.#options;
-    if (provider.observeNode === undefined || !this.#reconcileGate.mayObserve(this.#clock())) return { kind: 'unknown' };
-    try {
-      const difference = observationDifference(await provider.observeNode(), expectedNodeOf(this.node, this.pool));
-      return difference === undefined ? { kind: 'match' } : { kind: 'differs', difference };
-    } catch (error) {
-      logger.warn({ err: error }, 'reading the node from instance metadata failed; describing it from the cloud');
-      return { kind: 'unknown' };
-    }
   }
 
   async #growLoop(): Promise<void> {
@@ -312,69 +259,42 @@ export class PoolManager {
       const plan = planPoolGrow(this.#planInput());
       if (plan.kind === 'none') return;
       if (plan.kind === 'blocked') {
-        // Limits do not lift by themselves; recheck on the next reconcile or release.
-        this.#block = { reason: plan.reason, retryable: false, untilMs: this.#clock() + MIN_BACKOFF_MS };
+        this.#block = limitBlock(plan.reason, this.#clock());
         this.#options.logger.warn({ shortfall: plan.shortfall, reason: plan.reason }, 'pool cannot grow');
         return;
       }
       try {
         await this.#cloud.executeGrow(plan);
-        this.#notifyChanged();
+        this.#changed.notify();
         this.#block = undefined;
         this.#backoffMs = MIN_BACKOFF_MS;
       } catch (error) {
-        if (this.#fallBackFromPrefixes(plan, error)) continue;
+        if (prefixesRefused(plan, error)) {
+          this.#fallBackFromPrefixes(error);
+          continue;
+        }
         this.#blockAfter(error);
         return;
       } finally {
-        this.#reconcileGate.changed(this.#clock());
+        this.#reconciler.changed(this.#clock());
       }
     }
   }
 
-  /**
-   * A prefix request the subnet could not satisfy for lack of an aligned free /28: grow with
-   * single addresses for a while instead of failing pods (the AWS VPC CNI has no fallback).
-   */
-  #fallBackFromPrefixes(plan: GrowPlan, error: unknown): boolean {
-    const askedPrefixes = plan.kind === 'assign-prefixes' || (plan.kind === 'create' && (plan.prefixCount ?? 0) > 0);
-    if (!askedPrefixes || !(error instanceof CloudError) || error.code !== 'SubnetExhausted' || !error.fragmented) return false;
+  /** A fragmented subnet refused a /28: grow with single addresses for a while instead of failing pods. */
+  #fallBackFromPrefixes(error: unknown): void {
     this.#prefixesUnavailableUntilMs = this.#clock() + PREFIX_RETRY_MS;
     this.#options.logger.warn(
       { err: error, retryPrefixesInMs: PREFIX_RETRY_MS },
       'subnet too fragmented for a /28 prefix; growing with single addresses',
     );
-    return true;
   }
 
-  async #shrinkOnce(): Promise<void> {
-    const plan = planPoolShrink(this.#planInput());
-    if (plan.kind === 'none') return;
-    try {
-      await this.#cloud.executeShrink(plan);
-    } finally {
-      this.#reconcileGate.changed(this.#clock());
-    }
-  }
-
-  /**
-   * Pauses growth after a failed cloud call. Throttling composes in three layers: the provider
-   * keeps this node within the cloud's request budget (AWS: ec2-request-limiter.ts), the SDK
-   * retries a throttled request itself (AWS standard mode: 3 attempts, full jitter), and only then
-   * does the failure reach this backoff: equal jitter (half the delay plus up to half again at
-   * random), doubling from 1 s to 60 s, so a fleet throttled together spreads its retries (the
-   * backoff EC2 asks clients for: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
-   * A full subnet waits 120 s, as the AWS VPC CNI does. Pods meanwhile get the reason and the wait.
-   */
+  /** Pauses growth after a failed cloud call (grow-backoff.ts); pods meanwhile get the reason and the wait. */
   #blockAfter(error: unknown): void {
-    const now = this.#clock();
-    const retryAfter = error instanceof CloudError ? error.retryAfterMs : undefined;
-    const subnetFull = error instanceof CloudError && error.code === 'SubnetExhausted';
-    const waitMs = subnetFull ? SUBNET_FULL_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, retryAfter ?? jittered(this.#backoffMs, this.#random));
-    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
-    const reason = error instanceof Error ? error.message : String(error);
-    const retryable = error instanceof CloudError ? error.retryable : true;
-    this.#block = { reason, retryable, untilMs: now + waitMs, backoff: true };
+    const { block, waitMs, nextBackoffMs } = backoffAfter(error, this.#backoffMs, this.#clock(), this.#random);
+    this.#backoffMs = nextBackoffMs;
+    this.#block = block;
     this.#options.logger.warn({ err: error, backoffMs: waitMs }, 'growing the pool failed');
   }
 
@@ -395,21 +315,4 @@ export class PoolManager {
       cloudInterfaces: node.interfaces,
     });
   }
-}
-
-interface Signal {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-}
-
-function newSignal(): Signal {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
