@@ -2,7 +2,9 @@
  * Egress to the internet: with SNAT (the default) pods on the primary and on a secondary ENI reach
  * a host outside the VPC as the node's primary address; with AWS_VPC_K8S_CNI_EXTERNALSNAT=true
  * (a second daemon run on the same node) the emulated internet gateway drops their packets, while
- * traffic inside the VPC still flows. DEL leaves no rule behind in either mode.
+ * traffic inside the VPC still flows. A pod on a secondary ENI added with SNAT and left running
+ * gets its from rules rewritten by the second run and then egresses as that run's mode says.
+ * DEL leaves no rule behind in either mode.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -35,6 +37,8 @@ describe.skipIf(skip !== undefined)('egress SNAT (cnitool → nativeip-cni → n
   let inetEcho: TcpEchoServer;
   let vpcEcho: TcpEchoServer;
   const created: string[] = [];
+  /** The first test's pod on a secondary ENI, left running across the daemon restart. */
+  let survivor: Pod | undefined;
 
   const ns = (): string => node.netnsPath.replace('/run/netns/', '');
 
@@ -136,15 +140,24 @@ describe.skipIf(skip !== undefined)('egress SNAT (cnitool → nativeip-cni → n
     expect(await cluster.fabric.internetDroppedPackets()).toBe(0);
     expect(await cluster.fabric.droppedPackets()).toBe(0);
 
-    for (const pod of all) await delPod(pod);
-    for (const pod of all) expect(await rulesOf(pod.address), `rules of ${pod.address} after DEL`).toEqual([]);
+    survivor = secondary;
+    const deleted = all.filter((p) => p !== secondary);
+    for (const pod of deleted) await delPod(pod);
+    for (const pod of deleted) expect(await rulesOf(pod.address), `rules of ${pod.address} after DEL`).toEqual([]);
   }, 180_000);
 
   it('external SNAT on a second daemon run: the internet gateway drops pod traffic, the VPC still carries it, no NAT table', async () => {
     await cluster.stopDaemon(node);
     expect(await natTables(), 'a stopped daemon leaves the SNAT table for the pods still running').toContain('table ip nativeip');
-    await cluster.startDaemon(node, { env: { AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true' } });
+    await cluster.startDaemon(node, { env: { AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true', AWS_VPC_CNI_NODE_PORT_SUPPORT: 'false' } });
     expect(await natTables()).not.toContain('table ip nativeip');
+
+    // The pod added under SNAT has had its from rules rewritten to the catch-all form at start-up.
+    const kept = survivor!;
+    const keptRules = await rulesOf(kept.address);
+    expect(keptRules.some((r) => /^1536:\s+from \S+ lookup \d+/.test(r)), keptRules.join('\n')).toBe(true);
+    expect(keptRules.some((r) => r.startsWith('1536:') && r.includes(' to ')), keptRules.join('\n')).toBe(false);
+    expect(await cluster.logTail(node, 400)).toMatch(/rewrote the from rules of 1 existing pods/);
 
     const { all, primary, secondary } = await podsOnBothEnis('x');
     const secondaryRules = await rulesOf(secondary.address);
@@ -154,17 +167,38 @@ describe.skipIf(skip !== undefined)('egress SNAT (cnitool → nativeip-cni → n
     const inet = cluster.fabric.internetHost;
     const seenBefore = await cluster.fabric.internetSources();
     const droppedBefore = await cluster.fabric.internetDroppedPackets();
-    for (const pod of [primary, secondary]) {
+    for (const pod of [primary, secondary, kept]) {
       expect((await ping(pod.netnsPath, inet.ip, { count: 1, timeoutSec: 2 })).ok, `ping ${pod.address} → internet`).toBe(false);
       expect((await tcpConnect(pod.netnsPath, inet.ip, 7080, { timeoutMs: 1500 })).ok, `TCP ${pod.address} → internet`).toBe(false);
       expect((await tcpConnect(pod.netnsPath, cluster.fabric.vpcHost.ip, 7081)).ok, `TCP ${pod.address} → vpc-host`).toBe(true);
       expect((await ping(pod.netnsPath, cluster.fabric.vpcHost.ip, { count: 1, timeoutSec: 5 })).ok, `ping ${pod.address} → vpc-host`).toBe(true);
     }
-    expect(await cluster.fabric.internetDroppedPackets()).toBeGreaterThanOrEqual(droppedBefore + 4);
+    expect(await cluster.fabric.internetDroppedPackets()).toBeGreaterThanOrEqual(droppedBefore + 6);
     expect(await cluster.fabric.internetSources()).toEqual(seenBefore);
     expect(await cluster.fabric.droppedPackets(), 'source check').toBe(0);
 
-    for (const pod of all) await delPod(pod);
-    for (const pod of all) expect(await rulesOf(pod.address), `rules of ${pod.address} after DEL`).toEqual([]);
+    survivor = secondary;
+    const deleted = [...all.filter((p) => p !== secondary), kept];
+    for (const pod of deleted) await delPod(pod);
+    for (const pod of deleted) expect(await rulesOf(pod.address), `rules of ${pod.address} after DEL`).toEqual([]);
+  }, 180_000);
+
+  it('SNAT again on a third run: the pod added with external SNAT gets destination rules and reaches the internet as the node', async () => {
+    const kept = survivor!;
+    const nodeIp = cluster.emulator.topology().instances[0]!.interfaces.find((e) => e.deviceIndex === 0)!.primaryIp;
+    await cluster.stopDaemon(node);
+    await cluster.startDaemon(node);
+    const keptRules = await rulesOf(kept.address);
+    expect(keptRules.some((r) => r.startsWith('1536:') && r.includes(`to ${cluster.emulator.topology().vpcCidr} lookup`)), keptRules.join('\n')).toBe(true);
+    expect(keptRules.some((r) => /^1536:\s+from \S+ lookup/.test(r)), 'no catch-all from-rule left').toBe(false);
+    // With its old catch-all rule the pod's internet traffic would leave by its own ENI, SNATed to the
+    // node's address, and the VPC's source check would drop it.
+    const droppedBefore = await cluster.fabric.droppedPackets();
+    expect((await tcpConnect(kept.netnsPath, cluster.fabric.internetHost.ip, 7080)).ok, `TCP ${kept.address} → internet`).toBe(true);
+    expect((await tcpConnect(kept.netnsPath, cluster.fabric.vpcHost.ip, 7081)).ok, `TCP ${kept.address} → vpc-host`).toBe(true);
+    expect(await cluster.fabric.internetSources()).toContain(nodeIp);
+    expect(await cluster.fabric.droppedPackets(), 'source check').toBe(droppedBefore);
+    await delPod(kept);
+    expect(await rulesOf(kept.address)).toEqual([]);
   }, 180_000);
 });
