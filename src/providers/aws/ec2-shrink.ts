@@ -3,42 +3,51 @@
  * nativeip's ENIs detached and deleted. Each step tolerates what is already gone.
  */
 import { CloudError } from '../../core/types.js';
+import type { Ec2Gateway } from './ec2-gateway.js';
+import type { EniRecord } from './ec2-records.js';
 import type { Ec2Session } from './ec2-session.js';
 import { isNotAssignedError } from './error-mapping.js';
 import { isManaged } from './tags.js';
 
 export async function unassignSecondaryIps(session: Ec2Session, interfaceId: string, addresses: readonly string[]): Promise<void> {
   const ec2 = session.ec2();
-  try {
-    await ec2.unassignAddresses(interfaceId, addresses);
-  } catch (error) {
-    if (!(error instanceof CloudError)) throw error;
-    if (error.code === 'NotFound') {
-      session.log.warn({ interfaceId, addresses }, 'interface gone; its addresses are released with it');
-      return;
-    }
-    if (!isNotAssignedError(error)) throw error;
-    // EC2 rejects the whole call when any address is already gone; release the rest.
-    const eni = await ec2.describeEni(interfaceId);
-    const remaining = eni === undefined ? [] : addresses.filter((ip) => eni.secondaryIps.includes(ip));
-    if (remaining.length > 0) await ec2.unassignAddresses(interfaceId, remaining);
+  const unassign = (items: readonly string[]): Promise<void> => ec2.unassignAddresses(interfaceId, items);
+  if ((await unassignStillHeld(ec2, interfaceId, addresses, unassign, (eni) => eni.secondaryIps)) === 'interface-gone') {
+    session.log.warn({ interfaceId, addresses }, 'interface gone; its addresses are released with it');
+    return;
   }
   session.log.info({ interfaceId, addresses }, 'released secondary addresses');
 }
 
 export async function unassignEniPrefixes(session: Ec2Session, interfaceId: string, prefixes: readonly string[]): Promise<void> {
   const ec2 = session.ec2();
+  const unassign = (items: readonly string[]): Promise<void> => ec2.unassignPrefixes(interfaceId, items);
+  if ((await unassignStillHeld(ec2, interfaceId, prefixes, unassign, (eni) => eni.prefixes)) === 'interface-gone') return;
+  session.log.info({ interfaceId, prefixes }, 'released prefixes');
+}
+
+/**
+ * Unassigns `items` from the ENI. EC2 rejects the whole call when any of them is already gone;
+ * then the ones the ENI still holds are unassigned.
+ */
+async function unassignStillHeld(
+  ec2: Ec2Gateway,
+  interfaceId: string,
+  items: readonly string[],
+  unassign: (items: readonly string[]) => Promise<void>,
+  held: (eni: EniRecord) => readonly string[],
+): Promise<'unassigned' | 'interface-gone'> {
   try {
-    await ec2.unassignPrefixes(interfaceId, prefixes);
+    await unassign(items);
   } catch (error) {
     if (!(error instanceof CloudError)) throw error;
-    if (error.code === 'NotFound') return;
+    if (error.code === 'NotFound') return 'interface-gone';
     if (!isNotAssignedError(error)) throw error;
     const eni = await ec2.describeEni(interfaceId);
-    const remaining = eni === undefined ? [] : prefixes.filter((p) => eni.prefixes.includes(p));
-    if (remaining.length > 0) await ec2.unassignPrefixes(interfaceId, remaining);
+    const remaining = eni === undefined ? [] : items.filter((item) => held(eni).includes(item));
+    if (remaining.length > 0) await unassign(remaining);
   }
-  session.log.info({ interfaceId, prefixes }, 'released prefixes');
+  return 'unassigned';
 }
 
 /** Detaches and deletes a secondary ENI nativeip created; refuses the primary and untagged ones. */
