@@ -16,6 +16,8 @@ describe('nativeip emulator azure arguments', () => {
       '--latency-ms',
       '250',
       '--request-latency-ms=5',
+      '--imds-propagation-ms',
+      '1500',
       '--no-throttling',
       '--vnet-cidr',
       '10.9.0.0/16',
@@ -40,6 +42,7 @@ describe('nativeip emulator azure arguments', () => {
         port: 8443,
         operationLatencyMs: 250,
         requestLatencyMs: 5,
+        imdsPropagationMs: 1500,
         throttling: false,
         vnetCidr: '10.9.0.0/16',
         subnets: [
@@ -54,6 +57,7 @@ describe('nativeip emulator azure arguments', () => {
     const args = parseAzureEmulatorArgs([]);
     expect(args).toMatchObject({ vms: 1, nicsPerVm: 1, scaleSet: undefined, caFile: undefined });
     expect(args.emulator).toMatchObject({ host: '127.0.0.1', port: 0, operationLatencyMs: 3000, throttling: true });
+    expect(args.emulator).not.toHaveProperty('imdsPropagationMs');
   });
 
   it.each([
@@ -66,6 +70,7 @@ describe('nativeip emulator azure arguments', () => {
     [['--no-throttling=1'], /takes no value/],
     [['--bogus'], /unknown argument '--bogus'/],
     [['--vms'], /--vms needs a value/],
+    [['--imds-propagation-ms', '1.5'], /--imds-propagation-ms: '1.5' is not a whole number/],
   ])('%j is refused', (argv, message) => {
     expect(() => parseAzureEmulatorArgs(argv)).toThrow(AzureEmulatorCliError);
     expect(() => parseAzureEmulatorArgs(argv)).toThrow(message);
