@@ -1,7 +1,7 @@
 /**
  * Applies host-rule plans (host-rules.ts) over rtnetlink: the node-port rule and the rewrite of
- * existing pods' `from` rules. Each pass reads the rules, plans, applies, and reads again, so a
- * delete the kernel matched to another rule of the same pod (see rewritePhases) is repaired.
+ * existing pods' `from` rules. A rewrite reads the rules, plans, applies, and reads again until
+ * nothing differs (at most three passes), so a rule changed meanwhile by someone else is caught.
  */
 import { DatapathError, type PodFromRuleSpec } from './types.js';
 import { planFromRuleRewrite, planNodePortRule, rewritePhases } from './host-rules.js';

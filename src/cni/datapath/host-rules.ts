@@ -107,8 +107,12 @@ export function planFromRuleRewrite(rules: readonly KernelRule[], pods: readonly
  * The order that keeps a pod's traffic covered and works with how the kernel matches rules (a
  * selector without a destination matches a rule with any destination, on add and on delete):
  * rules with a destination are added first (the kernel never takes them for an existing catch-all
- * rule), then the unwanted rules go, then a wanted catch-all rule is added (it would collide with
- * any destination rule still there). Returns three phases to run one after the other.
+ * rule), then the unwanted rules go, then a wanted catch-all rule is added (the kernel refuses it,
+ * EEXIST, while a destination rule of the same source, table and priority is there). Deleting a
+ * catch-all rule removes the first match in the kernel's list, which is the catch-all itself: it
+ * can only have been added before the destination rules beside it. Going from destination rules
+ * to the catch-all leaves the pod without a `from` rule between the last delete and the add (a
+ * few microseconds). Returns three phases to run one after the other.
  */
 export function rewritePhases(rewrites: readonly FromRuleRewrite[]): { readonly addFirst: RuleObject[]; readonly remove: RuleObject[]; readonly addLast: RuleObject[] } {
   const adds = rewrites.flatMap((r) => r.add);
