@@ -128,7 +128,7 @@ static int string_(scan_t *sc) {
     } else if (c < 0x20) {
       return fail(sc, i, "control character U+%04X in a string (escape it)", c);
     } else if (c == '\\') {
-      if (i + 1 >= sc->n) return fail(sc, i + 1, "unterminated string");
+      if (i + 1 >= sc->n) return fail(sc, i, "invalid escape at the end of the input");
       unsigned e = s[i + 1];
       if (e == 'u') {
         if (sc->n - i < 6 || hex4(s + i + 2) < 0) return fail(sc, i, "invalid \\u escape (needs 4 hex digits)");
