@@ -283,6 +283,11 @@ describe.skipIf(missing)('nativeip-cni shim: large configs', () => {
     expect(error.code).toBe(7);
     expect(error.msg).toMatch(/^invalid network config: the configuration is 1048576 bytes; nativeip-ipamd takes at most \d+ /);
   });
+
+  it('more than 4 MiB on stdin → code 7 without reading it all', async () => {
+    const error = shimError(await runAsync('ADD', Buffer.alloc(4 * 1024 * 1024 + 1, 0x20)));
+    expect(error).toMatchObject({ code: 7, msg: 'invalid network config: the configuration on stdin is larger than 4194304 bytes' });
+  });
 });
 
 describe.skipIf(missing)('nativeip-cni shim: talking to the daemon', () => {

@@ -37,6 +37,8 @@
 #define CNI_NOT_AVAILABLE 50
 #define CNI_INTERNAL 103
 
+_Static_assert(sizeof((struct sockaddr_un *)0)->sun_path == NET_CONFIG_PATH_MAX, "net_config sizes socket paths for sun_path");
+
 typedef struct {
   char *data;
   size_t len, cap;
