@@ -31,7 +31,7 @@ export interface SimCloudOptions {
   readonly armLatencies?: Partial<ArmLatencies> | undefined;
   /** Azure: most configurations one PUT adds. */
   readonly azureBatchSize?: number | undefined;
-  /** AWS: nodes reconcile from IMDS and describe only on a mismatch (default); false: describe every time. */
+  /** Nodes reconcile from IMDS and describe only on a mismatch (default); false: describe every time. */
   readonly observeNodes?: boolean | undefined;
 }
 
@@ -48,9 +48,12 @@ export function createSimCloud(options: SimCloudOptions): SimCloud {
       kind: 'azure',
       calls: subscription.calls,
       throttled: subscription.throttled,
-      addNode: (vmSize) => new SimAzureProvider(subscription, subscription.launch(vmSize)),
+      addNode: (vmSize) => {
+        const provider = new SimAzureProvider(subscription, subscription.launch(vmSize));
+        return options.observeNodes === false ? provider.describeOnly() : provider;
+      },
       mutatingCalls: () => subscription.totalCalls((op) => ARM_MUTATING_CALLS.has(op)),
-      metadataReads: () => 0,
+      metadataReads: () => subscription.imdsReads,
     };
   }
   const account = new SimAccount({ clock, throttling, ...(options.ec2Latencies === undefined ? {} : { latencies: options.ec2Latencies }) });
