@@ -46,6 +46,19 @@ export interface SimulationOptions {
   readonly drainMs?: number;
   /** AWS: false makes every reconcile describe the node, as before IMDS observation. Default true. */
   readonly observeNodes?: boolean;
+  /** Called at every idle sample (every 10 simulated seconds) with each node's pool, for timelines. */
+  readonly onSample?: (sample: NodeSample) => void;
+}
+
+/** One node's pool at one idle sample. */
+export interface NodeSample {
+  /** Simulated ms since the trace started. */
+  readonly atMs: number;
+  readonly node: string;
+  readonly assigned: number;
+  /** Addresses held but not assigned (free and cooling down). */
+  readonly unassigned: number;
+  readonly interfaces: number;
 }
 
 export interface SimulationResult {
@@ -172,10 +185,11 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   });
   const sampler = (async () => {
     while (!stopped) {
-      for (const pool of nodes.values()) {
+      for (const [node, pool] of nodes) {
         const stats = pool.pool.stats(clock.now());
-        const extraInterfaces = Math.max(0, pool.pool.interfaces().length - 1);
-        idleAddressMs += (stats.total - stats.assigned + extraInterfaces) * SAMPLE_MS;
+        const interfaces = pool.pool.interfaces().length;
+        idleAddressMs += (stats.total - stats.assigned + Math.max(0, interfaces - 1)) * SAMPLE_MS;
+        options.onSample?.({ atMs: clock.now() - warmup, node, assigned: stats.assigned, unassigned: stats.total - stats.assigned, interfaces });
       }
       await clock.sleep(SAMPLE_MS);
     }

@@ -3,22 +3,24 @@
  * Pure: the pool manager measures arrivals, latency and how long excess has lasted, and passes
  * the results in `targets.adaptive`.
  *
- * - Grow when free addresses fall below `low` (or pods wait): one assign tops the pool up to
- *   `high`, on the lowest interface with room. When no attached interface has room, one create
- *   attaches an interface already holding what is short.
+ * - Grow when free addresses fall below `low` (during a burst: below `high`, while an attached
+ *   interface has room), or pods wait: one assign tops the pool up to `high` — during a burst,
+ *   to twice that — on the highest interface that takes it in one call, else the one with most
+ *   room. When no attached interface has room, one create attaches an interface already holding
+ *   what is short.
  * - Shrink only when allowed (the excess has lasted the hold time): release the free addresses
- *   above `high` in one call, from the interface with the fewest pods, highest device first.
- *   Interfaces are kept attached while empty; one is deleted only when the pool manager lists it
- *   as idle for long enough and the band holds without it.
+ *   above `high`, one call per interface, from the interface with the fewest pods, highest
+ *   device first. Interfaces are kept attached while empty; one is deleted only when the pool
+ *   manager lists it as idle for long enough.
  */
 import { type GrowPlan, type PlanInput, type ShrinkPlan, addressesPerInterface, interfacesFullReason, maxInterfaces, maxPodsRoom, roomOn, totals, freeDeviceIndex } from './warm-targets.js';
 
 export interface AdaptiveTargets {
   readonly low: number;
-  /** Free addresses plus room on attached interfaces below this: attach the next interface now. */
-  readonly lowForAttach: number;
   readonly high: number;
-  /** True once free addresses have stayed above `high` for the hold time. */
+  /** Pods are arriving in a burst (see WarmBand.burst): grow early and in bigger steps. */
+  readonly burst?: boolean;
+  /** True once free addresses have stayed above `releaseAbove` for the hold time, until back at `high`. */
   readonly releaseExcess: boolean;
   /** Interfaces with no address and no pod for long enough to be given back. */
   readonly deletableInterfaceIds: readonly string[];
@@ -27,7 +29,9 @@ export interface AdaptiveTargets {
 export function adaptiveShortfall(input: PlanInput, band: AdaptiveTargets): number {
   const { available } = totals(input);
   const waiting = input.pending - available;
-  const belowLow = available < band.low ? band.high - available : 0;
+  // During a burst, waiting until low is too late when arrivals speed up; an assign is cheap.
+  const burstRefill = band.burst === true && available < band.high && roomOnAttached(input) > 0;
+  const belowLow = available < band.low || burstRefill ? band.high - available : 0;
   return Math.max(0, belowLow, waiting);
 }
 
@@ -38,15 +42,19 @@ function roomOnAttached(input: PlanInput): number {
 
 export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowPlan {
   const needed = adaptiveShortfall(input, band);
-  if (needed === 0) return planEarlyAttach(input, band);
+  if (needed === 0) return { kind: 'none' };
   const { room: podRoom, stop } = maxPodsRoom(input, needed);
   if (stop !== undefined) return stop;
   const short = Math.min(needed, podRoom);
-  const perInterface = addressesPerInterface(input.limits);
-  const withRoom = [...input.interfaces].sort((a, b) => a.deviceIndex - b.deviceIndex).find((pif) => roomOn(pif, input.limits) > 0);
-  if (withRoom !== undefined) {
-    return { kind: 'assign', interfaceId: withRoom.id, count: Math.min(short, roomOn(withRoom, input.limits)) };
+  const target = assignTarget(input, short);
+  if (target !== undefined) {
+    const room = roomOn(target, input.limits);
+    // A burst runs short of calls, not addresses: one call takes twice the band (an AWS ENI's
+    // whole room, an Azure NIC's batch); the excess goes back in one call after the burst.
+    const wanted = band.burst === true ? Math.max(short, 2 * band.high) : short;
+    return { kind: 'assign', interfaceId: target.id, count: Math.min(wanted, room, podRoom) };
   }
+  const perInterface = addressesPerInterface(input.limits);
   const cap = maxInterfaces(input.limits, input.targets);
   if (input.usedDeviceIndexes.length >= cap || perInterface === 0) {
     return { kind: 'blocked', shortfall: short, reason: interfacesFullReason(input, cap) };
@@ -55,21 +63,17 @@ export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowP
 }
 
 /**
- * The attached interfaces are full and arrivals are fast enough that the pool would run dry
- * while a new interface attaches: attach it now, holding the chunk the band asks for.
+ * Where an assign goes: the highest interface that can take the whole shortfall in one call,
+ * else the one with the most room. Pods take the lowest addresses, so growth kept high gathers
+ * a burst's addresses where one release per interface takes them back.
  */
-function planEarlyAttach(input: PlanInput, band: AdaptiveTargets): GrowPlan {
-  const { available } = totals(input);
-  // Only once no attached interface has room: a create holds the cloud queue for seconds, and
-  // assigns on attached interfaces must not wait behind it.
-  if (roomOnAttached(input) > 0 || available >= band.lowForAttach) return { kind: 'none' };
-  const perInterface = addressesPerInterface(input.limits);
-  const cap = maxInterfaces(input.limits, input.targets);
-  if (input.usedDeviceIndexes.length >= cap || perInterface === 0) return { kind: 'none' };
-  const { room: podRoom } = maxPodsRoom(input, 1);
-  if (podRoom <= 0) return { kind: 'none' };
-  const count = Math.min(perInterface, podRoom, Math.max(1, band.high - available));
-  return { kind: 'create', deviceIndex: freeDeviceIndex(input.usedDeviceIndexes), secondaryCount: count };
+function assignTarget(input: PlanInput, short: number): PlanInput['interfaces'][number] | undefined {
+  const room = (pif: PlanInput['interfaces'][number]) => roomOn(pif, input.limits);
+  const highestFirst = [...input.interfaces].sort((a, b) => b.deviceIndex - a.deviceIndex);
+  const whole = highestFirst.find((pif) => room(pif) >= short);
+  if (whole !== undefined) return whole;
+  const most = highestFirst.reduce<PlanInput['interfaces'][number] | undefined>((best, pif) => (best === undefined || room(pif) > room(best) ? pif : best), undefined);
+  return most !== undefined && room(most) > 0 ? most : undefined;
 }
 
 export function planAdaptiveShrink(input: PlanInput, band: AdaptiveTargets): ShrinkPlan {
@@ -80,7 +84,6 @@ export function planAdaptiveShrink(input: PlanInput, band: AdaptiveTargets): Shr
   if (idle !== undefined) return { kind: 'delete', interfaceId: idle.id };
   const over = available - band.high;
   if (!band.releaseExcess || over <= 0) return { kind: 'none' };
-  // releaseExcess is only set once free addresses stayed above `releaseAbove` for the hold time.
   const source = [...input.interfaces]
     .filter((pif) => pif.releasable.length > 0)
     .sort((a, b) => a.assigned - b.assigned || b.deviceIndex - a.deviceIndex)[0];

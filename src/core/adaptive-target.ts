@@ -1,25 +1,33 @@
 /**
  * nativeip's default warm target, used when none of the AWS VPC CNI knobs is set. Pure.
  *
- * Instead of a fixed number of spare addresses, the pool keeps a band [low, high] that follows
- * the node's recent pod arrivals:
- * - low: the arrivals expected during one cloud round trip for a grow (an assign on an interface
- *   with room), at the busiest recent rate, times a safety factor, and never below `minWarm`.
- *   When free addresses drop below low, one call tops the pool up to high.
- * - high: low plus a chunk sized to the arrivals of the next `chunkHorizonMs` at that rate (at
- *   least `minChunk`), so steady churn costs few calls.
- * - Free addresses are released, in one call, back down to high only after they have stayed above
- *   `releaseAbove` (high plus another chunk) for `holdMs`: a burst that ends and comes
- *   back soon finds its addresses still there, and ordinary churn around the band does not turn
- *   into release-and-assign-again calls.
+ * Instead of a fixed number of spare addresses, the pool keeps a band [low, high] of free
+ * addresses that follows the node's recent pod arrivals:
+ * - low: the arrivals expected during one cloud round trip for a grow, at the busiest recent
+ *   rate, times a safety factor, and never below `minWarm`. Below low, one call tops the pool up
+ *   to high.
+ * - high: low plus a chunk: at least `minChunk` (`quietChunk` once no pod has arrived for
+ *   `quietAfterMs`, where a grow is fast), the arrivals of the next `chunkHorizonMs` at the rate the node has kept up
+ *   (each half of the window must be that busy, so one burst does not pass for a busy ten
+ *   minutes), and during a burst its next `burstHorizonMs` — never more than the burst has brought
+ *   so far (a burst is expected to last about as long again as it has lasted).
+ * - A burst is three or more arrivals within the shortest window. At its onset the rate is
+ *   measured over the time those arrivals actually span, the pool grows as soon as free addresses
+ *   are below high (not low), and each assign takes twice the band (an AWS ENI's whole room): a
+ *   burst runs short of calls, not addresses, and the excess goes back in one call afterwards.
+ * - Grows land on the highest interface that can take the whole shortfall in one call, else the
+ *   one with most room; pods take the lowest addresses. So a burst's addresses gather on the
+ *   higher interfaces and go back in one call per interface.
+ * - Free addresses are released only after they have stayed above `releaseAbove` (high plus
+ *   another chunk) for `holdMs`, and then down to high: churn around the band costs no calls, and
+ *   a burst that comes back within the hold finds its addresses still there.
  * - An idle secondary interface stays attached (it costs one address) until it has held no
  *   address for `emptyInterfaceHoldMs`, so the next grow is a fast assign, not create + attach.
- * - When arrivals are fast enough that the pool would run dry while an interface attaches, the
- *   next interface is attached early (`lowForAttach`).
  * - For `startupWindowMs` after the daemon starts, high is at least one interface's worth: a new
  *   node is about to receive the pods that made the cluster scale up.
- * The busiest recent rate is the highest of the arrival rates over several windows (10 s, 1 min,
- * 10 min), so a burst raises the band within seconds and a quiet stretch lowers it.
+ * The rates are the highest over several windows (2 s, 10 s, 1 min, 10 min), so a burst raises
+ * the band within a second and a quiet stretch lowers it. Measured against the AWS VPC CNI's
+ * policies in bench/churn.ts (BENCHMARKS.md "Warm pool under churn").
  */
 
 export interface AdaptiveParams {
@@ -35,7 +43,19 @@ export interface AdaptiveParams {
   readonly sustainedWindowsMs: readonly number[];
   /** During a burst (the busiest short-window rate), the chunk covers this much more of it. */
   readonly burstHorizonMs: number;
+  /** The burst part of the chunk is at most the arrivals of this window (what the burst brought so far). */
+  readonly burstMemoryMs: number;
+  /** The onset rate is measured over at least this span (three arrivals 10 ms apart are not 100/s). */
+  readonly onsetMinSpanMs: number;
   readonly holdMs: number;
+  /** No arrival for this long: the node is quiet and the chunk shrinks to `quietChunk`. */
+  readonly quietAfterMs: number;
+  readonly quietChunk: number;
+  /**
+   * A quiet node shrinks its chunk only where a grow is this fast or faster (an EC2 assign, not
+   * an Azure NIC PUT of 10–60 s): the first pods after a quiet stretch wait one grow.
+   */
+  readonly quietMaxGrowLatencyMs: number;
   readonly emptyInterfaceHoldMs: number;
   /**
    * A node that just started is about to receive its pods (nodes join because pods are pending):
@@ -47,27 +67,32 @@ export interface AdaptiveParams {
 export const DEFAULT_ADAPTIVE_PARAMS: AdaptiveParams = {
   minWarm: 2,
   minChunk: 6,
-  headroom: 2,
+  headroom: 1.5,
   rateWindowsMs: [2_000, 10_000, 60_000, 600_000],
   chunkHorizonMs: 600_000,
   sustainedWindowsMs: [600_000],
   burstHorizonMs: 5_000,
-  holdMs: 300_000,
+  burstMemoryMs: 10_000,
+  onsetMinSpanMs: 500,
+  holdMs: 120_000,
+  quietAfterMs: 900_000,
+  quietChunk: 3,
+  quietMaxGrowLatencyMs: 2_000,
   emptyInterfaceHoldMs: 6 * 3_600_000,
   startupWindowMs: 600_000,
 };
 
 export interface WarmBand {
-  /** Grow below this many free addresses, when an attached interface has room (an assign). */
+  /** Grow below this many free addresses. */
   readonly low: number;
-  /** Grow below this many, counting the room left on attached interfaces, when the next grow must attach an interface. */
-  readonly lowForAttach: number;
   /** Grow up to this many. */
   readonly high: number;
   /** Release down to `high` once free addresses stay above this for the hold time. */
   readonly releaseAbove: number;
   /** Arrivals per second at the busiest recent rate. */
   readonly ratePerSec: number;
+  /** Pods are arriving in a burst right now (three or more within the shortest window). */
+  readonly burst: boolean;
 }
 
 /**
@@ -85,6 +110,39 @@ export function peakArrivalRate(arrivalsMs: readonly number[], nowMs: number, wi
   return peak;
 }
 
+/**
+ * Arrivals per ms kept up over the busiest of the windows: each window counts only as busy as the
+ * quieter of its two halves, so one burst does not pass for a busy ten minutes.
+ */
+export function sustainedArrivalRate(arrivalsMs: readonly number[], nowMs: number, windowsMs: readonly number[]): number {
+  let peak = 0;
+  for (const window of windowsMs) {
+    const half = window / 2;
+    const recent = countSince(arrivalsMs, nowMs - half, nowMs);
+    const earlier = countSince(arrivalsMs, nowMs - window, nowMs - half);
+    peak = Math.max(peak, (2 * Math.min(recent, earlier)) / window);
+  }
+  return peak;
+}
+
+/**
+ * Arrivals per ms at a burst's onset: over the time the arrivals in the shortest window actually
+ * span (at least `onsetMinSpanMs`), once there are three or more of them. 0 otherwise.
+ */
+export function onsetRate(arrivalsMs: readonly number[], nowMs: number, params: Pick<AdaptiveParams, 'rateWindowsMs' | 'onsetMinSpanMs'>): number {
+  const window = Math.min(...params.rateWindowsMs);
+  const end = firstAfter(arrivalsMs, nowMs);
+  const start = firstAfter(arrivalsMs, nowMs - window);
+  const count = end - start;
+  if (count < 3) return 0;
+  const span = nowMs - (arrivalsMs[start] ?? nowMs);
+  return (count - 1) / Math.max(span, params.onsetMinSpanMs);
+}
+
+function countSince(arrivalsMs: readonly number[], fromMs: number, nowMs: number): number {
+  return firstAfter(arrivalsMs, nowMs) - firstAfter(arrivalsMs, fromMs);
+}
+
 /** Index of the first element greater than `t` in an ascending array. */
 function firstAfter(sorted: readonly number[], t: number): number {
   let lo = 0;
@@ -97,30 +155,35 @@ function firstAfter(sorted: readonly number[], t: number): number {
   return lo;
 }
 
-/**
- * The band of free addresses to keep, from recent arrivals and the measured latency of a grow.
- */
+/** The band of free addresses to keep, from recent arrivals and the measured latency of a grow. */
 export function adaptiveBand(input: {
   readonly arrivalsMs: readonly number[];
   readonly nowMs: number;
   /** Measured (or assumed) latency of one assign on an attached interface, ms. */
   readonly growLatencyMs: number;
-  /** Measured (or assumed) latency of create + attach until the node sees the interface, ms. */
-  readonly attachLatencyMs: number;
   readonly params?: AdaptiveParams;
 }): WarmBand {
   const p = input.params ?? DEFAULT_ADAPTIVE_PARAMS;
-  const rate = peakArrivalRate(input.arrivalsMs, input.nowMs, p.rateWindowsMs);
+  const { arrivalsMs, nowMs } = input;
+  const onset = onsetRate(arrivalsMs, nowMs, p);
+  const rate = Math.max(peakArrivalRate(arrivalsMs, nowMs, p.rateWindowsMs), onset);
   const low = Math.max(p.minWarm, Math.ceil(rate * input.growLatencyMs * p.headroom));
-  const lowForAttach = Math.max(low, Math.ceil(rate * input.attachLatencyMs * p.headroom));
-  const sustained = peakArrivalRate(input.arrivalsMs, input.nowMs, p.sustainedWindowsMs);
-  const chunk = Math.max(p.minChunk, Math.ceil(sustained * p.chunkHorizonMs), Math.ceil(rate * p.burstHorizonMs));
-  return { low, lowForAttach, high: low + chunk, releaseAbove: low + 2 * chunk, ratePerSec: rate * 1000 };
+  const last = arrivalsMs.at(-1);
+  const quiet = input.growLatencyMs <= p.quietMaxGrowLatencyMs && (last === undefined || nowMs - last >= p.quietAfterMs);
+  const sustained = sustainedArrivalRate(arrivalsMs, nowMs, p.sustainedWindowsMs);
+  const burstSoFar = countSince(arrivalsMs, nowMs - p.burstMemoryMs, nowMs);
+  const chunk = Math.max(quiet ? p.quietChunk : p.minChunk, Math.ceil(sustained * p.chunkHorizonMs), Math.min(Math.ceil(rate * p.burstHorizonMs), burstSoFar));
+  return { low, high: low + chunk, releaseAbove: low + 2 * chunk, ratePerSec: rate * 1000, burst: onset > 0 };
+}
+
+/** How long arrivals are remembered: the longest window, or the quiet time if longer. */
+export function arrivalMemoryMs(params: AdaptiveParams): number {
+  return Math.max(...params.rateWindowsMs, ...params.sustainedWindowsMs, params.quietAfterMs);
 }
 
 /** Drops arrivals older than the longest window (the list is in time order). Pure. */
 export function pruneArrivals(arrivalsMs: readonly number[], nowMs: number, params: AdaptiveParams = DEFAULT_ADAPTIVE_PARAMS): number[] {
-  const horizon = nowMs - Math.max(...params.rateWindowsMs, ...params.sustainedWindowsMs);
+  const horizon = nowMs - arrivalMemoryMs(params);
   const first = firstAfter(arrivalsMs, horizon);
   return first === 0 ? [...arrivalsMs] : arrivalsMs.slice(first);
 }

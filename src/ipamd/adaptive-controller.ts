@@ -5,11 +5,10 @@
  */
 import type { AddressPool } from '../core/address-pool.js';
 import type { AdaptiveTargets } from '../core/adaptive-plan.js';
-import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, ewma, pruneArrivals, type AdaptiveParams, type WarmBand } from '../core/adaptive-target.js';
+import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, arrivalMemoryMs, ewma, pruneArrivals, type AdaptiveParams, type WarmBand } from '../core/adaptive-target.js';
 
-/** Assumed latencies before any has been measured: an assign, and create + attach until the link shows. */
+/** Assumed latency of an assign before one has been measured. */
 const INITIAL_GROW_LATENCY_MS = 500;
-const INITIAL_ATTACH_LATENCY_MS = 6_000;
 
 export class AdaptiveController {
   readonly #params: AdaptiveParams;
@@ -17,8 +16,9 @@ export class AdaptiveController {
   /** Allocation keys seen within the longest window, so a retried ADD counts once. */
   readonly #recentKeys = new Map<string, number>();
   #growLatencyMs: number | undefined;
-  #attachLatencyMs: number | undefined;
   #excessSinceMs: number | undefined;
+  /** The hold has passed: release until free addresses are back at high. */
+  #releasing = false;
   readonly #emptySinceMs = new Map<string, number>();
   #startedAtMs: number | undefined;
 
@@ -26,7 +26,7 @@ export class AdaptiveController {
 
   constructor(params: AdaptiveParams = DEFAULT_ADAPTIVE_PARAMS) {
     this.#params = params;
-    this.#horizonMs = Math.max(...params.rateWindowsMs, ...params.sustainedWindowsMs);
+    this.#horizonMs = arrivalMemoryMs(params);
   }
 
   /**
@@ -48,10 +48,6 @@ export class AdaptiveController {
     this.#growLatencyMs = ewma(this.#growLatencyMs, ms);
   }
 
-  recordAttachLatency(ms: number): void {
-    this.#attachLatencyMs = ewma(this.#attachLatencyMs, ms);
-  }
-
   band(nowMs: number): WarmBand {
     // Prune only when the oldest arrival has aged out: the band is computed on every plan.
     const oldest = this.#arrivals[0];
@@ -60,7 +56,6 @@ export class AdaptiveController {
       arrivalsMs: this.#arrivals,
       nowMs,
       growLatencyMs: this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS,
-      attachLatencyMs: this.#attachLatencyMs ?? INITIAL_ATTACH_LATENCY_MS,
       params: this.#params,
     });
   }
@@ -77,8 +72,13 @@ export class AdaptiveController {
       ? { ...measured, high: Math.max(measured.high, interfaceCapacity), releaseAbove: Math.max(measured.releaseAbove, interfaceCapacity) }
       : measured;
     const { available } = pool.stats(nowMs);
+    // Excess must last the hold above releaseAbove; once released, it goes all the way to high
+    // (a release may take one call per interface), not just back under releaseAbove.
+    if (this.#releasing && available <= band.high) this.#releasing = false;
     if (available > band.releaseAbove) this.#excessSinceMs ??= nowMs;
-    else this.#excessSinceMs = undefined;
+    else if (!this.#releasing) this.#excessSinceMs = undefined;
+    if (this.#excessSinceMs !== undefined && nowMs - this.#excessSinceMs >= this.#params.holdMs) this.#releasing = true;
+    if (!this.#releasing && available <= band.releaseAbove) this.#excessSinceMs = undefined;
 
     const deletable: string[] = [];
     const present = new Set<string>();
@@ -97,9 +97,9 @@ export class AdaptiveController {
 
     return {
       low: band.low,
-      lowForAttach: band.lowForAttach,
       high: band.high,
-      releaseExcess: this.#excessSinceMs !== undefined && nowMs - this.#excessSinceMs >= this.#params.holdMs,
+      burst: band.burst,
+      releaseExcess: this.#releasing,
       deletableInterfaceIds: deletable,
     };
   }

@@ -10,12 +10,23 @@ export const MIN_BACKOFF_MS = 1_000;
 export const MAX_BACKOFF_MS = 60_000;
 /** A full subnet does not empty itself quickly; the AWS VPC CNI also waits 2 minutes. */
 export const SUBNET_FULL_BACKOFF_MS = 120_000;
+/**
+ * After the cloud throttled this node, it gives nothing back for this long: a release draws from
+ * the same request bucket as the grows of every node of the account (EC2's mutating bucket, ARM's
+ * writes), and a scale-up is when they are short.
+ */
+export const THROTTLED_NO_SHRINK_MS = 600_000;
 /** After a fragmented subnet refused a prefix, grow with single addresses this long before trying prefixes again. */
 export const PREFIX_RETRY_MS = 300_000;
 
 /** The next backoff: twice this one, at most {@link MAX_BACKOFF_MS}. */
 export function doubledBackoff(backoffMs: number): number {
   return Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+}
+
+/** True while a release should wait because the cloud throttled this node recently. */
+export function shrinkDeferredByThrottling(throttledAtMs: number | undefined, nowMs: number): boolean {
+  return throttledAtMs !== undefined && nowMs - throttledAtMs < THROTTLED_NO_SHRINK_MS;
 }
 
 /** A limit blocks growth; limits do not lift by themselves, so the next reconcile or release rechecks. */

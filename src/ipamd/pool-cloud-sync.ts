@@ -64,7 +64,6 @@ export class PoolCloudSync {
       this.#pool.addPrefixes(plan.interfaceId, added);
       logger.info({ interfaceId: plan.interfaceId, prefixes: added }, 'assigned prefixes');
     } else {
-      const started = clock();
       const created = await provider.createInterface({
         deviceIndex: plan.deviceIndex,
         secondaryCount: plan.secondaryCount,
@@ -75,7 +74,6 @@ export class PoolCloudSync {
         'created interface',
       );
       await this.#useInterface(created);
-      this.#options.adaptive?.recordAttachLatency(clock() - started);
     }
   }
 

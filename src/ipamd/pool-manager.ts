@@ -16,7 +16,7 @@ import type { Datapath } from '../cni/datapath/types.js';
 import type { AdaptiveController } from './adaptive-controller.js';
 import { ChangeSignal, firstCooldownEnd, stillGrowingError, wakeAtMs } from './address-waiters.js';
 import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
-import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlock, prefixesRefused } from './grow-backoff.js';
+import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlock, prefixesRefused, shrinkDeferredByThrottling } from './grow-backoff.js';
 import { SerialQueue } from './keyed-mutex.js';
 import { PoolCloudSync } from './pool-cloud-sync.js';
 import { PoolReconciler } from './pool-reconciler.js';
@@ -68,6 +68,8 @@ export class PoolManager {
   #pending = 0;
   #growing: Promise<void> | undefined;
   #block: GrowBlock | undefined;
+  /** When the cloud last throttled a grow of this pool (releases wait a while after it). */
+  #throttledAtMs: number | undefined;
   #backoffMs = MIN_BACKOFF_MS;
   #closed = false;
   /**
@@ -108,7 +110,7 @@ export class PoolManager {
       settleMs: options.observationSettleMs ?? OBSERVATION_SETTLE_MS,
       fullReconcileMs: options.fullReconcileMs ?? FULL_RECONCILE_MS,
       expected: () => expectedNodeOf(this.node, this.pool),
-      shrinkPlan: () => planPoolShrink(this.#planInput()),
+      shrinkPlan: () => (shrinkDeferredByThrottling(this.#throttledAtMs, this.#clock()) ? { kind: 'none' } : planPoolShrink(this.#planInput())),
       closed: () => this.#closed,
     });
   }
@@ -293,6 +295,7 @@ export class PoolManager {
   /** Pauses growth after a failed cloud call (grow-backoff.ts); pods meanwhile get the reason and the wait. */
   #blockAfter(error: unknown): void {
     const { block, waitMs, nextBackoffMs } = backoffAfter(error, this.#backoffMs, this.#clock(), this.#random);
+    if (error instanceof CloudError && error.code === 'Throttled') this.#throttledAtMs = this.#clock();
     this.#backoffMs = nextBackoffMs;
     this.#block = block;
     this.#options.logger.warn({ err: error, backoffMs: waitMs }, 'growing the pool failed');

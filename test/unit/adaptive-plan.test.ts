@@ -21,7 +21,7 @@ function pif(id: string, deviceIndex: number, addresses: number, assigned: numbe
   };
 }
 
-const band = (extra: Partial<AdaptiveTargets> = {}): AdaptiveTargets => ({ low: 2, lowForAttach: 2, high: 8, releaseExcess: false, deletableInterfaceIds: [], ...extra });
+const band = (extra: Partial<AdaptiveTargets> = {}): AdaptiveTargets => ({ low: 2, high: 8, releaseExcess: false, deletableInterfaceIds: [], ...extra });
 const input = (interfaces: PlanInterface[], extra: Partial<PlanInput> = {}): PlanInput => ({
   interfaces,
   usedDeviceIndexes: interfaces.map((i) => i.deviceIndex),
@@ -37,8 +37,10 @@ describe('planAdaptiveGrow', () => {
     ['below low: one assign up to high', [pif('eni-0', 0, 4, 3)], band(), { kind: 'assign', interfaceId: 'eni-0', count: 7 }],
     ['never past the interface limit', [pif('eni-0', 0, 12, 11)], band(), { kind: 'assign', interfaceId: 'eni-0', count: 2 }],
     ['no room: create holding what is short', [pif('eni-0', 0, 14, 13)], band(), { kind: 'create', deviceIndex: 1, secondaryCount: 7 }],
-    ['full and busy: attach early', [pif('eni-0', 0, 14, 8)], band({ lowForAttach: 20 }), { kind: 'create', deviceIndex: 1, secondaryCount: 2 }],
-    ['room left: no early attach (assigns must not wait behind a create)', [pif('eni-0', 0, 12, 4)], band({ lowForAttach: 40 }), { kind: 'none' }],
+    ['a burst refills below high, not low, and takes twice the band in one call', [pif('eni-0', 0, 10, 4), pif('eni-1', 1, 0, 0)], band({ burst: true }), { kind: 'assign', interfaceId: 'eni-1', count: 14 }],
+    ['a burst with no room on attached interfaces waits for low before a create', [pif('eni-0', 0, 14, 10)], band({ burst: true }), { kind: 'none' }],
+    ['growth goes to the highest interface that takes it in one call', [pif('eni-0', 0, 8, 7), pif('eni-1', 1, 4, 4)], band(), { kind: 'assign', interfaceId: 'eni-1', count: 7 }],
+    ['else to the interface with most room', [pif('eni-0', 0, 12, 12), pif('eni-1', 1, 13, 13)], band(), { kind: 'assign', interfaceId: 'eni-0', count: 2 }],
   ])('%s', (_name, interfaces, targets, expected) => {
     expect(planAdaptiveGrow(input(interfaces), targets)).toEqual(expected);
   });
@@ -76,12 +78,32 @@ describe('planAdaptiveShrink', () => {
 describe('AdaptiveController', () => {
   const eni = (id: string, deviceIndex: number, ips: string[]) => ({ id, mac: `02:00:00:00:00:0${deviceIndex}`, deviceIndex, subnetId: 's', subnetCidr: '10.0.0.0/16', primaryIp: `10.0.9.${deviceIndex}`, secondaryIps: ips, managed: deviceIndex > 0 });
 
-  it('holds one interface worth while the node is starting, then the measured band', () => {
+  it('holds one interface worth while the node is starting, then the measured band (quiet: no pod yet)', () => {
     const pool = new AddressPool();
     pool.addInterface(eni('eni-0', 0, []));
     const controller = new AdaptiveController();
     expect(controller.targets(pool, 0, 14).high).toBe(14);
-    expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.startupWindowMs, 14).high).toBe(8);
+    expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.startupWindowMs, 14).high).toBe(DEFAULT_ADAPTIVE_PARAMS.minWarm + DEFAULT_ADAPTIVE_PARAMS.quietChunk);
+  });
+
+  it('once releasing, releases down to high, not just under releaseAbove', () => {
+    const pool = new AddressPool();
+    pool.addInterface(eni('eni-0', 0, []));
+    pool.addInterface(eni('eni-1', 1, []));
+    const controller = new AdaptiveController();
+    controller.targets(pool, 0, 14); // the node starts with nothing free
+    const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs;
+    const first = Array.from({ length: 14 }, (_, i) => `10.0.0.${10 + i}`);
+    const second = Array.from({ length: 6 }, (_, i) => `10.0.1.${10 + i}`);
+    pool.addAddresses('eni-0', first);
+    pool.addAddresses('eni-1', second);
+    expect(controller.targets(pool, t0, 14).releaseExcess).toBe(false);
+    expect(controller.targets(pool, t0 + DEFAULT_ADAPTIVE_PARAMS.holdMs, 14).releaseExcess).toBe(true);
+    // One call gave back eni-1's six: 14 free is no longer above releaseAbove, but still above high.
+    pool.removeAddresses(second);
+    expect(controller.targets(pool, t0 + DEFAULT_ADAPTIVE_PARAMS.holdMs + 60_000, 14).releaseExcess).toBe(true);
+    pool.removeAddresses(first.slice(0, 10));
+    expect(controller.targets(pool, t0 + DEFAULT_ADAPTIVE_PARAMS.holdMs + 120_000, 14).releaseExcess).toBe(false);
   });
 
   it('allows a release only after the excess lasted the hold time', () => {
@@ -119,7 +141,9 @@ describe('AdaptiveController', () => {
     const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs * 2;
     controller.targets(pool, 0, 14);
     for (let i = 0; i < 20; i += 1) controller.recordArrival(t0 + i * 100, `pod-${i}`);
-    expect(controller.targets(pool, t0 + 2_000, 14).high).toBeGreaterThan(30);
+    const targets = controller.targets(pool, t0 + 2_000, 14);
+    expect(targets.burst).toBe(true);
+    expect(targets.high).toBeGreaterThanOrEqual(20);
   });
 });
 

@@ -1,26 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, ewma, peakArrivalRate, pruneArrivals } from '../../src/core/adaptive-target.js';
+import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, ewma, onsetRate, peakArrivalRate, pruneArrivals, sustainedArrivalRate } from '../../src/core/adaptive-target.js';
 
 const now = 1_000_000;
-const every = (count: number, spacingMs: number) => Array.from({ length: count }, (_, i) => now - i * spacingMs);
-const band = (arrivals: number[], growLatencyMs = 300, attachLatencyMs = 6_000) => adaptiveBand({ arrivalsMs: arrivals, nowMs: now, growLatencyMs, attachLatencyMs });
+/** `count` arrivals `spacingMs` apart, the last at `now`, in time order (as the controller records them). */
+const every = (count: number, spacingMs: number) => Array.from({ length: count }, (_, i) => now - (count - 1 - i) * spacingMs);
+const band = (arrivals: number[], growLatencyMs = 300) => adaptiveBand({ arrivalsMs: arrivals, nowMs: now, growLatencyMs });
 
 describe('adaptive warm band', () => {
   it.each([
-    ['no arrivals: the floor band', [], { low: 2, lowForAttach: 2, high: 8, releaseAbove: 14 }],
-    ['steady churn, 1 pod / 2 min: still the floor', every(5, 120_000), { low: 2, high: 8 }],
-    ['a burst of 20 pods in 2 s: a chunk for 5 s of it, and attach early', every(20, 100), { low: 6, lowForAttach: 114, high: 54 }],
-    ['busy 10 minutes, 60 pods: the chunk follows the sustained rate', every(60, 10_000), { low: 2, high: 61 }],
+    ['no arrivals: quiet, the smallest band', [], { low: 2, high: 5, releaseAbove: 8, burst: false }],
+    ['steady churn, 1 pod / 2 min: the floor band', every(5, 120_000), { low: 2, high: 8, releaseAbove: 14, burst: false }],
+    ['the last pod 15 minutes ago: quiet again', [now - 900_000], { low: 2, high: 5 }],
+    ['a burst of 20 pods in 2 s: a burst, no more chunk than it brought so far', every(20, 100), { low: 5, high: 25, burst: true }],
+    ['busy 10 minutes, 60 pods: the chunk follows the sustained rate', every(60, 10_000), { low: 2, high: 62 }],
   ])('%s', (_name, arrivals, expected) => {
     expect(band(arrivals)).toMatchObject(expected);
   });
 
   it('a slow assign raises low', () => {
-    expect(band(every(20, 100), 3_000).low).toBe(Math.ceil((19 / 2_000) * 3_000 * 2));
+    // 20 arrivals spanning 1.9 s: the onset rate, 19 / 1.9 s, is the busiest.
+    expect(band(every(20, 100), 3_000).low).toBe(Math.ceil((19 / 1_900) * 3_000 * DEFAULT_ADAPTIVE_PARAMS.headroom));
+  });
+
+  it('sees a burst at its onset, over the time its arrivals span', () => {
+    expect(onsetRate([now - 400, now - 200, now], now, DEFAULT_ADAPTIVE_PARAMS)).toBeCloseTo(2 / 500); // never under 500 ms
+    expect(onsetRate([now - 1_000, now - 500, now], now, DEFAULT_ADAPTIVE_PARAMS)).toBeCloseTo(2 / 1_000);
+    expect(onsetRate([now - 500, now], now, DEFAULT_ADAPTIVE_PARAMS)).toBe(0); // two pods are no burst
+  });
+
+  it('a single burst is not a sustained rate; arrivals in both halves of the window are', () => {
+    const burst = every(20, 100);
+    expect(sustainedArrivalRate(burst, now, [600_000])).toBe(0);
+    expect(sustainedArrivalRate(every(60, 10_000), now, [600_000])).toBeCloseTo(60 / 600_000);
   });
 
   it('takes the busiest window, and one arrival alone is no burst', () => {
-    const burst = every(10, 500); // 10 in the last 5 s
+    const burst = every(10, 500); // 10 in the last 4.5 s
     expect(peakArrivalRate(burst, now, [10_000, 600_000])).toBeCloseTo(9 / 10_000);
     const old = burst.map((t) => t - 120_000); // the same burst 2 min ago: only the 10-min window sees it
     expect(peakArrivalRate(old, now, [10_000, 600_000])).toBeCloseTo(9 / 600_000);
@@ -28,7 +43,8 @@ describe('adaptive warm band', () => {
   });
 
   it('forgets arrivals older than the longest window', () => {
-    expect(pruneArrivals([now - 700_000, now - 500_000, now], now, DEFAULT_ADAPTIVE_PARAMS)).toEqual([now - 500_000, now]);
+    // The longest memory is the quiet time (15 min): older arrivals go.
+    expect(pruneArrivals([now - 1_000_000, now - 800_000, now], now, DEFAULT_ADAPTIVE_PARAMS)).toEqual([now - 800_000, now]);
   });
 
   it('ewma starts at the first sample and moves toward new ones', () => {

@@ -33,7 +33,7 @@ function input(interfaces: PlanInterface[], targets: PlanInput['targets'], limit
   return { interfaces, usedDeviceIndexes: interfaces.map((i) => i.deviceIndex), limits, targets, pending: 0 };
 }
 
-const band: AdaptiveTargets = { low: 4, lowForAttach: 4, high: 8, releaseExcess: false, deletableInterfaceIds: [] };
+const band: AdaptiveTargets = { low: 4, high: 8, releaseExcess: false, deletableInterfaceIds: [] };
 
 describe('slots and room with a capacity', () => {
   it.each([

@@ -191,3 +191,35 @@ describe('pods hear why growth is paused', () => {
     expect((outcome as Error).message).toMatch(message);
   });
 });
+
+describe('PoolManager releases after throttling', () => {
+  it('gives nothing back for ten minutes after the cloud throttled a grow, then releases the excess', async () => {
+    const { clock, cloud, pool } = await startNode({ random: () => 0 });
+    await run(clock, pool.kickGrow());
+    // Three pods arrive; the grow behind them is throttled once, then succeeds.
+    cloud.failNext = new CloudError('Throttled', 'Request limit exceeded.', { cloudCode: 'RequestLimitExceeded' });
+    const pods = ['default/a', 'default/b', 'default/c'];
+    // Like kubelet, a pod told "try again later" comes back 2 s later.
+    const acquire = async (pod: string): Promise<void> => {
+      for (;;) {
+        try {
+          await pool.acquire(pod);
+          return;
+        } catch {
+          await clock.sleep(2_000);
+        }
+      }
+    };
+    await run(clock, Promise.all(pods.map(acquire)));
+    for (const pod of pods) pool.release(pod, { used: true, cooldownMs: 0 });
+    const excess = pool.pool.stats(clock.now()).available;
+    expect(excess).toBeGreaterThan(2); // WARM_IP_TARGET=2: something to release
+    const releasesBefore = cloud.calls['releaseAddresses'] ?? 0;
+    await run(clock, pool.reconcile());
+    expect(cloud.calls['releaseAddresses'] ?? 0).toBe(releasesBefore);
+    await clock.runUntil(clock.now() + 600_000);
+    await run(clock, pool.reconcile());
+    expect(cloud.calls['releaseAddresses']).toBe(releasesBefore + 1);
+    expect(pool.pool.stats(clock.now()).available).toBeLessThan(excess);
+  });
+});
