@@ -163,12 +163,24 @@ export class SimAccount {
   }
 }
 
+/** The kept ENI if it still exists unattached. */
+function keptEni(find: () => ReturnType<SimAccount['state']['eni']>): ReturnType<SimAccount['state']['eni']> | undefined {
+  try {
+    const eni = find();
+    return eni.attachment === undefined ? eni : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The CloudProvider a simulated node's pool manager talks to. */
 export class SimEc2Provider implements CloudProvider {
   readonly name = 'aws-sim';
   readonly #account: SimAccount;
   readonly #instanceId: string;
   readonly #limiter: Ec2RequestLimiter;
+  /** An ENI created for this node whose attach was throttled. */
+  #unattached: string | undefined;
   /** What this instance's IMDS shows over time: each change, visible `imdsLag` later. */
   readonly #imds: ImdsHistory;
 
@@ -191,7 +203,13 @@ export class SimEc2Provider implements CloudProvider {
       createInterface: (options) => this.createInterface(options),
       releaseAddresses: (interfaceId, addresses) => this.releaseAddresses(interfaceId, addresses),
       deleteInterface: (interfaceId) => this.deleteInterface(interfaceId),
+      throttledAtMs: () => this.throttledAtMs(),
     };
+  }
+
+  /** When the account last throttled one of this node's requests (through its limiter, as the provider). */
+  throttledAtMs(): number | undefined {
+    return this.#limiter.lastThrottledAtMs;
   }
 
   /** The node's interfaces from its (lagging) IMDS view; no EC2 call. */
@@ -255,25 +273,40 @@ export class SimEc2Provider implements CloudProvider {
     const { state, latencies, clock } = this.#account;
     const primary = state.attachedTo(this.#instanceId).find((e) => e.attachment?.deviceIndex === 0);
     if (primary === undefined) throw new CloudError('NotFound', `instance ${this.#instanceId} has no primary interface`);
-    const tags = interfaceTags({ instanceId: this.#instanceId, createdAt: new Date(clock.now()) });
-    const eni = await this.#call('CreateNetworkInterface', latencies.create, () =>
-      state.createNetworkInterface({
-        subnetId: primary.subnetId,
-        secondaryCount: options.secondaryCount > 0 ? options.secondaryCount : undefined,
-        ipv4PrefixCount: (options.prefixCount ?? 0) > 0 ? options.prefixCount : undefined,
-        tagSpecifications: [{ resourceType: 'network-interface', tags }],
-      }),
-    );
+    // As the provider (ec2-grow.ts): an ENI whose attach was throttled is attached by the next grow.
+    const keptId = this.#unattached;
+    this.#unattached = undefined;
+    const kept = keptId === undefined ? undefined : keptEni(() => state.eni(keptId));
+    const eni =
+      kept ??
+      (await this.#call('CreateNetworkInterface', latencies.create, () =>
+        state.createNetworkInterface({
+          subnetId: primary.subnetId,
+          secondaryCount: options.secondaryCount > 0 ? options.secondaryCount : undefined,
+          ipv4PrefixCount: (options.prefixCount ?? 0) > 0 ? options.prefixCount : undefined,
+          tagSpecifications: [{ resourceType: 'network-interface', tags: interfaceTags({ instanceId: this.#instanceId, createdAt: new Date(clock.now()) }) }],
+        }),
+      ));
+    let attachmentId: string | undefined;
     try {
       const attachment = await this.#call('AttachNetworkInterface', latencies.attach, () =>
         state.attachNetworkInterface({ eniId: eni.id, instanceId: this.#instanceId, deviceIndex: options.deviceIndex }),
       );
+      attachmentId = attachment.id;
       await this.#call('ModifyNetworkInterfaceAttribute', latencies.modify, () =>
         state.modifyNetworkInterfaceAttribute({ eniId: eni.id, attachment: { attachmentId: attachment.id, deleteOnTermination: true } }),
       );
     } catch (error) {
-      await this.deleteInterface(eni.id).catch(() => undefined);
-      throw error;
+      const throttled = error instanceof CloudError && error.code === 'Throttled';
+      if (throttled && attachmentId === undefined) {
+        this.#unattached = eni.id;
+        throw error;
+      }
+      if (!throttled) {
+        await this.deleteInterface(eni.id).catch(() => undefined);
+        throw error;
+      }
+      // Attached; DeleteOnTermination is left for later (the provider sets it on the next grow).
     }
     await clock.sleep(latencies.attachVisible);
     return this.#view(state.eni(eni.id));

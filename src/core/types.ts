@@ -171,6 +171,12 @@ export interface CloudProvider {
    * CloudError when the metadata cannot be read.
    */
   observeNode?(): Promise<NodeObservation>;
+  /**
+   * Optional. When the cloud last throttled one of this node's requests (ms on the provider's
+   * clock), even one a retry then got through: the account's request budget is short, and the
+   * pool defers releases, which draw from the same budget as every node's grows.
+   */
+  throttledAtMs?(): number | undefined;
 }
 
 /** The small, stable set of cloud failure kinds the pool and reconciler branch on. */

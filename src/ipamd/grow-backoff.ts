@@ -15,7 +15,7 @@ export const SUBNET_FULL_BACKOFF_MS = 120_000;
  * the same request bucket as the grows of every node of the account (EC2's mutating bucket, ARM's
  * writes), and a scale-up is when they are short.
  */
-export const THROTTLED_NO_SHRINK_MS = 600_000;
+export const THROTTLED_NO_SHRINK_MS = 1_800_000;
 /** After a fragmented subnet refused a prefix, grow with single addresses this long before trying prefixes again. */
 export const PREFIX_RETRY_MS = 300_000;
 

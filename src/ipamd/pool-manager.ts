@@ -110,7 +110,7 @@ export class PoolManager {
       settleMs: options.observationSettleMs ?? OBSERVATION_SETTLE_MS,
       fullReconcileMs: options.fullReconcileMs ?? FULL_RECONCILE_MS,
       expected: () => expectedNodeOf(this.node, this.pool),
-      shrinkPlan: () => (shrinkDeferredByThrottling(this.#throttledAtMs, this.#clock()) ? { kind: 'none' } : planPoolShrink(this.#planInput())),
+      shrinkPlan: () => (shrinkDeferredByThrottling(this.#lastThrottledAtMs(), this.#clock()) ? { kind: 'none' } : planPoolShrink(this.#planInput())),
       closed: () => this.#closed,
     });
   }
@@ -299,6 +299,12 @@ export class PoolManager {
     this.#backoffMs = nextBackoffMs;
     this.#block = block;
     this.#options.logger.warn({ err: error, backoffMs: waitMs }, 'growing the pool failed');
+  }
+
+  /** When the cloud last throttled this node: a grow the pool saw fail, or any request the provider saw throttled. */
+  #lastThrottledAtMs(): number | undefined {
+    const seen = [this.#throttledAtMs, this.#options.provider.throttledAtMs?.()].filter((t): t is number => t !== undefined);
+    return seen.length === 0 ? undefined : Math.max(...seen);
   }
 
   #planInput() {

@@ -216,6 +216,31 @@ describe('Ec2Provider cloud errors and call counts on the emulator', () => {
     expect(instanceView(emulator, node.instanceId).interfaces).toHaveLength(1);
   });
 
+  it('keeps a created ENI whose attach EC2 throttled, and attaches that one on the next grow', async () => {
+    let now = Date.parse('2026-11-22T08:00:00Z');
+    emulator = await startAwsEmulator({ throttling: true, clock: () => now });
+    const node = await emulator.launchInstance({ instanceType: 'm5.large' });
+    provider = providerFor(emulator, node, { maxAttempts: 1, requestLimiter: false });
+    await provider.describeNode();
+    // Other nodes drained the account's attach bucket (50 requests, frozen clock: no refill).
+    for (let i = 0; i < 50; i += 1) {
+      await fetch(emulator.ec2Url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=AttachNetworkInterface&Version=2016-11-15' });
+    }
+    emulator.resetCounts();
+    const error = await cloudErrorOf(provider.createInterface({ deviceIndex: 1, secondaryCount: 2 }));
+    expect(error.code).toBe('Throttled');
+    expect(emulator.callCounts()).toMatchObject({ CreateNetworkInterface: 1, AttachNetworkInterface: 1 });
+    expect(emulator.callCounts().DeleteNetworkInterface).toBeUndefined();
+    expect(emulator.topology().detachedInterfaces).toHaveLength(1);
+    now += 1_000; // the bucket refills 5 per second
+    const created = await provider.createInterface({ deviceIndex: 1, secondaryCount: 2 });
+    expect(emulator.callCounts()).toMatchObject({ CreateNetworkInterface: 1, AttachNetworkInterface: 2, ModifyNetworkInterfaceAttribute: 1 });
+    expect(emulator.topology().detachedInterfaces).toEqual([]);
+    expect(created).toMatchObject({ deviceIndex: 1, managed: true });
+    expect(created.secondaryIps).toHaveLength(2);
+    expectMatchesTopology(await provider.describeNode(), emulator);
+  });
+
   it('waits for a slow detach before deleting', async () => {
     emulator = await startAwsEmulator({ detachDelayMs: 150 });
     const node = await emulator.launchInstance({ instanceType: 'm5.large' });

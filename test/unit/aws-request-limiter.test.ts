@@ -116,7 +116,9 @@ describe('Ec2RequestLimiter', () => {
     const time = fakeTime();
     const limiter = new Ec2RequestLimiter({ clock: time.clock, sleep: time.sleep, budgetShare: 1 });
     await limiter.acquire('eniMutation');
+    expect(limiter.lastThrottledAtMs).toBeUndefined();
     limiter.throttled('eniMutation');
+    expect(limiter.lastThrottledAtMs).toBe(time.now()); // the pool defers releases for a while after it
     expect(limiter.tokens('eniMutation')).toBe(0);
     await limiter.acquire('eniMutation');
     expect(time.now()).toBe(200);

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
 import { CloudError, type NodeObservation, type ObservedInterface } from '../../src/core/types.js';
+import { THROTTLED_NO_SHRINK_MS } from '../../src/ipamd/grow-backoff.js';
 import { PoolManager } from '../../src/ipamd/pool-manager.js';
 import { RpcServiceError } from '../../src/rpc/errors.js';
 import { FakeCloud } from '../support/fake-cloud.js';
@@ -193,7 +194,7 @@ describe('pods hear why growth is paused', () => {
 });
 
 describe('PoolManager releases after throttling', () => {
-  it('gives nothing back for ten minutes after the cloud throttled a grow, then releases the excess', async () => {
+  it('gives nothing back for a while after the cloud throttled a grow, then releases the excess', async () => {
     const { clock, cloud, pool } = await startNode({ random: () => 0 });
     await run(clock, pool.kickGrow());
     // Three pods arrive; the grow behind them is throttled once, then succeeds.
@@ -217,9 +218,26 @@ describe('PoolManager releases after throttling', () => {
     const releasesBefore = cloud.calls['releaseAddresses'] ?? 0;
     await run(clock, pool.reconcile());
     expect(cloud.calls['releaseAddresses'] ?? 0).toBe(releasesBefore);
-    await clock.runUntil(clock.now() + 600_000);
+    await clock.runUntil(clock.now() + THROTTLED_NO_SHRINK_MS);
     await run(clock, pool.reconcile());
     expect(cloud.calls['releaseAddresses']).toBe(releasesBefore + 1);
     expect(pool.pool.stats(clock.now()).available).toBeLessThan(excess);
+  });
+
+  it('also when only the provider saw throttling (a request a retry then got through)', async () => {
+    const { clock, cloud, pool } = await startNode();
+    await run(clock, pool.kickGrow());
+    await run(clock, pool.acquire('default/a'));
+    const throttledAt = clock.now();
+    Object.assign(cloud, { throttledAtMs: () => throttledAt });
+    await run(clock, pool.acquire('default/b'));
+    await run(clock, pool.acquire('default/c'));
+    for (const pod of ['default/a', 'default/b', 'default/c']) pool.release(pod, { used: true, cooldownMs: 0 });
+    const releasesBefore = cloud.calls['releaseAddresses'] ?? 0;
+    await run(clock, pool.reconcile());
+    expect(cloud.calls['releaseAddresses'] ?? 0).toBe(releasesBefore);
+    await clock.runUntil(throttledAt + THROTTLED_NO_SHRINK_MS);
+    await run(clock, pool.reconcile());
+    expect(cloud.calls['releaseAddresses']).toBe(releasesBefore + 1);
   });
 });

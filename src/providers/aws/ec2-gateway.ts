@@ -64,8 +64,10 @@ const MAX_PAGES = 20;
 
 export class Ec2Gateway {
   private readonly client: EC2Client;
+  private readonly limiter: Ec2RequestLimiter | undefined;
 
   constructor(options: Ec2GatewayOptions) {
+    this.limiter = options.limiter;
     const config: EC2ClientConfig = { region: options.region, maxAttempts: options.maxAttempts };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     if (options.credentials !== undefined) {
@@ -75,6 +77,11 @@ export class Ec2Gateway {
     }
     this.client = new EC2Client(config);
     if (options.limiter !== undefined) this.limitRequests(options.limiter);
+  }
+
+  /** When EC2 last throttled one of this node's requests (even one a retry then got through). */
+  get lastThrottledAtMs(): number | undefined {
+    return this.limiter?.lastThrottledAtMs;
   }
 
   /**

@@ -1,6 +1,7 @@
 /** Growing the node's share of the VPC: secondary addresses, /28 prefixes, and new ENIs created and attached. */
 import { CloudError, type CloudInterface, type CreateInterfaceOptions } from '../../core/types.js';
 import { nowOf } from './ec2-provider-options.js';
+import type { EniRecord } from './ec2-records.js';
 import { rememberEni, type Ec2Session } from './ec2-session.js';
 import { deleteCreatedEni } from './ec2-shrink.js';
 import { messageOf } from './error-mapping.js';
@@ -34,10 +35,14 @@ export async function assignEniPrefixes(session: Ec2Session, interfaceId: string
   return prefixes;
 }
 
-/** Creates a tagged ENI in the primary subnet and attaches it; deletes it again when the attach fails. */
+/**
+ * Creates a tagged ENI in the primary subnet and attaches it, or attaches the one an earlier
+ * throttled attach left (see UnfinishedEniWork). An attach or DeleteOnTermination that EC2
+ * throttles is kept for the next grow; any other failure deletes the new ENI again.
+ */
 export async function createAttachedEni(session: Ec2Session, options: CreateInterfaceOptions): Promise<CloudInterface> {
-  const { facts, log } = session;
-  const { deviceIndex, secondaryCount, prefixCount } = options;
+  const { facts } = session;
+  const { deviceIndex } = options;
   if (!Number.isInteger(deviceIndex) || deviceIndex < 1) {
     throw new CloudError('InvalidRequest', `device index ${deviceIndex} is not a secondary interface slot (1 or more)`);
   }
@@ -48,29 +53,84 @@ export async function createAttachedEni(session: Ec2Session, options: CreateInte
       `instance ${facts.identity.instanceId} may use ${facts.limits.maxInterfaces} interfaces (maxEnis); device index ${deviceIndex} is beyond it`,
     );
   }
+  await settleDeleteOnTermination(session);
+  const kept = session.unfinished.unattached;
+  session.unfinished.unattached = undefined;
+  if (kept !== undefined) {
+    try {
+      return await attachEni(session, kept, deviceIndex);
+    } catch (error) {
+      // Gone meanwhile (leaked-ENI GC, someone else): create a new one below.
+      if (!(error instanceof CloudError && error.code === 'NotFound')) throw error;
+      session.knownEnis.delete(kept.id);
+    }
+  }
+  return attachEni(session, await createEni(session, options), deviceIndex);
+}
+
+async function createEni(session: Ec2Session, options: CreateInterfaceOptions): Promise<EniRecord> {
+  const { facts } = session;
   const instanceId = facts.identity.instanceId;
-  const ec2 = session.ec2();
-  const eni = await ec2.createEni({
+  const eni = await session.ec2().createEni({
     instanceId,
     subnetId: facts.primarySubnetId,
     securityGroupIds: facts.securityGroupIds,
-    secondaryCount: Math.max(0, secondaryCount),
-    prefixCount,
+    secondaryCount: Math.max(0, options.secondaryCount),
+    prefixCount: options.prefixCount,
     description: interfaceDescription(instanceId),
     tags: interfaceTags({ instanceId, createdAt: nowOf(session.options), clusterName: session.options.clusterName }),
   });
   rememberEni(session.knownEnis, eni);
+  return eni;
+}
+
+async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: number): Promise<CloudInterface> {
+  const { facts, log } = session;
+  const ec2 = session.ec2();
   let attachmentId: string | undefined;
   try {
-    attachmentId = await ec2.attachEni(eni.id, instanceId, deviceIndex);
+    attachmentId = await ec2.attachEni(eni.id, facts.identity.instanceId, deviceIndex);
     await ec2.setDeleteOnTermination(eni.id, attachmentId);
   } catch (error) {
+    if (isThrottled(error) && attachmentId === undefined) {
+      session.unfinished.unattached = eni;
+      log.warn({ interfaceId: eni.id, deviceIndex, err: messageOf(error) }, 'attaching a new ENI was throttled; keeping it for the next grow');
+      throw error;
+    }
+    if (isThrottled(error) && attachmentId !== undefined) {
+      session.unfinished.deleteOnTermination.set(eni.id, attachmentId);
+      log.warn({ interfaceId: eni.id, err: messageOf(error) }, 'setting DeleteOnTermination was throttled; the ENI is attached, and the flag is set on the next grow');
+      return attached(session, eni, deviceIndex);
+    }
     log.warn({ interfaceId: eni.id, deviceIndex, err: messageOf(error) }, 'attaching a new ENI failed; deleting it');
     await deleteCreatedEni(session, eni.id, attachmentId).catch((cleanupError: unknown) => {
       log.error({ interfaceId: eni.id, err: messageOf(cleanupError) }, 'could not delete ENI after a failed attach; it is leaked');
     });
     throw error;
   }
-  log.info({ interfaceId: eni.id, deviceIndex, addresses: eni.secondaryIps }, 'created and attached ENI');
-  return { ...toCloudInterface(eni, deviceIndex, facts.primarySubnetCidr), managed: true };
+  return attached(session, eni, deviceIndex);
+}
+
+function attached(session: Ec2Session, eni: EniRecord, deviceIndex: number): CloudInterface {
+  session.log.info({ interfaceId: eni.id, deviceIndex, addresses: eni.secondaryIps }, 'created and attached ENI');
+  return { ...toCloudInterface(eni, deviceIndex, session.facts.primarySubnetCidr), managed: true };
+}
+
+/** Sets DeleteOnTermination where an earlier try was throttled; still throttled: next time. */
+async function settleDeleteOnTermination(session: Ec2Session): Promise<void> {
+  for (const [interfaceId, attachmentId] of session.unfinished.deleteOnTermination) {
+    try {
+      await session.ec2().setDeleteOnTermination(interfaceId, attachmentId);
+      session.unfinished.deleteOnTermination.delete(interfaceId);
+    } catch (error) {
+      if (isThrottled(error)) return;
+      // Detached or deleted meanwhile: nothing left to set.
+      session.unfinished.deleteOnTermination.delete(interfaceId);
+      session.log.warn({ interfaceId, err: messageOf(error) }, 'setting DeleteOnTermination failed; giving up on it');
+    }
+  }
+}
+
+function isThrottled(error: unknown): boolean {
+  return error instanceof CloudError && error.code === 'Throttled';
 }

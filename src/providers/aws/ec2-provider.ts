@@ -8,7 +8,7 @@ import { describeNodeSnapshot, newEc2Gateway, nodeFactsOf, observeNodeFromImds, 
 import type { Ec2Gateway } from './ec2-gateway.js';
 import { assignEniPrefixes, assignSecondaryIps, checkCount, createAttachedEni } from './ec2-grow.js';
 import { SILENT_LOGGER, defaultSleep, type AwsProviderLogger, type Ec2ProviderOptions } from './ec2-provider-options.js';
-import type { Ec2Session, KnownEni, NodeFacts } from './ec2-session.js';
+import type { Ec2Session, KnownEni, NodeFacts, UnfinishedEniWork } from './ec2-session.js';
 import { deleteManagedEni, unassignEniPrefixes, unassignSecondaryIps } from './ec2-shrink.js';
 import { ImdsClient } from './imds-client.js';
 import { collectLeakedEnis } from './leaked-eni-collection.js';
@@ -25,6 +25,7 @@ export class Ec2Provider implements CloudProvider {
   private factsPromise: Promise<NodeFacts> | undefined;
   private readonly subnetCidrs = new Map<string, string>();
   private readonly knownEnis = new Map<string, KnownEni>();
+  private readonly unfinished: UnfinishedEniWork = { unattached: undefined, deleteOnTermination: new Map() };
 
   constructor(options: Ec2ProviderOptions = {}) {
     this.options = options;
@@ -54,6 +55,10 @@ export class Ec2Provider implements CloudProvider {
    */
   async observeNode(): Promise<NodeObservation> {
     return observeNodeFromImds(await this.session());
+  }
+
+  throttledAtMs(): number | undefined {
+    return this.gateway?.lastThrottledAtMs;
   }
 
   async assignAddresses(interfaceId: string, count: number): Promise<string[]> {
@@ -106,6 +111,7 @@ export class Ec2Provider implements CloudProvider {
       sleep: this.sleep,
       subnetCidrs: this.subnetCidrs,
       knownEnis: this.knownEnis,
+      unfinished: this.unfinished,
     };
   }
 

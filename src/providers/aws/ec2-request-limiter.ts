@@ -64,9 +64,12 @@ export class Ec2RequestLimiter {
   /** Per class: the last waiter, so waiters are served in arrival order. */
   readonly #tails = new Map<Ec2RequestClass, Promise<void>>();
   readonly #queued = new Map<Ec2RequestClass, number>();
+  readonly #clock: () => number;
+  #throttledAtMs: number | undefined;
 
   constructor(options: Ec2RequestLimiterOptions = {}) {
     const clock = options.clock ?? Date.now;
+    this.#clock = clock;
     this.#sleep = options.sleep ?? defaultSleep;
     const specs = options.buckets ?? EC2_REQUEST_BUCKETS;
     const share = options.budgetShare ?? DEFAULT_BUDGET_SHARE;
@@ -112,6 +115,12 @@ export class Ec2RequestLimiter {
    */
   throttled(requestClass: Ec2RequestClass): void {
     this.#bucket(requestClass).drain();
+    this.#throttledAtMs = this.#clock();
+  }
+
+  /** When EC2 last answered RequestLimitExceeded to this node, any class; undefined: never. */
+  get lastThrottledAtMs(): number | undefined {
+    return this.#throttledAtMs;
   }
 
   #bucket(requestClass: Ec2RequestClass): TokenBucket {

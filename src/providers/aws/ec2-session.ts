@@ -24,6 +24,18 @@ export interface KnownEni {
   readonly primaryIp: string;
 }
 
+/**
+ * ENI work EC2 throttled halfway, kept for the next grow instead of undone: undoing costs calls
+ * from the same buckets every node is short of (a delete, a detach), and redoing costs more (a
+ * create). Leaked-ENI GC deletes a kept ENI the daemon never came back to.
+ */
+export interface UnfinishedEniWork {
+  /** Created and tagged, but its attach was throttled: the next create attaches this one instead. */
+  unattached: EniRecord | undefined;
+  /** Attached, but setting DeleteOnTermination was throttled: ENI id → attachment id, set on the next grow. */
+  readonly deleteOnTermination: Map<string, string>;
+}
+
 export interface Ec2Session {
   readonly facts: NodeFacts;
   /** The EC2 gateway; throws once the provider is closed. */
@@ -36,6 +48,7 @@ export interface Ec2Session {
   readonly subnetCidrs: Map<string, string>;
   /** ENIs by id, as last seen. */
   readonly knownEnis: Map<string, KnownEni>;
+  readonly unfinished: UnfinishedEniWork;
 }
 
 export function rememberEni(knownEnis: Map<string, KnownEni>, eni: EniRecord): void {
