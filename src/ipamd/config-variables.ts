@@ -5,7 +5,8 @@
 
 import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
 import type { SnatPortMode } from '../cni/datapath/snat.js';
-import type { CloudChoice, ConfigIssue, DaemonConfig, LogLevel } from './config.js';
+import type { CloudChoice, DaemonConfig, LogLevel } from './config.js';
+import type { ConfigVariable, VariableSpec } from './config-variable.js';
 import {
   MAX_SOCKET_PATH_BYTES,
   MAX_TIMER_SECONDS,
@@ -13,38 +14,20 @@ import {
   awsRegion,
   boolean,
   clusterName,
+  connmark,
+  guid,
   httpUrl,
+  httpsUrl,
   ipv4CidrList,
   logDestination,
   oneOf,
   secondsAsMs,
   vethPrefix,
   wholeNumber,
-  type ParseResult,
   type Parser,
 } from './config-parsers.js';
 
-/** One variable as documented: what the README's configuration table lists. */
-export interface ConfigVariable {
-  /** The environment variable's name. */
-  readonly env: string;
-  /** Read when `env` is unset or empty (`AWS_DEFAULT_REGION` for `AWS_REGION`). */
-  readonly fallbackEnv?: string;
-  /** The {@link DaemonConfig} field it sets. */
-  readonly field: keyof DaemonConfig;
-  /** What values are accepted; also the end of every error message about this variable. */
-  readonly allowed: string;
-  /** The value used when unset, as text (`unset` for optional fields). */
-  readonly default: string;
-  readonly description: string;
-}
-
-export interface VariableSpec<K extends keyof DaemonConfig> extends ConfigVariable {
-  readonly field: K;
-  readonly parse: Parser<DaemonConfig[K]>;
-  /** The value when unset. */
-  readonly fallback: DaemonConfig[K];
-}
+export type { ConfigVariable, VariableSpec } from './config-variable.js';
 
 const optional = <T>(parser: Parser<T>): Parser<T | undefined> => parser;
 
@@ -383,25 +366,6 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
   },
 };
 
-/** An https URL: the Azure SDKs refuse to send a bearer token over plain http. */
-function httpsUrl(raw: string): ParseResult<string> {
-  const result = httpUrl(raw);
-  if (!result.ok) return result;
-  return raw.toLowerCase().startsWith('https://') ? result : { ok: false, detail: 'ARM needs https' };
-}
-
-/** A non-zero 32-bit mark, decimal or `0x` hexadecimal (the AWS VPC CNI takes either). */
-function connmark(raw: string): ParseResult<number> {
-  const value = /^[0-9]+$/.test(raw) ? Number(raw) : /^0x[0-9a-f]+$/i.test(raw) ? Number.parseInt(raw.slice(2), 16) : undefined;
-  if (value === undefined) return { ok: false };
-  if (value === 0) return { ok: false, detail: '0 marks nothing' };
-  return value > 0xffffffff ? { ok: false, detail: 'marks are 32 bits' } : { ok: true, value };
-}
-
-function guid(raw: string): ParseResult<string> {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw) ? { ok: true, value: raw.toLowerCase() } : { ok: false };
-}
-
 /** Every variable the daemon reads, in README order. */
 export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.freeze(
   Object.values(CONFIG_SPECS).map((spec): ConfigVariable => {
@@ -415,31 +379,3 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.freeze(
 export const KNOWN_NAMES: ReadonlySet<string> = new Set(
   CONFIG_VARIABLES.flatMap((v) => (v.fallbackEnv === undefined ? [v.env] : [v.env, v.fallbackEnv])),
 );
-
-const MAX_SHOWN_VALUE = 80;
-
-function quote(raw: string): string {
-  const shown = raw.length > MAX_SHOWN_VALUE ? `${raw.slice(0, MAX_SHOWN_VALUE)}…` : raw;
-  return JSON.stringify(shown);
-}
-
-export type ReadResult<T> = { ok: true; value: T } | { ok: false; issue: ConfigIssue };
-
-/** Reads one variable: empty means unset; a value that does not parse is an issue, never the default. */
-export function readVariable<K extends keyof DaemonConfig>(
-  spec: VariableSpec<K>,
-  env: Readonly<Record<string, string | undefined>>,
-): ReadResult<DaemonConfig[K]> {
-  const name = [spec.env, spec.fallbackEnv].find(
-    (n): n is string => n !== undefined && env[n] !== undefined && env[n] !== '',
-  );
-  const raw = name === undefined ? undefined : env[name];
-  if (name === undefined || raw === undefined) return { ok: true, value: spec.fallback };
-  const result: ParseResult<DaemonConfig[K]> = spec.parse(raw);
-  if (result.ok) return { ok: true, value: result.value };
-  const detail = result.detail === undefined ? '' : ` (${result.detail})`;
-  return {
-    ok: false,
-    issue: { env: name, message: `${name}=${quote(raw)}: expected ${spec.allowed}${detail}` },
-  };
-}

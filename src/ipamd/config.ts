@@ -3,7 +3,8 @@
  * Pure: the caller passes the environment; nothing here reads process.env or touches the disk.
  */
 
-import { CONFIG_SPECS, readVariable, type VariableSpec } from './config-variables.js';
+import { readVariable, type VariableSpec } from './config-variable.js';
+import { CONFIG_SPECS } from './config-variables.js';
 import { findMisspelledVariables } from './config-names.js';
 import type { SnatPortMode } from '../cni/datapath/snat.js';
 
