@@ -306,7 +306,7 @@ export class SimEc2Provider implements CloudProvider {
         await this.deleteInterface(eni.id).catch(() => undefined);
         throw error;
       }
-      // Attached; DeleteOnTermination is left for later (the provider sets it on the next grow).
+      // Attached; DeleteOnTermination is left for later (the provider sets it before its next create or at its next leaked-ENI sweep).
     }
     await clock.sleep(latencies.attachVisible);
     return this.#view(state.eni(eni.id));

@@ -241,6 +241,29 @@ describe('Ec2Provider cloud errors and call counts on the emulator', () => {
     expectMatchesTopology(await provider.describeNode(), emulator);
   });
 
+  it('sets a DeleteOnTermination EC2 throttled at the next leaked-ENI sweep, when no ENI is created again', async () => {
+    let now = Date.parse('2026-11-22T08:00:00Z');
+    emulator = await startAwsEmulator({ throttling: true, clock: () => now });
+    const node = await emulator.launchInstance({ instanceType: 'm5.large' });
+    provider = providerFor(emulator, node, { maxAttempts: 1, requestLimiter: false });
+    await provider.describeNode();
+    const post = (body: string) => fetch(emulator!.ec2Url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `${body}&Version=2016-11-15` });
+    // Other nodes left one token in the account's ENI-mutation bucket (100, frozen clock): the create takes it.
+    for (let i = 0; i < 99; i += 1) await post('Action=ModifyNetworkInterfaceAttribute');
+    emulator.resetCounts();
+    const created = await provider.createInterface({ deviceIndex: 1, secondaryCount: 1 });
+    expect(emulator.throttledCounts()).toEqual({ ModifyNetworkInterfaceAttribute: 1 });
+    const deleteOnTermination = async () => {
+      const xml = await (await post('Action=DescribeNetworkInterfaces&Filter.1.Name=attachment.delete-on-termination&Filter.1.Value.1=true')).text();
+      return xml.includes(created.id);
+    };
+    expect(await deleteOnTermination()).toBe(false);
+    now += 1_000;
+    await provider.collectLeakedInterfaces();
+    expect(emulator.callCounts()['ModifyNetworkInterfaceAttribute']).toBe(2);
+    expect(await deleteOnTermination()).toBe(true);
+  });
+
   it('waits for a slow detach before deleting', async () => {
     emulator = await startAwsEmulator({ detachDelayMs: 150 });
     const node = await emulator.launchInstance({ instanceType: 'm5.large' });

@@ -107,3 +107,130 @@ describe('createAttachedEni when EC2 throttles', () => {
     expect(gateway.calls).toEqual(['create', 'attach', 'describe']); // describe: the clean-up found it gone
   });
 });
+
+/** A gateway that keeps the ENIs' state, so an attach can land while its answer says "throttled". */
+class StatefulGateway {
+  readonly calls: string[] = [];
+  readonly enis = new Map<string, EniRecord>();
+  /** attach: throttle the answer but let the attach land (a timed-out first attempt, a throttled retry). */
+  landThrottledAttach = false;
+  modifyErrors: CloudError[] = [];
+  #next = 1;
+
+  async createEni(): Promise<EniRecord> {
+    this.calls.push('create');
+    const n = this.#next++;
+    const eni: EniRecord = { id: `eni-${n}`, mac: `02:00:00:00:00:0${n}`, subnetId: 'subnet-1', primaryIp: `10.0.0.${n}`, secondaryIps: ['10.0.1.1'], prefixes: [], status: 'available', attachment: undefined, tags: new Map([['nativeip.io/managed', 'true']]) };
+    this.enis.set(eni.id, eni);
+    return eni;
+  }
+
+  async attachEni(interfaceId: string, instanceId: string, deviceIndex: number): Promise<string> {
+    this.calls.push('attach');
+    const eni = this.enis.get(interfaceId);
+    if (eni === undefined) throw new CloudError('NotFound', `${interfaceId} not found`, { cloudCode: 'InvalidNetworkInterfaceID.NotFound' });
+    if (eni.attachment !== undefined) throw new CloudError('InvalidRequest', `Interface: [${interfaceId}] in use.`, { cloudCode: 'InvalidNetworkInterface.InUse' });
+    const attachmentId = `attach-${interfaceId}`;
+    this.enis.set(interfaceId, { ...eni, status: 'in-use', attachment: { attachmentId, deviceIndex, status: 'attached', instanceId } });
+    if (this.landThrottledAttach) {
+      this.landThrottledAttach = false;
+      throw throttled();
+    }
+    return attachmentId;
+  }
+
+  async setDeleteOnTermination(): Promise<void> {
+    this.calls.push('modify');
+    const error = this.modifyErrors.shift();
+    if (error !== undefined) throw error;
+  }
+
+  async describeEni(interfaceId: string): Promise<EniRecord | undefined> {
+    this.calls.push('describe');
+    return this.enis.get(interfaceId);
+  }
+
+  async detachEni(interfaceId: string): Promise<void> {
+    this.calls.push('detach');
+    const eni = this.enis.get(interfaceId);
+    if (eni !== undefined) this.enis.set(interfaceId, { ...eni, status: 'available', attachment: undefined });
+  }
+
+  async deleteEni(interfaceId: string): Promise<void> {
+    this.calls.push('delete');
+    this.enis.delete(interfaceId);
+  }
+
+  async describeAvailableTagged(): Promise<EniRecord[]> {
+    this.calls.push('describe-available');
+    return [...this.enis.values()].filter((eni) => eni.attachment === undefined);
+  }
+}
+
+describe('a kept ENI whose throttled attach had landed after all', () => {
+  it('is taken as it is attached, not detached and deleted (the reconcile may already have given it to the pool)', async () => {
+    const gateway = new StatefulGateway();
+    gateway.landThrottledAttach = true;
+    const session = sessionOf(gateway as unknown as ScriptedGateway);
+    await expect(createAttachedEni(session, { deviceIndex: 1, secondaryCount: 1 })).rejects.toMatchObject({ code: 'Throttled' });
+    expect(gateway.enis.get('eni-1')?.attachment?.deviceIndex).toBe(1);
+    // The pool, not knowing device 1 is taken, or having adopted eni-1 meanwhile, asks for device 2.
+    const created = await createAttachedEni(session, { deviceIndex: 2, secondaryCount: 1 }).catch((error: unknown) => error);
+    expect(gateway.calls.slice(2)).toEqual(['attach', 'describe', 'modify']);
+    expect(created).toMatchObject({ id: 'eni-1', deviceIndex: 1, managed: true });
+    expect(gateway.calls).not.toContain('detach');
+    expect(gateway.calls).not.toContain('delete');
+    expect(gateway.enis.get('eni-1')?.attachment?.status).toBe('attached');
+    expect(session.unfinished.unattached).toBeUndefined();
+    expect(session.unfinished.deleteOnTermination.size).toBe(0);
+  });
+
+  it('still detached and refused for another reason: deleted, as a new ENI would be', async () => {
+    const gateway = new StatefulGateway();
+    gateway.landThrottledAttach = true;
+    const session = sessionOf(gateway as unknown as ScriptedGateway);
+    await expect(createAttachedEni(session, { deviceIndex: 1, secondaryCount: 1 })).rejects.toMatchObject({ code: 'Throttled' });
+    await gateway.detachEni('eni-1'); // as if the landed attach were undone
+    gateway.attachEni = async () => {
+      gateway.calls.push('attach');
+      throw new CloudError('InterfaceLimit', 'no more interfaces', { cloudCode: 'AttachmentLimitExceeded' });
+    };
+    await expect(createAttachedEni(session, { deviceIndex: 2, secondaryCount: 1 })).rejects.toMatchObject({ code: 'InterfaceLimit' });
+    expect(gateway.enis.has('eni-1')).toBe(false);
+    expect(session.unfinished.unattached).toBeUndefined();
+  });
+
+  it('its state unknown (the describe failed too): kept for the next create, not deleted', async () => {
+    const gateway = new StatefulGateway();
+    gateway.landThrottledAttach = true;
+    const session = sessionOf(gateway as unknown as ScriptedGateway);
+    await expect(createAttachedEni(session, { deviceIndex: 1, secondaryCount: 1 })).rejects.toMatchObject({ code: 'Throttled' });
+    gateway.describeEni = async () => {
+      throw throttled();
+    };
+    await expect(createAttachedEni(session, { deviceIndex: 2, secondaryCount: 1 })).rejects.toMatchObject({ cloudCode: 'InvalidNetworkInterface.InUse' });
+    expect(gateway.calls).not.toContain('detach');
+    expect(session.unfinished.unattached?.id).toBe('eni-1');
+  });
+});
+
+describe('a DeleteOnTermination left unset', () => {
+  it('is kept after a transient failure to set it (not given up as if the ENI were gone)', async () => {
+    const gateway = new StatefulGateway();
+    gateway.modifyErrors = [throttled(), new CloudError('Transient', 'ModifyNetworkInterfaceAttribute failed (InternalError)', { cloudCode: 'InternalError' })];
+    const session = sessionOf(gateway as unknown as ScriptedGateway);
+    await createAttachedEni(session, { deviceIndex: 1, secondaryCount: 1 });
+    expect([...session.unfinished.deleteOnTermination.keys()]).toEqual(['eni-1']);
+    await createAttachedEni(session, { deviceIndex: 2, secondaryCount: 1 });
+    expect([...session.unfinished.deleteOnTermination.keys()]).toEqual(['eni-1']);
+  });
+
+  it('is given up once the ENI is gone', async () => {
+    const gateway = new StatefulGateway();
+    gateway.modifyErrors = [throttled(), new CloudError('NotFound', 'ModifyNetworkInterfaceAttribute: eni-1 not found', { cloudCode: 'InvalidNetworkInterfaceID.NotFound' })];
+    const session = sessionOf(gateway as unknown as ScriptedGateway);
+    await createAttachedEni(session, { deviceIndex: 1, secondaryCount: 1 });
+    await createAttachedEni(session, { deviceIndex: 2, secondaryCount: 1 });
+    expect(session.unfinished.deleteOnTermination.size).toBe(0);
+  });
+});

@@ -38,7 +38,8 @@ export async function assignEniPrefixes(session: Ec2Session, interfaceId: string
 /**
  * Creates a tagged ENI in the primary subnet and attaches it, or attaches the one an earlier
  * throttled attach left (see UnfinishedEniWork). An attach or DeleteOnTermination that EC2
- * throttles is kept for the next grow; any other failure deletes the new ENI again.
+ * throttles is kept for the next create; any other failure deletes the new ENI again. A kept ENI
+ * may carry other counts than these options ask for: the pool takes the interface returned.
  */
 export async function createAttachedEni(session: Ec2Session, options: CreateInterfaceOptions): Promise<CloudInterface> {
   const { facts } = session;
@@ -58,14 +59,14 @@ export async function createAttachedEni(session: Ec2Session, options: CreateInte
   session.unfinished.unattached = undefined;
   if (kept !== undefined) {
     try {
-      return await attachEni(session, kept, deviceIndex);
+      return await attachEni(session, kept, deviceIndex, { kept: true });
     } catch (error) {
       // Gone meanwhile (leaked-ENI GC, someone else): create a new one below.
       if (!(error instanceof CloudError && error.code === 'NotFound')) throw error;
       session.knownEnis.delete(kept.id);
     }
   }
-  return attachEni(session, await createEni(session, options), deviceIndex);
+  return attachEni(session, await createEni(session, options), deviceIndex, { kept: false });
 }
 
 async function createEni(session: Ec2Session, options: CreateInterfaceOptions): Promise<EniRecord> {
@@ -84,7 +85,7 @@ async function createEni(session: Ec2Session, options: CreateInterfaceOptions): 
   return eni;
 }
 
-async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: number): Promise<CloudInterface> {
+async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: number, origin: { readonly kept: boolean }): Promise<CloudInterface> {
   const { facts, log } = session;
   const ec2 = session.ec2();
   let attachmentId: string | undefined;
@@ -94,14 +95,15 @@ async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: numbe
   } catch (error) {
     if (isThrottled(error) && attachmentId === undefined) {
       session.unfinished.unattached = eni;
-      log.warn({ interfaceId: eni.id, deviceIndex, err: messageOf(error) }, 'attaching a new ENI was throttled; keeping it for the next grow');
+      log.warn({ interfaceId: eni.id, deviceIndex, err: messageOf(error) }, 'attaching a new ENI was throttled; keeping it for the next create');
       throw error;
     }
     if (isThrottled(error) && attachmentId !== undefined) {
       session.unfinished.deleteOnTermination.set(eni.id, attachmentId);
-      log.warn({ interfaceId: eni.id, err: messageOf(error) }, 'setting DeleteOnTermination was throttled; the ENI is attached, and the flag is set on the next grow');
+      log.warn({ interfaceId: eni.id, err: messageOf(error) }, 'setting DeleteOnTermination was throttled; the ENI is attached, and the flag is set before the next create or at the next leaked-ENI sweep');
       return attached(session, eni, deviceIndex);
     }
+    if (origin.kept && attachmentId === undefined) return keptAttachFailed(session, eni, error);
     log.warn({ interfaceId: eni.id, deviceIndex, err: messageOf(error) }, 'attaching a new ENI failed; deleting it');
     await deleteCreatedEni(session, eni.id, attachmentId).catch((cleanupError: unknown) => {
       log.error({ interfaceId: eni.id, err: messageOf(cleanupError) }, 'could not delete ENI after a failed attach; it is leaked');
@@ -116,14 +118,50 @@ function attached(session: Ec2Session, eni: EniRecord, deviceIndex: number): Clo
   return { ...toCloudInterface(eni, deviceIndex, session.facts.primarySubnetCidr), managed: true };
 }
 
-/** Sets DeleteOnTermination where an earlier try was throttled; still throttled: next time. */
-async function settleDeleteOnTermination(session: Ec2Session): Promise<void> {
+/**
+ * The attach of a kept ENI failed, not throttled. The throttled attach that left it may have
+ * landed after all (a first attempt whose answer was lost, a throttled retry): then the ENI is
+ * this node's, perhaps already in the pool through a reconcile, and is returned as attached
+ * rather than detached and deleted. Gone: NotFound goes up (the caller creates a new one).
+ * Still detached: deleted, as a new ENI would be. Unknown (describe failed): kept for next time.
+ */
+async function keptAttachFailed(session: Ec2Session, eni: EniRecord, error: unknown): Promise<CloudInterface> {
+  const { facts, log } = session;
+  if (error instanceof CloudError && error.code === 'NotFound') throw error;
+  let now: EniRecord | undefined;
+  try {
+    now = await session.ec2().describeEni(eni.id);
+  } catch {
+    session.unfinished.unattached = eni;
+    throw error;
+  }
+  const attachment = now?.attachment;
+  if (now !== undefined && attachment !== undefined && attachment.instanceId === facts.identity.instanceId && (attachment.status === 'attached' || attachment.status === 'attaching')) {
+    log.warn({ interfaceId: eni.id, deviceIndex: attachment.deviceIndex, err: messageOf(error) }, 'the throttled attach of a kept ENI had landed; using it where it is attached');
+    session.unfinished.deleteOnTermination.set(eni.id, attachment.attachmentId);
+    await settleDeleteOnTermination(session);
+    return attached(session, now, attachment.deviceIndex);
+  }
+  if (now !== undefined && attachment === undefined) {
+    log.warn({ interfaceId: eni.id, err: messageOf(error) }, 'attaching a kept ENI failed; deleting it');
+    await deleteCreatedEni(session, eni.id, undefined).catch((cleanupError: unknown) => {
+      log.error({ interfaceId: eni.id, err: messageOf(cleanupError) }, 'could not delete a kept ENI after a failed attach; it is leaked');
+    });
+  }
+  throw error;
+}
+
+/**
+ * Sets DeleteOnTermination where an earlier try was throttled. Runs before each create and at
+ * each leaked-ENI sweep (Ec2Provider.collectLeakedInterfaces). Throttled or transient: next time.
+ */
+export async function settleDeleteOnTermination(session: Ec2Session): Promise<void> {
   for (const [interfaceId, attachmentId] of session.unfinished.deleteOnTermination) {
     try {
       await session.ec2().setDeleteOnTermination(interfaceId, attachmentId);
       session.unfinished.deleteOnTermination.delete(interfaceId);
     } catch (error) {
-      if (isThrottled(error)) return;
+      if (error instanceof CloudError && error.retryable) return;
       // Detached or deleted meanwhile: nothing left to set.
       session.unfinished.deleteOnTermination.delete(interfaceId);
       session.log.warn({ interfaceId, err: messageOf(error) }, 'setting DeleteOnTermination failed; giving up on it');

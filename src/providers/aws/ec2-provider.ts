@@ -6,7 +6,7 @@
 import type { CloudInterface, CloudProvider, CreateInterfaceOptions, NodeObservation, NodeSnapshot } from '../../core/types.js';
 import { describeNodeSnapshot, newEc2Gateway, nodeFactsOf, observeNodeFromImds, readImdsNode } from './ec2-discovery.js';
 import type { Ec2Gateway } from './ec2-gateway.js';
-import { assignEniPrefixes, assignSecondaryIps, checkCount, createAttachedEni } from './ec2-grow.js';
+import { assignEniPrefixes, assignSecondaryIps, checkCount, createAttachedEni, settleDeleteOnTermination } from './ec2-grow.js';
 import { SILENT_LOGGER, defaultSleep, type AwsProviderLogger, type Ec2ProviderOptions } from './ec2-provider-options.js';
 import type { Ec2Session, KnownEni, NodeFacts, UnfinishedEniWork } from './ec2-session.js';
 import { deleteManagedEni, unassignEniPrefixes, unassignSecondaryIps } from './ec2-shrink.js';
@@ -89,10 +89,13 @@ export class Ec2Provider implements CloudProvider {
 
   /**
    * Deletes leaked ENIs (see leaked-enis.ts for the rules). An ENI attached or deleted by someone
-   * else meanwhile is skipped. Returns the ids deleted.
+   * else meanwhile is skipped. Returns the ids deleted. First sets a DeleteOnTermination EC2
+   * throttled, so it does not wait for a next create that may never come.
    */
   async collectLeakedInterfaces(): Promise<string[]> {
-    return collectLeakedEnis(await this.session());
+    const session = await this.session();
+    await settleDeleteOnTermination(session);
+    return collectLeakedEnis(session);
   }
 
   async deleteInterface(interfaceId: string): Promise<void> {

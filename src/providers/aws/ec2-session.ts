@@ -25,14 +25,21 @@ export interface KnownEni {
 }
 
 /**
- * ENI work EC2 throttled halfway, kept for the next grow instead of undone: undoing costs calls
+ * ENI work EC2 throttled halfway, kept for the next create instead of undone: undoing costs calls
  * from the same buckets every node is short of (a delete, a detach), and redoing costs more (a
- * create). Leaked-ENI GC deletes a kept ENI the daemon never came back to.
+ * create). Leaked-ENI GC deletes a kept ENI the daemon never came back to (5 minutes after its
+ * creation at the earliest); with the GC off, or after a restart, it stays until deleted by hand.
  */
 export interface UnfinishedEniWork {
-  /** Created and tagged, but its attach was throttled: the next create attaches this one instead. */
+  /**
+   * Created and tagged, but its attach was throttled: the next create attaches this one instead,
+   * whatever counts that create asks for (the pool takes the addresses the interface returned has).
+   */
   unattached: EniRecord | undefined;
-  /** Attached, but setting DeleteOnTermination was throttled: ENI id → attachment id, set on the next grow. */
+  /**
+   * Attached, but setting DeleteOnTermination was throttled: ENI id → attachment id, set before
+   * the next create and at the next leaked-ENI sweep.
+   */
   readonly deleteOnTermination: Map<string, string>;
 }
 
