@@ -172,9 +172,10 @@ export interface CloudProvider {
    */
   observeNode?(): Promise<NodeObservation>;
   /**
-   * Optional. When the cloud last throttled one of this node's requests (ms on the provider's
-   * clock), even one a retry then got through: the account's request budget is short, and the
-   * pool defers releases, which draw from the same budget as every node's grows.
+   * Optional. When the cloud last throttled one of this node's requests that draw from the budget
+   * a release spends (AWS: ENI mutations, attach/detach; not describes), ms on the provider's
+   * clock, even one a retry then got through: that budget is short, and the pool defers releases,
+   * which draw from it as every node's grows do.
    */
   throttledAtMs?(): number | undefined;
 }

@@ -301,7 +301,7 @@ export class PoolManager {
     this.#options.logger.warn({ err: error, backoffMs: waitMs }, 'growing the pool failed');
   }
 
-  /** When the cloud last throttled this node: a grow the pool saw fail, or any request the provider saw throttled. */
+  /** When the cloud last throttled this node: a grow the pool saw fail, or a request the provider saw throttled that a release would also draw on. */
   #lastThrottledAtMs(): number | undefined {
     const seen = [this.#throttledAtMs, this.#options.provider.throttledAtMs?.()].filter((t): t is number => t !== undefined);
     return seen.length === 0 ? undefined : Math.max(...seen);

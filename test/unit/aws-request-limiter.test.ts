@@ -125,6 +125,19 @@ describe('Ec2RequestLimiter', () => {
     expect(limiter.tokens('describe')).toBe(100);
   });
 
+  it('remembers when a class a release draws from was throttled, not a describe', () => {
+    const time = fakeTime();
+    const limiter = new Ec2RequestLimiter({ clock: time.clock, sleep: time.sleep });
+    // Describe pressure (other tools polling DescribeNetworkInterfaces) says nothing about the
+    // mutation buckets; counting it would hold a node's excess for as long as it lasts.
+    limiter.throttled('describe');
+    limiter.throttled('unfilteredDescribe');
+    limiter.throttled('tags');
+    expect(limiter.lastThrottledAtMs).toBeUndefined();
+    limiter.throttled('attachDetach');
+    expect(limiter.lastThrottledAtMs).toBe(time.now());
+  });
+
   it('keeps 10% of every bucket in reserve by default', async () => {
     const time = fakeTime();
     const limiter = new Ec2RequestLimiter({ clock: time.clock, sleep: time.sleep });

@@ -79,7 +79,7 @@ export class Ec2Gateway {
     if (options.limiter !== undefined) this.limitRequests(options.limiter);
   }
 
-  /** When EC2 last throttled one of this node's requests (even one a retry then got through). */
+  /** When EC2 last throttled one of this node's ENI-mutation or attach/detach requests (even one a retry then got through). */
   get lastThrottledAtMs(): number | undefined {
     return this.limiter?.lastThrottledAtMs;
   }

@@ -54,6 +54,12 @@ export interface Ec2RequestLimiterOptions {
 
 export const DEFAULT_BUDGET_SHARE = 0.9;
 
+/**
+ * The classes a release draws from (UnassignPrivateIpAddresses; DetachNetworkInterface and
+ * DeleteNetworkInterface): only their throttling says the buckets a release would spend are short.
+ */
+const RELEASE_CLASSES: ReadonlySet<Ec2RequestClass> = new Set<Ec2RequestClass>(['eniMutation', 'attachDetach']);
+
 function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -115,10 +121,14 @@ export class Ec2RequestLimiter {
    */
   throttled(requestClass: Ec2RequestClass): void {
     this.#bucket(requestClass).drain();
-    this.#throttledAtMs = this.#clock();
+    if (RELEASE_CLASSES.has(requestClass)) this.#throttledAtMs = this.#clock();
   }
 
-  /** When EC2 last answered RequestLimitExceeded to this node, any class; undefined: never. */
+  /**
+   * When EC2 last answered RequestLimitExceeded to one of this node's requests of a class a
+   * release draws from (ENI mutations, attach/detach); undefined: never. A throttled describe does
+   * not count: describe pressure from other tools can last for ever and says nothing about these buckets.
+   */
   get lastThrottledAtMs(): number | undefined {
     return this.#throttledAtMs;
   }
