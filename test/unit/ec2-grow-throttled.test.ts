@@ -8,6 +8,8 @@ import { CloudError } from '../../src/core/types.js';
 import type { Ec2Gateway } from '../../src/providers/aws/ec2-gateway.js';
 import { createAttachedEni } from '../../src/providers/aws/ec2-grow.js';
 import type { EniRecord } from '../../src/providers/aws/ec2-records.js';
+import { KEPT_ENI_MAX_AGE_MS, collectLeakedEnis } from '../../src/providers/aws/leaked-eni-collection.js';
+import { CREATED_AT_TAG_KEY, INSTANCE_ID_TAG_KEY } from '../../src/providers/aws/tags.js';
 import type { Ec2Session } from '../../src/providers/aws/ec2-session.js';
 
 const throttled = () => new CloudError('Throttled', 'EC2 throttled the request (RequestLimitExceeded)', { cloudCode: 'RequestLimitExceeded' });
@@ -232,5 +234,39 @@ describe('a DeleteOnTermination left unset', () => {
     await createAttachedEni(session, { deviceIndex: 1, secondaryCount: 1 });
     await createAttachedEni(session, { deviceIndex: 2, secondaryCount: 1 });
     expect(session.unfinished.deleteOnTermination.size).toBe(0);
+  });
+});
+
+describe('the leaked-ENI sweep and a kept ENI', () => {
+  const createdAt = Date.parse('2026-11-22T08:00:00Z');
+
+  async function keptSession(ageMs: number) {
+    const gateway = new StatefulGateway();
+    const session = { ...sessionOf(gateway as unknown as ScriptedGateway), options: { now: () => new Date(createdAt + ageMs) } };
+    gateway.attachEni = async () => {
+      gateway.calls.push('attach');
+      throw throttled();
+    };
+    await expect(createAttachedEni(session, { deviceIndex: 1, secondaryCount: 1 })).rejects.toMatchObject({ code: 'Throttled' });
+    const eni = gateway.enis.get('eni-1')!;
+    const tags = new Map(eni.tags);
+    tags.set(INSTANCE_ID_TAG_KEY, 'i-1');
+    tags.set(CREATED_AT_TAG_KEY, new Date(createdAt).toISOString());
+    gateway.enis.set('eni-1', { ...eni, tags });
+    return { gateway, session };
+  }
+
+  it('spares it while the daemon may still come back to it (throttling can last longer than the grace period)', async () => {
+    const { gateway, session } = await keptSession(6 * 60_000);
+    expect(await collectLeakedEnis(session)).toEqual([]);
+    expect(gateway.enis.has('eni-1')).toBe(true);
+    expect(session.unfinished.unattached?.id).toBe('eni-1');
+  });
+
+  it('deletes it once kept for long, and forgets it', async () => {
+    const { gateway, session } = await keptSession(KEPT_ENI_MAX_AGE_MS);
+    expect(await collectLeakedEnis(session)).toEqual(['eni-1']);
+    expect(gateway.enis.has('eni-1')).toBe(false);
+    expect(session.unfinished.unattached).toBeUndefined();
   });
 });

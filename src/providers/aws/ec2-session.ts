@@ -27,8 +27,9 @@ export interface KnownEni {
 /**
  * ENI work EC2 throttled halfway, kept for the next create instead of undone: undoing costs calls
  * from the same buckets every node is short of (a delete, a detach), and redoing costs more (a
- * create). Leaked-ENI GC deletes a kept ENI the daemon never came back to (5 minutes after its
- * creation at the earliest); with the GC off, or after a restart, it stays until deleted by hand.
+ * create). Leaked-ENI GC spares a kept ENI for KEPT_ENI_MAX_AGE_MS, then deletes it if the daemon
+ * never came back to it; after a restart the GC treats it as any leaked ENI; with the GC off, it
+ * stays until deleted by hand.
  */
 export interface UnfinishedEniWork {
   /**

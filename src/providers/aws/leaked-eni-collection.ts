@@ -5,10 +5,18 @@
  */
 import { CloudError } from '../../core/types.js';
 import { nowOf } from './ec2-provider-options.js';
+import type { EniRecord } from './ec2-records.js';
 import type { Ec2Session } from './ec2-session.js';
 import { messageOf } from './error-mapping.js';
 import { DEFAULT_LEAK_GRACE_MS, leakCandidates, ownerGone } from './leaked-enis.js';
-import { INSTANCE_ID_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE } from './tags.js';
+import { CREATED_AT_TAG_KEY, INSTANCE_ID_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE } from './tags.js';
+
+/**
+ * How long the ENI this node keeps after a throttled attach (UnfinishedEniWork.unattached) is
+ * spared: the pool comes back within a minute while it still needs an ENI, and throttling can last
+ * longer than the grace period; deleting it then would cost the delete and create it was kept to save.
+ */
+export const KEPT_ENI_MAX_AGE_MS = 30 * 60_000;
 
 /** Returns the ids deleted. */
 export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> {
@@ -19,13 +27,14 @@ export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> 
     [INSTANCE_ID_TAG_KEY, '*'],
   ]);
   const enis = await ec2.describeAvailableTagged(tags);
+  const nowMs = nowOf(options).getTime();
   const candidates = leakCandidates(enis, {
     instanceId: facts.identity.instanceId,
     clusterName: options.clusterName,
-    nowMs: nowOf(options).getTime(),
+    nowMs,
     graceMs: options.leakGraceMs ?? DEFAULT_LEAK_GRACE_MS,
   });
-  const doomed = [...candidates.own];
+  const doomed = candidates.own.filter((id) => !sparedAsKept(session, enis.find((eni) => eni.id === id), nowMs));
   if (candidates.byOwner.size > 0) {
     const states = await ec2.instanceStates([...candidates.byOwner.keys()]);
     for (const [owner, ids] of candidates.byOwner) if (ownerGone(states.get(owner))) doomed.push(...ids);
@@ -35,6 +44,7 @@ export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> 
     try {
       await ec2.deleteEni(interfaceId);
       deleted.push(interfaceId);
+      if (interfaceId === session.unfinished.unattached?.id) session.unfinished.unattached = undefined;
     } catch (error) {
       if (error instanceof CloudError && (error.code === 'NotFound' || error.cloudCode === 'InvalidNetworkInterface.InUse')) continue;
       log.warn({ interfaceId, err: messageOf(error) }, 'deleting a leaked ENI failed');
@@ -42,4 +52,10 @@ export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> 
   }
   if (deleted.length > 0) log.info({ deleted }, 'deleted leaked ENIs');
   return deleted;
+}
+
+/** True for the ENI this node keeps after a throttled attach, created less than {@link KEPT_ENI_MAX_AGE_MS} ago. */
+function sparedAsKept(session: Ec2Session, eni: EniRecord | undefined, nowMs: number): boolean {
+  if (eni === undefined || eni.id !== session.unfinished.unattached?.id) return false;
+  return nowMs - Date.parse(eni.tags.get(CREATED_AT_TAG_KEY) ?? '') < KEPT_ENI_MAX_AGE_MS;
 }
