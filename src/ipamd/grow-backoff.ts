@@ -2,7 +2,7 @@
  * How long the pool waits before growing again after a failed cloud call, and when it gives up on
  * prefixes for a while. Pure: time and randomness are passed in.
  */
-import { CloudError } from '../core/types.js';
+import { CloudError, type CloudErrorCode } from '../core/types.js';
 import type { GrowPlan } from '../core/warm-targets.js';
 import { jittered, type GrowBlock } from './grow-block.js';
 
@@ -18,6 +18,9 @@ export const SUBNET_FULL_BACKOFF_MS = 120_000;
 export const THROTTLED_NO_SHRINK_MS = 1_800_000;
 /** After a fragmented subnet refused a prefix, grow with single addresses this long before trying prefixes again. */
 export const PREFIX_RETRY_MS = 300_000;
+
+/** Failures that mean the node or the subnet is full (CNI code 100), not that the call failed. */
+const LIMIT_CODES: ReadonlySet<CloudErrorCode> = new Set(['SubnetExhausted', 'InterfaceLimit', 'AddressLimit']);
 
 /** The next backoff: twice this one, at most {@link MAX_BACKOFF_MS}. */
 export function doubledBackoff(backoffMs: number): number {
@@ -57,7 +60,8 @@ export function backoffAfter(error: unknown, backoffMs: number, nowMs: number, r
   const waitMs = subnetFull ? SUBNET_FULL_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, retryAfter ?? jittered(backoffMs, random));
   const reason = error instanceof Error ? error.message : String(error);
   const retryable = error instanceof CloudError ? error.retryable : true;
-  return { block: { reason, retryable, untilMs: nowMs + waitMs, backoff: true }, waitMs, nextBackoffMs: doubledBackoff(backoffMs) };
+  const cloudFailure = error instanceof CloudError && !retryable && !LIMIT_CODES.has(error.code);
+  return { block: { reason, retryable, untilMs: nowMs + waitMs, backoff: true, ...(cloudFailure ? { cloudFailure } : {}) }, waitMs, nextBackoffMs: doubledBackoff(backoffMs) };
 }
 
 /**

@@ -9,14 +9,19 @@ export interface GrowBlock {
   readonly untilMs: number;
   /** True when the block is a backoff after a failed cloud call: at `untilMs` the pool calls again. */
   readonly backoff?: boolean;
+  /**
+   * True when a cloud call failed for a reason other than a limit or a full subnet, and retrying
+   * soon will not help (permissions, a request the cloud refuses, something gone): CNI code 102.
+   */
+  readonly cloudFailure?: boolean;
 }
 
 /** The pod's error: why the pool cannot grow and, after a failed cloud call, when it tries again. */
 export function noAddressError(block: GrowBlock, nowMs: number): RpcServiceError {
   const retry = block.backoff === true ? `; retrying in ${formatWait(block.untilMs - nowMs)}` : '';
-  return block.retryable
-    ? new RpcServiceError('PoolEmptyGrowing', `no free address: ${block.reason}${retry}`)
-    : new RpcServiceError('PoolExhausted', `no free address: ${block.reason}${retry}`);
+  const message = `no free address: ${block.reason}${retry}`;
+  if (block.retryable) return new RpcServiceError('PoolEmptyGrowing', message);
+  return new RpcServiceError(block.cloudFailure === true ? 'CloudFailed' : 'PoolExhausted', message);
 }
 
 function formatWait(ms: number): string {

@@ -183,6 +183,11 @@ describe('pods hear why growth is paused', () => {
       'PoolExhausted',
       /^no free address: subnet subnet-fake has no free addresses \(InsufficientFreeAddressesInSubnet: …\); retrying in 120 s$/,
     ],
+    [
+      new CloudError('Unauthorized', 'EC2 refused AssignPrivateIpAddresses: the node role lacks ec2:AssignPrivateIpAddresses (UnauthorizedOperation)', { cloudCode: 'UnauthorizedOperation' }),
+      'CloudFailed', // CNI 102: the cloud call failed, not a limit
+      /^no free address: EC2 refused AssignPrivateIpAddresses: the node role lacks ec2:AssignPrivateIpAddresses \(UnauthorizedOperation\); retrying in 0\.\d s$/,
+    ],
   ])('%s', async (failure, rpcCode, message) => {
     const { clock, cloud, pool } = await startNode({ random: () => 0 });
     cloud.failNext = failure;
