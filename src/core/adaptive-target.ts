@@ -23,8 +23,8 @@
  *   a burst that comes back within the hold finds its addresses still there.
  * - An idle secondary interface stays attached (it costs one address) until it has held no
  *   address for `emptyInterfaceHoldMs`, so the next grow is a fast assign, not create + attach.
- * - For `startupWindowMs` after the daemon starts, high is at least one interface's worth: a new
- *   node is about to receive the pods that made the cluster scale up.
+ * - For `startupWindowMs` after the daemon starts, high is at least one interface's worth (at most
+ *   `startupMaxAddresses`): a new node is about to receive the pods that made the cluster scale up.
  * The rates are the highest over several windows (2 s, 10 s, 1 min, 10 min), so a burst raises
  * the band within a second and a quiet stretch lowers it. Measured against the AWS VPC CNI's
  * policies in bench/churn.ts (BENCHMARKS.md "Warm pool under churn").
@@ -62,6 +62,11 @@ export interface AdaptiveParams {
    * for this long after start the band's high is at least one interface's worth of addresses.
    */
   readonly startupWindowMs: number;
+  /**
+   * The start-up floor is at most this many addresses: an AWS ENI's worth on most instance types,
+   * where an Azure NIC's worth (255) would be far more than the pods a new node receives first.
+   */
+  readonly startupMaxAddresses: number;
 }
 
 export const DEFAULT_ADAPTIVE_PARAMS: AdaptiveParams = {
@@ -80,6 +85,7 @@ export const DEFAULT_ADAPTIVE_PARAMS: AdaptiveParams = {
   quietMaxGrowLatencyMs: 2_000,
   emptyInterfaceHoldMs: 6 * 3_600_000,
   startupWindowMs: 600_000,
+  startupMaxAddresses: 32,
 };
 
 export interface WarmBand {

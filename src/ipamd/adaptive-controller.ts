@@ -68,8 +68,9 @@ export class AdaptiveController {
     this.#startedAtMs ??= nowMs;
     const measured = this.band(nowMs);
     const starting = nowMs - this.#startedAtMs < this.#params.startupWindowMs;
+    const startupFloor = Math.min(interfaceCapacity, this.#params.startupMaxAddresses);
     const band = starting
-      ? { ...measured, high: Math.max(measured.high, interfaceCapacity), releaseAbove: Math.max(measured.releaseAbove, interfaceCapacity) }
+      ? { ...measured, high: Math.max(measured.high, startupFloor), releaseAbove: Math.max(measured.releaseAbove, startupFloor) }
       : measured;
     const { available } = pool.stats(nowMs);
     // Excess must last the hold above releaseAbove; once released, it goes all the way to high

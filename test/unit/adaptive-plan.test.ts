@@ -86,6 +86,14 @@ describe('AdaptiveController', () => {
     expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.startupWindowMs, 14).high).toBe(DEFAULT_ADAPTIVE_PARAMS.minWarm + DEFAULT_ADAPTIVE_PARAMS.quietChunk);
   });
 
+  it('caps the start-up floor: an Azure NIC holds 255, a new node gets at most 32 free', () => {
+    const pool = new AddressPool();
+    pool.addInterface(eni('eni-0', 0, []));
+    const controller = new AdaptiveController();
+    expect(controller.targets(pool, 0, 255).high).toBe(DEFAULT_ADAPTIVE_PARAMS.startupMaxAddresses);
+    expect(controller.targets(pool, 1_000, 14).high).toBe(14); // an m5.xlarge ENI's worth is under the cap
+  });
+
   it('once releasing, releases down to high, not just under releaseAbove', () => {
     const pool = new AddressPool();
     pool.addInterface(eni('eni-0', 0, []));
