@@ -210,7 +210,9 @@ export class Daemon {
         });
     };
     try {
-      const rewritten = await datapath.rewritePodFromRules(specs);
+      // No ADD or DEL runs meanwhile: the rules rewritten are exactly those of the pods held.
+      const rewrite = datapath.rewritePodFromRules.bind(datapath);
+      const rewritten = await this.service.exclusively(() => rewrite(specs));
       this.#fromRulesFor = key;
       logger.info({ rewritten, pods: this.service.status().pods.length, reason, destinations: destinations ?? 'all' }, `rewrote the from rules of ${rewritten} existing pods`);
     } catch (error) {

@@ -21,7 +21,7 @@ import type {
   StatusResult,
 } from '../rpc/protocol.js';
 import { CHECKPOINT_VERSION, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { ExclusiveGate, KeyedMutex } from './keyed-mutex.js';
 import type { PoolManager } from './pool-manager.js';
 
 export interface IpamServiceOptions {
@@ -53,6 +53,8 @@ export class IpamService {
   readonly #options: IpamServiceOptions;
   readonly #clock: () => number;
   readonly #locks = new KeyedMutex();
+  /** ADD, DEL, CHECK and GC share it; a rewrite of every pod's host rules takes it alone. */
+  readonly #gate = new ExclusiveGate();
   readonly #allocations = new Map<string, CheckpointAllocation>();
   /** Until the checkpoint is restored, a write would drop the allocations it holds. */
   #restored = false;
@@ -89,7 +91,7 @@ export class IpamService {
 
   add(params: AddParams): Promise<AddResult> {
     const key = allocationKey(params);
-    return this.#locks.run(key, async () => {
+    return this.#locks.run(key, () => this.#gate.shared(async () => {
       const log = this.#options.logger.child({ containerId: params.containerId, ifName: params.ifName });
       const existing = this.#allocations.get(key);
       if (existing !== undefined && existing.netns !== params.netns) {
@@ -128,12 +130,12 @@ export class IpamService {
         throw new RpcServiceError('Internal', `cannot write the checkpoint: ${(error as Error).message}`, { cause: error });
       }
       return this.#plumb(allocation, params, log, { started, acquired, saved: performance.now() });
-    });
+    }));
   }
 
   del(params: DelParams): Promise<Record<string, never>> {
     const key = allocationKey(params);
-    return this.#locks.run(key, async () => {
+    return this.#locks.run(key, () => this.#gate.shared(async () => {
       const allocation = this.#allocations.get(key);
       const log = this.#options.logger.child({ containerId: params.containerId, ifName: params.ifName });
       if (allocation === undefined) {
@@ -153,12 +155,12 @@ export class IpamService {
       const done = performance.now();
       log.info({ address: allocation.address, ms: { datapath: round(removed - started), checkpoint: round(done - removed), total: round(done - started) } }, 'released');
       return {};
-    });
+    }));
   }
 
   check(params: CheckParams): Promise<CheckResult> {
     const key = allocationKey(params);
-    return this.#locks.run(key, async () => {
+    return this.#locks.run(key, () => this.#gate.shared(async () => {
       const allocation = this.#allocations.get(key);
       if (allocation === undefined) {
         return { ok: false, problems: [`no allocation for container ${params.containerId} interface ${params.ifName} in network ${params.networkName}`] };
@@ -173,7 +175,7 @@ export class IpamService {
         problems.push(`prevResult gives ${params.ifName} ${given}, but its allocation holds ${held}`);
       }
       return { ok: problems.length === 0, problems };
-    });
+    }));
   }
 
   /**
@@ -199,8 +201,9 @@ export class IpamService {
     let removed: string[] = [];
     const { datapath, vethPrefix, logger } = this.#options;
     if (datapath.removePodLeftovers !== undefined) {
+      const removeLeftovers = datapath.removePodLeftovers.bind(datapath);
       try {
-        removed = await datapath.removePodLeftovers({ vethPrefix, inUse: () => this.#inUse() });
+        removed = await this.#gate.shared(() => removeLeftovers({ vethPrefix, inUse: () => this.#inUse() }));
       } catch (error) {
         failures.push(`removing leftovers: ${(error as Error).message}`);
       }
@@ -337,6 +340,14 @@ export class IpamService {
    * Writes the checkpoint now (the provider's resume state changed); resolves once it is on disk.
    * Before {@link restore} it does nothing: the file still holds allocations not loaded yet.
    */
+  /**
+   * Runs `task` while no ADD, DEL, CHECK or GC is in flight, and holds new ones back until it
+   * ends: for work on every pod's host objects at once (rewriting their `from` rules).
+   */
+  exclusively<T>(task: () => Promise<T>): Promise<T> {
+    return this.#gate.exclusive(task);
+  }
+
   persist(): Promise<void> {
     return this.#restored ? this.#save() : Promise.resolve();
   }
