@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: nativeip needs Node.js 20 or later with npm (found: ${node_major/#0/none}); Debian 12's nodejs package is 18: install Node.js 20 from nodejs.org or NodeSource" >&2
+  exit 1
+fi
+
 need_apt=()
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v nft >/dev/null || need_apt+=(nftables)
@@ -22,9 +28,21 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if ! command -v moto_server >/dev/null; then
-  python3 -m pip install --quiet 'moto[server]==5.2.1'
+# moto, the second EC2 peer of the integration tests. Where the system Python refuses pip
+# (Debian's, PEP 668) it goes into a virtual environment of our own, which the tests look in first.
+if ! command -v moto_server >/dev/null && [ ! -x .tmp/venv/bin/moto_server ]; then
+  if ! python3 -m pip install --quiet 'moto[server]==5.2.1' 2>/dev/null; then
+    if ! python3 -m venv .tmp/venv 2>/dev/null; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv .tmp/venv
+    fi
+    .tmp/venv/bin/pip install --quiet 'moto[server]==5.2.1'
+  fi
 fi
 
 if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
+if ! command -v go >/dev/null; then
+  echo "setup: Go is needed to build cnitool and the reference CNI plugins (go install); install Go 1.22 or later from go.dev" >&2
+  exit 1
+fi
 bash scripts/install-cni-tools.sh >/dev/null

@@ -3,7 +3,9 @@
  * moto checks EC2 request and response shapes; it enforces no limits (see NOTES.md).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 export interface MotoServer {
   readonly url: string;
@@ -14,7 +16,7 @@ export interface MotoServer {
 
 /** Why moto tests cannot run here, or undefined when `moto_server` is installed. */
 export function motoUnavailableReason(): string | undefined {
-  const probe = spawnSync('moto_server', ['--help'], { stdio: 'ignore' });
+  const probe = spawnSync(motoServerPath(), ['--help'], { stdio: 'ignore' });
   if (probe.error !== undefined || probe.status !== 0) {
     return "moto_server is not installed (pip install 'moto[server]'); skipping the moto suite";
   }
@@ -48,10 +50,16 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
   throw new Error(`moto_server at ${url} did not become ready within 30 s: ${output()}`);
 }
 
+/** scripts/setup.sh puts moto in .tmp/venv where the system Python refuses pip; else it is on PATH. */
+function motoServerPath(): string {
+  const venv = fileURLToPath(new URL('../../../.tmp/venv/bin/moto_server', import.meta.url));
+  return existsSync(venv) ? venv : 'moto_server';
+}
+
 export async function startMoto(): Promise<MotoServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(motoServerPath(), ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
