@@ -1,5 +1,5 @@
 /** Renders the daemon's STATUS reply for `nativeip status | interfaces | pods`. Pure. */
-import type { StatusResult } from '../rpc/protocol.js';
+import type { StatusResult, WarmPoolStatus } from '../rpc/protocol.js';
 import { formatTable } from './table.js';
 
 export function renderStatus(s: StatusResult): string {
@@ -8,9 +8,24 @@ export function renderStatus(s: StatusResult): string {
     `cloud:     ${s.cloud}`,
     `instance:  ${s.instanceId} (${s.instanceType})${s.maxPods === undefined ? '' : `, max pods ${s.maxPods}`}`,
     `pool:      ${s.pool.total} addresses, ${s.pool.assigned} assigned, ${s.pool.available} available, ${s.pool.coolingDown} cooling down`,
+    ...(s.warmPool === undefined ? [] : [`warm pool: ${renderWarmPool(s.warmPool)}`]),
     `interfaces: ${s.interfaces.length}, pods: ${s.pods.length}`,
   ];
   return lines.join('\n');
+}
+
+const POLICY_NAMES: Readonly<Record<WarmPoolStatus['policy'], string>> = {
+  adaptive: 'adaptive default',
+  eni: 'WARM_ENI_TARGET',
+  ip: 'WARM_IP_TARGET / MINIMUM_IP_TARGET',
+  prefix: 'prefix delegation',
+};
+
+function renderWarmPool(w: WarmPoolStatus): string {
+  const name = POLICY_NAMES[w.policy];
+  if (w.low === undefined || w.high === undefined) return name;
+  const rate = w.arrivalsPerMinute === undefined ? '' : `, ${w.arrivalsPerMinute} pods/min at the busiest recent rate`;
+  return `${name}: grows below ${w.low} free addresses, up to ${w.high}${w.burst === true ? ' (a burst is arriving)' : ''}${rate}`;
 }
 
 export function renderInterfaces(s: StatusResult): string {

@@ -265,6 +265,7 @@ export class IpamService {
       instanceId: pool.node.instanceId,
       instanceType: pool.node.instanceType,
       maxPods: pool.maxPods,
+      warmPool: pool.warmPoolStatus(),
       pool: stats,
       interfaces: pool.pool.interfaces().map((pif) => {
         const addresses = pool.pool.addressesOf(pif.id);

@@ -13,6 +13,7 @@ import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
 import { CloudError, type CloudProvider, type NodeSnapshot } from '../core/types.js';
 import { addressesPerInterface, type WarmTargets } from '../core/warm-targets.js';
 import type { Datapath } from '../cni/datapath/types.js';
+import type { WarmPoolStatus } from '../rpc/protocol.js';
 import type { AdaptiveController } from './adaptive-controller.js';
 import { ChangeSignal, firstCooldownEnd, stillGrowingError, wakeAtMs } from './address-waiters.js';
 import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
@@ -145,6 +146,15 @@ export class PoolManager {
       prefixDelegation: this.prefixMode,
       maxEni: this.#options.targets.maxEni,
     }).maxPods;
+  }
+
+  /** The warm-pool policy in force and, for the adaptive default, its band now (for STATUS). */
+  warmPoolStatus(): WarmPoolStatus {
+    const { targets, adaptive } = this.#options;
+    if (this.prefixMode) return { policy: 'prefix' };
+    if (adaptive === undefined) return { policy: targets.warmIpTarget !== undefined || targets.minimumIpTarget !== undefined ? 'ip' : 'eni' };
+    const band = adaptive.band(this.#clock());
+    return { policy: 'adaptive', low: band.low, high: band.high, burst: band.burst, arrivalsPerMinute: Math.round(band.ratePerSec * 600) / 10 };
   }
 
   get growing(): boolean {

@@ -8,6 +8,7 @@ import type {
   MethodMap,
   RpcMethod,
   StatusResult,
+  WarmPoolStatus,
 } from './protocol.js';
 import { Reader, fieldPath, type JsonObject } from './decode-reader.js';
 import { MAX_MTU, MIN_MTU } from './validate.js';
@@ -85,6 +86,22 @@ function optionalString(o: JsonObject, key: string, parent: string): { [k: strin
   return value === undefined ? {} : { [key]: r.string(value, fieldPath(parent, key)) };
 }
 
+function decodeWarmPool(value: unknown): WarmPoolStatus {
+  const path = 'result.warmPool';
+  const o = r.object(value, path);
+  const arrivals = o['arrivalsPerMinute'];
+  if (arrivals !== undefined && (typeof arrivals !== 'number' || !Number.isFinite(arrivals) || arrivals < 0)) {
+    r.fail(fieldPath(path, 'arrivalsPerMinute'), 'must be a number ≥ 0');
+  }
+  return {
+    policy: r.oneOf(o['policy'], fieldPath(path, 'policy'), ['adaptive', 'eni', 'ip', 'prefix'] as const),
+    ...(o['low'] === undefined ? {} : { low: count(o, 'low', path) }),
+    ...(o['high'] === undefined ? {} : { high: count(o, 'high', path) }),
+    ...(o['burst'] === undefined ? {} : { burst: r.boolean(o['burst'], fieldPath(path, 'burst')) }),
+    ...(typeof arrivals === 'number' ? { arrivalsPerMinute: arrivals } : {}),
+  };
+}
+
 function decodeStatusResult(value: unknown): StatusResult {
   const o = r.object(value, 'result');
   const pool = r.object(o['pool'], 'result.pool');
@@ -119,6 +136,7 @@ function decodeStatusResult(value: unknown): StatusResult {
     instanceId: r.string(o['instanceId'], 'result.instanceId'),
     instanceType: r.string(o['instanceType'], 'result.instanceType'),
     ...(o['maxPods'] === undefined ? {} : { maxPods: count(o, 'maxPods', 'result') }),
+    ...(o['warmPool'] === undefined ? {} : { warmPool: decodeWarmPool(o['warmPool']) }),
     pool: {
       total: count(pool, 'total', 'result.pool'),
       assigned: count(pool, 'assigned', 'result.pool'),

@@ -83,6 +83,23 @@ export interface GcResult {
   readonly removed?: readonly string[];
 }
 
+/** The warm-pool policy in force and, for the adaptive default, the band it keeps right now. */
+export interface WarmPoolStatus {
+  /**
+   * `adaptive`: nativeip's default (no knob set); `eni`: WARM_ENI_TARGET; `ip`: WARM_IP_TARGET /
+   * MINIMUM_IP_TARGET; `prefix`: prefix delegation.
+   */
+  readonly policy: 'adaptive' | 'eni' | 'ip' | 'prefix';
+  /** Adaptive: grows below this many free addresses. */
+  readonly low?: number;
+  /** Adaptive: grows up to this many free addresses. */
+  readonly high?: number;
+  /** Adaptive: pods are arriving in a burst now. */
+  readonly burst?: boolean;
+  /** Adaptive: pod arrivals per minute at the busiest recent rate. */
+  readonly arrivalsPerMinute?: number;
+}
+
 export interface StatusResult {
   /**
    * `ready`: can serve; `growing`: empty but can grow; `blocked`: empty and cannot grow now
@@ -95,6 +112,8 @@ export interface StatusResult {
   readonly instanceType: string;
   /** Pods the node can run (EKS max-pods calculator, this node's mode); the pool never holds more addresses. */
   readonly maxPods?: number;
+  /** Absent from daemons older than this field. */
+  readonly warmPool?: WarmPoolStatus;
   readonly pool: {
     readonly total: number;
     readonly assigned: number;

@@ -209,6 +209,11 @@ describe('decodeResult', () => {
       pods: [{ networkName: 'n', containerId: 'c', ifName: 'eth0', podName: 'p', address: '10.0.0.5', interfaceId: 'eni-1' }],
     };
     expect(decodeResult('status', status)).toEqual(status);
+    const withWarmPool = { ...status, warmPool: { policy: 'adaptive', low: 2, high: 8, burst: false, arrivalsPerMinute: 0.5 } };
+    expect(decodeResult('status', withWarmPool)).toEqual(withWarmPool);
+    expect(decodeResult('status', { ...status, warmPool: { policy: 'eni' } })).toEqual({ ...status, warmPool: { policy: 'eni' } });
+    expect(() => decodeResult('status', { ...status, warmPool: { policy: 'magic' } })).toThrow(/^result\.warmPool\.policy: /);
+    expect(() => decodeResult('status', { ...status, warmPool: { policy: 'adaptive', arrivalsPerMinute: -1 } })).toThrow(/^result\.warmPool\.arrivalsPerMinute: must be a number ≥ 0/);
   });
 
   it.each([

@@ -1,0 +1,49 @@
+/** PoolManager.warmPoolStatus: what `nativeip status` shows of the warm-pool policy. */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import type { WarmTargets } from '../../src/core/warm-targets.js';
+import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
+import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { FakeCloud } from '../support/fake-cloud.js';
+import { FakeDatapath } from '../support/fake-datapath.js';
+
+function poolWith(targets: WarmTargets, adaptive?: AdaptiveController): { pool: PoolManager; clock: VirtualClock } {
+  const clock = new VirtualClock(1_000_000);
+  const pool = new PoolManager({
+    provider: new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 10 }),
+    datapath: new FakeDatapath(),
+    targets,
+    mtu: 9001,
+    attachTimeoutMs: 1_000,
+    acquireTimeoutMs: 1_000,
+    logger: pino({ level: 'silent' }),
+    clock: clock.now,
+    sleep: clock.sleep,
+    random: () => 0.5,
+    ...(adaptive === undefined ? {} : { adaptive }),
+  });
+  return { pool, clock };
+}
+
+describe('PoolManager.warmPoolStatus', () => {
+  it.each([
+    [{ warmEniTarget: 1 }, 'eni'],
+    [{ warmEniTarget: 1, warmIpTarget: 5 }, 'ip'],
+    [{ warmEniTarget: 1, minimumIpTarget: 10 }, 'ip'],
+  ] as const)('%j → %s', (targets, policy) => {
+    expect(poolWith(targets).pool.warmPoolStatus()).toEqual({ policy });
+  });
+
+  it('the adaptive default reports its band and the arrival rate behind it', async () => {
+    const adaptive = new AdaptiveController();
+    const { pool, clock } = poolWith({ warmEniTarget: 1 }, adaptive);
+    expect(pool.warmPoolStatus()).toEqual({ policy: 'adaptive', low: 2, high: 5, burst: false, arrivalsPerMinute: 0 });
+    for (let i = 0; i < 5; i += 1) adaptive.recordArrival(clock.now() + i * 100, `pod-${i}`);
+    await clock.runUntil(clock.now() + 400);
+    const status = pool.warmPoolStatus();
+    expect(status).toMatchObject({ policy: 'adaptive', burst: true });
+    expect(status.arrivalsPerMinute).toBeGreaterThan(100);
+    expect(status.high).toBeGreaterThan(5);
+  });
+});
