@@ -52,6 +52,22 @@ export class VirtualClock {
     this.#now = Math.max(this.#now, untilMs);
   }
 
+  /**
+   * Advances the clock in steps of `stepMs` (default 100) until `work` settles or `horizonMs`
+   * (default an hour) has passed, and returns its outcome: for code that waits on simulated work.
+   */
+  async drive<T>(work: Promise<T>, options: { readonly stepMs?: number; readonly horizonMs?: number } = {}): Promise<T> {
+    const step = options.stepMs ?? 100;
+    const end = this.#now + (options.horizonMs ?? 3_600_000);
+    let settled = false;
+    const done = work.finally(() => {
+      settled = true;
+    });
+    done.catch(() => undefined);
+    while (!settled && this.#now < end) await this.runUntil(this.#now + step);
+    return done;
+  }
+
   #push(timer: Timer): void {
     const heap = this.#heap;
     heap.push(timer);

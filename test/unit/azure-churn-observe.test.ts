@@ -10,14 +10,7 @@ import { steadyTrace } from '../../bench/churn/traces.js';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
 
 /** Runs virtual time in 100 ms steps until `promise` settles. */
-async function drive<T>(clock: VirtualClock, promise: Promise<T>): Promise<T> {
-  let settled = false;
-  const watched = promise.finally(() => {
-    settled = true;
-  });
-  while (!settled) await clock.runUntil(clock.now() + 100);
-  return watched;
-}
+const drive = <T>(clock: VirtualClock, promise: Promise<T>): Promise<T> => clock.drive(promise);
 
 describe('the Azure churn simulator observes nodes through a lagging IMDS', () => {
   it('shows a grow only after the IMDS lag, by the NIC ids of the last describe, and counts IMDS reads apart from ARM calls', async () => {
