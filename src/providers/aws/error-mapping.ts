@@ -3,6 +3,7 @@
  * cloud-neutral code only; the EC2 code stays in `cloudCode` and the original error in `cause`.
  */
 import { CloudError, type CloudErrorCode } from '../../core/types.js';
+import { TRANSPORT_ERROR_CODES } from '../transport-errors.js';
 
 /** What the provider was doing when the error happened; used to make the message precise. */
 export interface Ec2ErrorContext {
@@ -43,19 +44,10 @@ const EXACT_CODES: ReadonlyMap<string, CloudErrorCode> = new Map<string, CloudEr
 
 /** Error names the SDK and Node use for requests that never got an answer. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'TimeoutError',
-  'AbortError',
+  ...TRANSPORT_ERROR_CODES,
   'RequestTimeout',
   'RequestTimeoutException',
   'NetworkingError',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);

@@ -4,6 +4,7 @@
  * branches on the cloud-neutral code only; ARM's code stays in `cloudCode`.
  */
 import { CloudError, type CloudErrorCode } from '../../core/types.js';
+import { TRANSPORT_ERROR_CODES } from '../transport-errors.js';
 
 /** What the provider was doing, to make messages precise. */
 export interface ArmErrorContext {
@@ -53,19 +54,7 @@ const EXACT_CODES: ReadonlyMap<string, CloudErrorCode> = new Map<string, CloudEr
   ['GatewayTimeout', 'Transient'],
 ]);
 
-const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'REQUEST_SEND_ERROR',
-  'AbortError',
-  'TimeoutError',
-]);
+const NETWORK_CODES: ReadonlySet<string> = new Set([...TRANSPORT_ERROR_CODES, 'REQUEST_SEND_ERROR']);
 
 /** Message prefix @azure/core-lro uses when an operation ends `Failed`: `…has failed. <code>. <message>`. */
 const LRO_FAILED = /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\. ([\s\S]*)$/;
