@@ -209,27 +209,39 @@ export interface VpcHostWiring {
   readonly mtu?: number;
 }
 
-/** `ip -batch` lines for the vpc namespace that wire the vpc-host. */
-export function renderVpcHostVpcSide(host: VpcHostWiring): string[] {
+/**
+ * `ip -batch` lines for the vpc namespace's end of a veth to a host namespace: the link, the
+ * next-hop address the host routes through, and the route to the host's /32.
+ */
+function renderRouterEnd(link: string, peerNetns: string, mtu: number, nextHopIp: string, hostIp: string): string[] {
+  return [
+    `link add ${link} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${peerNetns}`,
+    `link set ${link} up`,
+    `addr add ${nextHopIp}/32 dev ${link}`,
+    noProxyDelay(link),
+    `route replace ${hostIp}/32 dev ${link}`,
+  ];
+}
+
+/** `ip -batch` lines for a host namespace behind one veth (`eth0`) with a default route via `nextHopIp`. */
+function renderHostEnd(hostIp: string, nextHopIp: string): string[] {
   return [
     'link set lo up',
-    `link add ${host.vpcLink} mtu ${host.mtu ?? VPC_MTU} type veth peer name eth0 mtu ${host.mtu ?? VPC_MTU} netns ${host.hostNetns}`,
-    `link set ${host.vpcLink} up`,
-    `addr add ${host.routerIp}/32 dev ${host.vpcLink}`,
-    noProxyDelay(host.vpcLink),
-    `route replace ${host.hostIp}/32 dev ${host.vpcLink}`,
+    `addr add ${hostIp}/32 dev eth0`,
+    'link set eth0 up',
+    `route add ${nextHopIp}/32 dev eth0 scope link`,
+    `route add default via ${nextHopIp} dev eth0`,
   ];
+}
+
+/** `ip -batch` lines for the vpc namespace that wire the vpc-host. */
+export function renderVpcHostVpcSide(host: VpcHostWiring): string[] {
+  return ['link set lo up', ...renderRouterEnd(host.vpcLink, host.hostNetns, host.mtu ?? VPC_MTU, host.routerIp, host.hostIp)];
 }
 
 /** `ip -batch` lines for the vpc-host namespace. */
 export function renderVpcHostSide(host: VpcHostWiring): string[] {
-  return [
-    'link set lo up',
-    `addr add ${host.hostIp}/32 dev eth0`,
-    'link set eth0 up',
-    `route add ${host.routerIp}/32 dev eth0 scope link`,
-    `route add default via ${host.routerIp} dev eth0`,
-  ];
+  return renderHostEnd(host.hostIp, host.routerIp);
 }
 
 /** nft script allowing the vpc-host's own address as a source from its link. */
@@ -250,25 +262,12 @@ export interface InternetWiring {
 
 /** `ip -batch` lines for the vpc namespace that wire the internet host. */
 export function renderInternetVpcSide(inet: InternetWiring): string[] {
-  const mtu = inet.mtu ?? VPC_MTU;
-  return [
-    `link add ${INTERNET_LINK} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${inet.netns}`,
-    `link set ${INTERNET_LINK} up`,
-    `addr add ${inet.gatewayIp}/32 dev ${INTERNET_LINK}`,
-    noProxyDelay(INTERNET_LINK),
-    `route replace ${inet.hostIp}/32 dev ${INTERNET_LINK}`,
-  ];
+  return renderRouterEnd(INTERNET_LINK, inet.netns, inet.mtu ?? VPC_MTU, inet.gatewayIp, inet.hostIp);
 }
 
 /** `ip -batch` lines for the internet namespace. */
 export function renderInternetSide(inet: InternetWiring): string[] {
-  return [
-    'link set lo up',
-    `addr add ${inet.hostIp}/32 dev eth0`,
-    'link set eth0 up',
-    `route add ${inet.gatewayIp}/32 dev eth0 scope link`,
-    `route add default via ${inet.gatewayIp} dev eth0`,
-  ];
+  return renderHostEnd(inet.hostIp, inet.gatewayIp);
 }
 
 /** Table, in the internet namespace, recording the sources it receives packets from. */
