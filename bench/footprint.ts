@@ -7,12 +7,13 @@
  * (`--no-write` prints the table without rewriting BENCHMARKS.md: for trying a lever.)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
+import { sampleProcess } from './lib/proc.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
@@ -22,28 +23,6 @@ const IDLE_SECONDS = Number(positional[1] ?? 60);
 const WRITE = !flags.includes('--no-write');
 const PREFIX = 'pf-fp-';
 const BATCH = 25;
-
-interface ProcessSample {
-  readonly rssKiB: number;
-  readonly hwmKiB: number;
-  /** utime + stime, in clock ticks. */
-  readonly cpuTicks: number;
-}
-
-async function sample(pid: number): Promise<ProcessSample> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): number => {
-    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
-    if (match?.[1] === undefined) throw new Error(`/proc/${pid}/status has no ${name}`);
-    return Number(match[1]);
-  };
-  // Fields after the command name (which may hold spaces) start at the last ')'.
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM'), cpuTicks: utime + stime };
-}
 
 function mib(kib: number): string {
   return `${(kib / 1024).toFixed(1)} MiB`;
@@ -68,7 +47,7 @@ async function main(): Promise<void> {
     const pid = node.process?.pid;
     if (pid === undefined) throw new Error('the daemon has no pid');
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const empty = await sample(pid);
+    const empty = sampleProcess(pid);
     for (let i = 0; i < PODS; i += 1) names.push(`${PREFIX}p${i}`);
     for (let start = 0; start < PODS; start += BATCH) {
       const batch = names.slice(start, start + BATCH);
@@ -88,14 +67,14 @@ async function main(): Promise<void> {
     if (status.pods.length !== PODS) throw new Error(`the daemon holds ${status.pods.length} pods, expected ${PODS}`);
     // Let the pool finish growing to its warm target before measuring idle.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
-    const before = await sample(pid);
+    const before = sampleProcess(pid);
     const t0 = process.hrtime.bigint();
     const idleRss: number[] = [];
     for (let s = 0; s < IDLE_SECONDS; s += 1) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      idleRss.push((await sample(pid)).rssKiB);
+      idleRss.push(sampleProcess(pid).rssKiB);
     }
-    const after = await sample(pid);
+    const after = sampleProcess(pid);
     idleRss.sort((a, b) => a - b);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpuPercent = ((after.cpuTicks - before.cpuTicks) / ticksPerSecond / seconds) * 100;

@@ -6,12 +6,12 @@
  * Run: npm run build && node scripts/run-ts.mjs bench/soak.ts [cycles] [--no-write]
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns, runPlugin } from '../src/demo/pods.js';
+import { sampleProcess } from './lib/proc.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -30,12 +30,6 @@ interface Sample {
   readonly hostObjects: number;
   readonly interfaces: number;
   readonly addresses: number;
-}
-
-function processSample(pid: number): Pick<Sample, 'fds' | 'threads' | 'rssMiB'> {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  return { fds: readdirSync(`/proc/${pid}/fd`).length, threads: readdirSync(`/proc/${pid}/task`).length, rssMiB: Number(rss) / 1024 };
 }
 
 /** Host veths, routes through them, and `to <pod>` rules in the node's namespace: 0 with no pod held. */
@@ -73,7 +67,8 @@ async function main(): Promise<void> {
     const plugin = join(binDir, 'nativeip-cni');
     const take = async (cycles: number) => {
       const status = await cluster.status(node);
-      samples.push({ cycles, ...processSample(pid), pods: status.pods.length, hostObjects: hostObjects(node.netnsPath), interfaces: status.interfaces.length, addresses: status.pool.total });
+      const proc = sampleProcess(pid);
+      samples.push({ cycles, fds: proc.openFds, threads: proc.threads, rssMiB: proc.rssKiB / 1024, pods: status.pods.length, hostObjects: hostObjects(node.netnsPath), interfaces: status.interfaces.length, addresses: status.pool.total });
     };
     const cycle = async (id: string): Promise<boolean> => {
       const call = { containerId: id, netns, ifName: 'eth0', config, hostNetnsPath: node.netnsPath };
