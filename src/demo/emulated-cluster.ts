@@ -68,6 +68,18 @@ export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closabl
     this.nodes = nodes;
   }
 
+  /** The cluster once its daemons answer; a daemon that does not start fails the whole start. */
+  static async #startDaemons<E2 extends Closable, F2 extends Closable>(
+    options: { readonly binDir: string },
+    emulator: E2,
+    fabric: F2,
+    nodes: ClusterNode[],
+  ): Promise<EmulatedCluster<E2, F2>> {
+    const cluster = new EmulatedCluster(options, emulator, fabric, nodes);
+    await Promise.all(nodes.map((n) => cluster.startDaemon(n)));
+    return cluster;
+  }
+
   /** Starts the emulator and fabric, launches the instances and starts a daemon on each. */
   static async start(options: EmulatedClusterOptions): Promise<EmulatedCluster> {
     await AwsFabric.cleanupStale(options.prefix);
@@ -86,12 +98,9 @@ export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closabl
         const node: ClusterNode = { name, instanceId: launched.instanceId, ...paths, env, process: undefined };
         nodes.push(node);
       }
-      const cluster = new EmulatedCluster(options, emulator, fabric, nodes);
-      await Promise.all(nodes.map((n) => cluster.startDaemon(n)));
-      return cluster;
+      return await EmulatedCluster.#startDaemons(options, emulator, fabric, nodes);
     } catch (error) {
-      await fabric?.close().catch(() => undefined);
-      await emulator.close().catch(() => undefined);
+      await closeQuietly(fabric, emulator);
       throw error;
     }
   }
@@ -126,12 +135,9 @@ export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closabl
         };
         nodes.push({ name: `node${i}`, instanceId: vm.vmId, ...paths, env, process: undefined });
       }
-      const cluster = new EmulatedCluster(options, emulator, fabric, nodes);
-      await Promise.all(nodes.map((n) => cluster.startDaemon(n)));
-      return cluster;
+      return await EmulatedCluster.#startDaemons(options, emulator, fabric, nodes);
     } catch (error) {
-      await fabric?.close().catch(() => undefined);
-      await emulator.close().catch(() => undefined);
+      await closeQuietly(fabric, emulator);
       throw error;
     }
   }
@@ -236,4 +242,10 @@ function daemonEnvironment(emulator: AwsEmulator, imdsUrl: string, node: NodePat
     NATIVEIP_CLOUD: 'aws',
     ...extra,
   };
+}
+
+/** Closes what a failed start left running, fabric first (it reads the emulator), ignoring errors. */
+async function closeQuietly(fabric: Closable | undefined, emulator: Closable): Promise<void> {
+  await fabric?.close().catch(() => undefined);
+  await emulator.close().catch(() => undefined);
 }
