@@ -33,6 +33,7 @@ fi
 if ! command -v moto_server >/dev/null && [ ! -x .tmp/venv/bin/moto_server ]; then
   if ! python3 -m pip install --quiet 'moto[server]==5.2.1' 2>/dev/null; then
     if ! python3 -m venv .tmp/venv 2>/dev/null; then
+      if [ "$(id -u)" -ne 0 ]; then echo "setup: need root to apt-get install python3-venv (for moto)" >&2; exit 1; fi
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
       python3 -m venv .tmp/venv
     fi
