@@ -11,7 +11,7 @@ import { expectedNodeOf } from '../core/node-observation.js';
 import { planInputOf } from '../core/plan-input.js';
 import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
 import { CloudError, type CloudProvider, type NodeSnapshot } from '../core/types.js';
-import { addressesPerInterface, type WarmTargets } from '../core/warm-targets.js';
+import { addressesPerInterface, isIpMode, type WarmTargets } from '../core/warm-targets.js';
 import type { Datapath } from '../cni/datapath/types.js';
 import type { WarmPoolStatus } from '../rpc/protocol.js';
 import type { AdaptiveController } from './adaptive-controller.js';
@@ -152,7 +152,7 @@ export class PoolManager {
   warmPoolStatus(): WarmPoolStatus {
     const { targets, adaptive } = this.#options;
     if (this.prefixMode) return { policy: 'prefix' };
-    if (adaptive === undefined) return { policy: targets.warmIpTarget !== undefined || targets.minimumIpTarget !== undefined ? 'ip' : 'eni' };
+    if (adaptive === undefined) return { policy: isIpMode(targets) ? 'ip' : 'eni' };
     const band = adaptive.band(this.#clock());
     return { policy: 'adaptive', low: band.low, high: band.high, burst: band.burst, arrivalsPerMinute: Math.round(band.ratePerSec * 600) / 10 };
   }
