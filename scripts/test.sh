@@ -3,6 +3,9 @@
 # every test suite (unit, integration, e2e). The e2e suites need root for network namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node.js 24 LTS (scripts/install-node.sh) comes first on PATH for setup, the build and the tests.
+PATH="$(bash scripts/install-node.sh):$PATH"
+export PATH
 bash scripts/setup.sh
 npm run --silent build
 npx tsc -p tsconfig.json --noEmit

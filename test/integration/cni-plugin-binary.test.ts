@@ -74,7 +74,7 @@ beforeAll(async () => {
   // The flags of scripts/build.mjs, and the same with --bytecode (about half the start-up time).
   await promisify(execFile)(bun, ['build', '--compile', '--minify', entry, '--outfile', binary]);
   await promisify(execFile)(bun, ['build', '--compile', '--minify', '--bytecode', entry, '--outfile', bytecodeBinary]);
-  await build({ entryPoints: [entry], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' });
+  await build({ entryPoints: [entry], outfile: bundle, bundle: true, platform: 'node', target: 'node24', format: 'esm', logLevel: 'warning' });
   server = await listen(socketPath, (socket) => {
     void serveConnection(socket, (req) => {
       seen.push(req);
