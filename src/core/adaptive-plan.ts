@@ -57,7 +57,7 @@ export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowP
   const perInterface = addressesPerInterface(input.limits);
   const cap = maxInterfaces(input.limits, input.targets);
   if (input.usedDeviceIndexes.length >= cap || perInterface === 0) {
-    return { kind: 'blocked', shortfall: short, reason: interfacesFullReason(input, cap) };
+    return { kind: 'blocked', shortfall: short, cause: 'InterfaceLimit', reason: interfacesFullReason(input, cap) };
   }
   return { kind: 'create', deviceIndex: freeDeviceIndex(input.usedDeviceIndexes), secondaryCount: Math.min(short, perInterface) };
 }

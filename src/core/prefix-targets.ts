@@ -107,6 +107,7 @@ export function planPrefixGrow(input: PlanInput): GrowPlan {
     return {
       kind: 'blocked',
       shortfall: short.addresses,
+      cause: 'InterfaceLimit',
       reason:
         `the node has ${input.usedDeviceIndexes.length} of ${cap} network interfaces (${which}) ` +
         `and every one uses its ${slots} address slots (a /28 prefix takes one)`,

@@ -73,7 +73,7 @@ export type GrowPlan =
   | { readonly kind: 'assign'; readonly interfaceId: string; readonly count: number }
   | { readonly kind: 'assign-prefixes'; readonly interfaceId: string; readonly count: number }
   | { readonly kind: 'create'; readonly deviceIndex: number; readonly secondaryCount: number; readonly prefixCount?: number }
-  | { readonly kind: 'blocked'; readonly shortfall: number; readonly reason: string };
+  | { readonly kind: 'blocked'; readonly shortfall: number; readonly reason: string; readonly cause: 'MaxPods' | 'InterfaceLimit' };
 
 export type ShrinkPlan =
   | { readonly kind: 'none' }
@@ -157,6 +157,7 @@ export function maxPodsRoom(input: PlanInput, short: number): { room: number; st
     stop: {
       kind: 'blocked',
       shortfall: short,
+      cause: 'MaxPods',
       reason: `the node holds ${totals(input).total} addresses, as many as its max pods (${input.maxPods}) can use`,
     },
   };
@@ -182,7 +183,7 @@ export function planGrow(input: PlanInput): GrowPlan {
   const cap = maxInterfaces(input.limits, input.targets);
   const deviceIndex = freeDeviceIndex(input.usedDeviceIndexes);
   if (input.usedDeviceIndexes.length >= cap || perInterface === 0) {
-    return { kind: 'blocked', shortfall: short, reason: interfacesFullReason(input, cap) };
+    return { kind: 'blocked', shortfall: short, cause: 'InterfaceLimit', reason: interfacesFullReason(input, cap) };
   }
   return { kind: 'create', deviceIndex, secondaryCount: Math.min(podRoom, ipMode ? Math.min(short, perInterface) : perInterface) };
 }

@@ -3,7 +3,7 @@
  * A parser never substitutes a default; it either accepts the whole string or says why not.
  */
 
-import { parseCidr } from '../core/ipv4.js';
+import { isIpv4, parseCidr } from '../core/ipv4.js';
 
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -158,3 +158,16 @@ export function connmark(raw: string): ParseResult<number> {
 export function guid(raw: string): ParseResult<string> {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw) ? { ok: true, value: raw.toLowerCase() } : { ok: false };
 }
+
+/** `off`, or `IPv4:port` with a port from 1 to 65535; `off` reads as unset. */
+export const hostPortOrOff: Parser<{ readonly host: string; readonly port: number } | undefined> = (raw) => {
+  if (raw === 'off') return ok(undefined);
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(raw);
+  if (match === null || !isIpv4(match[1]!)) return fail();
+  const port = Number(match[2]);
+  return port >= 1 && port <= 65535 ? ok({ host: match[1]!, port }) : fail(`port ${port} is not 1 to 65535`);
+};
+
+/** A Node name: a DNS subdomain (RFC 1123, lower case), as the API server requires. */
+export const kubernetesNodeName: Parser<string> = (raw) =>
+  raw.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(raw) ? ok(raw) : fail();

@@ -7,6 +7,7 @@ import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
 import type { SnatPortMode } from '../cni/datapath/snat.js';
 import type { CloudChoice, DaemonConfig, LogLevel } from './config.js';
 import type { ConfigVariable, VariableSpec } from './config-variable.js';
+import { CLUSTER_CONFIG_SPECS } from './config-variables-cluster.js';
 import {
   MAX_SOCKET_PATH_BYTES,
   MAX_TIMER_SECONDS,
@@ -364,6 +365,7 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     parse: optional(guid),
     fallback: undefined,
   },
+  ...CLUSTER_CONFIG_SPECS,
 };
 
 /** Every variable the daemon reads, in README order. */

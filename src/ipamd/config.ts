@@ -9,6 +9,7 @@ import { findMisspelledVariables } from './config-names.js';
 import type { SnatPortMode } from '../cni/datapath/snat.js';
 
 export type CloudChoice = 'aws' | 'azure' | 'auto';
+export type KubernetesChoice = 'auto' | 'on' | 'off';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 /**
@@ -81,6 +82,18 @@ export interface DaemonConfig {
   readonly azureBatchSize: number;
   /** `AZURE_CLIENT_ID`: client id of a user-assigned managed identity. Unset: system-assigned. */
   readonly azureClientId: string | undefined;
+  /** `NATIVEIP_KUBERNETES`: talk to the API server; `auto` when the pod's service-account files exist. */
+  readonly kubernetes: KubernetesChoice;
+  /** `KUBECONFIG`: kubeconfig to use instead of the in-cluster service account. */
+  readonly kubeconfig: string | undefined;
+  /** `MY_NODE_NAME`: this node's Node name. Unset: the host name, as kubelet defaults. */
+  readonly nodeName: string | undefined;
+  /** `NATIVEIP_TAINT_EXHAUSTED_NODES`: taint the Node NoSchedule while it cannot give addresses. */
+  readonly taintExhaustedNodes: boolean;
+  /** `NATIVEIP_CNI_CONF_DIR`: where to write the CNI conflist once the daemon can serve. Unset: nowhere. */
+  readonly cniConfDir: string | undefined;
+  /** `NATIVEIP_HEALTH_ADDRESS`: where /healthz and /readyz are served. Unset (`off`): not served. */
+  readonly healthAddress: { readonly host: string; readonly port: number } | undefined;
 }
 
 /**
@@ -188,6 +201,12 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
     azureImdsEndpoint: read('azureImdsEndpoint'),
     azureBatchSize: read('azureBatchSize'),
     azureClientId: read('azureClientId'),
+    kubernetes: read('kubernetes'),
+    kubeconfig: read('kubeconfig'),
+    nodeName: read('nodeName'),
+    taintExhaustedNodes: read('taintExhaustedNodes'),
+    cniConfDir: read('cniConfDir'),
+    healthAddress: read('healthAddress'),
   };
   issues.push(...checkCombinations(config, failed, env));
   issues.push(...findMisspelledVariables(env));

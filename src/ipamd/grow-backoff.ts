@@ -2,6 +2,7 @@
  * How long the pool waits before growing again after a failed cloud call, and when it gives up on
  * prefixes for a while. Pure: time and randomness are passed in.
  */
+import type { ExhaustionReason } from '../core/node-availability.js';
 import { CloudError, type CloudErrorCode } from '../core/types.js';
 import type { GrowPlan } from '../core/warm-targets.js';
 import { jittered, type GrowBlock } from './grow-block.js';
@@ -33,8 +34,24 @@ export function shrinkDeferredByThrottling(throttledAtMs: number | undefined, no
 }
 
 /** A limit blocks growth; limits do not lift by themselves, so the next reconcile or release rechecks. */
-export function limitBlock(reason: string, nowMs: number): GrowBlock {
-  return { reason, retryable: false, untilMs: nowMs + MIN_BACKOFF_MS };
+export function limitBlock(reason: string, cause: ExhaustionReason, nowMs: number): GrowBlock {
+  return { reason, cause, retryable: false, untilMs: nowMs + MIN_BACKOFF_MS };
+}
+
+/** The Node condition's reason for a failed cloud call. */
+export function exhaustionReasonOf(error: unknown): ExhaustionReason {
+  if (!(error instanceof CloudError)) return 'CloudError';
+  switch (error.code) {
+    case 'SubnetExhausted':
+      return 'SubnetFull';
+    case 'InterfaceLimit':
+    case 'AddressLimit':
+      return 'InterfaceLimit';
+    case 'Throttled':
+      return 'Throttled';
+    default:
+      return 'CloudError';
+  }
 }
 
 export interface FailureBackoff {
@@ -61,7 +78,8 @@ export function backoffAfter(error: unknown, backoffMs: number, nowMs: number, r
   const reason = error instanceof Error ? error.message : String(error);
   const retryable = error instanceof CloudError ? error.retryable : true;
   const cloudFailure = error instanceof CloudError && !retryable && !LIMIT_CODES.has(error.code);
-  return { block: { reason, retryable, untilMs: nowMs + waitMs, backoff: true, ...(cloudFailure ? { cloudFailure } : {}) }, waitMs, nextBackoffMs: doubledBackoff(backoffMs) };
+  const cause = exhaustionReasonOf(error);
+  return { block: { reason, cause, retryable, untilMs: nowMs + waitMs, backoff: true, ...(cloudFailure ? { cloudFailure } : {}) }, waitMs, nextBackoffMs: doubledBackoff(backoffMs) };
 }
 
 /**

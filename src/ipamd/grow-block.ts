@@ -1,9 +1,12 @@
 /** Why the pool cannot grow, and the error pods get meanwhile. Pure. */
+import type { ExhaustionReason } from '../core/node-availability.js';
 import { RpcServiceError } from '../rpc/errors.js';
 
 /** Why the pool cannot grow right now; pods get this text in their CNI error. */
 export interface GrowBlock {
   readonly reason: string;
+  /** The reason's class, as the Node condition names it. */
+  readonly cause: ExhaustionReason;
   /** True when retrying soon can help (throttling, transient cloud failures). */
   readonly retryable: boolean;
   readonly untilMs: number;

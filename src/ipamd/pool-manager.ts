@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { AddressPool, type Assignment } from '../core/address-pool.js';
 import { computeMaxPods } from '../core/max-pods.js';
+import type { PoolOutlook } from '../core/node-availability.js';
 import { expectedNodeOf } from '../core/node-observation.js';
 import { planInputOf } from '../core/plan-input.js';
 import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
@@ -48,6 +49,12 @@ export interface PoolManagerOptions {
   readonly observationSettleMs?: number;
   /** Even when observations keep matching, describe the node from the cloud this often. Default {@link FULL_RECONCILE_MS}. */
   readonly fullReconcileMs?: number;
+  /**
+   * Pods the cluster lets this node run that take an address from the pool (the Node's
+   * `status.capacity.pods` less its host-network pods), when known; growth stops there too.
+   * Called whenever the pool plans. Undefined: only the instance's own max-pods applies.
+   */
+  readonly clusterPodCapacity?: () => number | undefined;
 }
 
 /** How long after an ADD took an address the pool checks whether it should grow. */
@@ -136,16 +143,37 @@ export class PoolManager {
     return this.prefixMode && this.#prefixesUnavailableUntilMs > this.#clock();
   }
 
-  /** Pods the node can run (EKS max-pods calculator); the pool never holds more addresses. */
+  /**
+   * Pods the node can run that take an address: the EKS max-pods calculator's figure for the
+   * instance, or what the cluster allows (Node capacity less host-network pods) when that is
+   * lower. The pool never holds more addresses.
+   */
   get maxPods(): number {
     const { limits } = this.node;
-    return computeMaxPods({
+    const instance = computeMaxPods({
       maxInterfaces: limits.maxInterfaces,
       ipv4PerInterface: limits.ipv4PerInterface,
       vcpus: limits.vcpus,
       prefixDelegation: this.prefixMode,
       maxEni: this.#options.targets.maxEni,
     }).maxPods;
+    const cluster = this.#options.clusterPodCapacity?.();
+    return cluster === undefined ? instance : Math.max(0, Math.min(instance, cluster));
+  }
+
+  /**
+   * Whether a pod can get an address now or soon, and if not why (for the Node condition and
+   * taint): a grow backing off after a failed call, or the planner's answer for one more pod.
+   */
+  outlook(): PoolOutlook {
+    const stats = this.pool.stats(this.#clock());
+    const outlook = { free: stats.available, coolingDown: stats.coolingDown };
+    if (stats.available > 0) return outlook;
+    const block = this.block;
+    if (block !== undefined) return { ...outlook, blocked: { reason: block.cause, message: block.reason } };
+    if (this.#growing !== undefined) return outlook;
+    const plan = planPoolGrow({ ...this.#planInput(), pending: this.#pending + 1 });
+    return plan.kind === 'blocked' ? { ...outlook, blocked: { reason: plan.cause, message: plan.reason } } : outlook;
   }
 
   /** The warm-pool policy in force and, for the adaptive default, its band now (for STATUS). */
@@ -271,7 +299,7 @@ export class PoolManager {
       const plan = planPoolGrow(this.#planInput());
       if (plan.kind === 'none') return;
       if (plan.kind === 'blocked') {
-        this.#block = limitBlock(plan.reason, this.#clock());
+        this.#block = limitBlock(plan.reason, plan.cause, this.#clock());
         this.#options.logger.warn({ shortfall: plan.shortfall, reason: plan.reason }, 'pool cannot grow');
         return;
       }

@@ -142,6 +142,43 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
     valid: [{ raw: '6F1C1A9E-0B8D-4C63-9A43-2D2A7F3B1C55', value: '6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c55' }],
     invalid: ['client', '6f1c1a9e0b8d4c639a432d2a7f3b1c55', '6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c5'],
   },
+  kubernetes: {
+    valid: [
+      { raw: 'auto', value: 'auto' },
+      { raw: 'on', value: 'on' },
+      { raw: 'off', value: 'off' },
+    ],
+    invalid: ['yes', 'true', 'in-cluster'],
+  },
+  kubeconfig: {
+    valid: [{ raw: '/etc/kubernetes/kubelet.conf', value: '/etc/kubernetes/kubelet.conf' }],
+    invalid: ['kubeconfig', '~/.kube/config'],
+  },
+  nodeName: {
+    valid: [
+      { raw: 'ip-10-0-1-23.ec2.internal', value: 'ip-10-0-1-23.ec2.internal' },
+      { raw: 'aks-pool-0', value: 'aks-pool-0' },
+    ],
+    invalid: ['Node-A', '-node', 'node_a', 'node a', `${'a'.repeat(254)}`, 'node.'],
+  },
+  taintExhaustedNodes: {
+    valid: [
+      { raw: 'false', value: false },
+      { raw: '1', value: true },
+    ],
+    invalid: ['no', 'maybe'],
+  },
+  cniConfDir: {
+    valid: [{ raw: '/host/etc/cni/net.d', value: '/host/etc/cni/net.d' }],
+    invalid: ['etc/cni/net.d'],
+  },
+  healthAddress: {
+    valid: [
+      { raw: '127.0.0.1:61680', value: { host: '127.0.0.1', port: 61680 } },
+      { raw: 'off', value: undefined },
+    ],
+    invalid: ['61680', ':61680', 'localhost:61680', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.300:80', 'on'],
+  },
   ipCooldownMs: {
     valid: [
       { raw: '0', value: 0 },
@@ -310,6 +347,12 @@ const DEFAULTS: DaemonConfig = {
   azureImdsEndpoint: undefined,
   azureBatchSize: 32,
   azureClientId: undefined,
+  kubernetes: 'auto',
+  kubeconfig: undefined,
+  nodeName: undefined,
+  taintExhaustedNodes: true,
+  cniConfDir: undefined,
+  healthAddress: undefined,
 };
 
 describe('CONFIG_VARIABLES', () => {

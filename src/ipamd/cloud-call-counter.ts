@@ -1,0 +1,54 @@
+/**
+ * Counts the provider's cloud operations by action (the {@link CloudProvider} method called), with
+ * their failures and how many of those the cloud throttled, for the NativeipNode status. Wraps the
+ * provider; the pool and the reconciler see the same interface.
+ */
+import { CloudError, type CloudProvider } from '../core/types.js';
+
+export interface CloudCallCount {
+  readonly action: string;
+  readonly calls: number;
+  readonly errors: number;
+  readonly throttled: number;
+}
+
+/** Provider members that are not cloud calls (state, callbacks, memory). */
+const NOT_CALLS: ReadonlySet<string> = new Set(['name', 'resumeState', 'restoreState', 'onResumeStateChange', 'throttledAtMs']);
+
+export class CloudCallCounter {
+  readonly #counts = new Map<string, { calls: number; errors: number; throttled: number }>();
+
+  /** The provider, counting every call of its asynchronous methods. */
+  wrap(provider: CloudProvider): CloudProvider {
+    return new Proxy(provider, {
+      get: (target, property, receiver) => {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function' || typeof property !== 'string' || NOT_CALLS.has(property)) return value;
+        return (...args: unknown[]) => {
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (!(result instanceof Promise)) return result;
+          const count = this.#countOf(property);
+          count.calls += 1;
+          return result.catch((error: unknown) => {
+            count.errors += 1;
+            if (error instanceof CloudError && error.code === 'Throttled') count.throttled += 1;
+            throw error;
+          });
+        };
+      },
+    });
+  }
+
+  counts(): CloudCallCount[] {
+    return [...this.#counts].map(([action, c]) => ({ action, ...c })).sort((a, b) => a.action.localeCompare(b.action));
+  }
+
+  #countOf(action: string): { calls: number; errors: number; throttled: number } {
+    let count = this.#counts.get(action);
+    if (count === undefined) {
+      count = { calls: 0, errors: 0, throttled: 0 };
+      this.#counts.set(action, count);
+    }
+    return count;
+  }
+}
