@@ -62,19 +62,16 @@ export interface AvailabilityMemory {
 
 export const INITIAL_AVAILABILITY: AvailabilityMemory = {};
 
-/** The condition alone: False while no address is free and the pool cannot grow. */
+/**
+ * The condition alone: False while no address is free and the pool cannot grow. Its message
+ * names no count that moves with every pod, so it changes (and is written) only when the answer
+ * or its reason does.
+ */
 export function conditionOf(outlook: PoolOutlook): Omit<NodeAvailability, 'taint'> {
   if (outlook.free > 0 || outlook.blocked === undefined) {
-    const message =
-      outlook.free > 0
-        ? `${outlook.free} free address${outlook.free === 1 ? '' : 'es'}`
-        : outlook.coolingDown > 0
-          ? `no free address now; ${outlook.coolingDown} cooling down and the pool can grow`
-          : 'no free address now; the pool can grow';
-    return { available: true, reason: AVAILABLE_REASON, message };
+    return { available: true, reason: AVAILABLE_REASON, message: 'the pool has free addresses or can get more' };
   }
-  const cooling = outlook.coolingDown > 0 ? ` (${outlook.coolingDown} released address${outlook.coolingDown === 1 ? '' : 'es'} cooling down)` : '';
-  return { available: false, reason: outlook.blocked.reason, message: `no free address: ${outlook.blocked.message}${cooling}` };
+  return { available: false, reason: outlook.blocked.reason, message: `no free address: ${outlook.blocked.message}` };
 }
 
 /** True when the node should carry the taint: nothing free, nothing cooling, and a lasting reason. */

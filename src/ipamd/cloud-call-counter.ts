@@ -21,8 +21,9 @@ export class CloudCallCounter {
   /** The provider, counting every call of its asynchronous methods. */
   wrap(provider: CloudProvider): CloudProvider {
     return new Proxy(provider, {
-      get: (target, property, receiver) => {
-        const value: unknown = Reflect.get(target, property, receiver);
+      // Members are read and called on the provider itself, so its private fields stay reachable.
+      get: (target, property) => {
+        const value: unknown = Reflect.get(target, property, target);
         if (typeof value !== 'function' || typeof property !== 'string' || NOT_CALLS.has(property)) return value;
         return (...args: unknown[]) => {
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);

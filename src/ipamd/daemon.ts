@@ -16,6 +16,12 @@ import { IpamService } from './ipam-service.js';
 import { LeakedInterfaceGc } from './leaked-interface-gc.js';
 import { PoolManager } from './pool-manager.js';
 import { RpcServer } from './rpc-server.js';
+import { CloudCallCounter } from './cloud-call-counter.js';
+import { ClusterAgent } from './cluster/cluster-agent.js';
+import type { ClusterPort } from './cluster/cluster-port.js';
+import { CONFLIST_NAME, renderConflist, writeFileAtomically } from './cluster/cni-conflist.js';
+import { HealthServer } from './health-server.js';
+import { RpcServiceError } from '../rpc/errors.js';
 
 export interface DaemonParts {
   readonly config: DaemonConfig;
@@ -28,8 +34,13 @@ export interface DaemonParts {
    * node-port marking (AWS_VPC_CNI_NODE_PORT_SUPPORT). Unset: no nft table is programmed.
    */
   readonly egressNat?: EgressNat;
+  /** The Kubernetes API around the node (src/kube). Unset: the daemon runs without it. */
+  readonly cluster?: ClusterPort;
   readonly clock?: () => number;
 }
+
+/** ADD refusals that mean no address could be had: each gets a Warning Event on its pod. */
+const NO_ADDRESS_CODES: ReadonlySet<string> = new Set(['PoolExhausted', 'PoolEmptyGrowing', 'CloudFailed']);
 
 /** How long an ADD waits for a grow under way before it answers "try again later". */
 const ACQUIRE_TIMEOUT_MS = 20_000;
@@ -37,7 +48,13 @@ const ACQUIRE_TIMEOUT_MS = 20_000;
 export class Daemon {
   readonly pool: PoolManager;
   readonly service: IpamService;
+  /** Cloud calls by action, since start. */
+  readonly cloudCalls = new CloudCallCounter();
+  /** The cluster side (Kubernetes API), when connected. */
+  readonly cluster: ClusterAgent | undefined;
   readonly #parts: DaemonParts;
+  readonly #health: HealthServer | undefined;
+  #serving = false;
   readonly #rpc: RpcServer;
   readonly #leakedInterfaceGc: LeakedInterfaceGc;
   #timer: NodeJS.Timeout | undefined;
@@ -53,7 +70,8 @@ export class Daemon {
 
   constructor(parts: DaemonParts) {
     this.#parts = parts;
-    const { config, logger, provider, datapath, checkpoint, clock } = parts;
+    const { config, logger, datapath, checkpoint, clock } = parts;
+    const provider = this.cloudCalls.wrap(parts.provider);
     const { targets, adaptive } = poolPolicyOf(config);
     this.#snat = !config.externalSnat && provider.name === 'aws';
     this.pool = new PoolManager({
@@ -66,6 +84,7 @@ export class Daemon {
       ...(adaptive === undefined ? {} : { adaptive }),
       logger: logger.child({ part: 'pool' }),
       ...(clock === undefined ? {} : { clock }),
+      clusterPodCapacity: () => this.cluster?.podCapacity(),
     });
     this.service = new IpamService({
       pool: this.pool,
@@ -77,6 +96,7 @@ export class Daemon {
       vethPrefix: config.vethPrefix,
       ipCooldownMs: config.ipCooldownMs,
       netnsExists: pathExists,
+      livePodHolds: (namespace, name, address) => this.cluster?.holdsAddress(namespace, name, address) ?? false,
       providerState: () => provider.resumeState?.(),
       ...(clock === undefined ? {} : { clock }),
     });
@@ -86,9 +106,33 @@ export class Daemon {
       logger: logger.child({ part: 'eni-gc' }),
     });
     const service = this.service;
+    this.cluster =
+      parts.cluster === undefined
+        ? undefined
+        : new ClusterAgent({
+            port: parts.cluster,
+            pool: this.pool,
+            status: () => service.status(),
+            releaseEndedPods: () => service.releaseEndedPods(),
+            cloudCalls: this.cloudCalls,
+            logger: logger.child({ part: 'cluster' }),
+            taint: config.taintExhaustedNodes,
+            ...(clock === undefined ? {} : { clock }),
+          });
+    this.#health =
+      config.healthAddress === undefined
+        ? undefined
+        : new HealthServer({ ...config.healthAddress, notReadyReason: () => this.#notReadyReason(), logger: logger.child({ part: 'health' }) });
     provider.onResumeStateChange?.(() => service.persist());
+    const cluster = this.cluster;
     const handlers = {
-      add: (params: AddParams) => service.add(params),
+      add: (params: AddParams) =>
+        service.add(params).catch((error: unknown) => {
+          if (cluster !== undefined && error instanceof RpcServiceError && NO_ADDRESS_CODES.has(error.rpcCode)) {
+            cluster.addRefused({ namespace: params.podNamespace, name: params.podName }, error.message);
+          }
+          throw error;
+        }),
       del: (params: DelParams) => service.del(params),
       check: (params: CheckParams) => service.check(params),
       gc: (params: GcParams) => service.gc(params),
@@ -104,6 +148,8 @@ export class Daemon {
   /** Discovers the node, restores the checkpoint, opens the socket and starts warming the pool. */
   async start(): Promise<void> {
     const { logger, config, checkpoint, provider } = this.#parts;
+    await this.#health?.start();
+    this.cluster?.start();
     // Operations in flight when the daemon stopped are finished by the provider, not repeated.
     const providerState = (await checkpoint.load())?.providerState;
     if (providerState !== undefined) provider.restoreState?.(providerState);
@@ -114,6 +160,11 @@ export class Daemon {
     await this.service.releaseEndedPods();
     await this.#rewritePodFromRules('start');
     await this.#rpc.start();
+    this.#serving = true;
+    if (config.cniConfDir !== undefined) {
+      const path = await writeFileAtomically(config.cniConfDir, CONFLIST_NAME, renderConflist({ socketPath: config.socketPath }));
+      logger.info({ path }, 'CNI configuration written: the node can start pods');
+    }
     const node = this.pool.node;
     logger.info(
       { instanceId: node.instanceId, instanceType: node.instanceType, interfaces: node.interfaces.length, pool: this.pool.pool.stats(Date.now()) },
@@ -147,10 +198,19 @@ export class Daemon {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.pool.close();
+    await this.cluster?.close();
+    await this.#health?.close();
     await this.#leakedInterfaceGc.close();
     await this.#rpc.close();
     await this.#reconciling;
     this.#parts.datapath.close();
+  }
+
+  /** Readiness for the DaemonSet: serving, and the pool can serve or grow. */
+  #notReadyReason(): string | undefined {
+    if (!this.#serving) return 'starting';
+    const status = this.service.status();
+    return status.state === 'blocked' ? (status.reason ?? 'the pool cannot give addresses') : undefined;
   }
 
   /** Destinations a pod on a secondary interface reaches through it while SNAT is on. */

@@ -35,6 +35,12 @@ export interface IpamServiceOptions {
   /** Whether a pod's network namespace still exists; a pod whose namespace is gone has ended. */
   readonly netnsExists: (path: string) => Promise<boolean>;
   /**
+   * True when the cluster says a live pod of that name holds the address (the Kubernetes API's
+   * `status.podIPs`): its allocation is kept even when its namespace looks gone, so a reconcile
+   * never frees a live pod's address. Unset: the namespace alone decides.
+   */
+  readonly livePodHolds?: (podNamespace: string | undefined, podName: string | undefined, address: string) => boolean;
+  /**
    * With SNAT of traffic leaving the VPC: the destinations (VPC CIDRs, SNAT exclusions) that a pod
    * on a secondary interface reaches through that interface; read at each ADD and CHECK. Unset or
    * undefined: that interface carries all of the pod's traffic.
@@ -231,6 +237,13 @@ export class IpamService {
     let released = 0;
     for (const allocation of [...this.#allocations.values()]) {
       if (await this.#options.netnsExists(allocation.netns)) continue;
+      if (this.#options.livePodHolds?.(allocation.podNamespace, allocation.podName, allocation.address) === true) {
+        this.#options.logger.warn(
+          { containerId: allocation.containerId, netns: allocation.netns, address: allocation.address, pod: `${allocation.podNamespace}/${allocation.podName}` },
+          'pod namespace is gone but the API says the pod still holds its address: kept until kubelet deletes it or the pod leaves',
+        );
+        continue;
+      }
       this.#options.logger.info({ containerId: allocation.containerId, netns: allocation.netns, address: allocation.address }, 'pod namespace is gone: releasing its address');
       await this.del(allocation);
       released += 1;

@@ -11,6 +11,10 @@ import { AZURE_DEFAULT_MTU, createCloudProvider } from './cloud-provider.js';
 import { ConfigError, cloudConfigIssues, findIgnoredAwsVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
+import type { ClusterPort } from './cluster/cluster-port.js';
+import { chooseKubernetesAccess } from './kubernetes-choice.js';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 
 async function main(): Promise<void> {
   let config: DaemonConfig;
@@ -65,7 +69,24 @@ async function main(): Promise<void> {
     logger: logger.child({ part: 'datapath' }),
   });
   const egressNat = new NftEgressNat(config.hostNetnsPath === undefined ? {} : { hostNetnsPath: config.hostNetnsPath });
-  const daemon = new Daemon({ config, logger, provider, datapath, egressNat, checkpoint: new FileCheckpoint(config.checkpointPath) });
+  let cluster: ClusterPort | undefined;
+  try {
+    cluster = await connectCluster(config, logger);
+  } catch (error) {
+    const message = `nativeip-ipamd: cannot use the Kubernetes API: ${(error as Error).message}`;
+    logger.fatal(message);
+    process.stderr.write(`${message}\n`);
+    process.exit(2);
+  }
+  const daemon = new Daemon({
+    config,
+    logger,
+    provider,
+    datapath,
+    egressNat,
+    checkpoint: new FileCheckpoint(config.checkpointPath),
+    ...(cluster === undefined ? {} : { cluster }),
+  });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -89,6 +110,26 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, `nativeip-ipamd could not start: ${(error as Error).message}`);
     process.exit(1);
   }
+}
+
+/** The Kubernetes port as NATIVEIP_KUBERNETES asks; the client library loads only when it is used. */
+async function connectCluster(config: DaemonConfig, logger: ReturnType<typeof createLogger>): Promise<ClusterPort | undefined> {
+  const { SERVICE_ACCOUNT_DIR } = await import('../kube/kube-config-paths.js');
+  const access = chooseKubernetesAccess(config, {
+    serviceAccountToken: existsSync(`${SERVICE_ACCOUNT_DIR}/token`),
+    serviceHost: process.env['KUBERNETES_SERVICE_HOST'],
+    servicePort: process.env['KUBERNETES_SERVICE_PORT'],
+    hostname: hostname(),
+  });
+  if (access.kind === 'off') {
+    logger.info({ why: access.why }, 'Kubernetes API not used');
+    return undefined;
+  }
+  const { connectKubernetes } = await import('../kube/index.js');
+  const child = logger.child({ part: 'kubernetes' });
+  const endpoint = access.kind === 'kubeconfig' ? { kind: 'kubeconfig' as const, path: access.path } : { kind: 'in-cluster' as const, host: access.host, port: access.port };
+  logger.info({ access: access.kind, node: access.nodeName }, 'Kubernetes API used');
+  return connectKubernetes({ endpoint, nodeName: access.nodeName, logger: child });
 }
 
 void main();

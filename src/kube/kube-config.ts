@@ -3,9 +3,9 @@
  * kubeconfig file. The only place a KubeConfig is built.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { SERVICE_ACCOUNT_DIR } from './kube-config-paths.js';
 
-/** Where the service-account files of a pod are mounted. */
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+export { SERVICE_ACCOUNT_DIR } from './kube-config-paths.js';
 
 export type KubeEndpoint =
   | {
