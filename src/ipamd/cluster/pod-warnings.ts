@@ -27,6 +27,12 @@ interface Entry {
 
 export class PodWarnings {
   readonly #entries = new Map<string, Entry>();
+  /**
+   * Writes in flight by the key {@link due} handed out: each names its own entry, so a write that
+   * ends after its pod was forgotten cannot mark a new pod of the same name as written.
+   */
+  readonly #inFlight = new Map<string, Entry>();
+  #writes = 0;
   readonly #budget: TokenBucket;
 
   constructor(clock: () => number) {
@@ -58,15 +64,18 @@ export class PodWarnings {
       if (entry.writtenAtMs !== undefined && nowMs - entry.writtenAtMs < REPEAT_WRITE_MS) continue;
       if (!this.#budget.take()) break;
       entry.writing = true;
-      out.push({ key, warning: entry.warning, eventName: entry.eventName });
+      const writeKey = `${key}#${(this.#writes += 1)}`;
+      this.#inFlight.set(writeKey, entry);
+      out.push({ key: writeKey, warning: entry.warning, eventName: entry.eventName });
     }
     for (const [key, entry] of this.#entries) if (!entry.writing && nowMs - entry.warning.lastTime.getTime() > FORGET_MS) this.#entries.delete(key);
     return out;
   }
 
-  /** A write ended: `eventName` when it succeeded, undefined when it failed (retried later). */
+  /** A write ended (`key` as {@link due} gave it): `eventName` when it succeeded, undefined when it failed (retried later). */
   written(key: string, count: number, eventName: string | undefined, nowMs: number): void {
-    const entry = this.#entries.get(key);
+    const entry = this.#inFlight.get(key);
+    this.#inFlight.delete(key);
     if (entry === undefined) return;
     entry.writing = false;
     if (eventName === undefined) return;
