@@ -230,6 +230,11 @@ export class AddressPool {
     return { address, interfaceId: entry.interfaceId };
   }
 
+  /** Who holds `address` now; undefined when nobody does or the pool does not have it. */
+  ownerOf(address: string): string | undefined {
+    return this.#addresses.get(address)?.owner;
+  }
+
   lookup(key: string): Assignment | undefined {
     const address = this.#byOwner.get(key);
     if (address === undefined) return undefined;

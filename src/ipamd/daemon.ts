@@ -97,6 +97,7 @@ export class Daemon {
       ipCooldownMs: config.ipCooldownMs,
       netnsExists: pathExists,
       livePodHolds: (namespace, name, address) => this.cluster?.holdsAddress(namespace, name, address) ?? false,
+      liveAddress: (address) => this.cluster?.liveAddress(address) ?? false,
       providerState: () => provider.resumeState?.(),
       ...(clock === undefined ? {} : { clock }),
     });
@@ -114,6 +115,7 @@ export class Daemon {
             pool: this.pool,
             status: () => service.status(),
             releaseEndedPods: () => service.releaseEndedPods(),
+            holdLivePodAddresses: (pods) => service.holdLivePodAddresses(pods),
             cloudCalls: this.cloudCalls,
             logger: logger.child({ part: 'cluster' }),
             taint: config.taintExhaustedNodes,

@@ -3,6 +3,7 @@
  * the checkpoint together with the ordering that keeps addresses from leaking or doubling:
  * an allocation is on disk before the pod's network exists, and stays on disk until it is gone.
  */
+import { HeldAddresses, type HeldAddress } from './held-addresses.js';
 import type { Logger } from 'pino';
 import type { Datapath, PodNetworkSpec } from '../cni/datapath/types.js';
 import { POD_GATEWAY } from '../cni/datapath/types.js';
@@ -40,6 +41,8 @@ export interface IpamServiceOptions {
    * never frees a live pod's address. Unset: the namespace alone decides.
    */
   readonly livePodHolds?: (podNamespace: string | undefined, podName: string | undefined, address: string) => boolean;
+  /** True when the cluster says some live pod on this node holds the address (any name). Unset: none known. */
+  readonly liveAddress?: (address: string) => boolean;
   /**
    * With SNAT of traffic leaving the VPC: the destinations (VPC CIDRs, SNAT exclusions) that a pod
    * on a secondary interface reaches through that interface; read at each ADD and CHECK. Unset or
@@ -64,14 +67,50 @@ export class IpamService {
   readonly #allocations = new Map<string, CheckpointAllocation>();
   /** Until the checkpoint is restored, a write would drop the allocations it holds. */
   #restored = false;
+  readonly #held: HeldAddresses;
 
   constructor(options: IpamServiceOptions) {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
+    this.#held = new HeldAddresses({ pool: options.pool, logger: options.logger });
   }
 
-  /** Restores allocations and cooldowns from the checkpoint into the started pool. */
+  /**
+   * Loads the checkpoint, then holds every address the kernel shows a pod of ours using that no
+   * allocation records (a lost, truncated or older checkpoint): never handed to another pod.
+   */
   async restore(): Promise<void> {
+    await this.#loadCheckpoint();
+    const routes = await this.#kernelPodRoutes();
+    if (routes === undefined) return;
+    const owned = new Set([...this.#allocations.values()].map((a) => a.address));
+    this.#held.hold(routes.filter((r) => !owned.has(r.address)).map((r) => ({ address: r.address, hostVeth: r.hostVeth, source: 'kernel' as const })));
+  }
+
+  /** Holds the addresses live pods on this node show in the API that no allocation records. */
+  holdLivePodAddresses(pods: readonly { namespace: string; name: string; podIps: readonly string[] }[]): void {
+    if (!this.#restored) return;
+    const owned = new Set([...this.#allocations.values()].map((a) => a.address));
+    this.#held.hold(pods.flatMap((pod) => pod.podIps.filter((ip) => !owned.has(ip)).map((address) => ({ address, pod: { namespace: pod.namespace, name: pod.name }, source: 'api' as const }))));
+  }
+
+  /** Addresses held for pods no allocation records (see held-addresses.ts). */
+  heldAddresses(): readonly HeldAddress[] {
+    return this.#held.list();
+  }
+
+  async #kernelPodRoutes(): Promise<readonly { address: string; hostVeth: string }[] | undefined> {
+    const { datapath, vethPrefix, logger } = this.#options;
+    if (datapath.listPodRoutes === undefined) return undefined;
+    try {
+      return await datapath.listPodRoutes(vethPrefix);
+    } catch (error) {
+      logger.warn({ err: error }, 'could not read the pods routes from the kernel');
+      return undefined;
+    }
+  }
+
+  async #loadCheckpoint(): Promise<void> {
     const { checkpoint, pool, logger } = this.#options;
     const saved = await checkpoint.load();
     this.#restored = true;
@@ -145,7 +184,17 @@ export class IpamService {
       const allocation = this.#allocations.get(key);
       const log = this.#options.logger.child({ containerId: params.containerId, ifName: params.ifName });
       if (allocation === undefined) {
-        log.info('DEL of an unknown allocation: nothing to do');
+        const held = this.#held.byHostVeth(this.#vethName(params));
+        if (held === undefined) {
+          log.info('DEL of an unknown allocation: nothing to do');
+          return {};
+        }
+        // A pod the checkpoint had lost: its network is ours to remove, its address goes back.
+        const interfaceId = this.#held.interfaceOf(held.address);
+        const routeTable = interfaceId === undefined ? undefined : this.#options.pool.routeTableOf(interfaceId);
+        await this.#options.datapath.delPod({ hostVethName: held.hostVeth ?? this.#vethName(params), address: held.address, ...(routeTable === undefined ? {} : { routeTable }) });
+        this.#held.release(held.address, this.#options.ipCooldownMs);
+        log.info({ address: held.address }, 'released an address held for a pod the checkpoint had lost');
         return {};
       }
       const started = performance.now();
@@ -224,9 +273,11 @@ export class IpamService {
   /** Host veths and addresses live pods hold, plus the node's interface addresses. */
   #inUse(): { veths: Set<string>; addresses: Set<string> } {
     const allocations = [...this.#allocations.values()];
-    const addresses = new Set(allocations.map((a) => a.address));
+    const held = this.#held.list();
+    const addresses = new Set([...allocations.map((a) => a.address), ...held.map((h) => h.address)]);
     for (const pif of this.#options.pool.node.interfaces) addresses.add(pif.primaryIp);
-    return { veths: new Set(allocations.map((a) => a.hostVeth)), addresses };
+    const veths = new Set([...allocations.map((a) => a.hostVeth), ...held.flatMap((h) => (h.hostVeth === undefined ? [] : [h.hostVeth]))]);
+    return { veths, addresses };
   }
 
   /**
@@ -247,6 +298,13 @@ export class IpamService {
       this.#options.logger.info({ containerId: allocation.containerId, netns: allocation.netns, address: allocation.address }, 'pod namespace is gone: releasing its address');
       await this.del(allocation);
       released += 1;
+    }
+    const routes = await this.#kernelPodRoutes();
+    if (routes !== undefined) {
+      const { livePodHolds, liveAddress, ipCooldownMs } = this.#options;
+      const live = (entry: HeldAddress) =>
+        liveAddress?.(entry.address) === true || (entry.pod !== undefined && livePodHolds?.(entry.pod.namespace, entry.pod.name, entry.address) === true);
+      released += this.#held.releaseGone(new Set(routes.map((r) => r.address)), live, ipCooldownMs).length;
     }
     return released;
   }
@@ -345,7 +403,7 @@ export class IpamService {
     return { hostVethName: allocation.hostVeth, address: allocation.address, ...(routeTable === undefined ? {} : { routeTable }) };
   }
 
-  #vethName(params: AddParams): string {
+  #vethName(params: AddParams | DelParams): string {
     const pod = params.podNamespace !== undefined && params.podName !== undefined ? { namespace: params.podNamespace, name: params.podName } : params.containerId;
     return hostVethName(this.#options.vethPrefix, pod);
   }

@@ -33,5 +33,8 @@ export class FakeDatapath implements Datapath {
   async listHostVeths(prefix: string): Promise<string[]> {
     return [...this.pods.keys()].filter((n) => n.startsWith(prefix));
   }
+  async listPodRoutes(prefix: string): Promise<{ address: string; hostVeth: string }[]> {
+    return [...this.pods.values()].filter((p) => p.hostVethName.startsWith(prefix)).map((p) => ({ address: p.address, hostVeth: p.hostVethName }));
+  }
   close(): void {}
 }

@@ -69,3 +69,25 @@ export function findPodLeftovers(
   }
   return { veths, routes, rules };
 }
+
+/** A pod's address as the host's kernel shows it: our `/32` route to it over one of our veths. */
+export interface KernelPodRoute {
+  readonly address: string;
+  readonly hostVeth: string;
+}
+
+/**
+ * The pods the host's kernel says nativeip set up: `<address>/32` routes in the main table with
+ * our protocol over a veth named with `vethPrefix`. A record of its own, beside the checkpoint:
+ * a route outlives a lost checkpoint, and goes with the veth when the pod's namespace goes.
+ */
+export function findPodRoutes(host: Pick<NamespaceState, 'links' | 'routes'>, vethPrefix: string, routeProtocol: number): KernelPodRoute[] {
+  const veths = new Map(host.links.filter((l) => l.kind === 'veth' && l.name.startsWith(vethPrefix)).map((l) => [l.index, l.name]));
+  const found: KernelPodRoute[] = [];
+  for (const r of host.routes) {
+    if (r.table !== MAIN_TABLE || r.dstLen !== 32 || r.protocol !== routeProtocol || r.gateway !== undefined || r.oif === undefined) continue;
+    const hostVeth = veths.get(r.oif);
+    if (hostVeth !== undefined) found.push({ address: r.dst, hostVeth });
+  }
+  return found.sort((a, b) => a.hostVeth.localeCompare(b.hostVeth));
+}

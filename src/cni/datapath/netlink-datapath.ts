@@ -14,7 +14,7 @@ import {
   type PodNetworkSpec,
   type PodTeardownSpec,
 } from './types.js';
-import { findPodLeftovers } from './leftovers.js';
+import { findPodLeftovers, findPodRoutes, type KernelPodRoute } from './leftovers.js';
 import { rewritePodFromRules, syncNodePortRule, type HostRuleAccess } from './host-rules-netlink.js';
 import { describe, planInterface, planPod, planPodTeardown, type PlanObject } from './plan.js';
 import { applyHostPlan, applyPodPlan, deleteMatchingRules, removeAll, type Removal } from './apply.js';
@@ -230,6 +230,16 @@ export class NetlinkDatapath implements Datapath {
         .sort();
     } catch (err) {
       throw new DatapathError('list host links', describeFailure(err), { cause: err });
+    }
+  }
+
+  async listPodRoutes(vethPrefix: string): Promise<KernelPodRoute[]> {
+    this.#assertOpen();
+    try {
+      const { links, routes } = await this.#dumpQueue.run(async () => ({ links: await listLinks(this.#hostDumps), routes: await listRoutes(this.#hostDumps) }));
+      return findPodRoutes({ links, routes }, vethPrefix, ROUTE_PROTOCOL);
+    } catch (err) {
+      throw new DatapathError('list pod routes', describeFailure(err), { cause: err });
     }
   }
 

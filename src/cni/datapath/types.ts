@@ -100,6 +100,11 @@ export interface Datapath {
   /** Host-side veth names whose name starts with `prefix`, for leftover clean-up. */
   listHostVeths(prefix: string): Promise<string[]>;
   /**
+   * The pods the host's kernel shows nativeip set up: each `/32` route of ours to a pod address
+   * over a veth named with `vethPrefix` (see findPodRoutes). Read-only.
+   */
+  listPodRoutes?(vethPrefix: string): Promise<readonly { readonly address: string; readonly hostVeth: string }[]>;
+  /**
    * GC: removes host-side pod objects no live pod owns (veths named with the prefix, our /32
    * routes, to-pod and from-pod rules; see findPodLeftovers). Reads the host first, then calls
    * `inUse()` to decide, so a pod added meanwhile is kept. Returns a description of each object

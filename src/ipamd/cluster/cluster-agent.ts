@@ -21,6 +21,8 @@ export interface ClusterAgentOptions {
   readonly status: () => StatusResult;
   /** Releases the addresses of pods whose network namespace is gone (the reconcile's first step). */
   readonly releaseEndedPods: () => Promise<unknown>;
+  /** Holds the addresses the API shows live pods using that no allocation records (a lost checkpoint). */
+  readonly holdLivePodAddresses: (pods: readonly { namespace: string; name: string; podIps: readonly string[] }[]) => void;
   readonly cloudCalls: CloudCallCounter;
   readonly logger: Logger;
   /** `NATIVEIP_TAINT_EXHAUSTED_NODES`. */
@@ -97,6 +99,12 @@ export class ClusterAgent {
     return port.pods().some((p) => p.namespace === namespace && p.name === name && !p.terminal && p.podIps.includes(address));
   }
 
+  /** True when the API (as last synced) shows a live pod on this node holding `address`. */
+  liveAddress(address: string): boolean {
+    const { port } = this.#options;
+    return port.synced() && port.pods().some((p) => !p.terminal && !p.hostNetwork && p.podIps.includes(address));
+  }
+
   /** An ADD was refused for want of an address: a Warning Event on the pod, aggregated. */
   addRefused(pod: { namespace?: string | undefined; name?: string | undefined }, message: string): void {
     if (pod.namespace === undefined || pod.name === undefined) return;
@@ -165,6 +173,7 @@ export class ClusterAgent {
 
   #clusterChanged(): void {
     const { port, pool } = this.#options;
+    if (port.synced()) this.#options.holdLivePodAddresses(port.pods().filter((p) => !p.terminal && !p.hostNetwork));
     const node = port.node();
     const hostNetwork = port.pods().filter((p) => p.hostNetwork && !p.terminal).length;
     const capacity = node?.capacityPods === undefined ? undefined : Math.max(0, node.capacityPods - hostNetwork);
