@@ -49,3 +49,4 @@ if ! command -v go >/dev/null; then
   exit 1
 fi
 bash scripts/install-cni-tools.sh >/dev/null
+bash scripts/install-kube.sh
