@@ -24,7 +24,9 @@ export class CloudCallCounter {
       // Members are read and called on the provider itself, so its private fields stay reachable.
       get: (target, property) => {
         const value: unknown = Reflect.get(target, property, target);
-        if (typeof value !== 'function' || typeof property !== 'string' || NOT_CALLS.has(property)) return value;
+        if (typeof value !== 'function') return value;
+        // Bound too, or `this` would be the proxy, which has none of the provider's #private fields.
+        if (typeof property !== 'string' || NOT_CALLS.has(property)) return (value as (...a: unknown[]) => unknown).bind(target);
         return (...args: unknown[]) => {
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
           if (!(result instanceof Promise)) return result;
