@@ -21,7 +21,6 @@ import { ClusterAgent } from './cluster/cluster-agent.js';
 import type { ClusterPort } from './cluster/cluster-port.js';
 import { CONFLIST_NAME, renderConflist, writeFileAtomically } from './cluster/cni-conflist.js';
 import { HealthServer } from './health-server.js';
-import { RpcServiceError } from '../rpc/errors.js';
 
 export interface DaemonParts {
   readonly config: DaemonConfig;
@@ -38,9 +37,6 @@ export interface DaemonParts {
   readonly cluster?: ClusterPort;
   readonly clock?: () => number;
 }
-
-/** ADD refusals that mean no address could be had: each gets a Warning Event on its pod. */
-const NO_ADDRESS_CODES: ReadonlySet<string> = new Set(['PoolExhausted', 'PoolEmptyGrowing', 'CloudFailed']);
 
 /** How long an ADD waits for a grow under way before it answers "try again later". */
 const ACQUIRE_TIMEOUT_MS = 20_000;
@@ -98,6 +94,7 @@ export class Daemon {
       netnsExists: pathExists,
       livePodHolds: (namespace, name, address) => this.cluster?.holdsAddress(namespace, name, address) ?? false,
       liveAddress: (address) => this.cluster?.liveAddress(address) ?? false,
+      onAddressRefused: (pod, reason) => this.cluster?.addRefused({ namespace: pod.podNamespace, name: pod.podName }, reason),
       providerState: () => provider.resumeState?.(),
       ...(clock === undefined ? {} : { clock }),
     });
@@ -126,15 +123,8 @@ export class Daemon {
         ? undefined
         : new HealthServer({ ...config.healthAddress, notReadyReason: () => this.#notReadyReason(), logger: logger.child({ part: 'health' }) });
     provider.onResumeStateChange?.(() => service.persist());
-    const cluster = this.cluster;
     const handlers = {
-      add: (params: AddParams) =>
-        service.add(params).catch((error: unknown) => {
-          if (cluster !== undefined && error instanceof RpcServiceError && NO_ADDRESS_CODES.has(error.rpcCode)) {
-            cluster.addRefused({ namespace: params.podNamespace, name: params.podName }, error.message);
-          }
-          throw error;
-        }),
+      add: (params: AddParams) => service.add(params),
       del: (params: DelParams) => service.del(params),
       check: (params: CheckParams) => service.check(params),
       gc: (params: GcParams) => service.gc(params),

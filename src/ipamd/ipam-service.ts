@@ -41,6 +41,8 @@ export interface IpamServiceOptions {
    * never frees a live pod's address. Unset: the namespace alone decides.
    */
   readonly livePodHolds?: (podNamespace: string | undefined, podName: string | undefined, address: string) => boolean;
+  /** Called when an ADD gets no address (the pool is exhausted, blocked or still growing), with the reason the pod gets. */
+  readonly onAddressRefused?: (pod: PodRef, reason: string) => void;
   /** True when the cluster says some live pod on this node holds the address (any name). Unset: none known. */
   readonly liveAddress?: (address: string) => boolean;
   /**
@@ -151,7 +153,13 @@ export class IpamService {
         await this.#options.datapath.delPod(this.#teardownSpec(existing));
         return this.#plumb(existing, params, log, { started });
       }
-      const assignment = await this.#options.pool.acquire(key);
+      let assignment;
+      try {
+        assignment = await this.#options.pool.acquire(key);
+      } catch (error) {
+        if (error instanceof RpcServiceError) this.#options.onAddressRefused?.(params, error.message);
+        throw error;
+      }
       const acquired = performance.now();
       const routeTable = this.#options.pool.routeTableOf(assignment.interfaceId);
       const allocation: CheckpointAllocation = {
@@ -327,11 +335,11 @@ export class IpamService {
     const { pool } = this.#options;
     const now = this.#clock();
     const stats = pool.pool.stats(now);
-    const block = pool.block;
-    const state = stats.available > 0 ? 'ready' : block !== undefined ? 'blocked' : 'growing';
+    const blocked = stats.available > 0 ? undefined : pool.outlook().blocked;
+    const state = stats.available > 0 ? 'ready' : blocked !== undefined ? 'blocked' : 'growing';
     return {
       state,
-      ...(state !== 'ready' && block !== undefined ? { reason: block.reason } : {}),
+      ...(blocked === undefined ? {} : { reason: blocked.message }),
       cloud: pool.cloudName,
       instanceId: pool.node.instanceId,
       instanceType: pool.node.instanceType,

@@ -35,6 +35,8 @@ let cp: LocalControlPlane;
 let dir: string;
 let kubeconfig: string;
 let cloud: FakeCloud;
+/** The node's kernel: it outlives a daemon. */
+const datapath = new FakeDatapath();
 let daemon: Daemon | undefined;
 let port: ClusterPort | undefined;
 const logger = pino({ level: process.env['NATIVEIP_TEST_LOG'] === '1' ? 'debug' : 'silent' });
@@ -87,7 +89,7 @@ async function add(name: string) {
 }
 
 async function del(name: string) {
-  await daemon!.service.del({ networkName: 'nativeip', containerId: `ctr-${name}`, ifName: 'eth0', netns: join(dir, `netns-${name}`) });
+  await daemon!.service.del({ networkName: 'nativeip', containerId: `ctr-${name}`, ifName: 'eth0', netns: join(dir, `netns-${name}`), podNamespace: 'default', podName: name });
 }
 
 const held = () => daemon!.service.status().pods.map((p) => p.podName);
@@ -106,7 +108,7 @@ async function startDaemon(env: Record<string, string> = {}): Promise<void> {
     ...env,
   });
   port = connectKubernetes({ endpoint: { kind: 'kubeconfig', path: kubeconfig }, nodeName: NODE, logger });
-  daemon = new Daemon({ config, logger, provider: cloud, datapath: new FakeDatapath(), checkpoint: new FileCheckpoint(config.checkpointPath), cluster: port });
+  daemon = new Daemon({ config, logger, provider: cloud, datapath, checkpoint: new FileCheckpoint(config.checkpointPath), cluster: port });
   await daemon.start();
 }
 
@@ -229,5 +231,25 @@ describe('nativeip-ipamd against a real API server', () => {
       const object = await cp.kubectlJson<{ status?: { addresses?: { assigned: number } } }>(['get', 'nativeipnode', NODE]);
       return object.status?.addresses?.assigned === CAPACITY_PODS - 1 ? true : undefined;
     }, 60_000);
+  });
+
+  it('rebuilds a wiped checkpoint from the kernel and the API without handing a live pod\'s address to another', async () => {
+    const before = new Map(daemon!.service.status().pods.map((p) => [p.podName, p.address]));
+    expect(before.size).toBe(CAPACITY_PODS - 1);
+    await daemon!.close();
+    daemon = undefined;
+    await rm(join(dir, 'checkpoint.json'));
+    await startDaemon();
+    expect(daemon!.service.status().pods).toEqual([]);
+    expect(new Set(daemon!.service.heldAddresses().map((h) => h.address))).toEqual(new Set(before.values()));
+    // Whatever the pool has beyond the held addresses, a new pod never gets one of them.
+    const fresh = await add('p10');
+    expect([...before.values()].map((a) => `${a}/32`)).not.toContain(fresh.address);
+    // kubelet's DEL of a pod the checkpoint lost finds it by its host veth and frees its address.
+    const p2 = before.get('p2')!;
+    await del('p2');
+    expect([...datapath.pods.values()].map((p) => p.address)).not.toContain(p2);
+    expect(daemon!.service.heldAddresses().map((h) => h.address)).not.toContain(p2);
+    expect(daemon!.pool.pool.ownerOf(p2)).toBeUndefined();
   });
 });

@@ -45,6 +45,8 @@ export class ClusterAgent {
   readonly #policy;
   #memory: AvailabilityMemory = INITIAL_AVAILABILITY;
   #written: NodeAvailability | undefined;
+  /** The availability last computed, and since when it has held (the condition is written once it held settleMs). */
+  #candidate: { availability: NodeAvailability; sinceMs: number } | undefined;
   #status: { status: NativeipNodeStatus; atMs: number } | undefined;
   #lastFailure: NativeipNodeStatus['lastFailure'];
   #capacity: number | undefined;
@@ -122,6 +124,10 @@ export class ClusterAgent {
     const evaluated = evaluateAvailability(this.#memory, outlook, now, this.#policy);
     this.#memory = evaluated.memory;
     const availability = evaluated.availability;
+    if (this.#candidate === undefined || !sameAvailability(this.#candidate.availability, availability)) this.#candidate = { availability, sinceMs: now };
+    // The taint has its own hysteresis; the condition alone is written once it held settleMs, so a
+    // node whose last address comes and goes with each pod does not write the Node each time.
+    const settled = this.#written === undefined || this.#written.taint !== availability.taint || now - this.#candidate.sinceMs >= this.#policy.settleMs;
     if (outlook.blocked !== undefined && (this.#lastFailure?.reason !== outlook.blocked.reason || this.#lastFailure.message !== outlook.blocked.message)) {
       this.#lastFailure = { reason: outlook.blocked.reason, message: outlook.blocked.message, time: new Date(now).toISOString() };
     }
@@ -129,7 +135,7 @@ export class ClusterAgent {
     if (this.#writing || !port.synced() || now < this.#retryAtMs) return;
     this.#writing = true;
     try {
-      if (!sameAvailability(this.#written, availability)) {
+      if (settled && !sameAvailability(this.#written, availability)) {
         await port.writeAvailability(availability);
         if (this.#written?.taint !== availability.taint || this.#written?.available !== availability.available) {
           logger.info({ available: availability.available, reason: availability.reason, taint: availability.taint ?? null, message: availability.message }, 'Node condition and taint written');

@@ -11,7 +11,7 @@ import { DEFAULT_SOCKET_PATH } from '../../rpc/protocol.js';
 export const CONFLIST_NAME = '10-nativeip.conflist';
 
 /** The conflist's text for a daemon listening on `socketPath`. Pure. */
-export function renderConflist(options: { socketPath: string; mtu?: number }): string {
+export function renderConflist(options: { socketPath: string }): string {
   const plugin = {
     type: 'nativeip-cni',
     ...(options.socketPath === DEFAULT_SOCKET_PATH ? {} : { socketPath: options.socketPath }),
