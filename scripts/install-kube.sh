@@ -55,9 +55,11 @@ report() { # name, start ns
 }
 # has NAME COMMAND... : the binary exists and COMMAND's output names the wanted version.
 has() {
-  local name=$1 want=$2
+  local name=$1 want=$2 out
   shift 2
-  [ -x "$bin/$name" ] && "$@" 2>/dev/null | grep -qF -- "$want"
+  [ -x "$bin/$name" ] || return 1
+  out=$("$@" 2>/dev/null) || return 1
+  [[ $out == *"$want"* ]]
 }
 
 # The build needs no network when the module cache is warm and never edits go.mod/go.sum.
