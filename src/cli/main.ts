@@ -4,6 +4,7 @@
  *   nativeip max-pods --instance-type TYPE [--prefix-delegation] …
  *   nativeip emulator aws|azure [--listen HOST:PORT] …
  *   nativeip demo [--cloud aws|azure] [--keep]
+ *   nativeip install-cni [--from PATH] [--bin-dir DIR]
  */
 import { callDaemon } from '../rpc/client.js';
 import { RpcCallError } from '../rpc/errors.js';
@@ -19,6 +20,8 @@ const USAGE = `usage:
   nativeip emulator aws [--listen HOST:PORT] [--instances N] [--instance-type T] …
   nativeip emulator azure [--listen HOST:PORT] [--vms N] [--nics N] [--latency-ms MS] …
   nativeip demo [--cloud aws|azure] [--keep]   (root) the whole path on an emulated AWS VPC or Azure VNet
+  nativeip install-cni [--from PATH] [--bin-dir DIR]
+                                               copy the CNI plugin onto the host (the DaemonSet's init step)
 `;
 
 class UsageError extends Error {}
@@ -88,6 +91,18 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       const { runDemo } = await import('./demo.js');
       return runDemo(args);
+    }
+    case 'install-cni': {
+      const { InstallCniUsageError, INSTALL_CNI_USAGE, installCni, parseInstallCniArgs, renderInstallOutcome } = await import('./install-cni.js');
+      let options;
+      try {
+        options = parseInstallCniArgs(args);
+      } catch (error) {
+        if (error instanceof InstallCniUsageError) throw new UsageError(`install-cni: ${error.message}\n${INSTALL_CNI_USAGE}`);
+        throw error;
+      }
+      process.stdout.write(`${renderInstallOutcome(await installCni(options))}\n`);
+      return 0;
     }
     case undefined:
     case 'help':
