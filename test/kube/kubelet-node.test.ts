@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
 import { iptablesDump, mountsUnder, nftTables, readSysctls } from '../support/kube/host-state.js';
 import { buildBusyboxImage } from '../support/kube/image.js';
@@ -78,7 +78,12 @@ describe('KubeletNode', () => {
   }, 90_000);
 
   it('runs a Deployment of two busybox pods that reach each other (kubectl exec ping)', async () => {
-    if (cp === undefined) throw new Error('not started');
+    if (cp === undefined || node === undefined) throw new Error('not started');
+    const [plane, kubelet] = [cp, node];
+    onTestFailed(async () => {
+      console.log(await plane.kubectl(['describe', 'pods', '-n', NS]).catch(String));
+      console.log(`--- kubelet log ---\n${kubelet.logTail('kubelet', 30)}\n--- containerd log ---\n${kubelet.logTail('containerd', 30)}`);
+    });
     await cp.kubectl(['create', 'namespace', NS]);
     await cp.kubectl(['apply', '-f', '-'], {
       input: JSON.stringify({

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { kubeBinary, kubeBinDir } from './binaries.js';
 import { httpsGet, writeKubeconfig, type KubeCredentials } from './kubeconfig.js';
 import { TestPki, type CertPaths } from './pki.js';
-import { freePort, ManagedProcess, runCommand, type RunOptions } from './process.js';
+import { freePort, ManagedProcess, runCommand, tailFile, type RunOptions } from './process.js';
 
 export interface LocalControlPlaneOptions {
   /** Also run kube-controller-manager (default ServiceAccounts, tokens, Deployments, GC). Default false. */
@@ -269,6 +269,11 @@ export class LocalControlPlane {
     if (apiServer === undefined) throw new Error('LocalControlPlane is not started');
     apiServer.start();
     await apiServer.waitUntil('ready (/readyz)', async () => (await httpsGet(`${this.server}/readyz`, { caPath: this.caPath, token: this.adminToken })).status === 200, START_TIMEOUT_MS);
+  }
+
+  /** The last `lines` lines of a component's log (etcd, kube-apiserver, kube-controller-manager, kube-scheduler). */
+  logTail(component: 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler', lines = 40): string {
+    return this.dir === '' ? '' : tailFile(join(this.dir, `${component}.log`), lines);
   }
 
   /** Runs the built kubectl with the admin kubeconfig; returns stdout, throws with stderr on failure. */

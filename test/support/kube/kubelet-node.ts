@@ -32,7 +32,7 @@ import {
   unmountUnder,
 } from './host-state.js';
 import { makePauseRootfs, writeImageArchive } from './image.js';
-import { freePort, ManagedProcess, runCommand, sleep } from './process.js';
+import { freePort, ManagedProcess, runCommand, sleep, tailFile } from './process.js';
 
 export const PAUSE_IMAGE = 'nativeip.local/pause:1';
 
@@ -294,6 +294,11 @@ state = ${q(join(dir, 'state'))}
       conf_dir = ${q(this.options.cniConfDir)}
       max_conf_num = 1
 `;
+  }
+
+  /** The last `lines` lines of the kubelet's or containerd's log (for a failing test's report). */
+  logTail(process: 'kubelet' | 'containerd', lines = 40): string {
+    return this.dir === '' ? '' : tailFile(join(this.dir, `${process}.log`), lines);
   }
 
   /** Runs `ctr` against this node's containerd (namespace k8s.io unless given); returns stdout. */
