@@ -3,6 +3,7 @@
  * the checkpoint together with the ordering that keeps addresses from leaking or doubling:
  * an allocation is on disk before the pod's network exists, and stays on disk until it is gone.
  */
+import { serviceStatus } from './service-status.js';
 import { HeldAddresses, type HeldAddress } from './held-addresses.js';
 import type { Logger } from 'pino';
 import type { Datapath, PodNetworkSpec } from '../cni/datapath/types.js';
@@ -74,7 +75,7 @@ export class IpamService {
   constructor(options: IpamServiceOptions) {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
-    this.#held = new HeldAddresses({ pool: options.pool, logger: options.logger });
+    this.#held = new HeldAddresses({ pool: options.pool, datapath: options.datapath, vethPrefix: options.vethPrefix, cooldownMs: options.ipCooldownMs, logger: options.logger });
   }
 
   /**
@@ -83,33 +84,21 @@ export class IpamService {
    */
   async restore(): Promise<void> {
     await this.#loadCheckpoint();
-    const routes = await this.#kernelPodRoutes();
-    if (routes === undefined) return;
-    const owned = new Set([...this.#allocations.values()].map((a) => a.address));
-    this.#held.hold(routes.filter((r) => !owned.has(r.address)).map((r) => ({ address: r.address, hostVeth: r.hostVeth, source: 'kernel' as const })));
+    await this.#held.holdFromKernel(this.#ownedAddresses());
+  }
+
+  #ownedAddresses(): Set<string> {
+    return new Set([...this.#allocations.values()].map((a) => a.address));
   }
 
   /** Holds the addresses live pods on this node show in the API that no allocation records. */
   holdLivePodAddresses(pods: readonly { namespace: string; name: string; podIps: readonly string[] }[]): void {
-    if (!this.#restored) return;
-    const owned = new Set([...this.#allocations.values()].map((a) => a.address));
-    this.#held.hold(pods.flatMap((pod) => pod.podIps.filter((ip) => !owned.has(ip)).map((address) => ({ address, pod: { namespace: pod.namespace, name: pod.name }, source: 'api' as const }))));
+    if (this.#restored) this.#held.holdFromApi(pods, this.#ownedAddresses());
   }
 
   /** Addresses held for pods no allocation records (see held-addresses.ts). */
   heldAddresses(): readonly HeldAddress[] {
     return this.#held.list();
-  }
-
-  async #kernelPodRoutes(): Promise<readonly { address: string; hostVeth: string }[] | undefined> {
-    const { datapath, vethPrefix, logger } = this.#options;
-    if (datapath.listPodRoutes === undefined) return undefined;
-    try {
-      return await datapath.listPodRoutes(vethPrefix);
-    } catch (error) {
-      logger.warn({ err: error }, 'could not read the pods routes from the kernel');
-      return undefined;
-    }
   }
 
   async #loadCheckpoint(): Promise<void> {
@@ -192,17 +181,10 @@ export class IpamService {
       const allocation = this.#allocations.get(key);
       const log = this.#options.logger.child({ containerId: params.containerId, ifName: params.ifName });
       if (allocation === undefined) {
-        const held = this.#held.byHostVeth(this.#vethName(params));
-        if (held === undefined) {
-          log.info('DEL of an unknown allocation: nothing to do');
-          return {};
-        }
         // A pod the checkpoint had lost: its network is ours to remove, its address goes back.
-        const interfaceId = this.#held.interfaceOf(held.address);
-        const routeTable = interfaceId === undefined ? undefined : this.#options.pool.routeTableOf(interfaceId);
-        await this.#options.datapath.delPod({ hostVethName: held.hostVeth ?? this.#vethName(params), address: held.address, ...(routeTable === undefined ? {} : { routeTable }) });
-        this.#held.release(held.address, this.#options.ipCooldownMs);
-        log.info({ address: held.address }, 'released an address held for a pod the checkpoint had lost');
+        const address = await this.#held.delByHostVeth(this.#vethName(params), (id) => this.#options.pool.routeTableOf(id));
+        if (address === undefined) log.info('DEL of an unknown allocation: nothing to do');
+        else log.info({ address }, 'released an address held for a pod the checkpoint had lost');
         return {};
       }
       const started = performance.now();
@@ -307,13 +289,10 @@ export class IpamService {
       await this.del(allocation);
       released += 1;
     }
-    const routes = await this.#kernelPodRoutes();
-    if (routes !== undefined) {
-      const { livePodHolds, liveAddress, ipCooldownMs } = this.#options;
-      const live = (entry: HeldAddress) =>
-        liveAddress?.(entry.address) === true || (entry.pod !== undefined && livePodHolds?.(entry.pod.namespace, entry.pod.name, entry.address) === true);
-      released += this.#held.releaseGone(new Set(routes.map((r) => r.address)), live, ipCooldownMs).length;
-    }
+    const { livePodHolds, liveAddress } = this.#options;
+    released += await this.#held.releaseGone(
+      (entry) => liveAddress?.(entry.address) === true || (entry.pod !== undefined && livePodHolds?.(entry.pod.namespace, entry.pod.name, entry.address) === true),
+    );
     return released;
   }
 
@@ -332,40 +311,7 @@ export class IpamService {
 
   /** `blocked` when the pool is empty and a limit, a full subnet or throttling stops it growing. */
   status(): StatusResult {
-    const { pool } = this.#options;
-    const now = this.#clock();
-    const stats = pool.pool.stats(now);
-    const blocked = stats.available > 0 ? undefined : pool.outlook().blocked;
-    const state = stats.available > 0 ? 'ready' : blocked !== undefined ? 'blocked' : 'growing';
-    return {
-      state,
-      ...(blocked === undefined ? {} : { reason: blocked.message }),
-      cloud: pool.cloudName,
-      instanceId: pool.node.instanceId,
-      instanceType: pool.node.instanceType,
-      maxPods: pool.maxPods,
-      warmPool: pool.warmPoolStatus(),
-      pool: stats,
-      interfaces: pool.pool.interfaces().map((pif) => {
-        const addresses = pool.pool.addressesOf(pif.id);
-        return {
-          id: pif.id,
-          deviceIndex: pif.deviceIndex,
-          subnetId: pif.subnetId,
-          addresses: addresses.length,
-          assigned: addresses.filter((a) => a.owner !== undefined).length,
-        };
-      }),
-      pods: [...this.#allocations.values()].map((a) => ({
-        networkName: a.networkName,
-        containerId: a.containerId,
-        ifName: a.ifName,
-        ...(a.podNamespace === undefined ? {} : { podNamespace: a.podNamespace }),
-        ...(a.podName === undefined ? {} : { podName: a.podName }),
-        address: a.address,
-        interfaceId: a.interfaceId,
-      })),
-    };
+    return serviceStatus(this.#options.pool, this.#allocations.values(), this.#clock());
   }
 
   async #plumb(allocation: CheckpointAllocation, params: AddParams, log: Logger, marks: AddMarks): Promise<AddResult> {
