@@ -102,5 +102,7 @@ buildah rmi --prune >/dev/null 2>&1 || true
 
 size=$(du -b "$out" | awk '{ print $1 }')
 unpacked=$(du -sb "$context" | awk '{ print $1 }')
+skipped=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).skipped.map((s) => s.name).join(", ")' "$work/modules.json")
+[ -z "$skipped" ] || echo "build-image: left out, optional and not installed (the bundles guard their require): $skipped"
 awk -v out="$out" -v name="$name" -v size="$size" -v unpacked="$unpacked" -v start="$start" -v now="$(date +%s.%N)" \
   'BEGIN { printf "build-image: %s (%s): %.1f MiB archive, %.1f MiB unpacked, in %.1f s\n", out, name, size / 1048576, unpacked / 1048576, now - start }'
