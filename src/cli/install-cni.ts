@@ -148,12 +148,14 @@ export async function installCni(options: InstallCniOptions, io: InstallIo = nod
   } catch (error) {
     throw new InstallCniError(describeFsError(error, 'read the plugin to install,', from), from, { cause: error });
   }
+  let isDirectory: boolean;
   try {
-    if (!(await io.isDirectory(binDir))) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    isDirectory = await io.isDirectory(binDir);
   } catch (error) {
     const mountHint = (error as NodeJS.ErrnoException).code === 'ENOENT' ? " (mount the host's CNI bin directory there, or pass --bin-dir)" : '';
     throw new InstallCniError(`${describeFsError(error, 'use the CNI bin directory', binDir)}${mountHint}`, binDir, { cause: error });
   }
+  if (!isDirectory) throw new InstallCniError(`cannot use the CNI bin directory ${binDir}: it is not a directory`, binDir);
   const installed = await io.readFile(target).catch(() => undefined);
   if (installAction(source, installed) === 'skip') return { kind: 'unchanged', path: target, from };
 

@@ -147,7 +147,10 @@ describe('installCni on a real directory', () => {
   it('names the directory when it is a file', async () => {
     const file = join(dir, 'a-file');
     await writeFile(file, '');
-    await expect(installCni({ from: shim, binDir: file })).rejects.toThrow(`cannot use the CNI bin directory ${file}: a part of the path is not a directory (ENOTDIR)`);
+    await expect(installCni({ from: shim, binDir: file })).rejects.toThrow(`cannot use the CNI bin directory ${file}: it is not a directory`);
+    await expect(installCni({ from: shim, binDir: join(file, 'bin') })).rejects.toThrow(
+      `cannot use the CNI bin directory ${file}/bin: a part of the path is not a directory (ENOTDIR)`,
+    );
   });
 
   it('names the plugin when it cannot be read, and writes nothing', async () => {
