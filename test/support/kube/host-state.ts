@@ -224,6 +224,25 @@ export function createCgroupRoot(name: string): string[] {
   return made;
 }
 
+function collectProcs(dir: string, pids: Set<number>): void {
+  for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (line !== '') pids.add(Number(line));
+  for (const entry of readdirSync(dir)) {
+    const child = join(dir, entry);
+    if (statSync(child).isDirectory()) collectProcs(child, pids);
+  }
+}
+
+/** The processes in `/<name>` or below it, in any hierarchy. */
+export function cgroupProcs(name: string): number[] {
+  const { v1, v2 } = cgroupMounts();
+  const pids = new Set<number>();
+  for (const mount of [...v1, ...v2]) {
+    const dir = join(mount, name);
+    if (existsSync(dir)) collectProcs(dir, pids);
+  }
+  return [...pids];
+}
+
 function removeCgroupTree(dir: string): void {
   for (const entry of readdirSync(dir)) {
     const child = join(dir, entry);

@@ -14,13 +14,14 @@
  * and containerd create whatever their configuration (/var/lib/kubelet/device-plugins,
  * /var/log/containers, /run/containerd/s).
  */
-import { existsSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeBinary, kubeBinDir } from './binaries.js';
 import type { LocalControlPlane } from './control-plane.js';
 import {
+  cgroupProcs,
   createCgroupRoot,
   kubeIptablesState,
   nftTables,
@@ -62,6 +63,8 @@ export interface KubeletNodeOptions {
 /** What stop() found changed on the host and put back. */
 export interface HostCleanup {
   readonly tasksKilled: readonly string[];
+  /** Processes (containerd shims) still running with the node's directory in their command line. */
+  readonly shimsKilled: readonly number[];
   readonly sysctlsRestored: readonly string[];
   readonly iptablesRemoved: readonly string[];
   readonly unmounted: readonly string[];
@@ -89,8 +92,36 @@ function removeCniResults(containerIds: readonly string[]): string[] {
   return removed;
 }
 
+/**
+ * SIGKILLs the processes whose command line mentions `dir` (the node's own, unique temporary
+ * directory: its containerd shims) and waits for them to go. Returns their pids.
+ */
+async function killProcessesMentioning(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes(dir)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      pids.push(Number(entry));
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 40 && pids.some((pid) => existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== ''); i += 1) await sleep(100);
+  return pids;
+}
+
 /** containerd + kubelet as one Kubernetes node. Not reusable after stop(). */
 export class KubeletNode {
+  /** The node started in this process and not yet stopped. */
+  private static running: string | undefined;
   readonly nodeName: string;
   readonly nodeIp: string;
   /** The temporary directory (containerd root/state, kubelet root, configs, `*.log`); set by start(). */
@@ -109,6 +140,11 @@ export class KubeletNode {
   constructor(private readonly options: KubeletNodeOptions) {
     this.nodeName = options.nodeName;
     this.nodeIp = options.nodeIp ?? '198.18.0.1';
+    // kubelet's validateNodeIP (pkg/kubelet/kubelet_node_status.go) rejects these in every node
+    // status update: the Node gets no addresses, so logs and exec have nowhere to go.
+    if (/^(127\.|0\.0\.0\.0$|::1?$|169\.254\.)/.test(this.nodeIp)) {
+      throw new Error(`KubeletNode: nodeIp ${this.nodeIp} is loopback, unspecified or link-local, which kubelet refuses; use an address of 198.18.0.0/15`);
+    }
     this.binDir = options.binDir ?? kubeBinDir();
     this.cgroupRoot = `nativeip-kubelet-${options.nodeName}`;
   }
@@ -130,6 +166,7 @@ export class KubeletNode {
    */
   async start(): Promise<void> {
     if (this.dir !== '') throw new Error('KubeletNode.start() called twice');
+    if (KubeletNode.running !== undefined) throw new Error(`KubeletNode ${KubeletNode.running} is running: one node per host at a time`);
     const binaries = {
       containerd: kubeBinary('containerd', this.binDir),
       kubelet: kubeBinary('kubelet', this.binDir),
@@ -142,6 +179,7 @@ export class KubeletNode {
     this.nftTablesBefore = await nftTables();
     for (const path of HOST_PATHS) this.hostPathsBefore.set(path, existsSync(path));
     this.dir = await mkdtemp(join(this.options.baseDir ?? tmpdir(), `nativeip-node-${this.nodeName}-`));
+    KubeletNode.running = this.nodeName;
     try {
       await this.startAll(binaries);
     } catch (error) {
@@ -288,6 +326,8 @@ state = ${q(join(dir, 'state'))}
         runtime_type = "io.containerd.runc.v2"
         [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
           BinaryName = "runc"
+          # runc's state under ours, not /run/containerd/runc.
+          Root = ${q(join(dir, 'state', 'runc'))}
           SystemdCgroup = false
     [plugins.'io.containerd.cri.v1.runtime'.cni]
       bin_dirs = [${q(this.options.cniBinDir)}]
@@ -323,14 +363,18 @@ state = ${q(join(dir, 'state'))}
 
   /**
    * Stops kubelet, kills whatever containers are still running (without the kubelet their CNI
-   * DEL never runs; their network namespaces go when unmounted), stops containerd, then puts the
-   * host back: unmounts everything under the directory, removes the cgroup subtree, the node
-   * address, the KUBE-* iptables chains and rules kubelet added, restores the sysctls and removes
-   * host paths that did not exist before; finally removes the directory. Idempotent.
-   * Delete your pods first (and wait) for a clean CNI DEL.
+   * DEL never runs; their network namespaces, and with them the ptp veths, go when unmounted),
+   * stops containerd and kills its leftover shims, then puts the host back: kills any process
+   * left in the cgroup subtree and removes it, unmounts everything under the directory, removes
+   * the node address, the KUBE-* iptables chains and rules kubelet added (and the iptables-nft
+   * tables that only they needed), restores the sysctls, removes host paths that did not exist
+   * before and libcni's cached results of killed sandboxes; finally removes the directory.
+   * Idempotent; a step that fails does not stop the others, and throws an AggregateError at the
+   * end. Delete your pods first (and wait) for a clean CNI DEL. One KubeletNode per host at a
+   * time: the restore assumes no other kubelet shares the host.
    */
   async stop(): Promise<HostCleanup> {
-    const empty: HostCleanup = { tasksKilled: [], sysctlsRestored: [], iptablesRemoved: [], unmounted: [], cgroupsRemoved: [], pathsRemoved: [] };
+    const empty: HostCleanup = { tasksKilled: [], shimsKilled: [], sysctlsRestored: [], iptablesRemoved: [], unmounted: [], cgroupsRemoved: [], pathsRemoved: [] };
     if (this.stopped || this.dir === '') return empty;
     this.stopped = true;
     const errors: unknown[] = [];
@@ -345,8 +389,10 @@ state = ${q(join(dir, 'state'))}
     await attempt(undefined, () => this.kubelet?.stop());
     const tasksKilled = this.containerd?.running === true ? await attempt([], () => this.killTasks()) : [];
     await attempt(undefined, () => this.containerd?.stop());
-    const unmounted = await attempt([], () => unmountUnder(this.dir));
+    // Shims outlive containerd (and a task deleted by ctr may leave its sandbox's shim running).
+    const shimsKilled = await attempt([], () => killProcessesMentioning(this.dir));
     const cgroupsRemoved = await attempt([], () => this.removeCgroups());
+    const unmounted = await attempt([], () => unmountUnder(this.dir));
     if (this.addedNodeIp) await attempt(undefined, () => runCommand('ip', ['addr', 'del', `${this.nodeIp}/32`, 'dev', 'lo']));
     const iptablesRemoved = this.iptablesBefore !== undefined ? await attempt([], () => restoreKubeIptables(this.iptablesBefore ?? [])) : [];
     if (this.nftTablesBefore !== undefined) iptablesRemoved.push(...(await attempt([], () => removeNewEmptyIptablesTables(this.nftTablesBefore ?? []))).map((t) => `table ${t}`));
@@ -354,8 +400,9 @@ state = ${q(join(dir, 'state'))}
     const pathsRemoved = await attempt([], () => this.removeHostPaths());
     pathsRemoved.push(...(await attempt([], () => removeCniResults(tasksKilled))));
     if (this.options.keepDir !== true) await attempt(undefined, () => rm(this.dir, { recursive: true, force: true }));
+    KubeletNode.running = undefined;
     if (errors.length > 0) throw new AggregateError(errors, `KubeletNode ${this.nodeName}: cleanup failed: ${errors.map(String).join('; ')}`);
-    return { tasksKilled, sysctlsRestored, iptablesRemoved, unmounted, cgroupsRemoved, pathsRemoved };
+    return { tasksKilled, shimsKilled, sysctlsRestored, iptablesRemoved, unmounted, cgroupsRemoved, pathsRemoved };
   }
 
   /** SIGKILLs and deletes every task and container in containerd's k8s.io namespace. */
@@ -373,8 +420,18 @@ state = ${q(join(dir, 'state'))}
     return ids;
   }
 
-  /** Removes the node's cgroup subtree, retrying while the last processes exit. */
+  /**
+   * Removes the node's cgroup subtree, retrying while the last processes exit; container
+   * processes still in it (when containerd could not kill them) are SIGKILLed first.
+   */
   private async removeCgroups(): Promise<string[]> {
+    for (const pid of cgroupProcs(this.cgroupRoot)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     for (let i = 0; ; i += 1) {
       try {
         return removeCgroupRoot(this.cgroupRoot);
