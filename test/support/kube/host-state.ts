@@ -1,10 +1,11 @@
 /**
  * What a kubelet and its pods change on the host, recorded before and put back after:
- * sysctls, iptables KUBE-* chains and rules, mounts under a directory, and a cgroup subtree.
+ * sysctls, iptables KUBE-* chains and rules, mounts under a directory, a cgroup subtree, leftover
+ * processes and libcni's cached results.
  */
-import { readFileSync, readdirSync, rmdirSync, statSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmdirSync, rmSync, statSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCommand } from './process.js';
+import { runCommand, sleep } from './process.js';
 
 /**
  * The sysctls kubelet sets at start-up (setupKernelTunables: vm.overcommit_memory=1,
@@ -265,4 +266,46 @@ export function removeCgroupRoot(name: string): string[] {
     removed.push(dir);
   }
   return removed;
+}
+
+/**
+ * libcni's cache of ADD results (`/var/lib/cni/results/<network>-<containerId>-<ifName>`), which a
+ * DEL removes: the entries of sandboxes killed without one.
+ */
+export function removeCniResults(containerIds: readonly string[]): string[] {
+  const dir = '/var/lib/cni/results';
+  if (containerIds.length === 0 || !existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    if (!containerIds.some((id) => entry.includes(`-${id}-`))) continue;
+    rmSync(join(dir, entry), { force: true });
+    removed.push(join(dir, entry));
+  }
+  return removed;
+}
+
+/**
+ * SIGKILLs the processes whose command line contains `text` (e.g. a node's unique temporary
+ * directory: its containerd shims) and waits for them to go. Returns their pids.
+ */
+export async function killProcessesMentioning(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes(text)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      pids.push(Number(entry));
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 40 && pids.some((pid) => existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== ''); i += 1) await sleep(100);
+  return pids;
 }

@@ -14,7 +14,7 @@
  * and containerd create whatever their configuration (/var/lib/kubelet/device-plugins,
  * /var/log/containers, /run/containerd/s).
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ import {
   nftTables,
   readSysctls,
   removeCgroupRoot,
+  killProcessesMentioning,
+  removeCniResults,
   removeNewEmptyIptablesTables,
   restoreKubeIptables,
   restoreSysctls,
@@ -75,48 +77,6 @@ export interface HostCleanup {
 /** Host paths kubelet or containerd create whatever their configuration; removed if they did. */
 const HOST_PATHS = ['/var/lib/kubelet', '/var/log/containers', '/var/log/pods', '/run/containerd'] as const;
 const START_TIMEOUT_MS = 60_000;
-
-/**
- * libcni's cache of ADD results (`/var/lib/cni/results/<network>-<containerId>-<ifName>`), which a
- * DEL removes: the entries of sandboxes killed without one.
- */
-function removeCniResults(containerIds: readonly string[]): string[] {
-  const dir = '/var/lib/cni/results';
-  if (containerIds.length === 0 || !existsSync(dir)) return [];
-  const removed: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    if (!containerIds.some((id) => entry.includes(`-${id}-`))) continue;
-    rmSync(join(dir, entry), { force: true });
-    removed.push(join(dir, entry));
-  }
-  return removed;
-}
-
-/**
- * SIGKILLs the processes whose command line mentions `dir` (the node's own, unique temporary
- * directory: its containerd shims) and waits for them to go. Returns their pids.
- */
-async function killProcessesMentioning(dir: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let cmdline = '';
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!cmdline.includes(dir)) continue;
-    try {
-      process.kill(Number(entry), 'SIGKILL');
-      pids.push(Number(entry));
-    } catch {
-      // already gone
-    }
-  }
-  for (let i = 0; i < 40 && pids.some((pid) => existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== ''); i += 1) await sleep(100);
-  return pids;
-}
 
 /** containerd + kubelet as one Kubernetes node. Not reusable after stop(). */
 export class KubeletNode {
@@ -390,7 +350,7 @@ state = ${q(join(dir, 'state'))}
     const tasksKilled = this.containerd?.running === true ? await attempt([], () => this.killTasks()) : [];
     await attempt(undefined, () => this.containerd?.stop());
     // Shims outlive containerd (and a task deleted by ctr may leave its sandbox's shim running).
-    const shimsKilled = await attempt([], () => killProcessesMentioning(this.dir));
+    const shimsKilled = await attempt([], () => killProcessesMentioning(`${this.dir}/`));
     const cgroupsRemoved = await attempt([], () => this.removeCgroups());
     const unmounted = await attempt([], () => unmountUnder(this.dir));
     if (this.addedNodeIp) await attempt(undefined, () => runCommand('ip', ['addr', 'del', `${this.nodeIp}/32`, 'dev', 'lo']));
