@@ -42,7 +42,8 @@ function run(file: string, args: readonly string[], options: { env?: NodeJS.Proc
 function isStale(): boolean {
   if (!existsSync(ARCHIVE)) return true;
   const built = statSync(ARCHIVE).mtimeMs;
-  return ['dist/js/nativeip-ipamd.mjs', 'dist/js/nativeip.mjs', 'dist/bin/nativeip-cni'].some((path) => statSync(join(ROOT, path)).mtimeMs > built);
+  // A missing dist/ file counts as newer: build-image.sh then says to run npm run build.
+  return ['dist/js/nativeip-ipamd.mjs', 'dist/js/nativeip.mjs', 'dist/bin/nativeip-cni'].some((path) => (statSync(join(ROOT, path), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) > built);
 }
 
 let dir: string;
