@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { LocalControlPlane } from '../support/kube/control-plane.js';
 import { iptablesDump, mountsUnder, nftTables, readSysctls } from '../support/kube/host-state.js';
 import { buildBusyboxImage } from '../support/kube/image.js';
-import { KubeletNode } from '../support/kube/kubelet-node.js';
+import { KubeletNode, lockKubeletHost } from '../support/kube/kubelet-node.js';
 import { runCommand, sleep } from '../support/kube/process.js';
 import { referenceCniBinDir, writePtpConflist } from '../support/kube/reference-cni.js';
 
@@ -46,9 +46,12 @@ describe('KubeletNode', () => {
   let cp: LocalControlPlane | undefined;
   let node: KubeletNode | undefined;
   let before: Awaited<ReturnType<typeof hostSnapshot>> | undefined;
+  let unlockHost: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     const cniBinDir = referenceCniBinDir();
+    // Another process's node (a second test run) would change the host under our snapshot.
+    unlockHost = await lockKubeletHost('kubelet-node.test');
     before = await hostSnapshot();
     work = await mkdtemp(join(tmpdir(), 'nativeip-kubelet-test-'));
     const cniConfDir = join(work, 'net.d');
@@ -58,7 +61,7 @@ describe('KubeletNode', () => {
     node = new KubeletNode({ controlPlane: cp, nodeName: NODE, nodeIp: NODE_IP, cniBinDir, cniConfDir });
     await node.start();
     await node.importImage(await buildBusyboxImage(work));
-  }, 180_000);
+  }, 360_000);
 
   afterAll(async () => {
     // Normally done (and checked) by the last test; here for a failure half-way.
@@ -67,6 +70,7 @@ describe('KubeletNode', () => {
     } finally {
       await cp?.stop();
       if (work !== '') await rm(work, { recursive: true, force: true });
+      await unlockHost?.();
     }
   }, 120_000);
 

@@ -15,7 +15,7 @@
  * /var/log/containers, /run/containerd/s).
  */
 import { existsSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeBinary, kubeBinDir } from './binaries.js';
@@ -60,6 +60,11 @@ export interface KubeletNodeOptions {
   readonly binDir?: string;
   /** Keep the temporary directory (logs) after stop(), for debugging. Default false. */
   readonly keepDir?: boolean;
+  /**
+   * How long start() waits for a KubeletNode of another process on this host to stop (one node
+   * per host: /run/nativeip-kubelet-node.lock). Default 180 s.
+   */
+  readonly hostLockTimeoutMs?: number;
 }
 
 /** What stop() found changed on the host and put back. */
@@ -77,6 +82,54 @@ export interface HostCleanup {
 /** Host paths kubelet or containerd create whatever their configuration; removed if they did. */
 const HOST_PATHS = ['/var/lib/kubelet', '/var/log/containers', '/var/log/pods', '/run/containerd'] as const;
 const START_TIMEOUT_MS = 60_000;
+
+/**
+ * One KubeletNode per host, across processes (two test runs at once would record each other's
+ * changes as the host's): a lock file holding the owner's pid, taken over when that pid is gone.
+ */
+const HOST_LOCK = '/run/nativeip-kubelet-node.lock';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Takes the host lock; false when this process holds it already (then the caller must not release it). */
+async function acquireHostLock(owner: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await writeFile(HOST_LOCK, `${process.pid} ${owner}\n`, { flag: 'wx' });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number((await readFile(HOST_LOCK, 'utf8').catch(() => '')).split(' ')[0]);
+    if (holder === process.pid) return false;
+    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+      await rm(HOST_LOCK, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`KubeletNode ${owner}: another node (pid ${holder}) still holds ${HOST_LOCK} after ${timeoutMs / 1000} s`);
+    await sleep(500);
+  }
+}
+
+/**
+ * Takes the host's KubeletNode lock for this process before any node starts, so that a test can
+ * record the host's state knowing no other process's node is changing it; nodes started by this
+ * process while it is held use it. Returns the release function.
+ */
+export async function lockKubeletHost(owner: string, timeoutMs = 180_000): Promise<() => Promise<void>> {
+  const acquired = await acquireHostLock(owner, timeoutMs);
+  return async () => {
+    if (acquired) await rm(HOST_LOCK, { force: true });
+  };
+}
 
 /** containerd + kubelet as one Kubernetes node. Not reusable after stop(). */
 export class KubeletNode {
@@ -96,6 +149,7 @@ export class KubeletNode {
   private nftTablesBefore: string[] | undefined;
   private readonly hostPathsBefore = new Map<string, boolean>();
   private stopped = false;
+  private holdsHostLock = false;
 
   constructor(private readonly options: KubeletNodeOptions) {
     this.nodeName = options.nodeName;
@@ -125,7 +179,7 @@ export class KubeletNode {
    * carries the failing process's log tail.
    */
   async start(): Promise<void> {
-    if (this.dir !== '') throw new Error('KubeletNode.start() called twice');
+    if (this.dir !== '' || this.stopped) throw new Error('KubeletNode.start() called twice or after stop()');
     if (KubeletNode.running !== undefined) throw new Error(`KubeletNode ${KubeletNode.running} is running: one node per host at a time`);
     const binaries = {
       containerd: kubeBinary('containerd', this.binDir),
@@ -134,13 +188,14 @@ export class KubeletNode {
     };
     kubeBinary('containerd-shim-runc-v2', this.binDir);
     kubeBinary('ctr', this.binDir);
-    this.sysctlsBefore = readSysctls();
-    this.iptablesBefore = await kubeIptablesState();
-    this.nftTablesBefore = await nftTables();
-    for (const path of HOST_PATHS) this.hostPathsBefore.set(path, existsSync(path));
-    this.dir = await mkdtemp(join(this.options.baseDir ?? tmpdir(), `nativeip-node-${this.nodeName}-`));
     KubeletNode.running = this.nodeName;
     try {
+      this.holdsHostLock = await acquireHostLock(this.nodeName, this.options.hostLockTimeoutMs ?? 180_000);
+      this.sysctlsBefore = readSysctls();
+      this.iptablesBefore = await kubeIptablesState();
+      this.nftTablesBefore = await nftTables();
+      for (const path of HOST_PATHS) this.hostPathsBefore.set(path, existsSync(path));
+      this.dir = await mkdtemp(join(this.options.baseDir ?? tmpdir(), `nativeip-node-${this.nodeName}-`));
       await this.startAll(binaries);
     } catch (error) {
       await this.stop();
@@ -335,8 +390,12 @@ state = ${q(join(dir, 'state'))}
    */
   async stop(): Promise<HostCleanup> {
     const empty: HostCleanup = { tasksKilled: [], shimsKilled: [], sysctlsRestored: [], iptablesRemoved: [], unmounted: [], cgroupsRemoved: [], pathsRemoved: [] };
-    if (this.stopped || this.dir === '') return empty;
+    if (this.stopped) return empty;
     this.stopped = true;
+    if (this.dir === '') {
+      await this.releaseHost();
+      return empty;
+    }
     const errors: unknown[] = [];
     const attempt = async <T>(fallback: T, step: () => Promise<T> | T): Promise<T> => {
       try {
@@ -360,9 +419,15 @@ state = ${q(join(dir, 'state'))}
     const pathsRemoved = await attempt([], () => this.removeHostPaths());
     pathsRemoved.push(...(await attempt([], () => removeCniResults(tasksKilled))));
     if (this.options.keepDir !== true) await attempt(undefined, () => rm(this.dir, { recursive: true, force: true }));
-    KubeletNode.running = undefined;
+    await attempt(undefined, () => this.releaseHost());
     if (errors.length > 0) throw new AggregateError(errors, `KubeletNode ${this.nodeName}: cleanup failed: ${errors.map(String).join('; ')}`);
     return { tasksKilled, shimsKilled, sysctlsRestored, iptablesRemoved, unmounted, cgroupsRemoved, pathsRemoved };
+  }
+
+  private async releaseHost(): Promise<void> {
+    if (KubeletNode.running === this.nodeName) KubeletNode.running = undefined;
+    if (this.holdsHostLock) await rm(HOST_LOCK, { force: true });
+    this.holdsHostLock = false;
   }
 
   /** SIGKILLs and deletes every task and container in containerd's k8s.io namespace. */
