@@ -61,6 +61,12 @@ export interface KubeletNodeOptions {
   /** Keep the temporary directory (logs) after stop(), for debugging. Default false. */
   readonly keepDir?: boolean;
   /**
+   * Where containerd mounts pods' network namespaces: under its own state directory (default),
+   * or in /var/run/netns as containerd does on a real node (a CNI daemon in a pod finds them
+   * there through its /var/run/netns mount).
+   */
+  readonly podNetnsDir?: 'state' | 'host';
+  /**
    * How long start() waits for a KubeletNode of another process on this host to stop (one node
    * per host: /run/nativeip-kubelet-node.lock). Default 180 s.
    */
@@ -332,8 +338,8 @@ state = ${q(join(dir, 'state'))}
   [plugins.'io.containerd.cri.v1.runtime']
     # Without CAP_SYS_RESOURCE (this machine) every sandbox fails otherwise (NOTES.md).
     restrict_oom_score_adj = true
-    # Pod network namespaces under the state directory, not /var/run/netns.
-    netns_mounts_under_state_dir = true
+    # Pod network namespaces under the state directory, or /var/run/netns as on a real node.
+    netns_mounts_under_state_dir = ${this.options.podNetnsDir === 'host' ? 'false' : 'true'}
     enable_cdi = false
     [plugins.'io.containerd.cri.v1.runtime'.containerd]
       default_runtime_name = "runc"
