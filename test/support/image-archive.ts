@@ -6,7 +6,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const REPO_ROOT = join(import.meta.dirname, '../..');
+import { REPO_ROOT } from './repo-root.js';
+
+export { REPO_ROOT } from './repo-root.js';
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 /** What scripts/build-image.sh writes on this machine (amd64). */
 export const IMAGE_ARCHIVE = join(REPO_ROOT, 'dist/image', `nativeip-${VERSION}-amd64.oci.tar`);

@@ -6,11 +6,11 @@
 import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../repo-root.js';
 
 /** The reference plugins' directory; throws, naming the install script, if one of `needed` is missing. */
 export function referenceCniBinDir(needed: readonly string[] = ['ptp', 'host-local', 'loopback'], env: NodeJS.ProcessEnv = process.env): string {
-  const dir = env['CNI_TOOLS_DIR'] ?? fileURLToPath(new URL('../../../.tmp/cni-bin', import.meta.url));
+  const dir = env['CNI_TOOLS_DIR'] ?? join(REPO_ROOT, '.tmp', 'cni-bin');
   for (const plugin of needed) {
     try {
       accessSync(join(dir, plugin), constants.X_OK);

@@ -1,0 +1,253 @@
+/**
+ * nativeip deployed as users deploy it, on one machine: the emulated EC2 and its fabric (one
+ * instance, a network namespace behind a source-checking VPC router), a real control plane
+ * (etcd, kube-apiserver, controller-manager, scheduler) and a real kubelet with containerd, then
+ * `kubectl apply -f manifests/` with the image this project builds imported into containerd.
+ * Used by test/kube/daemonset-kubelet.test.ts and the Kubernetes demo (scripts/kube-demo.ts).
+ *
+ * kubelet and containerd run in this machine's network namespace; the daemon treats the emulated
+ * instance's namespace as the host (NATIVEIP_HOST_NETNS), so pod veths, routes and the instance's
+ * ENIs are there and pod packets leave through the emulated VPC. The DaemonSet is manifests/' own,
+ * with this machine's endpoints and directories patched in (no kube-proxy: the API server's
+ * address is given directly).
+ */
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAwsEmulator, type AwsEmulator } from '../../../src/emulator/aws/index.js';
+import { AwsFabric } from '../../../src/emulator/fabric/index.js';
+import { tcpEcho, type TcpEchoServer } from '../../../src/emulator/fabric/netns-exec.js';
+import { ensureImageArchive } from '../image-archive.js';
+import { REPO_ROOT } from '../repo-root.js';
+import { LocalControlPlane } from './control-plane.js';
+import { buildBusyboxImage } from './image.js';
+import { KubeletNode } from './kubelet-node.js';
+import { runCommand } from './process.js';
+import { referenceCniBinDir } from './reference-cni.js';
+
+export const BUSYBOX = 'nativeip.local/busybox:test';
+export const ECHO_PORT = 7070;
+
+export interface NativeipClusterOptions {
+  /** Network namespace prefix of the fabric. */
+  readonly prefix: string;
+  readonly nodeName: string;
+  readonly instanceType: string;
+  /** Extra env for the DaemonSet's containers (e.g. IP_COOLDOWN_PERIOD). */
+  readonly daemonEnv?: Readonly<Record<string, string>>;
+  /** Progress lines (the demo prints them). */
+  readonly log?: (line: string) => void;
+}
+
+export interface KubePod {
+  metadata: { name: string; labels?: Record<string, string> };
+  status: { phase: string; podIP?: string; conditions?: { type: string; status: string }[] };
+}
+
+export interface KubeNodeObject {
+  spec?: { taints?: { key: string; value?: string; effect: string }[] };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+}
+
+export class NativeipCluster {
+  readonly dir: string;
+  readonly cniConfDir: string;
+  readonly cniBinDir: string;
+  readonly #options: NativeipClusterOptions;
+  emulator: AwsEmulator | undefined;
+  fabric: AwsFabric | undefined;
+  cp: LocalControlPlane | undefined;
+  node: KubeletNode | undefined;
+  instanceId = '';
+  #echo: TcpEchoServer | undefined;
+  #netnsBefore = new Set<string>();
+
+  private constructor(dir: string, options: NativeipClusterOptions) {
+    this.dir = dir;
+    this.cniConfDir = join(dir, 'cni-conf');
+    this.cniBinDir = join(dir, 'cni-bin');
+    this.#options = options;
+  }
+
+  /** Everything up to the DaemonSet applied (not yet Ready). On failure, what started is stopped. */
+  static async start(options: NativeipClusterOptions): Promise<NativeipCluster> {
+    const cluster = new NativeipCluster(await mkdtemp(join(tmpdir(), 'nativeip-cluster-')), options);
+    try {
+      await cluster.#start();
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
+    return cluster;
+  }
+
+  async #start(): Promise<void> {
+    const log = this.#options.log ?? (() => undefined);
+    log('building the image (scripts/build-image.sh) if it is older than the build');
+    const archive = await ensureImageArchive();
+    await mkdir(this.cniConfDir);
+    await mkdir(this.cniBinDir);
+    // containerd needs the loopback plugin beside ours; the init container installs nativeip-cni.
+    await copyFile(join(referenceCniBinDir(['loopback']), 'loopback'), join(this.cniBinDir, 'loopback'));
+    this.#netnsBefore = new Set(await readdir('/var/run/netns').catch(() => []));
+
+    log(`starting the emulated EC2 and one ${this.#options.instanceType} in its VPC fabric`);
+    await AwsFabric.cleanupStale(this.#options.prefix);
+    this.emulator = await startAwsEmulator({ host: '127.0.0.1', port: 0 });
+    this.fabric = await AwsFabric.start(this.emulator, { prefix: this.#options.prefix });
+    const launched = await this.emulator.launchInstance({ instanceType: this.#options.instanceType });
+    this.instanceId = launched.instanceId;
+    await this.fabric.whenSynced();
+    this.#echo = await tcpEcho(this.fabric.vpcHost.netns, this.fabric.vpcHost.ip, ECHO_PORT, { lifetimeMs: 3_600_000 });
+
+    log('starting etcd, kube-apiserver, kube-controller-manager and kube-scheduler on 127.0.0.1');
+    this.cp = new LocalControlPlane({ controllerManager: true, scheduler: true });
+    await this.cp.start();
+    log(`starting containerd and kubelet as node ${this.#options.nodeName}`);
+    // Pod network namespaces in /var/run/netns, as containerd keeps them on a real node.
+    this.node = new KubeletNode({ controlPlane: this.cp, nodeName: this.#options.nodeName, cniBinDir: this.cniBinDir, cniConfDir: this.cniConfDir, podNetnsDir: 'host' });
+    await this.node.start();
+    await this.node.importImage(archive);
+    await this.node.importImage(await buildBusyboxImage(this.dir, BUSYBOX));
+
+    log('kubectl apply --server-side -f manifests/');
+    await this.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'manifests')]);
+    await this.#adaptDaemonSet(launched.imdsUrl, this.fabric.nodeNetnsPath(this.instanceId));
+  }
+
+  /** The DaemonSet from manifests/, pointed at this machine's emulated cloud, API server and directories. */
+  async #adaptDaemonSet(imdsUrl: string, netnsPath: string): Promise<void> {
+    const ds = await this.kubectlJson<{
+      spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[]; volumes: { name: string; hostPath?: { path: string } }[] } } };
+    }>(['get', 'daemonset', 'nativeip', '-n', 'kube-system']);
+    const podSpec = ds.spec.template.spec;
+    const server = new URL(this.cp!.server);
+    const env: Record<string, string> = {
+      NATIVEIP_CLOUD: 'aws',
+      AWS_ENDPOINT_URL_EC2: this.emulator!.ec2Url,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl,
+      AWS_REGION: this.emulator!.region,
+      AWS_ACCESS_KEY_ID: 'emulated',
+      AWS_SECRET_ACCESS_KEY: 'emulated',
+      NATIVEIP_HOST_NETNS: netnsPath,
+      KUBERNETES_SERVICE_HOST: server.hostname,
+      KUBERNETES_SERVICE_PORT: server.port,
+      ...this.#options.daemonEnv,
+    };
+    for (const container of podSpec.containers) {
+      const kept = (container.env ?? []).filter((e) => !(e.name in env));
+      container.env = [...kept, ...Object.entries(env).map(([name, value]) => ({ name, value }))];
+    }
+    const hostPaths: Record<string, string> = { '/etc/cni/net.d': this.cniConfDir, '/opt/cni/bin': this.cniBinDir };
+    for (const volume of podSpec.volumes) {
+      const moved = volume.hostPath === undefined ? undefined : hostPaths[volume.hostPath.path];
+      if (moved !== undefined) volume.hostPath!.path = moved;
+    }
+    await this.kubectl(['replace', '-f', '-'], JSON.stringify(ds));
+  }
+
+  kubectl(args: readonly string[], input?: string): Promise<string> {
+    return this.cp!.kubectl(args, input === undefined ? {} : { input });
+  }
+
+  kubectlJson<T>(args: readonly string[]): Promise<T> {
+    return this.cp!.kubectlJson<T>(args);
+  }
+
+  /** Polls `probe` until it returns a value; on timeout throws with the pods, events, daemon log and kubelet log. */
+  async waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+      try {
+        const value = await probe();
+        if (value !== undefined) return value;
+      } catch (error) {
+        last = error;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}\n${await this.diagnostics()}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  /** Pods, events, the daemon's log and kubelet's, for a failure message. */
+  async diagnostics(): Promise<string> {
+    const quiet = (p: Promise<string> | undefined) => (p ?? Promise.resolve('')).catch((e: unknown) => String(e));
+    const pods = await quiet(this.cp?.kubectl(['get', 'pods', '-A', '-o', 'wide']));
+    const events = await quiet(this.cp?.kubectl(['get', 'events', '-A', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}']));
+    const logs = await quiet(this.cp?.kubectl(['logs', '-n', 'kube-system', 'daemonset/nativeip', '--all-containers', '--tail=40']));
+    return `pods:\n${pods}\nevents:\n${events}\nnativeip logs:\n${logs}\nkubelet:\n${this.node?.logTail('kubelet', 15) ?? ''}`;
+  }
+
+  /** The DaemonSet's pod once Ready. */
+  waitForDaemonReady(timeoutMs = 180_000): Promise<KubePod> {
+    return this.waitFor(
+      'the nativeip pod Ready',
+      async () => {
+        const pods = await this.kubectlJson<{ items: KubePod[] }>(['get', 'pods', '-n', 'kube-system', '-l', 'app.kubernetes.io/name=nativeip']);
+        return pods.items.find((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Creates or scales the Deployment `web` (busybox sleeping) in namespace default. */
+  async deployWeb(replicas: number): Promise<void> {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'sh', image: BUSYBOX, imagePullPolicy: 'Never', command: ['sleep', '3600'] }] },
+        },
+      },
+    };
+    await this.kubectl(['apply', '-f', '-'], JSON.stringify(deployment));
+  }
+
+  async webPods(): Promise<KubePod[]> {
+    return (await this.kubectlJson<{ items: KubePod[] }>(['get', 'pods', '-n', 'default', '-l', 'app=web'])).items;
+  }
+
+  async runningWebPods(): Promise<KubePod[]> {
+    return (await this.webPods()).filter((p) => p.status.phase === 'Running' && p.status.podIP !== undefined);
+  }
+
+  kubeNode(): Promise<KubeNodeObject> {
+    return this.kubectlJson<KubeNodeObject>(['get', 'node', this.#options.nodeName]);
+  }
+
+  /** Secondary addresses EC2 (the emulator) says the instance's ENIs hold. */
+  instanceAddresses(): string[] {
+    return this.emulator!.topology().instances.find((i) => i.instanceId === this.instanceId)?.interfaces.flatMap((i) => i.secondaryIps) ?? [];
+  }
+
+  /** Deletes the workloads and the DaemonSet, stops everything, restores the host. Idempotent. */
+  async close(): Promise<void> {
+    const cp = this.cp;
+    await cp?.kubectl(['delete', 'deployment', 'web', '-n', 'default', '--ignore-not-found', '--wait=true', '--timeout=60s']).catch(() => undefined);
+    await cp?.kubectl(['delete', 'pod', '-n', 'default', '--all', '--grace-period=0', '--force']).catch(() => undefined);
+    await cp?.kubectl(['delete', 'daemonset', 'nativeip', '-n', 'kube-system', '--ignore-not-found', '--wait=true', '--timeout=60s']).catch(() => undefined);
+    await this.node?.stop();
+    await cp?.stop();
+    await this.#echo?.close();
+    await this.fabric?.close();
+    await this.emulator?.close();
+    this.node = undefined;
+    this.cp = undefined;
+    this.#echo = undefined;
+    this.fabric = undefined;
+    this.emulator = undefined;
+    // The DaemonSet's /run/nativeip is the host's (the plugin on the host finds the socket there).
+    await rm('/run/nativeip/checkpoint.json', { force: true });
+    // Pod namespaces containerd left in /var/run/netns (a killed sandbox), never one that was there before.
+    for (const name of await readdir('/var/run/netns').catch(() => [])) {
+      if (name.startsWith('cni-') && !this.#netnsBefore.has(name)) await runCommand('ip', ['netns', 'delete', name]).catch(() => undefined);
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
