@@ -256,6 +256,7 @@ const STATUS_A = {
     { id: 'eni-0a', subnetId: 'subnet-0abc', deviceIndex: 0, total: 14, assigned: 14, free: 0, coolingDown: 0, prefixes: [] },
     { id: 'eni-0b', subnetId: 'subnet-0abc', deviceIndex: 1, total: 14, assigned: 12, free: 0, coolingDown: 2, prefixes: [] },
   ],
+  reason: 'InterfaceLimit',
   warmPool: { policy: 'adaptive', low: 2, high: 8, burst: false, arrivalsPerMinute: 0.5 },
   lastFailure: { reason: 'InterfaceLimit', message: 'm5.xlarge allows 4 network interfaces', time: '2026-12-02T15:00:00Z' },
   cloudCalls: [{ action: 'AssignPrivateIpAddresses', calls: 12, errors: 1, throttled: 1 }],

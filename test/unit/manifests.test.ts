@@ -273,7 +273,7 @@ describe('CustomResourceDefinition nativeipnodes.nativeip.io', () => {
       ['Free', 'integer', '.status.addresses.free'],
       ['Cooling', 'integer', '.status.addresses.coolingDown'],
       ['Max Pods', 'integer', '.status.maxPods'],
-      ['Reason', 'string', '.status.lastFailure.reason'],
+      ['Reason', 'string', '.status.reason'],
       ['Age', 'date', '.metadata.creationTimestamp'],
     ]);
   });
@@ -323,6 +323,7 @@ describe('CustomResourceDefinition nativeipnodes.nativeip.io', () => {
       'warmPool.high: integer',
       'warmPool.burst: boolean',
       'warmPool.arrivalsPerMinute: number',
+      'reason: string',
       'lastFailure: object',
       'lastFailure.reason: string',
       'lastFailure.message: string',

@@ -160,7 +160,15 @@ export class ClusterAgent {
   /** The status as the NativeipNode carries it now. */
   #nodeStatus(now: number): NativeipNodeStatus {
     const { pool, status, cloudCalls } = this.#options;
-    return buildNodeStatus({ status: status(), pool: pool.pool, nowMs: now, cloudCalls: cloudCalls.counts(), ...(this.#lastFailure === undefined ? {} : { lastFailure: this.#lastFailure }) });
+    const reason = pool.outlook().blocked?.reason;
+    return buildNodeStatus({
+      status: status(),
+      pool: pool.pool,
+      nowMs: now,
+      cloudCalls: cloudCalls.counts(),
+      ...(this.#lastFailure === undefined ? {} : { lastFailure: this.#lastFailure }),
+      ...(reason === undefined ? {} : { reason }),
+    });
   }
 
   #writeWarnings(now: number): void {

@@ -4,7 +4,7 @@
  * place that knows the API's types. The API is a source, never a dependency of ADD/DEL: nothing
  * here blocks a pod's network, and every call copes with the API server being away.
  */
-import type { NodeAvailability } from '../../core/node-availability.js';
+import type { ExhaustionReason, NodeAvailability } from '../../core/node-availability.js';
 
 /** This node's Node object, as last seen. */
 export interface ClusterNode {
@@ -53,6 +53,8 @@ export interface NativeipNodeStatus {
     readonly coolingDown: number;
     readonly prefixes: readonly string[];
   }[];
+  /** Why no pod can get an address now; absent while one can. */
+  readonly reason?: ExhaustionReason;
   readonly warmPool: { readonly policy: string; readonly low?: number; readonly high?: number; readonly burst?: boolean; readonly arrivalsPerMinute?: number };
   readonly lastFailure?: { readonly reason: string; readonly message: string; readonly time: string };
   readonly cloudCalls: readonly { readonly action: string; readonly calls: number; readonly errors: number; readonly throttled: number }[];

@@ -21,6 +21,8 @@ export interface NodeStatusInput {
   readonly pool: AddressPool;
   readonly nowMs: number;
   readonly lastFailure?: NativeipNodeStatus['lastFailure'];
+  /** Why no pod can get an address now (the pool's outlook), if so. */
+  readonly reason?: NativeipNodeStatus['reason'];
   readonly cloudCalls: NativeipNodeStatus['cloudCalls'];
 }
 
@@ -54,6 +56,7 @@ export function buildNodeStatus(input: NodeStatusInput): NativeipNodeStatus {
     state: status.state,
     addresses: { total: status.pool.total, assigned: status.pool.assigned, free: status.pool.available, coolingDown: status.pool.coolingDown },
     interfaces,
+    ...(input.reason === undefined ? {} : { reason: input.reason }),
     warmPool: status.warmPool ?? { policy: 'unknown' },
     ...(input.lastFailure === undefined ? {} : { lastFailure: input.lastFailure }),
     cloudCalls: input.cloudCalls,
@@ -66,6 +69,7 @@ function shapeOf(status: NativeipNodeStatus): string {
   return JSON.stringify([
     status.state,
     status.ready,
+    status.reason,
     status.maxPods,
     status.instanceType,
     status.lastFailure,
