@@ -4,7 +4,7 @@
  * Missing file: a fresh node. Unknown version or a corrupt file: a hard error naming the file.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export const CHECKPOINT_VERSION = 1;
@@ -46,10 +46,23 @@ export interface Checkpoint {
    * after the call has reached the disk, so the caller may reply afterwards.
    */
   save(data: () => CheckpointData): Promise<void>;
+  /** Moves a damaged checkpoint aside (kept for a post-mortem) so a fresh one can be written; returns where it went. */
+  setAside?(): Promise<string>;
 }
 
 export class CheckpointError extends Error {
   override readonly name = 'CheckpointError';
+  /**
+   * True when the file is there but damaged (truncated, not JSON, invalid contents): its records
+   * can be rebuilt from the kernel and the cluster. False for what must not be overwritten
+   * (a version this daemon does not read) or could not be read at all.
+   */
+  readonly damaged: boolean;
+
+  constructor(message: string, options: { damaged?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.damaged = options.damaged ?? false;
+  }
 }
 
 interface QueuedWrite {
@@ -78,6 +91,12 @@ export class FileCheckpoint implements Checkpoint {
       throw new CheckpointError(`cannot read checkpoint ${this.#path}: ${(error as Error).message}`, { cause: error });
     }
     return decodeCheckpoint(text, this.#path);
+  }
+
+  async setAside(): Promise<string> {
+    const aside = `${this.#path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(this.#path, aside);
+    return aside;
   }
 
   save(snapshot: () => CheckpointData): Promise<void> {
@@ -162,14 +181,14 @@ export function decodeCheckpoint(text: string, source: string): CheckpointData {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(`checkpoint ${source} is not valid JSON: ${(error as Error).message}`);
+    throw new CheckpointError(`checkpoint ${source} is not valid JSON: ${(error as Error).message}`, { damaged: true });
   }
   const fail = (what: string): never => {
-    throw new CheckpointError(`checkpoint ${source} is invalid: ${what}`);
+    throw new CheckpointError(`checkpoint ${source} is invalid: ${what}`, { damaged: true });
   };
   if (!isRecord(value)) return fail('expected an object');
   if (value['version'] !== CHECKPOINT_VERSION) {
-    return fail(`version ${JSON.stringify(value['version'])} is not supported (this daemon reads version ${CHECKPOINT_VERSION})`);
+    throw new CheckpointError(`checkpoint ${source} is invalid: version ${JSON.stringify(value['version'])} is not supported (this daemon reads version ${CHECKPOINT_VERSION})`);
   }
   const instanceId = value['instanceId'];
   if (typeof instanceId !== 'string') return fail('instanceId: expected a string');

@@ -139,15 +139,16 @@ export class Daemon {
 
   /** Discovers the node, restores the checkpoint, opens the socket and starts warming the pool. */
   async start(): Promise<void> {
-    const { logger, config, checkpoint, provider } = this.#parts;
+    const { logger, config, provider } = this.#parts;
     await this.#health?.start();
     this.cluster?.start();
     // Operations in flight when the daemon stopped are finished by the provider, not repeated.
-    const providerState = (await checkpoint.load())?.providerState;
+    const saved = await this.service.loadCheckpoint();
+    const providerState = saved?.providerState;
     if (providerState !== undefined) provider.restoreState?.(providerState);
     await this.pool.start();
     await this.#syncHostNetwork();
-    await this.service.restore();
+    await this.service.restore(saved);
     if (providerState !== undefined) await this.service.persist();
     await this.service.releaseEndedPods();
     await this.#rewritePodFromRules('start');

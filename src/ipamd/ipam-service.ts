@@ -22,7 +22,7 @@ import type {
   PodRef,
   StatusResult,
 } from '../rpc/protocol.js';
-import { CHECKPOINT_VERSION, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
+import { CHECKPOINT_VERSION, CheckpointError, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
 import { ExclusiveGate, KeyedMutex } from './keyed-mutex.js';
 import type { PoolManager } from './pool-manager.js';
 
@@ -79,12 +79,30 @@ export class IpamService {
   }
 
   /**
-   * Loads the checkpoint, then holds every address the kernel shows a pod of ours using that no
-   * allocation records (a lost, truncated or older checkpoint): never handed to another pod.
+   * Restores the checkpoint (`saved`, or read now with {@link loadCheckpoint}), then holds every
+   * address the kernel shows a pod of ours using that no allocation records (a lost, damaged or
+   * older checkpoint): never handed to another pod.
    */
-  async restore(): Promise<void> {
-    await this.#loadCheckpoint();
+  async restore(saved: CheckpointData | undefined | 'load' = 'load'): Promise<void> {
+    await this.#loadCheckpoint(saved === 'load' ? await this.loadCheckpoint() : saved);
     await this.#held.holdFromKernel(this.#ownedAddresses());
+  }
+
+  /**
+   * Reads the checkpoint. A damaged one (truncated, not JSON, invalid) is set aside and read as
+   * none: its pods' addresses are then held from the kernel and the API (restore), never handed
+   * out again. A version this daemon does not read, or a file it cannot read, still throws.
+   */
+  async loadCheckpoint(): Promise<CheckpointData | undefined> {
+    const { checkpoint, logger } = this.#options;
+    try {
+      return await checkpoint.load();
+    } catch (error) {
+      if (!(error instanceof CheckpointError) || !error.damaged || checkpoint.setAside === undefined) throw error;
+      const aside = await checkpoint.setAside();
+      logger.error({ err: error, setAsideAs: aside }, `damaged checkpoint set aside as ${aside}: the pods it recorded are held from the kernel and the Kubernetes API`);
+      return undefined;
+    }
   }
 
   #ownedAddresses(): Set<string> {
@@ -101,9 +119,8 @@ export class IpamService {
     return this.#held.list();
   }
 
-  async #loadCheckpoint(): Promise<void> {
-    const { checkpoint, pool, logger } = this.#options;
-    const saved = await checkpoint.load();
+  async #loadCheckpoint(saved: CheckpointData | undefined): Promise<void> {
+    const { pool, logger } = this.#options;
     this.#restored = true;
     if (saved === undefined) {
       logger.info('no checkpoint: fresh node');

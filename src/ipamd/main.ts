@@ -107,7 +107,10 @@ async function main(): Promise<void> {
   try {
     await daemon.start();
   } catch (error) {
-    logger.fatal({ err: error }, `nativeip-ipamd could not start: ${(error as Error).message}`);
+    const message = `nativeip-ipamd could not start: ${(error as Error).message}`;
+    logger.fatal({ err: error }, message);
+    // What `kubectl logs` shows, also when NATIVEIP_LOG_FILE sends the log elsewhere.
+    if (config.logFile !== 'stderr') process.stderr.write(`${message}\n`);
     process.exit(1);
   }
 }

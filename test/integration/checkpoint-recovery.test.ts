@@ -1,0 +1,81 @@
+/**
+ * A lost or damaged checkpoint with live pods: the daemon holds the addresses the kernel shows
+ * its pods using (our /32 routes over our veths), never hands one to another pod, lets kubelet's
+ * DEL of such a pod release it (matched by the pod's host veth), and sets a damaged file aside.
+ * Real checkpoint file in a temp dir; the kernel is the fake datapath, which outlives the daemon.
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileCheckpoint } from '../../src/ipamd/checkpoint.js';
+import { IpamService } from '../../src/ipamd/ipam-service.js';
+import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { FakeCloud } from '../support/fake-cloud.js';
+import { FakeDatapath } from '../support/fake-datapath.js';
+
+const logger = pino({ level: 'silent' });
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nativeip-recovery-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function startDaemon(cloud: FakeCloud, datapath: FakeDatapath) {
+  const pool = new PoolManager({ provider: cloud, datapath, targets: { warmEniTarget: 1, warmIpTarget: 1 }, mtu: 9001, attachTimeoutMs: 1000, acquireTimeoutMs: 500, logger });
+  const service = new IpamService({ pool, datapath, checkpoint: new FileCheckpoint(join(dir, 'checkpoint.json')), logger, mtu: 9001, vethPrefix: 'eni', ipCooldownMs: 0, netnsExists: async () => true });
+  await pool.start();
+  await service.restore();
+  await pool.kickGrow();
+  return { pool, service };
+}
+
+const pod = (n: number) => ({ networkName: 'nativeip', containerId: `c${n}`, ifName: 'eth0', netns: `/run/netns/p${n}`, podNamespace: 'default', podName: `pod-${n}` });
+
+describe.each([
+  ['deleted', async () => rm(join(dir, 'checkpoint.json'))],
+  ['truncated', async () => writeFile(join(dir, 'checkpoint.json'), '{"version":1,"instanceId":"i-fa')],
+  ['garbage', async () => writeFile(join(dir, 'checkpoint.json'), '\u0000\u0001 not a checkpoint')],
+])('a %s checkpoint with live pods', (_how, damage) => {
+  it('holds their addresses from the kernel: none is handed to a new pod, and DEL by the pod releases it', async () => {
+    const cloud = new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 4 });
+    const datapath = new FakeDatapath();
+    const first = await startDaemon(cloud, datapath);
+    const live = new Map<number, string>();
+    for (const n of [1, 2, 3, 4]) live.set(n, (await first.service.add(pod(n))).address.replace('/32', ''));
+    first.pool.close();
+    await damage();
+
+    const second = await startDaemon(cloud, datapath);
+    expect(second.service.status().pods).toEqual([]);
+    expect(new Set(second.service.heldAddresses().map((h) => h.address))).toEqual(new Set(live.values()));
+    // Every new pod gets an address no live pod holds; the node's other two addresses, then none.
+    const fresh = [];
+    for (const n of [5, 6]) fresh.push((await second.service.add(pod(n))).address.replace('/32', ''));
+    for (const address of fresh) expect([...live.values()]).not.toContain(address);
+    await expect(second.service.add(pod(7))).rejects.toThrow(/no free address/);
+    // The pool never gives the held addresses back to the cloud.
+    await second.pool.reconcile();
+    for (const address of live.values()) expect(cloud.allSecondaryIps()).toContain(address);
+    // kubelet's DEL of pod 1 (its checkpoint entry lost) finds it by its host veth.
+    await second.service.del({ ...pod(1) });
+    expect(second.service.heldAddresses().map((h) => h.address)).not.toContain(live.get(1));
+    expect([...datapath.pods.values()].map((p) => p.address)).not.toContain(live.get(1));
+    expect((await second.service.add(pod(8))).address).toBe(`${live.get(1)}/32`);
+    const files = await readdir(dir);
+    if (_how === 'deleted') expect(files.filter((f) => f.includes('damaged'))).toEqual([]);
+    else expect(files.filter((f) => f.startsWith('checkpoint.json.damaged-'))).toHaveLength(1);
+    second.pool.close();
+  });
+});
+
+it('a checkpoint of a version this daemon does not read is refused, not overwritten', async () => {
+  await writeFile(join(dir, 'checkpoint.json'), JSON.stringify({ version: 99, instanceId: 'i-x', allocations: [], cooldowns: [] }));
+  const cloud = new FakeCloud();
+  await expect(startDaemon(cloud, new FakeDatapath())).rejects.toThrow(/version 99 is not supported/);
+  expect(await readdir(dir)).toEqual(['checkpoint.json']);
+});
