@@ -5,9 +5,9 @@
  */
 import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { NodeAvailability } from '../core/node-availability.js';
+import { LASTING_REASONS, type ExhaustionReason, type NodeAvailability } from '../core/node-availability.js';
 import type { ClusterEvents, ClusterNode, ClusterPod, ClusterPort, NativeipNodeStatus, PodWarning } from '../ipamd/cluster/cluster-port.js';
-import { FIELD_MANAGER, NATIVEIP_NODE, REPORTING_COMPONENT } from './names.js';
+import { FIELD_MANAGER, NATIVEIP_NODE, REPORTING_COMPONENT, TAINT_KEY } from './names.js';
 import { conditionPatch, taintPatch } from './node-patches.js';
 import { ResilientWatch } from './resilient-watch.js';
 
@@ -91,7 +91,13 @@ export class KubernetesCluster implements ClusterPort {
     if (node === undefined) return undefined;
     const pods = node.status?.capacity?.['pods'];
     const capacityPods = pods === undefined ? undefined : Number.parseInt(pods, 10);
-    return { name: this.nodeName, uid: node.metadata?.uid ?? '', capacityPods: Number.isFinite(capacityPods) ? capacityPods : undefined };
+    const taint = node.spec?.taints?.find((t) => t.key === TAINT_KEY)?.value;
+    return {
+      name: this.nodeName,
+      uid: node.metadata?.uid ?? '',
+      capacityPods: Number.isFinite(capacityPods) ? capacityPods : undefined,
+      ...(taint !== undefined && isExhaustionReason(taint) ? { taint } : {}),
+    };
   }
 
   pods(): readonly ClusterPod[] {
@@ -208,6 +214,10 @@ export class KubernetesCluster implements ClusterPort {
 
 function podRef(pod: V1Pod): Pick<ClusterPod, 'namespace' | 'name' | 'uid'> {
   return { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
+}
+
+function isExhaustionReason(value: string): value is ExhaustionReason {
+  return (LASTING_REASONS as ReadonlySet<string>).has(value) || value === 'Throttled' || value === 'CloudError';
 }
 
 function isTerminal(pod: V1Pod): boolean {

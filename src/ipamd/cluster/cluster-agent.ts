@@ -50,6 +50,8 @@ export class ClusterAgent {
   #status: { status: NativeipNodeStatus; atMs: number } | undefined;
   #lastFailure: NativeipNodeStatus['lastFailure'];
   #capacity: number | undefined;
+  /** True once the Node was seen: the taint an earlier daemon left is then taken as ours, not written afresh. */
+  #seeded = false;
   #timer: NodeJS.Timeout | undefined;
   #writing = false;
   #retryAtMs = 0;
@@ -187,6 +189,13 @@ export class ClusterAgent {
 
   #clusterChanged(): void {
     const { port, pool } = this.#options;
+    const seen = port.node();
+    if (!this.#seeded && seen !== undefined) {
+      // A restarted daemon finds the taint its predecessor set: it keeps it under the same
+      // hysteresis instead of removing it and setting it again 2 s later.
+      this.#seeded = true;
+      if (seen.taint !== undefined) this.#memory = { taint: seen.taint, taintedAtMs: this.#clock() };
+    }
     if (port.synced()) this.#options.holdLivePodAddresses(port.pods().filter((p) => !p.terminal && !p.hostNetwork));
     const node = port.node();
     const hostNetwork = port.pods().filter((p) => p.hostNetwork && !p.terminal).length;

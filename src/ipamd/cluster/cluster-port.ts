@@ -12,6 +12,8 @@ export interface ClusterNode {
   readonly uid: string;
   /** `status.capacity.pods` (kubelet's max-pods); undefined until kubelet reports it. */
   readonly capacityPods: number | undefined;
+  /** The value of nativeip's own taint when the Node carries it (an earlier daemon set it). */
+  readonly taint?: ExhaustionReason;
 }
 
 /** A pod scheduled to this node, as last seen. */
