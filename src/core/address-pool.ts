@@ -235,6 +235,11 @@ export class AddressPool {
     return this.#addresses.get(address)?.owner;
   }
 
+  /** True while `address` rests after a release. */
+  isCooling(address: string, nowMs: number): boolean {
+    return isCooling(this.#addresses.get(address)?.coolingUntilMs, nowMs);
+  }
+
   lookup(key: string): Assignment | undefined {
     const address = this.#byOwner.get(key);
     if (address === undefined) return undefined;

@@ -73,8 +73,8 @@ export const CLUSTER_CONFIG_SPECS: { readonly [K in ClusterField]: VariableSpec<
     allowed: 'an IPv4 address and port such as 127.0.0.1:61680, or off',
     default: 'off',
     description:
-      'Where /healthz (liveness: the daemon’s loop and socket answer; never the cloud or the API) and /readyz (readiness: ' +
-      'the pool can serve or grow) are served over http; the DaemonSet sets 127.0.0.1:61680.',
+      'Where /healthz (liveness: the daemon’s loop answers; never the cloud or the API) and /readyz (readiness: the ' +
+      'daemon has restored its state and serves the plugin; a full node stays ready) are served over http; the DaemonSet sets 127.0.0.1:61680.',
     parse: hostPortOrOff,
     fallback: undefined,
   },

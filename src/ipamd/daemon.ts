@@ -94,6 +94,7 @@ export class Daemon {
       netnsExists: pathExists,
       livePodHolds: (namespace, name, address) => this.cluster?.holdsAddress(namespace, name, address) ?? false,
       liveAddress: (address) => this.cluster?.liveAddress(address) ?? false,
+      clusterSynced: () => this.cluster?.synced ?? true,
       onAddressRefused: (pod, reason) => this.cluster?.addRefused({ namespace: pod.podNamespace, name: pod.podName }, reason),
       providerState: () => provider.resumeState?.(),
       ...(clock === undefined ? {} : { clock }),
@@ -149,6 +150,7 @@ export class Daemon {
     await this.pool.start();
     await this.#syncHostNetwork();
     await this.service.restore(saved);
+    this.cluster?.activate();
     if (providerState !== undefined) await this.service.persist();
     await this.service.releaseEndedPods();
     await this.#rewritePodFromRules('start');
@@ -199,11 +201,11 @@ export class Daemon {
     this.#parts.datapath.close();
   }
 
-  /** Readiness for the DaemonSet: serving, and the pool can serve or grow. */
+  /** Readiness for the DaemonSet: restored and serving the plugin. */
   #notReadyReason(): string | undefined {
-    if (!this.#serving) return 'starting';
-    const status = this.service.status();
-    return status.state === 'blocked' ? (status.reason ?? 'the pool cannot give addresses') : undefined;
+    // A node that is full is still a working node: exhaustion is told by the Node condition and
+    // taint, never by readiness, or a DaemonSet rollout would stall on full nodes.
+    return this.#serving ? undefined : 'starting: restoring the checkpoint and the pool';
   }
 
   /** Destinations a pod on a secondary interface reaches through it while SNAT is on. */

@@ -36,6 +36,8 @@ export class HeldAddresses {
   readonly #pool: PoolManager;
   readonly #logger: Logger;
   readonly #held = new Map<string, HeldAddress>();
+  /** Addresses a pod shows that the pool does not have: reported once. */
+  readonly #unholdable = new Set<string>();
 
   constructor(options: HeldAddressesOptions) {
     this.#options = options;
@@ -43,11 +45,15 @@ export class HeldAddresses {
     this.#logger = options.logger;
   }
 
-  /** Holds what the kernel shows our pods using, but for the addresses in `owned` (allocations). */
-  async holdFromKernel(owned: ReadonlySet<string>): Promise<void> {
+  /**
+   * Holds what the kernel shows our pods using, but for the addresses in `owned` (allocations).
+   * False when the kernel could not be read (or the datapath cannot list routes).
+   */
+  async holdFromKernel(owned: ReadonlySet<string>): Promise<boolean> {
     const routes = await this.#kernelPodRoutes();
-    if (routes === undefined) return;
+    if (routes === undefined) return false;
     this.hold(routes.filter((r) => !owned.has(r.address)).map((r) => ({ address: r.address, hostVeth: r.hostVeth, source: 'kernel' as const })));
+    return true;
   }
 
   /** Holds what the API shows live pods on this node using, but for the addresses in `owned`. */
@@ -63,10 +69,17 @@ export class HeldAddresses {
     let entry: HeldAddress | undefined;
     for (const held of this.#held.values()) if (held.hostVeth === hostVeth) entry = held;
     if (entry === undefined) return undefined;
+    // Out of the map before any await: a second DEL of the same pod finds nothing to do.
+    this.#held.delete(entry.address);
     const interfaceId = this.#pool.pool.lookup(`${KEY_PREFIX}${entry.address}`)?.interfaceId;
     const routeTable = interfaceId === undefined ? undefined : routeTableOf(interfaceId);
-    await this.#options.datapath.delPod({ hostVethName: hostVeth, address: entry.address, ...(routeTable === undefined ? {} : { routeTable }) });
-    this.release(entry.address);
+    try {
+      await this.#options.datapath.delPod({ hostVethName: hostVeth, address: entry.address, ...(routeTable === undefined ? {} : { routeTable }) });
+    } catch (error) {
+      this.#held.set(entry.address, entry);
+      throw error;
+    }
+    this.#pool.release(`${KEY_PREFIX}${entry.address}`, { used: true, cooldownMs: this.#options.cooldownMs });
     return entry.address;
   }
 
@@ -94,22 +107,29 @@ export class HeldAddresses {
   hold(found: readonly HeldAddress[]): HeldAddress[] {
     const added: HeldAddress[] = [];
     for (const entry of found) {
+      const key = `${KEY_PREFIX}${entry.address}`;
+      const owner = this.#pool.pool.ownerOf(entry.address);
       const known = this.#held.get(entry.address);
-      if (known !== undefined) {
+      if (owner === key && known !== undefined) {
         this.#held.set(entry.address, { ...known, ...entry, source: known.source });
         continue;
       }
-      const owner = this.#pool.pool.ownerOf(entry.address);
-      if (owner !== undefined && owner !== `${KEY_PREFIX}${entry.address}`) continue;
-      const problem = this.#pool.pool.restore(`${KEY_PREFIX}${entry.address}`, entry.address);
-      if (problem !== undefined) {
-        this.#logger.warn({ ...entry, problem }, 'a pod holds an address nativeip cannot hold for it');
+      // The pool decides: an address someone else owns is safe (and no longer ours to hold).
+      if (owner !== undefined && owner !== key) {
+        this.#held.delete(entry.address);
         continue;
       }
+      const problem = this.#pool.pool.restore(key, entry.address);
+      if (problem !== undefined) {
+        if (!this.#unholdable.has(entry.address)) this.#logger.warn({ ...entry, problem }, 'a pod holds an address nativeip cannot hold for it');
+        this.#unholdable.add(entry.address);
+        continue;
+      }
+      this.#unholdable.delete(entry.address);
       this.#held.set(entry.address, entry);
       added.push(entry);
     }
-    if (added.length > 0) this.#logger.warn({ held: added }, `holding ${added.length} addresses live pods use that no allocation records (lost or older checkpoint)`);
+    if (added.length > 0) this.#logger.warn({ held: added }, `holding ${added.length} addresses live pods use that no allocation records (lost or damaged checkpoint)`);
     return added;
   }
 
@@ -128,6 +148,9 @@ export class HeldAddresses {
     const routes = await this.#kernelPodRoutes();
     if (routes === undefined) return 0;
     const inKernel = new Set(routes.map((r) => r.address));
+    for (const entry of this.list()) {
+      if (this.#pool.pool.ownerOf(entry.address) !== `${KEY_PREFIX}${entry.address}`) this.#held.delete(entry.address);
+    }
     const gone = this.list().filter((entry) => !inKernel.has(entry.address) && !liveInApi(entry));
     for (const entry of gone) this.release(entry.address);
     if (gone.length > 0) this.#logger.info({ released: gone }, 'held addresses no record shows any more: released');

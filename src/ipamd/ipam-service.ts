@@ -44,6 +44,8 @@ export interface IpamServiceOptions {
   readonly livePodHolds?: (podNamespace: string | undefined, podName: string | undefined, address: string) => boolean;
   /** Called when an ADD gets no address (the pool is exhausted, blocked or still growing), with the reason the pod gets. */
   readonly onAddressRefused?: (pod: PodRef, reason: string) => void;
+  /** False while the cluster's view is stale (the API away); unset: no cluster. */
+  readonly clusterSynced?: () => boolean;
   /** True when the cluster says some live pod on this node holds the address (any name). Unset: none known. */
   readonly liveAddress?: (address: string) => boolean;
   /**
@@ -70,6 +72,8 @@ export class IpamService {
   readonly #allocations = new Map<string, CheckpointAllocation>();
   /** Until the checkpoint is restored, a write would drop the allocations it holds. */
   #restored = false;
+  /** Whether the API's podIPs are held too: only when the checkpoint was lost or damaged. */
+  #holdFromApi = false;
   readonly #held: HeldAddresses;
 
   constructor(options: IpamServiceOptions) {
@@ -84,8 +88,14 @@ export class IpamService {
    * older checkpoint): never handed to another pod.
    */
   async restore(saved: CheckpointData | undefined | 'load' = 'load'): Promise<void> {
-    await this.#loadCheckpoint(saved === 'load' ? await this.loadCheckpoint() : saved);
-    await this.#held.holdFromKernel(this.#ownedAddresses());
+    const restored = await this.#loadCheckpoint(saved === 'load' ? await this.loadCheckpoint() : saved);
+    // Without a usable checkpoint the API's podIPs are a record too (with one, an address a
+    // terminating pod still shows is simply one its DEL released).
+    this.#holdFromApi = !restored;
+    const read = await this.#held.holdFromKernel(this.#ownedAddresses());
+    if (!read && !restored && this.#options.datapath.listPodRoutes !== undefined) {
+      throw new Error('no usable checkpoint and the kernel\'s pod routes cannot be read: nothing would keep live pods\' addresses from other pods; retrying at the next start');
+    }
   }
 
   /**
@@ -111,7 +121,14 @@ export class IpamService {
 
   /** Holds the addresses live pods on this node show in the API that no allocation records. */
   holdLivePodAddresses(pods: readonly { namespace: string; name: string; podIps: readonly string[] }[]): void {
-    if (this.#restored) this.#held.holdFromApi(pods, this.#ownedAddresses());
+    if (!this.#restored || !this.#holdFromApi) return;
+    const now = this.#clock();
+    const owned = this.#ownedAddresses();
+    for (const address of this.#options.pool.pool.interfaces().flatMap((pif) => this.#options.pool.pool.addressesOf(pif.id))) {
+      // A cooling address was released by a DEL: the API still shows it until the pod is gone.
+      if (this.#options.pool.pool.isCooling(address.address, now)) owned.add(address.address);
+    }
+    this.#held.holdFromApi(pods, owned);
   }
 
   /** Addresses held for pods no allocation records (see held-addresses.ts). */
@@ -119,16 +136,16 @@ export class IpamService {
     return this.#held.list();
   }
 
-  async #loadCheckpoint(saved: CheckpointData | undefined): Promise<void> {
+  async #loadCheckpoint(saved: CheckpointData | undefined): Promise<boolean> {
     const { pool, logger } = this.#options;
     this.#restored = true;
     if (saved === undefined) {
       logger.info('no checkpoint: fresh node');
-      return;
+      return false;
     }
     if (saved.instanceId !== pool.node.instanceId) {
       logger.warn({ checkpointInstance: saved.instanceId, instance: pool.node.instanceId }, 'checkpoint belongs to another instance; not restoring it');
-      return;
+      return false;
     }
     for (const allocation of saved.allocations) {
       const key = allocationKey(allocation);
@@ -140,6 +157,7 @@ export class IpamService {
     }
     for (const { address, untilMs } of saved.cooldowns) pool.pool.restoreCooldown(address, untilMs);
     logger.info({ allocations: saved.allocations.length, cooldowns: saved.cooldowns.length }, 'restored checkpoint');
+    return true;
   }
 
   add(params: AddParams): Promise<AddResult> {
@@ -199,7 +217,12 @@ export class IpamService {
       const log = this.#options.logger.child({ containerId: params.containerId, ifName: params.ifName });
       if (allocation === undefined) {
         // A pod the checkpoint had lost: its network is ours to remove, its address goes back.
-        const address = await this.#held.delByHostVeth(this.#vethName(params), (id) => this.#options.pool.routeTableOf(id));
+        let address: string | undefined;
+        try {
+          address = await this.#held.delByHostVeth(this.#vethName(params), (id) => this.#options.pool.routeTableOf(id));
+        } catch (error) {
+          throw new RpcServiceError('DatapathFailed', `removing the network of ${params.containerId}: ${(error as Error).message}`, { cause: error });
+        }
         if (address === undefined) log.info('DEL of an unknown allocation: nothing to do');
         else log.info({ address }, 'released an address held for a pod the checkpoint had lost');
         return {};
@@ -306,9 +329,13 @@ export class IpamService {
       await this.del(allocation);
       released += 1;
     }
-    const { livePodHolds, liveAddress } = this.#options;
+    const { livePodHolds, liveAddress, clusterSynced } = this.#options;
     released += await this.#held.releaseGone(
-      (entry) => liveAddress?.(entry.address) === true || (entry.pod !== undefined && livePodHolds?.(entry.pod.namespace, entry.pod.name, entry.address) === true),
+      (entry) =>
+        // While the API is away, what only the API showed stays held: records must agree to release.
+        (entry.source === 'api' && clusterSynced?.() === false) ||
+        liveAddress?.(entry.address) === true ||
+        (entry.pod !== undefined && livePodHolds?.(entry.pod.namespace, entry.pod.name, entry.address) === true),
     );
     return released;
   }

@@ -101,6 +101,8 @@ async function main(): Promise<void> {
       },
     );
   };
+  // The last line of defence: a library's dropped promise must not take the node's network down.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection (ignored)'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 

@@ -106,16 +106,18 @@ export class KubernetesCluster implements ClusterPort {
       hostNetwork: pod.spec?.hostNetwork === true,
       podIps: (pod.status?.podIPs ?? []).map((p) => p.ip),
       terminal: isTerminal(pod),
+      deleting: pod.metadata?.deletionTimestamp !== undefined,
     }));
   }
 
   async writeAvailability(availability: NodeAvailability): Promise<void> {
     const now = new Date();
     const status = conditionPatch(this.#cachedNode(), availability, now);
-    if (status !== undefined) {
-      await this.#core.patchNodeStatus({ name: this.nodeName, body: status, fieldManager: FIELD_MANAGER }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
-    }
-    let node = this.#cachedNode() ?? (await this.#core.readNode({ name: this.nodeName }));
+    // The status write moves the resourceVersion: the taint patch starts from the Node it returned.
+    let node =
+      status === undefined
+        ? (this.#cachedNode() ?? (await this.#core.readNode({ name: this.nodeName })))
+        : await this.#core.patchNodeStatus({ name: this.nodeName, body: status, fieldManager: FIELD_MANAGER }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
     for (let attempt = 1; ; attempt += 1) {
       const ops = taintPatch(node, availability);
       if (ops === undefined) return;
@@ -133,10 +135,11 @@ export class KubernetesCluster implements ClusterPort {
 
   async writeNodeStatus(status: NativeipNodeStatus): Promise<void> {
     const { group, version, plural } = NATIVEIP_NODE;
+    // The whole status replaced (a JSON patch), so a field that went away goes away (a merge patch keeps it).
     const patch = () =>
       this.#custom.patchClusterCustomObjectStatus(
-        { group, version, plural, name: this.nodeName, body: { status }, fieldManager: FIELD_MANAGER },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        { group, version, plural, name: this.nodeName, body: [{ op: 'add', path: '/status', value: status }], fieldManager: FIELD_MANAGER },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
       );
     try {
       await patch();

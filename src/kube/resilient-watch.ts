@@ -25,6 +25,43 @@ export interface ResilientWatchOptions<T extends KubernetesObject> {
 
 const MIN_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
+/** The API server ends each watch after 5–10 minutes (client-go's reflector asks the same); ListWatch then resumes from its resourceVersion. */
+const WATCH_SECONDS = { min: 300, max: 600 };
+/**
+ * With bookmarks a quiet watch still hears from the server about once a minute; without data for
+ * this long the connection is taken as dead (client-node's default, 30 s, would reconnect every
+ * quiet watch twice a minute).
+ */
+const WATCH_INACTIVITY_MS = 150_000;
+
+/**
+ * client-node's Watch, asking for bookmarks and a server-side timeout, and never throwing: a
+ * failure before the stream starts (credentials, connection) goes to `done`, so ListWatch reports
+ * it as an ERROR instead of leaving a rejected promise nobody handles (its own reconnects drop
+ * the promise).
+ */
+class ResilientWatchClient extends Watch {
+  constructor(config: KubeConfig) {
+    super(config);
+    // Why: the inactivity timeout is a private field with no setter (client-node 2.0).
+    Reflect.set(this, 'requestTimeoutMs', WATCH_INACTIVITY_MS);
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const timeoutSeconds = WATCH_SECONDS.min + Math.floor(Math.random() * (WATCH_SECONDS.max - WATCH_SECONDS.min));
+    try {
+      return await super.watch(path, { ...queryParams, allowWatchBookmarks: true, timeoutSeconds }, callback, done);
+    } catch (error) {
+      done(error);
+      return new AbortController();
+    }
+  }
+}
 
 export class ResilientWatch<T extends KubernetesObject> {
   readonly #options: ResilientWatchOptions<T>;
@@ -64,7 +101,7 @@ export class ResilientWatch<T extends KubernetesObject> {
   async #connect(): Promise<void> {
     const generation = ++this.#generation;
     const { kubeConfig, path, fieldSelector, list } = this.#options;
-    const informer = new ListWatch<T>(path, new Watch(kubeConfig), list, false, undefined, fieldSelector);
+    const informer = new ListWatch<T>(path, new ResilientWatchClient(kubeConfig), list, false, undefined, fieldSelector);
     this.#informer = informer;
     informer.on('add', (o) => this.#upsert(generation, o));
     informer.on('update', (o) => this.#upsert(generation, o));
@@ -92,6 +129,14 @@ export class ResilientWatch<T extends KubernetesObject> {
 
   #upsert(generation: number, object: T): void {
     if (generation !== this.#generation) return;
+    // A pod recreated under the same name (a StatefulSet's) replaces the old one's entry.
+    const name = nameOf(object);
+    for (const [key, known] of this.#objects) {
+      if (key !== keyOf(object) && nameOf(known) === name) {
+        this.#objects.delete(key);
+        this.#options.onDelete(known);
+      }
+    }
     this.#objects.set(keyOf(object), object);
     this.#options.onUpsert(object);
   }
@@ -136,6 +181,10 @@ export class ResilientWatch<T extends KubernetesObject> {
     this.#synced = synced;
     this.#options.onSyncChange(synced);
   }
+}
+
+function nameOf(object: KubernetesObject): string {
+  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }
 
 function keyOf(object: KubernetesObject): string {

@@ -84,6 +84,7 @@ describe('ClusterAgent', () => {
     const port = new RecordingPort();
     const agent = agentOf(port, pool, clock);
     agent.start();
+    agent.activate();
     await tickFor(agent, clock, 30_000);
     expect(port.availability.map((a) => a.taint ?? 'none')).toEqual(['none', 'InterfaceLimit']);
     expect(port.availability.at(-1)).toMatchObject({ available: false, reason: 'InterfaceLimit' });
@@ -98,6 +99,7 @@ describe('ClusterAgent', () => {
     port.isSynced = false;
     const agent = agentOf(port, pool, clock);
     agent.start();
+    agent.activate();
     await tickFor(agent, clock, 20_000);
     expect(port.availability).toEqual([]);
     expect(port.statuses).toEqual([]);
@@ -115,6 +117,7 @@ describe('ClusterAgent', () => {
     port.clusterNode = { name: 'node-a', uid: 'u', capacityPods: 110, taint: 'InterfaceLimit' };
     const agent = agentOf(port, pool, clock);
     agent.start();
+    agent.activate();
     port.events!.changed();
     await tickFor(agent, clock, 30_000);
     expect(port.availability.map((a) => a.taint ?? 'none')).toEqual(['InterfaceLimit']);
@@ -129,6 +132,7 @@ describe('ClusterAgent', () => {
     port.clusterNode = { name: 'node-a', uid: 'u', capacityPods: 110, taint: 'InterfaceLimit' };
     const agent = agentOf(port, pool, clock);
     agent.start();
+    agent.activate();
     port.events!.changed();
     await tickFor(agent, clock, 30_000);
     expect(port.availability.map((a) => a.taint ?? 'none')).toEqual(['InterfaceLimit', 'none']);

@@ -229,7 +229,7 @@ describe('PodWarnings.forget', () => {
 });
 
 describe('PodWarnings: failed writes', () => {
-  it('a failed first write is retried later, and creates the Event then', () => {
+  it('a failed first write is retried after REPEAT_WRITE_MS (not every tick), and creates the Event then', () => {
     const h = new Harness();
     h.refuse('pod-a');
     h.api.failing = true;
@@ -237,6 +237,8 @@ describe('PodWarnings: failed writes', () => {
     expect(h.api.events.size).toBe(0);
     h.api.failing = false;
     h.advance(1_000);
+    expect(h.warnings.due(h.nowMs)).toEqual([]);
+    h.advance(REPEAT_WRITE_MS);
     const due = h.warnings.due(h.nowMs);
     expect(due).toMatchObject([{ eventName: undefined, warning: { name: 'pod-a', count: 1 } }]);
   });
@@ -251,7 +253,7 @@ describe('PodWarnings: failed writes', () => {
     h.api.failing = true;
     h.flush();
     h.api.failing = false;
-    h.advance(1_000);
+    h.advance(REPEAT_WRITE_MS);
     h.refuse('pod-a');
     const due = h.warnings.due(h.nowMs);
     expect(due).toMatchObject([{ eventName: name, warning: { count: 3 } }]);

@@ -59,6 +59,7 @@ export class ClusterAgent {
   #releasing: Promise<void> | undefined;
   #releaseAgain = false;
   #closed = false;
+  #active = false;
 
   constructor(options: ClusterAgentOptions) {
     this.#options = options;
@@ -67,15 +68,25 @@ export class ClusterAgent {
     this.#policy = { ...DEFAULT_AVAILABILITY_POLICY, taint: options.taint };
   }
 
-  /** Starts watching; returns at once (the API may be away). */
+  /**
+   * Starts watching; returns at once (the API may be away). Until {@link activate}, what the
+   * watches bring is only recorded: the pool is not started yet.
+   */
   start(): void {
     this.#options.port.start({
       changed: () => this.#clusterChanged(),
       podGone: (pod) => {
         this.#warnings.forget(pod);
-        this.#releaseEndedPods();
+        if (this.#active) this.#releaseEndedPods();
       },
     });
+  }
+
+  /** The pool is started and the checkpoint restored: act on the cluster, and report to it. */
+  activate(): void {
+    if (this.#active || this.#closed) return;
+    this.#active = true;
+    this.#clusterChanged();
     this.#timer = setInterval(() => void this.tick(), this.#options.tickMs ?? 1_000);
     this.#timer.unref();
   }
@@ -103,6 +114,11 @@ export class ClusterAgent {
     return port.pods().some((p) => p.namespace === namespace && p.name === name && !p.terminal && p.podIps.includes(address));
   }
 
+  /** True while the watches are current (the API answers). */
+  get synced(): boolean {
+    return this.#options.port.synced();
+  }
+
   /** True when the API (as last synced) shows a live pod on this node holding `address`. */
   liveAddress(address: string): boolean {
     const { port } = this.#options;
@@ -119,8 +135,17 @@ export class ClusterAgent {
 
   /** One look at the pool: the condition and taint, the NativeipNode status and pending Events (also used by tests). */
   async tick(): Promise<void> {
+    if (this.#closed || !this.#active) return;
+    try {
+      await this.#tick();
+    } catch (error) {
+      // Never fatal: the cluster is a source, the node keeps serving.
+      this.#options.logger.warn({ err: error }, 'cluster agent step failed');
+    }
+  }
+
+  async #tick(): Promise<void> {
     const { port, pool, logger } = this.#options;
-    if (this.#closed) return;
     const now = this.#clock();
     const outlook = pool.outlook();
     const evaluated = evaluateAvailability(this.#memory, outlook, now, this.#policy);
@@ -188,22 +213,33 @@ export class ClusterAgent {
   }
 
   #clusterChanged(): void {
+    try {
+      this.#onClusterChange();
+    } catch (error) {
+      this.#options.logger.warn({ err: error }, 'handling a change of the Node or its pods failed');
+    }
+  }
+
+  #onClusterChange(): void {
     const { port, pool } = this.#options;
     const seen = port.node();
+    // The Node lost (or changed) the taint behind our back (an administrator, a re-registered
+    // Node): write it again rather than trusting what was last written.
+    if (seen !== undefined && this.#written !== undefined && seen.taint !== this.#written.taint) this.#written = undefined;
     if (!this.#seeded && seen !== undefined) {
       // A restarted daemon finds the taint its predecessor set: it keeps it under the same
       // hysteresis instead of removing it and setting it again 2 s later.
       this.#seeded = true;
       if (seen.taint !== undefined) this.#memory = { taint: seen.taint, taintedAtMs: this.#clock() };
     }
-    if (port.synced()) this.#options.holdLivePodAddresses(port.pods().filter((p) => !p.terminal && !p.hostNetwork));
+    if (this.#active && port.synced()) this.#options.holdLivePodAddresses(port.pods().filter((p) => !p.terminal && !p.hostNetwork && !p.deleting));
     const node = port.node();
     const hostNetwork = port.pods().filter((p) => p.hostNetwork && !p.terminal).length;
     const capacity = node?.capacityPods === undefined ? undefined : Math.max(0, node.capacityPods - hostNetwork);
     if (capacity !== this.#capacity) {
       this.#options.logger.info({ capacityPods: node?.capacityPods, hostNetworkPods: hostNetwork, podCapacity: capacity }, 'pods the Node may run with an address');
       this.#capacity = capacity;
-      void pool.kickGrow().catch(() => undefined);
+      if (this.#active) void pool.kickGrow().catch(() => undefined);
     }
   }
 

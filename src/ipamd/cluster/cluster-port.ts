@@ -27,6 +27,8 @@ export interface ClusterPod {
   readonly podIps: readonly string[];
   /** Succeeded or Failed: its containers will not run again, its sandbox is (being) torn down. */
   readonly terminal: boolean;
+  /** Being deleted (`deletionTimestamp` set): kubelet is tearing it down, its DEL may have run. */
+  readonly deleting: boolean;
 }
 
 export interface ClusterEvents {

@@ -78,10 +78,11 @@ export class PodWarnings {
     this.#inFlight.delete(key);
     if (entry === undefined) return;
     entry.writing = false;
+    // A failed write waits like a repeat (REPEAT_WRITE_MS) rather than retrying every tick.
+    entry.writtenAtMs = nowMs;
     if (eventName === undefined) return;
     entry.eventName = eventName;
     entry.written = count;
-    entry.writtenAtMs = nowMs;
   }
 
   /** When {@link due} may next return something; undefined when nothing waits. */
