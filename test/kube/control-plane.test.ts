@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
-import { sleep } from '../support/kube/process.js';
 
 interface WhoAmI {
   status: { userInfo: { username: string; groups?: string[]; extra?: Record<string, string[]> } };
@@ -17,20 +17,7 @@ const NS = 'cp-test';
 const HOST_PATHS = ['/var/run/kubernetes', '/usr/libexec/kubernetes', '/etc/kubernetes'];
 const hostPaths = (): Record<string, boolean> => Object.fromEntries(HOST_PATHS.map((p) => [p, existsSync(p)]));
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s${last !== undefined ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(250);
-  }
-}
+const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> => waitFor(what, check, { timeoutMs });
 
 describe('LocalControlPlane', () => {
   const cp = new LocalControlPlane({ controllerManager: true, scheduler: true });

@@ -18,6 +18,7 @@ import { CONDITION_TYPE, TAINT_KEY } from '../../src/kube/names.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
+import { waitFor } from '../support/wait-for.js';
 
 const MANIFESTS = join(import.meta.dirname, '../../manifests');
 const NODE = 'node-a';
@@ -41,20 +42,6 @@ let daemon: Daemon | undefined;
 let port: ClusterPort | undefined;
 const logger = pino({ level: process.env['NATIVEIP_TEST_LOG'] === '1' ? 'debug' : 'silent' });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 const node = (name = NODE) => cp.kubectlJson<KubeNode>(['get', 'node', name]);
 const ourCondition = (n: KubeNode) => n.status?.conditions?.find((c) => c.type === CONDITION_TYPE);
@@ -186,7 +173,7 @@ describe('nativeip-ipamd against a real API server', () => {
   it('releases the address of a pod deleted from the API whose namespace is gone, at once', async () => {
     await unlink(join(dir, 'netns-p6'));
     await cp.kubectl(['delete', 'pod', 'p6', '--grace-period=0', '--force']);
-    await waitFor('p6 released', () => (held().includes('p6') ? undefined : true), 10_000);
+    await waitFor('p6 released', () => (held().includes('p6') ? undefined : true), { timeoutMs: 10_000 });
   });
 
   it('never releases the address of a pod the API says is alive, even with its namespace gone', async () => {
@@ -197,7 +184,7 @@ describe('nativeip-ipamd against a real API server', () => {
     await daemon!.reconcileNow();
     expect(held()).toContain('p5');
     await cp.kubectl(['delete', 'pod', 'p5', '--grace-period=0', '--force']);
-    await waitFor('p5 released once the pod left the API', () => (held().includes('p5') ? undefined : true), 10_000);
+    await waitFor('p5 released once the pod left the API', () => (held().includes('p5') ? undefined : true), { timeoutMs: 10_000 });
   });
 
   it('the admission policy refuses its token writes to another Node and to another taint', async () => {
@@ -230,7 +217,7 @@ describe('nativeip-ipamd against a real API server', () => {
     await waitFor('the NativeipNode status after the outage', async () => {
       const object = await cp.kubectlJson<{ status?: { addresses?: { assigned: number } } }>(['get', 'nativeipnode', NODE]);
       return object.status?.addresses?.assigned === CAPACITY_PODS - 1 ? true : undefined;
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
   });
 
   it('rebuilds a wiped checkpoint from the kernel and the API without handing a live pod\'s address to another', async () => {

@@ -19,6 +19,7 @@ import { AwsFabric } from '../../../src/emulator/fabric/index.js';
 import { tcpEcho, type TcpEchoServer } from '../../../src/emulator/fabric/netns-exec.js';
 import { ensureImageArchive } from '../image-archive.js';
 import { REPO_ROOT } from '../repo-root.js';
+import { waitFor } from '../wait-for.js';
 import { LocalControlPlane } from './control-plane.js';
 import { buildBusyboxImage } from './image.js';
 import { KubeletNode } from './kubelet-node.js';
@@ -155,19 +156,9 @@ export class NativeipCluster {
   }
 
   /** Polls `probe` until it returns a value; on timeout throws with the pods, events, daemon log and kubelet log. */
-  async waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const value = await probe();
-        if (value !== undefined) return value;
-      } catch (error) {
-        last = error;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}\n${await this.diagnostics()}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+  /** Polls `probe` until it returns a value; on timeout throws with the pods, events, daemon log and kubelet log. */
+  waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+    return waitFor(what, probe, { timeoutMs, intervalMs: 500, diagnostics: () => this.diagnostics() });
   }
 
   /** Pods, events, the daemon's log and kubelet's, for a failure message. */
