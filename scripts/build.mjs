@@ -34,6 +34,11 @@ await build({
   external: ['netlink', 'koffi'],
   mainFields: ['module', 'main'],
   sourcemap: 'linked',
+  // V8 keeps every loaded script's source in the heap: without whitespace and with shorter syntax
+  // (names kept, so errors and the SDKs' own class names read the same) the resident set is
+  // ~4–6 MiB smaller on Node 24 (bench/footprint.ts, 100 pods).
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   // Bundled CommonJS packages (the cloud SDKs, pino) call require for Node's built-ins.
   banner: { js: "import { createRequire as __nativeipCreateRequire } from 'node:module';\nconst require = __nativeipCreateRequire(import.meta.url);" },
