@@ -170,7 +170,7 @@ describe('DaemonSet nativeip', () => {
   });
 
   it('requests the memory measured with 250 pods and caps it at twice that', () => {
-    expect(ipamd?.resources).toEqual({ requests: { cpu: '25m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+    expect(ipamd?.resources).toEqual({ requests: { cpu: '25m', memory: '192Mi' }, limits: { memory: '384Mi' } });
   });
 
   it('mounts exactly the host paths it uses', () => {
