@@ -12,6 +12,13 @@
 /** Why a node cannot give a pod an address: the condition's reason and the taint's value. */
 export type ExhaustionReason = 'InterfaceLimit' | 'SubnetFull' | 'MaxPods' | 'Throttled' | 'CloudError';
 
+/** Every {@link ExhaustionReason}, for checking a value read from outside (a Node's taint). */
+export const EXHAUSTION_REASONS: readonly ExhaustionReason[] = ['InterfaceLimit', 'SubnetFull', 'MaxPods', 'Throttled', 'CloudError'];
+
+export function isExhaustionReason(value: string): value is ExhaustionReason {
+  return (EXHAUSTION_REASONS as readonly string[]).includes(value);
+}
+
 /** The condition's reason while the node can serve. */
 export const AVAILABLE_REASON = 'AddressesAvailable';
 

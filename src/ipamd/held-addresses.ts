@@ -10,6 +10,13 @@ import type { Logger } from 'pino';
 import type { Datapath } from '../cni/datapath/types.js';
 import type { PoolManager } from './pool-manager.js';
 
+/** A pod the cluster says is alive on this node, with the addresses it shows. */
+export interface LivePodAddresses {
+  readonly namespace: string;
+  readonly name: string;
+  readonly podIps: readonly string[];
+}
+
 export interface HeldAddress {
   readonly address: string;
   /** The pod's host veth, when the kernel showed one. */
@@ -57,7 +64,7 @@ export class HeldAddresses {
   }
 
   /** Holds what the API shows live pods on this node using, but for the addresses in `owned`. */
-  holdFromApi(pods: readonly { namespace: string; name: string; podIps: readonly string[] }[], owned: ReadonlySet<string>): void {
+  holdFromApi(pods: readonly LivePodAddresses[], owned: ReadonlySet<string>): void {
     this.hold(pods.flatMap((pod) => pod.podIps.filter((ip) => !owned.has(ip)).map((address) => ({ address, pod: { namespace: pod.namespace, name: pod.name }, source: 'api' as const }))));
   }
 

@@ -4,7 +4,7 @@
  * an allocation is on disk before the pod's network exists, and stays on disk until it is gone.
  */
 import { serviceStatus } from './service-status.js';
-import { HeldAddresses, type HeldAddress } from './held-addresses.js';
+import { HeldAddresses, type HeldAddress, type LivePodAddresses } from './held-addresses.js';
 import type { Logger } from 'pino';
 import type { Datapath, PodNetworkSpec } from '../cni/datapath/types.js';
 import { POD_GATEWAY } from '../cni/datapath/types.js';
@@ -120,7 +120,7 @@ export class IpamService {
   }
 
   /** Holds the addresses live pods on this node show in the API that no allocation records. */
-  holdLivePodAddresses(pods: readonly { namespace: string; name: string; podIps: readonly string[] }[]): void {
+  holdLivePodAddresses(pods: readonly LivePodAddresses[]): void {
     if (!this.#restored || !this.#holdFromApi) return;
     const now = this.#clock();
     const owned = this.#ownedAddresses();

@@ -5,7 +5,7 @@
  */
 import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { LASTING_REASONS, type ExhaustionReason, type NodeAvailability } from '../core/node-availability.js';
+import { isExhaustionReason, type NodeAvailability } from '../core/node-availability.js';
 import type { ClusterEvents, ClusterNode, ClusterPod, ClusterPort, NativeipNodeStatus, PodWarning } from '../ipamd/cluster/cluster-port.js';
 import { FIELD_MANAGER, NATIVEIP_NODE, REPORTING_COMPONENT, TAINT_KEY } from './names.js';
 import { conditionPatch, taintPatch } from './node-patches.js';
@@ -217,10 +217,6 @@ export class KubernetesCluster implements ClusterPort {
 
 function podRef(pod: V1Pod): Pick<ClusterPod, 'namespace' | 'name' | 'uid'> {
   return { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
-}
-
-function isExhaustionReason(value: string): value is ExhaustionReason {
-  return (LASTING_REASONS as ReadonlySet<string>).has(value) || value === 'Throttled' || value === 'CloudError';
 }
 
 function isTerminal(pod: V1Pod): boolean {

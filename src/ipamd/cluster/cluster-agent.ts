@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import { DEFAULT_AVAILABILITY_POLICY, INITIAL_AVAILABILITY, evaluateAvailability, type AvailabilityMemory, type NodeAvailability } from '../../core/node-availability.js';
 import type { CloudCallCounter } from '../cloud-call-counter.js';
+import type { LivePodAddresses } from '../held-addresses.js';
 import type { PoolManager } from '../pool-manager.js';
 import type { StatusResult } from '../../rpc/protocol.js';
 import type { ClusterPort, NativeipNodeStatus } from './cluster-port.js';
@@ -22,7 +23,7 @@ export interface ClusterAgentOptions {
   /** Releases the addresses of pods whose network namespace is gone (the reconcile's first step). */
   readonly releaseEndedPods: () => Promise<unknown>;
   /** Holds the addresses the API shows live pods using that no allocation records (a lost checkpoint). */
-  readonly holdLivePodAddresses: (pods: readonly { namespace: string; name: string; podIps: readonly string[] }[]) => void;
+  readonly holdLivePodAddresses: (pods: readonly LivePodAddresses[]) => void;
   readonly cloudCalls: CloudCallCounter;
   readonly logger: Logger;
   /** `NATIVEIP_TAINT_EXHAUSTED_NODES`. */
