@@ -63,7 +63,7 @@ export const CLUSTER_CONFIG_SPECS: { readonly [K in ClusterField]: VariableSpec<
     default: 'unset (write no CNI configuration)',
     description:
       'Directory where the daemon writes `10-nativeip.conflist` (atomically) once it can serve, so kubelet never calls a ' +
-      'plugin whose daemon is not ready; the DaemonSet sets the host’s /etc/cni/net.d.',
+      'plugin whose daemon is not ready; the DaemonSet sets /host/etc/cni/net.d, where the host’s /etc/cni/net.d is mounted.',
     parse: optional(absolutePath()),
     fallback: undefined,
   },
