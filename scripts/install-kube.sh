@@ -21,8 +21,9 @@ bin="$cache/kube-$KUBE_VERSION/bin"
 mkdir -p "$bin"
 
 if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
-if ! command -v go >/dev/null; then
-  echo "install-kube: Go 1.25 or later is needed to build Kubernetes, etcd and containerd; install it from go.dev" >&2
+go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+if ! command -v go >/dev/null || [ "${go_minor:-0}" -lt 26 ]; then
+  echo "install-kube: Go 1.26 or later is needed to build Kubernetes, etcd 3.6 and containerd (found: $(go env GOVERSION 2>/dev/null || echo none)); install it from go.dev" >&2
   exit 1
 fi
 

@@ -45,7 +45,7 @@ fi
 
 if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
 if ! command -v go >/dev/null; then
-  echo "setup: Go is needed to build cnitool and the reference CNI plugins (go install); install Go 1.22 or later from go.dev" >&2
+  echo "setup: Go is needed to build cnitool and the reference CNI plugins (go install); install Go 1.26 or later from go.dev (Debian 12's golang-go 1.19 is too old)" >&2
   exit 1
 fi
 bash scripts/install-cni-tools.sh >/dev/null
