@@ -35,6 +35,8 @@ function run(file: string, args: readonly string[], options: { env?: NodeJS.Proc
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       resolve({ code, stdout, stderr });
     });
+    // A command may exit without reading its stdin (EPIPE): its result is what counts.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
   });
 }
