@@ -3,16 +3,26 @@
  * holding 250 pods (allocated through the `add` RPC, with the real datapath: a veth, routes and
  * rules per pod), then its resident memory and its CPU use while idle. Root only. Prints figures;
  * asserts nothing.
- * Run: npm run build && node scripts/run-ts.mjs bench/footprint.ts [pods] [idleSeconds] [--no-write]
- * (`--no-write` prints the table without rewriting BENCHMARKS.md: for trying a lever.)
+ * Run: npm run build && node scripts/run-ts.mjs bench/footprint.ts [pods] [idleSeconds] [flags]
+ *   --no-write      print the table without rewriting BENCHMARKS.md (for trying a lever)
+ *   --json          also print each measurement as one `FOOTPRINT_RESULT {…}` line (bench/node-runtime.ts reads it)
+ *   --kubernetes    measure with the Kubernetes API connected too: a real kube-apiserver + etcd on
+ *                   loopback (bench/lib/kube-node.ts), the Node (300 pods capacity) and the pods as
+ *                   API objects bound to it, marked Running with their address as kubelet would;
+ *                   runs without and with the API alternately and writes the section
+ *                   `footprint-kubernetes` (min / median / max over the runs)
+ *   --runs=N        with --kubernetes: measurements of each kind (default 3)
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
+import { KubeNode } from './lib/kube-node.js';
+import { MachineLoadSampler, describeLoad, type MachineLoad } from './lib/machine-load.js';
 import { sampleProcess } from './lib/proc.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
 
@@ -21,89 +31,151 @@ const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const PODS = Number(positional[0] ?? 250);
 const IDLE_SECONDS = Number(positional[1] ?? 60);
 const WRITE = !flags.includes('--no-write');
+const JSON_LINES = flags.includes('--json');
+const KUBERNETES = flags.includes('--kubernetes');
+const RUNS = Number(flags.find((f) => f.startsWith('--runs='))?.slice('--runs='.length) ?? 3);
 const PREFIX = 'pf-fp-';
 const BATCH = 25;
+const NODE_NAME = 'footprint-node';
+const NAMESPACE = 'footprint';
+/** kubelet's max-pods on the Node: above the 250 pods, below the instance type's 737. */
+const CAPACITY_PODS = 300;
+
+export interface FootprintResult {
+  readonly kubernetes: boolean;
+  readonly pods: number;
+  /** The daemon's runtime: `node --version` of its executable. */
+  readonly daemonNode: string;
+  readonly emptyRssKiB: number;
+  /** One sample a second while idle, sorted. */
+  readonly idleRssKiB: readonly number[];
+  readonly hwmKiB: number;
+  readonly cpuPercent: number;
+  readonly idleSeconds: number;
+  readonly poolTotal: number;
+  readonly interfaces: number;
+  readonly warmPolicy: string;
+  readonly maxPods: number | undefined;
+  /** The resident set at the end of the idle window by kind: anonymous (heap, malloc), file-backed (the executable, libraries), shared memory. */
+  readonly rssKindsKiB: { readonly anon: number; readonly file: number; readonly shmem: number };
+  readonly load: MachineLoad;
+}
 
 function mib(kib: number): string {
   return `${(kib / 1024).toFixed(1)} MiB`;
 }
 
-async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('bench/footprint needs root (network namespaces)');
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function rssKinds(pid: number): FootprintResult['rssKindsKiB'] {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { anon: field('RssAnon'), file: field('RssFile'), shmem: field('RssShmem') };
+}
+
+function daemonNodeVersion(pid: number): string {
+  const exe = readlinkSync(`/proc/${pid}/exe`);
+  return execFileSync(exe, ['--version']).toString().trim();
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, context: () => Promise<string>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const value = await probe().catch((error: unknown) => {
+      last = error;
+      return undefined;
+    });
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (${String(last)})`}\n${await context()}`);
+    await sleep(250);
+  }
+}
+
+/** One measurement: a fresh emulated node (and API server), PODS pods, IDLE_SECONDS idle. */
+async function measure(kubernetes: boolean): Promise<FootprintResult> {
   const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
   const workDir = await mkdtemp(join(tmpdir(), 'nativeip-footprint-'));
-  const cluster = await EmulatedCluster.start({
-    prefix: PREFIX,
-    nodes: 1,
-    instanceType: 'm5.16xlarge',
-    // NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`.
-    binDir: process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin'),
-    workDir,
-    daemonEnv: { NATIVEIP_LOG_LEVEL: 'info' },
-  });
+  const load = new MachineLoadSampler();
+  load.start();
+  let kube: KubeNode | undefined;
+  let cluster: EmulatedCluster | undefined;
   const names: string[] = [];
   try {
+    if (kubernetes) kube = await KubeNode.start({ nodeName: NODE_NAME, capacityPods: CAPACITY_PODS, namespaces: [NAMESPACE], workDir });
+    cluster = await EmulatedCluster.start({
+      prefix: PREFIX,
+      nodes: 1,
+      instanceType: 'm5.16xlarge',
+      // NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`.
+      binDir: process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin'),
+      workDir,
+      daemonEnv: { NATIVEIP_LOG_LEVEL: 'info', ...(kube?.daemonEnv() ?? {}) },
+    });
     const node = cluster.nodes[0]!;
     const pid = node.process?.pid;
     if (pid === undefined) throw new Error('the daemon has no pid');
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const daemonNode = daemonNodeVersion(pid);
+    if (kube !== undefined) {
+      // The daemon has seen its Node: the pool's max pods is the capacity less its own host-network pod.
+      await waitFor('the daemon to see the Node', async () => ((await cluster!.status(node)).maxPods === CAPACITY_PODS - 1 ? true : undefined), 60_000, () => cluster!.logTail(node));
+    }
+    await sleep(2_000);
     const empty = sampleProcess(pid);
     for (let i = 0; i < PODS; i += 1) names.push(`${PREFIX}p${i}`);
+    if (kube !== undefined) await kube.createPods(NAMESPACE, names.map((_, i) => `pod-${i}`));
     for (let start = 0; start < PODS; start += BATCH) {
       const batch = names.slice(start, start + BATCH);
       await Promise.all(
         batch.map(async (name, j) => {
           const netns = await createPodNetns(name);
-          await callDaemon(
+          const podName = `pod-${start + j}`;
+          const added = await callDaemon(
             node.socketPath,
             'add',
-            { networkName: 'nativeip', containerId: `footprint-${start + j}`, ifName: 'eth0', netns, podNamespace: 'footprint', podName: `pod-${start + j}` },
+            { networkName: 'nativeip', containerId: `footprint-${start + j}`, ifName: 'eth0', netns, podNamespace: NAMESPACE, podName },
             { timeoutMs: 60_000 },
           );
+          await kube?.podRunning(NAMESPACE, podName, added.address.replace(/\/\d+$/, ''));
         }),
       );
     }
     const status = await cluster.status(node);
     if (status.pods.length !== PODS) throw new Error(`the daemon holds ${status.pods.length} pods, expected ${PODS}`);
+    if (kube !== undefined) {
+      await waitFor(
+        'the NativeipNode status',
+        async () => {
+          // Counts are written when they moved by a quarter of max pods, else every 15 minutes:
+          // the last pods may not be in it yet. Written at all is what matters here.
+          const object = (await kube!.api('GET', `/apis/nativeip.io/v1alpha1/nativeipnodes/${NODE_NAME}`)) as { status?: { addresses?: { assigned?: number } } };
+          return object.status?.addresses !== undefined ? true : undefined;
+        },
+        60_000,
+        () => cluster!.logTail(node),
+      );
+    }
     // Let the pool finish growing to its warm target before measuring idle.
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    await sleep(5_000);
     const before = sampleProcess(pid);
     const t0 = process.hrtime.bigint();
     const idleRss: number[] = [];
     for (let s = 0; s < IDLE_SECONDS; s += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
       idleRss.push(sampleProcess(pid).rssKiB);
     }
     const after = sampleProcess(pid);
+    const kinds = rssKinds(pid);
     idleRss.sort((a, b) => a - b);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpuPercent = ((after.cpuTicks - before.cpuTicks) / ticksPerSecond / seconds) * 100;
     const final = await cluster.status(node);
-    const table = [
-      '| | value | target |',
-      '|---|---|---|',
-      `| resident memory (VmRSS), no pods, 2 s after start-up | ${mib(empty.rssKiB)} | |`,
-      `| resident memory (VmRSS), ${PODS} pods, idle: median of one sample a second | ${mib(idleRss[Math.floor(idleRss.length / 2)] ?? Number.NaN)} | ≤ 100 MiB |`,
-      `| the same, lowest … highest sample | ${mib(idleRss[0] ?? Number.NaN)} … ${mib(idleRss.at(-1) ?? Number.NaN)} | |`,
-      `| peak resident memory (VmHWM), allocating ${PODS} pods | ${mib(after.hwmKiB)} | |`,
-      `| CPU while idle with ${PODS} pods, over ${seconds.toFixed(0)} s | ${cpuPercent.toFixed(2)} % of one core | < 1 % |`,
-    ].join('\n');
-    console.log(table);
-    console.log(`pool: ${JSON.stringify(final.pool)}, interfaces: ${final.interfaces.length}`);
-    if (WRITE) {
-      writeSection(
-      'footprint',
-      [
-        '## Daemon footprint',
-        '',
-        `${machineLine()}. Measured by \`bench/footprint.ts\`: one \`nativeip-ipamd\` (Node ${process.version}) on an emulated \`m5.16xlarge\` node with the default warm pool (\`WARM_ENI_TARGET=1\`), ${PODS} pods allocated through the \`add\` RPC with the real datapath (a veth pair, addresses, routes and rules per pod, each pod in its own network namespace), log level info. Memory from \`/proc/<pid>/status\`; CPU from utime + stime in \`/proc/<pid>/stat\` over ${seconds.toFixed(0)} s without requests (the periodic reconcile with EC2 runs every 60 s ± 20 %). At the end the pool held ${final.pool.total} addresses on ${final.interfaces.length} ENIs.`,
-        '',
-        table,
-        '',
-        'Where the memory goes: about 42 MiB of the resident set is the `node` executable itself (file-backed, shared with any other Node process); the rest is V8\'s heap and malloc. What brought it down from 186 MiB (each lever measured alone with this benchmark, 250 pods): loading only the chosen cloud\'s provider and SDK (the Azure SDKs were loaded on AWS too; cloud detection loads neither), 178 → 158 MiB; bundling the SDKs into the daemon from their ES modules, tree-shaken (`@aws-sdk/client-ec2` from 2.4 to 1.1 MB of code), native addons kept external, 158 → 137 MiB; `node --max-semi-space-size=1` in the `nativeip-ipamd` shim (a 1 MiB young generation instead of 16), 137 → 101 MiB. Then the link-deletion worker thread (its own V8 isolate) added ~8 MiB (100–111 MiB across runs); capping its heap (1 MiB young, 16 MiB old generation) and `MALLOC_ARENA_MAX=2` in the launcher (two glibc malloc arenas instead of one per thread) brought it to 94.5–98.5 MiB in three quiet runs. Tried and not kept: `--v8-pool-size=1`, `--optimize-for-size` (no difference beyond run-to-run noise), `--lite-mode` (breaks undici, which needs WebAssembly). The resident set still swings by ~10–20 MiB with garbage collection (lowest … highest above).',
-      ].join('\n'),
-      );
-    }
     for (let start = 0; start < PODS; start += BATCH) {
       await Promise.all(
         names.slice(start, start + BATCH).map((_, j) =>
@@ -111,11 +183,129 @@ async function main(): Promise<void> {
         ),
       );
     }
+    return {
+      kubernetes,
+      pods: PODS,
+      daemonNode,
+      emptyRssKiB: empty.rssKiB,
+      idleRssKiB: idleRss,
+      hwmKiB: after.hwmKiB,
+      cpuPercent: ((after.cpuTicks - before.cpuTicks) / ticksPerSecond / seconds) * 100,
+      idleSeconds: seconds,
+      poolTotal: final.pool.total,
+      interfaces: final.interfaces.length,
+      warmPolicy: final.warmPool?.policy ?? 'unknown',
+      maxPods: final.maxPods,
+      rssKindsKiB: kinds,
+      load: load.stop(),
+    };
   } finally {
     for (const name of names) await deletePodNetns(name);
-    await cluster.close();
+    await cluster?.close();
+    await kube?.stop();
     await rm(workDir, { recursive: true, force: true });
   }
 }
 
-await main();
+function emit(result: FootprintResult): void {
+  if (JSON_LINES) console.log(`FOOTPRINT_RESULT ${JSON.stringify(result)}`);
+}
+
+/** The original section: one measurement without the API. */
+async function single(): Promise<void> {
+  const r = await measure(false);
+  emit(r);
+  const idle = r.idleRssKiB;
+  const table = [
+    '| | value | target |',
+    '|---|---|---|',
+    `| resident memory (VmRSS), no pods, 2 s after start-up | ${mib(r.emptyRssKiB)} | |`,
+    `| resident memory (VmRSS), ${PODS} pods, idle: median of one sample a second | ${mib(median(idle))} | ≤ 100 MiB |`,
+    `| the same, lowest … highest sample | ${mib(idle[0] ?? Number.NaN)} … ${mib(idle.at(-1) ?? Number.NaN)} | |`,
+    `| peak resident memory (VmHWM), allocating ${PODS} pods | ${mib(r.hwmKiB)} | |`,
+    `| CPU while idle with ${PODS} pods, over ${r.idleSeconds.toFixed(0)} s | ${r.cpuPercent.toFixed(2)} % of one core | < 1 % |`,
+  ].join('\n');
+  console.log(table);
+  console.log(`resident set at the end: ${mib(r.rssKindsKiB.anon)} anonymous, ${mib(r.rssKindsKiB.file)} file-backed, ${mib(r.rssKindsKiB.shmem)} shared memory`);
+  console.log(`daemon ${r.daemonNode}; pool: ${r.poolTotal} addresses on ${r.interfaces} interfaces (${r.warmPolicy}); ${describeLoad(r.load)}`);
+  if (!WRITE) return;
+  writeSection(
+    'footprint',
+    [
+      '## Daemon footprint',
+      '',
+      `${machineLine()}. Measured by \`bench/footprint.ts\`: one \`nativeip-ipamd\` (Node ${r.daemonNode}) on an emulated \`m5.16xlarge\` node with the default warm pool (${r.warmPolicy === 'adaptive' ? 'the adaptive default, no knob set' : r.warmPolicy}), ${PODS} pods allocated through the \`add\` RPC with the real datapath (a veth pair, addresses, routes and rules per pod, each pod in its own network namespace), log level info. Memory from \`/proc/<pid>/status\`; CPU from utime + stime in \`/proc/<pid>/stat\` over ${r.idleSeconds.toFixed(0)} s without requests (the periodic reconcile with EC2 runs every 60 s ± 20 %). At the end the pool held ${r.poolTotal} addresses on ${r.interfaces} ENIs. While it ran: ${describeLoad(r.load)}.`,
+      '',
+      table,
+      '',
+      'Where the memory goes: about 42 MiB of the resident set is the `node` executable itself (file-backed, shared with any other Node process); the rest is V8\'s heap and malloc. What brought it down from 186 MiB (each lever measured alone with this benchmark, 250 pods): loading only the chosen cloud\'s provider and SDK (the Azure SDKs were loaded on AWS too; cloud detection loads neither), 178 → 158 MiB; bundling the SDKs into the daemon from their ES modules, tree-shaken (`@aws-sdk/client-ec2` from 2.4 to 1.1 MB of code), native addons kept external, 158 → 137 MiB; `node --max-semi-space-size=1` in the `nativeip-ipamd` shim (a 1 MiB young generation instead of 16), 137 → 101 MiB. Then the link-deletion worker thread (its own V8 isolate) added ~8 MiB (100–111 MiB across runs); capping its heap (1 MiB young, 16 MiB old generation) and `MALLOC_ARENA_MAX=2` in the launcher (two glibc malloc arenas instead of one per thread) brought it to 94.5–98.5 MiB in three quiet runs (Node 20). Tried and not kept: `--v8-pool-size=1`, `--optimize-for-size` (no difference beyond run-to-run noise), `--lite-mode` (breaks undici, which needs WebAssembly). The resident set still swings by ~10–20 MiB with garbage collection (lowest … highest above). Node 24 against Node 20 and the Kubernetes API connected: the next two sections.',
+    ].join('\n'),
+  );
+}
+
+/** "min / median / max" of a figure over runs. */
+function spread(values: readonly number[], format: (v: number) => string): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${format(sorted[0] ?? Number.NaN)} / ${format(median(sorted))} / ${format(sorted.at(-1) ?? Number.NaN)}`;
+}
+
+/** Without and with the API, alternately, RUNS times each. */
+async function withKubernetes(): Promise<void> {
+  const results: FootprintResult[] = [];
+  for (let run = 0; run < RUNS; run += 1) {
+    for (const kubernetes of run % 2 === 0 ? [false, true] : [true, false]) {
+      const r = await measure(kubernetes);
+      emit(r);
+      console.log(
+        `run ${run + 1} ${kubernetes ? 'with the API' : 'without the API'}: idle RSS median ${mib(median(r.idleRssKiB))} (${mib(r.idleRssKiB[0] ?? Number.NaN)} … ${mib(r.idleRssKiB.at(-1) ?? Number.NaN)}), peak ${mib(r.hwmKiB)}, idle CPU ${r.cpuPercent.toFixed(2)} %, daemon ${r.daemonNode}; ${describeLoad(r.load)}`,
+      );
+      results.push(r);
+    }
+  }
+  const off = results.filter((r) => !r.kubernetes);
+  const on = results.filter((r) => r.kubernetes);
+  const pct = (v: number) => `${v.toFixed(2)} %`;
+  const range = (rs: readonly FootprintResult[]) => `${mib(Math.min(...rs.map((r) => r.idleRssKiB[0] ?? Number.NaN)))} … ${mib(Math.max(...rs.map((r) => r.idleRssKiB.at(-1) ?? Number.NaN)))}`;
+  const table = [
+    `| ${PODS} pods, idle | without the API | with the API | target |`,
+    '|---|---|---|---|',
+    `| runs | ${off.length} | ${on.length} | |`,
+    `| resident memory (VmRSS), idle: median of one sample a second; min / median / max over the runs | ${spread(off.map((r) => median(r.idleRssKiB)), mib)} | ${spread(on.map((r) => median(r.idleRssKiB)), mib)} | ≤ 100 MiB |`,
+    `| the same, lowest … highest sample of all runs | ${range(off)} | ${range(on)} | |`,
+    `| peak resident memory (VmHWM), start-up and allocating ${PODS} pods; min / median / max | ${spread(off.map((r) => r.hwmKiB), mib)} | ${spread(on.map((r) => r.hwmKiB), mib)} | |`,
+    `| resident memory, no pods, 2 s after start-up${KUBERNETES ? ' (with the API: once the Node was seen)' : ''}; min / median / max | ${spread(off.map((r) => r.emptyRssKiB), mib)} | ${spread(on.map((r) => r.emptyRssKiB), mib)} | |`,
+    `| CPU while idle, over ${IDLE_SECONDS} s, % of one core; min / median / max | ${spread(off.map((r) => r.cpuPercent), pct)} | ${spread(on.map((r) => r.cpuPercent), pct)} | < 1 % |`,
+  ].join('\n');
+  const perRun = [
+    '| run | API | idle RSS median | lowest … highest | anonymous + file-backed at the end | peak | idle CPU | machine while it ran |',
+    '|---|---|---|---|---|---|---|---|',
+    ...results.map(
+      (r, i) =>
+        `| ${Math.floor(i / 2) + 1} | ${r.kubernetes ? 'connected' : 'off'} | ${mib(median(r.idleRssKiB))} | ${mib(r.idleRssKiB[0] ?? Number.NaN)} … ${mib(r.idleRssKiB.at(-1) ?? Number.NaN)} | ${mib(r.rssKindsKiB.anon)} + ${mib(r.rssKindsKiB.file)} | ${mib(r.hwmKiB)} | ${pct(r.cpuPercent)} | load ≤ ${r.load.loadMax.toFixed(1)}, CPU busy ${r.load.busyCoresMean.toFixed(2)} cores on average (≤ ${r.load.busyCoresMax.toFixed(2)}) |`,
+    ),
+  ].join('\n');
+  console.log(table);
+  console.log(perRun);
+  if (!WRITE) return;
+  const others = new Map<string, number>();
+  for (const r of results) for (const o of r.load.others) others.set(o.command, (others.get(o.command) ?? 0) + o.cpuSeconds);
+  const busiest = [...others].sort((a, b) => b[1] - a[1]).filter(([, s]) => s >= 1).slice(0, 6).map(([c, s]) => `${c} ${s.toFixed(0)} s`).join(', ');
+  const first = results[0]!;
+  writeSection(
+    'footprint-kubernetes',
+    [
+      '## Daemon footprint with the Kubernetes API connected',
+      '',
+      `${machineLine()}. Measured by \`bench/footprint.ts --kubernetes\`: the footprint benchmark above (one \`nativeip-ipamd\`, Node ${first.daemonNode}, on an emulated \`m5.16xlarge\`, ${PODS} pods through the \`add\` RPC with the real datapath, log level info, ${IDLE_SECONDS} s idle), run ${RUNS} times without and ${RUNS} times with the API, alternately, each run on a fresh node. With the API: a real kube-apiserver v1.35.4 + etcd 3.6.16 on loopback (no controller-manager, scheduler or kubelet), the manifests' CRD, RBAC and admission policy applied, the Node \`${NODE_NAME}\` with \`status.capacity.pods\` ${CAPACITY_PODS}, the DaemonSet's host-network pod on it, and the daemon run with \`NATIVEIP_KUBERNETES=on\`, \`MY_NODE_NAME=${NODE_NAME}\` and a kubeconfig holding a token of the \`nativeip\` ServiceAccount bound to that pod (so the admission policy applies). The ${PODS} pods are API objects bound to the Node (Deployment-like: labels, one container with ports, resources and a probe) created before their ADD, and each is marked Running with its address, conditions and container status after it (what kubelet writes), so the daemon's pod watch holds ${PODS + 1} pods as it would. The idle window starts once the NativeipNode status has been written and 5 s have passed, as without the API. Pool max pods with the API: ${on[0]?.maxPods ?? '?'} (the capacity less the host-network pod); without: ${off[0]?.maxPods ?? '?'} (the instance type's). While it ran (${RUNS * 2} runs): 1-minute load average at most ${Math.max(...results.map((r) => r.load.loadMax)).toFixed(1)}; CPU used by kernel threads (network namespace teardown and the like, much of it for these pods) ${results.reduce((t, r) => t + r.load.kernelCpuSeconds, 0).toFixed(0)} s, by other engineers' work ${busiest === '' ? 'nothing worth naming' : busiest}. Worst cases are in the per-run table.`,
+      '',
+      table,
+      '',
+      perRun,
+    ].join('\n'),
+    { after: 'node-runtime' },
+  );
+}
+
+if (process.getuid?.() !== 0) throw new Error('bench/footprint needs root (network namespaces)');
+if (KUBERNETES) await withKubernetes();
+else await single();
