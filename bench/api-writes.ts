@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { EmulatedCluster, type ClusterNode } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
+import { buildRevision } from './lib/build-revision.js';
 import { DAEMON_USER, KubeNode } from './lib/kube-node.js';
 import { MachineLoadSampler, describeLoad } from './lib/machine-load.js';
 import { sampleProcess } from './lib/proc.js';
@@ -46,6 +47,8 @@ const BURST_EXCESS = 6;
 const BURST_HOLD_MS = 120_000;
 const RETRY_MS = 10_000;
 const DRAIN_WAIT_MS = 90_000;
+/** NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`. */
+const BIN_DIR = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
 
 /** mulberry32: a seeded generator, so a run can be repeated. */
 function random(seed: number): () => number {
@@ -210,7 +213,7 @@ async function main(): Promise<void> {
       prefix: PREFIX,
       nodes: 1,
       instanceType: INSTANCE_TYPE,
-      binDir: process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin'),
+      binDir: BIN_DIR,
       workDir,
       daemonEnv: { NATIVEIP_LOG_LEVEL: 'info', ...kube.daemonEnv() },
     });
@@ -400,7 +403,7 @@ function report(r: Report): void {
     [
       '## Kubernetes API writes of one node',
       '',
-      `${machineLine()}. Measured by \`bench/api-writes.ts\` (seed ${SEED}): the built \`nativeip-ipamd\` on an emulated \`${INSTANCE_TYPE}\`, connected to a real kube-apiserver v1.35.4 + etcd on loopback through the manifests' CRD, RBAC and admission policy, as the \`nativeip\` ServiceAccount with a token bound to its host-network pod on the Node \`${NODE_NAME}\` (\`status.capacity.pods\` ${CAPACITY_PODS}, so max pods ${MAX_PODS}). The API server's audit log recorded every request of \`${DAEMON_USER}\` at level Metadata; the table counts the writes (create, update, patch, delete) by resource, at the time the API server received them. Pods are API objects bound to the Node, created before their ADD and marked Running with their address after it (what kubelet writes); a departure is deleted in kubelet's order: a graceful delete (deletionTimestamp), the DEL, the terminal status (phase Failed), the final delete with grace 0; the \`add\`/\`del\` RPCs run the real datapath, each pod in its own network namespace. Default daemon settings (adaptive warm pool, 30 s cooldown, taint on). Start-up: the daemon starts, fills to ${HALF} pods at once, then ${SETTLE_MS / 1000} s pass. Steady churn: ${MINUTES} minutes with an arrival every ${GAP_SECONDS[0]}–${GAP_SECONDS[1]} s and, on its own clock, a departure every ${GAP_SECONDS[0]}–${GAP_SECONDS[1]} s (an arrival is skipped above ${HALF * 1.5} pods, a departure below ${HALF * 0.5}). Per hour = the steady count ÷ the steady time: with counts this small, ±1 write in the window is ±${(1 / steadyHours).toFixed(0)} an hour. While it ran: ${describeLoad(r.load)}.`,
+      `${machineLine()}. Build: ${buildRevision(BIN_DIR)}. Measured by \`bench/api-writes.ts\` (seed ${SEED}): the built \`nativeip-ipamd\` on an emulated \`${INSTANCE_TYPE}\`, connected to a real kube-apiserver v1.35.4 + etcd on loopback through the manifests' CRD, RBAC and admission policy, as the \`nativeip\` ServiceAccount with a token bound to its host-network pod on the Node \`${NODE_NAME}\` (\`status.capacity.pods\` ${CAPACITY_PODS}, so max pods ${MAX_PODS}). The API server's audit log recorded every request of \`${DAEMON_USER}\` at level Metadata; the table counts the writes (create, update, patch, delete) by resource, at the time the API server received them. Pods are API objects bound to the Node, created before their ADD and marked Running with their address after it (what kubelet writes); a departure is deleted in kubelet's order: a graceful delete (deletionTimestamp), the DEL, the terminal status (phase Failed), the final delete with grace 0; the \`add\`/\`del\` RPCs run the real datapath, each pod in its own network namespace. Default daemon settings (adaptive warm pool, 30 s cooldown, taint on). Start-up: the daemon starts, fills to ${HALF} pods at once, then ${SETTLE_MS / 1000} s pass. Steady churn: ${MINUTES} minutes with an arrival every ${GAP_SECONDS[0]}–${GAP_SECONDS[1]} s and, on its own clock, a departure every ${GAP_SECONDS[0]}–${GAP_SECONDS[1]} s (an arrival is skipped above ${HALF * 1.5} pods, a departure below ${HALF * 0.5}). Per hour = the steady count ÷ the steady time: with counts this small, ±1 write in the window is ±${(1 / steadyHours).toFixed(0)} an hour. While it ran: ${describeLoad(r.load)}.`,
       '',
       table,
       '',

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
+import { buildRevision } from './lib/build-revision.js';
 import { KubeNode } from './lib/kube-node.js';
 import { MachineLoadSampler, describeLoad, type MachineLoad } from './lib/machine-load.js';
 import { sampleProcess } from './lib/proc.js';
@@ -40,6 +41,8 @@ const NODE_NAME = 'footprint-node';
 const NAMESPACE = 'footprint';
 /** kubelet's max-pods on the Node: above the 250 pods, below the instance type's 737. */
 const CAPACITY_PODS = 300;
+/** NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`. */
+const BIN_DIR = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
 
 export interface FootprintResult {
   readonly kubernetes: boolean;
@@ -114,8 +117,7 @@ async function measure(kubernetes: boolean): Promise<FootprintResult> {
       prefix: PREFIX,
       nodes: 1,
       instanceType: 'm5.16xlarge',
-      // NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`.
-      binDir: process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin'),
+      binDir: BIN_DIR,
       workDir,
       daemonEnv: { NATIVEIP_LOG_LEVEL: 'info', ...(kube?.daemonEnv() ?? {}) },
     });
@@ -234,11 +236,11 @@ async function single(): Promise<void> {
     [
       '## Daemon footprint',
       '',
-      `${machineLine()}. Measured by \`bench/footprint.ts\`: one \`nativeip-ipamd\` (Node ${r.daemonNode}) on an emulated \`m5.16xlarge\` node with the default warm pool (${r.warmPolicy === 'adaptive' ? 'the adaptive default, no knob set' : r.warmPolicy}), ${PODS} pods allocated through the \`add\` RPC with the real datapath (a veth pair, addresses, routes and rules per pod, each pod in its own network namespace), log level info. Memory from \`/proc/<pid>/status\`; CPU from utime + stime in \`/proc/<pid>/stat\` over ${r.idleSeconds.toFixed(0)} s without requests (the periodic reconcile with EC2 runs every 60 s ± 20 %). At the end the pool held ${r.poolTotal} addresses on ${r.interfaces} ENIs. While it ran: ${describeLoad(r.load)}.`,
+      `${machineLine()}. Build: ${buildRevision(BIN_DIR)}. Measured by \`bench/footprint.ts\`: one \`nativeip-ipamd\` (Node ${r.daemonNode}) on an emulated \`m5.16xlarge\` node with the default warm pool (${r.warmPolicy === 'adaptive' ? 'the adaptive default, no knob set' : r.warmPolicy}), ${PODS} pods allocated through the \`add\` RPC with the real datapath (a veth pair, addresses, routes and rules per pod, each pod in its own network namespace), log level info. Memory from \`/proc/<pid>/status\`; CPU from utime + stime in \`/proc/<pid>/stat\` over ${r.idleSeconds.toFixed(0)} s without requests (the periodic reconcile with EC2 runs every 60 s ± 20 %). At the end the pool held ${r.poolTotal} addresses on ${r.interfaces} ENIs. While it ran: ${describeLoad(r.load)}.`,
       '',
       table,
       '',
-      'Where the memory goes: about 42 MiB of the resident set is the `node` executable itself (file-backed, shared with any other Node process); the rest is V8\'s heap and malloc. What brought it down from 186 MiB (each lever measured alone with this benchmark, 250 pods): loading only the chosen cloud\'s provider and SDK (the Azure SDKs were loaded on AWS too; cloud detection loads neither), 178 → 158 MiB; bundling the SDKs into the daemon from their ES modules, tree-shaken (`@aws-sdk/client-ec2` from 2.4 to 1.1 MB of code), native addons kept external, 158 → 137 MiB; `node --max-semi-space-size=1` in the `nativeip-ipamd` shim (a 1 MiB young generation instead of 16), 137 → 101 MiB. Then the link-deletion worker thread (its own V8 isolate) added ~8 MiB (100–111 MiB across runs); capping its heap (1 MiB young, 16 MiB old generation) and `MALLOC_ARENA_MAX=2` in the launcher (two glibc malloc arenas instead of one per thread) brought it to 94.5–98.5 MiB in three quiet runs (Node 20). Tried and not kept: `--v8-pool-size=1`, `--optimize-for-size` (no difference beyond run-to-run noise), `--lite-mode` (breaks undici, which needs WebAssembly). The resident set still swings by ~10–20 MiB with garbage collection (lowest … highest above). Node 24 against Node 20 and the Kubernetes API connected: the next two sections.',
+      'Where the memory goes: about 54 MiB of the resident set is the `node` executable itself on Node 24 (44 MiB on Node 20; file-backed, shared with any other Node process of the same version); the rest is V8\'s heap and malloc (the Node 24 section below breaks it down). What brought it down from 186 MiB on Node 20 (each lever measured alone with this benchmark, 250 pods): loading only the chosen cloud\'s provider and SDK (the Azure SDKs were loaded on AWS too; cloud detection loads neither), 178 → 158 MiB; bundling the SDKs into the daemon from their ES modules, tree-shaken (`@aws-sdk/client-ec2` from 2.4 to 1.1 MB of code), native addons kept external, 158 → 137 MiB; `node --max-semi-space-size=1` in the `nativeip-ipamd` shim (a 1 MiB young generation instead of 16), 137 → 101 MiB. Then the link-deletion worker thread (its own V8 isolate) added ~8 MiB (100–111 MiB across runs); capping its heap (1 MiB young, 16 MiB old generation) and `MALLOC_ARENA_MAX=2` in the launcher (two glibc malloc arenas instead of one per thread) brought it to 94.5–98.5 MiB in three quiet runs (Node 20). Tried and not kept: `--v8-pool-size=1`, `--optimize-for-size` (no difference beyond run-to-run noise), `--lite-mode` (breaks undici, which needs WebAssembly). The resident set still swings by ~10–20 MiB with garbage collection (lowest … highest above). Node 24 against Node 20 and the Kubernetes API connected: the next two sections.',
     ].join('\n'),
   );
 }
@@ -296,7 +298,7 @@ async function withKubernetes(): Promise<void> {
     [
       '## Daemon footprint with the Kubernetes API connected',
       '',
-      `${machineLine()}. Measured by \`bench/footprint.ts --kubernetes\`: the footprint benchmark above (one \`nativeip-ipamd\`, Node ${first.daemonNode}, on an emulated \`m5.16xlarge\`, ${PODS} pods through the \`add\` RPC with the real datapath, log level info, ${IDLE_SECONDS} s idle), run ${RUNS} times without and ${RUNS} times with the API, alternately, each run on a fresh node. With the API: a real kube-apiserver v1.35.4 + etcd 3.6.16 on loopback (no controller-manager, scheduler or kubelet), the manifests' CRD, RBAC and admission policy applied, the Node \`${NODE_NAME}\` with \`status.capacity.pods\` ${CAPACITY_PODS}, the DaemonSet's host-network pod on it, and the daemon run with \`NATIVEIP_KUBERNETES=on\`, \`MY_NODE_NAME=${NODE_NAME}\` and a kubeconfig holding a token of the \`nativeip\` ServiceAccount bound to that pod (so the admission policy applies). The ${PODS} pods are API objects bound to the Node (Deployment-like: labels, one container with ports, resources and a probe) created before their ADD, and each is marked Running with its address, conditions and container status after it (what kubelet writes), so the daemon's pod watch holds ${PODS + 1} pods as it would. The idle window starts once the NativeipNode status has been written and 5 s have passed, as without the API. Pool max pods with the API: ${on[0]?.maxPods ?? '?'} (the capacity less the host-network pod); without: ${off[0]?.maxPods ?? '?'} (the instance type's). While it ran (${RUNS * 2} runs): 1-minute load average at most ${Math.max(...results.map((r) => r.load.loadMax)).toFixed(1)}; CPU used by kernel threads (network namespace teardown and the like, much of it for these pods) ${results.reduce((t, r) => t + r.load.kernelCpuSeconds, 0).toFixed(0)} s, by other engineers' work ${busiest === '' ? 'nothing worth naming' : busiest}. Worst cases are in the per-run table.`,
+      `${machineLine()}. Build: ${buildRevision(BIN_DIR)}. Measured by \`bench/footprint.ts --kubernetes\`: the footprint benchmark above (one \`nativeip-ipamd\`, Node ${first.daemonNode}, on an emulated \`m5.16xlarge\`, ${PODS} pods through the \`add\` RPC with the real datapath, log level info, ${IDLE_SECONDS} s idle), run ${RUNS} times without and ${RUNS} times with the API, alternately, each run on a fresh node. With the API: a real kube-apiserver v1.35.4 + etcd 3.6.16 on loopback (no controller-manager, scheduler or kubelet), the manifests' CRD, RBAC and admission policy applied, the Node \`${NODE_NAME}\` with \`status.capacity.pods\` ${CAPACITY_PODS}, the DaemonSet's host-network pod on it, and the daemon run with \`NATIVEIP_KUBERNETES=on\`, \`MY_NODE_NAME=${NODE_NAME}\` and a kubeconfig holding a token of the \`nativeip\` ServiceAccount bound to that pod (so the admission policy applies). The ${PODS} pods are API objects bound to the Node (Deployment-like: labels, one container with ports, resources and a probe) created before their ADD, and each is marked Running with its address, conditions and container status after it (what kubelet writes), so the daemon's pod watch holds ${PODS + 1} pods as it would. The idle window starts once the NativeipNode status has been written and 5 s have passed, as without the API. Pool max pods with the API: ${on[0]?.maxPods ?? '?'} (the capacity less the host-network pod); without: ${off[0]?.maxPods ?? '?'} (the instance type's). While it ran (${RUNS * 2} runs): 1-minute load average at most ${Math.max(...results.map((r) => r.load.loadMax)).toFixed(1)}; CPU used by kernel threads (network namespace teardown and the like, much of it for these pods) ${results.reduce((t, r) => t + r.load.kernelCpuSeconds, 0).toFixed(0)} s, by other engineers' work ${busiest === '' ? 'nothing worth naming' : busiest}. Worst cases are in the per-run table.`,
       '',
       table,
       '',

@@ -11,10 +11,11 @@
  * Node in ${NATIVEIP_CACHE:-/var/cache/nativeip}).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { arch, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FootprintResult } from './footprint.js';
+import { buildRevision } from './lib/build-revision.js';
 import { MachineLoadSampler, describeOthers, type MachineLoad } from './lib/machine-load.js';
 import { REPO_ROOT, machineLine, ms, writeSection } from './lib/report.js';
 
@@ -67,6 +68,7 @@ function privateBin(scratch: string): string {
   const dist = join(scratch, 'dist');
   cpSync(join(REPO_ROOT, 'dist', 'bin'), join(dist, 'bin'), { recursive: true });
   cpSync(join(REPO_ROOT, 'dist', 'js'), join(dist, 'js'), { recursive: true });
+  writeFileSync(join(dist, 'REVISION'), `${buildRevision(join(REPO_ROOT, 'dist', 'bin'))}, copied at the start of the run\n`);
   // The bundle loads its native addons (netlink, koffi) from node_modules next to it.
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(scratch, 'node_modules'));
   return join(dist, 'bin');
@@ -175,13 +177,13 @@ async function main(): Promise<void> {
       }
     }
     const total = load.stop();
-    report(runtimes, runs, total, started);
+    report(runtimes, runs, total, started, buildRevision(bin));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-function report(runtimes: readonly Runtime[], runs: readonly Run[], total: MachineLoad, started: Date): void {
+function report(runtimes: readonly Runtime[], runs: readonly Run[], total: MachineLoad, started: Date, revision: string): void {
   const of = (rt: Runtime) => runs.filter((r) => r.runtime === rt);
   const table = [
     '| daemon runtime | idle RSS, median of each run (MiB) | idle RSS, lowest … highest sample of all runs (MiB) | peak VmHWM (MiB) | idle CPU (% of a core) | ADD p50 (ms) | ADD p99 (ms) |',
@@ -214,13 +216,15 @@ function report(runtimes: readonly Runtime[], runs: readonly Run[], total: Machi
     [
       '## The daemon on Node.js 24 against Node.js 20',
       '',
-      `${machineLine()}; started ${started.toISOString().slice(11, 16)} UTC, ${minutes} minutes. Measured by \`bench/node-runtime.ts\`: the same build of the daemon (one private copy of \`dist/\`, bundles with target \`node24\`) run by each runtime, chosen by the first \`node\` on the PATH its launcher sees; the benchmark processes themselves ran on ${process.version}, and each run checked the daemon's executable was the runtime named. Per runtime and run: \`bench/footprint.ts\` (${PODS} pods through the \`add\` RPC with the real datapath on an emulated \`m5.16xlarge\`, then ${IDLE_SECONDS} s idle; a fresh node each run, no Kubernetes API), then \`bench/cni-latency.ts\` (${CYCLES} sequential ADD/DEL cycles through the built \`nativeip-cni\` shim, ADD p50 / p99 of the whole plugin process, as in its section above). ${REPS} runs each, the runtimes alternating (24, 20, 20, 24, …). Cells: min / median / max over the runs (run count in brackets); the worst case of each figure is its max.`,
+      `${machineLine()}; started ${started.toISOString().slice(11, 16)} UTC, ${minutes} minutes. Build: ${revision}. Measured by \`bench/node-runtime.ts\`: the same build of the daemon (one private copy of \`dist/\`, bundles with target \`node24\`) run by each runtime, chosen by the first \`node\` on the PATH its launcher sees; the benchmark processes themselves ran on ${process.version}, and each run checked the daemon's executable was the runtime named. Per runtime and run: \`bench/footprint.ts\` (${PODS} pods through the \`add\` RPC with the real datapath on an emulated \`m5.16xlarge\`, then ${IDLE_SECONDS} s idle; a fresh node each run, no Kubernetes API), then \`bench/cni-latency.ts\` (${CYCLES} sequential ADD/DEL cycles through the built \`nativeip-cni\` shim, ADD p50 / p99 of the whole plugin process, as in its section above). ${REPS} runs each, the runtimes alternating (24, 20, 20, 24, …). Cells: min / median / max over the runs (run count in brackets); the worst case of each figure is its max.`,
       '',
       table,
       '',
       perRun,
       '',
-      'Checked by hand on 2026-12-02 (commit f48fa07): built with target `node20` instead, esbuild emits byte-identical files, so the bundle runs on Node 20 as built and both runtimes ran the very same code. With `NATIVEIP_KUBERNETES=on` the daemon does not start on Node 20: `@kubernetes/client-node` 2.0.1 (undici 8) needs Node ≥ 22.19, and the daemon exits with code 2, `cannot use the Kubernetes API: Cannot read properties of undefined (reading \'bind\')`; so the Kubernetes figures below are Node 24 only.',
+      'Checked by hand on 2026-12-02 (commits f48fa07 and 64fc60d): built with target `node20` instead, esbuild emits byte-identical files, so the bundle runs on Node 20 as built and both runtimes ran the very same code. With `NATIVEIP_KUBERNETES=on` the daemon does not start on Node 20: `@kubernetes/client-node` 2.0.1 (undici 8) needs Node ≥ 22.19, and the daemon exits with code 2, `cannot use the Kubernetes API: Cannot read properties of undefined (reading \'bind\')`; so the Kubernetes figures below are Node 24 only.',
+      '',
+      'Where Node 24\'s extra memory goes (checked by hand on 2026-12-02 on commit f48fa07, before the bundle was minified, one idle run with 250 pods each, from `/proc/<pid>/smaps` and `node --trace-gc`): the `node` executable\'s resident pages 54 MiB against 44 MiB (the binary is 127 MB against 99 MB); glibc\'s heap (`[heap]`) 26 against 18 MiB; other anonymous mappings 64 against 33 MiB, among them one 14 MiB mapping, wholly resident, that Node 20 does not have; the rest is mostly V8 heap pages. V8\'s heap after a full collection: 23–25 MB live in 37 MB committed on Node 24, 21 MB live in 30 MB committed on Node 20. The launcher\'s `--max-semi-space-size=1` still applies on Node 24 (a 1 MB new space; V8 13.6 keeps the scavenger, not MinorMS, by default). So about 10 MiB is the bigger executable, about 7 MiB V8\'s larger committed heap, and some 25 MiB native memory outside V8\'s heap that this did not pin down.',
       '',
       `What else ran: 1-minute load average ${total.loadStart.toFixed(1)} at the start, at most ${total.loadMax.toFixed(1)}, ${total.loadEnd.toFixed(1)} at the end (the peaks are the latency benchmark's own bursts of 110 plugin processes); the machine's CPU was busy ${total.busyCoresMean.toFixed(2)} of 2 cores on average, ${total.busyCoresMax.toFixed(2)} at most over 5 s. CPU used during the ${minutes} minutes: ${total.oursCpuSeconds.toFixed(0)} s by this benchmark's processes (daemons, emulator, plugins), ${total.kernelCpuSeconds.toFixed(0)} s by kernel threads (network namespace teardown and IPv6 address setup, much of it for this benchmark's pods), and by other engineers' work ${others === '' ? 'nothing worth naming' : others}. The idle CPU and p99 figures are the ones that other work moves most.`,
     ].join('\n'),
