@@ -254,6 +254,18 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     parse: absolutePath(),
     fallback: '/run/nativeip/checkpoint.json',
   },
+  lockWaitMs: {
+    env: 'NATIVEIP_LOCK_WAIT',
+    field: 'lockWaitMs',
+    allowed: `a whole number of seconds from 0 to ${MAX_TIMER_SECONDS}`,
+    default: '40',
+    description:
+      'Seconds a daemon waits for another one on the same node (the same checkpoint or socket directory) to stop before it ' +
+      'exits with the other one’s PID; two never serve at once. The default outlasts the DaemonSet’s 30 s termination grace ' +
+      'period, after which kubelet kills the old daemon and the kernel drops its lock. 0: exit at once.',
+    parse: secondsAsMs(0),
+    fallback: 40_000,
+  },
   logLevel: {
     env: 'NATIVEIP_LOG_LEVEL',
     field: 'logLevel',

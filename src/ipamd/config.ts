@@ -59,6 +59,8 @@ export interface DaemonConfig {
   readonly socketPath: string;
   /** `NATIVEIP_CHECKPOINT`: file holding allocations across daemon restarts. */
   readonly checkpointPath: string;
+  /** `NATIVEIP_LOCK_WAIT`: how long to wait for another daemon holding the node's lock to stop. */
+  readonly lockWaitMs: number;
   readonly logLevel: LogLevel;
   /** `NATIVEIP_LOG_FILE`: absolute path, or `stderr`. */
   readonly logFile: string;
@@ -189,6 +191,7 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
     cloud: read('cloud'),
     socketPath: read('socketPath'),
     checkpointPath: read('checkpointPath'),
+    lockWaitMs: read('lockWaitMs'),
     logLevel: read('logLevel'),
     logFile: read('logFile'),
     hostNetnsPath: read('hostNetnsPath'),

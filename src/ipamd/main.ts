@@ -15,6 +15,11 @@ import type { ClusterPort } from './cluster/cluster-port.js';
 import { chooseKubernetesAccess } from './kubernetes-choice.js';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { InstanceLockBusyError, acquireInstanceLock, type InstanceLock } from './instance-lock.js';
+
+/** Logs a fatal reason, writes it to stderr too, and exits with `code`. */
+type ExitWith = (code: number, message: string, error?: unknown) => never;
 
 async function main(): Promise<void> {
   let config: DaemonConfig;
@@ -28,7 +33,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, destination: config.logFile });
+  const exitWith: ExitWith = (code, message, error) => {
+    if (error === undefined) logger.fatal(message);
+    else logger.fatal({ err: error }, message);
+    // What `kubectl logs` shows, also when NATIVEIP_LOG_FILE sends the log elsewhere.
+    if (config.logFile !== 'stderr') process.stderr.write(`${message}\n`);
+    process.exit(code);
+  };
   for (const ignored of findIgnoredAwsVariables(process.env)) logger.warn(ignored, 'AWS VPC CNI setting not supported yet; ignored');
+  // Before the socket or the checkpoint is touched: two daemons on one node would each hand out
+  // the same free addresses.
+  const lock = await lockTheNode(config, logger, exitWith);
   let cloud: 'aws' | 'azure';
   try {
     cloud =
@@ -39,16 +54,12 @@ async function main(): Promise<void> {
             ...(config.azureImdsEndpoint === undefined ? {} : { azureImdsEndpoint: config.azureImdsEndpoint }),
           });
   } catch (error) {
-    logger.fatal(`nativeip-ipamd: ${(error as Error).message}`);
-    process.exit(2);
+    exitWith(2, `nativeip-ipamd: ${(error as Error).message}`);
   }
   logger.info({ cloud, how: config.cloud === 'auto' ? 'detected from the metadata service' : 'NATIVEIP_CLOUD' }, 'cloud');
   const cloudIssues = cloudConfigIssues(config, cloud);
   if (cloudIssues.length > 0) {
-    const message = new ConfigError(cloudIssues).message;
-    logger.fatal(message);
-    process.stderr.write(`nativeip-ipamd: ${message}\n`);
-    process.exit(2);
+    exitWith(2, `nativeip-ipamd: ${new ConfigError(cloudIssues).message}`);
   }
   if (cloud === 'azure') {
     if ((process.env['AWS_VPC_ENI_MTU'] ?? '') === '') config = Object.freeze({ ...config, mtu: AZURE_DEFAULT_MTU });
@@ -61,8 +72,7 @@ async function main(): Promise<void> {
   try {
     provider = await createCloudProvider(cloud, config, process.env, logger);
   } catch (error) {
-    logger.fatal(`nativeip-ipamd: ${(error as Error).message}`);
-    process.exit(2);
+    exitWith(2, `nativeip-ipamd: ${(error as Error).message}`, error);
   }
   const datapath = await NetlinkDatapath.open({
     ...(config.hostNetnsPath === undefined ? {} : { hostNetnsPath: config.hostNetnsPath }),
@@ -73,10 +83,7 @@ async function main(): Promise<void> {
   try {
     cluster = await connectCluster(config, logger);
   } catch (error) {
-    const message = `nativeip-ipamd: cannot use the Kubernetes API: ${(error as Error).message}`;
-    logger.fatal(message);
-    process.stderr.write(`${message}\n`);
-    process.exit(2);
+    exitWith(2, `nativeip-ipamd: cannot use the Kubernetes API: ${(error as Error).message}`, error);
   }
   const daemon = new Daemon({
     config,
@@ -94,7 +101,10 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping');
     daemon.close().then(
-      () => process.exit(0),
+      () => {
+        lock.release();
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'error while stopping');
         process.exit(1);
@@ -109,11 +119,27 @@ async function main(): Promise<void> {
   try {
     await daemon.start();
   } catch (error) {
-    const message = `nativeip-ipamd could not start: ${(error as Error).message}`;
-    logger.fatal({ err: error }, message);
-    // What `kubectl logs` shows, also when NATIVEIP_LOG_FILE sends the log elsewhere.
-    if (config.logFile !== 'stderr') process.stderr.write(`${message}\n`);
-    process.exit(1);
+    exitWith(1, `nativeip-ipamd could not start: ${(error as Error).message}`, error);
+  }
+}
+
+/** Takes the node's single-instance lock, or exits (code 3) naming the daemon that holds it. */
+async function lockTheNode(
+  config: DaemonConfig,
+  logger: ReturnType<typeof createLogger>,
+  exitWith: ExitWith,
+): Promise<InstanceLock> {
+  try {
+    const lock = await acquireInstanceLock({
+      directories: [dirname(config.checkpointPath), dirname(config.socketPath)],
+      waitMs: config.lockWaitMs,
+      onWait: (path, holderPid) =>
+        logger.warn({ lock: path, holderPid, waitSeconds: config.lockWaitMs / 1000 }, `another nativeip-ipamd${holderPid === undefined ? '' : ` (PID ${holderPid})`} holds ${path}: waiting for it to stop`),
+    });
+    logger.info({ locks: lock.paths }, 'single-instance lock taken');
+    return lock;
+  } catch (error) {
+    return exitWith(error instanceof InstanceLockBusyError ? 3 : 1, `nativeip-ipamd: ${(error as Error).message}`);
   }
 }
 

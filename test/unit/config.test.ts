@@ -297,6 +297,13 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
     valid: [{ raw: '/run/netns/node1', value: '/run/netns/node1' }],
     invalid: ['node1', 'run/netns/node1'],
   },
+  lockWaitMs: {
+    valid: [
+      { raw: '0', value: 0 },
+      { raw: '40', value: 40_000 },
+    ],
+    invalid: ['-1', '1.5', '40s', 'soon'],
+  },
   reconcileIntervalMs: {
     valid: [
       { raw: '1', value: 1000 },
@@ -338,6 +345,7 @@ const DEFAULTS: DaemonConfig = {
   logLevel: 'info',
   logFile: 'stderr',
   hostNetnsPath: undefined,
+  lockWaitMs: 40_000,
   reconcileIntervalMs: 60_000,
   attachTimeoutMs: 60_000,
   disableLeakedEniCleanup: false,
