@@ -1,27 +1,61 @@
 /**
  * The daemon's Unix socket: root-only (directory 0700, socket 0600), one request handler per
- * method. Frame decoding and error replies live in src/rpc, shared with the plugin.
+ * method, and the socket's limits (src/rpc/socket-limits.ts): connections beyond the cap are
+ * refused with a `ConnectionLimit` frame, and all connections share one budget of bytes in partly
+ * received frames. Frame decoding and error replies live in src/rpc, shared with the plugin.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { MethodMap, RpcMethod, RpcRequest } from '../rpc/protocol.js';
+import { endAndDrain } from '../rpc/end-connection.js';
+import { rpcErrorBody } from '../rpc/errors.js';
+import { SharedFrameBudget } from '../rpc/frame-budget.js';
+import { encodeFrame } from '../rpc/framing.js';
+import { PROTOCOL_VERSION, type MethodMap, type RpcMethod, type RpcRequest } from '../rpc/protocol.js';
 import { serveConnection } from '../rpc/server-connection.js';
+import { socketLimits, type SocketLimits } from '../rpc/socket-limits.js';
 
 export type RpcHandlers = { [M in RpcMethod]: (params: MethodMap[M]['params']) => Promise<MethodMap[M]['result']> | MethodMap[M]['result'] };
+
+export interface RpcServerOptions {
+  readonly socketPath: string;
+  readonly handlers: RpcHandlers;
+  readonly logger: Logger;
+  /** Overrides of DEFAULT_SOCKET_LIMITS (tests shorten the timeouts). */
+  readonly limits?: Partial<SocketLimits>;
+}
 
 export class RpcServer {
   readonly #socketPath: string;
   readonly #handlers: RpcHandlers;
   readonly #logger: Logger;
+  readonly #limits: SocketLimits;
+  readonly #budget: SharedFrameBudget;
   readonly #connections = new Set<Socket>();
+  /** Refused connections while their refusal is read (at most closeGraceMs each). */
+  readonly #refused = new Set<Socket>();
+  /** Connections refused since the cap was last reached; logged once per episode. */
+  #refusedInEpisode = 0;
   #server: Server | undefined;
 
-  constructor(options: { socketPath: string; handlers: RpcHandlers; logger: Logger }) {
+  /** Throws a RangeError when a limit is not a whole positive number. */
+  constructor(options: RpcServerOptions) {
     this.#socketPath = options.socketPath;
     this.#handlers = options.handlers;
     this.#logger = options.logger;
+    this.#limits = socketLimits(options.limits);
+    this.#budget = new SharedFrameBudget(this.#limits.maxBufferedBytes);
+  }
+
+  /** Connections being served now (refused ones not counted). */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Bytes of partly received frames reserved now, across all connections. */
+  get bufferedFrameBytes(): number {
+    return this.#budget.reservedBytes;
   }
 
   async start(): Promise<void> {
@@ -29,11 +63,7 @@ export class RpcServer {
     // A socket file left by a daemon that died; nothing can be listening on it any more because
     // only one daemon runs per node (the DaemonSet), so it is safe to remove.
     await rm(this.#socketPath, { force: true });
-    const server = createServer({ allowHalfOpen: true }, (socket) => {
-      this.#connections.add(socket);
-      socket.on('close', () => this.#connections.delete(socket));
-      serveConnection(socket, (request) => this.#dispatch(request), { logger: this.#logger });
-    });
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#socketPath, () => {
@@ -43,16 +73,53 @@ export class RpcServer {
     });
     await chmod(this.#socketPath, 0o600);
     this.#server = server;
-    this.#logger.info({ socket: this.#socketPath }, 'listening');
+    this.#logger.info({ socket: this.#socketPath, limits: this.#limits }, 'listening');
   }
 
   async close(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
     if (server === undefined) return;
-    for (const socket of this.#connections) socket.destroy();
+    for (const socket of [...this.#connections, ...this.#refused]) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(this.#socketPath, { force: true });
+  }
+
+  #accept(socket: Socket): void {
+    const limits = this.#limits;
+    if (this.#connections.size >= limits.maxConnections) {
+      this.#refuse(socket);
+      return;
+    }
+    if (this.#refusedInEpisode > 0) {
+      this.#logger.info({ refused: this.#refusedInEpisode, maxConnections: limits.maxConnections }, 'rpc connections below the limit again');
+      this.#refusedInEpisode = 0;
+    }
+    this.#connections.add(socket);
+    socket.on('close', () => this.#connections.delete(socket));
+    void serveConnection(socket, (request) => this.#dispatch(request), {
+      logger: this.#logger,
+      frameBudget: this.#budget,
+      maxFrameBytes: limits.maxFrameBytes,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      frameTimeoutMs: limits.frameTimeoutMs,
+      closeGraceMs: limits.closeGraceMs,
+    });
+  }
+
+  #refuse(socket: Socket): void {
+    const max = this.#limits.maxConnections;
+    if (this.#refusedInEpisode === 0) this.#logger.warn({ maxConnections: max }, 'rpc connection limit reached; refusing new connections');
+    this.#refusedInEpisode += 1;
+    if (this.#refused.size >= max) {
+      // A flood: refusals being read are bounded too; past that, close without a word.
+      socket.destroy();
+      return;
+    }
+    this.#refused.add(socket);
+    socket.on('close', () => this.#refused.delete(socket));
+    const message = `nativeip-ipamd is serving ${this.#connections.size} connections, its limit (${max}); try again`;
+    endAndDrain(socket, this.#limits.closeGraceMs, encodeFrame({ v: PROTOCOL_VERSION, id: 0, error: rpcErrorBody('ConnectionLimit', message) }));
   }
 
   async #dispatch(request: RpcRequest): Promise<unknown> {

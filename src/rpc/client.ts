@@ -145,6 +145,10 @@ function interpret<M extends RpcMethod>(
 ): { error: RpcCallError } | { result: ResultOf<M> } {
   try {
     const reply = decodeResponse(value);
+    // Id 0: the daemon's answer about the connection itself (a bad frame, a socket limit).
+    if ('error' in reply && reply.id === 0) {
+      return { error: new RpcCallError('remote', reply.error.message, { socketPath, body: reply.error }) };
+    }
     if (reply.id !== id) {
       return {
         error: new RpcCallError('protocol', `nativeip-ipamd answered request id ${reply.id}, expected ${id}`, {

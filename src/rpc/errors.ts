@@ -3,7 +3,7 @@
 import { RPC_ERROR_CODES, type RpcErrorBody, type RpcErrorCode } from './protocol.js';
 
 /** Codes whose failures go away by themselves; a retry later may succeed. */
-const RETRYABLE_BY_DEFAULT: ReadonlySet<RpcErrorCode> = new Set(['PoolEmptyGrowing', 'NotReady']);
+const RETRYABLE_BY_DEFAULT: ReadonlySet<RpcErrorCode> = new Set(['PoolEmptyGrowing', 'NotReady', 'ConnectionLimit']);
 
 /**
  * What the daemon throws from a handler to send a specific error reply. Anything else thrown is

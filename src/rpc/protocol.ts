@@ -189,6 +189,12 @@ export const RPC_ERROR_CODES = {
   DatapathFailed: 101,
   /** A cloud call failed in a way that is not the pool's fault. CNI 102. */
   CloudFailed: 102,
+  /**
+   * The daemon refused or closed the connection at one of its socket limits (connections open,
+   * bytes of partly received frames, a frame not completed in time, a connection idle too long);
+   * the message names the limit. Sent with id 0. CNI 11: try again later.
+   */
+  ConnectionLimit: 11,
   /** The frame could not be decoded. CNI 6: failed to decode content. */
   BadFrame: 6,
   /** Unexpected failure inside the daemon. CNI 999 is reserved; we use 103. */

@@ -1,14 +1,20 @@
 /**
  * Serves one accepted connection of the daemon's RPC server: decodes request frames, runs the
- * handler per request (concurrently, up to `maxInFlight`), writes one reply per request.
+ * handler per request (concurrently, up to `maxInFlight`), writes one reply per request, in
+ * request order. Enforces the per-connection socket limits (socket-limits.ts).
  */
 
 import type { Socket } from 'node:net';
 
+import { ConnectionDeadline, type DeadlineKind } from './connection-deadline.js';
 import { decodeRequest, peekRequestId } from './decode.js';
+import { endAndDrain } from './end-connection.js';
 import { rpcErrorBody, toRpcError } from './errors.js';
+import { FrameBudgetError, type FrameBudget } from './frame-budget.js';
 import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
 import { PROTOCOL_VERSION, type RpcErrorBody, type RpcRequest } from './protocol.js';
+import { ReplySequencer } from './reply-sequencer.js';
+import { DEFAULT_SOCKET_LIMITS } from './socket-limits.js';
 
 /** The subset of a pino logger this module uses. */
 export interface ConnectionLogger {
@@ -23,32 +29,57 @@ export interface ServeConnectionOptions {
   readonly logger?: ConnectionLogger;
   /** Requests handled at once on this connection; further frames wait (reading pauses). Default 32. */
   readonly maxInFlight?: number;
+  /**
+   * Shared by all connections of one server: bytes of partly received frames they may hold
+   * together. Absent: no shared limit (each connection still holds at most one frame).
+   */
+  readonly frameBudget?: FrameBudget;
+  /** Largest frame accepted. Default MAX_FRAME_BYTES. */
+  readonly maxFrameBytes?: number;
+  /** See {@link SocketLimits}; defaults in DEFAULT_SOCKET_LIMITS. */
+  readonly idleTimeoutMs?: number;
+  readonly frameTimeoutMs?: number;
+  readonly closeGraceMs?: number;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 32;
 
+type Reply = { result: unknown } | { error: RpcErrorBody };
+
 /**
  * Serves `socket` until it closes. Never throws and never rejects: a handler error becomes an
  * error reply (see `toRpcError`), an invalid request an `InvalidRequest` or `VersionMismatch`
- * reply, and an undecodable frame one `BadFrame` reply with id 0, after which the connection is
- * closed once the requests before it have been answered.
+ * reply. Replies are written in the order of the requests, whatever order they finish in.
+ *
+ * The connection is closed, after the replies to the requests before it, with one reply of id 0:
+ * `BadFrame` for an undecodable frame; `ConnectionLimit` for a frame the shared `frameBudget`
+ * has no room for (refused, not buffered) or a frame not completed within `frameTimeoutMs`.
+ * A connection with nothing in flight and no bytes for `idleTimeoutMs` gets a `ConnectionLimit`
+ * notice and is closed too. Closing ends the daemon's side and discards input for up to
+ * `closeGraceMs` so a peer still writing reads the reply rather than a broken pipe.
  *
  * Create the server with `allowHalfOpen: true` so a peer that shuts down its sending side after
  * the request still gets its reply; this function ends the connection once it has answered.
  *
  * @returns a promise that settles when the socket has closed and every handler has finished.
  */
-export function serveConnection(
-  socket: Socket,
-  handler: RequestHandler,
-  options: ServeConnectionOptions = {},
-): Promise<void> {
+export function serveConnection(socket: Socket, handler: RequestHandler, options: ServeConnectionOptions = {}): Promise<void> {
   const logger = options.logger;
   const maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
-  const decoder = new FrameDecoder();
-  const queue: unknown[] = [];
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_SOCKET_LIMITS.idleTimeoutMs;
+  const frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_SOCKET_LIMITS.frameTimeoutMs;
+  const closeGraceMs = options.closeGraceMs ?? DEFAULT_SOCKET_LIMITS.closeGraceMs;
+  const decoder = new FrameDecoder({
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_SOCKET_LIMITS.maxFrameBytes,
+    ...(options.frameBudget === undefined ? {} : { budget: options.frameBudget }),
+  });
+  const queue: { slot: number; value: unknown }[] = [];
+  const replies = new ReplySequencer<Buffer>();
   let inFlight = 0;
-  let stopReading = false;
+  /** No more requests are read: a last error reply is queued, then the connection is closed. */
+  let giveUp = false;
+  let ending = false;
+  let writeBlocked = false;
   let peerEnded = false;
   let closed = false;
   let resolveDone: () => void = () => undefined;
@@ -56,11 +87,22 @@ export function serveConnection(
     resolveDone = resolve;
   });
 
-  const reply = (id: number, payload: { result: unknown } | { error: RpcErrorBody }): void => {
+  const write = (frame: Buffer): void => {
     if (socket.destroyed || !socket.writable) {
-      logger?.debug({ id }, 'rpc reply dropped: connection already closed');
+      logger?.debug({}, 'rpc reply dropped: connection already closed');
       return;
     }
+    if (!socket.write(frame) && !writeBlocked) {
+      // The peer is not reading its replies: stop reading its requests until it does.
+      writeBlocked = true;
+      socket.once('drain', () => {
+        writeBlocked = false;
+        pump();
+      });
+    }
+  };
+
+  const reply = (slot: number, id: number, payload: Reply): void => {
     let frame: Buffer;
     try {
       frame = encodeFrame({ v: PROTOCOL_VERSION, id, ...payload });
@@ -69,21 +111,40 @@ export function serveConnection(
       logger?.error({ id, err }, 'rpc reply could not be encoded');
       frame = encodeFrame({ v: PROTOCOL_VERSION, id, error: rpcErrorBody('Internal', message) });
     }
-    socket.write(frame);
+    for (const ready of replies.fill(slot, frame)) write(ready);
   };
 
-  const finishIfIdle = (): void => {
-    if (inFlight > 0 || queue.length > 0) return;
-    if (closed) {
-      resolveDone();
-      return;
+  const enqueue = (values: readonly unknown[]): void => {
+    for (const value of values) queue.push({ slot: replies.reserve(), value });
+  };
+
+  /** Stops reading requests; `error` is the last reply, after those to the requests before it. */
+  const stop = (error: RpcErrorBody): void => {
+    if (giveUp) return;
+    giveUp = true;
+    decoder.dispose();
+    deadline.clear();
+    reply(replies.reserve(), 0, { error });
+  };
+
+  const deadline = new ConnectionDeadline((kind: DeadlineKind, afterMs: number) => {
+    if (closed || giveUp) return;
+    if (kind === 'frame') {
+      const expected = decoder.expectedBytes;
+      const message =
+        expected === undefined
+          ? `no complete frame header within ${afterMs} ms; closing the connection`
+          : `frame of ${expected} bytes not completed within ${afterMs} ms (${decoder.bufferedBytes} bytes received); closing the connection`;
+      logger?.warn({ expectedBytes: expected, bufferedBytes: decoder.bufferedBytes, frameTimeoutMs: afterMs }, 'rpc frame incomplete in time; closing the connection');
+      stop(rpcErrorBody('ConnectionLimit', message));
+    } else {
+      logger?.debug({ idleTimeoutMs: afterMs }, 'rpc connection idle; closing it');
+      stop(rpcErrorBody('ConnectionLimit', `no request on this connection for ${afterMs} ms; closing it`));
     }
-    if (socket.writableEnded) return;
-    if (stopReading) socket.end(() => socket.destroy());
-    else if (peerEnded) socket.end();
-  };
+    pump();
+  });
 
-  const run = (value: unknown): void => {
+  const run = (slot: number, value: unknown): void => {
     const id = peekRequestId(value);
     let request: RpcRequest;
     try {
@@ -91,17 +152,17 @@ export function serveConnection(
     } catch (err) {
       const error = toRpcError(err);
       logger?.warn({ id, code: error.code, reason: error.message }, 'rpc request rejected');
-      reply(id, { error });
+      reply(slot, id, { error });
       return;
     }
     inFlight += 1;
     invoke(handler, request)
       .then(
-        (result) => reply(id, { result: result ?? null }),
+        (result) => reply(slot, id, { result: result ?? null }),
         (err: unknown) => {
           const error = toRpcError(err);
           if (error.code === 'Internal') logger?.error({ id, method: request.method, err }, 'rpc handler failed');
-          reply(id, { error });
+          reply(slot, id, { error });
         },
       )
       .finally(() => {
@@ -110,35 +171,72 @@ export function serveConnection(
       });
   };
 
+  /** Starts queued requests, then decides reading, timers and closing from the state. */
   const pump = (): void => {
-    while (queue.length > 0 && inFlight < maxInFlight) run(queue.shift());
-    if (!stopReading && !closed) {
-      if (queue.length > 0) socket.pause();
-      else if (socket.isPaused()) socket.resume();
+    while (queue.length > 0 && inFlight < maxInFlight) {
+      const next = queue.shift();
+      if (next !== undefined) run(next.slot, next.value);
     }
-    finishIfIdle();
+    if (closed) {
+      deadline.clear();
+      if (inFlight === 0) resolveDone();
+      return;
+    }
+    if (ending) return;
+    const answered = inFlight === 0 && queue.length === 0 && replies.pending === 0;
+    if (giveUp) {
+      socket.pause();
+      if (answered) {
+        ending = true;
+        endAndDrain(socket, closeGraceMs);
+      }
+      return;
+    }
+    if (queue.length > 0 || writeBlocked) socket.pause();
+    else if (socket.isPaused()) socket.resume();
+    if (decoder.hasPartialFrame) {
+      if (deadline.kind !== 'frame') deadline.arm('frame', frameTimeoutMs);
+    } else if (answered) {
+      if (peerEnded) {
+        deadline.clear();
+        if (!socket.writableEnded) socket.end();
+      } else if (deadline.kind !== 'idle') {
+        deadline.arm('idle', idleTimeoutMs);
+      }
+    } else {
+      deadline.clear();
+    }
   };
 
   socket.on('data', (chunk: Buffer) => {
-    if (stopReading) return;
+    if (giveUp || closed) return;
+    const wasPartial = decoder.hasPartialFrame;
+    // Bytes arrived: whatever limit was running restarts from here if it still applies.
+    if (deadline.kind === 'idle') deadline.clear();
     try {
-      queue.push(...decoder.push(chunk));
+      const values = decoder.push(chunk);
+      enqueue(values);
+      // A frame completed and another began in this chunk: the new frame gets its own time.
+      if (wasPartial && values.length > 0 && decoder.hasPartialFrame) deadline.clear();
     } catch (err) {
-      stopReading = true;
-      socket.pause();
-      const frameError = err instanceof FrameError ? err : new FrameError(String(err));
-      queue.push(...frameError.decodedBefore);
-      logger?.warn({ reason: frameError.message }, 'rpc connection sent an undecodable frame; closing it');
-      reply(0, { error: toRpcError(frameError) });
+      const failure = err instanceof FrameError || err instanceof FrameBudgetError ? err : new FrameError(String(err));
+      enqueue(failure.decodedBefore);
+      if (failure instanceof FrameBudgetError) {
+        logger?.warn({ reason: failure.message }, 'rpc frame refused: partial-frame buffer budget exhausted; closing the connection');
+      } else {
+        logger?.warn({ reason: failure.message }, 'rpc connection sent an undecodable frame; closing it');
+      }
+      stop(toRpcError(failure));
     }
     pump();
   });
   socket.on('end', () => {
     peerEnded = true;
-    if (decoder.hasPartialFrame && !stopReading) {
+    if (decoder.hasPartialFrame && !giveUp) {
       logger?.debug({ bufferedBytes: decoder.bufferedBytes }, 'rpc peer ended the connection mid-frame');
+      decoder.dispose();
     }
-    finishIfIdle();
+    pump();
   });
   socket.on('error', (err) => {
     logger?.debug({ err }, 'rpc connection error');
@@ -146,7 +244,8 @@ export function serveConnection(
   socket.on('close', () => {
     closed = true;
     queue.length = 0;
-    finishIfIdle();
+    decoder.dispose();
+    pump();
   });
 
   return done;
