@@ -8,6 +8,7 @@ import { Ec2Gateway } from './ec2-gateway.js';
 import type { AwsProviderLogger, Ec2ProviderOptions } from './ec2-provider-options.js';
 import type { EniRecord } from './ec2-records.js';
 import { Ec2RequestLimiter } from './ec2-request-limiter.js';
+import { noteDeleteOnTerminationUnset, resolveUnfinished, settleDeleteOnTermination } from './ec2-resume.js';
 import { rememberEni, type Ec2Session, type NodeFacts } from './ec2-session.js';
 import { mapImdsError, messageOf } from './error-mapping.js';
 import type { ImdsClient } from './imds-client.js';
@@ -79,6 +80,10 @@ export async function nodeFactsOf(
   };
 }
 
+/**
+ * The node as EC2 shows it. On the way, with the same describe: finishes ENI work a crash left
+ * (ec2-resume.ts) and sets DeleteOnTermination on any ENI of ours attached without it.
+ */
 export async function describeNodeSnapshot(session: Ec2Session): Promise<NodeSnapshot> {
   const { facts, imds } = session;
   const ec2 = session.ec2();
@@ -88,6 +93,9 @@ export async function describeNodeSnapshot(session: Ec2Session): Promise<NodeSna
     }),
     ec2.describeInstanceEnis(facts.identity.instanceId),
   ]);
+  await resolveUnfinished(session, enis);
+  noteDeleteOnTerminationUnset(session, enis);
+  await settleDeleteOnTermination(session);
   const attached = attachedEnis(enis, facts.identity.instanceId);
   await learnSubnets(session, attached);
   for (const eni of attached) rememberEni(session.knownEnis, eni);

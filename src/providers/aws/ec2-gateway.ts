@@ -57,6 +57,12 @@ export interface CreateEniRequest {
   readonly description: string;
   readonly tags: readonly Tag[];
   readonly instanceId: string;
+  /**
+   * EC2's idempotency token: a create repeated with it (the SDK's own retries, a restart) returns
+   * the ENI the first one made instead of a second ENI.
+   * https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
+   */
+  readonly clientToken?: string | undefined;
 }
 
 /** Pages DescribeNetworkInterfaces follows at most; an instance has at most ~50 ENIs. */
@@ -284,6 +290,7 @@ export class Ec2Gateway {
           SubnetId: request.subnetId,
           Groups: [...request.securityGroupIds],
           Description: request.description,
+          ...(request.clientToken === undefined ? {} : { ClientToken: request.clientToken }),
           ...(request.secondaryCount > 0 ? { SecondaryPrivateIpAddressCount: request.secondaryCount } : {}),
           ...((request.prefixCount ?? 0) > 0 ? { Ipv4PrefixCount: request.prefixCount } : {}),
           TagSpecifications: [

@@ -3,6 +3,7 @@ import { CloudError, type CloudInterface, type CreateInterfaceOptions } from '..
 import { nowOf } from './ec2-provider-options.js';
 import type { EniRecord } from './ec2-records.js';
 import { rememberEni, type Ec2Session } from './ec2-session.js';
+import { resolveUnfinished, settleDeleteOnTermination } from './ec2-resume.js';
 import { deleteCreatedEni } from './ec2-shrink.js';
 import { messageOf } from './error-mapping.js';
 import { toCloudInterface } from './snapshot.js';
@@ -37,9 +38,11 @@ export async function assignEniPrefixes(session: Ec2Session, interfaceId: string
 
 /**
  * Creates a tagged ENI in the primary subnet and attaches it, or attaches the one an earlier
- * throttled attach left (see UnfinishedEniWork). An attach or DeleteOnTermination that EC2
- * throttles is kept for the next create; any other failure deletes the new ENI again. A kept ENI
- * may carry other counts than these options ask for: the pool takes the interface returned.
+ * throttled attach (or a crash) left (see UnfinishedEniWork). An attach or DeleteOnTermination
+ * that EC2 throttles is kept for the next create; any other failure deletes the new ENI again. A
+ * kept ENI may carry other counts than these options ask for: the pool takes the interface
+ * returned. Each step is journalled before its call (eni-journal.ts), so a crash at any point is
+ * finished or undone after the restart.
  */
 export async function createAttachedEni(session: Ec2Session, options: CreateInterfaceOptions): Promise<CloudInterface> {
   const { facts } = session;
@@ -54,6 +57,7 @@ export async function createAttachedEni(session: Ec2Session, options: CreateInte
       `instance ${facts.identity.instanceId} may use ${facts.limits.maxInterfaces} interfaces (maxEnis); device index ${deviceIndex} is beyond it`,
     );
   }
+  await resolveUnfinished(session);
   await settleDeleteOnTermination(session);
   const kept = session.unfinished.unattached;
   session.unfinished.unattached = undefined;
@@ -64,6 +68,7 @@ export async function createAttachedEni(session: Ec2Session, options: CreateInte
       // Gone meanwhile (leaked-ENI GC, someone else): create a new one below.
       if (!(error instanceof CloudError && error.code === 'NotFound')) throw error;
       session.knownEnis.delete(kept.id);
+      await session.unfinished.journal?.drop(session.unfinished.journal.byInterface(kept.id)?.clientToken);
     }
   }
   return attachEni(session, await createEni(session, options), deviceIndex, { kept: false });
@@ -71,26 +76,46 @@ export async function createAttachedEni(session: Ec2Session, options: CreateInte
 
 async function createEni(session: Ec2Session, options: CreateInterfaceOptions): Promise<EniRecord> {
   const { facts } = session;
+  const { journal } = session.unfinished;
   const instanceId = facts.identity.instanceId;
-  const eni = await session.ec2().createEni({
-    instanceId,
-    subnetId: facts.primarySubnetId,
-    securityGroupIds: facts.securityGroupIds,
-    secondaryCount: Math.max(0, options.secondaryCount),
-    prefixCount: options.prefixCount,
-    description: interfaceDescription(instanceId),
-    tags: interfaceTags({ instanceId, createdAt: nowOf(session.options), clusterName: session.options.clusterName }),
-  });
+  const createdAt = nowOf(session.options);
+  // The intent is on disk before the create, so a restart can look for what it made.
+  const op = await journal?.begin(options.deviceIndex, createdAt.getTime());
+  let eni: EniRecord;
+  try {
+    eni = await session.ec2().createEni({
+      instanceId,
+      subnetId: facts.primarySubnetId,
+      securityGroupIds: facts.securityGroupIds,
+      secondaryCount: Math.max(0, options.secondaryCount),
+      prefixCount: options.prefixCount,
+      description: interfaceDescription(instanceId),
+      tags: interfaceTags({ instanceId, createdAt, clusterName: session.options.clusterName, createToken: op?.clientToken }),
+      clientToken: op?.clientToken,
+    });
+  } catch (error) {
+    if (op !== undefined) {
+      // An answer from EC2 means nothing was made; no answer (Transient) may hide an ENI made.
+      if (error instanceof CloudError && error.code === 'Transient') journal?.markUnresolved(op.clientToken);
+      else await journal?.drop(op.clientToken);
+    }
+    throw error;
+  }
   rememberEni(session.knownEnis, eni);
+  if (op !== undefined) await journal?.put({ ...op, interfaceId: eni.id });
   return eni;
 }
 
 async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: number, origin: { readonly kept: boolean }): Promise<CloudInterface> {
   const { facts, log } = session;
   const ec2 = session.ec2();
+  const { journal } = session.unfinished;
+  const op = journal?.byInterface(eni.id);
   let attachmentId: string | undefined;
   try {
     attachmentId = await ec2.attachEni(eni.id, facts.identity.instanceId, deviceIndex);
+    // On disk before the modify: a crash between the two leaves an ENI that would outlive the instance.
+    if (op !== undefined) await journal?.put({ ...op, attachmentId });
     await ec2.setDeleteOnTermination(eni.id, attachmentId);
   } catch (error) {
     if (isThrottled(error) && attachmentId === undefined) {
@@ -98,19 +123,31 @@ async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: numbe
       log.warn({ interfaceId: eni.id, deviceIndex, err: messageOf(error) }, 'attaching a new ENI was throttled; keeping it for the next create');
       throw error;
     }
-    if (isThrottled(error) && attachmentId !== undefined) {
+    if (error instanceof CloudError && error.retryable && attachmentId !== undefined) {
       session.unfinished.deleteOnTermination.set(eni.id, attachmentId);
-      log.warn({ interfaceId: eni.id, err: messageOf(error) }, 'setting DeleteOnTermination was throttled; the ENI is attached, and the flag is set before the next create or at the next leaked-ENI sweep');
+      log.warn({ interfaceId: eni.id, err: messageOf(error) }, 'setting DeleteOnTermination was throttled or failed; the ENI is attached, and the flag is set before the next create or at the next leaked-ENI sweep');
       return attached(session, eni, deviceIndex);
     }
     if (origin.kept && attachmentId === undefined) return keptAttachFailed(session, eni, error);
     log.warn({ interfaceId: eni.id, deviceIndex, err: messageOf(error) }, 'attaching a new ENI failed; deleting it');
-    await deleteCreatedEni(session, eni.id, attachmentId).catch((cleanupError: unknown) => {
-      log.error({ interfaceId: eni.id, err: messageOf(cleanupError) }, 'could not delete ENI after a failed attach; it is leaked');
-    });
+    await undoCreated(session, eni.id, attachmentId, op?.clientToken);
     throw error;
   }
+  await journal?.drop(op?.clientToken);
   return attached(session, eni, deviceIndex);
+}
+
+/** Deletes an ENI whose attach failed; when that fails too, the journal keeps it to be checked again. */
+async function undoCreated(session: Ec2Session, interfaceId: string, attachmentId: string | undefined, clientToken: string | undefined): Promise<void> {
+  const { journal } = session.unfinished;
+  try {
+    await deleteCreatedEni(session, interfaceId, attachmentId);
+  } catch (cleanupError) {
+    session.log.error({ interfaceId, err: messageOf(cleanupError) }, 'could not delete ENI after a failed attach; checking it again before the next create');
+    if (clientToken !== undefined) journal?.markUnresolved(clientToken);
+    return;
+  }
+  await journal?.drop(clientToken);
 }
 
 function attached(session: Ec2Session, eni: EniRecord, deviceIndex: number): CloudInterface {
@@ -144,29 +181,12 @@ async function keptAttachFailed(session: Ec2Session, eni: EniRecord, error: unkn
   }
   if (now !== undefined && attachment === undefined) {
     log.warn({ interfaceId: eni.id, err: messageOf(error) }, 'attaching a kept ENI failed; deleting it');
-    await deleteCreatedEni(session, eni.id, undefined).catch((cleanupError: unknown) => {
-      log.error({ interfaceId: eni.id, err: messageOf(cleanupError) }, 'could not delete a kept ENI after a failed attach; it is leaked');
-    });
+    await undoCreated(session, eni.id, undefined, session.unfinished.journal?.byInterface(eni.id)?.clientToken);
+  } else {
+    // Gone, or someone else's now: nothing of ours to finish.
+    await session.unfinished.journal?.drop(session.unfinished.journal.byInterface(eni.id)?.clientToken);
   }
   throw error;
-}
-
-/**
- * Sets DeleteOnTermination where an earlier try was throttled. Runs before each create and at
- * each leaked-ENI sweep (Ec2Provider.collectLeakedInterfaces). Throttled or transient: next time.
- */
-export async function settleDeleteOnTermination(session: Ec2Session): Promise<void> {
-  for (const [interfaceId, attachmentId] of session.unfinished.deleteOnTermination) {
-    try {
-      await session.ec2().setDeleteOnTermination(interfaceId, attachmentId);
-      session.unfinished.deleteOnTermination.delete(interfaceId);
-    } catch (error) {
-      if (error instanceof CloudError && error.retryable) return;
-      // Detached or deleted meanwhile: nothing left to set.
-      session.unfinished.deleteOnTermination.delete(interfaceId);
-      session.log.warn({ interfaceId, err: messageOf(error) }, 'setting DeleteOnTermination failed; giving up on it');
-    }
-  }
 }
 
 function isThrottled(error: unknown): boolean {

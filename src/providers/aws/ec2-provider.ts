@@ -6,10 +6,12 @@
 import type { CloudInterface, CloudProvider, CreateInterfaceOptions, NodeObservation, NodeSnapshot } from '../../core/types.js';
 import { describeNodeSnapshot, newEc2Gateway, nodeFactsOf, observeNodeFromImds, readImdsNode } from './ec2-discovery.js';
 import type { Ec2Gateway } from './ec2-gateway.js';
-import { assignEniPrefixes, assignSecondaryIps, checkCount, createAttachedEni, settleDeleteOnTermination } from './ec2-grow.js';
+import { assignEniPrefixes, assignSecondaryIps, checkCount, createAttachedEni } from './ec2-grow.js';
 import { SILENT_LOGGER, defaultSleep, type AwsProviderLogger, type Ec2ProviderOptions } from './ec2-provider-options.js';
+import { resolveUnfinished, settleDeleteOnTermination } from './ec2-resume.js';
 import type { Ec2Session, KnownEni, NodeFacts, UnfinishedEniWork } from './ec2-session.js';
 import { deleteManagedEni, unassignEniPrefixes, unassignSecondaryIps } from './ec2-shrink.js';
+import { EniJournal, decodeEniJournal } from './eni-journal.js';
 import { ImdsClient } from './imds-client.js';
 import { collectLeakedEnis } from './leaked-eni-collection.js';
 
@@ -25,7 +27,7 @@ export class Ec2Provider implements CloudProvider {
   private factsPromise: Promise<NodeFacts> | undefined;
   private readonly subnetCidrs = new Map<string, string>();
   private readonly knownEnis = new Map<string, KnownEni>();
-  private readonly unfinished: UnfinishedEniWork = { unattached: undefined, deleteOnTermination: new Map() };
+  private readonly unfinished: UnfinishedEniWork = { unattached: undefined, deleteOnTermination: new Map(), journal: new EniJournal() };
 
   constructor(options: Ec2ProviderOptions = {}) {
     this.options = options;
@@ -42,6 +44,32 @@ export class Ec2Provider implements CloudProvider {
   close(): void {
     this.gateway?.destroy();
     this.gateway = undefined;
+  }
+
+  /**
+   * ENIs on their way from create to attached with DeleteOnTermination (eni-journal.ts), for the
+   * checkpoint; undefined when none are.
+   */
+  resumeState(): unknown {
+    return this.unfinished.journal?.encode();
+  }
+
+  /**
+   * Takes the ENI work a previous run left unfinished. No I/O: the first describeNode (or create,
+   * or sweep) looks each one up in EC2 and finishes or undoes it. Unreadable state is logged and
+   * ignored: the leaked-ENI sweep and describeNode's DeleteOnTermination check still repair it.
+   */
+  restoreState(state: unknown): void {
+    try {
+      this.unfinished.journal?.restore(decodeEniJournal(state));
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, 'ignoring unreadable AWS provider state from the checkpoint');
+    }
+  }
+
+  /** `save` resolves once the checkpoint holding {@link resumeState} is on disk; awaited before each journalled call. */
+  onResumeStateChange(save: () => Promise<void>): void {
+    this.unfinished.journal?.onSave(save);
   }
 
   async describeNode(): Promise<NodeSnapshot> {
@@ -89,11 +117,14 @@ export class Ec2Provider implements CloudProvider {
 
   /**
    * Deletes leaked ENIs (see leaked-enis.ts for the rules). An ENI attached or deleted by someone
-   * else meanwhile is skipped. Returns the ids deleted. First sets a DeleteOnTermination EC2
-   * throttled, so it does not wait for a next create that may never come.
+   * else meanwhile is skipped. Returns the ids deleted. First finishes ENI work a crash left
+   * unfinished and sets every DeleteOnTermination still unset (throttled, failed, or found unset
+   * by describeNode), so it does not wait for a next create that may never come; this costs no
+   * describe beyond the sweep's own.
    */
   async collectLeakedInterfaces(): Promise<string[]> {
     const session = await this.session();
+    await resolveUnfinished(session);
     await settleDeleteOnTermination(session);
     return collectLeakedEnis(session);
   }

@@ -11,6 +11,8 @@ export interface AttachmentRecord {
   /** `attaching`, `attached`, `detaching` or `detached`. */
   readonly status: string;
   readonly instanceId: string | undefined;
+  /** As EC2 reports it; absent when the answer did not say. */
+  readonly deleteOnTermination?: boolean;
 }
 
 export interface EniRecord {
@@ -63,6 +65,7 @@ export function decodeNetworkInterface(eni: NetworkInterface, action: string): E
       deviceIndex: raw.DeviceIndex,
       status: raw.Status ?? 'attached',
       instanceId: raw.InstanceId,
+      ...(raw.DeleteOnTermination === undefined ? {} : { deleteOnTermination: raw.DeleteOnTermination }),
     };
   }
   return {

@@ -3,6 +3,7 @@ import type { InterfaceLimits } from '../../core/types.js';
 import type { Ec2Gateway } from './ec2-gateway.js';
 import type { AwsProviderLogger, Ec2ProviderOptions } from './ec2-provider-options.js';
 import type { EniRecord } from './ec2-records.js';
+import type { EniJournal } from './eni-journal.js';
 import type { ImdsClient } from './imds-client.js';
 import type { ImdsIdentity } from './node-discovery.js';
 
@@ -28,8 +29,9 @@ export interface KnownEni {
  * ENI work EC2 throttled halfway, kept for the next create instead of undone: undoing costs calls
  * from the same buckets every node is short of (a delete, a detach), and redoing costs more (a
  * create). Leaked-ENI GC spares a kept ENI for KEPT_ENI_MAX_AGE_MS, then deletes it if the daemon
- * never came back to it; after a restart the GC treats it as any leaked ENI; with the GC off, it
- * stays until deleted by hand.
+ * never came back to it; with the GC off, it stays until deleted by hand. What must survive a
+ * restart is in {@link journal} too, on disk before each call (eni-journal.ts): a restarted daemon
+ * keeps the ENI again and sets a DeleteOnTermination left unset.
  */
 export interface UnfinishedEniWork {
   /**
@@ -42,6 +44,11 @@ export interface UnfinishedEniWork {
    * the next create and at the next leaked-ENI sweep.
    */
   readonly deleteOnTermination: Map<string, string>;
+  /**
+   * The durable record of ENIs on their way from create to DeleteOnTermination, saved with the
+   * daemon's checkpoint. Absent (sessions built by hand in tests): nothing is recorded.
+   */
+  readonly journal?: EniJournal;
 }
 
 export interface Ec2Session {

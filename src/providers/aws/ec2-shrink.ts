@@ -64,6 +64,8 @@ export async function deleteManagedEni(session: Ec2Session, interfaceId: string)
   const attachmentId = attachment !== undefined && attachment.status !== 'detached' ? attachment.attachmentId : undefined;
   await detachAndDelete(session, interfaceId, attachmentId);
   session.knownEnis.delete(interfaceId);
+  session.unfinished.deleteOnTermination.delete(interfaceId);
+  await session.unfinished.journal?.drop(session.unfinished.journal.byInterface(interfaceId)?.clientToken);
   session.log.info({ interfaceId }, 'deleted ENI');
 }
 

@@ -50,6 +50,8 @@ export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> 
       log.warn({ interfaceId, err: messageOf(error) }, 'deleting a leaked ENI failed');
     }
   }
+  const { journal } = session.unfinished;
+  for (const interfaceId of deleted) await journal?.drop(journal.byInterface(interfaceId)?.clientToken);
   if (deleted.length > 0) log.info({ deleted }, 'deleted leaked ENIs');
   return deleted;
 }

@@ -8,6 +8,11 @@ export const MANAGED_TAG_VALUE = 'true';
 export const INSTANCE_ID_TAG_KEY = 'node.k8s.amazonaws.com/instance_id';
 export const CREATED_AT_TAG_KEY = 'node.k8s.amazonaws.com/createdAt';
 export const CLUSTER_NAME_TAG_KEY = 'cluster.k8s.amazonaws.com/name';
+/**
+ * The client token of the create that made the ENI (eni-journal.ts): a daemon restarted before
+ * it learnt the ENI's id finds the ENI by this tag, on EC2 and on emulators without ClientToken.
+ */
+export const CREATE_TOKEN_TAG_KEY = 'nativeip.io/create-token';
 
 export interface Tag {
   readonly key: string;
@@ -19,6 +24,7 @@ export function interfaceTags(options: {
   instanceId: string;
   createdAt: Date;
   clusterName?: string | undefined;
+  createToken?: string | undefined;
 }): Tag[] {
   const tags: Tag[] = [
     { key: INSTANCE_ID_TAG_KEY, value: options.instanceId },
@@ -28,6 +34,7 @@ export function interfaceTags(options: {
     tags.push({ key: CLUSTER_NAME_TAG_KEY, value: options.clusterName });
   }
   tags.push({ key: MANAGED_TAG_KEY, value: MANAGED_TAG_VALUE });
+  if (options.createToken !== undefined) tags.push({ key: CREATE_TOKEN_TAG_KEY, value: options.createToken });
   return tags;
 }
 
