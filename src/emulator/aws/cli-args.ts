@@ -1,6 +1,8 @@
 import { parseFlags, parseListen, wholeNumber, type FlagSpec } from '../cli-common.js';
 import type { AwsEmulatorOptions } from './index.js';
 import { instanceTypeTable } from './instance-types.js';
+import { EC2_FAULT_KINDS } from './ec2-faults.js';
+import { FaultSpecError, parseFaultSpec } from '../faults/fault-spec.js';
 
 export class EmulatorCliError extends Error {
   override readonly name = 'EmulatorCliError';
@@ -15,10 +17,10 @@ export interface AwsEmulatorCliArgs {
 export const AWS_EMULATOR_USAGE =
   'nativeip emulator aws [--listen HOST:PORT] [--instances N] [--instance-type TYPE] ' +
   '[--latency-ms ACTION=MS,...] [--imds-propagation-ms N] [--detach-delay-ms N] [--throttling] ' +
-  '[--vpc-cidr CIDR] [--subnet CIDR]...';
+  '[--vpc-cidr CIDR] [--subnet CIDR]... [--faults JSON|SPEC]';
 
 const FLAGS: FlagSpec = {
-  values: new Set(['--listen', '--instances', '--instance-type', '--latency-ms', '--imds-propagation-ms', '--detach-delay-ms', '--vpc-cidr', '--subnet']),
+  values: new Set(['--listen', '--instances', '--instance-type', '--latency-ms', '--imds-propagation-ms', '--detach-delay-ms', '--vpc-cidr', '--subnet', '--faults']),
   switches: new Set(['--throttling']),
   repeatable: new Set(['--subnet']),
   usage: AWS_EMULATOR_USAGE,
@@ -35,6 +37,16 @@ function parseLatency(text: string): Record<string, number> {
     out[match[1]!] = Number(match[2]);
   }
   return out;
+}
+
+/** `--faults`: a JSON plan or the compact form (see faults/fault-spec.ts); the error names the flag and the field. */
+function parseFaults(text: string) {
+  try {
+    return parseFaultSpec(text, EC2_FAULT_KINDS);
+  } catch (error) {
+    if (error instanceof FaultSpecError) throw new EmulatorCliError(`--faults: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Parses `--flag value` and `--flag=value`; every mistake names its flag. */
@@ -56,5 +68,7 @@ export function parseAwsEmulatorArgs(argv: readonly string[]): AwsEmulatorCliArg
   if (vpc !== undefined) emulator.vpcCidr = vpc;
   const subnets = flags.all('--subnet');
   if (subnets !== undefined) emulator.subnets = subnets.map((cidr) => ({ cidr }));
+  const faults = flags.one('--faults');
+  if (faults !== undefined) emulator.faults = parseFaults(faults);
   return { emulator, instances: nonNegativeInt('--instances', flags.one('--instances') ?? '1', 1000), instanceType };
 }

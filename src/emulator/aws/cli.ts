@@ -6,7 +6,7 @@ export { EmulatorCliError, parseAwsEmulatorArgs } from './cli-args.js';
 
 /**
  * `nativeip emulator aws …`: starts the emulator, launches the instances, prints one JSON line
- * `{ec2Url, region, instances: [{instanceId, imdsUrl, primaryEni, primaryIp, mac}]}`, and runs
+ * `{ec2Url, region, faultControlUrl, instances: [{instanceId, imdsUrl, primaryEni, primaryIp, mac}]}`, and runs
  * until SIGINT/SIGTERM. Throws {@link EmulatorCliError} naming the flag for bad arguments.
  */
 export async function runAwsEmulatorCli(argv: string[], deps: EmulatorCliDeps = {}): Promise<void> {
@@ -15,6 +15,6 @@ export async function runAwsEmulatorCli(argv: string[], deps: EmulatorCliDeps = 
   await runUntilStopped(emulator, deps, async () => {
     const instances = [];
     for (let i = 0; i < args.instances; i++) instances.push(await emulator.launchInstance({ instanceType: args.instanceType }));
-    return { ec2Url: emulator.ec2Url, region: emulator.region, instances };
+    return { ec2Url: emulator.ec2Url, region: emulator.region, faultControlUrl: emulator.faults.controlUrl, instances };
   });
 }

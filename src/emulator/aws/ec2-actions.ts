@@ -12,8 +12,14 @@ import type { QueryParams } from './query-params.js';
 import type { XmlFragment } from './xml.js';
 import { el, leaf, set } from './xml.js';
 
+/** How a request sees the state beyond the state itself (injected eventual consistency). */
+export interface ActionView {
+  /** ENIs a filtered describe leaves out, as if not yet visible to this request. */
+  readonly hiddenEnis?: ReadonlySet<string>;
+}
+
 /** Runs one action against the state and returns the body of its XML response. */
-export type ActionHandler = (state: Ec2State, params: QueryParams) => XmlFragment[];
+export type ActionHandler = (state: Ec2State, params: QueryParams, view?: ActionView) => XmlFragment[];
 
 function describeRequest(params: QueryParams, idParam: string, maxResults: { min: number; max: number }): DescribeRequest {
   return {
@@ -46,8 +52,8 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
     return [renderReservations(state, page.items), leaf('nextToken', page.nextToken)];
   },
 
-  DescribeNetworkInterfaces(state, params) {
-    const page = describeNetworkInterfaces(state, describeRequest(params, 'NetworkInterfaceId', PAGE));
+  DescribeNetworkInterfaces(state, params, view) {
+    const page = describeNetworkInterfaces(state, describeRequest(params, 'NetworkInterfaceId', PAGE), view?.hiddenEnis);
     return [
       set('networkInterfaceSet', page.items.map((eni) => renderNetworkInterface(state, eni))),
       leaf('nextToken', page.nextToken),

@@ -41,9 +41,10 @@ function rejectIdsWithPaging(req: DescribeRequest, idParam: string): void {
 
 const list = (v: string | number | boolean | undefined): string[] => (v === undefined ? [] : [String(v)]);
 
-export function describeNetworkInterfaces(state: Ec2State, req: DescribeRequest): Page<EniRecord> {
+/** `hidden`: ENIs left out of a describe without ids (injected eventual consistency). */
+export function describeNetworkInterfaces(state: Ec2State, req: DescribeRequest, hidden?: ReadonlySet<string>): Page<EniRecord> {
   rejectIdsWithPaging(req, 'NetworkInterfaceIds');
-  const all = state.networkInterfaces();
+  const all = hidden === undefined ? state.networkInterfaces() : state.networkInterfaces().filter((e) => !hidden.has(e.id));
   const selected = req.ids.length > 0 ? req.ids.map((id) => state.eni(id)) : all;
   const fields: FilterFields<EniRecord> = {
     'network-interface-id': (e) => [e.id],

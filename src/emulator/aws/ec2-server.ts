@@ -9,12 +9,20 @@ import { closeServer, listen, readBody, urlHost } from './http-util.js';
 import { QueryParams } from './query-params.js';
 import type { Throttler } from './token-bucket.js';
 import { ec2ErrorResponse, ec2Response } from './xml.js';
+import { ec2FaultError, EC2_FAULT_KINDS, eniIdsNamed, youngEnis } from './ec2-faults.js';
+import { isFaultControl, serveFaultControl } from '../faults/fault-control.js';
+import { deliver, hold, holdsBeforeApply } from '../faults/fault-delivery.js';
+import type { FaultPlan, FaultRule } from '../faults/fault-plan.js';
 
 export interface Ec2ServerOptions {
   readonly state: Ec2State;
   /** Present when throttling is on. */
   readonly throttler: Throttler | undefined;
   readonly latencyMs: Readonly<Partial<Record<string, number>>>;
+  /** The injected faults (see ec2-faults.ts for their EC2 shape). */
+  readonly faults: FaultPlan;
+  /** Time source for NotFound-after-create windows. */
+  readonly clock: () => number;
 }
 
 /** Per-action counters of received and throttled calls. */
@@ -34,7 +42,8 @@ export class CallCounters {
 
 /**
  * The EC2 Query API over HTTP: POST form bodies (or GET query strings) with `Action` and
- * `Version`, XML responses. Signatures are accepted without verification.
+ * `Version`, XML responses. Signatures are accepted without verification. Injected faults come
+ * from the fault plan, whose control endpoint (`/_emulator/faults`) this server also answers.
  */
 export class Ec2Server {
   readonly counters = new CallCounters();
@@ -65,8 +74,12 @@ export class Ec2Server {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (isFaultControl(req)) return serveFaultControl(req, res, this.options.faults, EC2_FAULT_KINDS);
     const requestId = randomUUID();
     let action = '(none)';
+    let rule: FaultRule | undefined;
+    let status = 200;
+    let xml: string;
     try {
       const query = new URL(req.url ?? '/', 'http://localhost').search.slice(1);
       const body = req.method === 'POST' ? await readBody(req) : '';
@@ -76,6 +89,11 @@ export class Ec2Server {
       if (action === '(none)') throw missingParameter('Action');
       const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
       if (handler === undefined) throw new Ec2ApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
+      const fault = this.decideFault(action, params);
+      rule = fault.rule;
+      if (holdsBeforeApply(rule) && !(await hold(res, rule.delayMs))) return;
+      const injected = rule === undefined ? undefined : ec2FaultError(rule, fault.youngNamed);
+      if (injected !== undefined) throw injected;
       if (this.options.throttler !== undefined && !this.options.throttler.admit(action, params)) {
         this.counters.bump(this.counters.throttled, action);
         throw new Ec2ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503);
@@ -85,15 +103,30 @@ export class Ec2Server {
       if (params.bool('DryRun') === true) {
         throw new Ec2ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
       }
-      const xml = ec2Response(action, requestId, handler(this.options.state, params));
-      this.send(res, 200, xml, requestId);
+      xml = ec2Response(action, requestId, handler(this.options.state, params, fault.hidden === undefined ? {} : { hiddenEnis: fault.hidden }));
     } catch (err) {
-      if (err instanceof Ec2ApiError) {
-        this.send(res, err.httpStatus, ec2ErrorResponse(err.code, err.message, requestId), requestId);
-      } else {
-        this.send(res, 500, ec2ErrorResponse('InternalError', describe(err), requestId), requestId);
-      }
+      status = err instanceof Ec2ApiError ? err.httpStatus : 500;
+      xml = err instanceof Ec2ApiError ? ec2ErrorResponse(err.code, err.message, requestId) : ec2ErrorResponse('InternalError', describe(err), requestId);
     }
+    await deliver(rule, res, () => this.send(res, status, xml, requestId));
+  }
+
+  /**
+   * Asks the plan for this request's fault. A NotFound-after-create rule matches only requests
+   * that name an ENI inside its window, or a describe without ids while such an ENI exists.
+   */
+  private decideFault(action: string, params: QueryParams): { rule: FaultRule | undefined; youngNamed: string[]; hidden: ReadonlySet<string> | undefined } {
+    const named = eniIdsNamed(params);
+    let youngNamed: string[] = [];
+    let hidden: Set<string> | undefined;
+    const rule = this.options.faults.decide(action, (effect) => {
+      if (effect.kind !== 'notFoundAfterCreate') return true;
+      const young = youngEnis(this.options.state.networkInterfaces(), this.options.clock(), effect.windowMs);
+      youngNamed = named.filter((id) => young.has(id));
+      hidden = young;
+      return youngNamed.length > 0 || (action === 'DescribeNetworkInterfaces' && named.length === 0 && young.size > 0);
+    });
+    return rule?.kind === 'notFoundAfterCreate' ? { rule, youngNamed, hidden } : { rule, youngNamed: [], hidden: undefined };
   }
 
   private send(res: ServerResponse, status: number, xml: string, requestId: string): void {

@@ -11,9 +11,15 @@ import { releaseAddresses } from './eni-addresses.js';
 import { instanceTypeTable } from './instance-types.js';
 import { intToIpv4 } from '../../core/ipv4.js';
 import { Throttler } from './token-bucket.js';
+import { EC2_FAULT_KINDS } from './ec2-faults.js';
+import { FAULT_CONTROL_PATH } from '../faults/fault-control.js';
+import { FaultPlan, type FaultPlanSpec } from '../faults/fault-plan.js';
+import { emulatorFaults, type EmulatorFaults } from '../faults/index.js';
 
 export type { EmulatorTopology, TopologyDetachedInterface, TopologyInterface } from './ec2-model.js';
 export { Ec2ApiError } from './errors.js';
+export { EC2_FAULT_KINDS } from './ec2-faults.js';
+export type { EmulatorFaults, FaultRuleInput } from '../faults/index.js';
 
 export interface AwsEmulatorOptions {
   /** Address every listener binds; default `127.0.0.1`. */
@@ -43,6 +49,8 @@ export interface AwsEmulatorOptions {
   seed?: number;
   /** Account id reported as owner; default `111122223333`. */
   accountId?: string;
+  /** Faults to inject from the start (parse text with `parseFaultSpec`); change them later through `faults`. */
+  faults?: FaultPlanSpec;
 }
 
 export interface LaunchedInstance {
@@ -80,7 +88,9 @@ export interface AwsEmulator {
   fragmentSubnet(subnetId?: string): string[];
   /** Gives back every address fragmentSubnet took in the subnet (default: the first). */
   unfragmentSubnet(subnetId?: string): void;
-  /** Stops every listener and timer. */
+  /** The injected faults: replyLost, serverError, timeout, latency, notFoundAfterCreate, throttle (see ec2-faults.ts). */
+  readonly faults: EmulatorFaults;
+  /** Stops every listener and timer; requests held by a fault are dropped. */
   close(): Promise<void>;
 }
 
@@ -128,10 +138,13 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     timers.add(timer);
   }
 
+  const faults = new FaultPlan(options.faults, () => randomInt(2 ** 31));
   const server = new Ec2Server({
     state,
     throttler: options.throttling === true ? new Throttler(clock) : undefined,
     latencyMs: options.latencyMs ?? {},
+    faults,
+    clock,
   });
   await server.start(host, options.port ?? 0);
 
@@ -196,6 +209,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     subnets: () =>
       state.subnetRecords().map((s) => ({ id: s.id, cidr: s.allocator.cidr.text, free: s.allocator.freeCount })),
     fragmentSubnet,
+    faults: emulatorFaults(faults, EC2_FAULT_KINDS, `${server.url}${FAULT_CONTROL_PATH}`),
     unfragmentSubnet(subnetId) {
       const subnet = subnetOrFirst(subnetId);
       releaseAddresses(subnet, fragmentHolds.get(subnet.id) ?? []);
