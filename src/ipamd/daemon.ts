@@ -81,6 +81,8 @@ export class Daemon {
       logger: logger.child({ part: 'pool' }),
       ...(clock === undefined ? {} : { clock }),
       clusterPodCapacity: () => this.cluster?.podCapacity(),
+      // Nothing is released or deleted before every record of who holds what has been read.
+      unsettledReason: () => this.service.unsettledReason(),
     });
     this.service = new IpamService({
       pool: this.pool,
@@ -95,6 +97,7 @@ export class Daemon {
       livePodHolds: (namespace, name, address) => this.cluster?.holdsAddress(namespace, name, address) ?? false,
       liveAddress: (address) => this.cluster?.liveAddress(address) ?? false,
       clusterSynced: () => this.cluster?.synced ?? true,
+      clusterConnected: parts.cluster !== undefined,
       onAddressRefused: (pod, reason) => this.cluster?.addRefused({ namespace: pod.podNamespace, name: pod.podName }, reason),
       providerState: () => provider.resumeState?.(),
       ...(clock === undefined ? {} : { clock }),
@@ -254,7 +257,7 @@ export class Daemon {
       const known = new Set(this.pool.pool.interfaces().map((pif) => pif.id));
       return this.service
         .status()
-        .pods.filter((pod) => known.has(pod.interfaceId))
+        .pods.filter((pod) => known.has(pod.interfaceId) && !this.service.isStranded(pod))
         .map((pod) => {
           const routeTable = this.pool.routeTableOf(pod.interfaceId);
           return {

@@ -57,10 +57,15 @@ export class HeldAddresses {
    * False when the kernel could not be read (or the datapath cannot list routes).
    */
   async holdFromKernel(owned: ReadonlySet<string>): Promise<boolean> {
-    const routes = await this.#kernelPodRoutes();
+    const routes = await this.kernelPodRoutes();
     if (routes === undefined) return false;
-    this.hold(routes.filter((r) => !owned.has(r.address)).map((r) => ({ address: r.address, hostVeth: r.hostVeth, source: 'kernel' as const })));
+    this.holdFromRoutes(routes, owned);
     return true;
+  }
+
+  /** Holds the addresses of `routes` (read by {@link kernelPodRoutes}), but for those in `owned`. */
+  holdFromRoutes(routes: readonly { address: string; hostVeth: string }[], owned: ReadonlySet<string>): HeldAddress[] {
+    return this.hold(routes.filter((r) => !owned.has(r.address)).map((r) => ({ address: r.address, hostVeth: r.hostVeth, source: 'kernel' as const })));
   }
 
   /** Holds what the API shows live pods on this node using, but for the addresses in `owned`. */
@@ -90,7 +95,8 @@ export class HeldAddresses {
     return entry.address;
   }
 
-  async #kernelPodRoutes(): Promise<readonly { address: string; hostVeth: string }[] | undefined> {
+  /** The kernel's pod routes over our veths; undefined when they cannot be read. */
+  async kernelPodRoutes(): Promise<readonly { address: string; hostVeth: string }[] | undefined> {
     const { datapath, vethPrefix } = this.#options;
     if (datapath.listPodRoutes === undefined) return undefined;
     try {
@@ -152,7 +158,7 @@ export class HeldAddresses {
    */
   async releaseGone(liveInApi: (entry: HeldAddress) => boolean): Promise<number> {
     if (this.#held.size === 0) return 0;
-    const routes = await this.#kernelPodRoutes();
+    const routes = await this.kernelPodRoutes();
     if (routes === undefined) return 0;
     const inKernel = new Set(routes.map((r) => r.address));
     for (const entry of this.list()) {

@@ -4,7 +4,7 @@
  * an allocation is on disk before the pod's network exists, and stays on disk until it is gone.
  */
 import { serviceStatus } from './service-status.js';
-import { HeldAddresses, type HeldAddress, type LivePodAddresses } from './held-addresses.js';
+import type { HeldAddress, HeldAddresses, LivePodAddresses } from './held-addresses.js';
 import type { Logger } from 'pino';
 import type { Datapath, PodNetworkSpec } from '../cni/datapath/types.js';
 import { POD_GATEWAY } from '../cni/datapath/types.js';
@@ -22,8 +22,10 @@ import type {
   PodRef,
   StatusResult,
 } from '../rpc/protocol.js';
-import { CHECKPOINT_VERSION, CheckpointError, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
+import { CHECKPOINT_VERSION, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
 import { ExclusiveGate, KeyedMutex } from './keyed-mutex.js';
+import { NodeRecords, allocationKey } from './node-records.js';
+import { addTimings, podRefOf, round, type AddMarks } from './add-timings.js';
 import type { PoolManager } from './pool-manager.js';
 
 export interface IpamServiceOptions {
@@ -49,6 +51,11 @@ export interface IpamServiceOptions {
   /** True when the cluster says some live pod on this node holds the address (any name). Unset: none known. */
   readonly liveAddress?: (address: string) => boolean;
   /**
+   * Whether the Kubernetes API is a record to wait for: after a lost or damaged checkpoint the node
+   * is settled (may release and delete) only once the API's pods have been held too.
+   */
+  readonly clusterConnected?: boolean;
+  /**
    * With SNAT of traffic leaving the VPC: the destinations (VPC CIDRs, SNAT exclusions) that a pod
    * on a secondary interface reaches through that interface; read at each ADD and CHECK. Unset or
    * undefined: that interface carries all of the pod's traffic.
@@ -59,9 +66,7 @@ export interface IpamServiceOptions {
   readonly clock?: () => number;
 }
 
-export function allocationKey(key: AllocationKey): string {
-  return `${key.networkName}/${key.containerId}/${key.ifName}`;
-}
+export { allocationKey } from './node-records.js';
 
 export class IpamService {
   readonly #options: IpamServiceOptions;
@@ -69,95 +74,55 @@ export class IpamService {
   readonly #locks = new KeyedMutex();
   /** ADD, DEL, CHECK and GC share it; a rewrite of every pod's host rules takes it alone. */
   readonly #gate = new ExclusiveGate();
-  readonly #allocations = new Map<string, CheckpointAllocation>();
-  /** Until the checkpoint is restored, a write would drop the allocations it holds. */
-  #restored = false;
-  /** Whether the API's podIPs are held too: only when the checkpoint was lost or damaged. */
-  #holdFromApi = false;
+  readonly #records: NodeRecords;
+  readonly #allocations: Map<string, CheckpointAllocation>;
   readonly #held: HeldAddresses;
 
   constructor(options: IpamServiceOptions) {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
-    this.#held = new HeldAddresses({ pool: options.pool, datapath: options.datapath, vethPrefix: options.vethPrefix, cooldownMs: options.ipCooldownMs, logger: options.logger });
+    this.#records = new NodeRecords({
+      pool: options.pool,
+      datapath: options.datapath,
+      checkpoint: options.checkpoint,
+      vethPrefix: options.vethPrefix,
+      ipCooldownMs: options.ipCooldownMs,
+      logger: options.logger,
+      clusterConnected: options.clusterConnected ?? false,
+      clock: this.#clock,
+    });
+    this.#allocations = this.#records.allocations;
+    this.#held = this.#records.held;
   }
 
-  /**
-   * Restores the checkpoint (`saved`, or read now with {@link loadCheckpoint}), then holds every
-   * address the kernel shows a pod of ours using that no allocation records (a lost, damaged or
-   * older checkpoint): never handed to another pod.
-   */
-  async restore(saved: CheckpointData | undefined | 'load' = 'load'): Promise<void> {
-    const restored = await this.#loadCheckpoint(saved === 'load' ? await this.loadCheckpoint() : saved);
-    // Without a usable checkpoint the API's podIPs are a record too (with one, an address a
-    // terminating pod still shows is simply one its DEL released).
-    this.#holdFromApi = !restored;
-    const read = await this.#held.holdFromKernel(this.#ownedAddresses());
-    if (!read && !restored && this.#options.datapath.listPodRoutes !== undefined) {
-      throw new Error('no usable checkpoint and the kernel\'s pod routes cannot be read: nothing would keep live pods\' addresses from other pods; retrying at the next start');
-    }
+  /** See NodeRecords.restore. */
+  restore(saved: CheckpointData | undefined | 'load' = 'load'): Promise<void> {
+    return this.#records.restore(saved);
   }
 
-  /**
-   * Reads the checkpoint. A damaged one (truncated, not JSON, invalid) is set aside and read as
-   * none: its pods' addresses are then held from the kernel and the API (restore), never handed
-   * out again. A version this daemon does not read, or a file it cannot read, still throws.
-   */
-  async loadCheckpoint(): Promise<CheckpointData | undefined> {
-    const { checkpoint, logger } = this.#options;
-    try {
-      return await checkpoint.load();
-    } catch (error) {
-      if (!(error instanceof CheckpointError) || !error.damaged || checkpoint.setAside === undefined) throw error;
-      const aside = await checkpoint.setAside();
-      logger.error({ err: error, setAsideAs: aside }, `damaged checkpoint set aside as ${aside}: the pods it recorded are held from the kernel and the Kubernetes API`);
-      return undefined;
-    }
-  }
-
-  #ownedAddresses(): Set<string> {
-    return new Set([...this.#allocations.values()].map((a) => a.address));
+  /** See NodeRecords.loadCheckpoint: a damaged checkpoint is set aside and read as none. */
+  loadCheckpoint(): Promise<CheckpointData | undefined> {
+    return this.#records.loadCheckpoint();
   }
 
   /** Holds the addresses live pods on this node show in the API that no allocation records. */
   holdLivePodAddresses(pods: readonly LivePodAddresses[]): void {
-    if (!this.#restored || !this.#holdFromApi) return;
-    const now = this.#clock();
-    const owned = this.#ownedAddresses();
-    for (const address of this.#options.pool.pool.interfaces().flatMap((pif) => this.#options.pool.pool.addressesOf(pif.id))) {
-      // A cooling address was released by a DEL: the API still shows it until the pod is gone.
-      if (this.#options.pool.pool.isCooling(address.address, now)) owned.add(address.address);
-    }
-    this.#held.holdFromApi(pods, owned);
+    this.#records.holdLivePodAddresses(pods);
+  }
+
+  /** Why the node may not release or delete yet (see NodeRecords.unsettledReason); undefined once it may. */
+  unsettledReason(): string | undefined {
+    return this.#records.unsettledReason();
   }
 
   /** Addresses held for pods no allocation records (see held-addresses.ts). */
   heldAddresses(): readonly HeldAddress[] {
-    return this.#held.list();
+    return this.#records.heldAddresses();
   }
 
-  async #loadCheckpoint(saved: CheckpointData | undefined): Promise<boolean> {
-    const { pool, logger } = this.#options;
-    this.#restored = true;
-    if (saved === undefined) {
-      logger.info('no checkpoint: fresh node');
-      return false;
-    }
-    if (saved.instanceId !== pool.node.instanceId) {
-      logger.warn({ checkpointInstance: saved.instanceId, instance: pool.node.instanceId }, 'checkpoint belongs to another instance; not restoring it');
-      return false;
-    }
-    for (const allocation of saved.allocations) {
-      const key = allocationKey(allocation);
-      this.#allocations.set(key, allocation);
-      const problem = pool.pool.restore(key, allocation.address);
-      if (problem !== undefined) {
-        logger.error({ containerId: allocation.containerId, address: allocation.address, problem }, 'restored allocation has no address in the pool');
-      }
-    }
-    for (const { address, untilMs } of saved.cooldowns) pool.pool.restoreCooldown(address, untilMs);
-    logger.info({ allocations: saved.allocations.length, cooldowns: saved.cooldowns.length }, 'restored checkpoint');
-    return true;
+  /** True when the allocation's address is no longer on the node in the cloud (see checkpoint-audit.ts). */
+  isStranded(key: AllocationKey): boolean {
+    return this.#records.isStranded(allocationKey(key));
   }
 
   add(params: AddParams): Promise<AddResult> {
@@ -234,7 +199,7 @@ export class IpamService {
         throw new RpcServiceError('DatapathFailed', `removing the network of ${params.containerId}: ${(error as Error).message}`, { cause: error });
       }
       const removed = performance.now();
-      this.#allocations.delete(key);
+      this.#records.forget(key);
       this.#options.pool.release(key, { used: true, cooldownMs: this.#options.ipCooldownMs });
       await this.#save();
       const done = performance.now();
@@ -330,6 +295,8 @@ export class IpamService {
       released += 1;
     }
     const { livePodHolds, liveAddress, clusterSynced } = this.#options;
+    // Until every record has been read, what one of them shows may be a live pod's.
+    if (this.unsettledReason() !== undefined) return released;
     released += await this.#held.releaseGone(
       (entry) =>
         // While the API is away, what only the API showed stays held: records must agree to release.
@@ -376,9 +343,25 @@ export class IpamService {
     } catch (error) {
       const key = allocationKey(allocation);
       this.#allocations.delete(key);
-      this.#options.pool.release(key, { used: false, cooldownMs: 0 });
+      await this.#quarantine(key, allocation, log);
       await this.#save().catch((saveError: unknown) => log.error({ err: saveError }, 'checkpoint write after a failed ADD failed'));
       throw new RpcServiceError('DatapathFailed', `setting up the network of ${params.containerId}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * After a failed ADD, the address goes back to the pool only if nothing of another pod's network
+   * is left on it: when the kernel still routes it to a veth (another pod's, which no record
+   * showed), it is held for that pod like any address the kernel shows; otherwise it cools down
+   * like a used one, so the next ADD does not pick it straight back.
+   */
+  async #quarantine(key: string, allocation: CheckpointAllocation, log: Logger): Promise<void> {
+    const { pool, ipCooldownMs } = this.#options;
+    pool.release(key, { used: true, cooldownMs: ipCooldownMs });
+    const routes = await this.#held.kernelPodRoutes();
+    const other = routes?.filter((r) => r.address === allocation.address && r.hostVeth !== allocation.hostVeth) ?? [];
+    if (other.length > 0 && this.#held.holdFromRoutes(other, new Set()).length > 0) {
+      log.warn({ address: allocation.address, hostVeth: other[0]!.hostVeth }, 'the failed ADD\'s address is routed to another pod\'s veth: held for that pod, not handed out again');
     }
   }
 
@@ -407,10 +390,6 @@ export class IpamService {
   }
 
   /**
-   * Writes the checkpoint now (the provider's resume state changed); resolves once it is on disk.
-   * Before {@link restore} it does nothing: the file still holds allocations not loaded yet.
-   */
-  /**
    * Runs `task` while no ADD, DEL, CHECK or GC is in flight, and holds new ones back until it
    * ends: for work on every pod's host objects at once (rewriting their `from` rules).
    */
@@ -418,8 +397,12 @@ export class IpamService {
     return this.#gate.exclusive(task);
   }
 
+  /**
+   * Writes the checkpoint now (the provider's resume state changed); resolves once it is on disk.
+   * Before {@link restore} it does nothing: the file still holds allocations not loaded yet.
+   */
   persist(): Promise<void> {
-    return this.#restored ? this.#save() : Promise.resolve();
+    return this.#records.restored ? this.#save() : Promise.resolve();
   }
 
   #save(): Promise<void> {
@@ -436,33 +419,4 @@ export class IpamService {
       ...(providerState === undefined ? {} : { providerState }),
     };
   }
-}
-
-/** performance.now() marks of one ADD: start, address in hand, checkpoint on disk. */
-interface AddMarks {
-  readonly started: number;
-  readonly acquired?: number;
-  readonly saved?: number;
-}
-
-/** Where an ADD's time went, in ms, for its log line. */
-function addTimings(marks: AddMarks, datapathStart: number, end: number): Record<string, number> {
-  const { started, acquired, saved } = marks;
-  return {
-    ...(acquired === undefined ? {} : { pool: round(acquired - started) }),
-    ...(acquired === undefined || saved === undefined ? {} : { checkpoint: round(saved - acquired) }),
-    datapath: round(end - datapathStart),
-    total: round(end - started),
-  };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
-
-function podRefOf(ref: PodRef): PodRef {
-  return {
-    ...(ref.podNamespace === undefined ? {} : { podNamespace: ref.podNamespace }),
-    ...(ref.podName === undefined ? {} : { podName: ref.podName }),
-  };
 }

@@ -12,7 +12,7 @@ import { expectedNodeOf } from '../core/node-observation.js';
 import { planInputOf } from '../core/plan-input.js';
 import { planPoolGrow, planPoolShrink } from '../core/pool-plan.js';
 import { CloudError, type CloudProvider, type NodeSnapshot } from '../core/types.js';
-import { addressesPerInterface, isIpMode, type WarmTargets } from '../core/warm-targets.js';
+import { addressesPerInterface, isIpMode, type ShrinkPlan, type WarmTargets } from '../core/warm-targets.js';
 import type { Datapath } from '../cni/datapath/types.js';
 import type { WarmPoolStatus } from '../rpc/protocol.js';
 import type { AdaptiveController } from './adaptive-controller.js';
@@ -55,6 +55,11 @@ export interface PoolManagerOptions {
    * Called whenever the pool plans. Undefined: only the instance's own max-pods applies.
    */
   readonly clusterPodCapacity?: () => number | undefined;
+  /**
+   * Why the pool may not shrink yet (release addresses, delete interfaces), or undefined when it
+   * may: until every record of who holds what is read, a free-looking address may be a live pod's.
+   */
+  readonly unsettledReason?: () => string | undefined;
 }
 
 /** How long after an ADD took an address the pool checks whether it should grow. */
@@ -118,7 +123,7 @@ export class PoolManager {
       settleMs: options.observationSettleMs ?? OBSERVATION_SETTLE_MS,
       fullReconcileMs: options.fullReconcileMs ?? FULL_RECONCILE_MS,
       expected: () => expectedNodeOf(this.node, this.pool),
-      shrinkPlan: () => (shrinkDeferredByThrottling(this.#lastThrottledAtMs(), this.#clock()) ? { kind: 'none' } : planPoolShrink(this.#planInput())),
+      shrinkPlan: () => this.#shrinkPlan(),
       closed: () => this.#closed,
     });
   }
@@ -213,6 +218,16 @@ export class PoolManager {
 
   close(): void {
     this.#closed = true;
+  }
+
+  #shrinkPlan(): ShrinkPlan {
+    const unsettled = this.#options.unsettledReason?.();
+    if (unsettled !== undefined) {
+      const plan = planPoolShrink(this.#planInput());
+      if (plan.kind !== 'none') this.#options.logger.info({ deferred: plan.kind, why: unsettled }, 'shrink deferred until the node is settled');
+      return { kind: 'none' };
+    }
+    return shrinkDeferredByThrottling(this.#lastThrottledAtMs(), this.#clock()) ? { kind: 'none' } : planPoolShrink(this.#planInput());
   }
 
   /** The route table for addresses of an interface; undefined for the primary (main table). */

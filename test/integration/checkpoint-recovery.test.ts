@@ -4,7 +4,7 @@
  * DEL of such a pod release it (matched by the pod's host veth), and sets a damaged file aside.
  * Real checkpoint file in a temp dir; the kernel is the fake datapath, which outlives the daemon.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -78,4 +78,74 @@ it('a checkpoint of a version this daemon does not read is refused, not overwrit
   const cloud = new FakeCloud();
   await expect(startDaemon(cloud, new FakeDatapath())).rejects.toThrow(/version 99 is not supported/);
   expect(await readdir(dir)).toEqual(['checkpoint.json']);
+});
+
+describe('a checkpoint that disagrees with the other records', () => {
+  it('the same address twice: the pod the kernel routes it to keeps it, the other is dropped, and no new pod gets it', async () => {
+    const cloud = new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 4 });
+    const datapath = new FakeDatapath();
+    const first = await startDaemon(cloud, datapath);
+    const a = (await first.service.add(pod(1))).address.replace('/32', '');
+    await first.service.add(pod(2));
+    first.pool.close();
+    // Pod 2's entry is edited to pod 1's address (a hand-edited file, a bug).
+    const path = join(dir, 'checkpoint.json');
+    const saved = JSON.parse(await readFile(path, 'utf8')) as { allocations: { containerId: string; address: string }[] };
+    saved.allocations.find((x) => x.containerId === 'c2')!.address = a;
+    await writeFile(path, JSON.stringify(saved));
+
+    const second = await startDaemon(cloud, datapath);
+    const pods = second.service.status().pods;
+    expect(pods.filter((p) => p.address === a).map((p) => p.containerId)).toEqual(['c1']);
+    expect(pods.map((p) => p.containerId)).not.toContain('c2');
+    for (const n of [3, 4, 5]) expect((await second.service.add(pod(n))).address).not.toBe(`${a}/32`);
+    second.pool.close();
+  });
+
+  it('an address the node no longer has: kept for its DEL, reported by CHECK, never handed to a new pod', async () => {
+    const cloud = new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 4 });
+    const datapath = new FakeDatapath();
+    const first = await startDaemon(cloud, datapath);
+    await first.service.add(pod(1));
+    first.pool.close();
+    const path = join(dir, 'checkpoint.json');
+    const saved = JSON.parse(await readFile(path, 'utf8')) as { allocations: { address: string }[] };
+    saved.allocations[0]!.address = '10.99.0.1';
+    await writeFile(path, JSON.stringify(saved));
+
+    const second = await startDaemon(cloud, datapath);
+    expect(second.service.isStranded(pod(1))).toBe(true);
+    const check = await second.service.check(pod(1));
+    expect(check.problems).toContain('address 10.99.0.1 is no longer on any of the node\'s interfaces in the cloud');
+    await second.service.del(pod(1));
+    expect(second.service.status().pods).toEqual([]);
+    expect(second.service.isStranded(pod(1))).toBe(false);
+    second.pool.close();
+  });
+});
+
+it('after a lost checkpoint with the Kubernetes API connected, nothing is released until the API\'s pods are held', async () => {
+  const cloud = new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 6 });
+  const datapath = new FakeDatapath();
+  // warm 1 address: the fresh pool's extra addresses are excess, released by a settled node.
+  const targets = { warmEniTarget: 0, warmIpTarget: 1 };
+  const build = () => {
+    const pool: PoolManager = new PoolManager({ provider: cloud, datapath, targets, mtu: 9001, attachTimeoutMs: 1000, acquireTimeoutMs: 500, logger, unsettledReason: () => service.unsettledReason() });
+    const service: IpamService = new IpamService({ pool, datapath, checkpoint: new FileCheckpoint(join(dir, 'checkpoint.json')), logger, mtu: 9001, vethPrefix: 'eni', ipCooldownMs: 0, netnsExists: async () => true, clusterConnected: true });
+    return { pool, service };
+  };
+  cloud.interfaces[0]!.secondaryIps.push('10.0.0.200', '10.0.0.201', '10.0.0.202', '10.0.0.203');
+  const { pool, service } = build();
+  await pool.start();
+  await service.restore();
+  expect(service.unsettledReason()).toMatch(/Kubernetes API's pods have not been read yet/);
+  await pool.reconcile();
+  expect(cloud.allSecondaryIps()).toEqual(expect.arrayContaining(['10.0.0.200', '10.0.0.201', '10.0.0.202', '10.0.0.203']));
+  service.holdLivePodAddresses([{ namespace: 'default', name: 'web', podIps: ['10.0.0.201'] }]);
+  expect(service.unsettledReason()).toBeUndefined();
+  expect(service.heldAddresses().map((h) => h.address)).toEqual(['10.0.0.201']);
+  await pool.reconcile();
+  expect(cloud.allSecondaryIps()).toContain('10.0.0.201');
+  expect(cloud.allSecondaryIps().length).toBeLessThan(4);
+  pool.close();
 });

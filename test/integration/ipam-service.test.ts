@@ -97,13 +97,29 @@ describe('IpamService', () => {
     await expect(service.add(pod(1))).rejects.toMatchObject({ rpcCode: 'PoolEmptyGrowing', retryable: true });
   });
 
-  it('returns the address to the pool when the datapath fails, without cooldown', async () => {
+  it('cools the address of a failed ADD down, so the retry gets another one', async () => {
     const datapath = new FakeDatapath();
     const { service, pool } = await startNode(new FakeCloud(), datapath);
     datapath.failNextAdd = true;
     await expect(service.add(pod(1))).rejects.toMatchObject({ rpcCode: 'DatapathFailed' });
     expect(pool.pool.stats(now).assigned).toBe(0);
-    expect(pool.pool.stats(now).coolingDown).toBe(0);
+    expect(pool.pool.stats(now).coolingDown).toBe(1);
+    const [cooling] = pool.pool.cooldowns(now);
+    expect((await service.add(pod(1))).address).not.toBe(`${cooling!.address}/32`);
+  });
+
+  it('holds the address of a failed ADD that the kernel still routes to another pod, never handing it out again', async () => {
+    const datapath = new FakeDatapath();
+    const { service, pool } = await startNode(new FakeCloud(), datapath);
+    // The address the pool picks next is still routed to a pod no record shows (EEXIST in the kernel).
+    const next = pool.pool.assign('peek', now)!.address;
+    pool.pool.release('peek', now, 0);
+    datapath.pods.set('enistray0000000', { netnsPath: '/run/netns/stray', podIfName: 'eth0', hostVethName: 'enistray0000000', address: next, mtu: 9001 });
+    await expect(service.add(pod(1))).rejects.toMatchObject({ rpcCode: 'DatapathFailed' });
+    expect(service.heldAddresses()).toEqual([{ address: next, hostVeth: 'enistray0000000', source: 'kernel' }]);
+    const given = [];
+    for (let n = 2; n <= 6; n += 1) given.push((await service.add(pod(n))).address);
+    expect(given).not.toContain(`${next}/32`);
   });
 
   it('DEL of an unknown container succeeds, and DEL twice succeeds', async () => {

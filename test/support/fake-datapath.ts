@@ -19,6 +19,9 @@ export class FakeDatapath implements Datapath {
       throw new DatapathError('create veth', 'simulated failure');
     }
     if (this.pods.has(spec.hostVethName)) throw new DatapathError('create veth', `${spec.hostVethName} exists`);
+    // The kernel refuses a second /32 route to the same address (EEXIST).
+    const routed = [...this.pods.values()].find((p) => p.address === spec.address);
+    if (routed !== undefined) throw new DatapathError('add route', `${spec.address}/32 already routes to ${routed.hostVethName} (EEXIST)`);
     this.pods.set(spec.hostVethName, spec);
     return { hostVeth: { name: spec.hostVethName, mac: '02:aa:00:00:00:01' }, podInterface: { name: spec.podIfName, mac: '02:bb:00:00:00:01' } };
   }

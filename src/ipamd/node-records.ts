@@ -1,0 +1,166 @@
+/**
+ * Who holds which address on this node, from every record there is: the checkpoint's allocations
+ * (checked against the kernel and the cloud first, see checkpoint-audit.ts), the addresses the
+ * kernel shows our pods using that no allocation records, and after a lost or damaged checkpoint
+ * those the Kubernetes API shows live pods holding (held-addresses.ts). Until all of them have been
+ * read the node is unsettled: nothing is released to the cloud and no interface is deleted.
+ */
+import type { Logger } from 'pino';
+import type { Datapath } from '../cni/datapath/types.js';
+import type { AllocationKey } from '../rpc/protocol.js';
+import { auditCheckpoint, type KernelPodRoute } from './checkpoint-audit.js';
+import { CheckpointError, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
+import { HeldAddresses, type HeldAddress, type LivePodAddresses } from './held-addresses.js';
+import type { PoolManager } from './pool-manager.js';
+
+export function allocationKey(key: AllocationKey): string {
+  return `${key.networkName}/${key.containerId}/${key.ifName}`;
+}
+
+export interface NodeRecordsOptions {
+  readonly pool: PoolManager;
+  readonly datapath: Pick<Datapath, 'listPodRoutes' | 'delPod'>;
+  readonly checkpoint: Checkpoint;
+  readonly vethPrefix: string;
+  readonly ipCooldownMs: number;
+  readonly logger: Logger;
+  /** Whether the Kubernetes API is a record to wait for after a lost or damaged checkpoint. */
+  readonly clusterConnected: boolean;
+  readonly clock: () => number;
+}
+
+export class NodeRecords {
+  readonly #options: NodeRecordsOptions;
+  /** The checkpoint's allocations, by {@link allocationKey}. */
+  readonly allocations = new Map<string, CheckpointAllocation>();
+  /** Addresses held for pods no allocation records. */
+  readonly held: HeldAddresses;
+  /** Allocations whose address the node no longer has in the cloud (keys). */
+  readonly #stranded = new Set<string>();
+  /** Until the checkpoint is restored, a write would drop the allocations it holds. */
+  #restored = false;
+  /** Whether the API's podIPs are held too: only when the checkpoint was lost or damaged. */
+  #holdFromApi = false;
+  /** Whether the API's pods have been held since a lost checkpoint. */
+  #heldFromApi = false;
+
+  constructor(options: NodeRecordsOptions) {
+    this.#options = options;
+    const { pool, datapath, vethPrefix, ipCooldownMs, logger } = options;
+    this.held = new HeldAddresses({ pool, datapath, vethPrefix, cooldownMs: ipCooldownMs, logger });
+  }
+
+  get restored(): boolean {
+    return this.#restored;
+  }
+
+  /**
+   * Restores the checkpoint (`saved`, or read now with {@link loadCheckpoint}), then holds every
+   * address the kernel shows a pod of ours using that no allocation records (a lost, damaged or
+   * older checkpoint): never handed to another pod.
+   */
+  async restore(saved: CheckpointData | undefined | 'load'): Promise<void> {
+    const data = saved === 'load' ? await this.loadCheckpoint() : saved;
+    const routes = await this.held.kernelPodRoutes();
+    const restored = this.#loadCheckpoint(data, routes);
+    // Without a usable checkpoint the API's podIPs are a record too (with one, an address a
+    // terminating pod still shows is simply one its DEL released).
+    this.#holdFromApi = !restored;
+    if (routes !== undefined) this.held.holdFromRoutes(routes, this.ownedAddresses());
+    else if (!restored && this.#options.datapath.listPodRoutes !== undefined) {
+      throw new Error('no usable checkpoint and the kernel\'s pod routes cannot be read: nothing would keep live pods\' addresses from other pods; retrying at the next start');
+    }
+  }
+
+  /**
+   * Reads the checkpoint. A damaged one (truncated, not JSON, invalid) is set aside and read as
+   * none: its pods' addresses are then held from the kernel and the API (restore), never handed
+   * out again. A version this daemon does not read, or a file it cannot read, still throws.
+   */
+  async loadCheckpoint(): Promise<CheckpointData | undefined> {
+    const { checkpoint, logger } = this.#options;
+    try {
+      return await checkpoint.load();
+    } catch (error) {
+      if (!(error instanceof CheckpointError) || !error.damaged || checkpoint.setAside === undefined) throw error;
+      const aside = await checkpoint.setAside();
+      logger.error({ err: error, setAsideAs: aside }, `damaged checkpoint set aside as ${aside}: the pods it recorded are held from the kernel and the Kubernetes API`);
+      return undefined;
+    }
+  }
+
+  ownedAddresses(): Set<string> {
+    return new Set([...this.allocations.values()].map((a) => a.address));
+  }
+
+  /** Holds the addresses live pods on this node show in the API that no allocation records. */
+  holdLivePodAddresses(pods: readonly LivePodAddresses[]): void {
+    if (!this.#restored || !this.#holdFromApi) return;
+    const { pool, clock, logger } = this.#options;
+    const now = clock();
+    const owned = this.ownedAddresses();
+    for (const address of pool.pool.interfaces().flatMap((pif) => pool.pool.addressesOf(pif.id))) {
+      // A cooling address was released by a DEL: the API still shows it until the pod is gone.
+      if (pool.pool.isCooling(address.address, now)) owned.add(address.address);
+    }
+    this.held.holdFromApi(pods, owned);
+    if (!this.#heldFromApi) logger.info({ pods: pods.length, held: this.held.list().length }, 'the Kubernetes API\'s pods are held too: the node is settled');
+    this.#heldFromApi = true;
+  }
+
+  /**
+   * Why the node may not release addresses or delete interfaces yet, or undefined once it may:
+   * every record of who holds what has been read (the checkpoint, the kernel, and after a lost or
+   * damaged checkpoint the Kubernetes API's pods when connected).
+   */
+  unsettledReason(): string | undefined {
+    if (!this.#restored) return 'the checkpoint is not restored yet';
+    if (this.#holdFromApi && this.#options.clusterConnected && !this.#heldFromApi) {
+      return 'the checkpoint was lost or damaged and the Kubernetes API\'s pods have not been read yet';
+    }
+    return undefined;
+  }
+
+  heldAddresses(): readonly HeldAddress[] {
+    return this.held.list();
+  }
+
+  /** True when the allocation's address is no longer on the node in the cloud (see checkpoint-audit.ts). */
+  isStranded(key: string): boolean {
+    return this.#stranded.has(key);
+  }
+
+  /** The allocation is gone (its DEL, a failed ADD). */
+  forget(key: string): void {
+    this.allocations.delete(key);
+    this.#stranded.delete(key);
+  }
+
+  #loadCheckpoint(saved: CheckpointData | undefined, routes: readonly KernelPodRoute[] | undefined): boolean {
+    const { pool, logger } = this.#options;
+    this.#restored = true;
+    if (saved === undefined) {
+      logger.info('no checkpoint: fresh node');
+      return false;
+    }
+    if (saved.instanceId !== pool.node.instanceId) {
+      logger.warn({ checkpointInstance: saved.instanceId, instance: pool.node.instanceId }, 'checkpoint belongs to another instance; not restoring it');
+      return false;
+    }
+    const audit = auditCheckpoint(saved.allocations, routes, (address) => pool.pool.interfaceOf(address) !== undefined);
+    for (const finding of audit.findings) logger.error(finding, `checkpoint: ${finding.detail}`);
+    const stranded = new Set(audit.stranded);
+    for (const allocation of audit.kept) {
+      const key = allocationKey(allocation);
+      this.allocations.set(key, allocation);
+      const problem = stranded.has(allocation) ? 'not on the node' : pool.pool.restore(key, allocation.address);
+      if (problem !== undefined) this.#stranded.add(key);
+      if (problem !== undefined && !stranded.has(allocation)) {
+        logger.error({ containerId: allocation.containerId, address: allocation.address, problem }, 'restored allocation has no address in the pool');
+      }
+    }
+    for (const { address, untilMs } of saved.cooldowns) pool.pool.restoreCooldown(address, untilMs);
+    logger.info({ allocations: audit.kept.length, dropped: saved.allocations.length - audit.kept.length, stranded: this.#stranded.size, cooldowns: saved.cooldowns.length }, 'restored checkpoint');
+    return true;
+  }
+}

@@ -1,0 +1,44 @@
+import { expect, it } from 'vitest';
+import { auditCheckpoint } from '../../src/ipamd/checkpoint-audit.js';
+import type { CheckpointAllocation } from '../../src/ipamd/checkpoint.js';
+
+const allocation = (id: string, address: string, assignedAtMs: number): CheckpointAllocation => ({
+  networkName: 'nativeip',
+  containerId: id,
+  ifName: 'eth0',
+  address,
+  interfaceId: 'eni-1',
+  netns: `/run/netns/${id}`,
+  hostVeth: `eni${id}`,
+  assignedAtMs,
+});
+const everywhere = () => true;
+
+it('keeps a checkpoint without duplicates or strangers as it is', () => {
+  const all = [allocation('a', '10.0.0.5', 1), allocation('b', '10.0.0.6', 2)];
+  expect(auditCheckpoint(all, [], everywhere)).toEqual({ kept: all, stranded: [], findings: [] });
+});
+
+it('gives a doubled address to the pod the kernel routes it to, whatever its age', () => {
+  const older = allocation('a', '10.0.0.5', 1);
+  const newer = allocation('b', '10.0.0.5', 2);
+  const audit = auditCheckpoint([newer, older], [{ address: '10.0.0.5', hostVeth: 'enia' }], everywhere);
+  expect(audit.kept).toEqual([older]);
+  expect(audit.findings).toEqual([
+    expect.objectContaining({ kind: 'duplicate-address', containerId: 'b', address: '10.0.0.5', detail: expect.stringContaining('the kernel routes it to enia (container a)') }),
+  ]);
+});
+
+it('without the kernel saying, the most recent assignment keeps a doubled address', () => {
+  const audit = auditCheckpoint([allocation('a', '10.0.0.5', 1), allocation('b', '10.0.0.5', 3), allocation('c', '10.0.0.5', 2)], undefined, everywhere);
+  expect(audit.kept.map((a) => a.containerId)).toEqual(['b']);
+  expect(audit.findings.map((f) => f.containerId).sort()).toEqual(['a', 'c']);
+});
+
+it('keeps an address the node no longer has, marked stranded and reported', () => {
+  const lost = allocation('a', '10.0.0.99', 1);
+  const audit = auditCheckpoint([lost, allocation('b', '10.0.0.6', 2)], [], (address) => address !== '10.0.0.99');
+  expect(audit.kept).toHaveLength(2);
+  expect(audit.stranded).toEqual([lost]);
+  expect(audit.findings).toEqual([expect.objectContaining({ kind: 'address-not-on-node', containerId: 'a', address: '10.0.0.99' })]);
+});
