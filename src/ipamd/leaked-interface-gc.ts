@@ -1,7 +1,9 @@
 /**
  * Periodically asks the cloud provider to delete leaked interfaces (CloudProvider
  * .collectLeakedInterfaces), with ±20 % jitter so a fleet of nodes does not sweep in lockstep.
- * Constructing does no I/O; start() and close() are explicit.
+ * The provider also uses the sweep to finish interface work left unfinished (AWS: an ENI's
+ * DeleteOnTermination that was throttled, failed, or found unset), so a sweep that fails is
+ * simply tried again at the next period. Constructing does no I/O; start() and close() are explicit.
  */
 import type { Logger } from 'pino';
 import type { CloudProvider } from '../core/types.js';
