@@ -8,7 +8,7 @@ import { ArmApiError } from './errors.js';
 
 type Json = Record<string, unknown>;
 
-function ipConfigJson(nic: NicRecord, config: IpConfigRecord): Json {
+export function ipConfigJson(nic: NicRecord, config: IpConfigRecord): Json {
   return {
     id: `${nic.id}/ipConfigurations/${config.name}`,
     name: config.name,

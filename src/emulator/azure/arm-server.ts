@@ -8,11 +8,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { closeServer, listen, readBody, urlHost } from '../aws/http-util.js';
 import type { NicRecord, OperationRecord } from './arm-model.js';
-import { decodeNicPut, decodeScaleSetVmPut, nicJson, scaleSetVmJson, vmJson, vnetJson } from './arm-render.js';
+import { decodeNicPut, decodeScaleSetVmPut, ipConfigJson, nicJson, scaleSetVmJson, vmJson, vnetJson } from './arm-render.js';
 import type { AzureState } from './arm-state.js';
 import { ArmApiError } from './errors.js';
 import type { AzureFault } from './faults.js';
 import type { WriteBucket } from './write-bucket.js';
+import { ARM_FAULT_KINDS, armFaultApplies, armFaultError, legacyRule } from './arm-faults.js';
+import { isFaultControl, serveFaultControl } from '../faults/fault-control.js';
+import { deliver, hold, holdsBeforeApply } from '../faults/fault-delivery.js';
+import type { FaultPlan, FaultRule } from '../faults/fault-plan.js';
 
 export interface ArmServerOptions {
   readonly state: AzureState;
@@ -25,11 +29,23 @@ export interface ArmServerOptions {
   readonly lroRetryAfterSec: number | undefined;
   /** Called after each request was answered (the emulator schedules operation completion). */
   readonly afterRequest?: () => void;
+  /** The injected faults (see arm-faults.ts for their ARM shape). */
+  readonly faults: FaultPlan;
+  /** Time source for NotFound-after-create windows. */
+  readonly clock: () => number;
+}
+
+/** One answer before delivery: status, JSON body, extra headers. */
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
 }
 
 const GROUP = '^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/';
 const ROUTES: readonly { readonly name: string; readonly pattern: RegExp }[] = [
   { name: 'NetworkInterface', pattern: new RegExp(`${GROUP}microsoft\\.network/networkinterfaces/([^/]+)$`, 'i') },
+  { name: 'NetworkInterfaceIpConfiguration', pattern: new RegExp(`${GROUP}microsoft\\.network/networkinterfaces/([^/]+)/ipconfigurations/([^/]+)$`, 'i') },
   { name: 'VirtualMachine', pattern: new RegExp(`${GROUP}microsoft\\.compute/virtualmachines/([^/]+)$`, 'i') },
   { name: 'VirtualNetwork', pattern: new RegExp(`${GROUP}microsoft\\.network/virtualnetworks/([^/]+)$`, 'i') },
   { name: 'ScaleSetVm', pattern: new RegExp(`${GROUP}microsoft\\.compute/virtualmachinescalesets/([^/]+)/virtualmachines/([^/]+)$`, 'i') },
@@ -42,7 +58,8 @@ export class ArmServer {
   readonly throttled = new Map<string, number>();
   readonly #options: ArmServerOptions;
   readonly #server: Server;
-  readonly #faults: AzureFault[] = [];
+  /** Lower-case ids of resources (VMs, NICs, IP configurations) and when they were created. */
+  readonly #created = new Map<string, number>();
   #baseUrl = '';
 
   constructor(options: ArmServerOptions) {
@@ -67,8 +84,15 @@ export class ArmServer {
     return closeServer(this.#server);
   }
 
+  /** Appends a one-shot rule for the next write to the fault plan. */
   injectFault(fault: AzureFault): void {
-    this.#faults.push(fault);
+    this.#options.faults.add([legacyRule(fault)]);
+  }
+
+  /** Records that resources were created now (their NotFound-after-create windows start). */
+  noteCreated(ids: readonly string[]): void {
+    const now = this.#options.clock();
+    for (const id of ids) this.#created.set(id.toLowerCase(), now);
   }
 
   resetCounts(): void {
@@ -77,6 +101,7 @@ export class ArmServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (isFaultControl(req)) return serveFaultControl(req, res, this.#options.faults, ARM_FAULT_KINDS);
     const url = new URL(req.url ?? '/', 'https://arm');
     const body = await readBody(req);
     if (this.#options.requestLatencyMs > 0) await new Promise((r) => setTimeout(r, this.#options.requestLatencyMs));
@@ -86,29 +111,67 @@ export class ArmServer {
     const method = req.method ?? 'GET';
     const operation = `${method === 'PUT' ? 'Put' : 'Get'}${route?.name ?? 'Unknown'}`;
     this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
+    let rule: FaultRule | undefined;
+    let reply: Reply;
     try {
       this.#authorize(req);
       if (route === undefined) throw new ArmApiError(404, 'InvalidResourceType', `The emulator does not serve ${method} ${url.pathname}.`);
+      rule = this.#options.faults.decide(operation, (effect) => armFaultApplies(effect, operation, (windowMs) => this.#isYoung(route.name, url.pathname, windowMs)));
+      if (holdsBeforeApply(rule) && !(await hold(res, rule.delayMs))) return;
+      const injected = rule === undefined ? undefined : armFaultError(rule, operation, url.pathname);
+      if (injected !== undefined) throw injected;
       const match = route.pattern.exec(url.pathname) ?? [];
-      if (method === 'GET') return this.#get(res, route.name, url.pathname, match);
-      if (method !== 'PUT' || (route.name !== 'NetworkInterface' && route.name !== 'ScaleSetVm')) {
-        throw new ArmApiError(405, 'MethodNotAllowed', `${method} is not supported on ${url.pathname}.`);
+      if (method === 'GET') {
+        reply = this.#get(route.name, url.pathname, match);
+      } else {
+        if (method !== 'PUT' || (route.name !== 'NetworkInterface' && route.name !== 'ScaleSetVm')) {
+          throw new ArmApiError(405, 'MethodNotAllowed', `${method} is not supported on ${url.pathname}.`);
+        }
+        reply = this.#put(route.name, url.pathname, body, header(req, 'if-match'), rule);
       }
-      const remaining = this.#admitWrite(operation);
-      const ifMatch = header(req, 'if-match');
-      const parsed: unknown = body === '' ? undefined : parseJson(body);
-      const op = route.name === 'NetworkInterface' ? this.#putNic(url.pathname, parsed, ifMatch) : this.#putScaleSetVm(url.pathname, parsed, ifMatch);
-      const resource = route.name === 'NetworkInterface' ? nicJson(state, this.#nic(url.pathname)) : scaleSetVmJson(state, this.#vm(url.pathname));
-      send(res, 200, resource, {
-        'azure-asyncoperation': `${this.#baseUrl}/subscriptions/${state.subscriptionId}/providers/Microsoft.Network/locations/${state.location}/operations/${op.id}?api-version=2026-01-01`,
-        'x-ms-ratelimit-remaining-subscription-writes': String(remaining),
-        ...this.#lroRetryAfter(),
-      });
     } catch (error) {
       if (!(error instanceof ArmApiError)) throw error;
       if (error.status === 429) this.throttled.set(operation, (this.throttled.get(operation) ?? 0) + 1);
-      send(res, error.status, { error: { code: error.code, message: error.message } }, error.retryAfterSec === undefined ? {} : { 'retry-after': String(error.retryAfterSec) });
+      reply = { status: error.status, body: { error: { code: error.code, message: error.message } }, headers: error.retryAfterSec === undefined ? {} : { 'retry-after': String(error.retryAfterSec) } };
     }
+    await deliver(rule, res, () => send(res, reply.status, reply.body, reply.headers));
+  }
+
+  #put(route: string, path: string, body: string, ifMatch: string | undefined, rule: FaultRule | undefined): Reply {
+    const { state } = this.#options;
+    const remaining = this.#admitWrite();
+    const parsed: unknown = body === '' ? undefined : parseJson(body);
+    const concurrent = rule?.kind === 'concurrentWrite' ? rule.name : undefined;
+    const fail = rule?.kind === 'failOperation' ? { code: rule.code, message: rule.message } : undefined;
+    const nics = route === 'NetworkInterface' ? [this.#nic(path)] : this.#vm(path).nicIds.flatMap((id) => state.nic(id) ?? []);
+    const before = new Set(nics.flatMap((n) => state.visibleConfigs(n).map((c) => `${n.id}/ipConfigurations/${c.name}`.toLowerCase())));
+    const op = route === 'NetworkInterface' ? this.#putNic(path, parsed, ifMatch, concurrent, fail) : this.#putScaleSetVm(path, parsed, ifMatch, fail);
+    this.noteCreated(nics.flatMap((n) => state.visibleConfigs(n).map((c) => `${n.id}/ipConfigurations/${c.name}`)).filter((id) => !before.has(id.toLowerCase())));
+    const resource = route === 'NetworkInterface' ? nicJson(state, this.#nic(path)) : scaleSetVmJson(state, this.#vm(path));
+    return {
+      status: 200,
+      body: resource,
+      headers: {
+        'azure-asyncoperation': `${this.#baseUrl}/subscriptions/${state.subscriptionId}/providers/Microsoft.Network/locations/${state.location}/operations/${op.id}?api-version=2026-01-01`,
+        'x-ms-ratelimit-remaining-subscription-writes': String(remaining),
+        ...this.#lroRetryAfter(),
+      },
+    };
+  }
+
+  /** Whether the resource the path names was created less than `windowMs` ago. */
+  #isYoung(route: string, path: string, windowMs: number): boolean {
+    const { state } = this.#options;
+    let id: string | undefined;
+    if (route === 'NetworkInterface' || route === 'ScaleSetVmNetworkInterface') id = state.nic(path)?.id;
+    else if (route === 'VirtualMachine' || route === 'ScaleSetVm') id = state.vm(path)?.id;
+    else if (route === 'NetworkInterfaceIpConfiguration') {
+      const [nicPath = '', name = ''] = path.split(/\/ipconfigurations\//i);
+      const nic = state.nic(nicPath);
+      id = nic === undefined ? undefined : `${nic.id}/ipConfigurations/${name}`;
+    }
+    const created = id === undefined ? undefined : this.#created.get(id.toLowerCase());
+    return created !== undefined && this.#options.clock() - created < windowMs;
   }
 
   #authorize(req: IncomingMessage): void {
@@ -119,16 +182,8 @@ export class ArmServer {
     }
   }
 
-  /** Takes a write token and the next injected throttle fault; returns the writes left. */
-  #admitWrite(operation: string): number {
-    const fault = this.#faults[0];
-    if (fault?.kind === 'throttle' || fault?.kind === 'anotherOperation') {
-      this.#faults.shift();
-      if (fault.kind === 'throttle') {
-        throw new ArmApiError(429, 'SubscriptionRequestsThrottled', `Number of write requests for subscription exceeded the limit; retry after ${fault.retryAfterSec} seconds.`, fault.retryAfterSec);
-      }
-      throw new ArmApiError(429, 'RetryableErrorDueToAnotherOperation', `Operation ${operation} is waiting on another operation updating the resource. The call can be retried in ${fault.retryAfterSec} seconds.`, fault.retryAfterSec);
-    }
+  /** Takes a write token; returns the writes left. */
+  #admitWrite(): number {
     const bucket = this.#options.writeBucket;
     if (bucket === undefined) return 1199;
     const take = bucket.take();
@@ -139,25 +194,17 @@ export class ArmServer {
     return take.remaining;
   }
 
-  #takeFault<K extends AzureFault['kind']>(kind: K): Extract<AzureFault, { kind: K }> | undefined {
-    const index = this.#faults.findIndex((f) => f.kind === kind);
-    if (index < 0) return undefined;
-    return this.#faults.splice(index, 1)[0] as Extract<AzureFault, { kind: K }>;
-  }
-
-  #putNic(path: string, body: unknown, ifMatch: string | undefined): OperationRecord {
+  #putNic(path: string, body: unknown, ifMatch: string | undefined, concurrent: string | undefined, fail: OperationRecord['fail']): OperationRecord {
     const { state } = this.#options;
     const nic = this.#nic(path);
     const vm = state.vm(nic.vmId);
     if (vm?.scaleSet?.mode === 'Uniform') throw new ArmApiError(400, 'OperationNotAllowed', `NIC ${nic.name} belongs to a Uniform scale-set instance; change it through the instance's network profile.`);
     const desired = decodeNicPut(body);
-    const concurrent = this.#takeFault('concurrentWrite');
-    if (concurrent !== undefined) state.addForeignConfig(nic.id, concurrent.name);
-    const fail = this.#takeFault('failOperation');
+    if (concurrent !== undefined) state.addForeignConfig(nic.id, concurrent);
     return state.startNicUpdate(nic, desired, { ifMatch, etagOf: () => nic.etag, target: nic.id, ...(fail === undefined ? {} : { fail }) });
   }
 
-  #putScaleSetVm(path: string, body: unknown, ifMatch: string | undefined): OperationRecord {
+  #putScaleSetVm(path: string, body: unknown, ifMatch: string | undefined, fail: OperationRecord['fail']): OperationRecord {
     const { state } = this.#options;
     const vm = this.#vm(path);
     const byNic = decodeScaleSetVmPut(body);
@@ -172,29 +219,35 @@ export class ArmServer {
     });
     if (changed.length !== 1) throw new ArmApiError(400, 'InvalidRequestFormat', `the emulator accepts changes to exactly one NIC configuration per instance update (got ${changed.length})`);
     const nic = changed[0] as NicRecord;
-    const fail = this.#takeFault('failOperation');
     return state.startNicUpdate(nic, byNic.get(nic.name.toLowerCase()) ?? [], { ifMatch, etagOf: () => vm.etag, target: vm.id, ...(fail === undefined ? {} : { fail }) });
   }
 
-  #get(res: ServerResponse, route: string, path: string, match: RegExpExecArray | readonly string[]): void {
+  #get(route: string, path: string, match: RegExpExecArray | readonly string[]): Reply {
     const { state } = this.#options;
     switch (route) {
       case 'NetworkInterface':
       case 'ScaleSetVmNetworkInterface':
-        return send(res, 200, nicJson(state, this.#nic(path)));
+        return { status: 200, body: nicJson(state, this.#nic(path)) };
+      case 'NetworkInterfaceIpConfiguration': {
+        const [nicPath = ''] = path.split(/\/ipconfigurations\//i);
+        const nic = this.#nic(nicPath);
+        const config = state.visibleConfigs(nic).find((c) => c.name.toLowerCase() === (match[4] ?? '').toLowerCase());
+        if (config === undefined) throw new ArmApiError(404, 'NotFound', `Resource ${path} not found.`);
+        return { status: 200, body: ipConfigJson(nic, config) };
+      }
       case 'VirtualMachine': {
         const vm = this.#vm(path);
-        return send(res, 200, vmJson(state, vm));
+        return { status: 200, body: vmJson(state, vm) };
       }
       case 'ScaleSetVm':
-        return send(res, 200, scaleSetVmJson(state, this.#vm(path)));
+        return { status: 200, body: scaleSetVmJson(state, this.#vm(path)) };
       case 'VirtualNetwork':
         if (path.toLowerCase() !== state.vnetId.toLowerCase()) throw notFound(path);
-        return send(res, 200, vnetJson(state));
+        return { status: 200, body: vnetJson(state) };
       case 'Operation': {
         const op = state.operations.get(match[3] ?? '');
         if (op === undefined) throw notFound(path);
-        return send(res, 200, { id: op.id, name: op.id, status: op.status, ...(op.error === undefined ? {} : { error: op.error }) }, op.status === 'InProgress' ? this.#lroRetryAfter() : {});
+        return { status: 200, body: { id: op.id, name: op.id, status: op.status, ...(op.error === undefined ? {} : { error: op.error }) }, headers: op.status === 'InProgress' ? this.#lroRetryAfter() : {} };
       }
       default:
         throw notFound(path);
@@ -237,6 +290,7 @@ function parseJson(body: string): unknown {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-ms-request-id': `${Date.now()}`, ...headers });
   res.end(text);

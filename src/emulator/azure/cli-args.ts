@@ -1,6 +1,8 @@
 /** Arguments of `nativeip emulator azure`. Pure: argv in, options out; every mistake names its flag. */
 import { parseFlags, parseListen, wholeNumber, type FlagSpec } from '../cli-common.js';
 import type { AzureEmulatorOptions } from './index.js';
+import { ARM_FAULT_KINDS } from './arm-faults.js';
+import { FaultSpecError, parseFaultSpec } from '../faults/fault-spec.js';
 
 export class AzureEmulatorCliError extends Error {
   override readonly name = 'AzureEmulatorCliError';
@@ -19,13 +21,13 @@ export interface AzureEmulatorCliArgs {
 export const AZURE_EMULATOR_USAGE =
   'nativeip emulator azure [--listen HOST:PORT] [--vms N] [--nics N] [--vm-size SIZE] [--latency-ms MS] ' +
   '[--request-latency-ms MS] [--imds-propagation-ms MS] [--no-throttling] [--vnet-cidr CIDR] [--subnet NAME=CIDR]... ' +
-  '[--scale-set NAME [--orchestration Uniform|Flexible]] [--ca-file PATH]';
+  '[--scale-set NAME [--orchestration Uniform|Flexible]] [--ca-file PATH] [--faults JSON|SPEC]';
 
 /** Real NIC PUTs take 10–60 s; the emulator defaults to a few seconds so a demo stays watchable. */
 export const DEFAULT_CLI_LATENCY_MS = 3000;
 
 const FLAGS: FlagSpec = {
-  values: new Set(['--listen', '--vms', '--nics', '--vm-size', '--latency-ms', '--request-latency-ms', '--imds-propagation-ms', '--vnet-cidr', '--subnet', '--scale-set', '--orchestration', '--ca-file']),
+  values: new Set(['--listen', '--vms', '--nics', '--vm-size', '--latency-ms', '--request-latency-ms', '--imds-propagation-ms', '--vnet-cidr', '--subnet', '--scale-set', '--orchestration', '--ca-file', '--faults']),
   switches: new Set(['--no-throttling']),
   repeatable: new Set(['--subnet']),
   usage: AZURE_EMULATOR_USAGE,
@@ -55,6 +57,15 @@ export function parseAzureEmulatorArgs(argv: readonly string[]): AzureEmulatorCl
       if (match === null) throw new AzureEmulatorCliError(`--subnet: '${pair}' is not NAME=CIDR (e.g. nodes=10.1.0.0/20)`);
       return { name: match[1]!, cidr: match[2]! };
     });
+  }
+  const faults = flags.one('--faults');
+  if (faults !== undefined) {
+    try {
+      emulator.faults = parseFaultSpec(faults, ARM_FAULT_KINDS);
+    } catch (error) {
+      if (error instanceof FaultSpecError) throw new AzureEmulatorCliError(`--faults: ${error.message}`);
+      throw error;
+    }
   }
   const scaleSetName = flags.one('--scale-set');
   const orchestration = flags.one('--orchestration') ?? 'Uniform';

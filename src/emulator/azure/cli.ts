@@ -7,7 +7,7 @@ export { AzureEmulatorCliError, parseAzureEmulatorArgs } from './cli-args.js';
 
 /**
  * `nativeip emulator azure …`: starts the emulator, creates the VMs, prints one JSON line
- * `{armUrl, caFile|caCert, subscriptionId, resourceGroup, vms: [{vmId, name, imdsUrl, nicIds, primaryIp, mac}]}`
+ * `{armUrl, caFile|caCert, subscriptionId, resourceGroup, faultControlUrl, vms: [{vmId, name, imdsUrl, nicIds, primaryIp, mac}]}`
  * and runs until SIGINT/SIGTERM. Point a daemon at it with NATIVEIP_AZURE_ARM_ENDPOINT,
  * NATIVEIP_AZURE_ARM_CA_BUNDLE and NATIVEIP_AZURE_IMDS_ENDPOINT.
  */
@@ -21,6 +21,6 @@ export async function runAzureEmulatorCli(argv: string[], deps: EmulatorCliDeps 
     }
     if (args.caFile !== undefined) await writeFile(args.caFile, emulator.caCert, { mode: 0o644 });
     const ca = args.caFile === undefined ? { caCert: emulator.caCert } : { caFile: args.caFile };
-    return { armUrl: emulator.armUrl, ...ca, subscriptionId: emulator.subscriptionId, resourceGroup: emulator.resourceGroup, vms };
+    return { armUrl: emulator.armUrl, ...ca, subscriptionId: emulator.subscriptionId, resourceGroup: emulator.resourceGroup, faultControlUrl: emulator.faults.controlUrl, vms };
   });
 }

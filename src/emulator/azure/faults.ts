@@ -1,4 +1,8 @@
-/** Failures a test can make the emulated ARM produce on the next write. */
+/**
+ * Failures a test can make the emulated ARM produce on the next write (`injectFault`). Each
+ * becomes a one-shot rule of the emulator's fault plan (see arm-faults.ts), which knows these
+ * kinds too, for any operation, by count or rate.
+ */
 export type AzureFault =
   /** The next write answers 429 SubscriptionRequestsThrottled with this Retry-After. */
   | { readonly kind: 'throttle'; readonly retryAfterSec: number }

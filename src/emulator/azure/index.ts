@@ -12,8 +12,14 @@ import { DEFAULT_AZURE_IMDS_PROPAGATION_MS } from './imds-lag.js';
 import { AzureImdsServer } from './imds-server.js';
 import { selfSignedFor } from './tls.js';
 import { ARM_WRITE_BUCKET, WriteBucket } from './write-bucket.js';
+import { ARM_FAULT_KINDS } from './arm-faults.js';
+import { FAULT_CONTROL_PATH } from '../faults/fault-control.js';
+import { FaultPlan, type FaultPlanSpec } from '../faults/fault-plan.js';
+import { emulatorFaults, type EmulatorFaults } from '../faults/index.js';
 
 export type { AzureFault } from './faults.js';
+export { ARM_FAULT_KINDS } from './arm-faults.js';
+export type { EmulatorFaults, FaultRuleInput } from '../faults/index.js';
 export { DEFAULT_AZURE_IMDS_PROPAGATION_MS } from './imds-lag.js';
 export type { CreateVmOptions } from './arm-state.js';
 export { MAX_CONFIGS_PER_NIC } from './arm-state.js';
@@ -48,6 +54,8 @@ export interface AzureEmulatorOptions {
   clock?: () => number;
   /** Seed for ids and MACs; default random. */
   seed?: number;
+  /** Faults to inject from the start (parse text with `parseFaultSpec`); change them later through `faults`. */
+  faults?: FaultPlanSpec;
 }
 
 export interface CreatedVm {
@@ -105,7 +113,14 @@ export interface AzureEmulator {
   nic(nicId: string): NicSnapshot | undefined;
   /** Another writer adds an IP configuration to the NIC (changes its ETag); returns its address. */
   addForeignConfig(nicId: string, name: string): string;
+  /** Adds a one-shot fault for the next write: a count-1 rule of `faults` on `Put*` (`PutNetworkInterface` for concurrentWrite). */
   injectFault(fault: AzureFault): void;
+  /**
+   * The fault plan for ARM operations (named as in `callCounts`: `PutNetworkInterface`,
+   * `GetNetworkInterface`, `GetNetworkInterfaceIpConfiguration`, `GetOperation`, …); IMDS is not
+   * subject to it. Kinds: every one of the plan (see arm-faults.ts).
+   */
+  readonly faults: EmulatorFaults;
   operations(): { id: string; nicId: string; status: string }[];
   /** Fires after every committed change. Returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
@@ -155,6 +170,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
 
   const throttling = options.throttling ?? true;
   const tls = await selfSignedFor(host);
+  const faults = new FaultPlan(options.faults, () => randomInt(2 ** 31));
   const server = new ArmServer({
     state,
     tls,
@@ -162,6 +178,8 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     requestLatencyMs: options.requestLatencyMs ?? 0,
     lroRetryAfterSec: options.lroRetryAfterSec,
     afterRequest: scheduleSettle,
+    faults,
+    clock,
   });
   await server.start(host, options.port ?? 0);
   const count = (operation: string) => imdsCalls.set(operation, (imdsCalls.get(operation) ?? 0) + 1);
@@ -175,6 +193,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     vnetId: state.vnetId,
     async createVm(vmOptions = {}) {
       const vm = state.createVm(vmOptions);
+      server.noteCreated([vm.id, ...vm.nicIds.flatMap((id) => [id, ...(state.nic(id)?.configs.map((c) => `${id}/ipConfigurations/${c.name}`) ?? [])])]);
       const listener = new AzureImdsServer({ state, vmId: vm.id, count, clock, propagationMs: options.imdsPropagationMs ?? DEFAULT_AZURE_IMDS_PROPAGATION_MS });
       await listener.start(host);
       imds.set(vm.id.toLowerCase(), listener);
@@ -234,6 +253,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     },
     addForeignConfig: (nicId, name) => state.addForeignConfig(nicId, name),
     injectFault: (fault) => server.injectFault(fault),
+    faults: emulatorFaults(faults, ARM_FAULT_KINDS, `${server.url}${FAULT_CONTROL_PATH}`),
     operations: () => [...state.operations.values()].map((o) => ({ id: o.id, nicId: o.nicId, status: o.status })),
     onChange(listener) {
       listeners.add(listener);
