@@ -14,6 +14,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsEmulator, LaunchedInstance } from '../../src/emulator/aws/index.js';
 import { startAwsEmulator } from '../../src/emulator/aws/index.js';
+import { runAwsEmulatorCli } from '../../src/emulator/aws/cli.js';
 
 function client(emu: AwsEmulator, options: { maxAttempts?: number; requestTimeoutMs?: number } = {}): EC2Client {
   return new EC2Client({
@@ -200,5 +201,31 @@ describe('EC2 emulator faults through @aws-sdk/client-ec2', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await held).toBeInstanceOf(Error);
     patient.destroy();
+  });
+
+  it('`nativeip emulator aws --faults` starts with the plan and prints the control URL a test then drives', async () => {
+    let announced: (line: string) => void = () => undefined;
+    const line = new Promise<string>((resolve) => {
+      announced = resolve;
+    });
+    let stop: () => void = () => undefined;
+    const until = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const running = runAwsEmulatorCli(['--instances', '0', '--faults', 'serverError@DescribeSubnets,count=1;seed=3'], { write: announced, until });
+    const out = JSON.parse(await line) as { ec2Url: string; faultControlUrl: string };
+    expect(out.faultControlUrl).toBe(`${out.ec2Url}/_emulator/faults`);
+    const remote = new EC2Client({ endpoint: out.ec2Url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    expect(await failure(remote.send(new DescribeSubnetsCommand({})))).toMatchObject({ name: 'InternalError' });
+    await fetch(out.faultControlUrl, { method: 'POST', body: JSON.stringify({ rules: [{ kind: 'throttle', actions: 'DescribeSubnets', count: 1 }] }) });
+    expect(await failure(remote.send(new DescribeSubnetsCommand({})))).toMatchObject({ name: 'RequestLimitExceeded' });
+    expect(await (await fetch(`${out.faultControlUrl}/fired`)).json()).toEqual({
+      total: 2,
+      byKind: { serverError: 1, throttle: 1 },
+      byAction: { serverError: { DescribeSubnets: 1 }, throttle: { DescribeSubnets: 1 } },
+    });
+    remote.destroy();
+    stop();
+    await running;
   });
 });
