@@ -11,6 +11,8 @@ import { startAzureEmulator, type AzureEmulator, type CreatedVm } from '../../sr
 let emulator: AzureEmulator;
 let agent: Agent;
 let vm: CreatedVm;
+/** Added to the emulator's clock: moves NotFound windows along without waiting. */
+let clockOffsetMs = 0;
 
 /** A token from the emulated IMDS, as ManagedIdentityCredential would fetch it. */
 function credentialFor(imdsUrl: () => string) {
@@ -72,7 +74,7 @@ function control(emu: AzureEmulator, method: string, path = '', body?: unknown):
 }
 
 beforeAll(async () => {
-  emulator = await startAzureEmulator({ seed: 3 });
+  emulator = await startAzureEmulator({ seed: 3, clock: () => Date.now() + clockOffsetMs });
   agent = new Agent({ ca: emulator.caCert });
   vm = await emulator.createVm({ name: 'faults' });
 });
@@ -143,7 +145,8 @@ describe('ARM emulator faults through @azure/arm-network', () => {
   });
 
   it('notFoundAfterCreate: a new NIC and a new IP configuration answer 404 until the window passes', async () => {
-    emulator.faults.add({ kind: 'notFoundAfterCreate', windowMs: 500 });
+    clockOffsetMs += 60_000; // every resource so far is older than the window
+    emulator.faults.add({ kind: 'notFoundAfterCreate', windowMs: 60_000 });
     const fresh = await emulator.createVm({ name: 'fresh' });
     const arm = client();
     const nicName = nameOf(fresh.nicIds[0]!);
@@ -154,7 +157,7 @@ describe('ARM emulator faults through @azure/arm-network', () => {
     await addConfig(arm, vm.nicIds[0]!, 'young');
     expect(await failure(arm.networkInterfaceIPConfigurations.get(emulator.resourceGroup, older, 'young'))).toMatchObject({ statusCode: 404 });
     expect((await arm.networkInterfaceIPConfigurations.get(emulator.resourceGroup, older, 'ipconfig1')).name).toBe('ipconfig1');
-    await new Promise((resolve) => setTimeout(resolve, 550));
+    clockOffsetMs += 60_000;
     expect((await arm.networkInterfaces.get(emulator.resourceGroup, nicName)).id).toBe(fresh.nicIds[0]);
     expect((await arm.networkInterfaceIPConfigurations.get(emulator.resourceGroup, older, 'young')).name).toBe('young');
     expect(emulator.faults.fired().byAction).toEqual({

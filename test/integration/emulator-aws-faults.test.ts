@@ -41,10 +41,12 @@ describe('EC2 emulator faults through @aws-sdk/client-ec2', () => {
   let ec2: EC2Client;
   let node: LaunchedInstance;
   let subnetId: string;
+  /** Added to the emulator's clock: moves NotFound windows along without waiting. */
+  let clockOffsetMs = 0;
   const enisInSubnet = () => emu.topology().detachedInterfaces.length;
 
   beforeAll(async () => {
-    emu = await startAwsEmulator({ subnets: [{ cidr: '10.0.0.0/22' }], seed: 11 });
+    emu = await startAwsEmulator({ subnets: [{ cidr: '10.0.0.0/22' }], seed: 11, clock: () => Date.now() + clockOffsetMs });
     ec2 = client(emu);
     node = await emu.launchInstance({ instanceType: 'm5.large' });
     subnetId = emu.subnets()[0]!.id;
@@ -130,7 +132,7 @@ describe('EC2 emulator faults through @aws-sdk/client-ec2', () => {
   });
 
   it('notFoundAfterCreate: attach and describe-by-id answer NotFound, filtered describes leave the ENI out, until the window passes', async () => {
-    emu.faults.add({ kind: 'notFoundAfterCreate', windowMs: 600 });
+    emu.faults.add({ kind: 'notFoundAfterCreate', windowMs: 60_000 });
     const eni = (await create()).NetworkInterface!.NetworkInterfaceId!;
     const attach = () => ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: node.instanceId, DeviceIndex: 2 }));
     expect(await failure(attach())).toMatchObject({ name: 'InvalidNetworkInterfaceID.NotFound', status: 400 });
@@ -142,7 +144,7 @@ describe('EC2 emulator faults through @aws-sdk/client-ec2', () => {
     expect(emu.faults.fired().byAction).toEqual({
       notFoundAfterCreate: { AttachNetworkInterface: 1, DescribeNetworkInterfaces: 2 },
     });
-    await new Promise((resolve) => setTimeout(resolve, 650));
+    clockOffsetMs += 60_000;
     expect((await attach()).AttachmentId).toMatch(/^eni-attach-/);
     expect(emu.faults.fired().total).toBe(3);
   });
