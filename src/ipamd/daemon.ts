@@ -154,7 +154,9 @@ export class Daemon {
     await this.#syncHostNetwork();
     await this.service.restore(saved);
     this.cluster?.activate();
-    if (providerState !== undefined) await this.service.persist();
+    // The file now says what was restored: a set-aside, lost or audited checkpoint is replaced at
+    // once rather than at the next ADD or DEL.
+    await this.service.persist();
     await this.service.releaseEndedPods();
     await this.#rewritePodFromRules('start');
     await this.#rpc.start();

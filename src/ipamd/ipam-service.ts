@@ -322,7 +322,7 @@ export class IpamService {
 
   /** `blocked` when the pool is empty and a limit, a full subnet or throttling stops it growing. */
   status(): StatusResult {
-    return serviceStatus(this.#options.pool, this.#allocations.values(), this.#clock());
+    return serviceStatus(this.#options.pool, this.#allocations.values(), this.#clock(), { held: this.#held.list(), unsettled: this.#records.unsettledReason() });
   }
 
   async #plumb(allocation: CheckpointAllocation, params: AddParams, log: Logger, marks: AddMarks): Promise<AddResult> {

@@ -1,10 +1,16 @@
 /** The STATUS the plugin, the CLI and the cluster agent see: the pool's state and who holds what. */
 import type { StatusResult } from '../rpc/protocol.js';
 import type { CheckpointAllocation } from './checkpoint.js';
+import type { HeldAddress } from './held-addresses.js';
 import type { PoolManager } from './pool-manager.js';
 
 /** `blocked` when the pool is empty and a limit, a full subnet or throttling stops it growing (its outlook says why). */
-export function serviceStatus(pool: PoolManager, allocations: Iterable<CheckpointAllocation>, nowMs: number): StatusResult {
+export function serviceStatus(
+  pool: PoolManager,
+  allocations: Iterable<CheckpointAllocation>,
+  nowMs: number,
+  records: { readonly held: readonly HeldAddress[]; readonly unsettled: string | undefined } = { held: [], unsettled: undefined },
+): StatusResult {
   const stats = pool.pool.stats(nowMs);
   const blocked = stats.available > 0 ? undefined : pool.outlook().blocked;
   const state = stats.available > 0 ? 'ready' : blocked !== undefined ? 'blocked' : 'growing';
@@ -36,5 +42,16 @@ export function serviceStatus(pool: PoolManager, allocations: Iterable<Checkpoin
       address: a.address,
       interfaceId: a.interfaceId,
     })),
+    ...(records.held.length === 0
+      ? {}
+      : {
+          held: records.held.map((h) => ({
+            address: h.address,
+            ...(h.hostVeth === undefined ? {} : { hostVeth: h.hostVeth }),
+            ...(h.pod === undefined ? {} : { podNamespace: h.pod.namespace, podName: h.pod.name }),
+            source: h.source,
+          })),
+        }),
+    ...(records.unsettled === undefined ? {} : { unsettled: records.unsettled }),
   };
 }

@@ -129,7 +129,23 @@ function decodeStatusResult(value: unknown): StatusResult {
       interfaceId: r.string(e['interfaceId'], fieldPath(path, 'interfaceId')),
     };
   });
+  const held =
+    o['held'] === undefined
+      ? undefined
+      : r.array(o['held'], 'result.held').map((item, i) => {
+          const path = fieldPath('result.held', i);
+          const e = r.object(item, path);
+          return {
+            address: r.string(e['address'], fieldPath(path, 'address')),
+            ...(optionalString(e, 'hostVeth', path) as { hostVeth?: string }),
+            ...(optionalString(e, 'podNamespace', path) as { podNamespace?: string }),
+            ...(optionalString(e, 'podName', path) as { podName?: string }),
+            source: r.oneOf(e['source'], fieldPath(path, 'source'), ['kernel', 'api'] as const),
+          };
+        });
   return {
+    ...(held === undefined ? {} : { held }),
+    ...(optionalString(o, 'unsettled', 'result') as { unsettled?: string }),
     state: r.oneOf(o['state'], 'result.state', ['ready', 'growing', 'blocked'] as const),
     ...(optionalString(o, 'reason', 'result') as { reason?: string }),
     cloud: r.string(o['cloud'], 'result.cloud'),

@@ -136,6 +136,19 @@ export interface StatusResult {
     readonly address: string;
     readonly interfaceId: string;
   }[];
+  /**
+   * Addresses held for live pods no allocation records (a lost or damaged checkpoint): found in
+   * the kernel (`hostVeth`) or the Kubernetes API (`pod`); never handed out. Absent when none.
+   */
+  readonly held?: readonly {
+    readonly address: string;
+    readonly hostVeth?: string;
+    readonly podNamespace?: string;
+    readonly podName?: string;
+    readonly source: 'kernel' | 'api';
+  }[];
+  /** Why the node does not release addresses or delete interfaces yet (records still being read). Absent once settled. */
+  readonly unsettled?: string;
 }
 
 /**

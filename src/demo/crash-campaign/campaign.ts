@@ -1,0 +1,217 @@
+/**
+ * The crash campaign: rounds of ADD/DEL storms through the built plugin with kubelet-like
+ * retries, while the daemon is killed (-9) at random moments and restarted, a second daemon is
+ * started beside the first, the checkpoint is deleted, truncated, garbled or doubled with live
+ * pods, and (when asked) the cloud emulator injects faults. After each round the node is let
+ * settle and every record is checked (invariants.ts). Needs root and the built binaries.
+ */
+import { spawn } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StatusResult } from '../../rpc/protocol.js';
+import { callDaemon } from '../../rpc/client.js';
+import type { ClusterNode } from '../emulated-cluster.js';
+import { damageCheckpoint, planRound, seededRandom, type CheckpointDamage, type RoundOdds, type RoundPlan } from './chaos.js';
+import { addressViolations, unreachablePods, type CloudView, type NodeUnderTest } from './invariants.js';
+import { KubeletPods } from './kubelet-pods.js';
+
+/** The daemon's life, as the campaign drives it (EmulatedCluster's start/stop). */
+export interface DaemonControl {
+  readonly node: ClusterNode;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+  status(): Promise<StatusResult>;
+  logTail(lines: number): Promise<string>;
+}
+
+export interface CampaignOptions {
+  readonly daemon: DaemonControl;
+  readonly cloud: CloudView;
+  readonly binDir: string;
+  readonly vpcHostNetnsPath: string;
+  /** Namespace prefix of the pods' network namespaces. */
+  readonly prefix: string;
+  readonly rounds: number;
+  readonly seed: number;
+  /** Pod slots: at most this many pods at once (stay under the node's max pods). */
+  readonly slots: number;
+  readonly odds?: RoundOdds;
+  /** Called at the start of each round, e.g. to set the cloud's faults for it. */
+  readonly beforeRound?: (round: number, random: () => number) => void | Promise<void>;
+  /** Called once the round's storm is over, before the node is let settle (e.g. to clear faults). */
+  readonly afterStorm?: (round: number) => void | Promise<void>;
+  /** Progress lines. */
+  readonly log?: (line: string) => void;
+}
+
+export interface CampaignReport {
+  readonly rounds: number;
+  readonly kills: number;
+  readonly secondDaemons: { refused: number; tookOver: number };
+  readonly damage: Record<CheckpointDamage, number>;
+  readonly adds: number;
+  readonly addFailures: number;
+  readonly dels: number;
+  readonly delRetries: number;
+  readonly pingsChecked: number;
+  /** Broken rules, each with its round; empty when every round held. */
+  readonly violations: string[];
+  readonly seconds: number;
+}
+
+export async function runCrashCampaign(options: CampaignOptions): Promise<CampaignReport> {
+  const started = Date.now();
+  const random = seededRandom(options.seed);
+  const { daemon } = options;
+  const pods = new KubeletPods({ binDir: options.binDir, socketPath: daemon.node.socketPath, prefix: options.prefix, slots: options.slots });
+  const node: NodeUnderTest = { netnsPath: daemon.node.netnsPath, checkpointPath: daemon.node.checkpointPath, vpcHostNetnsPath: options.vpcHostNetnsPath };
+  const report = {
+    kills: 0,
+    secondDaemons: { refused: 0, tookOver: 0 },
+    damage: { deleted: 0, truncated: 0, garbled: 0, doubled: 0 } as Record<CheckpointDamage, number>,
+    pingsChecked: 0,
+    violations: [] as string[],
+  };
+  let round = 0;
+  const turn = { damage: 0, second: 0 };
+  try {
+    for (round = 1; round <= options.rounds; round += 1) {
+      const plan = planRound(random, options.odds, turn);
+      await options.beforeRound?.(round, random);
+      await runRound(plan, pods, options, random, report);
+      await options.afterStorm?.(round);
+      const status = await settled(daemon);
+      const live = pods.live();
+      const broken = [...(await addressViolations(live, status, node, options.cloud)), ...(await unreachablePods(live, node)), ...pods.stuck.splice(0)];
+      report.pingsChecked += live.length;
+      for (const line of broken) report.violations.push(`round ${round}: ${line}`);
+      options.log?.(
+        `round ${round}/${options.rounds}: ${describePlan(plan)}; ${live.length} live pods${broken.length === 0 ? '' : `; ${broken.length} VIOLATIONS: ${broken.join(' | ')}`}`,
+      );
+      if (broken.length > 0) options.log?.(`daemon log tail:\n${await daemon.logTail(40)}`);
+    }
+    await pods.removeAll();
+    const status = await settled(daemon);
+    const after = await addressViolations([], status, node, options.cloud);
+    report.violations.push(...after.map((line) => `after removing every pod: ${line}`), ...pods.stuck.splice(0));
+  } finally {
+    await pods.removeAll().catch(() => undefined);
+  }
+  return {
+    rounds: round - 1,
+    ...report,
+    adds: pods.counts.adds,
+    addFailures: pods.counts.addFailures,
+    dels: pods.counts.dels,
+    delRetries: pods.counts.delRetries,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+}
+
+type Tally = Pick<CampaignReport, 'kills' | 'secondDaemons' | 'damage'>;
+
+async function runRound(plan: RoundPlan, pods: KubeletPods, options: CampaignOptions, random: () => number, report: Tally & { kills: number }): Promise<void> {
+  const { daemon } = options;
+  const storm = startStorm(plan.changes, pods, random);
+  if (plan.secondDaemon !== undefined) await secondDaemon(plan.secondDaemon, options, report);
+  if (plan.killAtMs !== undefined) {
+    await sleep(plan.killAtMs);
+    await daemon.kill();
+    report.kills += 1;
+    if (plan.damage !== undefined) {
+      await damage(daemon.node.checkpointPath, plan.damage, random);
+      report.damage[plan.damage] += 1;
+    }
+    await sleep(plan.restartAfterMs);
+    await daemon.start();
+  }
+  await storm;
+}
+
+/** ADDs into empty slots and DELs of live pods, all at once, in a seeded order. */
+function startStorm(changes: number, pods: KubeletPods, random: () => number): Promise<void> {
+  const { empty, live } = pods.idleSlots();
+  const work: Promise<void>[] = [];
+  for (let i = 0; i < changes; i += 1) {
+    const doAdd = empty.length > 0 && (live.length === 0 || random() < 0.55);
+    const from = doAdd ? empty : live;
+    if (from.length === 0) break;
+    const slot = from.splice(Math.floor(random() * from.length), 1)[0]!;
+    work.push(doAdd ? pods.add(slot) : pods.del(slot));
+  }
+  return Promise.all(work).then(() => undefined);
+}
+
+/**
+ * A second daemon beside the running one. `refused`: started without waiting, it must exit 3
+ * naming the first while the first keeps serving. `takeover`: it waits; the first is killed and
+ * the second must serve (it becomes the node's daemon).
+ */
+async function secondDaemon(mode: 'refused' | 'takeover', options: CampaignOptions, report: Tally): Promise<void> {
+  const { node } = options.daemon;
+  const first = node.process;
+  const child = spawn(join(options.binDir, 'nativeip-ipamd'), [], { env: { ...node.env, NATIVEIP_LOCK_WAIT: mode === 'refused' ? '0' : '60' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  if (mode === 'refused') {
+    const code = await exited;
+    if (code !== 3 || !stderr.includes(`(PID ${first?.pid}) holds`)) throw new Error(`a second daemon beside PID ${first?.pid} exited ${code}, not 3 naming it: ${stderr.trim()}`);
+    report.secondDaemons.refused += 1;
+    return;
+  }
+  await sleep(300);
+  if (child.exitCode !== null) throw new Error(`a waiting second daemon exited ${child.exitCode}: ${stderr.trim()}`);
+  await options.daemon.kill();
+  node.process = child;
+  await waitForStatus(node.socketPath, child, () => stderr);
+  report.secondDaemons.tookOver += 1;
+}
+
+async function waitForStatus(socketPath: string, child: { exitCode: number | null }, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the daemon exited ${child.exitCode}: ${stderr().trim()}`);
+    try {
+      await callDaemon(socketPath, 'status', {}, { timeoutMs: 2_000 });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`the daemon did not answer within 60 s: ${(error as Error).message}`);
+      await sleep(100);
+    }
+  }
+}
+
+async function damage(path: string, kind: CheckpointDamage, random: () => number): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return;
+  }
+  const damaged = damageCheckpoint(text, kind, random);
+  if (damaged === undefined) await rm(path, { force: true });
+  else await writeFile(path, damaged);
+}
+
+/** STATUS once the daemon has read every record (nothing unsettled) and its reconcile ran. */
+async function settled(daemon: DaemonControl): Promise<StatusResult> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const status = await daemon.status();
+    if (status.unsettled === undefined) return status;
+    if (Date.now() > deadline) throw new Error(`the daemon is still unsettled after 60 s: ${status.unsettled}`);
+    await sleep(200);
+  }
+}
+
+function describePlan(plan: RoundPlan): string {
+  const parts = [`${plan.changes} changes`];
+  if (plan.secondDaemon !== undefined) parts.push(`second daemon ${plan.secondDaemon}`);
+  if (plan.killAtMs !== undefined) parts.push(`kill -9 at ${plan.killAtMs} ms, restart after ${plan.restartAfterMs} ms${plan.damage === undefined ? '' : `, checkpoint ${plan.damage}`}`);
+  return parts.join(', ');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,72 @@
+/**
+ * The crash campaign, short (CI): ADD/DEL storms through the built nativeip-cni with kubelet-like
+ * retries on an emulated t3.medium, with the daemon killed (-9) at random moments and restarted,
+ * a second daemon started beside it, and its checkpoint deleted, truncated, garbled or doubled
+ * with live pods. After every round: no address held twice, no allocation for a gone pod, no
+ * kernel leftovers, every live pod answers a ping from the VPC; at the end no leaked ENI and
+ * DeleteOnTermination on every ENI of the node. bench/crash-campaign.ts runs the long version.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsCloudView } from '../../src/demo/crash-campaign/cloud-views.js';
+import { runCrashCampaign } from '../../src/demo/crash-campaign/campaign.js';
+import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
+import { tearDownCluster } from './support/cluster.js';
+
+const skip = e2eSkipReason();
+const PREFIX = 'crs-';
+const SEED = Number(process.env['NATIVEIP_CAMPAIGN_SEED'] ?? 9);
+const ROUNDS = 40;
+let cluster: EmulatedCluster | undefined;
+let workDir: string | undefined;
+let node: ClusterNode;
+
+beforeAll(async () => {
+  if (skip !== undefined) return;
+  workDir = await mkdtemp(join(tmpdir(), 'nativeip-crash-'));
+  // t3.medium: 3 ENIs × 5 secondary addresses; 12 pod slots keep it under its 17 max pods. A 2 s
+  // cooldown keeps the storms within its addresses; a 10 s reconcile lets held addresses go.
+  cluster = await EmulatedCluster.start({
+    prefix: PREFIX,
+    nodes: 1,
+    instanceType: 't3.medium',
+    binDir: DIST_BIN,
+    workDir,
+    daemonEnv: { IP_COOLDOWN_PERIOD: '2', NATIVEIP_RECONCILE_INTERVAL: '10' },
+  });
+  node = cluster.nodes[0]!;
+}, 120_000);
+
+afterAll(async () => {
+  await tearDownCluster(cluster, [], workDir);
+}, 120_000);
+
+describe.skipIf(skip !== undefined)('crash campaign (AWS, short)', () => {
+  it(`${ROUNDS} rounds of storms, kills, second daemons and damaged checkpoints keep every address single and every pod reachable`, async () => {
+    const c = cluster!;
+    const report = await runCrashCampaign({
+      daemon: {
+        node,
+        start: () => c.startDaemon(node),
+        kill: () => c.stopDaemon(node, 'SIGKILL'),
+        status: () => c.status(node),
+        logTail: (lines) => c.logTail(node, lines),
+      },
+      cloud: awsCloudView(c.emulator, node.instanceId),
+      binDir: DIST_BIN,
+      vpcHostNetnsPath: c.fabric.vpcHost.netnsPath,
+      prefix: PREFIX,
+      rounds: ROUNDS,
+      seed: SEED,
+      slots: 12,
+      log: (line) => console.log(line),
+    });
+    console.log(JSON.stringify({ ...report, violations: report.violations.length }));
+    expect(report.violations).toEqual([]);
+    expect(report.kills).toBeGreaterThan(ROUNDS / 2);
+    expect(await awsCloudView(c.emulator, node.instanceId).leakedInterfaces()).toEqual([]);
+  }, 600_000);
+});
