@@ -7,6 +7,7 @@ import {
   renderSubnet,
 } from './ec2-render.js';
 import type { Ec2State } from './ec2-state.js';
+import { requestFingerprint } from './client-tokens.js';
 import { missingParameter } from './errors.js';
 import type { QueryParams } from './query-params.js';
 import type { XmlFragment } from './xml.js';
@@ -66,7 +67,8 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
   },
 
   CreateNetworkInterface(state, params) {
-    const eni = state.createNetworkInterface({
+    const token = params.string('ClientToken');
+    const eni = state.clientTokens.run('CreateNetworkInterface', token, requestFingerprint(params.entries()), () => state.createNetworkInterface({
       subnetId: params.requireString('SubnetId'),
       description: params.string('Description'),
       securityGroupIds: params.list('SecurityGroupId'),
@@ -76,8 +78,8 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
       tagSpecifications: params.tagSpecifications(),
       ipv4PrefixCount: params.int('Ipv4PrefixCount', { min: 1 }),
       ipv4Prefixes: params.list('Ipv4Prefix').length > 0 ? params.list('Ipv4Prefix') : prefixSpecs(params),
-    });
-    return [el('networkInterface', renderNetworkInterface(state, eni)), leaf('clientToken', params.string('ClientToken'))];
+    }));
+    return [el('networkInterface', renderNetworkInterface(state, eni)), leaf('clientToken', token)];
   },
 
   AttachNetworkInterface(state, params) {

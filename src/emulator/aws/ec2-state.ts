@@ -11,6 +11,7 @@ import type { InstanceTypeInfo } from './instance-types.js';
 import { maxIpv4PerInterface } from './instance-types.js';
 import { releaseAddresses, takeNewEniAddresses } from './eni-addresses.js';
 import { Ec2Network } from './ec2-network.js';
+import { ClientTokens } from './client-tokens.js';
 import type { Ec2NetworkOptions } from './ec2-network.js';
 
 export type { AssignRequest } from './eni-assignment.js';
@@ -58,6 +59,8 @@ export class Ec2State extends Ec2Network {
   private readonly onChange: ((at: number) => void) | undefined;
   private readonly enis = new Map<string, EniRecord>();
   private readonly instanceRecords = new Map<string, InstanceRecord>();
+  /** CreateNetworkInterface's idempotency tokens; a repeat answers the ENI as it is now (or was last). */
+  readonly clientTokens = new ClientTokens<EniRecord>();
   private readonly registry: EniRegistry = {
     eni: (id) => this.eni(id),
     subnet: (id) => this.subnet(id),

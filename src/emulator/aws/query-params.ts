@@ -36,6 +36,11 @@ export class QueryParams {
     return new QueryParams(new Map(new URLSearchParams(body)));
   }
 
+  /** Every parameter as sent, for comparing whole requests. */
+  entries(): IterableIterator<[string, string]> {
+    return this.values.entries();
+  }
+
   has(name: string): boolean {
     return this.values.has(name);
   }
