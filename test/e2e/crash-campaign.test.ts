@@ -2,7 +2,8 @@
  * The crash campaign, short (CI): ADD/DEL storms through the built nativeip-cni with kubelet-like
  * retries on an emulated t3.medium, with the daemon killed (-9) at random moments and restarted,
  * a second daemon started beside it, and its checkpoint deleted, truncated, garbled or doubled
- * with live pods. After every round: no address held twice, no allocation for a gone pod, no
+ * with live pods, while EC2 loses replies, answers 5xx, throttles, times out, lags and
+ * forgets new ENIs for a moment (eventual consistency). After every round: no address held twice, no allocation for a gone pod, no
  * kernel leftovers, every live pod answers a ping from the VPC; at the end no leaked ENI and
  * DeleteOnTermination on every ENI of the node. bench/crash-campaign.ts runs the long version.
  */
@@ -62,6 +63,7 @@ describe.skipIf(skip !== undefined)('crash campaign (AWS, short)', () => {
       rounds: ROUNDS,
       seed: SEED,
       slots: 12,
+      faults: { cloud: 'aws', plan: c.emulator.faults, choices: { roundRate: 0.4, without: ['timeout'] } },
       log: (line) => console.log(line),
     });
     console.log(JSON.stringify({ ...report, violations: report.violations.length }));

@@ -12,6 +12,7 @@ import type { StatusResult } from '../../rpc/protocol.js';
 import { callDaemon } from '../../rpc/client.js';
 import type { ClusterNode } from '../emulated-cluster.js';
 import { damageCheckpoint, planRound, seededRandom, type CheckpointDamage, type RoundOdds, type RoundPlan } from './chaos.js';
+import { addFired, roundFaults, type CloudFaults, type FaultChoices } from './cloud-faults.js';
 import { addressViolations, unreachablePods, type CloudView, type NodeUnderTest } from './invariants.js';
 import { KubeletPods } from './kubelet-pods.js';
 
@@ -31,15 +32,15 @@ export interface CampaignOptions {
   readonly vpcHostNetnsPath: string;
   /** Namespace prefix of the pods' network namespaces. */
   readonly prefix: string;
+  /** Rounds to run; with `minKills`, more until the daemon has been killed that many times. */
   readonly rounds: number;
+  readonly minKills?: number;
   readonly seed: number;
   /** Pod slots: at most this many pods at once (stay under the node's max pods). */
   readonly slots: number;
   readonly odds?: RoundOdds;
-  /** Called at the start of each round, e.g. to set the cloud's faults for it. */
-  readonly beforeRound?: (round: number, random: () => number) => void | Promise<void>;
-  /** Called once the round's storm is over, before the node is let settle (e.g. to clear faults). */
-  readonly afterStorm?: (round: number) => void | Promise<void>;
+  /** The cloud emulator's faults, injected during some rounds' storms (cloud-faults.ts). Unset: none. */
+  readonly faults?: { readonly cloud: 'aws' | 'azure'; readonly plan: CloudFaults; readonly choices: FaultChoices };
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -54,6 +55,9 @@ export interface CampaignReport {
   readonly dels: number;
   readonly delRetries: number;
   readonly pingsChecked: number;
+  /** Rounds that had cloud faults, and the faults the cloud injected, by kind. */
+  readonly faultRounds: number;
+  readonly faultsFired: Record<string, number>;
   /** Broken rules, each with its round; empty when every round held. */
   readonly violations: string[];
   readonly seconds: number;
@@ -70,23 +74,33 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     secondDaemons: { refused: 0, tookOver: 0 },
     damage: { deleted: 0, truncated: 0, garbled: 0, doubled: 0 } as Record<CheckpointDamage, number>,
     pingsChecked: 0,
+    faultRounds: 0,
+    faultsFired: {} as Record<string, number>,
     violations: [] as string[],
   };
   let round = 0;
   const turn = { damage: 0, second: 0 };
   try {
-    for (round = 1; round <= options.rounds; round += 1) {
+    for (round = 1; round <= options.rounds || report.kills < (options.minKills ?? 0); round += 1) {
       const plan = planRound(random, options.odds, turn);
-      await options.beforeRound?.(round, random);
-      await runRound(plan, pods, options, random, report);
-      await options.afterStorm?.(round);
+      const faults = options.faults === undefined ? undefined : roundFaults(options.faults.cloud, random, options.faults.choices);
+      if (faults !== undefined) {
+        options.faults!.plan.set(faults);
+        report.faultRounds += 1;
+      }
+      try {
+        await runRound(plan, pods, options, random, report);
+      } finally {
+        // The node settles without faults: the checks see what the daemon made of them.
+        options.faults?.plan.clear();
+      }
       const status = await settled(daemon);
       const live = pods.live();
       const broken = [...(await addressViolations(live, status, node, options.cloud)), ...(await unreachablePods(live, node)), ...pods.stuck.splice(0)];
       report.pingsChecked += live.length;
       for (const line of broken) report.violations.push(`round ${round}: ${line}`);
       options.log?.(
-        `round ${round}/${options.rounds}: ${describePlan(plan)}; ${live.length} live pods${broken.length === 0 ? '' : `; ${broken.length} VIOLATIONS: ${broken.join(' | ')}`}`,
+        `round ${round}/${options.rounds}${options.minKills === undefined ? '' : ` (kills ${report.kills}/${options.minKills})`}: ${describePlan(plan)}${faults === undefined ? '' : ', cloud faults'}; ${live.length} live pods${broken.length === 0 ? '' : `; ${broken.length} VIOLATIONS: ${broken.join(' | ')}`}`,
       );
       if (broken.length > 0) options.log?.(`daemon log tail:\n${await daemon.logTail(40)}`);
     }
@@ -95,8 +109,10 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     const after = await addressViolations([], status, node, options.cloud);
     report.violations.push(...after.map((line) => `after removing every pod: ${line}`), ...pods.stuck.splice(0));
   } finally {
+    options.faults?.plan.clear();
     await pods.removeAll().catch(() => undefined);
   }
+  if (options.faults !== undefined) addFired(report.faultsFired, options.faults.plan.fired());
   return {
     rounds: round - 1,
     ...report,

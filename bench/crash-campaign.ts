@@ -1,0 +1,110 @@
+/**
+ * The long crash campaign (test/e2e/crash-campaign.test.ts is its short CI version), on AWS and on
+ * Azure: on one emulated node each, rounds of ADD/DEL storms through the built nativeip-cni with
+ * kubelet-like retries until the daemon has been killed (-9) at least N times, with second
+ * daemons started beside it, its checkpoint deleted / truncated / garbled / doubled with live
+ * pods, and the cloud emulator injecting faults in some rounds (lost replies, 5xx, throttling,
+ * timeouts, latency, NotFound right after create). After every round every record is checked
+ * (src/demo/crash-campaign/invariants.ts). Root only. Prints the counts and writes them to
+ * BENCHMARKS.md; asserts nothing (a violation is a figure of its own, listed in full).
+ * Run: npm run build && node scripts/run-ts.mjs bench/crash-campaign.ts [kills per cloud, default 500] [--aws|--azure] [--no-write] [--seed=N]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCrashCampaign, type CampaignOptions, type CampaignReport } from '../src/demo/crash-campaign/campaign.js';
+import { awsCloudView, azureCloudView } from '../src/demo/crash-campaign/cloud-views.js';
+import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
+import { buildRevision } from './lib/build-revision.js';
+import { MachineLoadSampler, describeLoad } from './lib/machine-load.js';
+import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
+
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const KILLS = Number(positional[0] ?? 500);
+const WRITE = !flags.includes('--no-write');
+const SEED = Number(flags.find((f) => f.startsWith('--seed='))?.slice('--seed='.length) ?? 1);
+const CLOUDS = (['aws', 'azure'] as const).filter((c) => !flags.includes(c === 'aws' ? '--azure' : '--aws'));
+const BIN_DIR = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
+/** Pod slots: under t3.medium's 17 max pods, and a fair share of one Azure NIC. */
+const SLOTS = 12;
+const DAEMON_ENV = { IP_COOLDOWN_PERIOD: '2', NATIVEIP_RECONCILE_INTERVAL: '10', NATIVEIP_LOG_LEVEL: 'info' };
+
+interface CloudRun {
+  readonly cloud: 'aws' | 'azure';
+  readonly report: CampaignReport;
+  readonly leaked: string[];
+}
+
+async function runOn(cloud: 'aws' | 'azure'): Promise<CloudRun> {
+  const workDir = await mkdtemp(join(tmpdir(), `nativeip-crash-${cloud}-`));
+  const prefix = cloud === 'aws' ? 'bcr-a-' : 'bcr-z-';
+  const common = { prefix, nodes: 1, binDir: BIN_DIR, workDir, daemonEnv: DAEMON_ENV };
+  const cluster = cloud === 'aws' ? await EmulatedCluster.start({ ...common, instanceType: 't3.medium' }) : await EmulatedCluster.startAzure({ ...common, nicsPerVm: 1 });
+  const node = cluster.nodes[0]!;
+  try {
+    const view = cloud === 'aws' ? awsCloudView((cluster as EmulatedCluster).emulator, node.instanceId) : azureCloudView((cluster as Awaited<ReturnType<typeof EmulatedCluster.startAzure>>).emulator, node.instanceId);
+    const options: CampaignOptions = {
+      daemon: {
+        node,
+        start: () => cluster.startDaemon(node),
+        kill: () => cluster.stopDaemon(node, 'SIGKILL'),
+        status: () => cluster.status(node),
+        logTail: (lines) => cluster.logTail(node, lines),
+      },
+      cloud: view,
+      binDir: BIN_DIR,
+      vpcHostNetnsPath: cluster.fabric.vpcHost.netnsPath,
+      prefix,
+      rounds: 1,
+      minKills: KILLS,
+      seed: SEED,
+      slots: SLOTS,
+      faults: { cloud, plan: cluster.emulator.faults, choices: { roundRate: 0.4 } },
+      log: (line) => console.log(`[${cloud}] ${line}`),
+    };
+    const report = await runCrashCampaign(options);
+    return { cloud, report, leaked: await view.leakedInterfaces() };
+  } finally {
+    await cluster.close();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+function row(run: CloudRun): string {
+  const r = run.report;
+  const damage = Object.entries(r.damage).map(([k, n]) => `${k} ${n}`).join(', ');
+  const faults = Object.entries(r.faultsFired).map(([k, n]) => `${k} ${n}`).join(', ') || 'none fired';
+  return `| ${run.cloud === 'aws' ? 'AWS (t3.medium)' : 'Azure (1 NIC)'} | ${r.rounds} | ${r.kills} | ${r.secondDaemons.refused} + ${r.secondDaemons.tookOver} | ${damage} | ${r.faultRounds}: ${faults} | ${r.adds} / ${r.addFailures} | ${r.dels} / ${r.delRetries} | ${r.pingsChecked} | ${r.violations.length + run.leaked.length} | ${Math.round(r.seconds / 60)} min |`;
+}
+
+async function main(): Promise<void> {
+  const load = new MachineLoadSampler();
+  load.start();
+  const runs: CloudRun[] = [];
+  for (const cloud of CLOUDS) runs.push(await runOn(cloud));
+  const machine = load.stop();
+  const table = [
+    '| cloud | rounds | kill -9 | second daemons (refused + took over) | checkpoint damaged with live pods | rounds with cloud faults: faults fired | ADDs / failed (retried by a new sandbox) | DELs / retries | live pods pinged | violations | time |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...runs.map(row),
+  ].join('\n');
+  const violations = runs.flatMap((run) => [...run.report.violations, ...run.leaked.map((l) => `at the end: ${l}`)].map((v) => `- ${run.cloud}: ${v}`));
+  console.log(table);
+  for (const v of violations) console.log(v);
+  if (!WRITE) return;
+  writeSection(
+    'crash-campaign',
+    [
+      '## Crash campaign',
+      '',
+      `${machineLine()}. Build: ${buildRevision(BIN_DIR)}. Measured by \`bench/crash-campaign.ts\` (seed ${SEED}; the CI version is test/e2e/crash-campaign.test.ts): one emulated node per cloud, ${SLOTS} pod slots, rounds of 1–8 concurrent pod changes (ADD into an empty slot, DEL of a live pod) through the built \`nativeip-cni\` shim, driven as kubelet drives it (a fresh network namespace and container id per sandbox; a failed ADD is followed by a DEL of that sandbox, retried until it succeeds; a DEL is retried every 200 ms until it succeeds). Per round, at random: kill -9 of the daemon 0–400 ms into the storm and a successor 0–600 ms later (70 %); damage to the checkpoint while it is down (35 % of kills, the four kinds in turn); a second daemon beside the running one (15 %: refused at once, or waiting and taking over when the first is killed); cloud faults during the storm (40 %: on writes, lost replies 15 %, 5xx 10 %, throttling 10 %, timeouts 5 %; latency 20 % of calls; NotFound for 0.5–2.5 s after a create). After each round, with the faults cleared and the daemon settled, the checks: no address held twice (kubelet's pods, STATUS, the checkpoint file), every live pod's address recorded by the daemon (an allocation, or held from the kernel) and on the node in the cloud, no allocation or hold for a gone pod, no veth, route or rule of a gone pod in the node's namespace, every live pod answering a ping from the VPC; at the end, every pod removed, no ENI of the node detached or without DeleteOnTermination. Daemon settings: IP_COOLDOWN_PERIOD=2, NATIVEIP_RECONCILE_INTERVAL=10. While it ran: ${describeLoad(machine)}.`,
+      '',
+      table,
+      '',
+      violations.length === 0 ? 'No violation.' : `Violations, in full:\n\n${violations.join('\n')}`,
+    ].join('\n'),
+  );
+}
+
+await main();
