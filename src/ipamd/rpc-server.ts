@@ -8,7 +8,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { endAndDrain } from '../rpc/end-connection.js';
+import { endConnection } from '../rpc/end-connection.js';
 import { rpcErrorBody } from '../rpc/errors.js';
 import { SharedFrameBudget } from '../rpc/frame-budget.js';
 import { encodeFrame } from '../rpc/framing.js';
@@ -33,7 +33,7 @@ export class RpcServer {
   readonly #limits: SocketLimits;
   readonly #budget: SharedFrameBudget;
   readonly #connections = new Set<Socket>();
-  /** Refused connections while their refusal is read (at most closeGraceMs each). */
+  /** Refused connections until their refusal is flushed (at most closeGraceMs each). */
   readonly #refused = new Set<Socket>();
   /** Connections refused since the cap was last reached; logged once per episode. */
   #refusedInEpisode = 0;
@@ -119,7 +119,7 @@ export class RpcServer {
     this.#refused.add(socket);
     socket.on('close', () => this.#refused.delete(socket));
     const message = `nativeip-ipamd is serving ${this.#connections.size} connections, its limit (${max}); try again`;
-    endAndDrain(socket, this.#limits.closeGraceMs, encodeFrame({ v: PROTOCOL_VERSION, id: 0, error: rpcErrorBody('ConnectionLimit', message) }));
+    endConnection(socket, this.#limits.closeGraceMs, encodeFrame({ v: PROTOCOL_VERSION, id: 0, error: rpcErrorBody('ConnectionLimit', message) }));
   }
 
   async #dispatch(request: RpcRequest): Promise<unknown> {

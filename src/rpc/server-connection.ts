@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 
 import { ConnectionDeadline, type DeadlineKind } from './connection-deadline.js';
 import { decodeRequest, peekRequestId } from './decode.js';
-import { endAndDrain } from './end-connection.js';
+import { endConnection } from './end-connection.js';
 import { rpcErrorBody, toRpcError } from './errors.js';
 import { FrameBudgetError, type FrameBudget } from './frame-budget.js';
 import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
@@ -55,8 +55,8 @@ type Reply = { result: unknown } | { error: RpcErrorBody };
  * `BadFrame` for an undecodable frame; `ConnectionLimit` for a frame the shared `frameBudget`
  * has no room for (refused, not buffered) or a frame not completed within `frameTimeoutMs`.
  * A connection with nothing in flight and no bytes for `idleTimeoutMs` gets a `ConnectionLimit`
- * notice and is closed too. Closing ends the daemon's side and discards input for up to
- * `closeGraceMs` so a peer still writing reads the reply rather than a broken pipe.
+ * notice and is closed too. Closing stops reading, ends the daemon's side and destroys the
+ * socket once the last reply reached the kernel (at most `closeGraceMs` later; end-connection.ts).
  *
  * Create the server with `allowHalfOpen: true` so a peer that shuts down its sending side after
  * the request still gets its reply; this function ends the connection once it has answered.
@@ -188,7 +188,7 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
       socket.pause();
       if (answered) {
         ending = true;
-        endAndDrain(socket, closeGraceMs);
+        endConnection(socket, closeGraceMs);
       }
       return;
     }
@@ -248,6 +248,7 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
     pump();
   });
 
+  pump();
   return done;
 }
 

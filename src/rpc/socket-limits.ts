@@ -20,8 +20,8 @@ export interface SocketLimits {
   /** A frame begun but not completed within this long is answered `ConnectionLimit` and the connection closed. */
   readonly frameTimeoutMs: number;
   /**
-   * After the daemon's last frame on a connection it ends its side, reads and discards for up to
-   * this long so a peer still writing sees the answer rather than a broken pipe, then closes.
+   * After the daemon's last frame on a connection it ends its side and closes once the frame is
+   * flushed to the kernel; a peer that does not read it (its receive buffer full) is closed after this long.
    */
   readonly closeGraceMs: number;
 }
@@ -46,7 +46,8 @@ export interface SocketLimits {
  *   (an ADD waiting up to 20 s for the pool to grow) is a request in flight, which is never idle.
  * - frameTimeoutMs 10 s. A request of at most 1 MiB written in one go crosses a Unix socket in
  *   about a millisecond; the same slack as the idle timeout.
- * - closeGraceMs 1 s: ample for a peer to finish writing a frame of at most 1 MiB.
+ * - closeGraceMs 1 s: the daemon's last frame (a few hundred bytes) needs room in the peer's
+ *   receive buffer only; a peer that has not made that room in 1 s is not reading.
  *
  * Timers are checked once more after pending socket reads (see connection-deadline.ts), so a
  * daemon whose event loop stalls does not count its own stall against a peer.
