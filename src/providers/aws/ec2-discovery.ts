@@ -5,7 +5,7 @@
  */
 import { CloudError, type NodeObservation, type NodeSnapshot } from '../../core/types.js';
 import { Ec2Gateway } from './ec2-gateway.js';
-import type { AwsProviderLogger, Ec2ProviderOptions } from './ec2-provider-options.js';
+import { DEFAULT_EC2_REQUEST_TIMEOUT_MS, type AwsProviderLogger, type Ec2ProviderOptions } from './ec2-provider-options.js';
 import type { EniRecord } from './ec2-records.js';
 import { Ec2RequestLimiter } from './ec2-request-limiter.js';
 import { noteDeleteOnTerminationUnset, resolveUnfinished, settleDeleteOnTermination } from './ec2-resume.js';
@@ -55,6 +55,7 @@ export function newEc2Gateway(region: string, options: Ec2ProviderOptions): Ec2G
     endpoint: options.ec2Endpoint,
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 3,
+    requestTimeoutMs: options.ec2RequestTimeoutMs ?? DEFAULT_EC2_REQUEST_TIMEOUT_MS,
     limiter: options.requestLimiter === false ? undefined : (options.requestLimiter ?? new Ec2RequestLimiter()),
   });
 }

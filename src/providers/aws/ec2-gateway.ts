@@ -44,6 +44,11 @@ export interface Ec2GatewayOptions {
   readonly endpoint?: string | undefined;
   readonly credentials?: AwsCredentials | undefined;
   readonly maxAttempts: number;
+  /**
+   * Longest wait for one HTTP attempt's answer (connection, request and response headers); then
+   * the attempt fails with TimeoutError, which the SDK retries and maps to Transient.
+   */
+  readonly requestTimeoutMs: number;
   /** Client-side mirror of EC2's request buckets; every attempt waits for its token. None: unlimited. */
   readonly limiter?: Ec2RequestLimiter | undefined;
 }
@@ -74,7 +79,13 @@ export class Ec2Gateway {
 
   constructor(options: Ec2GatewayOptions) {
     this.limiter = options.limiter;
-    const config: EC2ClientConfig = { region: options.region, maxAttempts: options.maxAttempts };
+    const config: EC2ClientConfig = {
+      region: options.region,
+      maxAttempts: options.maxAttempts,
+      // Why throwOnRequestTimeout: without it @smithy/node-http-handler only logs a warning when
+      // requestTimeout passes and keeps waiting, so a request EC2 never answers hangs for ever.
+      requestHandler: { requestTimeout: options.requestTimeoutMs, throwOnRequestTimeout: true },
+    };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     if (options.credentials !== undefined) {
       const { accessKeyId, secretAccessKey, sessionToken } = options.credentials;

@@ -107,13 +107,14 @@ async function createEni(session: Ec2Session, options: CreateInterfaceOptions): 
 }
 
 async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: number, origin: { readonly kept: boolean }): Promise<CloudInterface> {
-  const { facts, log } = session;
+  const { log } = session;
   const ec2 = session.ec2();
   const { journal } = session.unfinished;
   const op = journal?.byInterface(eni.id);
   let attachmentId: string | undefined;
+  let at = deviceIndex;
   try {
-    attachmentId = await ec2.attachEni(eni.id, facts.identity.instanceId, deviceIndex);
+    ({ attachmentId, deviceIndex: at } = await attachOrFindAttached(session, eni.id, deviceIndex));
     // On disk before the modify: a crash between the two leaves an ENI that would outlive the instance.
     if (op !== undefined) await journal?.put({ ...op, attachmentId });
     await ec2.setDeleteOnTermination(eni.id, attachmentId);
@@ -126,7 +127,7 @@ async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: numbe
     if (error instanceof CloudError && error.retryable && attachmentId !== undefined) {
       session.unfinished.deleteOnTermination.set(eni.id, attachmentId);
       log.warn({ interfaceId: eni.id, err: messageOf(error) }, 'setting DeleteOnTermination was throttled or failed; the ENI is attached, and the flag is set before the next create or at the next leaked-ENI sweep');
-      return attached(session, eni, deviceIndex);
+      return attached(session, eni, at);
     }
     if (origin.kept && attachmentId === undefined) return keptAttachFailed(session, eni, error);
     log.warn({ interfaceId: eni.id, deviceIndex, err: messageOf(error) }, 'attaching a new ENI failed; deleting it');
@@ -134,7 +135,38 @@ async function attachEni(session: Ec2Session, eni: EniRecord, deviceIndex: numbe
     throw error;
   }
   await journal?.drop(op?.clientToken);
-  return attached(session, eni, deviceIndex);
+  return attached(session, eni, at);
+}
+
+/**
+ * AttachNetworkInterface, made safe to repeat. The attach is not idempotent in EC2 (it takes no
+ * ClientToken): when an attempt's answer is lost, the SDK's retry (or ours) finds the ENI already
+ * attached and EC2 answers `InvalidNetworkInterface.InUse`; a request with no answer at all
+ * (connection reset, timeout) may have landed too. In both cases one describe tells: attached (or
+ * attaching) to this instance means the attach landed, and its attachment id is read from there.
+ * Anything else rethrows the attach's own error.
+ */
+async function attachOrFindAttached(session: Ec2Session, interfaceId: string, deviceIndex: number): Promise<{ attachmentId: string; deviceIndex: number }> {
+  const ec2 = session.ec2();
+  const instanceId = session.facts.identity.instanceId;
+  try {
+    return { attachmentId: await ec2.attachEni(interfaceId, instanceId, deviceIndex), deviceIndex };
+  } catch (error) {
+    if (!(error instanceof CloudError && (error.code === 'Transient' || isInUse(error)))) throw error;
+    const now = await ec2.describeEni(interfaceId).catch(() => undefined);
+    const attachment = now?.attachment;
+    if (attachment === undefined || attachment.instanceId !== instanceId || !(attachment.status === 'attached' || attachment.status === 'attaching')) throw error;
+    session.log.warn(
+      { interfaceId, deviceIndex: attachment.deviceIndex, err: messageOf(error) },
+      'the attach had landed although its answer was lost; using the attachment EC2 shows',
+    );
+    return { attachmentId: attachment.attachmentId, deviceIndex: attachment.deviceIndex };
+  }
+}
+
+/** EC2's answer to an attach of an ENI that is attached already. */
+function isInUse(error: CloudError): boolean {
+  return error.cloudCode === 'InvalidNetworkInterface.InUse';
 }
 
 /** Deletes an ENI whose attach failed; when that fails too, the journal keeps it to be checked again. */

@@ -41,6 +41,11 @@ export interface Ec2ProviderOptions {
    * for a token of its class. Default: EC2's published figures on the real clock. `false`: none.
    */
   readonly requestLimiter?: Ec2RequestLimiter | false;
+  /**
+   * Longest wait for the answer to one EC2 HTTP attempt. Default {@link DEFAULT_EC2_REQUEST_TIMEOUT_MS}.
+   * A request never answered then fails as Transient (retried by the SDK, then by the pool's backoff).
+   */
+  readonly ec2RequestTimeoutMs?: number;
   /** Per-request IMDS timeout. Default 2000 ms. */
   readonly imdsTimeoutMs?: number;
   readonly detachWait?: DetachWaitOptions;
@@ -50,6 +55,16 @@ export interface Ec2ProviderOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => Date;
 }
+
+/**
+ * Why 10 s: every call the provider makes is one short EC2 request (describe, create, attach,
+ * assign; none waits for work to finish), answered in well under a second at the median and
+ * within a few seconds at p99. 10 s is several times that, so a slow but healthy answer is not
+ * cut off (a cut-off mutation is a lost reply: it may have been applied), while a request EC2
+ * never answers costs at most 10 s per attempt, ~30 s with the SDK's 3 attempts, before the pool
+ * backs off, instead of hanging the grow for ever.
+ */
+export const DEFAULT_EC2_REQUEST_TIMEOUT_MS = 10_000;
 
 export const SILENT_LOGGER: AwsProviderLogger = { debug() {}, info() {}, warn() {}, error() {} };
 

@@ -42,6 +42,18 @@ async function unassignStillHeld(
   } catch (error) {
     if (!(error instanceof CloudError)) throw error;
     if (error.code === 'NotFound') return 'interface-gone';
+    // No answer: the unassign may have landed; one describe tells (nothing of `items` left on the ENI).
+    if (error.code === 'Transient') {
+      let eni: EniRecord | undefined;
+      try {
+        eni = await ec2.describeEni(interfaceId);
+      } catch {
+        throw error;
+      }
+      if (eni === undefined) return 'interface-gone';
+      if (items.some((item) => held(eni).includes(item))) throw error;
+      return 'unassigned';
+    }
     if (!isNotAssignedError(error)) throw error;
     const eni = await ec2.describeEni(interfaceId);
     const remaining = eni === undefined ? [] : items.filter((item) => held(eni).includes(item));
@@ -81,21 +93,47 @@ export async function deleteCreatedEni(session: Ec2Session, interfaceId: string,
   session.knownEnis.delete(interfaceId);
 }
 
+/**
+ * Detach (when attached) and delete. Either call may go unanswered (a lost reply, a timeout) after
+ * EC2 applied it: then one describe tells whether it landed (detach: the attachment is gone or
+ * going; delete: the ENI is gone), and the work goes on instead of failing for the pool to retry.
+ */
 async function detachAndDelete(session: Ec2Session, interfaceId: string, attachmentId: string | undefined): Promise<void> {
   const ec2 = session.ec2();
   if (attachmentId !== undefined) {
     try {
       await ec2.detachEni(interfaceId, attachmentId);
     } catch (error) {
-      if (!(error instanceof CloudError && error.code === 'NotFound')) throw error;
+      if (!(error instanceof CloudError && error.code === 'NotFound')) {
+        if (!(await landedDespite(session, interfaceId, error, (eni) => eni === undefined || eni.attachment?.attachmentId !== attachmentId || eni.attachment.status !== 'attached'))) throw error;
+      }
     }
     if (!(await waitAvailable(session, interfaceId))) return;
   }
   try {
     await ec2.deleteEni(interfaceId);
   } catch (error) {
-    if (!(error instanceof CloudError && error.code === 'NotFound')) throw error;
+    if (!(error instanceof CloudError && error.code === 'NotFound')) {
+      if (!(await landedDespite(session, interfaceId, error, (eni) => eni === undefined))) throw error;
+    }
   }
+}
+
+/**
+ * Whether a call that got no answer (Transient) had landed after all, as `landed` judges from the
+ * ENI EC2 now shows (undefined: gone). False for any other failure, or when the describe fails too.
+ */
+async function landedDespite(session: Ec2Session, interfaceId: string, error: unknown, landed: (eni: EniRecord | undefined) => boolean): Promise<boolean> {
+  if (!(error instanceof CloudError && error.code === 'Transient')) return false;
+  let now: EniRecord | undefined;
+  try {
+    now = await session.ec2().describeEni(interfaceId);
+  } catch {
+    return false;
+  }
+  if (!landed(now)) return false;
+  session.log.warn({ interfaceId, err: error.message }, 'the call had landed although its answer was lost; going on');
+  return true;
 }
 
 /** Polls until the ENI is `available`; false when it disappeared meanwhile. */
