@@ -61,6 +61,47 @@ export interface ArmGatewayOptions {
   readonly onRemainingWrites?: (remaining: number) => void;
   /** Aborts every poll in flight (daemon shutdown). */
   readonly signal?: AbortSignal;
+  /**
+   * Longest wait for one HTTP request's answer (a GET, a PUT's acceptance, one poll of an
+   * operation); then it fails with TimeoutError, mapped to Transient. Default {@link DEFAULT_ARM_REQUEST_TIMEOUT_MS}.
+   */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
+ * Why 30 s: every request nativeip sends ARM is short, since a NIC write is answered as soon as
+ * ARM accepts it (201/202) and its long-running operation is polled with separate GETs; they take
+ * a second or a few. @azure/core-rest-pipeline sets no timeout by default, so a request ARM never
+ * answers would hold the NIC's queue, and every grow and release on it, for ever. 30 s is ten
+ * times and more a normal answer, so a slow but healthy one is not cut off (a cut-off PUT is an
+ * outcome unknown, settled by reading the NIC), costs at most 30 s before the pool backs off, and
+ * stays under the pool's 60 s backoff ceiling. Longer than EC2's 10 s: ARM's answers (a NIC PUT's
+ * validation in particular) are slower and more variable than EC2's.
+ */
+export const DEFAULT_ARM_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Gives every request a timeout (a shorter one set by the caller stays) and turns its expiry,
+ * which @azure/core-rest-pipeline reports as an AbortError like a cancelled request, into a
+ * TimeoutError that says so. A request cancelled through its own signal (shutdown) stays an AbortError.
+ */
+export function requestTimeoutPolicy(timeoutMs: number): PipelinePolicy {
+  return {
+    name: 'nativeipRequestTimeout',
+    async sendRequest(request, next) {
+      if (request.timeout <= 0 || request.timeout > timeoutMs) request.timeout = timeoutMs;
+      const limit = request.timeout;
+      try {
+        return await next(request);
+      } catch (error) {
+        if (!(error instanceof Error && error.name === 'AbortError') || request.abortSignal?.aborted === true) throw error;
+        throw Object.assign(new Error(`${request.method} ${new URL(request.url).pathname} got no answer within ${limit} ms`, { cause: error }), {
+          name: 'TimeoutError',
+          code: 'TimeoutError',
+        });
+      }
+    },
+  };
 }
 
 /** Thrown by a write whose ETag no longer matches: re-read, recompute, try again. */
@@ -114,7 +155,10 @@ export class ArmGateway {
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       agent: this.#agent,
       retryOptions: { maxRetries: 0 },
-      additionalPolicies: [{ policy: observe, position: 'perCall' as const }],
+      additionalPolicies: [
+        { policy: observe, position: 'perCall' as const },
+        { policy: requestTimeoutPolicy(options.requestTimeoutMs ?? DEFAULT_ARM_REQUEST_TIMEOUT_MS), position: 'perRetry' as const },
+      ],
     };
     this.#network = new NetworkManagementClient(options.credential, options.subscriptionId, common);
     this.#compute = new ComputeManagementClient(options.credential, options.subscriptionId, common);

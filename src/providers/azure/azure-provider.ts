@@ -47,6 +47,8 @@ export interface AzureProviderOptions {
   /** Attempts of one write when the NIC keeps changing under it (412). Default 4. */
   readonly maxWriteAttempts?: number;
   readonly imdsTimeoutMs?: number;
+  /** Longest wait for one ARM request's answer; default DEFAULT_ARM_REQUEST_TIMEOUT_MS (30 s, see arm-gateway.ts). */
+  readonly armRequestTimeoutMs?: number;
   readonly logger?: AzureProviderLogger;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly clock?: () => number;
@@ -349,6 +351,7 @@ export class AzureProvider implements CloudProvider {
       ...(this.#options.armEndpoint === undefined ? {} : { endpoint: this.#options.armEndpoint }),
       ...(this.#options.armCaBundle === undefined ? {} : { caBundle: this.#options.armCaBundle }),
       pollIntervalMs: this.#options.pollIntervalMs ?? 1000,
+      ...(this.#options.armRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.armRequestTimeoutMs }),
       signal: this.#abort.signal,
       onRemainingWrites: (remaining) => {
         this.#remainingWrites = remaining;
