@@ -1,48 +1,9 @@
-/**
- * What the socket-limits tests need: the daemon built from the current source into a private
- * directory (so a concurrent `npm run build` of dist/ is neither needed nor disturbed), the
- * resident set of a process, and the attacking peers of issue 9 item 6.
- */
+/** What the socket-limits tests need: the resident set of a process, and the attacking peers of issue 9 item 6. */
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { join } from 'node:path';
-
-import { build } from 'esbuild';
 
 import { FrameDecoder } from '../../src/rpc/framing.js';
-import { REPO_ROOT } from '../support/repo-root.js';
-
-/**
- * Builds nativeip-ipamd as scripts/build.mjs does (same bundle options, same launcher: Node with a
- * 1 MiB young generation and MALLOC_ARENA_MAX=2) under `.tmp/<name>`; returns its bin directory.
- */
-export async function buildDaemon(name: string): Promise<string> {
-  const root = join(REPO_ROOT, '.tmp', name);
-  rmSync(root, { recursive: true, force: true });
-  const bin = join(root, 'bin');
-  mkdirSync(bin, { recursive: true });
-  await build({
-    entryPoints: { 'nativeip-ipamd': join(REPO_ROOT, 'src/ipamd/main.ts') },
-    outdir: join(root, 'js'),
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-    splitting: true,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'esm',
-    external: ['netlink', 'koffi'],
-    mainFields: ['module', 'main'],
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __nativeipCreateRequire } from 'node:module';\nconst require = __nativeipCreateRequire(import.meta.url);" },
-  });
-  const launcher = `#!/bin/sh\n: "\${MALLOC_ARENA_MAX:=2}"\nexport MALLOC_ARENA_MAX\nexec node --max-semi-space-size=1 "$(dirname "$(readlink -f "$0")")/../js/nativeip-ipamd.mjs" "$@"\n`;
-  writeFileSync(join(bin, 'nativeip-ipamd'), launcher, { mode: 0o755 });
-  return bin;
-}
 
 /** VmRSS of `pid` in MiB, from /proc. */
 export function rssMiB(pid: number): number {
