@@ -13,8 +13,9 @@ import { CREATE_TOKEN_TAG_KEY } from './tags.js';
 
 /**
  * Looks up every journalled operation whose outcome is unknown (restored from the checkpoint, or
- * a create that got no answer) and finishes or undoes it: a detached ENI is kept for the next
- * create, an attached one gets DeleteOnTermination (set by the settle that follows), one gone or
+ * a create that got no answer) and finishes or undoes it: a detached ENI is deleted when an
+ * earlier run left it (restored) and kept for the next create when this run's create got no
+ * answer, an attached one gets DeleteOnTermination (set by the settle that follows), one gone or
  * never made is forgotten. `attached`: the instance's ENIs when the caller has just described
  * them (describeNode), which spares a describe per ENI found among them.
  * Single flight; a failed lookup (throttled describe) leaves the rest for the next call.
@@ -48,9 +49,12 @@ async function resolveOne(session: Ec2Session, op: EniOperation, attached: reado
     case 'keep': {
       const { eni } = action;
       const kept = unfinished.unattached;
-      if (kept !== undefined && kept.id !== eni.id) {
-        // Only one ENI is kept for the next create; a second would wait in vain.
-        log.warn(context, 'ENI work left unfinished: created but not attached, and another is kept already; deleting it');
+      // An earlier run's (a crash's) is undone: this run may never need another interface, and until
+      // the sweep it would be an ENI of no node. Only one ENI is kept for the next create (this
+      // run's create that got no answer); a second would wait in vain.
+      const crashed = journal.wasRestored(op.clientToken);
+      if (crashed || (kept !== undefined && kept.id !== eni.id)) {
+        log.warn(context, crashed ? 'ENI work an earlier run left: created but not attached; deleting it' : 'ENI work left unfinished: created but not attached, and another is kept already; deleting it');
         await deleteCreatedEni(session, eni.id, undefined).catch((error: unknown) => {
           log.error({ interfaceId: eni.id, err: messageOf(error) }, 'could not delete an unattached ENI; the leaked-ENI sweep will');
         });

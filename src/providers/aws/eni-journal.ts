@@ -135,6 +135,8 @@ export class EniJournal {
   readonly #operations = new Map<string, EniOperation>();
   /** Tokens whose outcome EC2 has not told yet: restored from a checkpoint, or a create with no answer. */
   readonly #unresolved = new Set<string>();
+  /** Tokens restored from a checkpoint: work an earlier run (a crash) left, not this run's. */
+  readonly #restored = new Set<string>();
   #save: (() => Promise<void>) | undefined;
   #resolving: Promise<void> | undefined;
 
@@ -152,7 +154,13 @@ export class EniJournal {
     for (const op of operations) {
       this.#operations.set(op.clientToken, op);
       this.#unresolved.add(op.clientToken);
+      this.#restored.add(op.clientToken);
     }
+  }
+
+  /** True when the operation was restored from a checkpoint (an earlier run left it). */
+  wasRestored(clientToken: string): boolean {
+    return this.#restored.has(clientToken);
   }
 
   get size(): number {
@@ -201,6 +209,7 @@ export class EniJournal {
   async drop(clientToken: string | undefined): Promise<void> {
     if (clientToken === undefined) return;
     this.#unresolved.delete(clientToken);
+    this.#restored.delete(clientToken);
     if (this.#operations.delete(clientToken)) await this.#save?.();
   }
 
