@@ -158,6 +158,7 @@ export class Daemon {
     // once rather than at the next ADD or DEL.
     await this.service.persist();
     await this.service.releaseEndedPods();
+    await this.#removeLeftovers();
     await this.#rewritePodFromRules('start');
     await this.#rpc.start();
     this.#serving = true;
@@ -187,6 +188,7 @@ export class Daemon {
       .then(() => this.pool.reconcile())
       .then(() => this.#syncHostNetwork())
       .then(() => this.#rewritePodFromRules('VPC CIDRs changed'))
+      .then(() => this.#removeLeftovers())
       .catch((error: unknown) => this.#parts.logger.warn({ err: error }, 'reconcile failed'))
       .finally(() => {
         this.#reconciling = undefined;
@@ -204,6 +206,16 @@ export class Daemon {
     await this.#rpc.close();
     await this.#reconciling;
     this.#parts.datapath.close();
+  }
+
+  /** Removes pod objects in the host no record owns (see IpamService.removeLeftovers); a failure is logged and tried again next time. */
+  async #removeLeftovers(): Promise<void> {
+    try {
+      const removed = await this.service.removeLeftovers();
+      if (removed.length > 0) this.#parts.logger.warn({ removed }, `removed ${removed.length} host objects of pods no record owns (a crash or a lost checkpoint left them)`);
+    } catch (error) {
+      this.#parts.logger.warn({ err: error }, 'could not remove leftover pod objects; trying again after the next reconcile');
+    }
   }
 
   /** Readiness for the DaemonSet: restored and serving the plugin. */

@@ -265,6 +265,18 @@ export class IpamService {
     return removed.length > 0 ? { released, removed } : { released };
   }
 
+  /**
+   * Removes host objects no pod owns (what GC removes), once the node is settled: a veth, route or
+   * rule whose record was lost with a damaged checkpoint, or that a crash left half made, which no
+   * DEL will ever name. Runs after start-up and each reconcile; returns what it removed.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const { datapath, vethPrefix } = this.#options;
+    if (datapath.removePodLeftovers === undefined || this.unsettledReason() !== undefined) return [];
+    const removeLeftovers = datapath.removePodLeftovers.bind(datapath);
+    return this.#gate.shared(() => removeLeftovers({ vethPrefix, inUse: () => this.#inUse() }));
+  }
+
   /** Host veths and addresses live pods hold, plus the node's interface addresses. */
   #inUse(): { veths: Set<string>; addresses: Set<string> } {
     const allocations = [...this.#allocations.values()];
