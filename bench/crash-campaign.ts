@@ -28,7 +28,7 @@ const CLOUDS = (['aws', 'azure'] as const).filter((c) => !flags.includes(c === '
 const BIN_DIR = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
 /** Pod slots: under t3.medium's 17 max pods, and a fair share of one Azure NIC. */
 const SLOTS = 12;
-const DAEMON_ENV = { IP_COOLDOWN_PERIOD: '2', NATIVEIP_RECONCILE_INTERVAL: '10', NATIVEIP_LOG_LEVEL: 'info' };
+const DAEMON_ENV = { IP_COOLDOWN_PERIOD: '2', NATIVEIP_RECONCILE_INTERVAL: '10', NATIVEIP_ENI_GC_INTERVAL: '5', NATIVEIP_LOG_LEVEL: 'info' };
 
 interface CloudRun {
   readonly cloud: 'aws' | 'azure';
@@ -64,6 +64,9 @@ async function runOn(cloud: 'aws' | 'azure'): Promise<CloudRun> {
       log: (line) => console.log(`[${cloud}] ${line}`),
     };
     const report = await runCrashCampaign(options);
+    // Once settled: the leaked-ENI sweep (every 5 s here) has had its turn.
+    const settledBy = Date.now() + 30_000;
+    while ((await view.leakedInterfaces()).length > 0 && Date.now() < settledBy) await new Promise((resolve) => setTimeout(resolve, 500));
     return { cloud, report, leaked: await view.leakedInterfaces() };
   } finally {
     await cluster.close();
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
     [
       '## Crash campaign',
       '',
-      `${machineLine()}. Build: ${buildRevision(BIN_DIR)}. Measured by \`bench/crash-campaign.ts\` (seed ${SEED}; the CI version is test/e2e/crash-campaign.test.ts): one emulated node per cloud, ${SLOTS} pod slots, rounds of 1–8 concurrent pod changes (ADD into an empty slot, DEL of a live pod) through the built \`nativeip-cni\` shim, driven as kubelet drives it (a fresh network namespace and container id per sandbox; a failed ADD is followed by a DEL of that sandbox, retried until it succeeds; a DEL is retried every 200 ms until it succeeds). Per round, at random: kill -9 of the daemon 0–400 ms into the storm and a successor 0–600 ms later (70 %); damage to the checkpoint while it is down (35 % of kills, the four kinds in turn); a second daemon beside the running one (15 %: refused at once, or waiting and taking over when the first is killed); cloud faults during the storm (40 %: on writes, lost replies 15 %, 5xx 10 %, throttling 10 %, timeouts 5 %; latency 20 % of calls; NotFound for 0.5–2.5 s after a create). After each round, with the faults cleared and the daemon settled, the checks: no address held twice (kubelet's pods, STATUS, the checkpoint file), every live pod's address recorded by the daemon (an allocation, or held from the kernel) and on the node in the cloud, no allocation or hold for a gone pod, no veth, route or rule of a gone pod in the node's namespace, every live pod answering a ping from the VPC; at the end, every pod removed, no ENI of the node detached or without DeleteOnTermination. Daemon settings: IP_COOLDOWN_PERIOD=2, NATIVEIP_RECONCILE_INTERVAL=10. While it ran: ${describeLoad(machine)}.`,
+      `${machineLine()}. Build: ${buildRevision(BIN_DIR)}. Measured by \`bench/crash-campaign.ts\` (seed ${SEED}; the CI version is test/e2e/crash-campaign.test.ts): one emulated node per cloud, ${SLOTS} pod slots, rounds of 1–8 concurrent pod changes (ADD into an empty slot, DEL of a live pod) through the built \`nativeip-cni\` shim, driven as kubelet drives it (a fresh network namespace and container id per sandbox; a failed ADD is followed by a DEL of that sandbox, retried until it succeeds; a DEL is retried every 200 ms until it succeeds). Per round, at random: kill -9 of the daemon 0–400 ms into the storm and a successor 0–600 ms later (70 %); damage to the checkpoint while it is down (35 % of kills, the four kinds in turn); a second daemon beside the running one (15 %: refused at once, or waiting and taking over when the first is killed); cloud faults during the storm (40 %: on writes, lost replies 15 %, 5xx 10 %, throttling 10 %, timeouts 5 %; latency 20 % of calls; NotFound for 0.5–2.5 s after a create). After each round, with the faults cleared and the daemon settled, the checks: no address held twice (kubelet's pods, STATUS, the checkpoint file), every live pod's address recorded by the daemon (an allocation, or held from the kernel) and on the node in the cloud, no allocation or hold for a gone pod, no veth, route or rule of a gone pod in the node's namespace, every live pod answering a ping from the VPC; at the end, every pod removed, no ENI of the node detached or without DeleteOnTermination. Daemon settings: IP_COOLDOWN_PERIOD=2, NATIVEIP_RECONCILE_INTERVAL=10, NATIVEIP_ENI_GC_INTERVAL=5 (the leak check at the end waits up to 30 s for a sweep). While it ran: ${describeLoad(machine)}.`,
       '',
       table,
       '',

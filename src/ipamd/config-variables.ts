@@ -328,7 +328,8 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     default: '300',
     description:
       'Seconds (±20 % jitter) between sweeps that delete leaked interfaces: detached, tagged as nativeip’s ' +
-      '(and CLUSTER_NAME’s), older than 5 minutes, of this node or of an instance that no longer exists.',
+      '(and CLUSTER_NAME’s), of this node (unless its own create of it is under way) or, older than 5 minutes, of an ' +
+      'instance that no longer exists.',
     parse: secondsAsMs(1),
     fallback: 300_000,
   },

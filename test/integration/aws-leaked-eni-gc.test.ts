@@ -73,14 +73,29 @@ describe('collectLeakedInterfaces against the AWS emulator', () => {
     await emulator?.close();
   });
 
-  it('deletes exactly the leaked ENIs of this node and of instances that are gone', async () => {
+  it('deletes exactly the leaked ENIs of this node (however young: no create of it is under way) and of instances that are gone', async () => {
     const deleted = await provider.collectLeakedInterfaces();
-    expect([...deleted].sort()).toEqual([eni['oursOld'], eni['ofTerminated'], eni['ofUnknownInstance']].sort());
+    expect([...deleted].sort()).toEqual([eni['oursOld'], eni['oursYoung'], eni['ofTerminated'], eni['ofUnknownInstance']].sort());
     const remaining = new Set(emulator.topology().detachedInterfaces.map((d) => d.eniId));
-    for (const kept of ['oursYoung', 'ofLiveOther', 'untagged', 'noManage', 'otherCluster', 'unmanagedButOwned']) {
+    for (const kept of ['ofLiveOther', 'untagged', 'noManage', 'otherCluster', 'unmanagedButOwned']) {
       expect(remaining.has(eni[kept]!), kept).toBe(true);
     }
-    for (const gone of ['oursOld', 'ofTerminated', 'ofUnknownInstance']) expect(remaining.has(eni[gone]!), gone).toBe(false);
+    for (const gone of ['oursOld', 'oursYoung', 'ofTerminated', 'ofUnknownInstance']) expect(remaining.has(eni[gone]!), gone).toBe(false);
+  });
+
+  it('spares the ENI of a create under way (detached until its attach lands)', async () => {
+    // The attach is held for 1.5 s before EC2 applies it: meanwhile the new ENI is detached.
+    emulator.faults.set({ rules: [{ kind: 'timeout', actions: 'AttachNetworkInterface', delayMs: 1_500, count: 1 }] });
+    const growing = provider.createInterface({ deviceIndex: 1, secondaryCount: 1 });
+    const deadline = Date.now() + 5_000;
+    while (emulator.topology().detachedInterfaces.every((d) => Object.values(eni).includes(d.eniId))) {
+      if (Date.now() > deadline) throw new Error('the create never came');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await provider.collectLeakedInterfaces()).toEqual([]);
+    const created = await growing;
+    emulator.faults.clear();
+    expect(emulator.topology().instances.find((i) => i.instanceId === self)?.interfaces.map((x) => x.eniId)).toContain(created.id);
   });
 
   it('a second sweep finds nothing more and never touches attached ENIs', async () => {

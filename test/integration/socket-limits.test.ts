@@ -22,7 +22,7 @@ import { DEFAULT_SOCKET_LIMITS, type SocketLimits } from '../../src/rpc/socket-l
 import { REPO_ROOT } from '../support/repo-root.js';
 import { waitFor } from '../support/wait-for.js';
 import { tempDir } from './rpc-helpers.js';
-import { connectPeer, connectPeers, errorOf, rssMiB, stalledFrame, type Peer } from './socket-attack.js';
+import { connectPeer, connectPeers, errorOf, rssMiB, stalledFrame, type Peer } from '../../src/demo/socket-attack.js';
 
 const MiB = 1024 * 1024;
 const status: StatusResult = {

@@ -9,7 +9,7 @@ import type { EniRecord } from './ec2-records.js';
 import type { Ec2Session } from './ec2-session.js';
 import { messageOf } from './error-mapping.js';
 import { DEFAULT_LEAK_GRACE_MS, leakCandidates, ownerGone } from './leaked-enis.js';
-import { CREATED_AT_TAG_KEY, INSTANCE_ID_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE } from './tags.js';
+import { CREATED_AT_TAG_KEY, CREATE_TOKEN_TAG_KEY, INSTANCE_ID_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE } from './tags.js';
 
 /**
  * How long the ENI this node keeps after a throttled attach (UnfinishedEniWork.unattached) is
@@ -34,7 +34,14 @@ export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> 
     nowMs,
     graceMs: options.leakGraceMs ?? DEFAULT_LEAK_GRACE_MS,
   });
-  const doomed = candidates.own.filter((id) => !sparedAsKept(session, enis.find((eni) => eni.id === id), nowMs));
+  // This node's own detached ENIs need no grace period when no create of this daemon is under way
+  // for them: one daemon runs per node (its lock), and every create it makes is journalled (by its
+  // token) before it is sent, so an own ENI the journal does not name is an orphan (a delete that
+  // failed after its detach, a create undone, given up) that no attach will ever come for.
+  const orphans = leakCandidates(enis, { instanceId: facts.identity.instanceId, clusterName: options.clusterName, nowMs, graceMs: 0 }).own.filter(
+    (id) => !inFlight(session, enis.find((eni) => eni.id === id)),
+  );
+  const doomed = [...new Set([...candidates.own, ...orphans])].filter((id) => !sparedAsKept(session, enis.find((eni) => eni.id === id), nowMs));
   if (candidates.byOwner.size > 0) {
     const states = await ec2.instanceStates([...candidates.byOwner.keys()]);
     for (const [owner, ids] of candidates.byOwner) if (ownerGone(states.get(owner))) doomed.push(...ids);
@@ -54,6 +61,13 @@ export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> 
   for (const interfaceId of deleted) await journal?.drop(journal.byInterface(interfaceId)?.clientToken);
   if (deleted.length > 0) log.info({ deleted }, 'deleted leaked ENIs');
   return deleted;
+}
+
+/** True when a create of this daemon's journal is under way for the ENI (by its id or its create token). */
+function inFlight(session: Ec2Session, eni: EniRecord | undefined): boolean {
+  if (eni === undefined) return true;
+  const token = eni.tags.get(CREATE_TOKEN_TAG_KEY);
+  return (session.unfinished.journal?.operations() ?? []).some((op) => op.interfaceId === eni.id || (token !== undefined && op.clientToken === token));
 }
 
 /** True for the ENI this node keeps after a throttled attach, created less than {@link KEPT_ENI_MAX_AGE_MS} ago. */

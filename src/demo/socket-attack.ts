@@ -1,9 +1,9 @@
-/** What the socket-limits tests need: the resident set of a process, and the attacking peers of issue 9 item 6. */
+/** Hostile peers of the daemon's socket (test/integration/socket-limits.test.ts, bench/socket-attack.ts), and the resident set of a process. */
 
 import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 
-import { FrameDecoder } from '../../src/rpc/framing.js';
+import { FrameDecoder } from '../rpc/framing.js';
 
 /** VmRSS of `pid` in MiB, from /proc. */
 export function rssMiB(pid: number): number {
