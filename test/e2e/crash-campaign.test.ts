@@ -28,7 +28,8 @@ let node: ClusterNode;
 beforeAll(async () => {
   if (skip !== undefined) return;
   workDir = await mkdtemp(join(tmpdir(), 'nativeip-crash-'));
-  // t3.medium: 3 ENIs × 5 secondary addresses; 12 pod slots keep it under its 17 max pods. A 2 s
+  // t3.medium: 3 ENIs × 5 secondary addresses; 12 pod slots keep it under its 17 max pods.
+  // WARM_IP_TARGET=1 makes the pool grow and shrink with the pods (EC2 is called often). A 2 s
   // cooldown keeps the storms within its addresses; a 10 s reconcile lets held addresses go; a 5 s
   // leaked-ENI sweep lets the end be checked soon.
   cluster = await EmulatedCluster.start({
@@ -37,7 +38,7 @@ beforeAll(async () => {
     instanceType: 't3.medium',
     binDir: DIST_BIN,
     workDir,
-    daemonEnv: { IP_COOLDOWN_PERIOD: '2', NATIVEIP_RECONCILE_INTERVAL: '10', NATIVEIP_ENI_GC_INTERVAL: '5' },
+    daemonEnv: { IP_COOLDOWN_PERIOD: '2', WARM_IP_TARGET: '1', NATIVEIP_RECONCILE_INTERVAL: '10', NATIVEIP_ENI_GC_INTERVAL: '5' },
   });
   node = cluster.nodes[0]!;
 }, 120_000);

@@ -39,12 +39,12 @@ export function roundFaults(cloud: 'aws' | 'azure', random: () => number, choice
   if (random() >= choices.roundRate) return undefined;
   const { writes, reads } = ACTIONS[cloud];
   const rules: FaultRuleInput[] = [
-    { kind: 'replyLost', actions: [...writes], rate: 0.15 },
-    { kind: 'serverError', status: random() < 0.5 ? 500 : 503, actions: [...writes, ...reads], rate: 0.1 },
-    { kind: 'throttle', retryAfterSec: 1, actions: [...writes], rate: 0.1 },
-    { kind: 'latency', delayMs: 50 + Math.floor(random() * 1500), actions: [...writes, ...reads], rate: 0.2 },
+    { kind: 'replyLost', actions: [...writes], rate: 0.3 },
+    { kind: 'serverError', status: random() < 0.5 ? 500 : 503, actions: [...writes, ...reads], rate: 0.2 },
+    { kind: 'throttle', retryAfterSec: 1, actions: [...writes], rate: 0.15 },
+    { kind: 'latency', delayMs: 50 + Math.floor(random() * 1500), actions: [...writes, ...reads], rate: 0.3 },
     { kind: 'notFoundAfterCreate', windowMs: 500 + Math.floor(random() * 2000), actions: ['*'] },
-    { kind: 'timeout', applied: random() < 0.5, actions: [...writes], rate: 0.05 },
+    { kind: 'timeout', applied: random() < 0.5, actions: [...writes], rate: 0.1 },
   ];
   return { seed: Math.floor(random() * 2 ** 31), rules: rules.filter((r) => !(choices.without ?? []).includes(r.kind)) };
 }
