@@ -61,7 +61,7 @@ export class RpcServer {
   async start(): Promise<void> {
     await mkdir(dirname(this.#socketPath), { recursive: true, mode: 0o700 });
     // A socket file left by a daemon that died; nothing can be listening on it any more because
-    // only one daemon runs per node (the DaemonSet), so it is safe to remove.
+    // only one daemon runs per node (the lock main.ts takes before this), so it is safe to remove.
     await rm(this.#socketPath, { force: true });
     const server = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {

@@ -5,10 +5,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SUPPORTED_VERSIONS, LATEST_VERSION } from '../../src/cni/plugin/versions.js';
+import { encodeFrame } from '../../src/rpc/framing.js';
 import { closeServer, fakeDaemon, tempDir } from './rpc-helpers.js';
 
 const SHIM = join(import.meta.dirname, '../../dist/bin/nativeip-cni');
@@ -254,12 +255,14 @@ describe.skipIf(missing)('nativeip-cni shim: broken input is refused before the 
   });
 });
 
+/** A config of exactly `bytes` bytes, its top-level socketPath at the end. */
+const padded = (socketPath: unknown, bytes: number) => {
+  const head = { cniVersion: '1.0.0', name: 'n', type: 'nativeip-cni', prevResult: { socketPath: '/nested/ipamd.sock', pad: '' } };
+  const base = JSON.stringify({ ...head, socketPath }).length;
+  return JSON.stringify({ ...head, prevResult: { ...head.prevResult, pad: 'x'.repeat(bytes - base) }, socketPath });
+};
+
 describe.skipIf(missing)('nativeip-cni shim: large configs', () => {
-  const padded = (socketPath: unknown, bytes: number) => {
-    const head = { cniVersion: '1.0.0', name: 'n', type: 'nativeip-cni', prevResult: { socketPath: '/nested/ipamd.sock', pad: '' } };
-    const base = JSON.stringify({ ...head, socketPath }).length;
-    return JSON.stringify({ ...head, prevResult: { ...head.prevResult, pad: 'x'.repeat(bytes - base) }, socketPath });
-  };
 
   it('forwards a 700 KiB config whole, to the top-level socketPath at its end', async () => {
     const stub = await daemon(result('{"ok":1}\n'));
@@ -298,6 +301,19 @@ describe.skipIf(missing)('nativeip-cni shim: talking to the daemon', () => {
     expect(out).toEqual({ code: 1, stdout: '{"cniVersion":"1.0.0","code":7,"msg":"from the daemon"}\n' });
     expect(stub.requests[0]).toMatchObject({ method: 'exec', params: { env: { CNI_COMMAND: 'CHECK', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' } } });
     expect(Buffer.from(stub.requests[0]?.params.stdinBase64 ?? '', 'base64').toString()).toBe(stdin);
+  });
+
+  it('a daemon that refuses the frame unread and closes (its limits): the shim reads the refusal, not SIGPIPE', async () => {
+    const path = join(dir.path, `refuse${++socketCount}.sock`);
+    const refusal = encodeFrame({ v: 1, id: 0, error: { code: 'ConnectionLimit', cniCode: 11, message: 'refused a frame of 716800 bytes: the daemon holds 16 MiB of partly received frames', retryable: true } });
+    const server = createServer((socket) => {
+      socket.pause();
+      socket.end(refusal, () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    servers.push(server);
+    const error = shimError(await runAsync('ADD', padded(path, 700 * 1024)));
+    expect(error).toMatchObject({ code: 11, msg: expect.stringContaining('refused a frame of 716800 bytes') as unknown });
   });
 
   it('an RPC error reply becomes its CNI code and message', async () => {

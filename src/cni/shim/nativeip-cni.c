@@ -154,9 +154,11 @@ static void print_version(void) {
   fwrite(out.data, 1, out.len, stdout);
 }
 
+/* send, not write: a daemon that refuses the frame and closes must not kill us with SIGPIPE
+   before its refusal (ConnectionLimit) can be read. */
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return -1;
     p += w;
@@ -312,9 +314,11 @@ int main(void) {
     snprintf(msg, sizeof msg, "%snativeip-ipamd is not reachable at %s: %s", is_status ? "plugin not available: " : "try again later: ", path, reason);
     return fail(cfg.version, is_status ? CNI_NOT_AVAILABLE : CNI_TRY_AGAIN_LATER, msg, reason);
   }
-  if (write_all(fd, req.data, req.len) != 0) return fail(cfg.version, CNI_TRY_AGAIN_LATER, "try again later: nativeip-ipamd closed the connection", path);
+  /* A failed write may still have an answer waiting (the daemon refused the frame): read it. */
+  int written = write_all(fd, req.data, req.len);
   unsigned char lenbuf[4];
   if (read_all(fd, (char *)lenbuf, 4) != 0) {
+    if (written != 0) return fail(cfg.version, CNI_TRY_AGAIN_LATER, "try again later: nativeip-ipamd closed the connection", path);
     return fail(cfg.version, CNI_TRY_AGAIN_LATER, "try again later: nativeip-ipamd closed the connection before answering", path);
   }
   uint32_t rlen = (uint32_t)lenbuf[0] << 24 | (uint32_t)lenbuf[1] << 16 | (uint32_t)lenbuf[2] << 8 | lenbuf[3];
