@@ -6,6 +6,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { isIpv4 } from '../core/ipv4.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -202,7 +203,7 @@ export function decodeCheckpoint(text: string, source: string): CheckpointData {
     instanceId,
     allocations: allocations.map((a: unknown, i) => decodeAllocation(a, `allocations[${i}]`, fail)),
     cooldowns: cooldowns.map((c: unknown, i) => {
-      if (!isRecord(c) || typeof c['address'] !== 'string' || typeof c['untilMs'] !== 'number') {
+      if (!isRecord(c) || typeof c['address'] !== 'string' || !isIpv4(c['address']) || typeof c['untilMs'] !== 'number') {
         return fail(`cooldowns[${i}]: expected {address, untilMs}`);
       }
       return { address: c['address'], untilMs: c['untilMs'] };
@@ -227,14 +228,26 @@ function decodeAllocation(value: unknown, where: string, fail: (what: string) =>
   if (routeTable !== undefined && (typeof routeTable !== 'number' || !Number.isInteger(routeTable))) return fail(`${where}.routeTable: expected an integer`);
   const podNamespace = optional('podNamespace');
   const podName = optional('podName');
+  // Fields the daemon acts on are checked, not only typed: a record with a wrong address, path
+  // or link name would make it tear down or route the wrong thing (bit rot, a hand edit).
+  const address = text('address');
+  if (!isIpv4(address)) return fail(`${where}.address: ${JSON.stringify(address)} is not an IPv4 address`);
+  const netns = text('netns');
+  if (!netns.startsWith('/')) return fail(`${where}.netns: ${JSON.stringify(netns)} is not an absolute path`);
+  const hostVeth = text('hostVeth');
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(hostVeth)) return fail(`${where}.hostVeth: ${JSON.stringify(hostVeth)} is not a link name`);
+  const nonEmpty = (field: string): string => {
+    const v = text(field);
+    return v === '' ? fail(`${where}.${field}: empty`) : v;
+  };
   return {
-    networkName: text('networkName'),
-    containerId: text('containerId'),
-    ifName: text('ifName'),
-    address: text('address'),
-    interfaceId: text('interfaceId'),
-    netns: text('netns'),
-    hostVeth: text('hostVeth'),
+    networkName: nonEmpty('networkName'),
+    containerId: nonEmpty('containerId'),
+    ifName: nonEmpty('ifName'),
+    address,
+    interfaceId: nonEmpty('interfaceId'),
+    netns,
+    hostVeth,
     ...(routeTable === undefined ? {} : { routeTable }),
     ...(podNamespace === undefined ? {} : { podNamespace }),
     ...(podName === undefined ? {} : { podName }),

@@ -293,8 +293,16 @@ export class IpamService {
    */
   async releaseEndedPods(): Promise<number> {
     let released = 0;
+    let routes: ReadonlySet<string> | undefined;
     for (const allocation of [...this.#allocations.values()]) {
       if (await this.#options.netnsExists(allocation.netns)) continue;
+      // A pod's veth (and so its route) goes with its namespace: while the kernel still routes the
+      // address to the pod's veth, the pod lives, whatever path the record names.
+      routes ??= new Set((await this.#held.kernelPodRoutes())?.map((r) => `${r.address} ${r.hostVeth}`) ?? []);
+      if (routes.has(`${allocation.address} ${allocation.hostVeth}`)) {
+        this.#options.logger.warn({ containerId: allocation.containerId, netns: allocation.netns, address: allocation.address, hostVeth: allocation.hostVeth }, 'pod namespace not found but the kernel still routes its address to its veth: kept');
+        continue;
+      }
       if (this.#options.livePodHolds?.(allocation.podNamespace, allocation.podName, allocation.address) === true) {
         this.#options.logger.warn(
           { containerId: allocation.containerId, netns: allocation.netns, address: allocation.address, pod: `${allocation.podNamespace}/${allocation.podName}` },
@@ -303,8 +311,13 @@ export class IpamService {
         continue;
       }
       this.#options.logger.info({ containerId: allocation.containerId, netns: allocation.netns, address: allocation.address }, 'pod namespace is gone: releasing its address');
-      await this.del(allocation);
-      released += 1;
+      try {
+        await this.del(allocation);
+        released += 1;
+      } catch (error) {
+        // One pod's failure must not stop the others, nor the daemon's start: tried again next reconcile.
+        this.#options.logger.error({ err: error, containerId: allocation.containerId }, 'could not release the address of an ended pod; trying again at the next reconcile');
+      }
     }
     const { livePodHolds, liveAddress, clusterSynced } = this.#options;
     // Until every record has been read, what one of them shows may be a live pod's.

@@ -156,10 +156,16 @@ describe('IpamService', () => {
     const { service } = await startNode(new FakeCloud(), datapath);
     await service.add(pod(1));
     await service.add(pod(2));
+    await service.add(pod(3));
+    // Pod 2's namespace is gone, and its veth (with its route) went with it, as in the kernel.
     gone.add(pod(2).netns);
+    datapath.pods.delete([...datapath.pods.values()].find((p) => p.netnsPath === pod(2).netns)!.hostVethName);
+    // Pod 3's namespace is not where its record says (a record gone wrong), but the kernel still
+    // routes its address to its veth: it lives, and keeps its address.
+    gone.add(pod(3).netns);
     expect(await service.releaseEndedPods()).toBe(1);
-    expect(service.status().pods.map((p) => p.containerId)).toEqual(['c1']);
-    expect(datapath.pods.size).toBe(1);
+    expect(service.status().pods.map((p) => p.containerId)).toEqual(['c1', 'c3']);
+    expect(datapath.pods.size).toBe(2);
     gone.clear();
   });
 

@@ -80,6 +80,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
   };
   let round = 0;
   const turn = { damage: 0, second: 0 };
+  let stopped = false;
   try {
     for (round = 1; round <= options.rounds || report.kills < (options.minKills ?? 0); round += 1) {
       const plan = planRound(random, options.odds, turn);
@@ -90,6 +91,12 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
       }
       try {
         await runRound(plan, pods, options, random, report);
+      } catch (error) {
+        // A daemon that does not come back (a crash loop) ends the campaign: a violation of its own.
+        report.violations.push(`round ${round}: ${(error as Error).message}`);
+        options.log?.(`round ${round}: STOPPED: ${(error as Error).message}`);
+        stopped = true;
+        break;
       } finally {
         // The node settles without faults: the checks see what the daemon made of them.
         options.faults?.plan.clear();
@@ -104,10 +111,12 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
       );
       if (broken.length > 0) options.log?.(`daemon log tail:\n${await daemon.logTail(40)}`);
     }
-    await pods.removeAll();
-    const status = await settled(daemon);
-    const after = await addressViolations([], status, node, options.cloud);
-    report.violations.push(...after.map((line) => `after removing every pod: ${line}`), ...pods.stuck.splice(0));
+    if (!stopped) {
+      await pods.removeAll();
+      const status = await settled(daemon);
+      const after = await addressViolations([], status, node, options.cloud);
+      report.violations.push(...after.map((line) => `after removing every pod: ${line}`), ...pods.stuck.splice(0));
+    }
   } finally {
     options.faults?.plan.clear();
     await pods.removeAll().catch(() => undefined);

@@ -1,0 +1,27 @@
+import { expect, it } from 'vitest';
+import { CheckpointError, decodeCheckpoint } from '../../src/ipamd/checkpoint.js';
+
+const allocation = { networkName: 'n', containerId: 'a', ifName: 'eth0', address: '10.0.0.5', interfaceId: 'eni-1', netns: '/run/netns/a', hostVeth: 'eni0123456789a', assignedAtMs: 1 };
+const text = (changes: Record<string, unknown>) => JSON.stringify({ version: 1, instanceId: 'i-1', allocations: [{ ...allocation, ...changes }], cooldowns: [] });
+
+it('reads a sound checkpoint', () => {
+  expect(decodeCheckpoint(text({}), 'x').allocations).toEqual([allocation]);
+});
+
+it.each([
+  [{ address: '10.0.0:5' }, 'allocations[0].address: "10.0.0:5" is not an IPv4 address'],
+  [{ netns: 'run/netns/a' }, 'allocations[0].netns: "run/netns/a" is not an absolute path'],
+  [{ hostVeth: 'eni 01' }, 'allocations[0].hostVeth: "eni 01" is not a link name'],
+  [{ hostVeth: 'eni0123456789abcdef' }, 'is not a link name'],
+  [{ containerId: '' }, 'allocations[0].containerId: empty'],
+])('a record the daemon would act wrongly on (%j) makes the file damaged: %s', (changes, message) => {
+  let error: unknown;
+  try {
+    decodeCheckpoint(text(changes), 'x');
+  } catch (caught) {
+    error = caught;
+  }
+  expect(error).toBeInstanceOf(CheckpointError);
+  expect((error as CheckpointError).damaged).toBe(true);
+  expect((error as Error).message).toContain(message);
+});
