@@ -96,10 +96,12 @@ async function main(): Promise<void> {
   console.log(table);
   for (const v of violations) console.log(v);
   if (!WRITE) return;
+  // One cloud per run lets the two run side by side, each in its own section.
+  const section = CLOUDS.length === 1 ? `crash-campaign-${CLOUDS[0]}` : 'crash-campaign';
   writeSection(
-    'crash-campaign',
+    section,
     [
-      '## Crash campaign',
+      `## Crash campaign${CLOUDS.length === 1 ? (CLOUDS[0] === 'aws' ? ' (AWS)' : ' (Azure)') : ''}`,
       '',
       `${machineLine()}. Build: ${buildRevision(BIN_DIR)}. Measured by \`bench/crash-campaign.ts\` (seed ${SEED}; the CI version is test/e2e/crash-campaign.test.ts): one emulated node per cloud, ${SLOTS} pod slots, rounds of 1–8 concurrent pod changes (ADD into an empty slot, DEL of a live pod) through the built \`nativeip-cni\` shim, driven as kubelet drives it (a fresh network namespace and container id per sandbox; a failed ADD is followed by a DEL of that sandbox, retried until it succeeds; a DEL is retried every 200 ms until it succeeds). Per round, at random: kill -9 of the daemon 0–400 ms into the storm and a successor 0–600 ms later (70 %); damage to the checkpoint while it is down (35 % of kills, the four kinds in turn); a second daemon beside the running one (15 %: refused at once, or waiting and taking over when the first is killed); cloud faults during the storm (40 %: on writes, lost replies 30 %, throttling 15 %, timeouts 10 %; 5xx on 20 % of calls, latency on 30 %; NotFound for 0.5–2.5 s after a create). After each round, with the faults cleared and the daemon settled, the checks: no address held twice (kubelet's pods, STATUS, the checkpoint file), every live pod's address recorded by the daemon (an allocation, or held from the kernel) and on the node in the cloud, no allocation or hold for a gone pod, no veth, route or rule of a gone pod in the node's namespace, every live pod answering a ping from the VPC; at the end, every pod removed, no ENI of the node detached or without DeleteOnTermination. Daemon settings: IP_COOLDOWN_PERIOD=2, WARM_IP_TARGET=1 (the pool grows and shrinks with the pods, so the cloud is called often), NATIVEIP_RECONCILE_INTERVAL=10, NATIVEIP_ENI_GC_INTERVAL=5 (the leak check at the end waits up to 30 s for a sweep). While it ran: ${describeLoad(machine)}.`,
       '',

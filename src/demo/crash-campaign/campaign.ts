@@ -35,6 +35,13 @@ export interface CampaignOptions {
   /** Rounds to run; with `minKills`, more until the daemon has been killed that many times. */
   readonly rounds: number;
   readonly minKills?: number;
+  /**
+   * How long the checks wait for the node to converge before a broken rule counts: a DEL that
+   * found the daemon down succeeds at once (as the AWS VPC CNI's does), and the daemon frees that
+   * pod's address and host objects at its next reconcile. Give it the daemon's reconcile interval
+   * and then some. Default 30 s.
+   */
+  readonly convergeMs?: number;
   readonly seed: number;
   /** Pod slots: at most this many pods at once (stay under the node's max pods). */
   readonly slots: number;
@@ -101,9 +108,8 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
         // The node settles without faults: the checks see what the daemon made of them.
         options.faults?.plan.clear();
       }
-      const status = await settled(daemon);
       const live = pods.live();
-      const broken = [...(await addressViolations(live, status, node, options.cloud)), ...(await unreachablePods(live, node)), ...pods.stuck.splice(0)];
+      const broken = [...(await converged(daemon, options.convergeMs, async (status) => [...(await addressViolations(live, status, node, options.cloud)), ...(await unreachablePods(live, node))])), ...pods.stuck.splice(0)];
       report.pingsChecked += live.length;
       for (const line of broken) report.violations.push(`round ${round}: ${line}`);
       options.log?.(
@@ -113,8 +119,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     }
     if (!stopped) {
       await pods.removeAll();
-      const status = await settled(daemon);
-      const after = await addressViolations([], status, node, options.cloud);
+      const after = await converged(daemon, options.convergeMs, (status) => addressViolations([], status, node, options.cloud));
       report.violations.push(...after.map((line) => `after removing every pod: ${line}`), ...pods.stuck.splice(0));
     }
   } finally {
@@ -217,6 +222,19 @@ async function damage(path: string, kind: CheckpointDamage, random: () => number
   const damaged = damageCheckpoint(text, kind, random);
   if (damaged === undefined) await rm(path, { force: true });
   else await writeFile(path, damaged);
+}
+
+/**
+ * The violations `check` finds once the node has settled, checked again each second while there
+ * are any, for up to `withinMs`: what is still broken then is reported.
+ */
+async function converged(daemon: DaemonControl, withinMs = 30_000, check: (status: StatusResult) => Promise<string[]>): Promise<string[]> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const broken = await check(await settled(daemon));
+    if (broken.length === 0 || Date.now() > deadline) return broken;
+    await sleep(1_000);
+  }
 }
 
 /** STATUS once the daemon has read every record (nothing unsettled) and its reconcile ran. */
