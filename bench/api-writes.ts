@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { EmulatedCluster, type ClusterNode } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
+import { seededRandom } from '../src/core/seeded-random.js';
 import { buildRevision } from './lib/build-revision.js';
 import { DAEMON_USER, KubeNode } from './lib/kube-node.js';
 import { MachineLoadSampler, describeLoad } from './lib/machine-load.js';
@@ -50,17 +51,6 @@ const DRAIN_WAIT_MS = 90_000;
 /** NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`. */
 const BIN_DIR = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
 
-/** mulberry32: a seeded generator, so a run can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -177,7 +167,7 @@ class Pods {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/api-writes needs root (network namespaces)');
-  const rand = random(SEED);
+  const rand = seededRandom(SEED);
   const gap = () => (GAP_SECONDS[0] + rand() * (GAP_SECONDS[1] - GAP_SECONDS[0])) * 1000;
   const workDir = await mkdtemp(join(tmpdir(), 'nativeip-api-writes-'));
   const auditLog = join(workDir, 'audit.log');

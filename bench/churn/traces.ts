@@ -8,6 +8,7 @@
  * `t` is seconds from the start of the trace; `node` any stable name; `pod` unique among live
  * pods of that node; `op` is `add` or `del`. A `del` for a pod that is not running is ignored.
  */
+import { seededRandom } from '../../src/core/seeded-random.js';
 export interface TraceEvent {
   readonly t: number;
   readonly node: string;
@@ -22,17 +23,8 @@ export interface Trace {
   readonly events: readonly TraceEvent[];
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so every policy replays the same trace. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers, so every policy replays the same trace. */
+export { seededRandom };
 
 function exponential(random: () => number, mean: number): number {
   return -Math.log(1 - random()) * mean;

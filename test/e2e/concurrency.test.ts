@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../src/cni/datapath/veth-name.js';
+import { seededRandom } from '../../src/core/seeded-random.js';
 import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { ping } from '../../src/emulator/fabric/index.js';
@@ -48,14 +49,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 /** A deterministic shuffle (mulberry32), so a failing interleaving can be replayed from its seed. */
 function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let state = seed >>> 0;
-  const random = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));

@@ -3,17 +3,7 @@
  * does, and how a checkpoint is damaged while its daemon is down. Pure.
  */
 
-/** mulberry32: a small seeded generator in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../core/seeded-random.js';
 
 export const CHECKPOINT_DAMAGE = ['deleted', 'truncated', 'garbled', 'doubled'] as const;
 export type CheckpointDamage = (typeof CHECKPOINT_DAMAGE)[number];

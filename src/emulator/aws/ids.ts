@@ -1,19 +1,14 @@
+import { seededRandom } from '../../core/seeded-random.js';
+
 /** Source of random-looking resource ids and MAC addresses; deterministic for a given seed. */
 export interface IdSource {
   /** `count` lower-case hex digits. */
   hex(count: number): string;
 }
 
-/** mulberry32: a small seeded PRNG, enough for ids that only need to look random and not collide. */
+/** Ids that only need to look random and not collide, from a seeded generator. */
 export function seededIdSource(seed: number): IdSource {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     hex(count: number): string {
       let out = '';

@@ -3,6 +3,7 @@
  * action name (and, from the server, whether a rule can apply to this request) and answers the
  * rule that fires, if any; the servers do the wire work. Seeded, so a run can be repeated.
  */
+import { seededRandom } from '../../core/seeded-random.js';
 
 /** What a fault does to one request; the wire shape is each emulator's (see its server). */
 export type FaultEffect =
@@ -95,17 +96,7 @@ export function actionMatches(pattern: string, action: string): boolean {
   return true;
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 interface RuleState {
   readonly rule: FaultRule;
