@@ -7,7 +7,7 @@
  */
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import koffi from 'koffi';
+import { errnoName, lastErrno, libcIntFunction } from '../cni/datapath/libc.js';
 
 export const LOCK_FILE_NAME = 'ipamd.lock';
 
@@ -17,20 +17,7 @@ const LOCK_UN = 8;
 const EWOULDBLOCK = 11;
 const EINTR = 4;
 
-type FlockFn = (fd: number, operation: number) => number;
-let flockFn: FlockFn | undefined;
-
-function flock(): FlockFn {
-  if (flockFn === undefined) {
-    const fn: unknown = koffi.load('libc.so.6').func('int flock(int fd, int operation)');
-    if (typeof fn !== 'function') throw new Error('koffi did not return a function for libc flock');
-    flockFn = (fd, operation) => {
-      const rc: unknown = fn(fd, operation);
-      return typeof rc === 'number' ? rc : -1;
-    };
-  }
-  return flockFn;
-}
+const flock = libcIntFunction('int flock(int fd, int operation)');
 
 /** Another process holds the lock and did not let go within the wait. */
 export class InstanceLockBusyError extends Error {
@@ -73,7 +60,7 @@ export class InstanceLock {
 
   release(): void {
     for (const fd of this.#fds.splice(0)) {
-      flock()(fd, LOCK_UN);
+      flock(fd, LOCK_UN);
       closeSync(fd);
     }
   }
@@ -103,13 +90,13 @@ async function lockOne(path: string, deadline: number, options: InstanceLockOpti
   const started = Date.now();
   let announced = false;
   for (;;) {
-    const rc = flock()(fd, LOCK_EX | LOCK_NB);
+    const rc = flock(fd, LOCK_EX | LOCK_NB);
     if (rc === 0) break;
-    const errno = koffi.errno();
+    const errno = lastErrno();
     if (errno === EINTR) continue;
     if (errno !== EWOULDBLOCK) {
       closeSync(fd);
-      throw new Error(`cannot lock ${path}: flock failed with errno ${errno}`);
+      throw new Error(`cannot lock ${path}: flock failed (${errnoName(errno)})`);
     }
     const holder = holderPidOf(path);
     if (Date.now() >= deadline) {

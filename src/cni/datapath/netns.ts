@@ -4,26 +4,12 @@
  * the target namespace; libuv's thread pool is not affected (setns is per thread).
  */
 import { closeSync, openSync } from 'node:fs';
-import koffi from 'koffi';
+import { errnoName, lastErrno, libcIntFunction } from './libc.js';
 
 const CLONE_NEWNET = 0x40000000;
 const SELF_NETNS = '/proc/thread-self/ns/net';
 
-type SetnsFn = (fd: number, nstype: number) => number;
-let setnsFn: SetnsFn | undefined;
-
-function setns(): SetnsFn {
-  if (!setnsFn) {
-    const libc = koffi.load('libc.so.6');
-    const fn: unknown = libc.func('int setns(int fd, int nstype)');
-    if (typeof fn !== 'function') throw new Error('koffi did not return a function for libc setns');
-    setnsFn = (fd, nstype) => {
-      const rc: unknown = fn(fd, nstype);
-      return typeof rc === 'number' ? rc : -1;
-    };
-  }
-  return setnsFn;
-}
+const setns = libcIntFunction('int setns(int fd, int nstype)');
 
 export class NetnsError extends Error {
   override readonly name = 'NetnsError';
@@ -37,14 +23,9 @@ export class NetnsError extends Error {
   }
 }
 
-function errnoName(err: unknown): string {
+function codeOf(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
   return 'EIO';
-}
-
-function errnoNameOf(n: number): string {
-  for (const [name, value] of Object.entries(koffi.os.errno)) if (value === n) return name;
-  return `errno ${n}`;
 }
 
 /** Opens a network namespace file read-only; throws NetnsError naming the path. */
@@ -52,14 +33,14 @@ export function openNetns(path: string): number {
   try {
     return openSync(path, 'r');
   } catch (err) {
-    const code = errnoName(err);
+    const code = codeOf(err);
     throw new NetnsError(path, code, code === 'ENOENT' ? 'does not exist' : `cannot open (${code})`, { cause: err });
   }
 }
 
 function enter(fd: number, path: string): void {
-  if (setns()(fd, CLONE_NEWNET) !== 0) {
-    const code = errnoNameOf(koffi.errno());
+  if (setns(fd, CLONE_NEWNET) !== 0) {
+    const code = errnoName(lastErrno());
     const why = code === 'EINVAL' ? 'is not a network namespace' : `setns failed (${code})`;
     throw new NetnsError(path, code, why);
   }
