@@ -3,6 +3,7 @@
  * many slow or stalled peers together cannot make the daemon buffer more than one fixed amount.
  * Node built-ins only (framing.ts, which the CNI plugin imports, uses it).
  */
+import { FrameRefusal } from './frame-refusal.js';
 
 /** What a {@link FrameDecoder} asks before it buffers a frame that did not arrive in one chunk. */
 export interface FrameBudget {
@@ -45,17 +46,9 @@ export class SharedFrameBudget implements FrameBudget {
 }
 
 /** A frame was refused because the shared budget had no room for it; it was not buffered. */
-export class FrameBudgetError extends Error {
+export class FrameBudgetError extends FrameRefusal {
   override readonly name = 'FrameBudgetError';
   readonly code = 'ConnectionLimit' as const;
-  /** Lets `toRpcError` reply with the matching RPC error code. */
   readonly rpcCode = 'ConnectionLimit' as const;
   readonly retryable = true;
-  /** Values decoded from the same `push` before the refused frame, in order. */
-  readonly decodedBefore: readonly unknown[];
-
-  constructor(message: string, options: { decodedBefore?: readonly unknown[] } = {}) {
-    super(message);
-    this.decodedBefore = options.decodedBefore ?? [];
-  }
 }

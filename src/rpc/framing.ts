@@ -4,24 +4,17 @@
  */
 
 import { FrameBudgetError, type FrameBudget } from './frame-budget.js';
+import { FrameRefusal } from './frame-refusal.js';
 import { MAX_FRAME_BYTES } from './protocol.js';
 
 const HEADER_BYTES = 4;
 
 /** A frame could not be encoded or decoded. The connection it came from cannot be trusted. */
-export class FrameError extends Error {
+export class FrameError extends FrameRefusal {
   override readonly name = 'FrameError';
   readonly code = 'BadFrame' as const;
-  /** Lets `toRpcError` reply with the matching RPC error code. */
   readonly rpcCode = 'BadFrame' as const;
   readonly retryable = false;
-  /** Values decoded from the same `push` before the bad frame, in order. */
-  readonly decodedBefore: readonly unknown[];
-
-  constructor(message: string, options: { cause?: unknown; decodedBefore?: readonly unknown[] } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.decodedBefore = options.decodedBefore ?? [];
-  }
 }
 
 /** Encodes one value as a frame. Throws {@link FrameError} if it is not JSON or is too large. */
@@ -66,7 +59,7 @@ export class FrameDecoder {
   #body: Buffer | undefined;
   #bodyFill = 0;
   #reserved = 0;
-  #failure: FrameError | FrameBudgetError | undefined;
+  #failure: FrameRefusal | undefined;
 
   constructor(options: { maxFrameBytes?: number; budget?: FrameBudget } = {}) {
     this.#maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;

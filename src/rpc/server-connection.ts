@@ -12,6 +12,7 @@ import { endConnection } from './end-connection.js';
 import { rpcErrorBody, toRpcError } from './errors.js';
 import { FrameBudgetError, type FrameBudget } from './frame-budget.js';
 import { FrameDecoder, FrameError, encodeFrame } from './framing.js';
+import { FrameRefusal } from './frame-refusal.js';
 import { PROTOCOL_VERSION, type RpcErrorBody, type RpcRequest } from './protocol.js';
 import { ReplySequencer } from './reply-sequencer.js';
 import { DEFAULT_SOCKET_LIMITS } from './socket-limits.js';
@@ -219,7 +220,7 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
       // A frame completed and another began in this chunk: the new frame gets its own time.
       if (wasPartial && values.length > 0 && decoder.hasPartialFrame) deadline.clear();
     } catch (err) {
-      const failure = err instanceof FrameError || err instanceof FrameBudgetError ? err : new FrameError(String(err));
+      const failure = err instanceof FrameRefusal ? err : new FrameError(String(err));
       enqueue(failure.decodedBefore);
       if (failure instanceof FrameBudgetError) {
         logger?.warn({ reason: failure.message }, 'rpc frame refused: partial-frame buffer budget exhausted; closing the connection');
