@@ -188,7 +188,13 @@ export function decodeCheckpoint(text: string, source: string): CheckpointData {
     throw new CheckpointError(`checkpoint ${source} is invalid: ${what}`, { damaged: true });
   };
   if (!isRecord(value)) return fail('expected an object');
-  if (value['version'] !== CHECKPOINT_VERSION) {
+  const version = value['version'];
+  // Only a newer daemon's file is refused and left in place (a downgrade must not destroy it);
+  // a version that is missing or not one at all is damage, rebuilt from the other records.
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < CHECKPOINT_VERSION) {
+    return fail(`version ${JSON.stringify(version)} is not a checkpoint version`);
+  }
+  if (version !== CHECKPOINT_VERSION) {
     throw new CheckpointError(`checkpoint ${source} is invalid: version ${JSON.stringify(value['version'])} is not supported (this daemon reads version ${CHECKPOINT_VERSION})`);
   }
   const instanceId = value['instanceId'];

@@ -44,7 +44,7 @@ export class HeldAddresses {
   readonly #logger: Logger;
   readonly #held = new Map<string, HeldAddress>();
   /** Addresses a pod shows that the pool does not have: reported once. */
-  readonly #unholdable = new Set<string>();
+  readonly #unholdable = new Map<string, HeldAddress>();
 
   constructor(options: HeldAddressesOptions) {
     this.#options = options;
@@ -107,6 +107,15 @@ export class HeldAddresses {
     }
   }
 
+  /**
+   * Addresses live pods use that the pool could not hold (not on the node in the cloud, as the
+   * pool sees it): never handed out since the pool lacks them, and their host objects (veth,
+   * route, rules) are a live pod's, never leftovers.
+   */
+  unholdable(): HeldAddress[] {
+    return [...this.#unholdable.values()];
+  }
+
   /** Every address held this way now. */
   list(): HeldAddress[] {
     return [...this.#held.values()];
@@ -135,7 +144,7 @@ export class HeldAddresses {
       const problem = this.#pool.pool.restore(key, entry.address);
       if (problem !== undefined) {
         if (!this.#unholdable.has(entry.address)) this.#logger.warn({ ...entry, problem }, 'a pod holds an address nativeip cannot hold for it');
-        this.#unholdable.add(entry.address);
+        this.#unholdable.set(entry.address, entry);
         continue;
       }
       this.#unholdable.delete(entry.address);
@@ -157,10 +166,11 @@ export class HeldAddresses {
    * returns how many. Nothing is let go when the kernel cannot be read.
    */
   async releaseGone(liveInApi: (entry: HeldAddress) => boolean): Promise<number> {
-    if (this.#held.size === 0) return 0;
+    if (this.#held.size === 0 && this.#unholdable.size === 0) return 0;
     const routes = await this.kernelPodRoutes();
     if (routes === undefined) return 0;
     const inKernel = new Set(routes.map((r) => r.address));
+    for (const address of [...this.#unholdable.keys()]) if (!inKernel.has(address)) this.#unholdable.delete(address);
     for (const entry of this.list()) {
       if (this.#pool.pool.ownerOf(entry.address) !== `${KEY_PREFIX}${entry.address}`) this.#held.delete(entry.address);
     }

@@ -249,16 +249,12 @@ export class IpamService {
       }
     }
     let removed: string[] = [];
-    const { datapath, vethPrefix, logger } = this.#options;
-    if (datapath.removePodLeftovers !== undefined) {
-      const removeLeftovers = datapath.removePodLeftovers.bind(datapath);
-      try {
-        removed = await this.#gate.shared(() => removeLeftovers({ vethPrefix, inUse: () => this.#inUse() }));
-      } catch (error) {
-        failures.push(`removing leftovers: ${(error as Error).message}`);
-      }
+    try {
+      removed = await this.removeLeftovers();
+    } catch (error) {
+      failures.push(`removing leftovers: ${(error as Error).message}`);
     }
-    logger.info({ network: params.networkName, valid: valid.size, released, removed, failures }, 'GC');
+    this.#options.logger.info({ network: params.networkName, valid: valid.size, released, removed, failures }, 'GC');
     if (failures.length > 0) {
       throw new RpcServiceError('DatapathFailed', `GC released ${released} of ${stale.length} stale allocations; failed: ${failures.join('; ')}`);
     }
@@ -280,7 +276,7 @@ export class IpamService {
   /** Host veths and addresses live pods hold, plus the node's interface addresses. */
   #inUse(): { veths: Set<string>; addresses: Set<string> } {
     const allocations = [...this.#allocations.values()];
-    const held = this.#held.list();
+    const held = [...this.#held.list(), ...this.#held.unholdable()];
     const addresses = new Set([...allocations.map((a) => a.address), ...held.map((h) => h.address)]);
     for (const pif of this.#options.pool.node.interfaces) addresses.add(pif.primaryIp);
     const veths = new Set([...allocations.map((a) => a.hostVeth), ...held.flatMap((h) => (h.hostVeth === undefined ? [] : [h.hostVeth]))]);
@@ -298,7 +294,12 @@ export class IpamService {
       if (await this.#options.netnsExists(allocation.netns)) continue;
       // A pod's veth (and so its route) goes with its namespace: while the kernel still routes the
       // address to the pod's veth, the pod lives, whatever path the record names.
-      routes ??= new Set((await this.#held.kernelPodRoutes())?.map((r) => `${r.address} ${r.hostVeth}`) ?? []);
+      if (routes === undefined) {
+        const read = await this.#held.kernelPodRoutes();
+        // Without the kernel's word, a wrong path could look like an ended pod: try at the next reconcile.
+        if (read === undefined && this.#options.datapath.listPodRoutes !== undefined) break;
+        routes = new Set(read?.map((r) => `${r.address} ${r.hostVeth}`) ?? []);
+      }
       if (routes.has(`${allocation.address} ${allocation.hostVeth}`)) {
         this.#options.logger.warn({ containerId: allocation.containerId, netns: allocation.netns, address: allocation.address, hostVeth: allocation.hostVeth }, 'pod namespace not found but the kernel still routes its address to its veth: kept');
         continue;
@@ -382,9 +383,11 @@ export class IpamService {
    */
   async #quarantine(key: string, allocation: CheckpointAllocation, log: Logger): Promise<void> {
     const { pool, ipCooldownMs } = this.#options;
-    pool.release(key, { used: true, cooldownMs: ipCooldownMs });
+    // The kernel is read first: between the release and the hold nothing may run, or a concurrent
+    // ADD could take the address back.
     const routes = await this.#held.kernelPodRoutes();
     const other = routes?.filter((r) => r.address === allocation.address && r.hostVeth !== allocation.hostVeth) ?? [];
+    pool.release(key, { used: true, cooldownMs: ipCooldownMs });
     if (other.length > 0 && this.#held.holdFromRoutes(other, new Set()).length > 0) {
       log.warn({ address: allocation.address, hostVeth: other[0]!.hostVeth }, 'the failed ADD\'s address is routed to another pod\'s veth: held for that pod, not handed out again');
     }

@@ -25,3 +25,22 @@ it.each([
   expect((error as CheckpointError).damaged).toBe(true);
   expect((error as Error).message).toContain(message);
 });
+
+it.each([[undefined], ['1'], [0], [1.5]])('a version that is not one (%j) is damage, rebuilt from the other records', (version) => {
+  let error: unknown;
+  try {
+    decodeCheckpoint(JSON.stringify({ version, instanceId: 'i-1', allocations: [], cooldowns: [] }), 'x');
+  } catch (caught) {
+    error = caught;
+  }
+  expect((error as CheckpointError).damaged).toBe(true);
+});
+
+it('a newer daemon\'s version is refused and not damage: the file is left in place', () => {
+  expect(() => decodeCheckpoint(JSON.stringify({ version: 2, instanceId: 'i-1', allocations: [], cooldowns: [] }), 'x')).toThrow(/version 2 is not supported/);
+  try {
+    decodeCheckpoint(JSON.stringify({ version: 2, instanceId: 'i-1', allocations: [], cooldowns: [] }), 'x');
+  } catch (caught) {
+    expect((caught as CheckpointError).damaged).toBe(false);
+  }
+});
