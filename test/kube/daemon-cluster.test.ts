@@ -75,6 +75,13 @@ async function add(name: string) {
   return daemon!.service.add({ networkName: 'nativeip', containerId: `ctr-${name}`, ifName: 'eth0', netns, podNamespace: 'default', podName: name });
 }
 
+/** A pod's sandbox ending without a DEL: its namespace file goes, and the kernel drops its veth with it. */
+async function endNamespace(name: string): Promise<void> {
+  const netns = join(dir, `netns-${name}`);
+  await unlink(netns);
+  datapath.endNamespace(netns);
+}
+
 async function del(name: string) {
   await daemon!.service.del({ networkName: 'nativeip', containerId: `ctr-${name}`, ifName: 'eth0', netns: join(dir, `netns-${name}`), podNamespace: 'default', podName: name });
 }
@@ -171,7 +178,7 @@ describe('nativeip-ipamd against a real API server', () => {
   });
 
   it('releases the address of a pod deleted from the API whose namespace is gone, at once', async () => {
-    await unlink(join(dir, 'netns-p6'));
+    await endNamespace('p6');
     await cp.kubectl(['delete', 'pod', 'p6', '--grace-period=0', '--force']);
     await waitFor('p6 released', () => (held().includes('p6') ? undefined : true), { timeoutMs: 10_000 });
   });
@@ -180,7 +187,7 @@ describe('nativeip-ipamd against a real API server', () => {
     const address = daemon!.service.status().pods.find((p) => p.podName === 'p5')!.address;
     await cp.kubectl(['patch', 'pod', 'p5', '-n', 'default', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { podIP: address, podIPs: [{ ip: address }] } })]);
     await waitFor('the API to show p5 holding its address', () => (daemon!.cluster!.holdsAddress('default', 'p5', address) ? true : undefined));
-    await unlink(join(dir, 'netns-p5'));
+    await endNamespace('p5');
     await daemon!.reconcileNow();
     expect(held()).toContain('p5');
     await cp.kubectl(['delete', 'pod', 'p5', '--grace-period=0', '--force']);

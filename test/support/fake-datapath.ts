@@ -28,6 +28,10 @@ export class FakeDatapath implements Datapath {
   async delPod(spec: PodTeardownSpec): Promise<void> {
     this.pods.delete(spec.hostVethName);
   }
+  /** The kernel's side of a namespace ending: the veth pair, and the /32 route on it, go with it. */
+  endNamespace(netnsPath: string): void {
+    for (const [name, pod] of this.pods) if (pod.netnsPath === netnsPath) this.pods.delete(name);
+  }
   async checkPod(spec: PodNetworkSpec): Promise<string[]> {
     const pod = this.pods.get(spec.hostVethName);
     if (pod === undefined) return [`host veth ${spec.hostVethName} missing`];
