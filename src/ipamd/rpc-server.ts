@@ -104,6 +104,7 @@ export class RpcServer {
       idleTimeoutMs: limits.idleTimeoutMs,
       frameTimeoutMs: limits.frameTimeoutMs,
       closeGraceMs: limits.closeGraceMs,
+      maxReplyBacklogBytes: limits.maxReplyBacklogBytes,
     });
   }
 

@@ -1,13 +1,14 @@
 /**
- * One timer per connection for whichever limit applies now: idle (nothing to do) or frame (a
- * frame begun but not completed). Arming replaces the previous timer.
+ * One timer per connection for whichever limit applies now: idle (nothing to do), frame (a
+ * frame begun but not completed) or reply (replies written that the peer does not read). Arming
+ * replaces the previous timer.
  *
  * When the timer fires, the callback runs only after one more turn of the event loop's I/O
  * phase (setImmediate runs after the poll phase): if the daemon's loop was stalled, bytes the
  * peer sent meanwhile are read first and, by changing the connection's state, re-arm or clear
  * the deadline, so the daemon's own stall is not counted against the peer.
  */
-export type DeadlineKind = 'idle' | 'frame';
+export type DeadlineKind = 'idle' | 'frame' | 'reply';
 
 export class ConnectionDeadline {
   readonly #onExpire: (kind: DeadlineKind, afterMs: number) => void;

@@ -41,6 +41,7 @@ export interface ServeConnectionOptions {
   readonly idleTimeoutMs?: number;
   readonly frameTimeoutMs?: number;
   readonly closeGraceMs?: number;
+  readonly maxReplyBacklogBytes?: number;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 32;
@@ -56,7 +57,10 @@ type Reply = { result: unknown } | { error: RpcErrorBody };
  * `BadFrame` for an undecodable frame; `ConnectionLimit` for a frame the shared `frameBudget`
  * has no room for (refused, not buffered) or a frame not completed within `frameTimeoutMs`.
  * A connection with nothing in flight and no bytes for `idleTimeoutMs` gets a `ConnectionLimit`
- * notice and is closed too. Closing stops reading, ends the daemon's side and destroys the
+ * notice and is closed too. A peer that does not read its replies gets none of its further
+ * requests started; once the replies the kernel would not take pass `maxReplyBacklogBytes`, or
+ * the shared `frameBudget`, or stay unread for `frameTimeoutMs`, the connection is destroyed
+ * (nothing more can reach that peer). Closing stops reading, ends the daemon's side and destroys the
  * socket once the last reply reached the kernel (at most `closeGraceMs` later; end-connection.ts).
  *
  * Create the server with `allowHalfOpen: true` so a peer that shuts down its sending side after
@@ -70,6 +74,7 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_SOCKET_LIMITS.idleTimeoutMs;
   const frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_SOCKET_LIMITS.frameTimeoutMs;
   const closeGraceMs = options.closeGraceMs ?? DEFAULT_SOCKET_LIMITS.closeGraceMs;
+  const maxReplyBacklogBytes = options.maxReplyBacklogBytes ?? DEFAULT_SOCKET_LIMITS.maxReplyBacklogBytes;
   const decoder = new FrameDecoder({
     maxFrameBytes: options.maxFrameBytes ?? DEFAULT_SOCKET_LIMITS.maxFrameBytes,
     ...(options.frameBudget === undefined ? {} : { budget: options.frameBudget }),
@@ -88,16 +93,42 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
     resolveDone = resolve;
   });
 
+  /** Reply bytes the kernel would not take, held for this peer and reserved in the shared budget. */
+  let heldReplyBytes = 0;
+  const releaseHeldReplies = (): void => {
+    options.frameBudget?.release(heldReplyBytes);
+    heldReplyBytes = 0;
+  };
+  /** Closes a peer that does not read its replies; nothing more can reach it, so no last frame. */
+  const dropUnreadPeer = (why: string): void => {
+    logger?.warn({ heldReplyBytes: socket.writableLength }, `rpc peer does not read its replies (${why}); closing the connection`);
+    releaseHeldReplies();
+    socket.destroy();
+  };
+
   const write = (frame: Buffer): void => {
     if (socket.destroyed || !socket.writable) {
       logger?.debug({}, 'rpc reply dropped: connection already closed');
       return;
     }
-    if (!socket.write(frame) && !writeBlocked) {
-      // The peer is not reading its replies: stop reading its requests until it does.
+    const accepted = socket.write(frame);
+    if (accepted) return;
+    // The kernel's buffer for this peer is full: what it would not take is held here, within the
+    // per-connection and the shared limits.
+    const held = socket.writableLength;
+    if (held > maxReplyBacklogBytes) return dropUnreadPeer(`${held} reply bytes held, over ${maxReplyBacklogBytes}`);
+    if (held > heldReplyBytes) {
+      if (options.frameBudget !== undefined && !options.frameBudget.tryReserve(held - heldReplyBytes)) {
+        return dropUnreadPeer('the shared buffer budget is exhausted');
+      }
+      heldReplyBytes = held;
+    }
+    if (!writeBlocked) {
+      // The peer is not reading its replies: start none of its requests, and read none, until it does.
       writeBlocked = true;
       socket.once('drain', () => {
         writeBlocked = false;
+        releaseHeldReplies();
         pump();
       });
     }
@@ -130,6 +161,10 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
 
   const deadline = new ConnectionDeadline((kind: DeadlineKind, afterMs: number) => {
     if (closed || giveUp) return;
+    if (kind === 'reply') {
+      dropUnreadPeer(`replies not read within ${afterMs} ms`);
+      return;
+    }
     if (kind === 'frame') {
       const expected = decoder.expectedBytes;
       const message =
@@ -174,7 +209,7 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
 
   /** Starts queued requests, then decides reading, timers and closing from the state. */
   const pump = (): void => {
-    while (queue.length > 0 && inFlight < maxInFlight) {
+    while (queue.length > 0 && inFlight < maxInFlight && !writeBlocked) {
       const next = queue.shift();
       if (next !== undefined) run(next.slot, next.value);
     }
@@ -195,7 +230,9 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
     }
     if (queue.length > 0 || writeBlocked) socket.pause();
     else if (socket.isPaused()) socket.resume();
-    if (decoder.hasPartialFrame) {
+    if (writeBlocked) {
+      if (deadline.kind !== 'reply') deadline.arm('reply', frameTimeoutMs);
+    } else if (decoder.hasPartialFrame) {
       if (deadline.kind !== 'frame') deadline.arm('frame', frameTimeoutMs);
     } else if (answered) {
       if (peerEnded) {
@@ -244,6 +281,7 @@ export function serveConnection(socket: Socket, handler: RequestHandler, options
   });
   socket.on('close', () => {
     closed = true;
+    releaseHeldReplies();
     queue.length = 0;
     decoder.dispose();
     pump();

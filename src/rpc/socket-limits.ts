@@ -24,6 +24,12 @@ export interface SocketLimits {
    * flushed to the kernel; a peer that does not read it (its receive buffer full) is closed after this long.
    */
   readonly closeGraceMs: number;
+  /**
+   * Reply bytes the daemon holds for one peer beyond what the kernel's socket buffer took; a peer
+   * that lets more pile up (or leaves them unread for frameTimeoutMs) is disconnected. These bytes
+   * also count against maxBufferedBytes, with partial frames.
+   */
+  readonly maxReplyBacklogBytes: number;
 }
 
 /**
@@ -46,6 +52,11 @@ export interface SocketLimits {
  *   (an ADD waiting up to 20 s for the pool to grow) is a request in flight, which is never idle.
  * - frameTimeoutMs 10 s. A request of at most 1 MiB written in one go crosses a Unix socket in
  *   about a millisecond; the same slack as the idle timeout.
+ * - maxReplyBacklogBytes 1 MiB, one largest frame. A peer reads its one reply as it arrives and
+ *   the kernel's socket buffer (~200 KiB) takes the reply first, so the daemon holds reply bytes
+ *   only for a peer that is not reading, and no legitimate reply is larger than one frame. While it holds any, no
+ *   further request of that peer starts, so at most maxInFlight replies pile up; the shared
+ *   16 MiB budget bounds them over all peers, and frameTimeoutMs in time.
  * - closeGraceMs 1 s: the daemon's last frame (a few hundred bytes) needs room in the peer's
  *   receive buffer only; a peer that has not made that room in 1 s is not reading.
  *
@@ -59,6 +70,7 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = Object.freeze({
   idleTimeoutMs: 10_000,
   frameTimeoutMs: 10_000,
   closeGraceMs: 1_000,
+  maxReplyBacklogBytes: MAX_FRAME_BYTES,
 });
 
 /** `overrides` over the defaults; throws a RangeError naming every value that is not a whole number ≥ 1 (≥ 0 for closeGraceMs). */
