@@ -4,8 +4,13 @@
  * drops it when the process ends, however it ends (kill -9 included), so a successor never waits
  * for a dead holder and a stale file means nothing. The file carries the holder's PID, for the
  * message a second instance gives.
+ *
+ * A lock lives on a file, not on a name: if the file is removed or replaced while held (an
+ * operator deleting it to "clear" a refusal), a second daemon would lock the new file. So a taker
+ * checks, once locked, that the name still leads to its file, and the holder watches its files
+ * (`watch`) and is told the moment one is not its own any more, to stop serving.
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoName, lastErrno, libcIntFunction } from '../cni/datapath/libc.js';
 
@@ -58,6 +63,30 @@ export class InstanceLock {
     this.paths = paths;
   }
 
+  /** The first lock path that no longer names the file this lock holds (removed or replaced), if any. */
+  lostPath(): string | undefined {
+    return this.paths.find((path, i) => {
+      const fd = this.#fds[i];
+      return fd !== undefined && !namesFile(path, fd);
+    });
+  }
+
+  /**
+   * Checks every `intervalMs` that each lock path still names the held file; calls `onLost` once
+   * with the first that does not. Returns a function that stops watching. The timer does not keep
+   * the process alive.
+   */
+  watch(onLost: (path: string) => void, intervalMs = 1_000): () => void {
+    const timer = setInterval(() => {
+      const lost = this.lostPath();
+      if (lost === undefined) return;
+      clearInterval(timer);
+      onLost(lost);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   release(): void {
     for (const fd of this.#fds.splice(0)) {
       flock(fd, LOCK_UN);
@@ -86,12 +115,18 @@ export async function acquireInstanceLock(options: InstanceLockOptions): Promise
 async function lockOne(path: string, deadline: number, options: InstanceLockOptions): Promise<number> {
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   // Node opens with O_CLOEXEC: the commands the daemon runs (nft, ip) never inherit the lock.
-  const fd = openSync(path, 'a+', 0o600);
+  let fd = openSync(path, 'a+', 0o600);
   const started = Date.now();
   let announced = false;
   for (;;) {
     const rc = flock(fd, LOCK_EX | LOCK_NB);
-    if (rc === 0) break;
+    if (rc === 0) {
+      if (namesFile(path, fd)) break;
+      // The file was removed or replaced between open and lock: lock what the name leads to now.
+      closeSync(fd);
+      fd = openSync(path, 'a+', 0o600);
+      continue;
+    }
     const errno = lastErrno();
     if (errno === EINTR) continue;
     if (errno !== EWOULDBLOCK) {
@@ -110,6 +145,17 @@ async function lockOne(path: string, deadline: number, options: InstanceLockOpti
   ftruncateSync(fd, 0);
   writeSync(fd, `${process.pid}\n`);
   return fd;
+}
+
+/** Whether `path` leads to the file open as `fd` (same device and inode). */
+function namesFile(path: string, fd: number): boolean {
+  try {
+    const named = statSync(path);
+    const held = fstatSync(fd);
+    return named.ino === held.ino && named.dev === held.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** The PID a lock file names; undefined when it names none (being written, or empty). */

@@ -137,6 +137,13 @@ async function lockTheNode(
         logger.warn({ lock: path, holderPid, waitSeconds: config.lockWaitMs / 1000 }, `another nativeip-ipamd${holderPid === undefined ? '' : ` (PID ${holderPid})`} holds ${path}: waiting for it to stop`),
     });
     logger.info({ locks: lock.paths }, 'single-instance lock taken');
+    lock.watch((path) =>
+      exitWith(
+        3,
+        `nativeip-ipamd: ${path} was removed or replaced while this daemon held it, so another daemon can lock the new file; ` +
+          'exiting so that only one serves the node (do not delete the lock file: the kernel frees it when its holder ends)',
+      ),
+    );
     return lock;
   } catch (error) {
     return exitWith(error instanceof InstanceLockBusyError ? 3 : 1, `nativeip-ipamd: ${(error as Error).message}`);

@@ -4,7 +4,7 @@
  * or waits for it to stop and then takes over; the first keeps its socket all along.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,8 @@ const skip = e2eSkipReason();
 let cluster: EmulatedCluster | undefined;
 let workDir: string | undefined;
 let node: ClusterNode;
+/** The exit of the daemon holding the node's lock, when a test started it. */
+let holderExited: Promise<{ code: number | null; stderr: string }> | undefined;
 
 beforeAll(async () => {
   if (skip !== undefined) return;
@@ -30,8 +32,8 @@ afterAll(async () => {
 }, 60_000);
 
 /** Starts a second daemon with the node's environment; resolves with its exit code and stderr. */
-function secondDaemon(env: Record<string, string>) {
-  const child = spawn(join(DIST_BIN, 'nativeip-ipamd'), [], { env: { ...node.env, NATIVEIP_LOG_FILE: join(workDir!, 'second.log'), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+function secondDaemon(env: Record<string, string>, logName = 'second.log') {
+  const child = spawn(join(DIST_BIN, 'nativeip-ipamd'), [], { env: { ...node.env, NATIVEIP_LOG_FILE: join(workDir!, logName), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -85,5 +87,35 @@ describe.skipIf(skip !== undefined)('a second daemon on the same node', () => {
     }
     expect((await readFile(join(workDir!, 'node1', 'ipamd.lock'), 'utf8')).trim()).toBe(String(child.pid));
     node.process = child;
+    holderExited = exited;
+  }, 120_000);
+
+  it('a holder whose lock file is deleted exits (code 3) rather than serve beside a daemon that locks the new file', async () => {
+    const lockPath = join(workDir!, 'node1', 'ipamd.lock');
+    const holderPid = node.process!.pid!;
+    const { child, exited } = secondDaemon({ NATIVEIP_LOCK_WAIT: '60' }, 'third.log');
+    const thirdLog = join(workDir!, 'third.log');
+    const deadline = Date.now() + 20_000;
+    while (!(await readFile(thirdLog, 'utf8').catch(() => '')).includes(`(PID ${holderPid}) holds`)) {
+      if (Date.now() > deadline) throw new Error(`the third daemon never said it waits: ${await readFile(thirdLog, 'utf8').catch(() => '(no log)')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await rm(lockPath);
+    const holder = await holderExited!;
+    expect(holder.code).toBe(3);
+    expect(holder.stderr).toContain(`${lockPath} was removed or replaced while this daemon held it`);
+    const served = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await callDaemon(node.socketPath, 'status', {}, { timeoutMs: 2_000 });
+        break;
+      } catch (error) {
+        if (Date.now() > served) throw new Error(`the third daemon never served: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    expect((await readFile(lockPath, 'utf8')).trim()).toBe(String(child.pid));
+    node.process = child;
+    holderExited = exited;
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -43,4 +43,20 @@ it('a waiting taker gets the lock once the holder lets go', async () => {
   const second = acquireInstanceLock({ directories: [dir], waitMs: 10_000, pollMs: 20 });
   setTimeout(() => lock.release(), 100);
   (await second).release();
+});
+
+it.each([
+  ['removed', async (path: string) => rm(path)],
+  ['replaced', async (path: string) => {
+    await rm(path);
+    await writeFile(path, '1\n');
+  }],
+])('the holder is told when its lock file is %s, since a second taker could lock the new one', async (_how, change) => {
+  const lock = await acquireInstanceLock({ directories: [dir], waitMs: 0 });
+  expect(lock.lostPath()).toBeUndefined();
+  const lost = new Promise<string>((resolve) => lock.watch(resolve, 20));
+  await change(join(dir, 'ipamd.lock'));
+  expect(await lost).toBe(join(dir, 'ipamd.lock'));
+  expect(lock.lostPath()).toBe(join(dir, 'ipamd.lock'));
+  lock.release();
 });
