@@ -265,12 +265,19 @@ export class IpamService {
    * Removes host objects no pod owns (what GC removes), once the node is settled: a veth, route or
    * rule whose record was lost with a damaged checkpoint, or that a crash left half made, which no
    * DEL will ever name. Runs after start-up and each reconcile; returns what it removed.
+   *
+   * Objects are found and deleted by name and address, so the removal runs with no ADD or DEL in
+   * flight: otherwise a pod set up between the look and the delete, with the same veth name (a
+   * StatefulSet's pod again) or the same address, could lose what it had just made. Most sweeps
+   * find nothing; they look without holding pods back, and only a sweep with work takes the gate.
    */
   async removeLeftovers(): Promise<string[]> {
     const { datapath, vethPrefix } = this.#options;
     if (datapath.removePodLeftovers === undefined || this.unsettledReason() !== undefined) return [];
     const removeLeftovers = datapath.removePodLeftovers.bind(datapath);
-    return this.#gate.shared(() => removeLeftovers({ vethPrefix, inUse: () => this.#inUse() }));
+    const inUse = () => this.#inUse();
+    if ((await removeLeftovers({ vethPrefix, inUse, dryRun: true })).length === 0) return [];
+    return this.#gate.exclusive(() => (this.unsettledReason() === undefined ? removeLeftovers({ vethPrefix, inUse }) : Promise.resolve([])));
   }
 
   /** Host veths and addresses live pods hold, plus the node's interface addresses. */

@@ -202,3 +202,44 @@ describe('IpamService', () => {
     expect(cloud.calls['releaseAddresses']).toBe(1);
   });
 });
+
+/** A datapath whose leftover sweep always finds one object, and records whether an ADD was in flight when it removed it. */
+class SweepingDatapath extends FakeDatapath {
+  addsInFlight = 0;
+  removedDuringAdd = 0;
+  removals = 0;
+  release: (() => void) | undefined;
+  override async addPod(spec: Parameters<FakeDatapath['addPod']>[0]) {
+    this.addsInFlight += 1;
+    try {
+      await new Promise<void>((resolve) => (this.release = resolve));
+      return await super.addPod(spec);
+    } finally {
+      this.addsInFlight -= 1;
+    }
+  }
+  async removePodLeftovers(query: { dryRun?: boolean }): Promise<string[]> {
+    if (query.dryRun === true) return ['host veth eniold'];
+    this.removals += 1;
+    if (this.addsInFlight > 0) this.removedDuringAdd += 1;
+    return ['host veth eniold'];
+  }
+}
+
+describe('IpamService leftover sweep', () => {
+  it('looks while ADDs run, but removes only with none in flight (a pod set up meanwhile could reuse a name or an address)', async () => {
+    const datapath = new SweepingDatapath();
+    const { service } = await startNode(new FakeCloud(), datapath);
+    const adding = service.add(pod(1));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(datapath.addsInFlight).toBe(1);
+    const sweeping = service.removeLeftovers();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(datapath.removals).toBe(0);
+    datapath.release?.();
+    await adding;
+    expect(await sweeping).toEqual(['host veth eniold']);
+    expect(datapath.removals).toBe(1);
+    expect(datapath.removedDuringAdd).toBe(0);
+  });
+});

@@ -264,6 +264,7 @@ export class NetlinkDatapath implements Datapath {
       ...found.routes.map((route) => ({ what: describe(route), run: () => deleteRoute(this.#host, route, { ours: true }) })),
       ...found.rules.map((rule) => ({ what: describe(rule), run: () => deleteRule(this.#host, rule) })),
     ];
+    if (query.dryRun === true) return removals.map((r) => r.what);
     await removeAll(removals);
     const removed = removals.map((r) => r.what);
     if (removed.length > 0) this.#logger.debug({ removed }, 'removed pod leftovers');

@@ -77,6 +77,8 @@ export interface PodLeftoverQuery {
   readonly vethPrefix: string;
   /** What live pods and the node's interfaces hold, read at the moment of deciding. */
   readonly inUse: () => { readonly veths: ReadonlySet<string>; readonly addresses: ReadonlySet<string> };
+  /** Only say what would be removed; remove nothing. */
+  readonly dryRun?: boolean;
 }
 
 export interface Datapath {
