@@ -139,9 +139,12 @@ export interface CloudProvider {
   /**
    * Optional. Hands back what {@link resumeState} returned before a restart. Called once, before
    * the first describeNode; does no I/O. The provider finishes those operations (without
-   * repeating them) before it reads or changes the interfaces they touch.
+   * repeating them) before it reads or changes the interfaces they touch. `savedBy`: the instance
+   * id the checkpoint was written on (NodeSnapshot.instanceId); once the provider knows its own
+   * instance, it drops state saved by another one (a checkpoint on a disk carried to a new
+   * instance) rather than finish or undo another node's work. Undefined: not known, trusted.
    */
-  restoreState?(state: unknown): void;
+  restoreState?(state: unknown, savedBy?: string): void;
   /**
    * Optional. Registers the function the provider calls when its resume state changed and must be
    * on disk before it goes on (it resolves once the checkpoint is written).

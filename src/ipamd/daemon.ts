@@ -146,10 +146,10 @@ export class Daemon {
     const { logger, config, provider } = this.#parts;
     await this.#health?.start();
     this.cluster?.start();
-    // Operations in flight when the daemon stopped are finished by the provider, not repeated.
+    // Operations in flight when the daemon stopped are finished by the provider, not repeated (on
+    // the instance that started them only: the provider checks the instance once it knows its own).
     const saved = await this.service.loadCheckpoint();
-    const providerState = saved?.providerState;
-    if (providerState !== undefined) provider.restoreState?.(providerState);
+    if (saved?.providerState !== undefined) provider.restoreState?.(saved.providerState, saved.instanceId);
     await this.pool.start();
     await this.#syncHostNetwork();
     await this.service.restore(saved);

@@ -168,9 +168,20 @@ describe('ENI work interrupted by a crash, resumed from the checkpoint', () => {
     const instance = await emulator.launchInstance({ instanceType: 'm5.large' });
     const state = await crashAt(instance, 2, true);
     const provider = providerFor(instance);
-    provider.restoreState(state);
+    provider.restoreState(state, instance.instanceId);
     await provider.describeNode();
     expect(await enisOf(instance.instanceId)).toEqual([]);
+    expect(provider.resumeState()).toBeUndefined();
+  });
+
+  it('state a checkpoint recorded on another instance (a disk carried over) is dropped: that instance\'s ENI is not touched', async () => {
+    const other = await emulator.launchInstance({ instanceType: 'm5.large' });
+    const state = await crashAt(other, 2, true);
+    const instance = await emulator.launchInstance({ instanceType: 'm5.large' });
+    const provider = providerFor(instance);
+    provider.restoreState(state, other.instanceId);
+    await provider.describeNode();
+    expect(await enisOf(other.instanceId)).toHaveLength(1);
     expect(provider.resumeState()).toBeUndefined();
   });
 });

@@ -131,7 +131,7 @@ describe('Azure: a daemon killed mid-operation', () => {
     expect(intentOnly.operations[0]!.poller).toBeUndefined();
 
     const second = new AzureProvider(options);
-    second.restoreState(intentOnly);
+    second.restoreState(intentOnly, vm.vmId);
     try {
       const node = await second.describeNode();
       expect(node.interfaces[0]!.secondaryIps).toHaveLength(2);
@@ -140,6 +140,24 @@ describe('Azure: a daemon killed mid-operation', () => {
       expect(second.resumeState()).toBeUndefined();
     } finally {
       second.close();
+    }
+  });
+
+  it('operations a checkpoint recorded on another VM (a disk carried over) are dropped, not finished here', async () => {
+    const vm = await emulator.createVm({ name: 'carried' });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (_obj: unknown, msg: string) => warnings.push(msg) };
+    const provider = new AzureProvider({ credential, armEndpoint: emulator.armUrl, armCaBundle: emulator.caCert, imdsEndpoint: vm.imdsUrl, pollIntervalMs: 50, logger });
+    const elsewhere = '/subscriptions/00000000-0000-4000-8000-0000000c0de5/resourceGroups/nativeip-rg/providers/Microsoft.Compute/virtualMachines/another';
+    provider.restoreState({ version: 1, operations: [{ kind: 'add', target: vm.nicIds[0]!, nicId: vm.nicIds[0]!, names: ['nativeip-9'], startedAtMs: 1 }] }, elsewhere);
+    try {
+      emulator.resetCounts();
+      await provider.describeNode();
+      expect(warnings).toContain('ignoring NIC operations in flight that the checkpoint recorded on another VM');
+      expect(provider.resumeState()).toBeUndefined();
+      expect(emulator.callCounts()['PutNetworkInterface'] ?? 0).toBe(0);
+    } finally {
+      provider.close();
     }
   });
 });

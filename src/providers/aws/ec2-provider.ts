@@ -27,6 +27,8 @@ export class Ec2Provider implements CloudProvider {
   private factsPromise: Promise<NodeFacts> | undefined;
   private readonly subnetCidrs = new Map<string, string>();
   private readonly knownEnis = new Map<string, KnownEni>();
+  /** The instance the restored state was saved on; see restoreState. */
+  private restoredFrom: string | undefined;
   private readonly unfinished: UnfinishedEniWork = { unattached: undefined, deleteOnTermination: new Map(), journal: new EniJournal() };
 
   constructor(options: Ec2ProviderOptions = {}) {
@@ -59,9 +61,10 @@ export class Ec2Provider implements CloudProvider {
    * or sweep) looks each one up in EC2 and finishes or undoes it. Unreadable state is logged and
    * ignored: the leaked-ENI sweep and describeNode's DeleteOnTermination check still repair it.
    */
-  restoreState(state: unknown): void {
+  restoreState(state: unknown, savedBy?: string): void {
     try {
       this.unfinished.journal?.restore(decodeEniJournal(state));
+      this.restoredFrom = savedBy;
     } catch (error) {
       this.log.error({ err: (error as Error).message }, 'ignoring unreadable AWS provider state from the checkpoint');
     }
@@ -168,6 +171,10 @@ export class Ec2Provider implements CloudProvider {
     const node = await readImdsNode(this.imds, this.options.region);
     for (const entry of node.macs) this.subnetCidrs.set(entry.subnetId, entry.subnetCidr);
     this.gateway ??= newEc2Gateway(node.identity.region, this.options);
+    if (this.restoredFrom !== undefined && this.restoredFrom !== node.identity.instanceId) {
+      const dropped = this.unfinished.journal?.dropRestored() ?? 0;
+      if (dropped > 0) this.log.warn({ savedBy: this.restoredFrom, instanceId: node.identity.instanceId, dropped }, 'ignoring ENI work in flight that the checkpoint recorded on another instance');
+    }
     return nodeFactsOf(node, this.gateway, this.options.maxEnis, this.log);
   }
 }

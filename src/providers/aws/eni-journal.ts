@@ -158,6 +158,17 @@ export class EniJournal {
     }
   }
 
+  /** Forgets every operation restored from a checkpoint (another instance's); returns how many. No I/O. */
+  dropRestored(): number {
+    const count = this.#restored.size;
+    for (const token of this.#restored) {
+      this.#operations.delete(token);
+      this.#unresolved.delete(token);
+    }
+    this.#restored.clear();
+    return count;
+  }
+
   /** True when the operation was restored from a checkpoint (an earlier run left it). */
   wasRestored(clientToken: string): boolean {
     return this.#restored.has(clientToken);

@@ -75,6 +75,8 @@ export class AzureProvider implements CloudProvider {
   readonly #journal = new Map<string, PendingOperation>();
   readonly #nicQueues = new Map<string, Promise<unknown>>();
   #saveState: (() => Promise<void>) | undefined;
+  /** The VM the restored journal was saved on; see restoreState. */
+  #restoredFrom: string | undefined;
   #gateway: ArmGateway | undefined;
   #facts: Promise<NodeFacts> | undefined;
   #remainingWrites: number | undefined;
@@ -99,9 +101,10 @@ export class AzureProvider implements CloudProvider {
     return encodeJournal([...this.#journal.values()]);
   }
 
-  restoreState(state: unknown): void {
+  restoreState(state: unknown, savedBy?: string): void {
     try {
       for (const op of decodeJournal(state)) this.#journal.set(op.nicId, op);
+      this.#restoredFrom = savedBy;
     } catch (error) {
       this.#log.error({ err: (error as Error).message }, 'ignoring unreadable Azure provider state from the checkpoint');
     }
@@ -361,6 +364,10 @@ export class AzureProvider implements CloudProvider {
       { vm: imds.resourceId, vmSize: imds.vmSize, scaleSet: imds.scaleSetName, path: kind.kind === 'uniform' ? 'scale-set instance network profile' : 'NIC resources' },
       'discovered Azure VM',
     );
+    if (this.#journal.size > 0 && this.#restoredFrom !== undefined && this.#restoredFrom !== imds.resourceId) {
+      this.#log.warn({ savedBy: this.#restoredFrom, vm: imds.resourceId, dropped: this.#journal.size }, 'ignoring NIC operations in flight that the checkpoint recorded on another VM');
+      this.#journal.clear();
+    }
     return { imds, kind };
   }
 }
