@@ -58,6 +58,8 @@ export class AddressPool {
   readonly #byOwner = new Map<string, string>();
   /** Delegated prefix → interface id. */
   readonly #prefixes = new Map<string, string>();
+  /** Addresses a key holds that the pool does not have yet (see {@link awaitAddress}): address → key. */
+  readonly #awaited = new Map<string, string>();
 
   /**
    * Adds an interface with its secondary addresses and prefixes; an interface already known gains
@@ -82,6 +84,7 @@ export class AddressPool {
         const known = this.#addresses.get(address);
         if (known === undefined) {
           this.#addresses.set(address, { value: ipv4ToInt(address), interfaceId, owner: undefined, coolingUntilMs: undefined, prefix });
+          this.#settleAwaited(address);
         } else {
           known.interfaceId = interfaceId;
           known.prefix = prefix;
@@ -115,6 +118,7 @@ export class AddressPool {
       const known = this.#addresses.get(address);
       if (known === undefined) {
         this.#addresses.set(address, { value: ipv4ToInt(address), interfaceId, owner: undefined, coolingUntilMs: undefined, prefix: undefined });
+        this.#settleAwaited(address);
       } else if (known.interfaceId !== interfaceId) {
         // The cloud moved the address (reassignment); the cloud's view wins.
         known.interfaceId = interfaceId;
@@ -209,6 +213,29 @@ export class AddressPool {
     return undefined;
   }
 
+  /**
+   * A live pod (`key`) uses `address`, which the pool does not have (the cloud's view of the node
+   * lacks it, or lags): the moment the address comes into the pool it goes to `key`, never free,
+   * so it is never handed to another pod. Returns a reason when it cannot be promised: the pool
+   * has the address already (use restore), another key awaits it, or `key` holds or awaits another.
+   * Released by {@link release} of `key`.
+   */
+  awaitAddress(key: string, address: string): string | undefined {
+    if (this.#addresses.has(address)) return `address ${address} is in the pool already`;
+    const waiting = this.#awaited.get(address);
+    if (waiting !== undefined && waiting !== key) return `address ${address} is awaited by ${waiting} already`;
+    const held = this.#byOwner.get(key) ?? this.awaitedBy(key);
+    if (held !== undefined && held !== address) return `${key} already holds ${held}`;
+    this.#awaited.set(address, key);
+    return undefined;
+  }
+
+  /** The address `key` awaits (see awaitAddress); undefined when none. */
+  awaitedBy(key: string): string | undefined {
+    for (const [address, waiting] of this.#awaited) if (waiting === key) return address;
+    return undefined;
+  }
+
   /** Marks an address as cooling until `untilMs` (restoring a checkpoint). Unknown addresses are ignored. */
   restoreCooldown(address: string, untilMs: number): void {
     const entry = this.#addresses.get(address);
@@ -218,8 +245,11 @@ export class AddressPool {
   /**
    * Frees the address held by `key`; it cools down for `cooldownMs` before it is handed out again
    * (0: at once, for an address a pod never used). Idempotent: undefined when `key` holds nothing.
+   * An address `key` awaits is no longer awaited.
    */
   release(key: string, nowMs: number, cooldownMs: number): Assignment | undefined {
+    const awaited = this.awaitedBy(key);
+    if (awaited !== undefined) this.#awaited.delete(awaited);
     const address = this.#byOwner.get(key);
     if (address === undefined) return undefined;
     this.#byOwner.delete(key);
@@ -276,6 +306,14 @@ export class AddressPool {
     }
     const total = this.#addresses.size;
     return { total, assigned, coolingDown, available: total - assigned - coolingDown };
+  }
+
+  /** A new address someone awaits goes to them. */
+  #settleAwaited(address: string): void {
+    const key = this.#awaited.get(address);
+    if (key === undefined) return;
+    this.#awaited.delete(address);
+    if (!this.#byOwner.has(key)) this.#claim(key, address);
   }
 
   #claim(key: string, address: string): void {

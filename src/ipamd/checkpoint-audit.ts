@@ -7,11 +7,21 @@
  *   it. When the kernel shows neither (or cannot be read), the most recent assignment keeps it (its
  *   ADD wrote the route last). Every other one is dropped from the checkpoint and reported; its
  *   pod's leftovers are swept by GC and its DEL finds nothing to release.
+ * - The same pod interface (allocation key) in two allocations: a pod interface has one address.
+ *   The one whose address the kernel routes over its host veth keeps it, else the most recent;
+ *   the other is dropped and reported. Its address, if a pod still uses it, is held from the
+ *   kernel like any address no allocation records (held-addresses.ts).
  * - An address the node does not have in the cloud (`inPool` false): the allocation is kept so
  *   that kubelet's DEL still removes the pod's network, but it is reported and marked `stranded`:
  *   no `from` rule is written for it, and CHECK fails for it.
  */
+import type { AllocationKey } from '../rpc/protocol.js';
 import type { CheckpointAllocation } from './checkpoint.js';
+
+/** An allocation's identity: one address per pod interface of one network. */
+export function allocationKey(key: AllocationKey): string {
+  return `${key.networkName}/${key.containerId}/${key.ifName}`;
+}
 
 export interface KernelPodRoute {
   readonly address: string;
@@ -19,7 +29,7 @@ export interface KernelPodRoute {
 }
 
 export interface CheckpointFinding {
-  readonly kind: 'duplicate-address' | 'address-not-on-node';
+  readonly kind: 'duplicate-key' | 'duplicate-address' | 'address-not-on-node';
   readonly containerId: string;
   readonly ifName: string;
   readonly address: string;
@@ -45,17 +55,39 @@ export function auditCheckpoint(
   inPool: (address: string) => boolean,
 ): CheckpointAudit {
   const routedOver = new Map((routes ?? []).map((r) => [r.address, r.hostVeth]));
-  const byAddress = new Map<string, CheckpointAllocation[]>();
+  const findings: CheckpointFinding[] = [];
+  const byKey = new Map<string, CheckpointAllocation[]>();
   for (const allocation of allocations) {
+    const key = allocationKey(allocation);
+    const group = byKey.get(key);
+    if (group === undefined) byKey.set(key, [allocation]);
+    else group.push(allocation);
+  }
+  const unique: CheckpointAllocation[] = [];
+  for (const [key, group] of byKey) {
+    const winner = group.length === 1 ? group[0]! : chooseByRoute(group, (a) => routedOver.get(a.address) === a.hostVeth);
+    unique.push(winner);
+    for (const loser of group.filter((a) => a !== winner)) {
+      const why = routedOver.get(winner.address) === winner.hostVeth ? `the kernel routes ${winner.address} to its veth ${winner.hostVeth}` : `the kernel shows neither; ${winner.address} was assigned last`;
+      findings.push({
+        kind: 'duplicate-key',
+        containerId: loser.containerId,
+        ifName: loser.ifName,
+        address: loser.address,
+        detail: `${key} is in ${group.length} allocations; dropped the one with ${loser.address}, kept ${winner.address}: ${why}`,
+      });
+    }
+  }
+  const byAddress = new Map<string, CheckpointAllocation[]>();
+  for (const allocation of unique) {
     const group = byAddress.get(allocation.address);
     if (group === undefined) byAddress.set(allocation.address, [allocation]);
     else group.push(allocation);
   }
   const kept: CheckpointAllocation[] = [];
   const stranded: CheckpointAllocation[] = [];
-  const findings: CheckpointFinding[] = [];
   for (const [address, group] of byAddress) {
-    const winner = group.length === 1 ? group[0]! : chooseHolder(group, routedOver.get(address));
+    const winner = group.length === 1 ? group[0]! : chooseByRoute(group, (a) => a.hostVeth === routedOver.get(address));
     for (const loser of group.filter((a) => a !== winner)) {
       const why =
         routedOver.get(address) === winner.hostVeth
@@ -84,8 +116,7 @@ export function auditCheckpoint(
   return { kept, stranded, findings };
 }
 
-function chooseHolder(group: readonly CheckpointAllocation[], routedVeth: string | undefined): CheckpointAllocation {
-  const routed = group.find((a) => a.hostVeth === routedVeth);
-  if (routed !== undefined) return routed;
-  return group.reduce((latest, a) => (a.assignedAtMs > latest.assignedAtMs ? a : latest));
+/** The allocation the kernel backs (`routed`), else the most recently assigned. */
+function chooseByRoute(group: readonly CheckpointAllocation[], routed: (a: CheckpointAllocation) => boolean): CheckpointAllocation {
+  return group.find(routed) ?? group.reduce((latest, a) => (a.assignedAtMs > latest.assignedAtMs ? a : latest));
 }

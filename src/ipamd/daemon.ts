@@ -187,7 +187,7 @@ export class Daemon {
       .releaseEndedPods()
       .then(() => this.pool.reconcile())
       .then(() => this.#syncHostNetwork())
-      .then(() => this.#rewritePodFromRules('VPC CIDRs changed'))
+      .then(() => this.#rewritePodFromRules(this.service.settleStranded() > 0 ? 'stranded pods recovered' : 'VPC CIDRs changed'))
       .then(() => this.#removeLeftovers())
       .catch((error: unknown) => this.#parts.logger.warn({ err: error }, 'reconcile failed'))
       .finally(() => {
@@ -257,16 +257,17 @@ export class Daemon {
 
   /**
    * Rewrites the `from` rules of the pods the checkpoint holds to the current SNAT mode and VPC
-   * CIDRs: at start-up (the mode or the exclusions may have changed since the pods were added)
-   * and after a reconcile that changed the destinations. Logs how many pods' rules changed; a
+   * CIDRs: at start-up (the mode or the exclusions may have changed since the pods were added),
+   * after a reconcile that changed the destinations, and when stranded pods got their address
+   * back (they had no `from` rule). Logs how many pods' rules changed; a
    * failure is logged and retried after the next reconcile.
    */
-  async #rewritePodFromRules(reason: 'start' | 'VPC CIDRs changed'): Promise<void> {
+  async #rewritePodFromRules(reason: 'start' | 'VPC CIDRs changed' | 'stranded pods recovered'): Promise<void> {
     const { datapath, logger } = this.#parts;
     if (datapath.rewritePodFromRules === undefined) return;
     const destinations = this.#snat ? this.#snatDestinations() : undefined;
     const key = JSON.stringify(destinations ?? null);
-    if (reason !== 'start' && key === this.#fromRulesFor) return;
+    if (reason === 'VPC CIDRs changed' && key === this.#fromRulesFor) return;
     const specs = (): PodFromRuleSpec[] => {
       const known = new Set(this.pool.pool.interfaces().map((pif) => pif.id));
       return this.service

@@ -113,12 +113,24 @@ export class HeldAddresses {
    * route, rules) are a live pod's, never leftovers.
    */
   unholdable(): HeldAddress[] {
+    this.#settleUnholdable();
     return [...this.#unholdable.values()];
   }
 
   /** Every address held this way now. */
   list(): HeldAddress[] {
+    this.#settleUnholdable();
     return [...this.#held.values()];
+  }
+
+  /** Unholdable addresses the pool has since received: it gave each to its hold as it arrived. */
+  #settleUnholdable(): void {
+    for (const [address, entry] of this.#unholdable) {
+      if (this.#pool.pool.ownerOf(address) !== `${KEY_PREFIX}${address}`) continue;
+      this.#unholdable.delete(address);
+      this.#held.set(address, entry);
+      this.#logger.info({ ...entry }, 'an address a pod holds is on the node again: held for it');
+    }
   }
 
   /**
@@ -145,6 +157,8 @@ export class HeldAddresses {
       if (problem !== undefined) {
         if (!this.#unholdable.has(entry.address)) this.#logger.warn({ ...entry, problem }, 'a pod holds an address nativeip cannot hold for it');
         this.#unholdable.set(entry.address, entry);
+        // Should the cloud's view of the node show the address later, it goes to this hold, not to a new pod.
+        this.#pool.pool.awaitAddress(key, entry.address);
         continue;
       }
       this.#unholdable.delete(entry.address);
@@ -170,7 +184,11 @@ export class HeldAddresses {
     const routes = await this.kernelPodRoutes();
     if (routes === undefined) return 0;
     const inKernel = new Set(routes.map((r) => r.address));
-    for (const address of [...this.#unholdable.keys()]) if (!inKernel.has(address)) this.#unholdable.delete(address);
+    for (const address of this.unholdable().map((entry) => entry.address)) {
+      if (inKernel.has(address)) continue;
+      this.#unholdable.delete(address);
+      this.#pool.release(`${KEY_PREFIX}${address}`, { used: true, cooldownMs: this.#options.cooldownMs });
+    }
     for (const entry of this.list()) {
       if (this.#pool.pool.ownerOf(entry.address) !== `${KEY_PREFIX}${entry.address}`) this.#held.delete(entry.address);
     }

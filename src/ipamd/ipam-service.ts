@@ -125,6 +125,11 @@ export class IpamService {
     return this.#records.isStranded(allocationKey(key));
   }
 
+  /** See NodeRecords.settleStranded: how many stranded allocations have their address again. */
+  settleStranded(): number {
+    return this.#records.settleStranded();
+  }
+
   add(params: AddParams): Promise<AddResult> {
     const key = allocationKey(params);
     return this.#locks.run(key, () => this.#gate.shared(async () => {

@@ -7,15 +7,12 @@
  */
 import type { Logger } from 'pino';
 import type { Datapath } from '../cni/datapath/types.js';
-import type { AllocationKey } from '../rpc/protocol.js';
-import { auditCheckpoint, type KernelPodRoute } from './checkpoint-audit.js';
+import { allocationKey, auditCheckpoint, type KernelPodRoute } from './checkpoint-audit.js';
 import { CheckpointError, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
 import { HeldAddresses, type HeldAddress, type LivePodAddresses } from './held-addresses.js';
 import type { PoolManager } from './pool-manager.js';
 
-export function allocationKey(key: AllocationKey): string {
-  return `${key.networkName}/${key.containerId}/${key.ifName}`;
-}
+export { allocationKey } from './checkpoint-audit.js';
 
 export interface NodeRecordsOptions {
   readonly pool: PoolManager;
@@ -130,6 +127,28 @@ export class NodeRecords {
     return this.#stranded.has(key);
   }
 
+  /**
+   * Stranded allocations whose address the pool now has (the cloud's view caught up, or the
+   * address came back): the pool gave it to them as it arrived (AddressPool.awaitAddress), so they
+   * are whole again. Returns how many recovered; their pods' `from` rules are still to be written.
+   */
+  settleStranded(): number {
+    const { pool, logger } = this.#options;
+    let recovered = 0;
+    for (const key of [...this.#stranded]) {
+      const allocation = this.allocations.get(key);
+      if (allocation === undefined) {
+        this.#stranded.delete(key);
+        continue;
+      }
+      if (pool.pool.lookup(key)?.address !== allocation.address) continue;
+      this.#stranded.delete(key);
+      recovered += 1;
+      logger.info({ containerId: allocation.containerId, address: allocation.address }, 'a stranded allocation\'s address is on the node again: restored');
+    }
+    return recovered;
+  }
+
   /** The allocation is gone (its DEL, a failed ADD). */
   forget(key: string): void {
     this.allocations.delete(key);
@@ -154,7 +173,11 @@ export class NodeRecords {
       const key = allocationKey(allocation);
       this.allocations.set(key, allocation);
       const problem = stranded.has(allocation) ? 'not on the node' : pool.pool.restore(key, allocation.address);
-      if (problem !== undefined) this.#stranded.add(key);
+      if (problem !== undefined) {
+        this.#stranded.add(key);
+        // Should the cloud's view of the node show the address later, it goes to this pod, not to a new one.
+        pool.pool.awaitAddress(key, allocation.address);
+      }
       if (problem !== undefined && !stranded.has(allocation)) {
         logger.error({ containerId: allocation.containerId, address: allocation.address, problem }, 'restored allocation has no address in the pool');
       }

@@ -122,6 +122,28 @@ describe('a checkpoint that disagrees with the other records', () => {
     expect(second.service.isStranded(pod(1))).toBe(false);
     second.pool.close();
   });
+
+  it('a stranded address the cloud shows again goes back to its pod, never to a new one', async () => {
+    const cloud = new FakeCloud({ maxInterfaces: 1, ipv4PerInterface: 4 });
+    const datapath = new FakeDatapath();
+    const first = await startDaemon(cloud, datapath);
+    const address = (await first.service.add(pod(1))).address.replace('/32', '');
+    first.pool.close();
+    // The node's view in the cloud lacks the address while the daemon restarts (a lagging read, a manual unassign).
+    const eni = cloud.interfaces.find((i) => i.secondaryIps.includes(address))!;
+    eni.secondaryIps = eni.secondaryIps.filter((ip) => ip !== address);
+
+    const second = await startDaemon(cloud, datapath);
+    expect(second.service.isStranded(pod(1))).toBe(true);
+    eni.secondaryIps = [...eni.secondaryIps, address];
+    await second.pool.reconcile();
+    expect(second.pool.pool.ownerOf(address)).toBe('nativeip/c1/eth0');
+    expect(second.service.settleStranded()).toBe(1);
+    expect(second.service.isStranded(pod(1))).toBe(false);
+    expect((await second.service.check(pod(1))).ok).toBe(true);
+    for (const n of [2, 3]) expect((await second.service.add(pod(n))).address).not.toBe(`${address}/32`);
+    second.pool.close();
+  });
 });
 
 it('after a lost checkpoint with the Kubernetes API connected, nothing is released until the API\'s pods are held', async () => {

@@ -82,3 +82,34 @@ describe('AddressPool', () => {
     expect(pool.interfaces().map((i) => i.id)).toEqual(['eni-0']);
   });
 });
+
+describe('AddressPool.awaitAddress', () => {
+  it('an awaited address goes to its key the moment it comes into the pool, never free', () => {
+    const pool = poolWith(eni('eni-0', 0, ['10.0.0.10']));
+    expect(pool.awaitAddress('pod-a', '10.0.0.11')).toBeUndefined();
+    expect(pool.lookup('pod-a')).toBeUndefined();
+    pool.addAddresses('eni-0', ['10.0.0.11', '10.0.0.12']);
+    expect(pool.lookup('pod-a')).toEqual({ address: '10.0.0.11', interfaceId: 'eni-0' });
+    expect(pool.assign('pod-b', 0)?.address).toBe('10.0.0.10');
+    expect(pool.assign('pod-c', 0)?.address).toBe('10.0.0.12');
+  });
+
+  it('also through a prefix, and not once the key released it', () => {
+    const pool = poolWith(eni('eni-0', 0, []));
+    pool.awaitAddress('pod-a', '10.0.1.3');
+    pool.awaitAddress('pod-b', '10.0.1.4');
+    pool.release('pod-b', 0, 0);
+    expect(pool.awaitedBy('pod-b')).toBeUndefined();
+    pool.addPrefixes('eni-0', ['10.0.1.0/28']);
+    expect(pool.lookup('pod-a')?.address).toBe('10.0.1.3');
+    expect(pool.ownerOf('10.0.1.4')).toBeUndefined();
+  });
+
+  it('refuses what it cannot promise, naming why', () => {
+    const pool = poolWith(eni('eni-0', 0, ['10.0.0.10']));
+    expect(pool.awaitAddress('pod-a', '10.0.0.10')).toMatch(/in the pool already/);
+    pool.awaitAddress('pod-a', '10.0.0.20');
+    expect(pool.awaitAddress('pod-b', '10.0.0.20')).toMatch(/awaited by pod-a/);
+    expect(pool.awaitAddress('pod-a', '10.0.0.21')).toMatch(/pod-a already holds 10.0.0.20/);
+  });
+});

@@ -42,3 +42,15 @@ it('keeps an address the node no longer has, marked stranded and reported', () =
   expect(audit.stranded).toEqual([lost]);
   expect(audit.findings).toEqual([expect.objectContaining({ kind: 'address-not-on-node', containerId: 'a', address: '10.0.0.99' })]);
 });
+
+it('one pod interface in two allocations: the one the kernel backs keeps its address, the other is dropped and reported', () => {
+  const routed = allocation('a', '10.0.0.5', 1);
+  const stale = { ...allocation('a', '10.0.0.6', 2) };
+  const audit = auditCheckpoint([stale, routed], [{ address: '10.0.0.5', hostVeth: 'enia' }], everywhere);
+  expect(audit.kept).toEqual([routed]);
+  expect(audit.findings).toEqual([
+    expect.objectContaining({ kind: 'duplicate-key', containerId: 'a', address: '10.0.0.6', detail: expect.stringContaining('kept 10.0.0.5: the kernel routes 10.0.0.5 to its veth enia') }),
+  ]);
+  // Without the kernel's word, the latest assignment.
+  expect(auditCheckpoint([stale, routed], undefined, everywhere).kept).toEqual([stale]);
+});
