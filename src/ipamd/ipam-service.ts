@@ -26,6 +26,7 @@ import { CHECKPOINT_VERSION, type Checkpoint, type CheckpointAllocation, type Ch
 import { ExclusiveGate, KeyedMutex } from './keyed-mutex.js';
 import { NodeRecords, allocationKey } from './node-records.js';
 import { addTimings, podRefOf, round, type AddMarks } from './add-timings.js';
+import { EndedPods } from './ended-pods.js';
 import type { PoolManager } from './pool-manager.js';
 
 export interface IpamServiceOptions {
@@ -77,6 +78,7 @@ export class IpamService {
   readonly #records: NodeRecords;
   readonly #allocations: Map<string, CheckpointAllocation>;
   readonly #held: HeldAddresses;
+  readonly #ended: EndedPods;
 
   constructor(options: IpamServiceOptions) {
     this.#options = options;
@@ -93,6 +95,14 @@ export class IpamService {
     });
     this.#allocations = this.#records.allocations;
     this.#held = this.#records.held;
+    this.#ended = new EndedPods({
+      options,
+      allocations: this.#allocations,
+      held: this.#held,
+      del: (allocation) => this.del(allocation),
+      unsettledReason: () => this.unsettledReason(),
+      exclusively: (task) => this.#gate.exclusive(task),
+    });
   }
 
   /** See NodeRecords.restore. */
@@ -233,116 +243,19 @@ export class IpamService {
     }));
   }
 
-  /**
-   * Releases every allocation of the network whose attachment is not in the valid list, then
-   * removes host objects no allocation (of any network) owns. Keeps going past a failure and
-   * throws DatapathFailed listing every one at the end (spec 1.1 GC: remove as much as possible).
-   */
-  async gc(params: GcParams): Promise<GcResult> {
-    const valid = new Set(params.validAttachments.map((a) => `${a.containerId}/${a.ifName}`));
-    const stale = [...this.#allocations.values()].filter(
-      (a) => a.networkName === params.networkName && !valid.has(`${a.containerId}/${a.ifName}`),
-    );
-    const failures: string[] = [];
-    let released = 0;
-    for (const allocation of stale) {
-      try {
-        await this.del(allocation);
-        released += 1;
-      } catch (error) {
-        failures.push((error as Error).message);
-      }
-    }
-    let removed: string[] = [];
-    try {
-      removed = await this.removeLeftovers();
-    } catch (error) {
-      failures.push(`removing leftovers: ${(error as Error).message}`);
-    }
-    this.#options.logger.info({ network: params.networkName, valid: valid.size, released, removed, failures }, 'GC');
-    if (failures.length > 0) {
-      throw new RpcServiceError('DatapathFailed', `GC released ${released} of ${stale.length} stale allocations; failed: ${failures.join('; ')}`);
-    }
-    return removed.length > 0 ? { released, removed } : { released };
+  /** See EndedPods.gc. */
+  gc(params: GcParams): Promise<GcResult> {
+    return this.#ended.gc(params);
   }
 
-  /**
-   * Removes host objects no pod owns (what GC removes), once the node is settled: a veth, route or
-   * rule whose record was lost with a damaged checkpoint, or that a crash left half made, which no
-   * DEL will ever name. Runs after start-up and each reconcile; returns what it removed.
-   *
-   * Objects are found and deleted by name and address, so the removal runs with no ADD or DEL in
-   * flight: otherwise a pod set up between the look and the delete, with the same veth name (a
-   * StatefulSet's pod again) or the same address, could lose what it had just made. Most sweeps
-   * find nothing; they look without holding pods back, and only a sweep with work takes the gate.
-   */
-  async removeLeftovers(): Promise<string[]> {
-    const { datapath, vethPrefix } = this.#options;
-    if (datapath.removePodLeftovers === undefined || this.unsettledReason() !== undefined) return [];
-    const removeLeftovers = datapath.removePodLeftovers.bind(datapath);
-    const inUse = () => this.#inUse();
-    if ((await removeLeftovers({ vethPrefix, inUse, dryRun: true })).length === 0) return [];
-    return this.#gate.exclusive(() => (this.unsettledReason() === undefined ? removeLeftovers({ vethPrefix, inUse }) : Promise.resolve([])));
+  /** See EndedPods.removeLeftovers. */
+  removeLeftovers(): Promise<string[]> {
+    return this.#ended.removeLeftovers();
   }
 
-  /** Host veths and addresses live pods hold, plus the node's interface addresses. */
-  #inUse(): { veths: Set<string>; addresses: Set<string> } {
-    const allocations = [...this.#allocations.values()];
-    const held = [...this.#held.list(), ...this.#held.unholdable()];
-    const addresses = new Set([...allocations.map((a) => a.address), ...held.map((h) => h.address)]);
-    for (const pif of this.#options.pool.node.interfaces) addresses.add(pif.primaryIp);
-    const veths = new Set([...allocations.map((a) => a.hostVeth), ...held.flatMap((h) => (h.hostVeth === undefined ? [] : [h.hostVeth]))]);
-    return { veths, addresses };
-  }
-
-  /**
-   * Releases allocations whose pod network namespace no longer exists: pods whose DEL never
-   * reached us (the daemon was down; DEL succeeds then so the runtime can move on).
-   */
-  async releaseEndedPods(): Promise<number> {
-    let released = 0;
-    let routes: ReadonlySet<string> | undefined;
-    for (const allocation of [...this.#allocations.values()]) {
-      if (await this.#options.netnsExists(allocation.netns)) continue;
-      // A pod's veth (and so its route) goes with its namespace: while the kernel still routes the
-      // address to the pod's veth, the pod lives, whatever path the record names.
-      if (routes === undefined) {
-        const read = await this.#held.kernelPodRoutes();
-        // Without the kernel's word, a wrong path could look like an ended pod: try at the next reconcile.
-        if (read === undefined && this.#options.datapath.listPodRoutes !== undefined) break;
-        routes = new Set(read?.map((r) => `${r.address} ${r.hostVeth}`) ?? []);
-      }
-      if (routes.has(`${allocation.address} ${allocation.hostVeth}`)) {
-        this.#options.logger.warn({ containerId: allocation.containerId, netns: allocation.netns, address: allocation.address, hostVeth: allocation.hostVeth }, 'pod namespace not found but the kernel still routes its address to its veth: kept');
-        continue;
-      }
-      if (this.#options.livePodHolds?.(allocation.podNamespace, allocation.podName, allocation.address) === true) {
-        this.#options.logger.warn(
-          { containerId: allocation.containerId, netns: allocation.netns, address: allocation.address, pod: `${allocation.podNamespace}/${allocation.podName}` },
-          'pod namespace is gone but the API says the pod still holds its address: kept until kubelet deletes it or the pod leaves',
-        );
-        continue;
-      }
-      this.#options.logger.info({ containerId: allocation.containerId, netns: allocation.netns, address: allocation.address }, 'pod namespace is gone: releasing its address');
-      try {
-        await this.del(allocation);
-        released += 1;
-      } catch (error) {
-        // One pod's failure must not stop the others, nor the daemon's start: tried again next reconcile.
-        this.#options.logger.error({ err: error, containerId: allocation.containerId }, 'could not release the address of an ended pod; trying again at the next reconcile');
-      }
-    }
-    const { livePodHolds, liveAddress, clusterSynced } = this.#options;
-    // Until every record has been read, what one of them shows may be a live pod's.
-    if (this.unsettledReason() !== undefined) return released;
-    released += await this.#held.releaseGone(
-      (entry) =>
-        // While the API is away, what only the API showed stays held: records must agree to release.
-        (entry.source === 'api' && clusterSynced?.() === false) ||
-        liveAddress?.(entry.address) === true ||
-        (entry.pod !== undefined && livePodHolds?.(entry.pod.namespace, entry.pod.name, entry.address) === true),
-    );
-    return released;
+  /** See EndedPods.releaseEndedPods. */
+  releaseEndedPods(): Promise<number> {
+    return this.#ended.releaseEndedPods();
   }
 
   /**
