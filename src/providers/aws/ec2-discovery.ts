@@ -4,6 +4,7 @@
  * from IMDS alone.
  */
 import { CloudError, type NodeObservation, type NodeSnapshot } from '../../core/types.js';
+import type { Ec2Api } from './ec2-api.js';
 import { Ec2Gateway } from './ec2-gateway.js';
 import { DEFAULT_EC2_REQUEST_TIMEOUT_MS, type AwsProviderLogger, type Ec2ProviderOptions } from './ec2-provider-options.js';
 import type { EniRecord } from './ec2-records.js';
@@ -11,7 +12,7 @@ import { Ec2RequestLimiter } from './ec2-request-limiter.js';
 import { noteDeleteOnTerminationUnset, resolveUnfinished, settleDeleteOnTermination } from './ec2-resume.js';
 import { rememberEni, type Ec2Session, type NodeFacts } from './ec2-session.js';
 import { mapImdsError, messageOf } from './error-mapping.js';
-import type { ImdsClient } from './imds-client.js';
+import type { ImdsApi } from './imds-api.js';
 import {
   listMacs,
   readIdentity,
@@ -33,7 +34,7 @@ export interface ImdsNode {
 }
 
 /** Reads the identity and every interface from IMDS; IMDS failures become CloudErrors. */
-export async function readImdsNode(imds: ImdsClient, region: string | undefined): Promise<ImdsNode> {
+export async function readImdsNode(imds: ImdsApi, region: string | undefined): Promise<ImdsNode> {
   let identity: ImdsIdentity;
   let macs: ImdsMacFacts[];
   try {
@@ -63,7 +64,7 @@ export function newEc2Gateway(region: string, options: Ec2ProviderOptions): Ec2G
 /** Completes the node's facts with the instance type's limits from EC2, capped by maxEnis. */
 export async function nodeFactsOf(
   node: ImdsNode,
-  gateway: Ec2Gateway,
+  gateway: Ec2Api,
   maxEnis: number | undefined,
   log: AwsProviderLogger,
 ): Promise<NodeFacts> {

@@ -1,6 +1,7 @@
 /**
- * The EC2 calls the provider makes, one method each, returning plain records and throwing only
- * CloudErrors. The only file that touches the SDK client.
+ * The provider's {@link Ec2Api} over the AWS SDK: one EC2 action per method, SDK output decoded
+ * into plain records, every failure mapped to a CloudError. The only file that touches the SDK
+ * client.
  */
 import {
   AssignPrivateIpAddressesCommand,
@@ -31,7 +32,9 @@ import {
 } from './ec2-records.js';
 import { decodeError, mapEc2Error, type Ec2ErrorContext } from './error-mapping.js';
 import { requestClassOf, type Ec2RequestLimiter } from './ec2-request-limiter.js';
-import type { Tag } from './tags.js';
+import type { CreateEniRequest, Ec2Api } from './ec2-api.js';
+
+export type { CreateEniRequest } from './ec2-api.js';
 
 export interface AwsCredentials {
   readonly accessKeyId: string;
@@ -53,27 +56,10 @@ export interface Ec2GatewayOptions {
   readonly limiter?: Ec2RequestLimiter | undefined;
 }
 
-export interface CreateEniRequest {
-  readonly subnetId: string;
-  readonly securityGroupIds: readonly string[];
-  readonly secondaryCount: number;
-  /** /28 prefixes to delegate at creation. */
-  readonly prefixCount?: number | undefined;
-  readonly description: string;
-  readonly tags: readonly Tag[];
-  readonly instanceId: string;
-  /**
-   * EC2's idempotency token: a create repeated with it (the SDK's own retries, a restart) returns
-   * the ENI the first one made instead of a second ENI.
-   * https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
-   */
-  readonly clientToken?: string | undefined;
-}
-
 /** Pages DescribeNetworkInterfaces follows at most; an instance has at most ~50 ENIs. */
 const MAX_PAGES = 20;
 
-export class Ec2Gateway {
+export class Ec2Gateway implements Ec2Api {
   private readonly client: EC2Client;
   private readonly limiter: Ec2RequestLimiter | undefined;
 

@@ -1,6 +1,8 @@
 /** How an {@link Ec2Provider} is configured, and the defaults it falls back on. */
+import type { Ec2Api } from './ec2-api.js';
 import type { AwsCredentials } from './ec2-gateway.js';
 import type { Ec2RequestLimiter } from './ec2-request-limiter.js';
+import type { ImdsApi } from './imds-api.js';
 
 /** The subset of a pino logger the provider uses. */
 export interface AwsProviderLogger {
@@ -54,6 +56,14 @@ export interface Ec2ProviderOptions {
   /** Injectable sleep and clock, for tests. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => Date;
+  /**
+   * The EC2 backend to use instead of the SDK gateway the provider otherwise builds at discovery
+   * (from the endpoint, credentials, attempts, timeout and limiter above, which are then unused):
+   * the churn simulators' in-process emulator, a test double. The caller owns it: close() leaves it open.
+   */
+  readonly ec2Api?: Ec2Api;
+  /** The instance metadata to read instead of IMDS over HTTP at {@link imdsEndpoint}. */
+  readonly imdsApi?: ImdsApi;
 }
 
 /**

@@ -5,13 +5,14 @@
  */
 import type { CloudInterface, CloudProvider, CreateInterfaceOptions, NodeObservation, NodeSnapshot } from '../../core/types.js';
 import { describeNodeSnapshot, newEc2Gateway, nodeFactsOf, observeNodeFromImds, readImdsNode } from './ec2-discovery.js';
-import type { Ec2Gateway } from './ec2-gateway.js';
+import type { Ec2Api } from './ec2-api.js';
 import { assignEniPrefixes, assignSecondaryIps, checkCount, createAttachedEni } from './ec2-grow.js';
 import { SILENT_LOGGER, defaultSleep, type AwsProviderLogger, type Ec2ProviderOptions } from './ec2-provider-options.js';
 import { resolveUnfinished, settleDeleteOnTermination } from './ec2-resume.js';
 import type { Ec2Session, KnownEni, NodeFacts, UnfinishedEniWork } from './ec2-session.js';
 import { deleteManagedEni, unassignEniPrefixes, unassignSecondaryIps } from './ec2-shrink.js';
 import { EniJournal, decodeEniJournal } from './eni-journal.js';
+import type { ImdsApi } from './imds-api.js';
 import { ImdsClient } from './imds-client.js';
 import { collectLeakedEnis } from './leaked-eni-collection.js';
 
@@ -22,8 +23,8 @@ export class Ec2Provider implements CloudProvider {
   private readonly options: Ec2ProviderOptions;
   private readonly log: AwsProviderLogger;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly imds: ImdsClient;
-  private gateway: Ec2Gateway | undefined;
+  private readonly imds: ImdsApi;
+  private gateway: Ec2Api | undefined;
   private factsPromise: Promise<NodeFacts> | undefined;
   private readonly subnetCidrs = new Map<string, string>();
   private readonly knownEnis = new Map<string, KnownEni>();
@@ -35,16 +36,18 @@ export class Ec2Provider implements CloudProvider {
     this.options = options;
     this.log = options.logger ?? SILENT_LOGGER;
     this.sleep = options.sleep ?? defaultSleep;
-    this.imds = new ImdsClient({
-      ...(options.imdsEndpoint === undefined ? {} : { endpoint: options.imdsEndpoint }),
-      ...(options.imdsTimeoutMs === undefined ? {} : { timeoutMs: options.imdsTimeoutMs }),
-      sleep: this.sleep,
-    });
+    this.imds =
+      options.imdsApi ??
+      new ImdsClient({
+        ...(options.imdsEndpoint === undefined ? {} : { endpoint: options.imdsEndpoint }),
+        ...(options.imdsTimeoutMs === undefined ? {} : { timeoutMs: options.imdsTimeoutMs }),
+        sleep: this.sleep,
+      });
   }
 
-  /** Releases the SDK client's sockets. The provider must not be used afterwards. */
+  /** Releases the SDK client's sockets (an injected ec2Api is the caller's to close). The provider must not be used afterwards. */
   close(): void {
-    this.gateway?.destroy();
+    if (this.options.ec2Api === undefined) this.gateway?.destroy();
     this.gateway = undefined;
   }
 
@@ -152,7 +155,7 @@ export class Ec2Provider implements CloudProvider {
     };
   }
 
-  private ec2(): Ec2Gateway {
+  private ec2(): Ec2Api {
     if (this.gateway === undefined) throw new Error('Ec2Provider used before discovery');
     return this.gateway;
   }
@@ -170,7 +173,7 @@ export class Ec2Provider implements CloudProvider {
   private async discover(): Promise<NodeFacts> {
     const node = await readImdsNode(this.imds, this.options.region);
     for (const entry of node.macs) this.subnetCidrs.set(entry.subnetId, entry.subnetCidr);
-    this.gateway ??= newEc2Gateway(node.identity.region, this.options);
+    this.gateway ??= this.options.ec2Api ?? newEc2Gateway(node.identity.region, this.options);
     if (this.restoredFrom !== undefined && this.restoredFrom !== node.identity.instanceId) {
       const dropped = this.unfinished.journal?.dropRestored() ?? 0;
       if (dropped > 0) this.log.warn({ savedBy: this.restoredFrom, instanceId: node.identity.instanceId, dropped }, 'ignoring ENI work in flight that the checkpoint recorded on another instance');

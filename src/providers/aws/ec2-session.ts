@@ -1,10 +1,10 @@
 /** What the provider's EC2 operations share once the node is discovered. */
 import type { InterfaceLimits } from '../../core/types.js';
-import type { Ec2Gateway } from './ec2-gateway.js';
+import type { Ec2Api } from './ec2-api.js';
 import type { AwsProviderLogger, Ec2ProviderOptions } from './ec2-provider-options.js';
 import type { EniRecord } from './ec2-records.js';
 import type { EniJournal } from './eni-journal.js';
-import type { ImdsClient } from './imds-client.js';
+import type { ImdsApi } from './imds-api.js';
 import type { ImdsIdentity } from './node-discovery.js';
 
 /** Facts cached after the first discovery. */
@@ -53,9 +53,9 @@ export interface UnfinishedEniWork {
 
 export interface Ec2Session {
   readonly facts: NodeFacts;
-  /** The EC2 gateway; throws once the provider is closed. */
-  readonly ec2: () => Ec2Gateway;
-  readonly imds: ImdsClient;
+  /** The EC2 calls (the SDK gateway, or an injected backend); throws once the provider is closed. */
+  readonly ec2: () => Ec2Api;
+  readonly imds: ImdsApi;
   readonly options: Ec2ProviderOptions;
   readonly log: AwsProviderLogger;
   readonly sleep: (ms: number) => Promise<void>;

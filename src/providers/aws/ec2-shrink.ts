@@ -3,7 +3,7 @@
  * nativeip's ENIs detached and deleted. Each step tolerates what is already gone.
  */
 import { CloudError } from '../../core/types.js';
-import type { Ec2Gateway } from './ec2-gateway.js';
+import type { Ec2Api } from './ec2-api.js';
 import type { EniRecord } from './ec2-records.js';
 import type { Ec2Session } from './ec2-session.js';
 import { isNotAssignedError } from './error-mapping.js';
@@ -31,7 +31,7 @@ export async function unassignEniPrefixes(session: Ec2Session, interfaceId: stri
  * then the ones the ENI still holds are unassigned.
  */
 async function unassignStillHeld(
-  ec2: Ec2Gateway,
+  ec2: Ec2Api,
   interfaceId: string,
   items: readonly string[],
   unassign: (items: readonly string[]) => Promise<void>,

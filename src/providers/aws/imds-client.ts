@@ -4,6 +4,7 @@
  * Uses global fetch with a per-request timeout and a few retries for transient failures.
  */
 import { ImdsError } from './error-mapping.js';
+import type { ImdsApi } from './imds-api.js';
 
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 
@@ -39,7 +40,7 @@ function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
-export class ImdsClient {
+export class ImdsClient implements ImdsApi {
   readonly endpoint: string;
   private readonly timeoutMs: number;
   private readonly attempts: number;

@@ -5,7 +5,7 @@
  * answers; IMDS only tells the reconciler whether anything changed behind its back.
  */
 import { ImdsError } from './error-mapping.js';
-import type { ImdsClient } from './imds-client.js';
+import type { ImdsApi } from './imds-api.js';
 
 const META = '/latest/meta-data';
 
@@ -30,7 +30,7 @@ export interface ImdsMacFacts {
 }
 
 /** Reads the instance's identity. `region` is read from IMDS only when not given. */
-export async function readIdentity(imds: ImdsClient, region: string | undefined): Promise<ImdsIdentity> {
+export async function readIdentity(imds: ImdsApi, region: string | undefined): Promise<ImdsIdentity> {
   const [instanceId, instanceType, mac, localIpv4, placementRegion] = await Promise.all([
     imds.get(`${META}/instance-id`),
     imds.get(`${META}/instance-type`),
@@ -42,7 +42,7 @@ export async function readIdentity(imds: ImdsClient, region: string | undefined)
 }
 
 /** Lists the MACs of the attached interfaces (lower case, without the trailing `/`). */
-export async function listMacs(imds: ImdsClient): Promise<string[]> {
+export async function listMacs(imds: ImdsApi): Promise<string[]> {
   const lines = await imds.getLines(`${META}/network/interfaces/macs/`);
   return lines.map((line) => line.replace(/\/+$/, '').toLowerCase());
 }
@@ -56,7 +56,7 @@ function parseDeviceNumber(mac: string, raw: string): number {
 }
 
 /** Reads one MAC's subtree. */
-export async function readMacFacts(imds: ImdsClient, mac: string): Promise<ImdsMacFacts> {
+export async function readMacFacts(imds: ImdsApi, mac: string): Promise<ImdsMacFacts> {
   const base = `${META}/network/interfaces/macs/${mac}`;
   const [deviceNumber, interfaceId, subnetId, subnetCidr, localIpv4s, vpcCidrs, securityGroupIds] =
     await Promise.all([
@@ -81,7 +81,7 @@ export async function readMacFacts(imds: ImdsClient, mac: string): Promise<ImdsM
 }
 
 /** Re-reads the VPC's CIDR blocks (a VPC can gain blocks while the node runs). */
-export function readVpcCidrs(imds: ImdsClient, mac: string): Promise<string[]> {
+export function readVpcCidrs(imds: ImdsApi, mac: string): Promise<string[]> {
   return imds.getLines(`${META}/network/interfaces/macs/${mac}/vpc-ipv4-cidr-blocks`);
 }
 
@@ -97,7 +97,7 @@ export interface ImdsMacAddresses {
 }
 
 /** Reads the address part of one MAC's subtree: four GETs, no EC2 call. */
-export async function readMacAddresses(imds: ImdsClient, mac: string): Promise<ImdsMacAddresses> {
+export async function readMacAddresses(imds: ImdsApi, mac: string): Promise<ImdsMacAddresses> {
   const base = `${META}/network/interfaces/macs/${mac}`;
   const [deviceNumber, interfaceId, localIpv4s, ipv4Prefixes] = await Promise.all([
     imds.get(`${base}/device-number`),
@@ -108,7 +108,7 @@ export async function readMacAddresses(imds: ImdsClient, mac: string): Promise<I
   return { mac, deviceIndex: parseDeviceNumber(mac, deviceNumber), interfaceId, localIpv4s, ipv4Prefixes };
 }
 
-async function linesOrNone(imds: ImdsClient, path: string): Promise<string[]> {
+async function linesOrNone(imds: ImdsApi, path: string): Promise<string[]> {
   try {
     return await imds.getLines(path);
   } catch (error) {
