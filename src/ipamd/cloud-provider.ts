@@ -1,51 +1,26 @@
 /**
- * Builds the cloud provider the daemon uses, from the configuration. The environment is passed in
- * (only main.ts reads process.env); files named by the configuration are read here.
- * Each provider is imported when chosen: a cloud's SDK costs tens of MiB of resident memory,
- * so a node never loads the other cloud's.
+ * Which cloud the node is in, and its provider, through the registry (clouds.ts): the daemon
+ * names no cloud. The environment is passed in (only main.ts reads process.env).
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import type { CloudPlugin } from '../core/cloud-plugin.js';
+import type { Env } from '../core/config/config-variable.js';
 import type { CloudProvider } from '../core/types.js';
+import { detectCloud } from './cloud-detect.js';
+import { CLOUD_PLUGINS, cloudPlugin } from './clouds.js';
 import type { DaemonConfig } from './config.js';
 
-/** Azure VNets carry 1500-byte packets unless the VM's NIC is set otherwise. */
-export const AZURE_DEFAULT_MTU = 1500;
+/** The settings `config` holds for `plugin` (its variables, read with the daemon's). */
+export function settingsOf(config: DaemonConfig, plugin: CloudPlugin): unknown {
+  return config.cloudSettings[plugin.name];
+}
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** The cloud NATIVEIP_CLOUD names, or, for `auto`, the one whose metadata service answers; throws CloudDetectionError. */
+export async function chooseCloudPlugin(config: DaemonConfig): Promise<CloudPlugin> {
+  if (config.cloud !== 'auto') return cloudPlugin(config.cloud);
+  return cloudPlugin(await detectCloud(CLOUD_PLUGINS, (plugin) => settingsOf(config, plugin)));
+}
 
-export async function createCloudProvider(cloud: 'aws' | 'azure', config: DaemonConfig, env: Env, logger: Logger): Promise<CloudProvider> {
-  if (cloud === 'aws') {
-    const { Ec2Provider } = await import('../providers/aws/index.js');
-    return new Ec2Provider({
-      ...(config.ec2Endpoint === undefined ? {} : { ec2Endpoint: config.ec2Endpoint }),
-      ...(config.imdsEndpoint === undefined ? {} : { imdsEndpoint: config.imdsEndpoint }),
-      ...(config.region === undefined ? {} : { region: config.region }),
-      ...(config.clusterName === undefined ? {} : { clusterName: config.clusterName }),
-      ...(config.maxEni === undefined ? {} : { maxEnis: config.maxEni }),
-      logger: logger.child({ part: 'aws' }),
-    });
-  }
-  const { AzureProvider, createAzureCredential, describeCredential } = await import('../providers/azure/index.js');
-  const choice = {
-    workloadIdentity: (env['AZURE_FEDERATED_TOKEN_FILE'] ?? '') !== '',
-    ...(config.azureClientId === undefined ? {} : { clientId: config.azureClientId }),
-  };
-  let caBundle: string | undefined;
-  if (config.azureArmCaBundle !== undefined) {
-    try {
-      caBundle = await readFile(config.azureArmCaBundle, 'utf8');
-    } catch (error) {
-      throw new Error(`NATIVEIP_AZURE_ARM_CA_BUNDLE=${config.azureArmCaBundle}: cannot read it: ${(error as Error).message}`, { cause: error });
-    }
-  }
-  logger.info({ credential: describeCredential(choice), armEndpoint: config.azureArmEndpoint ?? 'https://management.azure.com' }, 'using Azure');
-  return new AzureProvider({
-    credential: createAzureCredential(choice),
-    ...(config.azureArmEndpoint === undefined ? {} : { armEndpoint: config.azureArmEndpoint }),
-    ...(caBundle === undefined ? {} : { armCaBundle: caBundle }),
-    ...(config.azureImdsEndpoint === undefined ? {} : { imdsEndpoint: config.azureImdsEndpoint }),
-    batchSize: config.azureBatchSize,
-    logger: logger.child({ part: 'azure' }),
-  });
+export function createCloudProvider(plugin: CloudPlugin, config: DaemonConfig, env: Env, logger: Logger): Promise<CloudProvider> {
+  return plugin.createProvider(settingsOf(config, plugin), { env, logger, maxInterfaces: config.maxEni });
 }

@@ -4,16 +4,16 @@
  * config-variables.ts (same shape, same README rows).
  */
 
-import type { KubernetesChoice } from './config.js';
-import type { VariableSpec } from './config-variable.js';
-import { absolutePath, boolean, hostPortOrOff, kubernetesNodeName, oneOf, type Parser } from './config-parsers.js';
+import type { CommonConfig, KubernetesChoice } from './config.js';
+import type { VariableSpec } from '../core/config/config-variable.js';
+import { absolutePath, boolean, hostPortOrOff, kubernetesNodeName, oneOf, type Parser } from '../core/config/config-parsers.js';
 
 const optional = <T>(parser: Parser<T>): Parser<T | undefined> => parser;
 const KUBERNETES_CHOICES: readonly KubernetesChoice[] = ['auto', 'on', 'off'];
 
 type ClusterField = 'kubernetes' | 'kubeconfig' | 'nodeName' | 'taintExhaustedNodes' | 'cniConfDir' | 'healthAddress';
 
-export const CLUSTER_CONFIG_SPECS: { readonly [K in ClusterField]: VariableSpec<K> } = {
+export const CLUSTER_CONFIG_SPECS: { readonly [K in ClusterField]: VariableSpec<CommonConfig, K> } = {
   kubernetes: {
     env: 'NATIVEIP_KUBERNETES',
     field: 'kubernetes',

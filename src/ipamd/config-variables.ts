@@ -5,20 +5,16 @@
 
 import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
 import type { SnatPortMode } from '../cni/datapath/snat.js';
-import type { CloudChoice, DaemonConfig, LogLevel } from './config.js';
-import type { ConfigVariable, VariableSpec } from './config-variable.js';
+import type { CommonConfig, LogLevel } from './config.js';
+import { documentedVariables, type ConfigVariable, type SpecTable } from '../core/config/config-variable.js';
+import { CLOUD_PLUGINS } from './clouds.js';
 import { CLUSTER_CONFIG_SPECS } from './config-variables-cluster.js';
 import {
   MAX_SOCKET_PATH_BYTES,
   MAX_TIMER_SECONDS,
   absolutePath,
-  awsRegion,
   boolean,
-  clusterName,
   connmark,
-  guid,
-  httpUrl,
-  httpsUrl,
   ipv4CidrList,
   logDestination,
   oneOf,
@@ -26,18 +22,18 @@ import {
   vethPrefix,
   wholeNumber,
   type Parser,
-} from './config-parsers.js';
+} from '../core/config/config-parsers.js';
 
-export type { ConfigVariable, VariableSpec } from './config-variable.js';
+export type { ConfigVariable, VariableSpec } from '../core/config/config-variable.js';
 
 const optional = <T>(parser: Parser<T>): Parser<T | undefined> => parser;
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-const CLOUDS: readonly CloudChoice[] = ['aws', 'azure', 'auto'];
+const CLOUDS: readonly string[] = [...CLOUD_PLUGINS.map((p) => p.name), 'auto'];
 const SNAT_PORT_MODES: readonly SnatPortMode[] = ['none', 'hashrandom', 'prng'];
 const COUNT = 'a whole number ≥ 0';
 
-export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K> } = {
+export const CONFIG_SPECS: SpecTable<CommonConfig> = {
   warmEniTarget: {
     env: 'WARM_ENI_TARGET',
     field: 'warmEniTarget',
@@ -190,49 +186,12 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     parse: connmark,
     fallback: 0x80,
   },
-  clusterName: {
-    env: 'CLUSTER_NAME',
-    field: 'clusterName',
-    allowed: 'letters, digits, ".", "-" and "_", starting with a letter or digit, at most 253',
-    default: 'unset',
-    description: 'Cluster name, tagged on the interfaces nativeip creates.',
-    parse: optional(clusterName),
-    fallback: undefined,
-  },
-  ec2Endpoint: {
-    env: 'AWS_ENDPOINT_URL_EC2',
-    field: 'ec2Endpoint',
-    allowed: 'an http:// or https:// URL without user:password',
-    default: 'unset (the SDK default)',
-    description: 'EC2 API endpoint, e.g. the emulator. Read by the AWS SDK under the same name.',
-    parse: optional(httpUrl),
-    fallback: undefined,
-  },
-  imdsEndpoint: {
-    env: 'AWS_EC2_METADATA_SERVICE_ENDPOINT',
-    field: 'imdsEndpoint',
-    allowed: 'an http:// or https:// URL without user:password',
-    default: 'unset (http://169.254.169.254)',
-    description: 'Instance metadata endpoint, e.g. the emulator. Same name as the AWS SDK uses.',
-    parse: optional(httpUrl),
-    fallback: undefined,
-  },
-  region: {
-    env: 'AWS_REGION',
-    fallbackEnv: 'AWS_DEFAULT_REGION',
-    field: 'region',
-    allowed: 'an AWS region name such as us-east-1',
-    default: 'unset (read from instance metadata)',
-    description: 'AWS region; AWS_DEFAULT_REGION is read when AWS_REGION is unset.',
-    parse: optional(awsRegion),
-    fallback: undefined,
-  },
   cloud: {
     env: 'NATIVEIP_CLOUD',
     field: 'cloud',
-    allowed: 'one of aws, azure, auto',
+    allowed: `one of ${CLOUDS.join(', ')}`,
     default: 'auto',
-    description: 'Cloud provider; auto probes the AWS and Azure metadata services (1 s each) and uses the one that answers.',
+    description: `Cloud provider; auto probes the metadata services of ${CLOUD_PLUGINS.map((p) => p.title).join(' and ')} (1 s each, at once) and uses the one that answers.`,
     parse: oneOf(CLOUDS),
     fallback: 'auto',
   },
@@ -333,62 +292,14 @@ export const CONFIG_SPECS: { readonly [K in keyof DaemonConfig]: VariableSpec<K>
     parse: secondsAsMs(1),
     fallback: 300_000,
   },
-  azureArmEndpoint: {
-    env: 'NATIVEIP_AZURE_ARM_ENDPOINT',
-    field: 'azureArmEndpoint',
-    allowed: 'an https:// URL without user:password',
-    default: 'unset (https://management.azure.com)',
-    description: 'Azure Resource Manager endpoint, e.g. the emulator or a sovereign cloud. https only: the Azure SDKs send bearer tokens over TLS only.',
-    parse: optional(httpsUrl),
-    fallback: undefined,
-  },
-  azureArmCaBundle: {
-    env: 'NATIVEIP_AZURE_ARM_CA_BUNDLE',
-    field: 'azureArmCaBundle',
-    allowed: 'an absolute path',
-    default: 'unset (the system CAs)',
-    description: 'PEM file of extra certificate authorities trusted for ARM (the emulator’s self-signed certificate); TLS is never switched off.',
-    parse: optional(absolutePath()),
-    fallback: undefined,
-  },
-  azureImdsEndpoint: {
-    env: 'NATIVEIP_AZURE_IMDS_ENDPOINT',
-    field: 'azureImdsEndpoint',
-    allowed: 'an http:// or https:// URL without user:password',
-    default: 'unset (http://169.254.169.254)',
-    description: 'Azure instance metadata endpoint, e.g. the emulator; the managed-identity token is fetched from it too.',
-    parse: optional(httpUrl),
-    fallback: undefined,
-  },
-  azureBatchSize: {
-    env: 'NATIVEIP_AZURE_BATCH_SIZE',
-    field: 'azureBatchSize',
-    allowed: 'a whole number from 1 to 255',
-    default: '32',
-    description: 'Most IP configurations one NIC write adds; a larger shortfall takes several writes.',
-    parse: wholeNumber(1, 255),
-    fallback: 32,
-  },
-  azureClientId: {
-    env: 'AZURE_CLIENT_ID',
-    field: 'azureClientId',
-    allowed: 'a GUID such as 6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c55',
-    default: 'unset (the system-assigned identity)',
-    description: 'Client id of the user-assigned managed identity (or workload identity) nativeip authenticates as.',
-    parse: optional(guid),
-    fallback: undefined,
-  },
   ...CLUSTER_CONFIG_SPECS,
 };
 
-/** Every variable the daemon reads, in README order. */
-export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.freeze(
-  Object.values(CONFIG_SPECS).map((spec): ConfigVariable => {
-    const { env, fallbackEnv, field, allowed, description } = spec;
-    const documented = { env, field, allowed, default: spec.default, description };
-    return Object.freeze(fallbackEnv === undefined ? documented : { ...documented, fallbackEnv });
-  }),
-);
+/** Every variable the daemon reads, in README order: its own, then each cloud's. */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.freeze([
+  ...documentedVariables(CONFIG_SPECS),
+  ...CLOUD_PLUGINS.flatMap((plugin) => documentedVariables(plugin.settings, plugin.name)),
+]);
 
 /** Every name the daemon reads, fallbacks included. */
 export const KNOWN_NAMES: ReadonlySet<string> = new Set(

@@ -3,20 +3,21 @@
  * Pure: the caller passes the environment; nothing here reads process.env or touches the disk.
  */
 
-import { readVariable, type VariableSpec } from './config-variable.js';
+import { readTable, type ConfigIssue, type Env } from '../core/config/config-variable.js';
+import { CLOUD_PLUGINS } from './clouds.js';
 import { CONFIG_SPECS } from './config-variables.js';
 import { findMisspelledVariables } from './config-names.js';
 import type { SnatPortMode } from '../cni/datapath/snat.js';
 
-export type CloudChoice = 'aws' | 'azure' | 'auto';
 export type KubernetesChoice = 'auto' | 'on' | 'off';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 /**
- * Everything the daemon reads from its environment. Every field is always present; `undefined`
- * means the variable was unset and the behaviour described on the field applies.
+ * What the daemon reads from its environment, but for each cloud's own variables. Every field is
+ * always present; `undefined` means the variable was unset and the behaviour described on the
+ * field applies.
  */
-export interface DaemonConfig {
+export interface CommonConfig {
   /** `WARM_ENI_TARGET`: spare interfaces (with all their addresses) to keep attached. Ignored when an IP target is set. */
   readonly warmEniTarget: number | undefined;
   /** `WARM_IP_TARGET`: free addresses to keep in the pool. Unset: size the pool by interfaces. */
@@ -45,16 +46,8 @@ export interface DaemonConfig {
   readonly nodePortSupport: boolean;
   /** `AWS_VPC_K8S_CNI_CONNMARK`: the mark (bits) of {@link nodePortSupport}. */
   readonly connmark: number;
-  /** `CLUSTER_NAME`: tagged on interfaces we create. */
-  readonly clusterName: string | undefined;
-  /** `AWS_ENDPOINT_URL_EC2`: EC2 endpoint. Unset: the SDK's regional default. */
-  readonly ec2Endpoint: string | undefined;
-  /** `AWS_EC2_METADATA_SERVICE_ENDPOINT`: IMDS endpoint. Unset: `http://169.254.169.254`. */
-  readonly imdsEndpoint: string | undefined;
-  /** `AWS_REGION`, else `AWS_DEFAULT_REGION`. Unset: read from IMDS. */
-  readonly region: string | undefined;
-  /** `NATIVEIP_CLOUD`: which provider to use; `auto` probes the metadata services. */
-  readonly cloud: CloudChoice;
+  /** `NATIVEIP_CLOUD`: which cloud's provider to use (a plugin's name); `auto` probes the metadata services. */
+  readonly cloud: string;
   /** `NATIVEIP_SOCKET`: Unix socket the CNI plugin connects to. */
   readonly socketPath: string;
   /** `NATIVEIP_CHECKPOINT`: file holding allocations across daemon restarts. */
@@ -74,16 +67,6 @@ export interface DaemonConfig {
   readonly disableLeakedEniCleanup: boolean;
   /** `NATIVEIP_ENI_GC_INTERVAL`: period (±20 % jitter) of the leaked-interface collection. */
   readonly eniGcIntervalMs: number;
-  /** `NATIVEIP_AZURE_ARM_ENDPOINT`: ARM base URL (https). Unset: `https://management.azure.com`. */
-  readonly azureArmEndpoint: string | undefined;
-  /** `NATIVEIP_AZURE_ARM_CA_BUNDLE`: PEM file of extra CAs trusted for ARM (the emulator's). */
-  readonly azureArmCaBundle: string | undefined;
-  /** `NATIVEIP_AZURE_IMDS_ENDPOINT`: Azure IMDS base URL. Unset: `http://169.254.169.254`. */
-  readonly azureImdsEndpoint: string | undefined;
-  /** `NATIVEIP_AZURE_BATCH_SIZE`: most IP configurations one NIC PUT adds. */
-  readonly azureBatchSize: number;
-  /** `AZURE_CLIENT_ID`: client id of a user-assigned managed identity. Unset: system-assigned. */
-  readonly azureClientId: string | undefined;
   /** `NATIVEIP_KUBERNETES`: talk to the API server; `auto` when the pod's service-account files exist. */
   readonly kubernetes: KubernetesChoice;
   /** `KUBECONFIG`: kubeconfig to use instead of the in-cluster service account. */
@@ -98,43 +81,24 @@ export interface DaemonConfig {
   readonly healthAddress: { readonly host: string; readonly port: number } | undefined;
 }
 
+/** Everything the daemon reads from its environment. */
+export interface DaemonConfig extends CommonConfig {
+  /**
+   * Each registered cloud's settings (its plugin's variables), by cloud name: all are read and
+   * checked, whichever cloud the node turns out to be in. See CloudPlugin.settings.
+   */
+  readonly cloudSettings: Readonly<Record<string, unknown>>;
+}
+
 /**
  * True when none of the AWS VPC CNI warm-pool knobs is set: the pool follows the node's recent
  * pod churn (src/core/adaptive-target.ts) instead of a fixed target.
  */
-export function usesAdaptiveDefault(config: DaemonConfig): boolean {
+export function usesAdaptiveDefault(config: CommonConfig): boolean {
   return config.warmEniTarget === undefined && config.warmIpTarget === undefined && config.minimumIpTarget === undefined && !config.prefixDelegation;
 }
 
-/**
- * Settings that have no meaning on the detected cloud (known only after start-up detection):
- * on Azure nativeip does not attach NICs, so "spare interfaces" and /28 prefixes do not exist.
- * Refused rather than silently reinterpreted. Pure.
- */
-export function cloudConfigIssues(config: DaemonConfig, cloud: 'aws' | 'azure'): ConfigIssue[] {
-  if (cloud !== 'azure') return [];
-  const issues: ConfigIssue[] = [];
-  if (config.warmEniTarget !== undefined) {
-    issues.push({
-      env: 'WARM_ENI_TARGET',
-      message:
-        `WARM_ENI_TARGET="${config.warmEniTarget}": has no meaning on Azure, where nativeip does not attach NICs ` +
-        '(one "interface\'s worth" would be 255 addresses per NIC); set WARM_IP_TARGET / MINIMUM_IP_TARGET, or unset it for the adaptive default',
-    });
-  }
-  if (config.prefixDelegation) {
-    issues.push({ env: 'ENABLE_PREFIX_DELEGATION', message: 'ENABLE_PREFIX_DELEGATION="true": /28 prefix delegation exists on EC2 only; unset it on Azure' });
-  }
-  return issues;
-}
-
-/** One bad variable or combination. */
-export interface ConfigIssue {
-  /** The variable at fault (for a combination, the first one named in the message). */
-  readonly env: string;
-  /** One line naming the variable, the value given and what is allowed. */
-  readonly message: string;
-}
+export type { ConfigIssue } from '../core/config/config-variable.js';
 
 /** Thrown by {@link loadDaemonConfig}; lists every problem found, not only the first. */
 export class ConfigError extends Error {
@@ -150,7 +114,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Parses the daemon's variables from `env` (pass `process.env`). Empty values count as unset.
@@ -159,59 +122,16 @@ type Env = Readonly<Record<string, string | undefined>>;
  * and every contradictory combination.
  */
 export function loadDaemonConfig(env: Env): DaemonConfig {
-  const issues: ConfigIssue[] = [];
-  const failed = new Set<keyof DaemonConfig>();
-  const read = <K extends keyof DaemonConfig>(field: K): DaemonConfig[K] => {
-    const spec: VariableSpec<K> = CONFIG_SPECS[field];
-    const result = readVariable(spec, env);
-    if (result.ok) return result.value;
-    issues.push(result.issue);
-    failed.add(field);
-    return spec.fallback;
-  };
-  const config: DaemonConfig = {
-    warmEniTarget: read('warmEniTarget'),
-    warmIpTarget: read('warmIpTarget'),
-    minimumIpTarget: read('minimumIpTarget'),
-    maxEni: read('maxEni'),
-    prefixDelegation: read('prefixDelegation'),
-    warmPrefixTarget: read('warmPrefixTarget'),
-    ipCooldownMs: read('ipCooldownMs'),
-    mtu: read('mtu'),
-    vethPrefix: read('vethPrefix'),
-    externalSnat: read('externalSnat'),
-    excludeSnatCidrs: read('excludeSnatCidrs'),
-    randomizeSnat: read('randomizeSnat'),
-    nodePortSupport: read('nodePortSupport'),
-    connmark: read('connmark'),
-    clusterName: read('clusterName'),
-    ec2Endpoint: read('ec2Endpoint'),
-    imdsEndpoint: read('imdsEndpoint'),
-    region: read('region'),
-    cloud: read('cloud'),
-    socketPath: read('socketPath'),
-    checkpointPath: read('checkpointPath'),
-    lockWaitMs: read('lockWaitMs'),
-    logLevel: read('logLevel'),
-    logFile: read('logFile'),
-    hostNetnsPath: read('hostNetnsPath'),
-    reconcileIntervalMs: read('reconcileIntervalMs'),
-    attachTimeoutMs: read('attachTimeoutMs'),
-    disableLeakedEniCleanup: read('disableLeakedEniCleanup'),
-    eniGcIntervalMs: read('eniGcIntervalMs'),
-    azureArmEndpoint: read('azureArmEndpoint'),
-    azureArmCaBundle: read('azureArmCaBundle'),
-    azureImdsEndpoint: read('azureImdsEndpoint'),
-    azureBatchSize: read('azureBatchSize'),
-    azureClientId: read('azureClientId'),
-    kubernetes: read('kubernetes'),
-    kubeconfig: read('kubeconfig'),
-    nodeName: read('nodeName'),
-    taintExhaustedNodes: read('taintExhaustedNodes'),
-    cniConfDir: read('cniConfDir'),
-    healthAddress: read('healthAddress'),
-  };
-  issues.push(...checkCombinations(config, failed, env));
+  const common = readTable(CONFIG_SPECS, env);
+  const issues: ConfigIssue[] = [...common.issues];
+  const cloudSettings: Record<string, unknown> = {};
+  for (const plugin of CLOUD_PLUGINS) {
+    const read = readTable(plugin.settings, env);
+    issues.push(...read.issues);
+    cloudSettings[plugin.name] = Object.freeze(read.value);
+  }
+  const config: DaemonConfig = { ...common.value, cloudSettings: Object.freeze(cloudSettings) };
+  issues.push(...checkCombinations(config, common.failed, env));
   issues.push(...findMisspelledVariables(env));
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze(config);
@@ -230,12 +150,12 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
  * mode, and behaves as in the AWS VPC CNI.
  */
 function checkCombinations(
-  config: DaemonConfig,
-  failed: ReadonlySet<keyof DaemonConfig>,
+  config: CommonConfig,
+  failed: ReadonlySet<keyof CommonConfig>,
   env: Env,
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const usable = (...fields: (keyof DaemonConfig)[]): boolean => fields.every((f) => !failed.has(f));
+  const usable = (...fields: (keyof CommonConfig)[]): boolean => fields.every((f) => !failed.has(f));
   const shown = (name: string): string => (nonEmpty(env[name]) ? `=${env[name]}` : ' unset');
 
   if (
@@ -258,7 +178,7 @@ function checkCombinations(
 
   issues.push(...checkPrefixTargets(config, usable));
 
-  const paths: [string, keyof DaemonConfig, string][] = [
+  const paths: [string, keyof CommonConfig, string][] = [
     ['NATIVEIP_SOCKET', 'socketPath', config.socketPath],
     ['NATIVEIP_CHECKPOINT', 'checkpointPath', config.checkpointPath],
     ['NATIVEIP_LOG_FILE', 'logFile', config.logFile],
@@ -282,7 +202,7 @@ function checkCombinations(
  * The AWS VPC CNI documents zero warm targets in prefix mode as unsupported (docs/
  * prefix-and-ip-target.md): every pod start would wait for EC2. Refused here rather than slow.
  */
-function checkPrefixTargets(config: DaemonConfig, usable: (...fields: (keyof DaemonConfig)[]) => boolean): ConfigIssue[] {
+function checkPrefixTargets(config: CommonConfig, usable: (...fields: (keyof CommonConfig)[]) => boolean): ConfigIssue[] {
   if (!usable('prefixDelegation', 'warmPrefixTarget', 'warmIpTarget', 'minimumIpTarget') || !config.prefixDelegation) return [];
   const ipMode = config.warmIpTarget !== undefined || config.minimumIpTarget !== undefined;
   if (!ipMode && config.warmPrefixTarget === 0) {

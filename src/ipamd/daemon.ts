@@ -8,6 +8,7 @@ import type { EgressNat, NodeNftRules } from '../cni/datapath/snat.js';
 import type { Datapath, PodFromRuleSpec } from '../cni/datapath/types.js';
 import type { CloudProvider } from '../core/types.js';
 import type { Checkpoint } from './checkpoint.js';
+import { CLOUD_PLUGINS } from './clouds.js';
 import type { DaemonConfig } from './config.js';
 import { poolPolicyOf } from './pool-targets.js';
 import type { AddParams, CheckParams, DelParams, GcParams } from '../rpc/protocol.js';
@@ -69,7 +70,8 @@ export class Daemon {
     const { config, logger, datapath, checkpoint, clock } = parts;
     const provider = this.cloudCalls.wrap(parts.provider);
     const { targets, adaptive } = poolPolicyOf(config);
-    this.#snat = !config.externalSnat && provider.name === 'aws';
+    // The cloud says whether the node must SNAT egress (see CloudPlugin.snatsEgress); a provider of no registered cloud (a test's) does not.
+    this.#snat = !config.externalSnat && CLOUD_PLUGINS.some((plugin) => plugin.name === provider.name && plugin.snatsEgress);
     this.pool = new PoolManager({
       provider,
       datapath,

@@ -4,11 +4,11 @@
  */
 import { NetlinkDatapath } from '../cni/datapath/netlink-datapath.js';
 import { NftEgressNat } from '../cni/datapath/snat.js';
+import type { CloudPlugin } from '../core/cloud-plugin.js';
 import type { CloudProvider } from '../core/types.js';
 import { FileCheckpoint } from './checkpoint.js';
-import { detectCloud } from './cloud-detect.js';
-import { AZURE_DEFAULT_MTU, createCloudProvider } from './cloud-provider.js';
-import { ConfigError, cloudConfigIssues, findIgnoredAwsVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
+import { chooseCloudPlugin, createCloudProvider, settingsOf } from './cloud-provider.js';
+import { ConfigError, findIgnoredAwsVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import type { ClusterPort } from './cluster/cluster-port.js';
@@ -44,30 +44,19 @@ async function main(): Promise<void> {
   // Before the socket or the checkpoint is touched: two daemons on one node would each hand out
   // the same free addresses.
   const lock = await lockTheNode(config, logger, exitWith);
-  let cloud: 'aws' | 'azure';
+  let cloud: CloudPlugin;
   try {
-    cloud =
-      config.cloud !== 'auto'
-        ? config.cloud
-        : await detectCloud({
-            ...(config.imdsEndpoint === undefined ? {} : { awsImdsEndpoint: config.imdsEndpoint }),
-            ...(config.azureImdsEndpoint === undefined ? {} : { azureImdsEndpoint: config.azureImdsEndpoint }),
-          });
+    cloud = await chooseCloudPlugin(config);
   } catch (error) {
     exitWith(2, `nativeip-ipamd: ${(error as Error).message}`);
   }
-  logger.info({ cloud, how: config.cloud === 'auto' ? 'detected from the metadata service' : 'NATIVEIP_CLOUD' }, 'cloud');
-  const cloudIssues = cloudConfigIssues(config, cloud);
+  logger.info({ cloud: cloud.name, how: config.cloud === 'auto' ? 'detected from the metadata service' : 'NATIVEIP_CLOUD' }, 'cloud');
+  const cloudIssues = cloud.poolSettingIssues(config);
   if (cloudIssues.length > 0) {
     exitWith(2, `nativeip-ipamd: ${new ConfigError(cloudIssues).message}`);
   }
-  if (cloud === 'azure') {
-    if ((process.env['AWS_VPC_ENI_MTU'] ?? '') === '') config = Object.freeze({ ...config, mtu: AZURE_DEFAULT_MTU });
-    // Why: @azure/identity's managed-identity credential takes its IMDS host from this variable only.
-    if (config.azureImdsEndpoint !== undefined && (process.env['AZURE_POD_IDENTITY_AUTHORITY_HOST'] ?? '') === '') {
-      process.env['AZURE_POD_IDENTITY_AUTHORITY_HOST'] = config.azureImdsEndpoint;
-    }
-  }
+  if ((process.env['AWS_VPC_ENI_MTU'] ?? '') === '') config = Object.freeze({ ...config, mtu: cloud.defaultMtu });
+  cloud.prepareEnvironment?.(settingsOf(config, cloud), process.env);
   let provider: CloudProvider;
   try {
     provider = await createCloudProvider(cloud, config, process.env, logger);

@@ -3,7 +3,14 @@ import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEmulator, type AwsEmulator } from '../../src/emulator/aws/index.js';
 import { startAzureEmulator, type AzureEmulator } from '../../src/emulator/azure/index.js';
-import { detectCloud, probeAws, probeAzure } from '../../src/ipamd/cloud-detect.js';
+import { detectCloud } from '../../src/ipamd/cloud-detect.js';
+import { CLOUD_PLUGINS } from '../../src/ipamd/clouds.js';
+import { probeAws } from '../../src/providers/aws/plugin.js';
+import { probeAzure } from '../../src/providers/azure/plugin.js';
+
+/** Each cloud's metadata endpoint as its settings give it. */
+const at = (endpoints: { aws: string; azure: string }, timeoutMs?: number) =>
+  detectCloud(CLOUD_PLUGINS, (plugin) => ({ imdsEndpoint: endpoints[plugin.name as 'aws' | 'azure'] }), timeoutMs);
 
 let aws: AwsEmulator;
 let azure: AzureEmulator;
@@ -42,8 +49,8 @@ describe('cloud detection', () => {
   });
 
   it('detects AWS and Azure', async () => {
-    expect(await detectCloud({ awsImdsEndpoint: awsImds, azureImdsEndpoint: awsImds })).toBe('aws');
-    expect(await detectCloud({ awsImdsEndpoint: azureImds, azureImdsEndpoint: azureImds })).toBe('azure');
+    expect(await at({ aws: awsImds, azure: awsImds })).toBe('aws');
+    expect(await at({ aws: azureImds, azure: azureImds })).toBe('azure');
   });
 
   it('gives up on a silent service after the timeout and says so', async () => {
@@ -52,7 +59,7 @@ describe('cloud detection', () => {
     const address = closed.address();
     const closedUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     await new Promise((resolve) => closed.close(resolve));
-    await expect(detectCloud({ awsImdsEndpoint: silent.url, azureImdsEndpoint: closedUrl, timeoutMs: 200 })).rejects.toThrow(
+    await expect(at({ aws: silent.url, azure: closedUrl }, 200)).rejects.toThrow(
       /no cloud metadata service answered \(AWS: .*TimeoutError; Azure: .*ECONNREFUSED\)/,
     );
   });

@@ -4,7 +4,8 @@ import { planAdaptiveGrow, planAdaptiveShrink, type AdaptiveTargets } from '../.
 import { DEFAULT_ADAPTIVE_PARAMS } from '../../src/core/adaptive-target.js';
 import type { PlanInput, PlanInterface } from '../../src/core/warm-targets.js';
 import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
-import { cloudConfigIssues, loadDaemonConfig } from '../../src/ipamd/config.js';
+import { cloudPlugin } from '../../src/ipamd/clouds.js';
+import { loadDaemonConfig } from '../../src/ipamd/config.js';
 import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
 
 const m5xlarge = { maxInterfaces: 4, ipv4PerInterface: 15 }; // 14 secondary addresses per ENI
@@ -179,7 +180,7 @@ describe('cloudConfigIssues', () => {
     [{ WARM_ENI_TARGET: '1' }, 'azure', ['WARM_ENI_TARGET']],
     [{ ENABLE_PREFIX_DELEGATION: 'true' }, 'azure', ['ENABLE_PREFIX_DELEGATION']],
   ] as const)('%j on %s → %j', (env, cloud, expected) => {
-    const issues = cloudConfigIssues(loadDaemonConfig(env), cloud);
+    const issues = cloudPlugin(cloud).poolSettingIssues(loadDaemonConfig(env));
     expect(issues.map((i) => i.env)).toEqual(expected);
     for (const issue of issues) expect(issue.message).toMatch(/Azure/);
   });

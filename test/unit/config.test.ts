@@ -4,8 +4,14 @@ import {
   ConfigError,
   findIgnoredAwsVariables,
   loadDaemonConfig,
+  type CommonConfig,
   type DaemonConfig,
 } from '../../src/ipamd/config.js';
+import type { AwsSettings } from '../../src/providers/aws/plugin.js';
+import type { AzureSettings } from '../../src/providers/azure/plugin.js';
+
+/** The AWS settings a config holds. */
+const awsOf = (config: DaemonConfig) => config.cloudSettings['aws'] as AwsSettings;
 import { editDistance } from '../../src/ipamd/config-names.js';
 
 type Env = Record<string, string | undefined>;
@@ -20,22 +26,22 @@ function configError(env: Env): ConfigError {
   throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
 }
 
-interface ValidCase<K extends keyof DaemonConfig> {
+interface ValidCase<C, K extends keyof C> {
   readonly raw: string;
-  readonly value: DaemonConfig[K];
+  readonly value: C[K];
   /** Other variables the case needs to be valid on its own. */
   readonly with?: Env;
 }
 
-interface Cases<K extends keyof DaemonConfig> {
-  readonly valid: readonly ValidCase<K>[];
+interface Cases<C, K extends keyof C> {
+  readonly valid: readonly ValidCase<C, K>[];
   readonly invalid: readonly string[];
 }
 
 const URL_INVALID = ['localhost:5000', 'ftp://127.0.0.1/', 'http://user:pw@127.0.0.1/', 'not a url', '127.0.0.1'];
 
-/** Keyed by field, so a new DaemonConfig field without cases does not compile. */
-const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
+/** Keyed by field, so a new CommonConfig field without cases does not compile. */
+const CASES: { readonly [K in keyof CommonConfig]: Cases<CommonConfig, K> } = {
   warmEniTarget: {
     valid: [
       { raw: '0', value: 0 },
@@ -112,35 +118,6 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
       { raw: '300', value: 300_000 },
     ],
     invalid: ['0', '5m', '-1'],
-  },
-  azureArmEndpoint: {
-    valid: [
-      { raw: 'https://127.0.0.1:8443', value: 'https://127.0.0.1:8443' },
-      { raw: 'https://management.usgovcloudapi.net', value: 'https://management.usgovcloudapi.net' },
-    ],
-    invalid: ['http://127.0.0.1:8443', ...URL_INVALID],
-  },
-  azureArmCaBundle: {
-    valid: [{ raw: '/etc/nativeip/arm-ca.pem', value: '/etc/nativeip/arm-ca.pem' }],
-    invalid: ['arm-ca.pem', './ca.pem'],
-  },
-  azureImdsEndpoint: {
-    valid: [
-      { raw: 'http://127.0.0.1:8080', value: 'http://127.0.0.1:8080' },
-      { raw: 'http://169.254.169.254', value: 'http://169.254.169.254' },
-    ],
-    invalid: URL_INVALID,
-  },
-  azureBatchSize: {
-    valid: [
-      { raw: '1', value: 1 },
-      { raw: '255', value: 255 },
-    ],
-    invalid: ['0', '256', 'all', '-3'],
-  },
-  azureClientId: {
-    valid: [{ raw: '6F1C1A9E-0B8D-4C63-9A43-2D2A7F3B1C55', value: '6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c55' }],
-    invalid: ['client', '6f1c1a9e0b8d4c639a432d2a7f3b1c55', '6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c5'],
   },
   kubernetes: {
     valid: [
@@ -233,34 +210,6 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
     ],
     invalid: ['random', 'fully-random', 'true', '1'],
   },
-  clusterName: {
-    valid: [
-      { raw: 'prod', value: 'prod' },
-      { raw: 'my-cluster_1', value: 'my-cluster_1' },
-      { raw: 'k8s.example.com', value: 'k8s.example.com' },
-    ],
-    invalid: [' prod', '-x', 'a b', 'x'.repeat(254)],
-  },
-  ec2Endpoint: {
-    valid: [
-      { raw: 'http://127.0.0.1:5000', value: 'http://127.0.0.1:5000' },
-      { raw: 'https://ec2.us-east-1.amazonaws.com', value: 'https://ec2.us-east-1.amazonaws.com' },
-    ],
-    invalid: URL_INVALID,
-  },
-  imdsEndpoint: {
-    valid: [{ raw: 'http://127.0.0.1:1338/', value: 'http://127.0.0.1:1338/' }],
-    invalid: URL_INVALID,
-  },
-  region: {
-    valid: [
-      { raw: 'us-east-1', value: 'us-east-1' },
-      { raw: 'us-gov-west-1', value: 'us-gov-west-1' },
-      { raw: 'cn-north-1', value: 'cn-north-1' },
-      { raw: 'ap-southeast-2', value: 'ap-southeast-2' },
-    ],
-    invalid: ['US-EAST-1', 'us-east', 'useast1', 'us-east-1a'],
-  },
   cloud: {
     valid: [
       { raw: 'aws', value: 'aws' },
@@ -320,6 +269,71 @@ const CASES: { readonly [K in keyof DaemonConfig]: Cases<K> } = {
   },
 };
 
+/** Each cloud's own variables (its plugin's settings), keyed by field, so a new setting without cases does not compile. */
+const CLOUD_CASES: { readonly aws: { readonly [K in keyof AwsSettings]: Cases<AwsSettings, K> }; readonly azure: { readonly [K in keyof AzureSettings]: Cases<AzureSettings, K> } } = {
+  aws: {
+    clusterName: {
+      valid: [
+        { raw: 'prod', value: 'prod' },
+        { raw: 'my-cluster_1', value: 'my-cluster_1' },
+        { raw: 'k8s.example.com', value: 'k8s.example.com' },
+      ],
+      invalid: [' prod', '-x', 'a b', 'x'.repeat(254)],
+    },
+    ec2Endpoint: {
+      valid: [
+        { raw: 'http://127.0.0.1:5000', value: 'http://127.0.0.1:5000' },
+        { raw: 'https://ec2.us-east-1.amazonaws.com', value: 'https://ec2.us-east-1.amazonaws.com' },
+      ],
+      invalid: URL_INVALID,
+    },
+    imdsEndpoint: {
+      valid: [{ raw: 'http://127.0.0.1:1338/', value: 'http://127.0.0.1:1338/' }],
+      invalid: URL_INVALID,
+    },
+    region: {
+      valid: [
+        { raw: 'us-east-1', value: 'us-east-1' },
+        { raw: 'us-gov-west-1', value: 'us-gov-west-1' },
+        { raw: 'cn-north-1', value: 'cn-north-1' },
+        { raw: 'ap-southeast-2', value: 'ap-southeast-2' },
+      ],
+      invalid: ['US-EAST-1', 'us-east', 'useast1', 'us-east-1a'],
+    },
+  },
+  azure: {
+    armEndpoint: {
+      valid: [
+        { raw: 'https://127.0.0.1:8443', value: 'https://127.0.0.1:8443' },
+        { raw: 'https://management.usgovcloudapi.net', value: 'https://management.usgovcloudapi.net' },
+      ],
+      invalid: ['http://127.0.0.1:8443', ...URL_INVALID],
+    },
+    armCaBundle: {
+      valid: [{ raw: '/etc/nativeip/arm-ca.pem', value: '/etc/nativeip/arm-ca.pem' }],
+      invalid: ['arm-ca.pem', './ca.pem'],
+    },
+    imdsEndpoint: {
+      valid: [
+        { raw: 'http://127.0.0.1:8080', value: 'http://127.0.0.1:8080' },
+        { raw: 'http://169.254.169.254', value: 'http://169.254.169.254' },
+      ],
+      invalid: URL_INVALID,
+    },
+    batchSize: {
+      valid: [
+        { raw: '1', value: 1 },
+        { raw: '255', value: 255 },
+      ],
+      invalid: ['0', '256', 'all', '-3'],
+    },
+    clientId: {
+      valid: [{ raw: '6F1C1A9E-0B8D-4C63-9A43-2D2A7F3B1C55', value: '6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c55' }],
+      invalid: ['client', '6f1c1a9e0b8d4c639a432d2a7f3b1c55', '6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c5'],
+    },
+  },
+};
+
 const DEFAULTS: DaemonConfig = {
   warmEniTarget: undefined,
   warmIpTarget: undefined,
@@ -335,10 +349,6 @@ const DEFAULTS: DaemonConfig = {
   randomizeSnat: 'prng',
   nodePortSupport: true,
   connmark: 0x80,
-  clusterName: undefined,
-  ec2Endpoint: undefined,
-  imdsEndpoint: undefined,
-  region: undefined,
   cloud: 'auto',
   socketPath: '/run/nativeip/ipamd.sock',
   checkpointPath: '/run/nativeip/checkpoint.json',
@@ -350,23 +360,24 @@ const DEFAULTS: DaemonConfig = {
   attachTimeoutMs: 60_000,
   disableLeakedEniCleanup: false,
   eniGcIntervalMs: 300_000,
-  azureArmEndpoint: undefined,
-  azureArmCaBundle: undefined,
-  azureImdsEndpoint: undefined,
-  azureBatchSize: 32,
-  azureClientId: undefined,
   kubernetes: 'auto',
   kubeconfig: undefined,
   nodeName: undefined,
   taintExhaustedNodes: true,
   cniConfDir: undefined,
   healthAddress: undefined,
+  cloudSettings: {
+    aws: { clusterName: undefined, ec2Endpoint: undefined, imdsEndpoint: undefined, region: undefined },
+    azure: { armEndpoint: undefined, armCaBundle: undefined, imdsEndpoint: undefined, batchSize: 32, clientId: undefined },
+  },
 };
 
 describe('CONFIG_VARIABLES', () => {
   it('documents every DaemonConfig field exactly once, with unique names', () => {
     const fields = CONFIG_VARIABLES.map((v) => v.field);
-    expect([...fields].sort()).toEqual(Object.keys(DEFAULTS).sort());
+    const { cloudSettings, ...common } = DEFAULTS;
+    const expected = [...Object.keys(common), ...Object.values(cloudSettings).flatMap((settings) => Object.keys(settings as object))];
+    expect([...fields].sort()).toEqual(expected.sort());
     const names = CONFIG_VARIABLES.flatMap((v) => [v.env, ...(v.fallbackEnv === undefined ? [] : [v.fallbackEnv])]);
     expect(new Set(names).size).toBe(names.length);
   });
@@ -385,7 +396,10 @@ describe('CONFIG_VARIABLES', () => {
 
 describe('loadDaemonConfig: each variable', () => {
   for (const variable of CONFIG_VARIABLES) {
-    const cases: Cases<keyof DaemonConfig> = CASES[variable.field];
+    const cases = (variable.cloud === undefined ? CASES[variable.field as keyof CommonConfig] : CLOUD_CASES[variable.cloud as 'aws' | 'azure'][variable.field as never]) as unknown as Cases<Record<string, unknown>, string>;
+    /** The value the variable sets in a loaded config. */
+    const valueIn = (config: DaemonConfig): unknown =>
+      variable.cloud === undefined ? config[variable.field as keyof CommonConfig] : (config.cloudSettings[variable.cloud] as Record<string, unknown>)[variable.field];
 
     it(`${variable.env}: has at least one valid and one invalid case`, () => {
       expect(cases.valid.length).toBeGreaterThan(0);
@@ -395,7 +409,7 @@ describe('loadDaemonConfig: each variable', () => {
     for (const c of cases.valid) {
       it(`${variable.env}=${JSON.stringify(c.raw)} → ${String(c.value)}`, () => {
         const config = loadDaemonConfig({ ...c.with, [variable.env]: c.raw });
-        expect(config[variable.field]).toEqual(c.value);
+        expect(valueIn(config)).toEqual(c.value);
       });
     }
 
@@ -489,9 +503,9 @@ describe('loadDaemonConfig: the whole environment', () => {
   });
 
   it('reads AWS_DEFAULT_REGION when AWS_REGION is unset, and names the one it read', () => {
-    expect(loadDaemonConfig({ AWS_DEFAULT_REGION: 'eu-west-1' }).region).toBe('eu-west-1');
-    expect(loadDaemonConfig({ AWS_REGION: '', AWS_DEFAULT_REGION: 'eu-west-1' }).region).toBe('eu-west-1');
-    expect(loadDaemonConfig({ AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'eu-west-1' }).region).toBe(
+    expect(awsOf(loadDaemonConfig({ AWS_DEFAULT_REGION: 'eu-west-1' })).region).toBe('eu-west-1');
+    expect(awsOf(loadDaemonConfig({ AWS_REGION: '', AWS_DEFAULT_REGION: 'eu-west-1' })).region).toBe('eu-west-1');
+    expect(awsOf(loadDaemonConfig({ AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'eu-west-1' })).region).toBe(
       'us-west-2',
     );
     const error = configError({ AWS_DEFAULT_REGION: 'Europe' });

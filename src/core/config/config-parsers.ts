@@ -3,7 +3,7 @@
  * A parser never substitutes a default; it either accepts the whole string or says why not.
  */
 
-import { isIpv4, parseCidr } from '../core/ipv4.js';
+import { isIpv4, parseCidr } from '../ipv4.js';
 
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
