@@ -3,6 +3,7 @@
  * reconcile) of every node, with the emulated EC2 account in-process on simulated time.
  * Reports what users compare: pods that waited for the cloud, idle address-hours, EC2 calls.
  */
+import type { AzureSettings } from '../../src/providers/azure/plugin.js';
 import pino from 'pino';
 import type { HostInterfaceSpec } from '../../src/cni/datapath/types.js';
 import { loadDaemonConfig } from '../../src/ipamd/config.js';
@@ -101,7 +102,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
     throttling: options.throttling ?? false,
     ec2Latencies: options.latencies,
     armLatencies: options.armLatencies,
-    azureBatchSize: config.azureBatchSize,
+    azureBatchSize: (config.cloudSettings['azure'] as AzureSettings).batchSize,
     observeNodes: options.observeNodes,
   });
   const reconcileMs = options.reconcileIntervalMs ?? config.reconcileIntervalMs;
