@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { findPodLeftovers } from '../../src/cni/datapath/leftovers.js';
+import { findPodLeftovers, podRouteAddresses } from '../../src/cni/datapath/leftovers.js';
 import type { KernelLink, KernelRoute, KernelRule } from '../../src/cni/datapath/kernel-state.js';
 
 const PROTO = 78;
@@ -56,5 +56,11 @@ describe('findPodLeftovers', () => {
   it('finds nothing when everything is in use', () => {
     const all = { veths: new Set(links.map((l) => l.name)), addresses: new Set(['10.0.1.5', '10.0.1.6', '10.0.1.7', '10.0.2.10', '10.0.2.20', '10.0.2.21']) };
     expect(findPodLeftovers({ links, addresses: [], routes, rules }, 'eni', PROTO, all)).toEqual({ veths: [], routes: [], rules: [] });
+  });
+});
+
+describe('podRouteAddresses', () => {
+  it('takes the addresses of our /32 main-table routes, over any link, and nothing else', () => {
+    expect([...podRouteAddresses(routes, PROTO)].sort()).toEqual(['10.0.1.5', '10.0.1.6', '10.0.1.7']);
   });
 });

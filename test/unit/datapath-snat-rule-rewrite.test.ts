@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KernelRule } from '../../src/cni/datapath/kernel-state.js';
 import { planFromRuleRewrite, rewritePhases } from '../../src/cni/datapath/host-rules.js';
+import type { PodFromRuleSpec } from '../../src/cni/datapath/types.js';
 import { describe as describeObject, type RuleObject } from '../../src/cni/datapath/plan.js';
 
 const src = (address: string) => ({ address, prefixLen: 32 });
@@ -15,10 +16,12 @@ const cidr = (text: string) => {
 const catchAll = (address: string, table: number): KernelRule => ({ priority: 1536, table, action: 1, src: src(address) });
 const toDst = (address: string, table: number, dst: string): KernelRule => ({ priority: 1536, table, action: 1, src: src(address), dst: cidr(dst) });
 const texts = (rules: readonly RuleObject[]) => rules.map(describeObject);
+/** The host routes every pod given (their networks exist). */
+const planRouted = (rules: readonly KernelRule[], pods: readonly PodFromRuleSpec[]) => planFromRuleRewrite(rules, pods, { routed: new Set(pods.map((p) => p.address)) });
 
 describe('planFromRuleRewrite', () => {
   it('external SNAT → SNAT: the catch-all rule becomes one rule per VPC CIDR and exclusion', () => {
-    const plan = planFromRuleRewrite([catchAll('10.0.2.5', 3)], [{ address: '10.0.2.5', routeTable: 3, fromRuleDestinations: ['10.0.0.0/16', '192.168.0.0/24'] }]);
+    const plan = planRouted([catchAll('10.0.2.5', 3)], [{ address: '10.0.2.5', routeTable: 3, fromRuleDestinations: ['10.0.0.0/16', '192.168.0.0/24'] }]);
     expect(plan).toHaveLength(1);
     expect(plan[0]?.address).toBe('10.0.2.5');
     expect(texts(plan[0]!.add)).toEqual([
@@ -29,7 +32,7 @@ describe('planFromRuleRewrite', () => {
   });
 
   it('SNAT → external SNAT: the destination rules become the catch-all rule', () => {
-    const plan = planFromRuleRewrite([toDst('10.0.2.5', 3, '10.0.0.0/16'), toDst('10.0.2.5', 3, '192.168.0.0/24')], [{ address: '10.0.2.5', routeTable: 3 }]);
+    const plan = planRouted([toDst('10.0.2.5', 3, '10.0.0.0/16'), toDst('10.0.2.5', 3, '192.168.0.0/24')], [{ address: '10.0.2.5', routeTable: 3 }]);
     expect(texts(plan[0]!.add)).toEqual(['rule from 10.0.2.5/32 lookup 3 priority 1536']);
     expect(texts(plan[0]!.remove)).toEqual([
       'rule from 10.0.2.5/32 to 10.0.0.0/16 lookup 3 priority 1536',
@@ -38,7 +41,7 @@ describe('planFromRuleRewrite', () => {
   });
 
   it('a new VPC CIDR adds its rule and keeps the others; a rule in the wrong table is replaced', () => {
-    const plan = planFromRuleRewrite(
+    const plan = planRouted(
       [toDst('10.0.2.5', 3, '10.0.0.0/16'), toDst('10.0.2.6', 9, '10.0.0.0/16')],
       [
         { address: '10.0.2.5', routeTable: 3, fromRuleDestinations: ['10.0.0.0/16', '100.64.0.0/16'] },
@@ -54,7 +57,7 @@ describe('planFromRuleRewrite', () => {
   it('is empty when every pod already has the current form (idempotent)', () => {
     const rules = [catchAll('10.0.2.5', 3), toDst('10.0.2.6', 4, '10.0.0.0/16')];
     expect(
-      planFromRuleRewrite(rules, [
+      planRouted(rules, [
         { address: '10.0.2.5', routeTable: 3 },
         { address: '10.0.2.6', routeTable: 4, fromRuleDestinations: ['10.0.0.0/16'] },
         { address: '10.0.1.9' },
@@ -63,7 +66,7 @@ describe('planFromRuleRewrite', () => {
   });
 
   it('removes a stray from-rule of a pod on the primary interface', () => {
-    const plan = planFromRuleRewrite([catchAll('10.0.1.9', 2)], [{ address: '10.0.1.9', fromRuleDestinations: ['10.0.0.0/16'] }]);
+    const plan = planRouted([catchAll('10.0.1.9', 2)], [{ address: '10.0.1.9', fromRuleDestinations: ['10.0.0.0/16'] }]);
     expect(plan.map((p) => [texts(p.add), texts(p.remove)])).toEqual([[[], ['rule from 10.0.1.9/32 lookup 2 priority 1536']]]);
   });
 
@@ -76,18 +79,33 @@ describe('planFromRuleRewrite', () => {
       { priority: 1536, table: 3, action: 1, src: src('10.0.2.5'), fwmark: { value: 1, mask: 1 } },
       { priority: 1536, table: 3, action: 2, src: src('10.0.2.5') },
     ];
-    expect(planFromRuleRewrite([...others, catchAll('10.0.2.5', 3)], [{ address: '10.0.2.5', routeTable: 3 }])).toEqual([]);
+    expect(planRouted([...others, catchAll('10.0.2.5', 3)], [{ address: '10.0.2.5', routeTable: 3 }])).toEqual([]);
+  });
+
+  it('adds no rule for a pod whose address the host does not route, but still removes its rules of another form', () => {
+    // A record with another pod's address (a damaged checkpoint), or a pod whose ADD never made its route.
+    const rules = [toDst('10.0.2.7', 4, '10.0.0.0/16')];
+    const pods = [
+      { address: '10.0.2.5', routeTable: 3, fromRuleDestinations: ['10.0.0.0/16'] },
+      { address: '10.0.2.7', routeTable: 3, fromRuleDestinations: ['10.0.0.0/16'] },
+    ];
+    const unrouted = planFromRuleRewrite(rules, pods, { routed: new Set() });
+    expect(unrouted.map((p) => [p.address, texts(p.add), texts(p.remove)])).toEqual([['10.0.2.7', [], ['rule from 10.0.2.7/32 to 10.0.0.0/16 lookup 4 priority 1536']]]);
+    expect(planRouted(rules, pods).map((p) => [p.address, texts(p.add)])).toEqual([
+      ['10.0.2.5', ['rule from 10.0.2.5/32 to 10.0.0.0/16 lookup 3 priority 1536']],
+      ['10.0.2.7', ['rule from 10.0.2.7/32 to 10.0.0.0/16 lookup 3 priority 1536']],
+    ]);
   });
 
   it('refuses an invalid address or CIDR', () => {
-    expect(() => planFromRuleRewrite([], [{ address: '10.0.2' }])).toThrow(/invalid IPv4 address/);
-    expect(() => planFromRuleRewrite([], [{ address: '10.0.2.5', routeTable: 3, fromRuleDestinations: ['x'] }])).toThrow(/invalid IPv4 CIDR/);
+    expect(() => planRouted([], [{ address: '10.0.2' }])).toThrow(/invalid IPv4 address/);
+    expect(() => planRouted([], [{ address: '10.0.2.5', routeTable: 3, fromRuleDestinations: ['x'] }])).toThrow(/invalid IPv4 CIDR/);
   });
 });
 
 describe('rewritePhases', () => {
   it('adds destination rules first, removes next, and adds a catch-all rule last', () => {
-    const plan = planFromRuleRewrite(
+    const plan = planRouted(
       [catchAll('10.0.2.5', 3), toDst('10.0.2.6', 4, '10.0.0.0/16')],
       [
         { address: '10.0.2.5', routeTable: 3, fromRuleDestinations: ['10.0.0.0/16'] },

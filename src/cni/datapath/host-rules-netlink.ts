@@ -4,7 +4,7 @@
  * nothing differs (at most three passes), so a rule changed meanwhile by someone else is caught.
  */
 import { DatapathError, type PodFromRuleSpec } from './types.js';
-import { planFromRuleRewrite, planNodePortRule, rewritePhases } from './host-rules.js';
+import { planFromRuleRewrite, planNodePortRule, rewritePhases, type HostPodRoutes } from './host-rules.js';
 import type { KernelRule } from './kernel-state.js';
 import { describe, type RuleObject } from './plan.js';
 import { describeFailure, errnoOf, isAbsent } from './errno.js';
@@ -16,6 +16,8 @@ export interface HostRuleAccess {
   readonly sock: RtNetlinkSocket;
   /** Dumps the host's IPv4 rules (serialised with other dumps by the caller). */
   readonly readRules: () => Promise<KernelRule[]>;
+  /** The addresses the host routes to a pod (see HostPodRoutes), read with a dump likewise. */
+  readonly readRoutedPods: () => Promise<ReadonlySet<string>>;
 }
 
 /** Passes before a rewrite that still finds differences gives up. */
@@ -26,6 +28,14 @@ async function readRules(access: HostRuleAccess): Promise<KernelRule[]> {
     return await access.readRules();
   } catch (err) {
     throw new DatapathError('read host rules', describeFailure(err), { cause: err });
+  }
+}
+
+async function readRoutedPods(access: HostRuleAccess): Promise<HostPodRoutes> {
+  try {
+    return { routed: await access.readRoutedPods() };
+  } catch (err) {
+    throw new DatapathError('read host routes', describeFailure(err), { cause: err });
   }
 }
 
@@ -71,9 +81,10 @@ export async function rewritePodFromRules(access: HostRuleAccess, pods: () => re
   let rewritten: number | undefined;
   for (let pass = 0; pass < MAX_PASSES; pass += 1) {
     const rules = await readRules(access);
+    const host = await readRoutedPods(access);
     let plan;
     try {
-      plan = planFromRuleRewrite(rules, pods());
+      plan = planFromRuleRewrite(rules, pods(), host);
     } catch (err) {
       throw new DatapathError('plan pod from-rules', describeFailure(err), { cause: err });
     }
@@ -84,7 +95,7 @@ export async function rewritePodFromRules(access: HostRuleAccess, pods: () => re
     await inOrder(access.sock, phases.remove, remove);
     await inOrder(access.sock, phases.addLast, add);
   }
-  const after = planFromRuleRewrite(await readRules(access), pods());
+  const after = planFromRuleRewrite(await readRules(access), pods(), await readRoutedPods(access));
   if (after.length === 0) return rewritten ?? 0;
   const left = after.flatMap((p) => [...p.add.map((r) => `${describe(r)} missing`), ...p.remove.map((r) => `${describe(r)} still there`)]);
   throw new DatapathError('rewrite pod from-rules', `still different after ${MAX_PASSES} passes: ${left.join('; ')}`);

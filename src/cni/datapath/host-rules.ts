@@ -74,14 +74,26 @@ export interface FromRuleRewrite extends RuleChanges {
   readonly address: string;
 }
 
+/** What the host shows besides its rules. */
+export interface HostPodRoutes {
+  /** Addresses the host routes to a pod: our `<address>/32` routes in the main table (see planPod). */
+  readonly routed: ReadonlySet<string>;
+}
+
 /**
  * For each pod, the `from <address>/32` rules at the from-pod priority that planPod would create
  * now (`from <pod> lookup <table>`, or one `from <pod> to <cidr> lookup <table>` per destination,
  * none on the primary interface), compared with those the host has. Only rules of the given
  * addresses at that priority are considered; pods already in the current form are left out.
+ *
+ * A pod whose address the host does not route (`host.routed`) gets no rule added, only its rules
+ * of another form removed: without its route the pod has no network for a rule to serve (its ADD
+ * never got that far), or its record names an address that is not its own (a damaged checkpoint
+ * that gave it another pod's address); a rule added then would be one of an address no pod uses,
+ * kept by every leftover sweep for as long as the record lives (found by the crash campaign).
  * Throws a RangeError on an invalid address, table or CIDR.
  */
-export function planFromRuleRewrite(rules: readonly KernelRule[], pods: readonly PodFromRuleSpec[]): FromRuleRewrite[] {
+export function planFromRuleRewrite(rules: readonly KernelRule[], pods: readonly PodFromRuleSpec[], host: HostPodRoutes): FromRuleRewrite[] {
   const out: FromRuleRewrite[] = [];
   for (const pod of pods) {
     ipv4ToBytes(pod.address);
@@ -96,7 +108,7 @@ export function planFromRuleRewrite(rules: readonly KernelRule[], pods: readonly
           r.src.prefixLen === 32,
       )
       .map(asRuleObject);
-    const add = wanted.filter((w) => !present.some((p) => sameFromRule(p, w)));
+    const add = host.routed.has(pod.address) ? wanted.filter((w) => !present.some((p) => sameFromRule(p, w))) : [];
     const remove = present.filter((p) => !wanted.some((w) => sameFromRule(p, w)));
     if (add.length > 0 || remove.length > 0) out.push({ address: pod.address, add, remove });
   }

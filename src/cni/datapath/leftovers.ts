@@ -91,3 +91,11 @@ export function findPodRoutes(host: Pick<NamespaceState, 'links' | 'routes'>, ve
   }
   return found.sort((a, b) => a.hostVeth.localeCompare(b.hostVeth));
 }
+
+/**
+ * The addresses the host routes to a pod, whatever the link: `<address>/32` routes in the main
+ * table with our protocol and no gateway (planPod's host route).
+ */
+export function podRouteAddresses(routes: NamespaceState['routes'], routeProtocol: number): Set<string> {
+  return new Set(routes.filter((r) => r.table === MAIN_TABLE && r.dstLen === 32 && r.protocol === routeProtocol && r.gateway === undefined).map((r) => r.dst));
+}

@@ -14,7 +14,7 @@ import {
   type PodNetworkSpec,
   type PodTeardownSpec,
 } from './types.js';
-import { findPodLeftovers, findPodRoutes, type KernelPodRoute } from './leftovers.js';
+import { findPodLeftovers, findPodRoutes, podRouteAddresses, type KernelPodRoute } from './leftovers.js';
 import { rewritePodFromRules, syncNodePortRule, type HostRuleAccess } from './host-rules-netlink.js';
 import { describe, planInterface, planPod, planPodTeardown, type PlanObject } from './plan.js';
 import { applyHostPlan, applyPodPlan, deleteMatchingRules, removeAll, type Removal } from './apply.js';
@@ -283,7 +283,11 @@ export class NetlinkDatapath implements Datapath {
   }
 
   #ruleAccess(): HostRuleAccess {
-    return { sock: this.#host, readRules: () => this.#dumpQueue.run(() => listRules(this.#hostDumps)) };
+    return {
+      sock: this.#host,
+      readRules: () => this.#dumpQueue.run(() => listRules(this.#hostDumps)),
+      readRoutedPods: () => this.#dumpQueue.run(async () => podRouteAddresses(await listRoutes(this.#hostDumps), ROUTE_PROTOCOL)),
+    };
   }
 
   close(): void {

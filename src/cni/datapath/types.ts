@@ -124,8 +124,10 @@ export interface Datapath {
   /**
    * Rewrites the `from` rules (priority {@link RULE_PRIORITY_FROM_POD}) of the pods `pods()` lists
    * (called after reading the host) to the form addPod would create now, e.g. after the SNAT mode
-   * or the VPC CIDRs changed. Rules of other addresses are never touched. Idempotent; returns how
-   * many pods' rules were changed. Throws a DatapathError when the rules do not converge.
+   * or the VPC CIDRs changed. Rules of other addresses are never touched. A pod whose address the
+   * host does not route (no `/32` route of ours to it) gets no rule added, only rules of another
+   * form removed (see planFromRuleRewrite). Idempotent; returns how many pods' rules were changed.
+   * Throws a DatapathError when the rules do not converge.
    */
   rewritePodFromRules?(pods: () => readonly PodFromRuleSpec[]): Promise<number>;
   /** Closes the netlink sockets. */
