@@ -12,13 +12,13 @@ const NATIVEIP_PREFIX = 'NATIVEIP_';
  * Names in the AWS VPC CNI's families that we check for misspellings. Other names (PATH, HOME,
  * AWS_REGION, AWS_ACCESS_KEY_ID, …) belong to other software and are never judged.
  */
-const AWS_FAMILY_PREFIXES = ['WARM_', 'MINIMUM_', 'MAX_ENI', 'AWS_VPC_', 'IP_COOLDOWN'] as const;
+const VPC_CNI_FAMILY_PREFIXES = ['WARM_', 'MINIMUM_', 'MAX_ENI', 'AWS_VPC_', 'IP_COOLDOWN'] as const;
 
 /** Largest edit distance at which an AWS-family name counts as a misspelling. */
-const AWS_TYPO_DISTANCE = 2;
+const VPC_CNI_TYPO_DISTANCE = 2;
 
 /** AWS VPC CNI settings nativeip does not implement, with what to do instead. */
-const UNSUPPORTED_AWS_VARIABLES: ReadonlyMap<string, string> = new Map([
+const UNSUPPORTED_VPC_CNI_VARIABLES: ReadonlyMap<string, string> = new Map([
   ['ENABLE_POD_ENI', 'security groups for pods (branch ENIs) are not supported'],
   ['ENABLE_IPv6', 'IPv6 is not supported; pods get IPv4 addresses'],
   ['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'custom networking (ENIConfig) is not supported'],
@@ -41,17 +41,17 @@ export interface IgnoredVariable {
 }
 
 /** AWS VPC CNI settings set (non-empty) in `env` that nativeip ignores; for a start-up warning. */
-export function findIgnoredAwsVariables(
+export function findIgnoredVpcCniVariables(
   env: Readonly<Record<string, string | undefined>>,
 ): IgnoredVariable[] {
-  return [...UNSUPPORTED_AWS_VARIABLES]
+  return [...UNSUPPORTED_VPC_CNI_VARIABLES]
     .filter(([name]) => isSet(env[name]))
     .map(([name, note]) => ({ env: name, note }));
 }
 
 /**
  * Unknown `NATIVEIP_*` names (any letter case), and names in the AWS families within
- * {@link AWS_TYPO_DISTANCE} edits of a name we read. Variables with empty values are unset and
+ * {@link VPC_CNI_TYPO_DISTANCE} edits of a name we read. Variables with empty values are unset and
  * not judged.
  */
 export function findMisspelledVariables(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
@@ -63,11 +63,11 @@ export function findMisspelledVariables(env: Readonly<Record<string, string | un
       issues.push({ env: name, message: unknownNativeipMessage(name) });
       continue;
     }
-    if (!AWS_FAMILY_PREFIXES.some((p) => upper.startsWith(p)) || UNSUPPORTED_AWS_VARIABLES.has(upper)) {
+    if (!VPC_CNI_FAMILY_PREFIXES.some((p) => upper.startsWith(p)) || UNSUPPORTED_VPC_CNI_VARIABLES.has(upper)) {
       continue;
     }
     const nearest = closest(upper, [...KNOWN_NAMES].filter((n) => !n.startsWith(NATIVEIP_PREFIX)));
-    if (nearest !== undefined && nearest.distance <= AWS_TYPO_DISTANCE) {
+    if (nearest !== undefined && nearest.distance <= VPC_CNI_TYPO_DISTANCE) {
       issues.push({ env: name, message: `${notRead(name, nearest.name)}; did you mean ${nearest.name}?` });
     }
   }

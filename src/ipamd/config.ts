@@ -234,4 +234,4 @@ function nonEmpty(value: string | undefined): value is string {
 }
 
 export { CONFIG_VARIABLES, type ConfigVariable } from './config-variables.js';
-export { findIgnoredAwsVariables, type IgnoredVariable } from './config-names.js';
+export { findIgnoredVpcCniVariables, type IgnoredVariable } from './config-names.js';

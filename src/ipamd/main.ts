@@ -8,7 +8,7 @@ import type { CloudPlugin } from '../core/cloud-plugin.js';
 import type { CloudProvider } from '../core/types.js';
 import { FileCheckpoint } from './checkpoint.js';
 import { chooseCloudPlugin, createCloudProvider, settingsOf } from './cloud-provider.js';
-import { ConfigError, findIgnoredAwsVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
+import { ConfigError, findIgnoredVpcCniVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import type { ClusterPort } from './cluster/cluster-port.js';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     if (config.logFile !== 'stderr') process.stderr.write(`${message}\n`);
     process.exit(code);
   };
-  for (const ignored of findIgnoredAwsVariables(process.env)) logger.warn(ignored, 'AWS VPC CNI setting not supported yet; ignored');
+  for (const ignored of findIgnoredVpcCniVariables(process.env)) logger.warn(ignored, 'AWS VPC CNI setting not supported yet; ignored');
   // Before the socket or the checkpoint is touched: two daemons on one node would each hand out
   // the same free addresses.
   const lock = await lockTheNode(config, logger, exitWith);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CONFIG_VARIABLES,
   ConfigError,
-  findIgnoredAwsVariables,
+  findIgnoredVpcCniVariables,
   loadDaemonConfig,
   type CommonConfig,
   type DaemonConfig,
@@ -609,13 +609,13 @@ describe('loadDaemonConfig: names it does not read', () => {
 
   it('lists AWS VPC CNI settings that have no effect, for a warning', () => {
     expect(
-      findIgnoredAwsVariables({ ENABLE_POD_ENI: 'true', AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG', WARM_PREFIX_TARGET: '1' }),
+      findIgnoredVpcCniVariables({ ENABLE_POD_ENI: 'true', AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG', WARM_PREFIX_TARGET: '1' }),
     ).toEqual([
       { env: 'ENABLE_POD_ENI', note: expect.stringContaining('not supported') },
       { env: 'AWS_VPC_K8S_CNI_LOGLEVEL', note: 'use NATIVEIP_LOG_LEVEL' },
     ]);
-    expect(findIgnoredAwsVariables({ WARM_IP_TARGET: '1' })).toEqual([]);
-    expect(findIgnoredAwsVariables({ AWS_VPC_CNI_NODE_PORT_SUPPORT: 'false', AWS_VPC_K8S_CNI_CONNMARK: '0x40' })).toEqual([]);
+    expect(findIgnoredVpcCniVariables({ WARM_IP_TARGET: '1' })).toEqual([]);
+    expect(findIgnoredVpcCniVariables({ AWS_VPC_CNI_NODE_PORT_SUPPORT: 'false', AWS_VPC_K8S_CNI_CONNMARK: '0x40' })).toEqual([]);
   });
 
   it('reads the node-port variables under the AWS VPC CNI names, and suggests them for near misses', () => {

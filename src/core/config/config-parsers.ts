@@ -95,9 +95,6 @@ export const httpUrl: Parser<string> = (raw) => {
   return ok(raw);
 };
 
-/** AWS region names: `us-east-1`, `us-gov-west-1`, `ap-southeast-2`, `cn-north-1`, … */
-export const awsRegion: Parser<string> = (raw) =>
-  /^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/.test(raw) ? ok(raw) : fail();
 
 /**
  * Host-side veth names are this prefix plus a hash, within the kernel's 15-byte limit. The AWS VPC

@@ -3,7 +3,7 @@
  * prefixes. The provider and the AWS SDK are imported only when the node runs on AWS.
  */
 import type { CloudPlugin, ProbeResult } from '../../core/cloud-plugin.js';
-import { awsRegion, clusterName, httpUrl, type Parser } from '../../core/config/config-parsers.js';
+import { clusterName, httpUrl, type Parser } from '../../core/config/config-parsers.js';
 import { LINK_LOCAL_METADATA, probeMetadata } from '../metadata-probe.js';
 
 export interface AwsSettings {
@@ -14,6 +14,9 @@ export interface AwsSettings {
 }
 
 const optional = <T>(parser: Parser<T>): Parser<T | undefined> => parser;
+
+/** AWS region names: `us-east-1`, `us-gov-west-1`, `ap-southeast-2`, `cn-north-1`, … */
+export const awsRegion: Parser<string> = (raw) => (/^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/.test(raw) ? { ok: true, value: raw } : { ok: false });
 
 /** EC2's MTU within a VPC (jumbo frames). */
 const EC2_MTU = 9001;
