@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { machineLine, writeSection } from './lib/report.js';
 import { POLICIES } from './churn/policies.js';
 import { simulate, type SimulationResult } from './churn/simulate.js';
-import { DEFAULT_LATENCIES } from './churn/sim-ec2.js';
+import { DEFAULT_LATENCIES } from './churn/aws-account.js';
 import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, traceToJsonl, type Trace } from './churn/traces.js';
 
 function flag(name: string): string | undefined {

@@ -1,10 +1,11 @@
 /**
- * The simulated cloud a churn run's nodes share: one EC2 account (sim-ec2.ts) or one Azure
- * subscription (sim-azure.ts), behind the few operations simulate() needs.
+ * The simulated cloud a churn run's nodes share: one EC2 account (aws-account.ts: the real AWS
+ * provider on the emulated EC2) or one Azure subscription (sim-azure.ts), behind the few
+ * operations simulate() needs.
  */
 import type { CloudProvider } from '../../src/core/types.js';
 import { ARM_MUTATING_CALLS, SimAzureProvider, SimSubscription, type ArmLatencies } from './sim-azure.js';
-import { MUTATING_ACTIONS, SimAccount, SimEc2Provider, type Ec2Latencies } from './sim-ec2.js';
+import { MUTATING_ACTIONS, SimAccount, type Ec2Latencies } from './aws-account.js';
 import type { VirtualClock } from './virtual-clock.js';
 
 export type CloudKind = 'aws' | 'azure';
@@ -21,6 +22,8 @@ export interface SimCloud {
   mutatingCalls(): number;
   /** Times a node read itself from instance metadata instead of the cloud's API (AWS IMDS). */
   metadataReads(): number;
+  /** After a new interface is attached, until the node sees its link (the datapath waits that long). */
+  readonly interfaceVisibleMs: number;
 }
 
 export interface SimCloudOptions {
@@ -54,6 +57,7 @@ export function createSimCloud(options: SimCloudOptions): SimCloud {
       },
       mutatingCalls: () => subscription.totalCalls((op) => ARM_MUTATING_CALLS.has(op)),
       metadataReads: () => subscription.imdsReads,
+      interfaceVisibleMs: 0,
     };
   }
   const account = new SimAccount({ clock, throttling, ...(options.ec2Latencies === undefined ? {} : { latencies: options.ec2Latencies }) });
@@ -61,11 +65,9 @@ export function createSimCloud(options: SimCloudOptions): SimCloud {
     kind: 'aws',
     calls: account.calls,
     throttled: account.throttled,
-    addNode: (instanceType) => {
-      const provider = new SimEc2Provider(account, account.launch(instanceType));
-      return options.observeNodes === false ? provider.describeOnly() : provider;
-    },
+    addNode: (instanceType) => account.provider(account.launch(instanceType), { observe: options.observeNodes !== false }),
     mutatingCalls: () => account.totalCalls((action) => MUTATING_ACTIONS.has(action)),
     metadataReads: () => account.imdsReads,
+    interfaceVisibleMs: account.latencies.attachVisible,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Replays a pod trace against the real pool engine (PoolManager: planning, grow, shrink,
- * reconcile) of every node, with the emulated EC2 account in-process on simulated time.
+ * reconcile) and the real cloud provider of every node, with the emulated cloud in-process on
+ * simulated time.
  * Reports what users compare: pods that waited for the cloud, idle address-hours, EC2 calls.
  */
 import type { AzureSettings } from '../../src/providers/azure/plugin.js';
@@ -17,7 +18,7 @@ import { percentile } from '../lib/report.js';
 import { seededRandom } from './traces.js';
 import type { ArmLatencies } from './sim-azure.js';
 import { createSimCloud, type CloudKind } from './sim-cloud.js';
-import type { Ec2Latencies } from './sim-ec2.js';
+import type { Ec2Latencies } from './aws-account.js';
 import type { Trace } from './traces.js';
 import { VirtualClock } from './virtual-clock.js';
 
@@ -88,10 +89,15 @@ const SAMPLE_MS = 10_000;
 let seed = 11;
 const seeded = () => seededRandom(seed++);
 const silent = pino({ level: 'silent' });
-const noDatapath = {
-  setupInterface: async (_spec: HostInterfaceSpec) => undefined,
-  teardownInterface: async (_spec: HostInterfaceSpec) => undefined,
-};
+/** No kernel: a new interface is ready once the node sees its link, `visibleMs` after its attach. */
+function simDatapath(clock: VirtualClock, visibleMs: number) {
+  return {
+    setupInterface: async (_spec: HostInterfaceSpec, options?: { readonly timeoutMs?: number }) => {
+      if (options?.timeoutMs !== undefined && visibleMs > 0) await clock.sleep(visibleMs);
+    },
+    teardownInterface: async (_spec: HostInterfaceSpec) => undefined,
+  };
+}
 
 export async function simulate(trace: Trace, policy: Policy, options: SimulationOptions): Promise<SimulationResult> {
   const clock = new VirtualClock(0);
@@ -105,6 +111,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
     azureBatchSize: (config.cloudSettings['azure'] as AzureSettings).batchSize,
     observeNodes: options.observeNodes,
   });
+  const datapath = simDatapath(clock, account.interfaceVisibleMs);
   const reconcileMs = options.reconcileIntervalMs ?? config.reconcileIntervalMs;
   const retryMs = options.kubeletRetryMs ?? 2_000;
 
@@ -120,7 +127,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
       const adaptive = policyOfConfig.adaptive !== undefined && policy.adaptiveParams !== undefined ? new AdaptiveController(policy.adaptiveParams) : policyOfConfig.adaptive;
       const pool = new PoolManager({
         provider,
-        datapath: noDatapath,
+        datapath,
         targets,
         mtu: 9001,
         attachTimeoutMs: 60_000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimAccount, SimEc2Provider } from '../../bench/churn/sim-ec2.js';
+import { SimAccount } from '../../bench/churn/aws-account.js';
 import { simulate } from '../../bench/churn/simulate.js';
 import { steadyTrace } from '../../bench/churn/traces.js';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
@@ -11,7 +11,11 @@ describe('the churn simulator observes nodes through a lagging IMDS', () => {
   it('shows an assign only after the IMDS lag, and counts IMDS reads apart from EC2 calls', async () => {
     const clock = new VirtualClock(0);
     const account = new SimAccount({ clock, latencies: { imdsLag: 1_500, imdsRead: 0 } });
-    const provider = new SimEc2Provider(account, account.launch('m5.large'));
+    const provider = account.provider(account.launch('m5.large'));
+    // The daemon's provider discovers its instance (IMDS, DescribeInstanceTypes) at its first call; counting starts after.
+    await drive(clock, provider.observeNode());
+    account.calls.clear();
+    account.imdsReads = 0;
     const node = await drive(clock, provider.describeNode());
     const primary = node.interfaces[0]!;
     const added = await drive(clock, provider.assignAddresses(primary.id, 2));

@@ -1,0 +1,227 @@
+/**
+ * The AWS provider's seams (Ec2Api, ImdsApi) bound to the in-process emulated EC2 account
+ * (src/emulator/aws/ec2-backend.ts), for the simulators: what the SDK and HTTP do for the real
+ * daemon, done on simulated time. Each attempt of a call waits for a token of the node's own
+ * client-side limiter (the provider's Ec2RequestLimiter, as its SDK middleware does), then goes to
+ * the account; an attempt EC2 throttles empties the node's bucket of that class and is retried as
+ * the SDK's standard mode does (3 attempts, full jitter from 1 s for throttling, 100 ms otherwise);
+ * the last failure is mapped by the provider's own error mapping, so the provider sees exactly the
+ * CloudErrors its SDK gateway would give it. The binding lives here, not in the emulator, because
+ * emulators never import providers; it holds no provider logic of its own.
+ */
+import { CloudError, type InterfaceLimits } from '../../src/core/types.js';
+import { Ec2ApiError, Ec2NoAnswer, type Ec2Backend } from '../../src/emulator/aws/ec2-backend.js';
+import type { CreateEniRequest, Ec2Api } from '../../src/providers/aws/ec2-api.js';
+import type { EniRecord } from '../../src/providers/aws/ec2-records.js';
+import { requestClassOf, type Ec2RequestLimiter } from '../../src/providers/aws/ec2-request-limiter.js';
+import { ImdsError, mapEc2Error, type Ec2ErrorContext } from '../../src/providers/aws/error-mapping.js';
+import type { ImdsApi } from '../../src/providers/aws/imds-api.js';
+
+/** The SDK's standard retry mode: attempts per call, the first included. */
+const SDK_MAX_ATTEMPTS = 3;
+/** Base delays of the SDK's retries (@smithy/util-retry, v3.1169): throttling, and anything else retryable. */
+const SDK_THROTTLING_DELAY_MS = 1_000;
+const SDK_DELAY_MS = 100;
+const SDK_MAX_DELAY_MS = 20_000;
+/** Every describe the provider makes names its instance, ENIs, subnets or tags: EC2's "filtered" class. */
+const FILTERED = { Filters: ['filtered'] };
+/** The time a throttled answer that ends the SDK's attempts takes to reach the node. */
+const FINAL_THROTTLE_ANSWER_MS = 50;
+const THROTTLING_CODES: ReadonlySet<string> = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
+
+export interface EmulatedEc2ClientOptions {
+  readonly backend: Ec2Backend;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Draws of the retries' jitter, in [0, 1). */
+  readonly random: () => number;
+  /** The node's client-side limiter (the provider's default is one on EC2's figures). Absent: none. */
+  readonly limiter?: Ec2RequestLimiter;
+  readonly maxAttempts?: number;
+}
+
+/** What the SDK would throw for the emulator's answer: a service exception named by EC2's code, or a Node network error. */
+function sdkErrorOf(error: unknown): unknown {
+  if (error instanceof Ec2ApiError) return Object.assign(new Error(error.message), { name: error.code, $metadata: { httpStatusCode: error.httpStatus } });
+  if (error instanceof Ec2NoAnswer) {
+    return error.reason === 'reset' ? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) : Object.assign(new Error(error.message), { name: 'TimeoutError' });
+  }
+  return error;
+}
+
+function retryable(error: unknown): 'throttling' | 'transient' | undefined {
+  if (error instanceof Ec2ApiError) {
+    if (THROTTLING_CODES.has(error.code)) return 'throttling';
+    return error.httpStatus >= 500 ? 'transient' : undefined;
+  }
+  return error instanceof Ec2NoAnswer ? 'transient' : undefined;
+}
+
+/** One node's EC2 client. */
+export class EmulatedEc2Client implements Ec2Api {
+  readonly #options: EmulatedEc2ClientOptions;
+
+  constructor(options: EmulatedEc2ClientOptions) {
+    this.#options = options;
+  }
+
+  get lastThrottledAtMs(): number | undefined {
+    return this.#options.limiter?.lastThrottledAtMs;
+  }
+
+  destroy(): void {}
+
+  async #send<T>(context: Ec2ErrorContext, call: () => Promise<T>): Promise<T> {
+    const { limiter, sleep, random } = this.#options;
+    const requestClass = requestClassOf(context.action, FILTERED);
+    const attempts = this.#options.maxAttempts ?? SDK_MAX_ATTEMPTS;
+    for (let attempt = 1; ; attempt += 1) {
+      await limiter?.acquire(requestClass);
+      try {
+        return await call();
+      } catch (error) {
+        const kind = retryable(error);
+        if (kind === 'throttling') limiter?.throttled(requestClass);
+        if (kind === undefined || attempt >= attempts) {
+          if (kind === 'throttling') await sleep(FINAL_THROTTLE_ANSWER_MS);
+          throw mapEc2Error(sdkErrorOf(error), context);
+        }
+        const base = kind === 'throttling' ? SDK_THROTTLING_DELAY_MS : SDK_DELAY_MS;
+        await sleep(random() * Math.min(SDK_MAX_DELAY_MS, base * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  async describeInstanceLimits(instanceType: string): Promise<InterfaceLimits> {
+    const types = await this.#send({ action: 'DescribeInstanceTypes' }, () => this.#options.backend.describeInstanceTypes([instanceType]));
+    const type = types.find((t) => t.name === instanceType);
+    if (type === undefined) throw new CloudError('NotFound', `DescribeInstanceTypes: instance type ${instanceType} not found`);
+    return { maxInterfaces: type.maxInterfaces, ipv4PerInterface: type.ipv4PerInterface, vcpus: type.vcpus };
+  }
+
+  describeInstanceEnis(instanceId: string): Promise<EniRecord[]> {
+    return this.#send({ action: 'DescribeNetworkInterfaces', instanceId }, () =>
+      this.#options.backend.describeNetworkInterfaces({ filters: [{ name: 'attachment.instance-id', values: [instanceId] }] }),
+    );
+  }
+
+  async describeEni(interfaceId: string): Promise<EniRecord | undefined> {
+    try {
+      const [eni] = await this.#send({ action: 'DescribeNetworkInterfaces', interfaceId }, () => this.#options.backend.describeNetworkInterfaces({ ids: [interfaceId] }));
+      return eni;
+    } catch (error) {
+      if (error instanceof CloudError && error.code === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  async describeSubnetCidrs(subnetIds: readonly string[]): Promise<Map<string, string>> {
+    const subnets = await this.#send({ action: 'DescribeSubnets', subnetId: subnetIds.join(',') }, () => this.#options.backend.describeSubnets(subnetIds));
+    return new Map(subnets.map((s) => [s.id, s.cidr]));
+  }
+
+  describeAvailableTagged(tags: ReadonlyMap<string, string>): Promise<EniRecord[]> {
+    const filters = [
+      { name: 'status', values: ['available'] },
+      ...[...tags].map(([key, value]) => (value === '*' ? { name: 'tag-key', values: [key] } : { name: `tag:${key}`, values: [value] })),
+    ];
+    return this.#send({ action: 'DescribeNetworkInterfaces' }, () => this.#options.backend.describeNetworkInterfaces({ filters }));
+  }
+
+  /** As the SDK gateway: one unknown id fails the whole call, so the ids are then asked one by one. */
+  async instanceStates(instanceIds: readonly string[]): Promise<Map<string, string>> {
+    const states = new Map<string, string>();
+    if (instanceIds.length === 0) return states;
+    const describe = async (ids: readonly string[]) => {
+      const found = await this.#send({ action: 'DescribeInstances', instanceId: ids.join(',') }, () => this.#options.backend.describeInstances(ids));
+      for (const instance of found) states.set(instance.id, instance.state);
+    };
+    const notFound = (error: unknown) => error instanceof CloudError && error.code === 'NotFound';
+    try {
+      await describe(instanceIds);
+    } catch (error) {
+      if (!notFound(error)) throw error;
+      if (instanceIds.length === 1) return states;
+      for (const id of instanceIds) await describe([id]).catch((single: unknown) => {
+        if (!notFound(single)) throw single;
+      });
+    }
+    return states;
+  }
+
+  assignAddresses(interfaceId: string, count: number, subnetId: string | undefined): Promise<string[]> {
+    const context = { action: 'AssignPrivateIpAddresses', interfaceId, ...(subnetId === undefined ? {} : { subnetId }) };
+    return this.#send(context, () => this.#options.backend.assignPrivateIpAddresses({ eniId: interfaceId, count }));
+  }
+
+  assignPrefixes(interfaceId: string, count: number, subnetId: string | undefined): Promise<string[]> {
+    const context = { action: 'AssignPrivateIpAddresses', interfaceId, ...(subnetId === undefined ? {} : { subnetId }) };
+    return this.#send(context, () => this.#options.backend.assignPrivateIpAddresses({ eniId: interfaceId, ipv4PrefixCount: count }));
+  }
+
+  unassignAddresses(interfaceId: string, addresses: readonly string[]): Promise<void> {
+    return this.#send({ action: 'UnassignPrivateIpAddresses', interfaceId }, () => this.#options.backend.unassignPrivateIpAddresses({ eniId: interfaceId, addresses }));
+  }
+
+  unassignPrefixes(interfaceId: string, prefixes: readonly string[]): Promise<void> {
+    return this.#send({ action: 'UnassignPrivateIpAddresses', interfaceId }, () => this.#options.backend.unassignPrivateIpAddresses({ eniId: interfaceId, prefixes }));
+  }
+
+  createEni(request: CreateEniRequest): Promise<EniRecord> {
+    const context = { action: 'CreateNetworkInterface', instanceId: request.instanceId, subnetId: request.subnetId };
+    return this.#send(context, () =>
+      this.#options.backend.createNetworkInterface({
+        subnetId: request.subnetId,
+        securityGroupIds: request.securityGroupIds,
+        description: request.description,
+        ...(request.clientToken === undefined ? {} : { clientToken: request.clientToken }),
+        ...(request.secondaryCount > 0 ? { secondaryCount: request.secondaryCount } : {}),
+        ...(request.prefixCount !== undefined && request.prefixCount > 0 ? { ipv4PrefixCount: request.prefixCount } : {}),
+        tags: request.tags,
+      }),
+    );
+  }
+
+  attachEni(interfaceId: string, instanceId: string, deviceIndex: number): Promise<string> {
+    return this.#send({ action: 'AttachNetworkInterface', interfaceId, instanceId }, () =>
+      this.#options.backend.attachNetworkInterface({ eniId: interfaceId, instanceId, deviceIndex, networkCardIndex: 0 }),
+    );
+  }
+
+  setDeleteOnTermination(interfaceId: string, attachmentId: string): Promise<void> {
+    return this.#send({ action: 'ModifyNetworkInterfaceAttribute', interfaceId }, () =>
+      this.#options.backend.modifyNetworkInterfaceAttribute({ eniId: interfaceId, attachment: { attachmentId, deleteOnTermination: true } }),
+    );
+  }
+
+  detachEni(interfaceId: string, attachmentId: string): Promise<void> {
+    return this.#send({ action: 'DetachNetworkInterface', interfaceId }, () => this.#options.backend.detachNetworkInterface(attachmentId));
+  }
+
+  deleteEni(interfaceId: string): Promise<void> {
+    return this.#send({ action: 'DeleteNetworkInterface', interfaceId }, () => this.#options.backend.deleteNetworkInterface(interfaceId));
+  }
+}
+
+/** One instance's IMDS, read in-process: what ImdsClient does over HTTP (session tokens are not modelled). */
+export class EmulatedImds implements ImdsApi {
+  readonly #backend: Ec2Backend;
+  readonly #instanceId: string;
+
+  constructor(backend: Ec2Backend, instanceId: string) {
+    this.#backend = backend;
+    this.#instanceId = instanceId;
+  }
+
+  async get(path: string): Promise<string> {
+    const answer = await this.#backend.imdsGet(this.#instanceId, path);
+    if (answer.status !== 200) throw new ImdsError(path, answer.status, answer.body.trim());
+    return answer.body.trim();
+  }
+
+  async getLines(path: string): Promise<string[]> {
+    return (await this.get(path))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
+  }
+}
