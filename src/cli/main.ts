@@ -2,14 +2,20 @@
  * `nativeip`: the operator's window into the daemon and the local emulated cloud.
  *   nativeip status | interfaces | pods [--socket PATH] [--json]
  *   nativeip max-pods --instance-type TYPE [--prefix-delegation] …
- *   nativeip emulator aws|azure [--listen HOST:PORT] …
- *   nativeip demo [--cloud aws|azure] [--keep]
+ *   nativeip emulator <cloud> [--listen HOST:PORT] …
+ *   nativeip demo [--cloud <cloud>] [--keep]
  *   nativeip install-cni [--from PATH] [--bin-dir DIR]
+ * The clouds come from the emulator registry (src/emulator/clouds.ts).
  */
 import { callDaemon } from '../rpc/client.js';
 import { RpcCallError } from '../rpc/errors.js';
 import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
+import { EMULATOR_PLUGINS } from '../emulator/clouds.js';
+import type { EmulatorPlugin } from '../emulator/emulator-plugin.js';
 import { renderInterfaces, renderPods, renderStatus } from './daemon-views.js';
+
+const CLOUD_NAMES = EMULATOR_PLUGINS.map((p) => p.name).join('|');
+const DEMO_SCENES = EMULATOR_PLUGINS.map((p) => p.demoScene).join(' or ');
 
 const USAGE = `usage:
   nativeip status [--socket PATH] [--json]     the daemon's state and pool
@@ -17,14 +23,18 @@ const USAGE = `usage:
   nativeip pods [--socket PATH] [--json]       pods and their addresses
   nativeip max-pods --instance-type T [--prefix-delegation] [--cni-version V] …
                                                kubelet --max-pods for a node
-  nativeip emulator aws [--listen HOST:PORT] [--instances N] [--instance-type T] …
-  nativeip emulator azure [--listen HOST:PORT] [--vms N] [--nics N] [--latency-ms MS] …
-  nativeip demo [--cloud aws|azure] [--keep]   (root) the whole path on an emulated AWS VPC or Azure VNet
+${EMULATOR_PLUGINS.map((p) => `  nativeip emulator ${p.name} ${p.usage}\n`).join('')}  nativeip demo [--cloud ${CLOUD_NAMES}] [--keep]   (root) the whole path on ${DEMO_SCENES}
   nativeip install-cni [--from PATH] [--bin-dir DIR]
                                                copy the CNI plugin onto the host (the DaemonSet's init step)
 `;
 
 class UsageError extends Error {}
+
+function emulatorPlugin(name: string | undefined, command: string): EmulatorPlugin {
+  const plugin = EMULATOR_PLUGINS.find((p) => p.name === name);
+  if (plugin === undefined) throw new UsageError(`${command}: unknown cloud ${JSON.stringify(name ?? '')} (known: ${CLOUD_NAMES.replaceAll('|', ', ')})`);
+  return plugin;
+}
 
 function takeFlag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -78,19 +88,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'emulator': {
       const [cloud, ...rest] = args;
-      if (cloud === 'azure') {
-        const { runAzureEmulatorCli } = await import('../emulator/azure/cli.js');
-        await runAzureEmulatorCli(rest);
-        return 0;
-      }
-      if (cloud !== 'aws') throw new UsageError(`emulator: unknown cloud ${JSON.stringify(cloud ?? '')} (known: aws, azure)`);
-      const { runAwsEmulatorCli } = await import('../emulator/aws/cli.js');
-      await runAwsEmulatorCli(rest);
+      await emulatorPlugin(cloud, 'emulator').runCli(rest);
       return 0;
     }
     case 'demo': {
-      const { runDemo } = await import('./demo.js');
-      return runDemo(args);
+      const cloud = takeFlag(args, '--cloud') ?? args.find((a) => a.startsWith('--cloud='))?.slice('--cloud='.length) ?? EMULATOR_PLUGINS[0]!.name;
+      return emulatorPlugin(cloud, 'demo').runDemo(args.filter((a) => !a.startsWith('--cloud=')));
     }
     case 'install-cni': {
       const { InstallCniUsageError, INSTALL_CNI_USAGE, installCni, parseInstallCniArgs, renderInstallOutcome } = await import('./install-cni.js');

@@ -8,12 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClusterNode } from '../demo/emulated-cluster.js';
-import { nodeLeftovers } from '../demo/leftovers.js';
-import { createPodNetns, deletePodNetns, runPlugin } from '../demo/pods.js';
+import type { ClusterNode } from './emulated-cluster.js';
+import { nodeLeftovers } from './leftovers.js';
+import { createPodNetns, deletePodNetns, runPlugin } from './pods.js';
 import { ping, tcpConnect } from '../emulator/fabric/index.js';
 import type { StatusResult } from '../rpc/protocol.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../cli/table.js';
 
 export class Checks {
   readonly results: Array<{ name: string; ok: boolean; detail: string }> = [];

@@ -1,32 +1,19 @@
 /**
- * `nativeip demo [--cloud aws|azure]`: the whole AWS path on one machine (Azure: azure-demo.ts). Starts the EC2 emulator, two emulated
+ * `nativeip demo --cloud aws`: the whole AWS path on one machine. Starts the EC2 emulator, two emulated
  * nodes (network namespaces) each with a real nativeip-ipamd, adds enough pods through the real
  * CNI plugin binary to need a second ENI, proves connectivity with real packets, deletes the pods
  * and checks nothing is left behind. Prints pod → address → ENI → node and the EC2 calls made.
  * Exit status 0 only if every check passed. Needs root.
  */
-import { EmulatedCluster } from '../demo/emulated-cluster.js';
-import { tcpEcho } from '../emulator/fabric/index.js';
-import { addPods, checkPing, checkTcp, deletePods, printCallCounts, printTable, runDemoScript, type DemoPod } from './demo-common.js';
+import { EmulatedCluster } from '../../demo/emulated-cluster.js';
+import { addPods, checkPing, checkTcp, deletePods, printCallCounts, printTable, runDemoScript, type DemoPod } from '../../demo/demo-script.js';
+import { tcpEcho } from '../fabric/index.js';
 
 const PREFIX = 'nipd-';
 const INSTANCE_TYPE = 't3.medium'; // 3 ENIs × 6 IPv4: 5 pod addresses per ENI
 const PODS_PER_NODE = [7, 2];
 
-export async function runDemo(argv: readonly string[]): Promise<number> {
-  let cloud = 'aws';
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (arg === '--cloud') cloud = argv[++i] ?? '';
-    else if (arg.startsWith('--cloud=')) cloud = arg.slice('--cloud='.length);
-    else args.push(arg);
-  }
-  if (cloud !== 'aws' && cloud !== 'azure') throw new Error(`demo: --cloud must be aws or azure, got ${JSON.stringify(cloud)}`);
-  if (cloud === 'azure') {
-    const { runAzureDemo } = await import('./azure-demo.js');
-    return runAzureDemo(args);
-  }
+export function runAwsDemo(args: readonly string[]): Promise<number> {
   return runDemoScript(args, {
     prefix: PREFIX,
     workDirPrefix: 'nativeip-demo-',

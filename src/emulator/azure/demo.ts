@@ -6,9 +6,9 @@
  * packets, deletes the pods and checks nothing is left. Prints pod → address → IP configuration
  * → NIC → VM and the ARM calls made. Exit status 0 only if every check passed. Needs root.
  */
-import { EmulatedCluster } from '../demo/emulated-cluster.js';
-import { tcpEcho } from '../emulator/fabric/index.js';
-import { addPods, checkPing, checkTcp, deletePods, printCallCounts, printTable, runDemoScript } from './demo-common.js';
+import { EmulatedCluster } from '../../demo/emulated-cluster.js';
+import { addPods, checkPing, checkTcp, deletePods, printCallCounts, printTable, runDemoScript } from '../../demo/demo-script.js';
+import { tcpEcho } from '../fabric/index.js';
 
 const PREFIX = 'nipz-';
 const PODS_PER_NODE = [4, 2];

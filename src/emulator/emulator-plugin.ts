@@ -1,0 +1,18 @@
+/**
+ * What the `nativeip` command knows of a cloud's emulator, all of it from the cloud's own folder
+ * (`src/emulator/<cloud>/plugin.ts`): its name, its usage line, how to run it from the command
+ * line, and its demo. The CLI iterates the registry (src/emulator/clouds.ts) and names no cloud.
+ * A plugin module is light: running the emulator or the demo imports them then.
+ */
+export interface EmulatorPlugin {
+  /** `nativeip emulator <name>`, `nativeip demo --cloud <name>`: `aws`, `azure`. */
+  readonly name: string;
+  /** The arguments of `nativeip emulator <name>`, for the usage text. */
+  readonly usage: string;
+  /** What the demo shows, for the usage text: `an emulated AWS VPC`. */
+  readonly demoScene: string;
+  /** Runs the emulator in the foreground until SIGINT/SIGTERM. Throws on bad arguments. */
+  runCli(args: string[]): Promise<void>;
+  /** Runs the demo (root); resolves with the exit status: 0 only if every check passed. */
+  runDemo(args: readonly string[]): Promise<number>;
+}
