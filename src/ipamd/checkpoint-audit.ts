@@ -11,6 +11,12 @@
  *   The one whose address the kernel routes over its host veth keeps it, else the most recent;
  *   the other is dropped and reported. Its address, if a pod still uses it, is held from the
  *   kernel like any address no allocation records (held-addresses.ts).
+ * - An allocation whose host veth the kernel routes another address over, and not its own: the
+ *   record is wrong about its address (a damaged checkpoint gave it another pod's). It is dropped
+ *   and reported; the pod's own address is held from the kernel like any address no allocation
+ *   records (held-addresses.ts), so the pod keeps it and its DEL still removes its network. Kept,
+ *   such a record took the other pod's address, and the start-up rewrite gave it a `from` rule for
+ *   it that no sweep removes while the pod lives (found by the crash campaign, AWS seed 1).
  * - An address the node does not have in the cloud (`inPool` false): the allocation is kept so
  *   that kubelet's DEL still removes the pod's network, but it is reported and marked `stranded`:
  *   no `from` rule is written for it, and CHECK fails for it.
@@ -29,7 +35,7 @@ export interface KernelPodRoute {
 }
 
 export interface CheckpointFinding {
-  readonly kind: 'duplicate-key' | 'duplicate-address' | 'address-not-on-node';
+  readonly kind: 'duplicate-key' | 'address-contradicted' | 'duplicate-address' | 'address-not-on-node';
   readonly containerId: string;
   readonly ifName: string;
   readonly address: string;
@@ -78,8 +84,25 @@ export function auditCheckpoint(
       });
     }
   }
-  const byAddress = new Map<string, CheckpointAllocation[]>();
+  const carriedBy = new Map<string, Set<string>>();
+  for (const route of routes ?? []) carriedBy.set(route.hostVeth, new Set([...(carriedBy.get(route.hostVeth) ?? []), route.address]));
+  const consistent: CheckpointAllocation[] = [];
   for (const allocation of unique) {
+    const carried = carriedBy.get(allocation.hostVeth);
+    if (carried === undefined || carried.has(allocation.address)) {
+      consistent.push(allocation);
+      continue;
+    }
+    findings.push({
+      kind: 'address-contradicted',
+      containerId: allocation.containerId,
+      ifName: allocation.ifName,
+      address: allocation.address,
+      detail: `the kernel routes ${[...carried].join(', ')} over its host veth ${allocation.hostVeth}, not ${allocation.address}: the record is wrong; dropped (the pod's own address is held from the kernel)`,
+    });
+  }
+  const byAddress = new Map<string, CheckpointAllocation[]>();
+  for (const allocation of consistent) {
     const group = byAddress.get(allocation.address);
     if (group === undefined) byAddress.set(allocation.address, [allocation]);
     else group.push(allocation);

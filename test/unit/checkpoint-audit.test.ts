@@ -54,3 +54,19 @@ it('one pod interface in two allocations: the one the kernel backs keeps its add
   // Without the kernel's word, the latest assignment.
   expect(auditCheckpoint([stale, routed], undefined, everywhere).kept).toEqual([stale]);
 });
+
+it('drops a record whose host veth the kernel routes another address over: a doubled address goes to its real holder', () => {
+  // Pod a's DEL removed its network before the kill; the damage gave a's address to live pod b too.
+  const gone = allocation('a', '10.0.0.5', 1);
+  const wrong = allocation('b', '10.0.0.5', 2);
+  const audit = auditCheckpoint([gone, wrong], [{ address: '10.0.0.11', hostVeth: 'enib' }], everywhere);
+  expect(audit.kept).toEqual([gone]);
+  expect(audit.findings).toEqual([
+    expect.objectContaining({ kind: 'address-contradicted', containerId: 'b', address: '10.0.0.5', detail: expect.stringContaining('the kernel routes 10.0.0.11 over its host veth enib, not 10.0.0.5') }),
+  ]);
+  // A garbled but valid address, doubled or not, is the same: the kernel says what b has.
+  expect(auditCheckpoint([allocation('b', '10.0.0.7', 2)], [{ address: '10.0.0.11', hostVeth: 'enib' }], everywhere).kept).toEqual([]);
+  // Without the kernel's word (unreadable, or b's network gone), nothing contradicts the record.
+  expect(auditCheckpoint([gone, wrong], undefined, everywhere).kept).toEqual([wrong]);
+  expect(auditCheckpoint([gone, wrong], [], everywhere).kept).toEqual([wrong]);
+});
