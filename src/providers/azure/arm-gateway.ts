@@ -1,5 +1,5 @@
 /**
- * The ARM calls nativeip makes, through the real SDKs (`@azure/arm-network`, `@azure/arm-compute`).
+ * The provider's {@link ArmApi} through the real SDKs (`@azure/arm-network`, `@azure/arm-compute`).
  * SDK types never leave this file: callers get {@link NicState}s and {@link WriteHandle}s.
  * Every SDK error is mapped to a CloudError here, except 412 (the caller re-reads and retries).
  */
@@ -12,41 +12,11 @@ import { NetworkManagementClient, restorePoller as restoreNetworkPoller } from '
 import type { NetworkInterface, NetworkInterfaceIPConfiguration } from '@azure/arm-network';
 import { CloudError } from '../../core/types.js';
 import { decodeArmError, isLroFailure, isPreconditionFailed, mapArmError, parseRemainingWrites, type ArmErrorContext } from './error-mapping.js';
-import { applyIpConfigChange, type IpConfigView } from './ip-configs.js';
+import { EtagMismatch, OutcomeUnknown, type ArmApi, type ConfigChange, type NicRef, type NicState, type WriteHandle } from './arm-api.js';
+import { applyIpConfigChange } from './ip-configs.js';
+
+export { EtagMismatch, OutcomeUnknown, type ConfigChange, type NicRef, type NicState, type WriteHandle } from './arm-api.js';
 import { normaliseMac, parseResourceId, resourceName, segmentValue, type UniformInstanceRef } from './resource-id.js';
-
-/** A NIC as the provider sees it. */
-export interface NicState {
-  readonly id: string;
-  readonly etag: string | undefined;
-  /** Lower case, colon separated. */
-  readonly mac: string | undefined;
-  readonly primary: boolean;
-  readonly provisioningState: string | undefined;
-  readonly configs: readonly IpConfigView[];
-}
-
-/** A reference to a NIC of the VM, in the VM's order. */
-export interface NicRef {
-  readonly id: string;
-  readonly primary: boolean;
-}
-
-/** The change one write makes to a NIC's configurations. */
-export interface ConfigChange {
-  readonly remove: readonly string[];
-  /** Names of new configurations, all in `subnetId`, dynamic IPv4. */
-  readonly add: readonly string[];
-  readonly subnetId: string;
-}
-
-/** A write ARM has accepted: its resume state, and its completion. */
-export interface WriteHandle {
-  /** The SDK poller's serialized state; persisted so a restarted daemon can finish the operation. */
-  serialize(): Promise<string>;
-  /** Resolves when the operation succeeded; throws a mapped CloudError when it failed. */
-  done(): Promise<void>;
-}
 
 export interface ArmGatewayOptions {
   readonly subscriptionId: string;
@@ -57,7 +27,7 @@ export interface ArmGatewayOptions {
   readonly caBundle?: string;
   /** Delay between polls of a long-running operation when ARM sends no Retry-After. */
   readonly pollIntervalMs: number;
-  /** Called with `x-ms-ratelimit-remaining-subscription-writes` of each answer that carries it. */
+  /** Called with `x-ms-ratelimit-remaining-subscription-writes` of each answer that carries it (also kept in {@link ArmGateway.remainingWrites}). */
   readonly onRemainingWrites?: (remaining: number) => void;
   /** Aborts every poll in flight (daemon shutdown). */
   readonly signal?: AbortSignal;
@@ -104,25 +74,6 @@ export function requestTimeoutPolicy(timeoutMs: number): PipelinePolicy {
   };
 }
 
-/** Thrown by a write whose ETag no longer matches: re-read, recompute, try again. */
-export class EtagMismatch extends Error {
-  override readonly name = 'EtagMismatch';
-}
-
-/**
- * A write whose outcome is unknown: the PUT or a poll got no answer (or a 5xx), so the operation
- * may still be running or may have succeeded. `cause` is the mapped CloudError.
- */
-export class OutcomeUnknown extends Error {
-  override readonly name = 'OutcomeUnknown';
-  override readonly cause: CloudError;
-
-  constructor(cause: CloudError) {
-    super(cause.message, { cause });
-    this.cause = cause;
-  }
-}
-
 /** Whether a failure left the operation's outcome open (no answer, or 5xx) rather than ended it. */
 function unknownOutcome(error: unknown): boolean {
   if (isLroFailure(error)) return false;
@@ -130,23 +81,30 @@ function unknownOutcome(error: unknown): boolean {
   return status === undefined || status >= 500;
 }
 
-export class ArmGateway {
+export class ArmGateway implements ArmApi {
   readonly #network: NetworkManagementClient;
   readonly #compute: ComputeManagementClient;
   readonly #agent: Agent;
   readonly #options: ArmGatewayOptions;
   /** The last NIC read, per id: a write whose ETag matches it needs no second GET. */
   readonly #lastRead = new Map<string, NetworkInterface>();
+  #remainingWrites: number | undefined;
 
   constructor(options: ArmGatewayOptions) {
     this.#options = options;
     this.#agent = new Agent({ keepAlive: true, ...(options.caBundle === undefined ? {} : { ca: options.caBundle }) });
+    const setRemaining = (remaining: number) => {
+      this.#remainingWrites = remaining;
+    };
     const observe: PipelinePolicy = {
       name: 'nativeipRemainingWrites',
       async sendRequest(request, next) {
         const response = await next(request);
         const remaining = parseRemainingWrites(response.headers.get('x-ms-ratelimit-remaining-subscription-writes'));
-        if (remaining !== undefined) options.onRemainingWrites?.(remaining);
+        if (remaining !== undefined) {
+          setRemaining(remaining);
+          options.onRemainingWrites?.(remaining);
+        }
         return response;
       },
     };
@@ -162,6 +120,10 @@ export class ArmGateway {
     };
     this.#network = new NetworkManagementClient(options.credential, options.subscriptionId, common);
     this.#compute = new ComputeManagementClient(options.credential, options.subscriptionId, common);
+  }
+
+  get remainingWrites(): number | undefined {
+    return this.#remainingWrites;
   }
 
   close(): void {

@@ -12,9 +12,11 @@
  */
 import type { TokenCredential } from '@azure/core-auth';
 import { CloudError, type CloudInterface, type CloudProvider, type NodeObservation, type NodeSnapshot } from '../../core/types.js';
-import { ArmGateway, EtagMismatch, OutcomeUnknown, type ConfigChange, type NicState, type WriteHandle } from './arm-gateway.js';
+import { EtagMismatch, OutcomeUnknown, type ArmApi, type ConfigChange, type NicState, type WriteHandle } from './arm-api.js';
+import { ArmGateway } from './arm-gateway.js';
 import { writePacingDelayMs } from './error-mapping.js';
-import { readInstanceMetadata, readNetworkMetadata, type AzureInstanceMetadata } from './imds-client.js';
+import type { AzureImdsApi } from './imds-api.js';
+import { httpAzureImds, instanceMetadataOf, networkMetadataOf, type AzureInstanceMetadata } from './imds-client.js';
 import { observationFromImds, type KnownNic } from './imds-network.js';
 import { DEFAULT_AZURE_BATCH_SIZE, MAX_IP_CONFIGS_PER_NIC, isUsableOurs, planAppend, planRemoval, primaryConfig } from './ip-configs.js';
 import { nicInterface, noNicCreation, noNicDeletion } from './nic-interface.js';
@@ -32,8 +34,8 @@ export interface AzureProviderLogger {
 export { DEFAULT_AZURE_BATCH_SIZE };
 
 export interface AzureProviderOptions {
-  /** Managed identity (or workload identity) credential; see `createAzureCredential`. */
-  readonly credential: TokenCredential;
+  /** Managed identity (or workload identity) credential; see `createAzureCredential`. Required unless {@link armApi} is given. */
+  readonly credential?: TokenCredential;
   /** ARM base URL; `https://management.azure.com` when unset. */
   readonly armEndpoint?: string;
   /** PEM bundle of extra CAs trusted for ARM (the emulator's certificate). */
@@ -52,6 +54,15 @@ export interface AzureProviderOptions {
   readonly logger?: AzureProviderLogger;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly clock?: () => number;
+  /**
+   * The ARM backend to use instead of the SDK gateway the provider otherwise builds at discovery
+   * (from the credential, endpoint, CA bundle, poll interval and timeout above, which are then
+   * unused): the churn simulators' in-process emulator, a test double. The caller owns it: close()
+   * leaves it open.
+   */
+  readonly armApi?: ArmApi;
+  /** The instance metadata to read instead of IMDS over HTTP at {@link imdsEndpoint}. */
+  readonly imdsApi?: AzureImdsApi;
 }
 
 interface NodeFacts {
@@ -77,9 +88,9 @@ export class AzureProvider implements CloudProvider {
   #saveState: (() => Promise<void>) | undefined;
   /** The VM the restored journal was saved on; see restoreState. */
   #restoredFrom: string | undefined;
-  #gateway: ArmGateway | undefined;
+  #gateway: ArmApi | undefined;
+  readonly #imds: AzureImdsApi;
   #facts: Promise<NodeFacts> | undefined;
-  #remainingWrites: number | undefined;
   #vnetCidrs: readonly string[] | undefined;
   /** The NICs of the last describe by MAC: IMDS names NICs by MAC only. */
   #knownNics: ReadonlyMap<string, KnownNic> = new Map();
@@ -89,12 +100,18 @@ export class AzureProvider implements CloudProvider {
     this.#log = options.logger ?? SILENT;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#clock = options.clock ?? Date.now;
+    this.#imds =
+      options.imdsApi ??
+      httpAzureImds({
+        ...(options.imdsEndpoint === undefined ? {} : { endpoint: options.imdsEndpoint }),
+        ...(options.imdsTimeoutMs === undefined ? {} : { timeoutMs: options.imdsTimeoutMs }),
+      });
   }
 
-  /** Stops polling and releases sockets. Operations in flight stay journalled. */
+  /** Stops polling and releases sockets (an injected armApi is the caller's to close). Operations in flight stay journalled. */
   close(): void {
     this.#abort.abort();
-    this.#gateway?.close();
+    if (this.#options.armApi === undefined) this.#gateway?.close();
   }
 
   resumeState(): unknown {
@@ -117,7 +134,7 @@ export class AzureProvider implements CloudProvider {
   async describeNode(): Promise<NodeSnapshot> {
     const facts = await this.#nodeFacts();
     await this.#finishAllPending();
-    const imds = await readInstanceMetadata(this.#imdsOptions()).catch(() => facts.imds);
+    const imds = await this.#instanceMetadata().catch(() => facts.imds);
     const gateway = this.#arm();
     const refs = facts.kind.kind === 'vm' ? await gateway.vmNics(facts.kind.resourceGroup, facts.kind.vmName) : await gateway.uniformNics(facts.kind);
     // Primary first, then the VM's order: device index = position.
@@ -147,7 +164,7 @@ export class AzureProvider implements CloudProvider {
    * it trails ARM by a few seconds after a change, which the reconciler allows for.
    */
   async observeNode(): Promise<NodeObservation> {
-    return observationFromImds(await readNetworkMetadata(this.#imdsOptions()), this.#knownNics);
+    return observationFromImds(networkMetadataOf(await this.#imds.network()), this.#knownNics);
   }
 
   assignAddresses(interfaceId: string, count: number): Promise<string[]> {
@@ -222,9 +239,10 @@ export class AzureProvider implements CloudProvider {
    */
   async #write(nicId: string, kind: 'add' | 'remove', names: readonly string[], change: ConfigChange, etag: string | undefined): Promise<void> {
     const facts = await this.#nodeFacts();
-    const pacing = writePacingDelayMs(this.#remainingWrites);
+    const { remainingWrites } = this.#arm();
+    const pacing = writePacingDelayMs(remainingWrites);
     if (pacing > 0) {
-      this.#log.warn({ remainingWrites: this.#remainingWrites, pacingMs: pacing }, 'subscription write budget is low; slowing down');
+      this.#log.warn({ remainingWrites, pacingMs: pacing }, 'subscription write budget is low; slowing down');
       await this.#sleep(pacing);
     }
     const target = facts.kind.kind === 'uniform' ? facts.imds.resourceId : nicId;
@@ -324,14 +342,11 @@ export class AzureProvider implements CloudProvider {
     return this.#vnetCidrs;
   }
 
-  #imdsOptions() {
-    return {
-      ...(this.#options.imdsEndpoint === undefined ? {} : { endpoint: this.#options.imdsEndpoint }),
-      ...(this.#options.imdsTimeoutMs === undefined ? {} : { timeoutMs: this.#options.imdsTimeoutMs }),
-    };
+  async #instanceMetadata(): Promise<AzureInstanceMetadata> {
+    return instanceMetadataOf(await this.#imds.instance());
   }
 
-  #arm(): ArmGateway {
+  #arm(): ArmApi {
     if (this.#gateway === undefined) throw new Error('AzureProvider used before discovery');
     return this.#gateway;
   }
@@ -345,21 +360,10 @@ export class AzureProvider implements CloudProvider {
   }
 
   async #discover(): Promise<NodeFacts> {
-    const imds = await readInstanceMetadata(this.#imdsOptions());
+    const imds = await this.#instanceMetadata();
     const kind = vmKindOf(imds.resourceId);
     if (kind === undefined) throw new CloudError('InvalidRequest', `IMDS resource id ${imds.resourceId} is neither a VM nor a scale-set instance`);
-    this.#gateway ??= new ArmGateway({
-      subscriptionId: imds.subscriptionId,
-      credential: this.#options.credential,
-      ...(this.#options.armEndpoint === undefined ? {} : { endpoint: this.#options.armEndpoint }),
-      ...(this.#options.armCaBundle === undefined ? {} : { caBundle: this.#options.armCaBundle }),
-      pollIntervalMs: this.#options.pollIntervalMs ?? 1000,
-      ...(this.#options.armRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.armRequestTimeoutMs }),
-      signal: this.#abort.signal,
-      onRemainingWrites: (remaining) => {
-        this.#remainingWrites = remaining;
-      },
-    });
+    this.#gateway ??= this.#options.armApi ?? this.#newGateway(imds.subscriptionId);
     this.#log.info(
       { vm: imds.resourceId, vmSize: imds.vmSize, scaleSet: imds.scaleSetName, path: kind.kind === 'uniform' ? 'scale-set instance network profile' : 'NIC resources' },
       'discovered Azure VM',
@@ -369,5 +373,19 @@ export class AzureProvider implements CloudProvider {
       this.#journal.clear();
     }
     return { imds, kind };
+  }
+
+  #newGateway(subscriptionId: string): ArmGateway {
+    const { credential } = this.#options;
+    if (credential === undefined) throw new CloudError('InvalidRequest', 'the Azure provider needs a credential (or an injected armApi)');
+    return new ArmGateway({
+      subscriptionId,
+      credential,
+      ...(this.#options.armEndpoint === undefined ? {} : { endpoint: this.#options.armEndpoint }),
+      ...(this.#options.armCaBundle === undefined ? {} : { caBundle: this.#options.armCaBundle }),
+      pollIntervalMs: this.#options.pollIntervalMs ?? 1000,
+      ...(this.#options.armRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.armRequestTimeoutMs }),
+      signal: this.#abort.signal,
+    });
   }
 }

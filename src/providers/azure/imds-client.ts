@@ -5,6 +5,7 @@
  * proxy by accident).
  */
 import { CloudError } from '../../core/types.js';
+import type { AzureImdsApi } from './imds-api.js';
 import { decodeNetworkMetadata, type ImdsInterface } from './imds-network.js';
 import { normaliseMac } from './resource-id.js';
 
@@ -75,20 +76,47 @@ export interface AzureImdsClientOptions {
   readonly timeoutMs?: number;
 }
 
+const INSTANCE_PATH = '/metadata/instance';
+const NETWORK_PATH = '/metadata/instance/network';
+
 /** Reads the instance document. Throws CloudError (Transient when IMDS does not answer). */
-export function readInstanceMetadata(options: AzureImdsClientOptions = {}): Promise<AzureInstanceMetadata> {
-  return readImds('/metadata/instance', options, decodeInstanceMetadata);
+export async function readInstanceMetadata(options: AzureImdsClientOptions = {}): Promise<AzureInstanceMetadata> {
+  return instanceMetadataOf(await fetchImds(INSTANCE_PATH, options));
 }
 
 /**
  * Reads the VM's NICs with their private addresses from `/metadata/instance/network`: no ARM call,
  * no token. Throws CloudError: Transient when IMDS does not answer or the document is malformed.
  */
-export function readNetworkMetadata(options: AzureImdsClientOptions = {}): Promise<ImdsInterface[]> {
-  return readImds('/metadata/instance/network', options, decodeNetworkMetadata);
+export async function readNetworkMetadata(options: AzureImdsClientOptions = {}): Promise<ImdsInterface[]> {
+  return networkMetadataOf(await fetchImds(NETWORK_PATH, options));
 }
 
-async function readImds<T>(path: string, options: AzureImdsClientOptions, decode: (value: unknown) => T): Promise<T> {
+/** {@link AzureImdsApi} over HTTP: the VM's own IMDS (or the emulator's, at `options.endpoint`). */
+export function httpAzureImds(options: AzureImdsClientOptions = {}): AzureImdsApi {
+  return { instance: () => fetchImds(INSTANCE_PATH, options), network: () => fetchImds(NETWORK_PATH, options) };
+}
+
+/** Decodes an instance document; a malformed one is a Transient CloudError naming the first bad field. */
+export function instanceMetadataOf(document: unknown): AzureInstanceMetadata {
+  return decodeOrThrow(INSTANCE_PATH, document, decodeInstanceMetadata);
+}
+
+/** Decodes a network document; a malformed one is a Transient CloudError naming the first bad field. */
+export function networkMetadataOf(document: unknown): ImdsInterface[] {
+  return decodeOrThrow(NETWORK_PATH, document, decodeNetworkMetadata);
+}
+
+function decodeOrThrow<T>(path: string, document: unknown, decode: (value: unknown) => T): T {
+  try {
+    return decode(document);
+  } catch (error) {
+    throw new CloudError('Transient', `Azure IMDS ${path} answer is unusable: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** GETs an IMDS path and parses its JSON. Throws CloudError (Transient when IMDS does not answer or the body is not JSON). */
+async function fetchImds(path: string, options: AzureImdsClientOptions): Promise<unknown> {
   const base = options.endpoint ?? DEFAULT_AZURE_IMDS_ENDPOINT;
   const url = new URL(`${path}?api-version=${IMDS_API_VERSION}`, base);
   let response: Response;
@@ -103,7 +131,7 @@ async function readImds<T>(path: string, options: AzureImdsClientOptions, decode
     throw new CloudError(kind, `Azure IMDS ${url.pathname} answered HTTP ${response.status}: ${body.slice(0, 200)}`, { cloudCode: `IMDS-${response.status}` });
   }
   try {
-    return decode(JSON.parse(body));
+    return JSON.parse(body) as unknown;
   } catch (error) {
     throw new CloudError('Transient', `Azure IMDS ${url.pathname} answer is unusable: ${(error as Error).message}`, { cause: error });
   }
