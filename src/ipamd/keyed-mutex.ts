@@ -17,20 +17,6 @@ export class KeyedMutex {
   }
 }
 
-/** Runs tasks strictly one after another. */
-export class SerialQueue {
-  #tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(task, task);
-    this.#tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-}
-
 /**
  * Many shared holders at once, or one exclusive holder. An exclusive task waits for the shared
  * tasks in flight and holds back new ones until it ends; exclusive tasks run one at a time.

@@ -19,7 +19,7 @@ import type { AdaptiveController } from './adaptive-controller.js';
 import { ChangeSignal, firstCooldownEnd, stillGrowingError, wakeAtMs } from './address-waiters.js';
 import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
 import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlock, prefixesRefused, shrinkDeferredByThrottling } from './grow-backoff.js';
-import { SerialQueue } from './keyed-mutex.js';
+import { SerialQueue } from '../core/serial-queue.js';
 import { PoolCloudSync } from './pool-cloud-sync.js';
 import { PoolReconciler } from './pool-reconciler.js';
 import { CoalescedDelay, sleepUnref } from './pool-timers.js';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { observationDifference, type ExpectedNode } from '../core/node-observation.js';
 import type { CloudProvider } from '../core/types.js';
 import type { ShrinkPlan } from '../core/warm-targets.js';
-import type { SerialQueue } from './keyed-mutex.js';
+import type { SerialQueue } from '../core/serial-queue.js';
 import type { PoolCloudSync } from './pool-cloud-sync.js';
 import { ReconcileGate, type ObservationOutcome, type ReconcileCounts } from './reconcile-gate.js';
 

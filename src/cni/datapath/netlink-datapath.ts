@@ -25,7 +25,7 @@ import type { KernelLink, NamespaceState } from './kernel-state.js';
 import { LinkReaper } from './link-reaper.js';
 import { silentLogger, type DatapathLogger } from './logger.js';
 import { NetnsError, withNetns } from './netns.js';
-import { SerialQueue } from './serial-queue.js';
+import { SerialQueue } from '../../core/serial-queue.js';
 import {
   closeSocket,
   deleteAddress,
