@@ -18,7 +18,7 @@ import { imdsNetworkJson } from '../../src/emulator/azure/arm-render.js';
 import { ArmApiError } from '../../src/emulator/azure/errors.js';
 import { DEFAULT_AZURE_IMDS_PROPAGATION_MS, LaggedView } from '../../src/emulator/azure/imds-lag.js';
 import { ARM_WRITE_BUCKET, WriteBucket } from '../../src/emulator/azure/write-bucket.js';
-import { seededIdSource } from '../../src/emulator/aws/ids.js';
+import { seededIdSource } from '../../src/emulator/shared/ids.js';
 import { isPreconditionFailed, mapArmError, writePacingDelayMs, type ArmErrorContext } from '../../src/providers/azure/error-mapping.js';
 import { decodeNetworkMetadata, observationFromImds, type KnownNic } from '../../src/providers/azure/imds-network.js';
 import { DEFAULT_AZURE_BATCH_SIZE, MAX_IP_CONFIGS_PER_NIC, applyIpConfigChange, isUsableOurs, planAppend, planRemoval, primaryConfig, type IpConfigView } from '../../src/providers/azure/ip-configs.js';

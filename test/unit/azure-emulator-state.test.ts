@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededIdSource } from '../../src/emulator/aws/ids.js';
+import { seededIdSource } from '../../src/emulator/shared/ids.js';
 import type { DesiredConfig } from '../../src/emulator/azure/arm-model.js';
 import { AzureState } from '../../src/emulator/azure/arm-state.js';
 import { ArmApiError } from '../../src/emulator/azure/errors.js';

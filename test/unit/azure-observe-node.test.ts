@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AddressPool } from '../../src/core/address-pool.js';
 import { expectedNodeOf, observationDifference } from '../../src/core/node-observation.js';
 import type { NodeSnapshot } from '../../src/core/types.js';
-import { seededIdSource } from '../../src/emulator/aws/ids.js';
+import { seededIdSource } from '../../src/emulator/shared/ids.js';
 import { imdsInstanceJson, imdsNetworkJson } from '../../src/emulator/azure/arm-render.js';
 import { AzureState } from '../../src/emulator/azure/arm-state.js';
 import { LaggedView } from '../../src/emulator/azure/imds-lag.js';

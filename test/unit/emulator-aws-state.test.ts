@@ -4,7 +4,7 @@ import { Ec2State } from '../../src/emulator/aws/ec2-state.js';
 import type { Ec2StateOptions } from '../../src/emulator/aws/ec2-state.js';
 import { imdsInterfaces, topology } from '../../src/emulator/aws/ec2-views.js';
 import { Ec2ApiError } from '../../src/emulator/aws/errors.js';
-import { seededIdSource } from '../../src/emulator/aws/ids.js';
+import { seededIdSource } from '../../src/emulator/shared/ids.js';
 import { instanceTypeTable } from '../../src/emulator/aws/instance-types.js';
 
 interface Harness {

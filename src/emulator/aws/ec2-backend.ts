@@ -22,7 +22,7 @@ import { CallCounters } from './ec2-server.js';
 import { Ec2State } from './ec2-state.js';
 import { imdsInterfaces } from './ec2-views.js';
 import { Ec2ApiError } from './errors.js';
-import { seededIdSource } from './ids.js';
+import { seededIdSource } from '../shared/ids.js';
 import { ImdsHistory } from './imds-history.js';
 import { lookup, metadataTree, type ImdsInstanceInfo } from './imds-tree.js';
 import { instanceTypeTable } from './instance-types.js';

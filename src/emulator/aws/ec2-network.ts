@@ -1,7 +1,7 @@
 import { AddressAllocator } from './address-allocator.js';
 import type { SubnetRecord } from './ec2-model.js';
 import { Ec2ApiError, invalidParameterValue } from './errors.js';
-import type { IdSource } from './ids.js';
+import type { IdSource } from '../shared/ids.js';
 import { ID_PATTERNS } from './ids.js';
 import type { Cidr } from '../../core/ipv4.js';
 import { cidrHolds, cidrsOverlap, parseAlignedCidr } from '../../core/ipv4.js';

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ACTIONS } from './ec2-actions.js';
 import type { Ec2State } from './ec2-state.js';
 import { Ec2ApiError, missingParameter } from './errors.js';
-import { closeServer, listen, readBody, urlHost } from './http-util.js';
+import { closeServer, listen, readBody, urlHost } from '../shared/http-util.js';
 import { QueryParams } from './query-params.js';
 import type { Throttler } from './token-bucket.js';
 import { ec2ErrorResponse, ec2Response } from './xml.js';

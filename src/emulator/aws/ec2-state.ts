@@ -4,8 +4,9 @@ import { assignPrefixes, assignSecondaryAddresses, unassign, type AssignRequest,
 import { checkAttachable, dueDetaches, newAttachment, startDetach, type AttachmentPlacement } from './eni-attachment.js';
 import { allocatePrefixes, checkRequestedPrefixes, claimPrefixes, releasePrefixes } from './eni-prefixes.js';
 import { applyTags, removeTags } from './ec2-tags.js';
-import type { IdSource } from './ids.js';
-import { ID_PATTERNS, macFrom } from './ids.js';
+import type { IdSource } from '../shared/ids.js';
+import { macFrom } from '../shared/ids.js';
+import { ID_PATTERNS } from './ids.js';
 import type { Ec2Tag, PrivateIpSpecification, TagSpecification } from './query-params.js';
 import type { InstanceTypeInfo } from './instance-types.js';
 import { maxIpv4PerInterface } from './instance-types.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { ImdsInterfaceView } from './ec2-model.js';
-import { closeServer, listen, urlHost } from './http-util.js';
+import { closeServer, listen, urlHost } from '../shared/http-util.js';
 import type { ImdsInstanceInfo } from './imds-tree.js';
 import { identityDocument, lookup, metadataTree } from './imds-tree.js';
 

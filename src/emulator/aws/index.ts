@@ -3,7 +3,7 @@ import type { EmulatorTopology } from './ec2-model.js';
 import { Ec2Server } from './ec2-server.js';
 import { Ec2State } from './ec2-state.js';
 import { imdsInterfaces, topology } from './ec2-views.js';
-import { seededIdSource } from './ids.js';
+import { seededIdSource } from '../shared/ids.js';
 import { ImdsHistory } from './imds-history.js';
 import { ImdsServer } from './imds-server.js';
 import { fragment } from './eni-prefixes.js';

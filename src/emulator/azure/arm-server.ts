@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { closeServer, listen, readBody, urlHost } from '../aws/http-util.js';
+import { closeServer, listen, readBody, urlHost } from '../shared/http-util.js';
 import type { NicRecord, OperationRecord } from './arm-model.js';
 import { decodeNicPut, decodeScaleSetVmPut, ipConfigJson, nicJson, scaleSetVmJson, vmJson, vnetJson } from './arm-render.js';
 import type { AzureState } from './arm-state.js';

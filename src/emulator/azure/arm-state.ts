@@ -5,7 +5,7 @@
  */
 import { AddressAllocator } from '../aws/address-allocator.js';
 import { intToIpv4, parseAlignedCidr, tryIpv4ToInt } from '../../core/ipv4.js';
-import type { IdSource } from '../aws/ids.js';
+import type { IdSource } from '../shared/ids.js';
 import type { DesiredConfig, IpConfigRecord, NicRecord, OperationRecord, ScaleSetMode, SubnetRecord, VmRecord } from './arm-model.js';
 import { ArmApiError, IP_CONFIG_LIMIT_CODE } from './errors.js';
 

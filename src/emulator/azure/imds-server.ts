@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listen, urlHost } from '../aws/http-util.js';
+import { closeServer, listen, urlHost } from '../shared/http-util.js';
 import { imdsInstanceJson, imdsNetworkJson } from './arm-render.js';
 import type { AzureState } from './arm-state.js';
 import { LaggedView } from './imds-lag.js';

@@ -3,7 +3,7 @@
  * one state. `startAzureEmulator` is what tests, the demo and `nativeip emulator azure` use.
  */
 import { randomInt } from 'node:crypto';
-import { seededIdSource } from '../aws/ids.js';
+import { seededIdSource } from '../shared/ids.js';
 import { subnetGateway } from '../../core/ipv4.js';
 import { ArmServer } from './arm-server.js';
 import { AzureState, type CreateVmOptions } from './arm-state.js';

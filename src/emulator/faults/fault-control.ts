@@ -11,7 +11,7 @@
  * Bad bodies answer 400 `{"error": "rules[0].rate: …"}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody } from '../aws/http-util.js';
+import { readBody } from '../shared/http-util.js';
 import type { FaultKind, FaultPlan } from './fault-plan.js';
 import { decodeFaultPlan, FaultSpecError } from './fault-spec.js';
 
