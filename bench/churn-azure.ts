@@ -1,6 +1,7 @@
 /**
  * The churn simulator on Azure: the same traces and the same pool engine as bench/churn.ts, with
- * the Azure emulator's state model in-process on simulated time (sim-azure.ts): NIC PUTs that are
+ * the Azure emulator's state model in-process on simulated time, driven by the real AzureProvider
+ * (bench/churn/azure-subscription.ts): NIC PUTs that are
  * long-running operations, one PUT per batch of IP configurations, writes serialised per NIC, and
  * the subscription's write bucket shared by every node. Each reconcile reads the node from its
  * lagging IMDS and reads ARM only on a mismatch or every 15 minutes. Writes the `churn-azure`
@@ -13,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { machineLine, writeSection } from './lib/report.js';
-import { DEFAULT_ARM_LATENCIES, type ArmLatencies } from './churn/sim-azure.js';
+import { DEFAULT_ARM_LATENCIES, type ArmLatencies } from './churn/azure-subscription.js';
 import { simulate, type Policy, type SimulationResult } from './churn/simulate.js';
 import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, type Trace } from './churn/traces.js';
 
@@ -122,7 +123,7 @@ if (!process.argv.includes('--no-write') && external === undefined) {
     [
       '## Warm pool under churn on Azure (simulated)',
       '',
-      `${machineLine()}. \`bench/churn-azure.ts\` replays the same traces as the table above against the same pool engine, with the Azure emulator's state model in-process on simulated time (\`bench/churn/sim-azure.ts\`): ${vmSize} VMs with one NIC each (256 IP configurations), a NIC PUT answered in ${arm.write} ms and finished by its long-running operation after ${(arm.operation / 1000).toFixed(0)} s (real ones take 10–60 s), polled every ${arm.poll} ms, reads ${arm.read} ms; one PUT adds or removes up to ${batchSize ?? 32} IP configurations, writes to a NIC are serialised, and every node draws from the subscription's write bucket (200 burst, 10 per s${throttling ? '' : '; off for this run'}), which answers 429 with Retry-After. Each reconcile (every 60 s) reads the VM's NICs from IMDS (\`/metadata/instance/network\`, ${(arm.imdsLag / 1000).toFixed(0)} s behind ARM) and reads the VM and its NICs from ARM only when IMDS differs from the pool (a difference right after the node's own change is checked again 5 s later), and every 15 minutes regardless; before that every reconcile read them from ARM. Columns as above; the mutating calls are NIC PUTs, "calls by operation" counts every ARM request (a poll is one GET of the operation's status), ARM reads are every GET per node and simulated day, and IMDS reads are not ARM calls.`,
+      `${machineLine()}. \`bench/churn-azure.ts\` replays the same traces as the table above against the same pool engine, with every node's real \`AzureProvider\` on the Azure emulator's state model in-process on simulated time (\`bench/churn/azure-subscription.ts\`, \`src/emulator/azure/arm-backend.ts\`): ${vmSize} VMs with one NIC each (256 IP configurations), a NIC PUT answered in ${arm.write} ms and finished by its long-running operation after ${(arm.operation / 1000).toFixed(0)} s (real ones take 10–60 s), polled every ${arm.poll} ms, reads ${arm.read} ms; one PUT adds or removes up to ${batchSize ?? 32} IP configurations, writes to a NIC are serialised, and every node draws from the subscription's write bucket (200 burst, 10 per s${throttling ? '' : '; off for this run'}), which answers 429 with Retry-After. Each reconcile (every 60 s) reads the VM's NICs from IMDS (\`/metadata/instance/network\`, ${(arm.imdsLag / 1000).toFixed(0)} s behind ARM) and reads the VM and its NICs from ARM only when IMDS differs from the pool (a difference right after the node's own change is checked again 5 s later), and every 15 minutes regardless; before that every reconcile read them from ARM. Columns as above; the mutating calls are NIC PUTs, "calls by operation" counts every ARM request (a poll is one GET of the operation's status), ARM reads are every GET per node and simulated day, and IMDS reads are not ARM calls.`,
       '',
       'Policies: `WARM_ENI_TARGET` and `ENABLE_PREFIX_DELEGATION` have no meaning on Azure, where nativeip attaches no NICs (one "interface\'s worth" would be 255 addresses per NIC), and the daemon refuses them there at start-up; the adaptive default and the IP targets remain.',
       '',

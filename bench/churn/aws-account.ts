@@ -6,12 +6,12 @@
  * Nothing of the provider is re-implemented: grows, shrinks, kept ENIs, DeleteOnTermination, the
  * MAX_ENI cap and discovery are the daemon's own code.
  */
-import type { CloudProvider, NodeObservation } from '../../src/core/types.js';
 import { seededRandom } from '../../src/core/seeded-random.js';
 import { Ec2Backend } from '../../src/emulator/aws/ec2-backend.js';
 import { Ec2Provider, type Ec2ProviderOptions } from '../../src/providers/aws/ec2-provider.js';
 import { Ec2RequestLimiter } from '../../src/providers/aws/ec2-request-limiter.js';
 import { EmulatedEc2Client, EmulatedImds } from './ec2-client.js';
+import { simNode, type SimNode } from './sim-node.js';
 import type { VirtualClock } from './virtual-clock.js';
 
 /** Latencies of EC2 as seen from a node, in ms (a request's round trip plus EC2's own work). */
@@ -131,13 +131,8 @@ export class SimAccount {
     return this.backend.launchInstance(instanceType).instanceId;
   }
 
-  /**
-   * The real AWS provider of the instance's daemon, on this account and the virtual clock.
-   * `observe: false` leaves observeNode out, so every reconcile describes (the behaviour before it).
-   */
-  provider(instanceId: string): ObservingProvider;
-  provider(instanceId: string, options: { readonly observe?: boolean }): CloudProvider;
-  provider(instanceId: string, options: { readonly observe?: boolean } = {}): CloudProvider {
+  /** The real AWS provider of the instance's daemon, on this account and the virtual clock. */
+  provider(instanceId: string): SimNode {
     const { clock } = this;
     const ec2 = new Ec2Provider({
       ...this.#options.provider,
@@ -151,36 +146,6 @@ export class SimAccount {
       sleep: clock.sleep,
       now: () => new Date(clock.now()),
     });
-    return nodeProvider(ec2, options.observe === false ? undefined : () => (this.imdsReads += 1));
+    return simNode(ec2, () => (this.imdsReads += 1));
   }
-}
-
-/** A node's provider with observeNode. */
-export type ObservingProvider = CloudProvider & { observeNode(): Promise<NodeObservation> };
-
-/** The provider as the pool sees it, with each observation counted (and without observeNode when `observed` is undefined). */
-function nodeProvider(provider: Ec2Provider, observed: (() => void) | undefined): CloudProvider {
-  return {
-    name: provider.name,
-    describeNode: () => provider.describeNode(),
-    assignAddresses: (interfaceId, count) => provider.assignAddresses(interfaceId, count),
-    assignPrefixes: (interfaceId, count) => provider.assignPrefixes(interfaceId, count),
-    releasePrefixes: (interfaceId, prefixes) => provider.releasePrefixes(interfaceId, prefixes),
-    createInterface: (options) => provider.createInterface(options),
-    releaseAddresses: (interfaceId, addresses) => provider.releaseAddresses(interfaceId, addresses),
-    deleteInterface: (interfaceId) => provider.deleteInterface(interfaceId),
-    collectLeakedInterfaces: () => provider.collectLeakedInterfaces(),
-    resumeState: () => provider.resumeState(),
-    restoreState: (state, savedBy) => provider.restoreState(state, savedBy),
-    onResumeStateChange: (save) => provider.onResumeStateChange(save),
-    throttledAtMs: () => provider.throttledAtMs(),
-    ...(observed === undefined
-      ? {}
-      : {
-          observeNode: () => {
-            observed();
-            return provider.observeNode();
-          },
-        }),
-  };
 }

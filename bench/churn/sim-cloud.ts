@@ -1,10 +1,10 @@
 /**
  * The simulated cloud a churn run's nodes share: one EC2 account (aws-account.ts: the real AWS
- * provider on the emulated EC2) or one Azure subscription (sim-azure.ts), behind the few
- * operations simulate() needs.
+ * provider on the emulated EC2) or one Azure subscription (azure-subscription.ts: the real Azure
+ * provider on the emulated ARM), behind the few operations simulate() needs.
  */
 import type { CloudProvider } from '../../src/core/types.js';
-import { ARM_MUTATING_CALLS, SimAzureProvider, SimSubscription, type ArmLatencies } from './sim-azure.js';
+import { ARM_MUTATING_CALLS, SimSubscription, type ArmLatencies } from './azure-subscription.js';
 import { MUTATING_ACTIONS, SimAccount, type Ec2Latencies } from './aws-account.js';
 import type { VirtualClock } from './virtual-clock.js';
 
@@ -52,8 +52,8 @@ export function createSimCloud(options: SimCloudOptions): SimCloud {
       calls: subscription.calls,
       throttled: subscription.throttled,
       addNode: (vmSize) => {
-        const provider = new SimAzureProvider(subscription, subscription.launch(vmSize));
-        return options.observeNodes === false ? provider.describeOnly() : provider;
+        const node = subscription.provider(subscription.launch(vmSize));
+        return options.observeNodes === false ? node.describeOnly() : node;
       },
       mutatingCalls: () => subscription.totalCalls((op) => ARM_MUTATING_CALLS.has(op)),
       metadataReads: () => subscription.imdsReads,
@@ -65,7 +65,10 @@ export function createSimCloud(options: SimCloudOptions): SimCloud {
     kind: 'aws',
     calls: account.calls,
     throttled: account.throttled,
-    addNode: (instanceType) => account.provider(account.launch(instanceType), { observe: options.observeNodes !== false }),
+    addNode: (instanceType) => {
+      const node = account.provider(account.launch(instanceType));
+      return options.observeNodes === false ? node.describeOnly() : node;
+    },
     mutatingCalls: () => account.totalCalls((action) => MUTATING_ACTIONS.has(action)),
     metadataReads: () => account.imdsReads,
     interfaceVisibleMs: account.latencies.attachVisible,

@@ -16,7 +16,7 @@ import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
 import { RpcServiceError } from '../../src/rpc/errors.js';
 import { percentile } from '../lib/report.js';
 import { seededRandom } from './traces.js';
-import type { ArmLatencies } from './sim-azure.js';
+import type { ArmLatencies } from './azure-subscription.js';
 import { createSimCloud, type CloudKind } from './sim-cloud.js';
 import type { Ec2Latencies } from './aws-account.js';
 import type { Trace } from './traces.js';
@@ -36,7 +36,7 @@ export interface SimulationOptions {
   /** The cloud the nodes run in. Default aws. */
   readonly cloud?: CloudKind;
   readonly latencies?: Partial<Ec2Latencies>;
-  /** Azure: ARM latencies instead of the defaults (sim-azure.ts). */
+  /** Azure: ARM latencies instead of the defaults (azure-subscription.ts). */
   readonly armLatencies?: Partial<ArmLatencies>;
   readonly throttling?: boolean;
   readonly reconcileIntervalMs?: number;

@@ -4,7 +4,7 @@
  * every 15 minutes.
  */
 import { describe, expect, it } from 'vitest';
-import { SimAzureProvider, SimSubscription } from '../../bench/churn/sim-azure.js';
+import { SimSubscription } from '../../bench/churn/azure-subscription.js';
 import { simulate } from '../../bench/churn/simulate.js';
 import { steadyTrace } from '../../bench/churn/traces.js';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
@@ -16,7 +16,7 @@ describe('the Azure churn simulator observes nodes through a lagging IMDS', () =
   it('shows a grow only after the IMDS lag, by the NIC ids of the last describe, and counts IMDS reads apart from ARM calls', async () => {
     const clock = new VirtualClock(0);
     const sub = new SimSubscription({ clock, latencies: { operation: 2_000, imdsLag: 3_000, imdsRead: 0 } });
-    const provider = new SimAzureProvider(sub, sub.launch('Standard_D4s_v5'));
+    const provider = sub.provider(sub.launch('Standard_D4s_v5'));
     const node = await drive(clock, provider.describeNode());
     const nic = node.interfaces[0]!;
     const added = await drive(clock, provider.assignAddresses(nic.id, 2));
@@ -32,7 +32,7 @@ describe('the Azure churn simulator observes nodes through a lagging IMDS', () =
   it('a node described from ARM on every reconcile has no observeNode', () => {
     const clock = new VirtualClock(0);
     const sub = new SimSubscription({ clock });
-    const provider = new SimAzureProvider(sub, sub.launch('Standard_D4s_v5'));
+    const provider = sub.provider(sub.launch('Standard_D4s_v5'));
     expect(provider.describeOnly().observeNode).toBeUndefined();
     expect(typeof provider.observeNode).toBe('function');
   });

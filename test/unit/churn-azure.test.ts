@@ -7,7 +7,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CloudError } from '../../src/core/types.js';
 import { PoolManager } from '../../src/ipamd/pool-manager.js';
-import { SimAzureProvider, SimSubscription } from '../../bench/churn/sim-azure.js';
+import { SimSubscription } from '../../bench/churn/azure-subscription.js';
 import { simulate } from '../../bench/churn/simulate.js';
 import { burstTrace } from '../../bench/churn/traces.js';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
@@ -18,7 +18,7 @@ function setup(options: { throttling?: boolean | { capacity: number; refillPerSe
   const clock = new VirtualClock(0);
   const sub = new SimSubscription({ clock, latencies: { operation: OPERATION_MS }, throttling: options.throttling ?? true, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
   const vmId = sub.launch('Standard_D4s_v5');
-  const provider = new SimAzureProvider(sub, vmId);
+  const provider = sub.provider(vmId);
   const nicId = sub.state.vm(vmId)!.nicIds[0]!;
   return { clock, sub, provider, nicId };
 }
