@@ -3,9 +3,11 @@
  * retries on an emulated t3.medium, with the daemon killed (-9) at random moments and restarted,
  * a second daemon started beside it, and its checkpoint deleted, truncated, garbled or doubled
  * with live pods, while EC2 loses replies, answers 5xx, throttles, times out, lags and
- * forgets new ENIs for a moment (eventual consistency). After every round: no address held twice, no allocation for a gone pod, no
- * kernel leftovers, every live pod answers a ping from the VPC; at the end no leaked ENI and
- * DeleteOnTermination on every ENI of the node. bench/crash-campaign.ts runs the long version.
+ * forgets new ENIs for a moment (eventual consistency). After every round, and at the end with
+ * every pod removed: no address held twice, no allocation for a gone pod, no kernel leftovers,
+ * every live pod answers a ping from the VPC, and within 20 s no leaked ENI, DeleteOnTermination
+ * on every ENI of the node, and as many addresses on each ENI in EC2 as in the pool.
+ * bench/crash-campaign.ts runs the long version.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -71,10 +73,5 @@ describe.skipIf(skip !== undefined)('crash campaign (AWS, short)', () => {
     console.log(JSON.stringify({ ...report, violations: report.violations.length }));
     expect(report.violations).toEqual([]);
     expect(report.kills).toBeGreaterThan(ROUNDS / 2);
-    // Once settled: the daemon's leaked-ENI sweep (every 5 s here) has had its turn.
-    const view = awsCloudView(c.emulator, node.instanceId);
-    const settledBy = Date.now() + 30_000;
-    while ((await view.leakedInterfaces()).length > 0 && Date.now() < settledBy) await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await view.leakedInterfaces()).toEqual([]);
   }, 600_000);
 });

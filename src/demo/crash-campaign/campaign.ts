@@ -13,7 +13,7 @@ import { callDaemon } from '../../rpc/client.js';
 import type { ClusterNode } from '../emulated-cluster.js';
 import { damageCheckpoint, planRound, seededRandom, type CheckpointDamage, type RoundOdds, type RoundPlan } from './chaos.js';
 import { addFired, roundFaults, type CloudFaults, type FaultChoices } from './cloud-faults.js';
-import { addressViolations, unreachablePods, type CloudView, type NodeUnderTest } from './invariants.js';
+import { addressViolations, cloudDisagreements, unreachablePods, type CloudView, type NodeUnderTest } from './invariants.js';
 import { KubeletPods } from './kubelet-pods.js';
 
 /** The daemon's life, as the campaign drives it (EmulatedCluster's start/stop). */
@@ -42,6 +42,14 @@ export interface CampaignOptions {
    * and then some. Default 30 s.
    */
   readonly convergeMs?: number;
+  /**
+   * How long the cloud may disagree with the node before it counts (see cloudDisagreements): a
+   * leaked ENI the daemon's sweep has not reached yet, addresses a lost reply left out of the pool
+   * until the next reconcile, an interface being created or deleted. Give it the longer of the
+   * leaked-ENI sweep interval and the reconcile interval, and then some; it must be shorter than
+   * `convergeMs`, the checks' window. Default 20 s.
+   */
+  readonly cloudGraceMs?: number;
   readonly seed: number;
   /** Pod slots: at most this many pods at once (stay under the node's max pods). */
   readonly slots: number;
@@ -72,6 +80,8 @@ export interface CampaignReport {
 
 export async function runCrashCampaign(options: CampaignOptions): Promise<CampaignReport> {
   const started = Date.now();
+  const window: CheckWindow = { withinMs: options.convergeMs ?? 30_000, graceMs: options.cloudGraceMs ?? 20_000, cloud: options.cloud };
+  if (window.graceMs >= window.withinMs) throw new RangeError(`cloudGraceMs (${window.graceMs}) must be shorter than convergeMs (${window.withinMs}): no disagreement could last that long in one window`);
   const random = seededRandom(options.seed);
   const { daemon } = options;
   const pods = new KubeletPods({ binDir: options.binDir, socketPath: daemon.node.socketPath, prefix: options.prefix, slots: options.slots });
@@ -109,7 +119,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
         options.faults?.plan.clear();
       }
       const live = pods.live();
-      const broken = [...(await converged(daemon, options.convergeMs, async (status) => [...(await addressViolations(live, status, node, options.cloud)), ...(await unreachablePods(live, node))])), ...pods.stuck.splice(0)];
+      const broken = [...(await converged(daemon, window, async (status) => [...(await addressViolations(live, status, node, options.cloud)), ...(await unreachablePods(live, node))])), ...pods.stuck.splice(0)];
       report.pingsChecked += live.length;
       for (const line of broken) report.violations.push(`round ${round}: ${line}`);
       options.log?.(
@@ -119,7 +129,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     }
     if (!stopped) {
       await pods.removeAll();
-      const after = await converged(daemon, options.convergeMs, (status) => addressViolations([], status, node, options.cloud));
+      const after = await converged(daemon, window, (status) => addressViolations([], status, node, options.cloud));
       report.violations.push(...after.map((line) => `after removing every pod: ${line}`), ...pods.stuck.splice(0));
     }
   } finally {
@@ -224,15 +234,31 @@ async function damage(path: string, kind: CheckpointDamage, random: () => number
   else await writeFile(path, damaged);
 }
 
+/** How long the checks of one round may wait for the node to converge, and for the cloud to agree. */
+interface CheckWindow {
+  readonly withinMs: number;
+  readonly graceMs: number;
+  readonly cloud: CloudView;
+}
+
 /**
  * The violations `check` finds once the node has settled, checked again each second while there
- * are any, for up to `withinMs`: what is still broken then is reported.
+ * are any, for up to `window.withinMs`: what is still broken then is reported. The cloud's
+ * disagreements with the node (cloudDisagreements) are checked with them; one counts once it has
+ * lasted `window.graceMs` in this window, and one still younger keeps the checks going.
  */
-async function converged(daemon: DaemonControl, withinMs = 30_000, check: (status: StatusResult) => Promise<string[]>): Promise<string[]> {
-  const deadline = Date.now() + withinMs;
+async function converged(daemon: DaemonControl, window: CheckWindow, check: (status: StatusResult) => Promise<string[]>): Promise<string[]> {
+  const deadline = Date.now() + window.withinMs;
+  let since = new Map<string, number>();
   for (;;) {
-    const broken = await check(await settled(daemon));
-    if (broken.length === 0 || Date.now() > deadline) return broken;
+    const status = await settled(daemon);
+    const broken = await check(status);
+    const disagreements = await cloudDisagreements(status, window.cloud);
+    const now = Date.now();
+    const seen = new Map(disagreements.map((d) => [d.key, since.get(d.key) ?? now]));
+    since = seen;
+    const lasting = disagreements.filter((d) => now - seen.get(d.key)! >= window.graceMs).map((d) => `${d.text} (for ${Math.round((now - seen.get(d.key)!) / 1000)} s)`);
+    if ((broken.length === 0 && disagreements.length === 0) || now > deadline) return [...broken, ...lasting];
     await sleep(1_000);
   }
 }

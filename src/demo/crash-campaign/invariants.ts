@@ -9,15 +9,28 @@ import type { StatusResult } from '../../rpc/protocol.js';
 import { nodeLeftovers } from '../leftovers.js';
 import type { Sandbox } from './kubelet-pods.js';
 
+/** One of the node's interfaces as the cloud has it. */
+export interface CloudInterfaceView {
+  readonly id: string;
+  /** What the cloud gives it for pods: secondary addresses and the addresses of delegated prefixes (not its primary). */
+  readonly addresses: readonly string[];
+}
+
 /** The node as the cloud has it. */
 export interface CloudView {
-  /** Every address the cloud has given the node's interfaces (secondary addresses, prefixes' addresses). */
-  nodeAddresses(): Promise<ReadonlySet<string>>;
+  /** The interfaces attached to the node. */
+  nodeInterfaces(): Promise<readonly CloudInterfaceView[]>;
   /**
    * Interfaces that would outlive the node or belong to no node: created by nativeip for it but
    * not attached, or attached without DeleteOnTermination. Empty where the cloud has none (Azure).
    */
   leakedInterfaces(): Promise<string[]>;
+}
+
+/** A way the cloud and the node disagree; `key` stays the same while the same disagreement lasts. */
+export interface CloudDisagreement {
+  readonly key: string;
+  readonly text: string;
 }
 
 export interface NodeUnderTest {
@@ -60,7 +73,7 @@ export async function addressViolations(live: readonly Sandbox[], status: Status
 
   problems.push(...(await checkpointViolations(node.checkpointPath, liveIds)));
 
-  const inCloud = await cloud.nodeAddresses();
+  const inCloud = new Set((await cloud.nodeInterfaces()).flatMap((i) => i.addresses));
   for (const pod of live) if (!inCloud.has(pod.address!)) problems.push(`live pod ${pod.podName}'s ${pod.address} is not on the node in the cloud`);
 
   const leftovers = await nodeLeftovers(node.netnsPath, {
@@ -69,6 +82,39 @@ export async function addressViolations(live: readonly Sandbox[], status: Status
   });
   problems.push(...leftovers.map((l) => `kernel leftover of a gone pod: ${l}`));
   return problems;
+}
+
+/**
+ * Where the cloud and the node's pool disagree: an ENI or NIC leaked (see
+ * {@link CloudView.leakedInterfaces}); an interface attached to the node that the pool does not
+ * know, or one the pool has that the cloud does not attach to the node; an interface on which the
+ * cloud gives the node more addresses than the pool has (free, cooling down or assigned, to a pod
+ * or held for one: an address nothing accounts for is never used and never given back) or fewer
+ * (the pool would hand out an address the node does not have). Some are passing (a create or an
+ * assign under way, a lost reply the next reconcile repairs): the caller counts those that last.
+ */
+export async function cloudDisagreements(status: StatusResult, cloud: CloudView): Promise<CloudDisagreement[]> {
+  const found: CloudDisagreement[] = (await cloud.leakedInterfaces()).map((text) => ({ key: `leak ${text.split(' ')[0]}`, text: `leaked interface: ${text}` }));
+  const pool = new Map(status.interfaces.map((i) => [i.id.toLowerCase(), i]));
+  const attached = new Set<string>();
+  for (const pif of await cloud.nodeInterfaces()) {
+    const id = pif.id.toLowerCase();
+    attached.add(id);
+    const known = pool.get(id);
+    if (known === undefined) {
+      found.push({ key: `unknown ${id}`, text: `${pif.id} is attached to the node with ${pif.addresses.length} addresses but the pool does not know it` });
+    } else if (known.addresses !== pif.addresses.length) {
+      const more = pif.addresses.length > known.addresses;
+      found.push({
+        key: `count ${id}`,
+        text: `${pif.id} has ${pif.addresses.length} addresses in the cloud but ${known.addresses} in the pool${more ? ': the node holds addresses no pod, pool entry or cooldown accounts for' : ': the pool has addresses the node does not'}`,
+      });
+    }
+  }
+  for (const known of status.interfaces) {
+    if (!attached.has(known.id.toLowerCase())) found.push({ key: `gone ${known.id.toLowerCase()}`, text: `the pool has ${known.id}, which the cloud does not attach to the node` });
+  }
+  return found;
 }
 
 /** The checkpoint on disk: each address once, and no allocation of a gone container. */

@@ -87,12 +87,16 @@ export interface TopologyDetachedInterface {
   readonly secondaryIps: readonly string[];
   /** Delegated /28 prefixes: every address in them is the interface's too. */
   readonly prefixes: readonly string[];
+  /** The interface's tags (who created it, for which instance), as DescribeNetworkInterfaces shows them. */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface TopologyInterface extends TopologyDetachedInterface {
   readonly deviceIndex: number;
   /** `detaching` while an asynchronous detach is in flight; the interface is still wired. */
   readonly attachmentStatus: AttachmentStatus;
+  /** Whether the interface is deleted when the instance terminates (the attachment's DeleteOnTermination). */
+  readonly deleteOnTermination: boolean;
 }
 
 /** The whole emulated network, for a test fabric that mirrors it with real interfaces. */

@@ -33,6 +33,7 @@ function detachedView(state: Ec2State, eni: EniRecord): TopologyDetachedInterfac
     primaryIp: eni.primaryIp,
     secondaryIps: [...eni.secondaryIps],
     prefixes: [...eni.prefixes],
+    tags: Object.fromEntries(eni.tags),
   };
 }
 
@@ -49,6 +50,7 @@ export function topology(state: Ec2State): EmulatorTopology {
         ...detachedView(state, eni),
         deviceIndex: eni.attachment?.deviceIndex ?? 0,
         attachmentStatus: eni.attachment?.status ?? 'attached',
+        deleteOnTermination: eni.attachment?.deleteOnTermination ?? false,
       })),
     }));
   const detachedInterfaces = state
