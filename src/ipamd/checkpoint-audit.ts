@@ -32,6 +32,8 @@ export function allocationKey(key: AllocationKey): string {
 export interface KernelPodRoute {
   readonly address: string;
   readonly hostVeth: string;
+  /** The host veth's alias (see veth-alias.ts). */
+  readonly alias?: string;
 }
 
 export interface CheckpointFinding {

@@ -27,6 +27,7 @@ import { ExclusiveGate, KeyedMutex } from './keyed-mutex.js';
 import { NodeRecords, allocationKey } from './node-records.js';
 import { addTimings, podRefOf, round, type AddMarks } from './add-timings.js';
 import { EndedPods } from './ended-pods.js';
+import { encodeVethAlias } from './veth-alias.js';
 import type { PoolManager } from './pool-manager.js';
 
 export interface IpamServiceOptions {
@@ -321,6 +322,7 @@ export class IpamService {
   #podSpec(allocation: CheckpointAllocation, mtu: number | undefined): PodNetworkSpec {
     const { routeTable } = allocation;
     const fromRuleDestinations = routeTable === undefined ? undefined : this.#options.fromRuleDestinations?.();
+    const hostAlias = encodeVethAlias(allocation);
     return {
       netnsPath: allocation.netns,
       podIfName: allocation.ifName,
@@ -329,6 +331,7 @@ export class IpamService {
       mtu: mtu ?? this.#options.mtu,
       ...(routeTable === undefined ? {} : { routeTable }),
       ...(fromRuleDestinations === undefined ? {} : { fromRuleDestinations }),
+      ...(hostAlias === undefined ? {} : { hostAlias }),
     };
   }
 

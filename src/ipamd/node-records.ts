@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Datapath } from '../cni/datapath/types.js';
 import { allocationKey, auditCheckpoint, type KernelPodRoute } from './checkpoint-audit.js';
 import { CheckpointError, type Checkpoint, type CheckpointAllocation, type CheckpointData } from './checkpoint.js';
+import { decodeVethAlias } from './veth-alias.js';
 import { HeldAddresses, type HeldAddress, type LivePodAddresses } from './held-addresses.js';
 import type { PoolManager } from './pool-manager.js';
 
@@ -63,7 +64,7 @@ export class NodeRecords {
     // Without a usable checkpoint the API's podIPs are a record too (with one, an address a
     // terminating pod still shows is simply one its DEL released).
     this.#holdFromApi = !restored;
-    if (routes !== undefined) this.held.holdFromRoutes(routes, this.ownedAddresses());
+    if (routes !== undefined) this.held.holdFromRoutes(this.#rebuildFromAliases(routes), this.ownedAddresses());
     else if (!restored && this.#options.datapath.listPodRoutes !== undefined) {
       throw new Error('no usable checkpoint and the kernel\'s pod routes cannot be read: nothing would keep live pods\' addresses from other pods; retrying at the next start');
     }
@@ -153,6 +154,48 @@ export class NodeRecords {
   forget(key: string): void {
     this.allocations.delete(key);
     this.#stranded.delete(key);
+  }
+
+  /**
+   * Rebuilds the allocations the kernel still shows that no record holds (a lost or damaged
+   * checkpoint), from each pod's `/32` route and its host veth's alias (veth-alias.ts): the key,
+   * the namespace and the host veth from the kernel, the interface and route table from the pool.
+   * A rebuilt pod is whole again (DEL, CHECK, GC and a repeated ADD find it by its key). Returns
+   * the routes it could not rebuild (no alias, an address the pool lacks): held as before.
+   */
+  #rebuildFromAliases(routes: readonly KernelPodRoute[]): KernelPodRoute[] {
+    const { pool, clock, logger } = this.#options;
+    const owned = this.ownedAddresses();
+    const rest: KernelPodRoute[] = [];
+    const rebuilt: CheckpointAllocation[] = [];
+    for (const route of routes) {
+      const named = owned.has(route.address) ? undefined : decodeVethAlias(route.alias);
+      const key = named === undefined ? undefined : allocationKey(named);
+      const pif = pool.pool.interfaceOf(route.address);
+      if (named === undefined || key === undefined || this.allocations.has(key) || pif === undefined || pool.pool.restore(key, route.address) !== undefined) {
+        rest.push(route);
+        continue;
+      }
+      const routeTable = pool.routeTableOf(pif.id);
+      const allocation: CheckpointAllocation = {
+        ...named,
+        address: route.address,
+        interfaceId: pif.id,
+        hostVeth: route.hostVeth,
+        ...(routeTable === undefined ? {} : { routeTable }),
+        assignedAtMs: clock(),
+      };
+      this.allocations.set(key, allocation);
+      owned.add(route.address);
+      rebuilt.push(allocation);
+    }
+    if (rebuilt.length > 0) {
+      logger.warn(
+        { rebuilt: rebuilt.map((a) => ({ containerId: a.containerId, ifName: a.ifName, address: a.address, hostVeth: a.hostVeth })) },
+        `rebuilt ${rebuilt.length} allocations no checkpoint recorded from the kernel (pod routes and host veth aliases)`,
+      );
+    }
+    return rest;
   }
 
   #loadCheckpoint(saved: CheckpointData | undefined, routes: readonly KernelPodRoute[] | undefined): boolean {

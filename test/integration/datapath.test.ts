@@ -357,6 +357,20 @@ describe.skipIf(!isRoot)('NetlinkDatapath (root, real namespaces)', () => {
     expect(await dp.listHostVeths('eni')).not.toContain(pod.hostVethName);
   });
 
+  it('writes the host veth\'s alias in the create request and reads it back with the pod routes', async () => {
+    const alias = 'nativeip1 nativeip 0123456789abcdef eth0 /var/run/netns/cni-1234';
+    const pod = newPod('10.0.1.61', { hostAlias: alias });
+    const plain = newPod('10.0.1.62');
+    await dp.addPod(pod);
+    await dp.addPod(plain);
+    expect(ip('-n', HOST, '-o', 'link', 'show', pod.hostVethName)).toContain(`alias ${alias}`);
+    const found = await dp.listPodRoutes('eni');
+    expect(found).toContainEqual({ address: '10.0.1.61', hostVeth: pod.hostVethName, alias });
+    expect(found).toContainEqual({ address: '10.0.1.62', hostVeth: plain.hostVethName });
+    await dp.delPod(pod);
+    await dp.delPod(plain);
+  });
+
   it('runs concurrent addPod / checkPod / delPod on the shared sockets', async () => {
     const pods = Array.from({ length: 8 }, (_, i) => newPod(`10.0.4.${i + 1}`, i % 2 === 0 ? { routeTable: 5 } : {}));
     await Promise.all(pods.map((p) => dp.addPod(p)));

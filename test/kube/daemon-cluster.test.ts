@@ -233,6 +233,9 @@ describe('nativeip-ipamd against a real API server', () => {
     await daemon!.close();
     daemon = undefined;
     await rm(join(dir, 'checkpoint.json'));
+    // Veths without the alias a current daemon writes (made by an older version): the kernel's
+    // routes and the API are then the only records (checkpoint-recovery.test.ts rebuilds from aliases).
+    datapath.keepsAliases = false;
     await startDaemon();
     expect(daemon!.service.status().pods).toEqual([]);
     expect(new Set(daemon!.service.heldAddresses().map((h) => h.address))).toEqual(new Set(before.values()));

@@ -6,6 +6,8 @@ export class FakeDatapath implements Datapath {
   readonly pods = new Map<string, PodNetworkSpec>();
   readonly interfaces = new Map<string, HostInterfaceSpec>();
   failNextAdd = false;
+  /** Whether host veths keep the alias ADD writes (a real kernel does; false: veths an older version made). */
+  keepsAliases = true;
 
   async setupInterface(spec: HostInterfaceSpec): Promise<void> {
     this.interfaces.set(spec.mac, spec);
@@ -41,7 +43,9 @@ export class FakeDatapath implements Datapath {
     return [...this.pods.keys()].filter((n) => n.startsWith(prefix));
   }
   async listPodRoutes(prefix: string): Promise<{ address: string; hostVeth: string }[]> {
-    return [...this.pods.values()].filter((p) => p.hostVethName.startsWith(prefix)).map((p) => ({ address: p.address, hostVeth: p.hostVethName }));
+    return [...this.pods.values()]
+      .filter((p) => p.hostVethName.startsWith(prefix))
+      .map((p) => ({ address: p.address, hostVeth: p.hostVethName, ...(this.keepsAliases && p.hostAlias !== undefined ? { alias: p.hostAlias } : {}) }));
   }
   close(): void {}
 }

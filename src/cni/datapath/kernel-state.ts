@@ -9,6 +9,8 @@ export interface KernelLink {
   readonly up: boolean;
   /** `veth`, `dummy`…; undefined for physical devices. */
   readonly kind?: string;
+  /** IFLA_IFALIAS, when set. */
+  readonly alias?: string;
 }
 
 export interface KernelAddress {

@@ -74,6 +74,8 @@ export function findPodLeftovers(
 export interface KernelPodRoute {
   readonly address: string;
   readonly hostVeth: string;
+  /** The host veth's alias (IFLA_IFALIAS): what the daemon wrote there of the pod's allocation. */
+  readonly alias?: string;
 }
 
 /**
@@ -82,12 +84,12 @@ export interface KernelPodRoute {
  * a route outlives a lost checkpoint, and goes with the veth when the pod's namespace goes.
  */
 export function findPodRoutes(host: Pick<NamespaceState, 'links' | 'routes'>, vethPrefix: string, routeProtocol: number): KernelPodRoute[] {
-  const veths = new Map(host.links.filter((l) => l.kind === 'veth' && l.name.startsWith(vethPrefix)).map((l) => [l.index, l.name]));
+  const veths = new Map(host.links.filter((l) => l.kind === 'veth' && l.name.startsWith(vethPrefix)).map((l) => [l.index, l]));
   const found: KernelPodRoute[] = [];
   for (const r of host.routes) {
     if (r.table !== MAIN_TABLE || r.dstLen !== 32 || r.protocol !== routeProtocol || r.gateway !== undefined || r.oif === undefined) continue;
-    const hostVeth = veths.get(r.oif);
-    if (hostVeth !== undefined) found.push({ address: r.dst, hostVeth });
+    const veth = veths.get(r.oif);
+    if (veth !== undefined) found.push({ address: r.dst, hostVeth: veth.name, ...(veth.alias === undefined ? {} : { alias: veth.alias }) });
   }
   return found.sort((a, b) => a.hostVeth.localeCompare(b.hostVeth));
 }

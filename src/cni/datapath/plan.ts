@@ -27,6 +27,8 @@ export interface VethObject {
   readonly podMac: string;
   readonly mtu: number;
   readonly netnsPath: string;
+  /** Written as the host veth's alias (see PodNetworkSpec.hostAlias). */
+  readonly hostAlias?: string;
 }
 
 /** Brings a link up; for a secondary interface also sets its MTU. */
@@ -125,6 +127,7 @@ export function planPod(spec: PodNetworkSpec, macs: VethMacs): PlanObject[] {
       podMac: normalizeMac(macs.pod),
       mtu: spec.mtu,
       netnsPath: spec.netnsPath,
+      ...(spec.hostAlias === undefined ? {} : { hostAlias: spec.hostAlias }),
     },
     { kind: 'address', side: 'pod', dev: pod, address: spec.address, prefixLen: 32 },
     { kind: 'link-up', side: 'pod', dev: pod },

@@ -72,7 +72,8 @@ export function closeSocket(sock: RtNetlinkSocket): void {
  * Creates the veth pair in the socket's namespace with the peer placed directly in the pod
  * namespace (`netNsFd`): one request. Both ends are created down (bringing the peer up in the
  * same request fails with ENOTCONN: the kernel opens it before the pair is linked).
- * Returns the host end's ifindex, from the kernel's echo of the new link.
+ * Returns the host end's ifindex, from the kernel's echo of the new link. With `hostAlias`, a
+ * second request sets the host end's alias.
  */
 export async function createVeth(sock: RtNetlinkSocket, veth: VethObject, podNsFd: number): Promise<number> {
   const peer = streamBytes((out) => {
@@ -86,11 +87,16 @@ export async function createVeth(sock: RtNetlinkSocket, veth: VethObject, podNsF
     { ifname: veth.hostName, mtu: veth.mtu, address: macBytes(veth.hostMac), linkinfo },
     { flags: CREATE_EXCL | NLM_F_ECHO },
   ));
-  const index = reply.find((m) => m.attrs.ifname === veth.hostName)?.data.index;
-  if (index !== undefined && index > 0) return index;
-  const found = await getLinkByName(sock, veth.hostName);
-  if (!found) throw new Error(`veth ${veth.hostName} was created but cannot be found`);
-  return found.index;
+  let index = reply.find((m) => m.attrs.ifname === veth.hostName)?.data.index;
+  if (index === undefined || index <= 0) {
+    const found = await getLinkByName(sock, veth.hostName);
+    if (!found) throw new Error(`veth ${veth.hostName} was created but cannot be found`);
+    index = found.index;
+  }
+  // The kernel takes IFLA_IFALIAS on a change of a link only, not in its creation.
+  const alias = veth.hostAlias;
+  if (alias !== undefined) await gated(sock, () => sock.setLink({ index }, { ifalias: alias }));
+  return index;
 }
 
 export async function setLinkUp(sock: RtNetlinkSocket, index: number, mtu?: number): Promise<void> {
@@ -218,6 +224,7 @@ function decodeLink(m: rt.LinkMessage): KernelLink | undefined {
     mtu: m.attrs.mtu ?? 0,
     up: m.data.flags?.up === true,
     ...(kind === undefined ? {} : { kind }),
+    ...(m.attrs.ifalias === undefined || m.attrs.ifalias === '' ? {} : { alias: m.attrs.ifalias }),
   };
 }
 

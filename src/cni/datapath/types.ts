@@ -50,6 +50,11 @@ export interface PodNetworkSpec {
    * rule for every destination. Ignored without a route table.
    */
   readonly fromRuleDestinations?: readonly string[];
+  /**
+   * Written as the host veth's alias (IFLA_IFALIAS, at most 255 bytes) when the veth is created:
+   * a record the kernel keeps of whose network this is, read back by listPodRoutes.
+   */
+  readonly hostAlias?: string;
 }
 
 export interface PodNetworkResult {
@@ -105,7 +110,7 @@ export interface Datapath {
    * The pods the host's kernel shows nativeip set up: each `/32` route of ours to a pod address
    * over a veth named with `vethPrefix` (see findPodRoutes). Read-only.
    */
-  listPodRoutes?(vethPrefix: string): Promise<readonly { readonly address: string; readonly hostVeth: string }[]>;
+  listPodRoutes?(vethPrefix: string): Promise<readonly { readonly address: string; readonly hostVeth: string; readonly alias?: string }[]>;
   /**
    * GC: removes host-side pod objects no live pod owns (veths named with the prefix, our /32
    * routes, to-pod and from-pod rules; see findPodLeftovers). Reads the host first, then calls
