@@ -15,6 +15,7 @@ import { encodeFrame } from '../rpc/framing.js';
 import { PROTOCOL_VERSION, type MethodMap, type RpcMethod, type RpcRequest } from '../rpc/protocol.js';
 import { serveConnection } from '../rpc/server-connection.js';
 import { socketLimits, type SocketLimits } from '../rpc/socket-limits.js';
+import { DEFAULT_IDLE_COLLECTOR, IdleCollector } from './idle-collector.js';
 
 export type RpcHandlers = { [M in RpcMethod]: (params: MethodMap[M]['params']) => Promise<MethodMap[M]['result']> | MethodMap[M]['result'] };
 
@@ -24,6 +25,8 @@ export interface RpcServerOptions {
   readonly logger: Logger;
   /** Overrides of DEFAULT_SOCKET_LIMITS (tests shorten the timeouts). */
   readonly limits?: Partial<SocketLimits>;
+  /** A full garbage collection, run once the socket goes quiet after a burst (see idle-collector.ts). Default: `global.gc` when exposed. */
+  readonly gc?: () => void;
 }
 
 export class RpcServer {
@@ -38,6 +41,7 @@ export class RpcServer {
   /** Connections refused since the cap was last reached; logged once per episode. */
   #refusedInEpisode = 0;
   #server: Server | undefined;
+  readonly #collector: IdleCollector;
 
   /** Throws a RangeError when a limit is not a whole positive number. */
   constructor(options: RpcServerOptions) {
@@ -46,6 +50,23 @@ export class RpcServer {
     this.#logger = options.logger;
     this.#limits = socketLimits(options.limits);
     this.#budget = new SharedFrameBudget(this.#limits.maxBufferedBytes);
+    const gc = options.gc ?? (globalThis as { gc?: () => void }).gc;
+    this.#collector = new IdleCollector({
+      ...DEFAULT_IDLE_COLLECTOR,
+      gc:
+        gc === undefined
+          ? undefined
+          : () => {
+              const before = process.memoryUsage().rss;
+              gc();
+              this.#logger.info({ rssMiB: { before: mib(before), after: mib(process.memoryUsage().rss) } }, 'socket quiet after a burst: collected garbage');
+            },
+    });
+  }
+
+  /** Full collections run after bursts on the socket. */
+  get idleCollections(): number {
+    return this.#collector.collections;
   }
 
   /** Connections being served now (refused ones not counted). */
@@ -80,6 +101,7 @@ export class RpcServer {
     const server = this.#server;
     this.#server = undefined;
     if (server === undefined) return;
+    this.#collector.close();
     for (const socket of [...this.#connections, ...this.#refused]) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(this.#socketPath, { force: true });
@@ -96,7 +118,12 @@ export class RpcServer {
       this.#refusedInEpisode = 0;
     }
     this.#connections.add(socket);
-    socket.on('close', () => this.#connections.delete(socket));
+    this.#collector.connections(this.#connections.size);
+    socket.on('close', () => {
+      this.#connections.delete(socket);
+      this.#collector.noteClosed(socket.bytesRead + socket.bytesWritten);
+      this.#collector.connections(this.#connections.size + this.#refused.size);
+    });
     void serveConnection(socket, (request) => this.#dispatch(request), {
       logger: this.#logger,
       frameBudget: this.#budget,
@@ -118,7 +145,11 @@ export class RpcServer {
       return;
     }
     this.#refused.add(socket);
-    socket.on('close', () => this.#refused.delete(socket));
+    socket.on('close', () => {
+      this.#refused.delete(socket);
+      this.#collector.noteClosed(0);
+      this.#collector.connections(this.#connections.size + this.#refused.size);
+    });
     const message = `nativeip-ipamd is serving ${this.#connections.size} connections, its limit (${max}); try again`;
     endConnection(socket, this.#limits.closeGraceMs, encodeFrame({ v: PROTOCOL_VERSION, id: 0, error: rpcErrorBody('ConnectionLimit', message) }));
   }
@@ -127,4 +158,8 @@ export class RpcServer {
     const handler = this.#handlers[request.method] as (params: unknown) => unknown;
     return handler(request.params);
   }
+}
+
+function mib(bytes: number): number {
+  return Math.round((bytes / 1024 / 1024) * 10) / 10;
 }
