@@ -3,8 +3,9 @@
  * a daemon that goes quiet after a flood (hundreds of peers sending frames, or never reading
  * their replies) keeps that garbage resident for good: the socket-attack bench measured 217 MiB a
  * minute after 500 peers each sent 1,000 requests, and 103 MiB after one forced full collection.
- * So once the socket has no connection left for `quietMs`, and enough bytes have crossed it since
- * the last collection to make one worth it, the daemon collects once (`global.gc`, exposed by the
+ * So once the socket has had at most `quietConnections` connections open for `quietMs` (the burst
+ * is over; the container runtime's periodic CNI STATUS and the odd ADD go on), and enough bytes
+ * have crossed it since the last collection to make one worth it, the daemon collects once (`global.gc`, exposed by the
  * launcher's --expose-gc). A full collection of a ~100 MiB heap takes tens of milliseconds; the
  * threshold and the interval bound how often that can happen.
  */
@@ -16,8 +17,10 @@ export interface IdleCollectorOptions {
   readonly thresholdBytes: number;
   /** What one connection leaves behind besides its bytes (socket objects, read buffers). */
   readonly connectionBytes: number;
-  /** How long the socket must stay without connections. */
+  /** How long the socket must stay at or below `quietConnections` open connections. */
   readonly quietMs: number;
+  /** Open connections that still count as quiet: ordinary traffic, not a burst. */
+  readonly quietConnections: number;
   /** Least time between two collections. */
   readonly minIntervalMs: number;
   readonly clock?: () => number;
@@ -27,11 +30,11 @@ export interface IdleCollectorOptions {
  * 32 MiB: two shared partial-frame budgets' worth. A connection counts 16 KiB besides its bytes
  * (2,100 idle connections left ~10 MiB resident in the socket-limits test), so ordinary pod churn,
  * a few KiB per CNI call, triggers a collection about once per 1,500 calls, and only after 1 s
- * without any connection; at most one each 10 s (a full collection of a 250 MiB heap blocks for
+ * with at most 8 connections open (a node's ordinary concurrent CNI calls); at most one each 10 s (a full collection of a 250 MiB heap blocks for
  * ~0.1 s: at most 1 % of the time, and only while bursts keep coming). A minute between
  * collections left a burst that followed another one uncollected for that minute (bench).
  */
-export const DEFAULT_IDLE_COLLECTOR = { thresholdBytes: 32 * 1024 * 1024, connectionBytes: 16 * 1024, quietMs: 1_000, minIntervalMs: 10_000 } as const;
+export const DEFAULT_IDLE_COLLECTOR = { thresholdBytes: 32 * 1024 * 1024, connectionBytes: 16 * 1024, quietMs: 1_000, quietConnections: 8, minIntervalMs: 10_000 } as const;
 
 export class IdleCollector {
   readonly #options: IdleCollectorOptions;
@@ -40,6 +43,7 @@ export class IdleCollector {
   #lastMs = -Infinity;
   #timer: NodeJS.Timeout | undefined;
   #collections = 0;
+  #open = 0;
 
   constructor(options: IdleCollectorOptions) {
     this.#options = options;
@@ -56,9 +60,10 @@ export class IdleCollector {
     this.#bytes += bytes + this.#options.connectionBytes;
   }
 
-  /** The socket has `open` connections now; at 0 the quiet period starts, above it ends. */
+  /** The socket has `open` connections now: at or below quietConnections the quiet period runs, above it ends. */
   connections(open: number): void {
-    if (open > 0) {
+    this.#open = open;
+    if (open > this.#options.quietConnections) {
       this.#cancel();
       return;
     }
@@ -75,6 +80,7 @@ export class IdleCollector {
   }
 
   #collect(): void {
+    if (this.#open > this.#options.quietConnections) return;
     const now = this.#clock();
     if (now - this.#lastMs < this.#options.minIntervalMs) {
       // Too soon: try again once the interval has passed, if still quiet then.
