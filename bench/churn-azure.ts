@@ -27,6 +27,11 @@ export const AZURE_POLICIES: readonly Policy[] = [
   { name: 'WARM_IP_TARGET=5, MINIMUM_IP_TARGET=10', env: { WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' } },
 ];
 
+/** What moved when the simulator stopped running its own copy of the Azure provider (issue 10). */
+const MOVED_SINCE_THE_COPY = [
+  'Until 2026-12-03 the simulator ran its own copy of the provider (`bench/churn/sim-azure.ts`); since then it runs the real `AzureProvider`. The burst rows and steady adaptive row are the copy\'s (but for 2,249 → 2,248 idle address-hours); the others moved by at most 3 % (steady IP targets 10,079 → 10,061 PUTs; diurnal adaptive 303 → 294 PUTs, 2,131 → 2,117 address-hours; diurnal IP targets 7,515 → 7,518), for two reasons, neither in the provider\'s logic: the in-process ARM completes a NIC operation when it is due, as the https emulator\'s timer does, and IMDS shows it from then, where the copy completed it only at the next ARM request of any node (so IMDS showed it up to a poll later); and the real provider reads IMDS\'s instance document before each describe (5 ms) to learn its NICs\' subnets, which the copy took from the state. With both made as in the copy, the real provider gives the copy\'s figures (steady IP targets 10,079 PUTs, diurnal adaptive 303).',
+].join('\n');
+
 const CALL_LABELS: Readonly<Record<string, string>> = {
   GetNetworkInterface: 'GET NIC',
   PutNetworkInterface: 'PUT NIC',
@@ -135,6 +140,8 @@ if (!process.argv.includes('--no-write') && external === undefined) {
       readsFinding(),
       `- A pod that finds no free address waits for a whole NIC PUT (the operation, ${(arm.operation / 1000).toFixed(0)} s, plus polling), not a 0.3 s assign as on EC2: on Azure a pool that runs dry costs far more, and a burst larger than the band waits one PUT.`,
       `- Throttled writes: ${results.reduce((sum, r) => sum + r.throttledCalls, 0)} over all runs; ${new Set(traces.flatMap((t) => t.events.map((e) => e.node))).size > 10 ? '' : 'at 10 nodes '}the subscription's 200-write burst and 10 per s are far from reached, and writes to one NIC never meet another operation since each node serialises them.`,
+      '',
+      MOVED_SINCE_THE_COPY,
     ].join('\n'),
     { after: 'churn' },
   );
