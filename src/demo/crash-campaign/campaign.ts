@@ -56,6 +56,15 @@ export interface CampaignOptions {
   readonly odds?: RoundOdds;
   /** The cloud emulator's faults, injected during some rounds' storms (cloud-faults.ts). Unset: none. */
   readonly faults?: { readonly cloud: 'aws' | 'azure'; readonly plan: CloudFaults; readonly choices: FaultChoices };
+  /**
+   * How long a round's cloud faults last at most (from the storm's start). The storm's pod changes
+   * and a daemon restarted or taking over in it run under them; a daemon starting must read the
+   * node from the cloud (on Azure three ARM reads per try, each failing 20 % of the time in a
+   * fault round) and backs off between tries up to 30 s, so faults that lasted until the daemon
+   * answered could outlast the 60 s it is given (the Azure campaign, seed 2, stopped so at round
+   * 640). A flaky cloud for a while, then a cloud that answers. Default 10 s.
+   */
+  readonly faultWindowMs?: number;
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -102,9 +111,11 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
     for (round = 1; round <= options.rounds || report.kills < (options.minKills ?? 0); round += 1) {
       const plan = planRound(random, options.odds, turn);
       const faults = options.faults === undefined ? undefined : roundFaults(options.faults.cloud, random, options.faults.choices);
+      let faultWindow: NodeJS.Timeout | undefined;
       if (faults !== undefined) {
         options.faults!.plan.set(faults);
         report.faultRounds += 1;
+        faultWindow = setTimeout(() => options.faults?.plan.clear(), options.faultWindowMs ?? 10_000);
       }
       try {
         await runRound(plan, pods, options, random, report);
@@ -116,6 +127,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
         break;
       } finally {
         // The node settles without faults: the checks see what the daemon made of them.
+        clearTimeout(faultWindow);
         options.faults?.plan.clear();
       }
       const live = pods.live();
