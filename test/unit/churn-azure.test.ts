@@ -26,7 +26,7 @@ function setup(options: { throttling?: boolean | { capacity: number; refillPerSe
 /** Runs `work` while the virtual clock advances, and returns its outcome. */
 const run = <T>(clock: VirtualClock, work: Promise<T>, horizonMs = 600_000): Promise<T> => clock.drive(work, { stepMs: 1_000, horizonMs });
 
-describe('SimAzureProvider', () => {
+describe('a simulated Azure node (the real AzureProvider on the emulated ARM)', () => {
   it('describes the VM: one NIC of 256 configurations, its capacity, our addresses only', async () => {
     const { clock, sub, provider, nicId } = setup();
     sub.state.addForeignConfig(nicId, 'someone-else');
