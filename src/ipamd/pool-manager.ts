@@ -22,7 +22,8 @@ import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlo
 import { SerialQueue } from '../core/serial-queue.js';
 import { PoolCloudSync } from './pool-cloud-sync.js';
 import { PoolReconciler } from './pool-reconciler.js';
-import { CoalescedDelay, sleepUnref } from './pool-timers.js';
+import { sleepUnref } from '../core/sleep.js';
+import { CoalescedDelay } from './pool-timers.js';
 import type { ReconcileCounts } from './reconcile-gate.js';
 
 export interface PoolManagerOptions {

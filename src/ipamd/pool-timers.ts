@@ -1,9 +1,5 @@
 /** Timers the pool manager uses; none keeps the process alive. */
 
-/** Resolves after `ms` on the real clock. */
-export function sleepUnref(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 /** Runs a task once, `delayMs` after the first of a burst of requests for it. */
 export class CoalescedDelay {

@@ -3,6 +3,7 @@
  * a short-lived one inside a pod's namespace per addPod / checkPod; host links are deleted by a
  * worker thread (LinkReaper) so the kernel's slow veth deletion never stalls the event loop.
  */
+import { sleep } from '../../core/sleep.js';
 import { randomBytes } from 'node:crypto';
 import {
   DatapathError,
@@ -55,9 +56,6 @@ export interface NetlinkDatapathOptions {
 
 const DEFAULT_ATTACH_TIMEOUT_MS = 30_000;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** NetnsError messages already say what is wrong with the path; others get errno text. */
 function reason(err: unknown): string {

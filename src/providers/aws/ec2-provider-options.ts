@@ -76,11 +76,6 @@ export interface Ec2ProviderOptions {
  */
 export const DEFAULT_EC2_REQUEST_TIMEOUT_MS = 10_000;
 
-export const SILENT_LOGGER: AwsProviderLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-export function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** The provider's clock: the injected one, else the real one. */
 export function nowOf(options: Ec2ProviderOptions): Date {

@@ -7,7 +7,9 @@ import type { CloudInterface, CloudProvider, CreateInterfaceOptions, NodeObserva
 import { describeNodeSnapshot, newEc2Gateway, nodeFactsOf, observeNodeFromImds, readImdsNode } from './ec2-discovery.js';
 import type { Ec2Api } from './ec2-api.js';
 import { assignEniPrefixes, assignSecondaryIps, checkCount, createAttachedEni } from './ec2-grow.js';
-import { SILENT_LOGGER, defaultSleep, type AwsProviderLogger, type Ec2ProviderOptions } from './ec2-provider-options.js';
+import { SILENT_LOGGER } from '../../core/silent-logger.js';
+import { sleep as defaultSleep } from '../../core/sleep.js';
+import type { AwsProviderLogger, Ec2ProviderOptions } from './ec2-provider-options.js';
 import { resolveUnfinished, settleDeleteOnTermination } from './ec2-resume.js';
 import type { Ec2Session, KnownEni, NodeFacts, UnfinishedEniWork } from './ec2-session.js';
 import { deleteManagedEni, unassignEniPrefixes, unassignSecondaryIps } from './ec2-shrink.js';

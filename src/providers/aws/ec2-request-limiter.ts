@@ -6,6 +6,7 @@
  * own limiter, so a fleet can still drain the account's buckets together; what reaches EC2 from
  * one node is at most what EC2 would admit from it alone.
  */
+import { sleepUnref as defaultSleep } from '../../core/sleep.js';
 import { TokenBucket, type TokenBucketSpec } from '../../core/token-bucket.js';
 import { EC2_ACTION_CLASSES, EC2_REQUEST_BUCKETS, type Ec2RequestClass } from '../../core/ec2-request-classes.js';
 
@@ -60,9 +61,6 @@ export const DEFAULT_BUDGET_SHARE = 0.9;
  */
 const RELEASE_CLASSES: ReadonlySet<Ec2RequestClass> = new Set<Ec2RequestClass>(['eniMutation', 'attachDetach']);
 
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 export class Ec2RequestLimiter {
   readonly #sleep: (ms: number) => Promise<void>;

@@ -3,6 +3,7 @@
  * expires and re-fetched when IMDS answers 401; each GET carries `X-aws-ec2-metadata-token`.
  * Uses global fetch with a per-request timeout and a few retries for transient failures.
  */
+import { sleep as defaultSleep } from '../../core/sleep.js';
 import { ImdsError } from './error-mapping.js';
 import type { ImdsApi } from './imds-api.js';
 
@@ -32,9 +33,6 @@ interface Token {
   readonly expiresAt: number;
 }
 
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;

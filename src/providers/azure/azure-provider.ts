@@ -10,6 +10,8 @@
  * checkpoint before it is sent and while its long-running operation runs, so a daemon killed
  * mid-operation finishes that operation on restart instead of issuing a second PUT.
  */
+import { SILENT_LOGGER } from '../../core/silent-logger.js';
+import { sleep as defaultSleep } from '../../core/sleep.js';
 import type { TokenCredential } from '@azure/core-auth';
 import { CloudError, type CloudInterface, type CloudProvider, type NodeObservation, type NodeSnapshot } from '../../core/types.js';
 import { EtagMismatch, OutcomeUnknown, type ArmApi, type ConfigChange, type NicState, type WriteHandle } from './arm-api.js';
@@ -70,11 +72,6 @@ interface NodeFacts {
   readonly kind: VmKind;
 }
 
-const SILENT: AzureProviderLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export class AzureProvider implements CloudProvider {
   readonly name = 'azure';
@@ -97,7 +94,7 @@ export class AzureProvider implements CloudProvider {
 
   constructor(options: AzureProviderOptions) {
     this.#options = options;
-    this.#log = options.logger ?? SILENT;
+    this.#log = options.logger ?? SILENT_LOGGER;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#clock = options.clock ?? Date.now;
     this.#imds =
