@@ -15,7 +15,7 @@
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmulatedCluster, type ClusterNode } from '../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
 import { seededRandom } from '../src/core/seeded-random.js';
@@ -24,6 +24,7 @@ import { DAEMON_USER, KubeNode } from './lib/kube-node.js';
 import { MachineLoadSampler, describeLoad } from './lib/machine-load.js';
 import { sampleProcess } from './lib/proc.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
+import { startAwsCluster, type AwsCluster } from '../src/emulator/aws/cluster.js';
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -50,7 +51,6 @@ const RETRY_MS = 10_000;
 const DRAIN_WAIT_MS = 90_000;
 /** NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`. */
 const BIN_DIR = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
-
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   const phases: Phase[] = [];
   const rss: { atMs: number; kib: number }[] = [];
   let kube: KubeNode | undefined;
-  let cluster: EmulatedCluster | undefined;
+  let cluster: AwsCluster | undefined;
   let pods: Pods | undefined;
   try {
     kube = await KubeNode.start({
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     });
     const startup: Phase = { name: 'start-up', fromMs: Date.now(), toMs: 0 };
     phases.push(startup);
-    cluster = await EmulatedCluster.start({
+    cluster = await startAwsCluster({
       prefix: PREFIX,
       nodes: 1,
       instanceType: INSTANCE_TYPE,

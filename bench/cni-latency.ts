@@ -12,11 +12,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EmulatedCluster, type ClusterNode } from '../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
 import { execCni, resultAddress, type CniExec, type CniExecOutcome } from './lib/cni-exec.js';
 import { REPO_ROOT, machineLine, mean, ms, percentile, writeSection } from './lib/report.js';
+import { startAwsCluster } from '../src/emulator/aws/cluster.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const WRITE = !process.argv.includes('--no-write');
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   // A pool that stays warm through every phase: each released address cools down for the
   // default 30 s, so the node keeps enough addresses for all cycles and bursts without growing.
   const minimum = Math.min(700, CYCLES + WARMUP + BURST * BURST_ROUNDS + 50);
-  const cluster = await EmulatedCluster.start({
+  const cluster = await startAwsCluster({
     prefix: PREFIX,
     nodes: 1,
     instanceType: 'm5.16xlarge',

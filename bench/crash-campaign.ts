@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCrashCampaign, type CampaignOptions, type CampaignReport } from '../src/demo/crash-campaign/campaign.js';
 import { awsCloudView, azureCloudView } from '../src/demo/crash-campaign/cloud-views.js';
-import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
 import { buildRevision } from './lib/build-revision.js';
 import { MachineLoadSampler, describeLoad } from './lib/machine-load.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
+import { startAwsCluster, type AwsCluster } from '../src/emulator/aws/cluster.js';
+import { startAzureCluster, type AzureCluster } from '../src/emulator/azure/cluster.js';
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -39,10 +40,10 @@ async function runOn(cloud: 'aws' | 'azure'): Promise<CloudRun> {
   const workDir = await mkdtemp(join(tmpdir(), `nativeip-crash-${cloud}-`));
   const prefix = cloud === 'aws' ? 'bcr-a-' : 'bcr-z-';
   const common = { prefix, nodes: 1, binDir: BIN_DIR, workDir, daemonEnv: DAEMON_ENV };
-  const cluster = cloud === 'aws' ? await EmulatedCluster.start({ ...common, instanceType: 't3.medium' }) : await EmulatedCluster.startAzure({ ...common, nicsPerVm: 1 });
+  const cluster = cloud === 'aws' ? await startAwsCluster({ ...common, instanceType: 't3.medium' }) : await startAzureCluster({ ...common, nicsPerVm: 1 });
   const node = cluster.nodes[0]!;
   try {
-    const view = cloud === 'aws' ? awsCloudView((cluster as EmulatedCluster).emulator, node.instanceId) : azureCloudView((cluster as Awaited<ReturnType<typeof EmulatedCluster.startAzure>>).emulator, node.instanceId);
+    const view = cloud === 'aws' ? awsCloudView((cluster as AwsCluster).emulator, node.instanceId) : azureCloudView((cluster as AzureCluster).emulator, node.instanceId);
     const options: CampaignOptions = {
       daemon: {
         node,

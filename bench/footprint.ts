@@ -18,7 +18,6 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
 import { callDaemon } from '../src/rpc/client.js';
 import { buildRevision } from './lib/build-revision.js';
@@ -26,6 +25,7 @@ import { KubeNode } from './lib/kube-node.js';
 import { MachineLoadSampler, describeLoad, type MachineLoad } from './lib/machine-load.js';
 import { sampleProcess } from './lib/proc.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
+import { startAwsCluster, type AwsCluster } from '../src/emulator/aws/cluster.js';
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -109,11 +109,11 @@ async function measure(kubernetes: boolean): Promise<FootprintResult> {
   const load = new MachineLoadSampler();
   load.start();
   let kube: KubeNode | undefined;
-  let cluster: EmulatedCluster | undefined;
+  let cluster: AwsCluster | undefined;
   const names: string[] = [];
   try {
     if (kubernetes) kube = await KubeNode.start({ nodeName: NODE_NAME, capacityPods: CAPACITY_PODS, namespaces: [NAMESPACE], workDir });
-    cluster = await EmulatedCluster.start({
+    cluster = await startAwsCluster({
       prefix: PREFIX,
       nodes: 1,
       instanceType: 'm5.16xlarge',

@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns, runPlugin } from '../src/demo/pods.js';
 import { sampleProcess } from './lib/proc.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
+import { startAwsCluster } from '../src/emulator/aws/cluster.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const CYCLES = Number(positional[0] ?? 2000);
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/soak needs root (network namespaces)');
   const workDir = await mkdtemp(join(tmpdir(), 'nativeip-soak-'));
   const binDir = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
-  const cluster = await EmulatedCluster.start({
+  const cluster = await startAwsCluster({
     prefix: PREFIX,
     nodes: 1,
     instanceType: 'm5.4xlarge',

@@ -14,13 +14,13 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmulatedCluster } from '../src/demo/emulated-cluster.js';
 import { connectPeers, errorOf, peakRssMiB, rssMiB, serverConnections, stalledFrame, statusRequests, type Peer } from '../src/demo/socket-attack.js';
 import { callDaemon } from '../src/rpc/client.js';
 import { MAX_FRAME_BYTES } from '../src/rpc/protocol.js';
 import { buildRevision } from './lib/build-revision.js';
 import { MachineLoadSampler, describeLoad } from './lib/machine-load.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
+import { startAwsCluster } from '../src/emulator/aws/cluster.js';
 
 const WRITE = !process.argv.includes('--no-write');
 const BIN_DIR = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'nativeip-socket-bench-'));
   const load = new MachineLoadSampler();
   load.start();
-  const cluster = await EmulatedCluster.start({ prefix: 'bsa-', nodes: 1, instanceType: 't3.medium', binDir: BIN_DIR, workDir, daemonEnv: { NATIVEIP_LOG_LEVEL: 'info' } });
+  const cluster = await startAwsCluster({ prefix: 'bsa-', nodes: 1, instanceType: 't3.medium', binDir: BIN_DIR, workDir, daemonEnv: { NATIVEIP_LOG_LEVEL: 'info' } });
   const node = cluster.nodes[0]!;
   const pid = node.process!.pid!;
   const status = async (): Promise<{ ok: true; ms: number } | { ok: false; message: string }> => {

@@ -1,29 +1,26 @@
 /**
- * A whole emulated cluster on one machine: the EC2 (or Azure) emulator, the network-namespace
- * fabric and one real nativeip-ipamd process per node. Used by `nativeip demo` and the e2e tests.
- * Needs root (network namespaces).
+ * A whole emulated cluster on one machine: a cloud's emulator, the network-namespace fabric and
+ * one real nativeip-ipamd process per node. Used by `nativeip demo` and the e2e tests. Needs root
+ * (network namespaces). Which cloud is the recipe's: each emulator folder has one
+ * (`src/emulator/<cloud>/cluster.ts`); this file names no cloud.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions } from '../emulator/aws/index.js';
-import { startAzureEmulator, type AzureEmulator, type AzureEmulatorOptions } from '../emulator/azure/index.js';
-import { AwsFabric, AzureFabric } from '../emulator/fabric/index.js';
 import { callDaemon } from '../rpc/client.js';
 import type { StatusResult } from '../rpc/protocol.js';
 
-export interface EmulatedClusterOptions {
+/** What every emulated cluster takes, whatever the cloud. */
+export interface ClusterOptions {
   /** Namespace prefix, e.g. `nip-`. */
   readonly prefix: string;
   readonly nodes: number;
-  readonly instanceType: string;
   /** Directory holding the built nativeip-ipamd. */
   readonly binDir: string;
   /** Sockets, checkpoints and logs go here. */
   readonly workDir: string;
   /** Extra daemon environment (WARM_IP_TARGET, …). */
   readonly daemonEnv?: Readonly<Record<string, string>>;
-  readonly emulator?: AwsEmulatorOptions;
 }
 
 export interface ClusterNode {
@@ -37,25 +34,31 @@ export interface ClusterNode {
   process: ChildProcess | undefined;
 }
 
-/** An emulated Azure cluster: VMs (each with `nicsPerVm` NICs) in one VNet. */
-export interface AzureClusterOptions {
-  /** Namespace prefix, e.g. `nip-az-`. */
-  readonly prefix: string;
-  readonly nodes: number;
-  /** NICs per VM, the primary included. Default 1. */
-  readonly nicsPerVm?: number;
-  readonly binDir: string;
-  readonly workDir: string;
-  readonly daemonEnv?: Readonly<Record<string, string>>;
-  readonly emulator?: AzureEmulatorOptions;
-}
-
 /** What the cluster needs of an emulator and a fabric: that they can be closed. */
-interface Closable {
+export interface Closable {
   close(): Promise<void>;
 }
 
-export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closable = AwsFabric> {
+/** One emulated node as its cloud's recipe made it: the instance and its daemon's cloud variables. */
+export interface RecipeNode {
+  readonly instanceId: string;
+  /** The network namespace that is the instance. */
+  readonly netnsPath: string;
+  /** The daemon variables that point it at the emulated cloud. */
+  readonly cloudEnv: Readonly<Record<string, string>>;
+}
+
+/** How a cloud's emulator folder starts an emulated cluster (see EmulatedCluster.launch). */
+export interface ClusterRecipe<E extends Closable, F extends Closable> {
+  /** Removes namespaces an earlier run with this prefix left. */
+  cleanupStale(prefix: string): Promise<void>;
+  startEmulator(): Promise<E>;
+  startFabric(emulator: E, prefix: string): Promise<F>;
+  /** Creates node `index` (1-based) and waits until the fabric has it. */
+  addNode(emulator: E, fabric: F, index: number, workDir: string): Promise<RecipeNode>;
+}
+
+export class EmulatedCluster<E extends Closable, F extends Closable> {
   readonly emulator: E;
   readonly fabric: F;
   readonly nodes: readonly ClusterNode[];
@@ -80,60 +83,21 @@ export class EmulatedCluster<E extends Closable = AwsEmulator, F extends Closabl
     return cluster;
   }
 
-  /** Starts the emulator and fabric, launches the instances and starts a daemon on each. */
-  static async start(options: EmulatedClusterOptions): Promise<EmulatedCluster> {
-    await AwsFabric.cleanupStale(options.prefix);
+  /** Starts the cloud's emulator and fabric (the recipe's), its nodes, and a daemon on each. */
+  static async launch<E2 extends Closable, F2 extends Closable>(recipe: ClusterRecipe<E2, F2>, options: ClusterOptions): Promise<EmulatedCluster<E2, F2>> {
+    await recipe.cleanupStale(options.prefix);
     await mkdir(options.workDir, { recursive: true, mode: 0o700 });
-    const emulator = await startAwsEmulator({ host: '127.0.0.1', port: 0, ...options.emulator });
-    let fabric: AwsFabric | undefined;
+    const emulator = await recipe.startEmulator();
+    let fabric: F2 | undefined;
     try {
-      fabric = await AwsFabric.start(emulator, { prefix: options.prefix });
+      fabric = await recipe.startFabric(emulator, options.prefix);
       const nodes: ClusterNode[] = [];
       for (let i = 1; i <= options.nodes; i += 1) {
-        const launched = await emulator.launchInstance({ instanceType: options.instanceType });
-        await fabric.whenSynced();
+        const made = await recipe.addNode(emulator, fabric, i, options.workDir);
         const name = `node${i}`;
-        const paths = await nodePaths(options.workDir, name, fabric.nodeNetnsPath(launched.instanceId));
-        const env = daemonEnvironment(emulator, launched.imdsUrl, paths, options.daemonEnv ?? {});
-        const node: ClusterNode = { name, instanceId: launched.instanceId, ...paths, env, process: undefined };
-        nodes.push(node);
-      }
-      return await EmulatedCluster.#startDaemons(options, emulator, fabric, nodes);
-    } catch (error) {
-      await closeQuietly(fabric, emulator);
-      throw error;
-    }
-  }
-
-  /**
-   * Starts the Azure emulator (ARM over https with its own certificate, one IMDS per VM) and the
-   * fabric, creates the VMs and starts a daemon on each. The daemons run with NATIVEIP_CLOUD unset
-   * (auto): they find Azure by asking both metadata services, which both point at the VM's IMDS.
-   */
-  static async startAzure(options: AzureClusterOptions): Promise<EmulatedCluster<AzureEmulator, AzureFabric>> {
-    await AzureFabric.cleanupStale(options.prefix);
-    await mkdir(options.workDir, { recursive: true, mode: 0o700 });
-    const emulator = await startAzureEmulator({ host: '127.0.0.1', port: 0, ...options.emulator });
-    let fabric: AzureFabric | undefined;
-    try {
-      const caBundle = join(options.workDir, 'arm-ca.pem');
-      await writeFile(caBundle, emulator.caCert, { mode: 0o644 });
-      fabric = await AzureFabric.start(emulator, { prefix: options.prefix });
-      const nodes: ClusterNode[] = [];
-      for (let i = 1; i <= options.nodes; i += 1) {
-        const vm = await emulator.createVm({ name: `node${i}`, nics: options.nicsPerVm ?? 1 });
-        await fabric.whenSynced();
-        const paths = await nodePaths(options.workDir, `node${i}`, fabric.nodeNetnsPath(vm.vmId));
-        const env = {
-          ...nodeDaemonEnvironment(paths),
-          NATIVEIP_AZURE_ARM_ENDPOINT: emulator.armUrl,
-          NATIVEIP_AZURE_ARM_CA_BUNDLE: caBundle,
-          NATIVEIP_AZURE_IMDS_ENDPOINT: vm.imdsUrl,
-          // Why: NATIVEIP_CLOUD=auto probes AWS's IMDS too; keep that probe on loopback.
-          AWS_EC2_METADATA_SERVICE_ENDPOINT: vm.imdsUrl,
-          ...options.daemonEnv,
-        };
-        nodes.push({ name: `node${i}`, instanceId: vm.vmId, ...paths, env, process: undefined });
+        const paths = await nodePaths(options.workDir, name, made.netnsPath);
+        const env = { ...nodeDaemonEnvironment(paths), ...made.cloudEnv, ...options.daemonEnv };
+        nodes.push({ name, instanceId: made.instanceId, ...paths, env, process: undefined });
       }
       return await EmulatedCluster.#startDaemons(options, emulator, fabric, nodes);
     } catch (error) {
@@ -227,20 +191,6 @@ function nodeDaemonEnvironment(node: NodePaths): Record<string, string> {
     NATIVEIP_HOST_NETNS: node.netnsPath,
     NATIVEIP_LOG_FILE: node.logFile,
     NATIVEIP_LOG_LEVEL: 'debug',
-  };
-}
-
-function daemonEnvironment(emulator: AwsEmulator, imdsUrl: string, node: NodePaths, extra: Readonly<Record<string, string>>): Record<string, string> {
-  return {
-    ...nodeDaemonEnvironment(node),
-    AWS_ENDPOINT_URL_EC2: emulator.ec2Url,
-    AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl,
-    AWS_REGION: emulator.region,
-    AWS_ACCESS_KEY_ID: 'emulated',
-    AWS_SECRET_ACCESS_KEY: 'emulated',
-    CLUSTER_NAME: 'nativeip-demo',
-    NATIVEIP_CLOUD: 'aws',
-    ...extra,
   };
 }
 

@@ -6,11 +6,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { ping, tcpConnect, tcpEcho } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress } from './support/cnitool.js';
 import { podLeftovers, tearDownCluster } from './support/cluster.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const PREFIX = 'e2a-';
 const skip = e2eSkipReason();
@@ -26,7 +27,7 @@ interface Pod {
 
 describe.skipIf(skip !== undefined)('AWS end to end (cnitool → nativeip-cni → nativeip-ipamd → emulated EC2)', () => {
   let workDir: string;
-  let cluster: EmulatedCluster;
+  let cluster: AwsCluster;
   const cni = new Map<ClusterNode, CniTool>();
   const pods: Pod[] = [];
 
@@ -56,7 +57,7 @@ describe.skipIf(skip !== undefined)('AWS end to end (cnitool → nativeip-cni �
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-e2e-'));
-    cluster = await EmulatedCluster.start({ prefix: PREFIX, nodes: 2, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
+    cluster = await startAwsCluster({ prefix: PREFIX, nodes: 2, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
     for (const node of cluster.nodes) {
       const tool = await CniTool.withConflist(join(workDir, `netconf-${node.name}`), {
         cniVersion: '1.0.0',

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns } from '../../src/demo/pods.js';
-import type { AzureEmulator } from '../../src/emulator/azure/index.js';
-import { ping, tcpConnect, tcpEcho, type AzureFabric } from '../../src/emulator/fabric/index.js';
+import { ping, tcpConnect, tcpEcho } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress } from './support/cnitool.js';
 import { podLeftovers, tearDownCluster } from './support/cluster.js';
+import { startAzureCluster, type AzureCluster } from '../../src/emulator/azure/cluster.js';
 
 const execFileAsync = promisify(execFile);
 const PREFIX = 'az-';
@@ -32,7 +32,7 @@ interface Pod {
 
 describe.skipIf(skip !== undefined)('Azure end to end (cnitool → nativeip-cni → nativeip-ipamd → emulated ARM)', () => {
   let workDir: string;
-  let cluster: EmulatedCluster<AzureEmulator, AzureFabric>;
+  let cluster: AzureCluster;
   const cni = new Map<ClusterNode, CniTool>();
   const pods: Pod[] = [];
 
@@ -62,7 +62,7 @@ describe.skipIf(skip !== undefined)('Azure end to end (cnitool → nativeip-cni 
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-e2e-az-'));
-    cluster = await EmulatedCluster.startAzure({
+    cluster = await startAzureCluster({
       prefix: PREFIX,
       nodes: 2,
       nicsPerVm: 2,

@@ -8,9 +8,10 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns, runPlugin } from '../../src/demo/pods.js';
 import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const PREFIX = 'e2b-';
 const skip = e2eSkipReason();
@@ -35,13 +36,13 @@ function decodeFirstFrame(bytes: Buffer): { error?: { code: string; message: str
 
 describe.skipIf(skip !== undefined)('bad input against the real binaries', () => {
   let workDir: string;
-  let cluster: EmulatedCluster;
+  let cluster: AwsCluster;
   let node: ClusterNode;
   let netnsPath: string;
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-bad-'));
-    cluster = await EmulatedCluster.start({ prefix: PREFIX, nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
+    cluster = await startAwsCluster({ prefix: PREFIX, nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
     node = cluster.nodes[0]!;
     netnsPath = await createPodNetns(`${PREFIX}pod`);
   }, 180_000);

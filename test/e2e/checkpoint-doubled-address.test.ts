@@ -14,17 +14,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { nodeLeftovers } from '../../src/demo/leftovers.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { callDaemon } from '../../src/rpc/client.js';
 import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
 import { tearDownCluster } from './support/cluster.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const execFileAsync = promisify(execFile);
 const skip = e2eSkipReason();
 const PREFIX = 'cdb-';
-let cluster: EmulatedCluster | undefined;
+let cluster: AwsCluster | undefined;
 let workDir: string | undefined;
 let node: ClusterNode;
 const podNetns: string[] = [];
@@ -40,7 +41,7 @@ interface SavedAllocation {
 beforeAll(async () => {
   if (skip !== undefined) return;
   workDir = await mkdtemp(join(tmpdir(), 'nativeip-doubled-'));
-  cluster = await EmulatedCluster.start({ prefix: PREFIX, nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir, daemonEnv: { NATIVEIP_RECONCILE_INTERVAL: '1' } });
+  cluster = await startAwsCluster({ prefix: PREFIX, nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir, daemonEnv: { NATIVEIP_RECONCILE_INTERVAL: '1' } });
   node = cluster.nodes[0]!;
 }, 120_000);
 

@@ -11,10 +11,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { execInNetns, tcpConnect, tcpEcho } from '../../src/emulator/fabric/index.js';
 import { CNI_TOOLS, DIST_BIN, e2eSkipReason, type CniOutcome } from './support/cnitool.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const PREFIX = 'c3c-';
 const NETWORK = 'c3c-chain';
@@ -39,7 +40,7 @@ if (skip !== undefined) console.warn(`skipping the CNI chain e2e: ${skip}`);
 describe.skipIf(skip !== undefined)('chain: nativeip-cni → portmap → bandwidth, driven by cnitool', () => {
   let workDir: string;
   let netconf: string;
-  let cluster: EmulatedCluster;
+  let cluster: AwsCluster;
   let node: ClusterNode;
   let nodeNs: string;
   let podNetns: string;
@@ -77,7 +78,7 @@ describe.skipIf(skip !== undefined)('chain: nativeip-cni → portmap → bandwid
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'c3c-'));
     netconf = join(workDir, 'net.d');
-    cluster = await EmulatedCluster.start({ prefix: PREFIX, nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
+    cluster = await startAwsCluster({ prefix: PREFIX, nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
     node = cluster.nodes[0]!;
     nodeNs = node.netnsPath.replace('/run/netns/', '');
     await cluster.waitForPool(node, 1);

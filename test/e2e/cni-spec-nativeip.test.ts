@@ -7,11 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { execInNetns } from '../../src/emulator/fabric/index.js';
 import { CNI_TOOLS, DIST_BIN, e2eSkipReason } from './support/cnitool.js';
 import { cniError, hostObjects, invoke, podIp, specSuite, type AddOut, type Outcome, type PluginUnderTest } from './cni-spec-harness.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const PREFIX = 'c3s-n-';
 const NETWORK = 'c3s-nativeip';
@@ -19,13 +20,13 @@ const skip = e2eSkipReason();
 if (skip !== undefined) console.warn(`skipping the nativeip spec harness: ${skip}`);
 
 let workDir = '';
-let clusterPromise: Promise<EmulatedCluster> | undefined;
+let clusterPromise: Promise<AwsCluster> | undefined;
 
 /** One t3.medium node; MAX_ENI=1 keeps the pool at the primary ENI's 5 addresses, no cooldown. */
-function cluster(): Promise<EmulatedCluster> {
+function cluster(): Promise<AwsCluster> {
   clusterPromise ??= (async () => {
     workDir = await mkdtemp(join(tmpdir(), 'c3s-nativeip-'));
-    return EmulatedCluster.start({
+    return startAwsCluster({
       prefix: PREFIX,
       nodes: 1,
       instanceType: 't3.medium',

@@ -13,10 +13,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../src/cni/datapath/veth-name.js';
 import { seededRandom } from '../../src/core/seeded-random.js';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { ping } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress, type CniOutcome } from './support/cnitool.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const execFileAsync = promisify(execFile);
 const PREFIX = 'c3p-';
@@ -60,7 +61,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 describe.skipIf(skip !== undefined)('110 pods at once, then ADD/DEL storms (cnitool → nativeip-cni → nativeip-ipamd)', () => {
   let workDir: string;
-  let cluster: EmulatedCluster;
+  let cluster: AwsCluster;
   let node: ClusterNode;
   let cni: CniTool;
   const pods = new Map<string, Pod>();
@@ -139,7 +140,7 @@ describe.skipIf(skip !== undefined)('110 pods at once, then ADD/DEL storms (cnit
     // m5.4xlarge: 8 ENIs × 29 secondary addresses. Default warm pool (WARM_ENI_TARGET=1): 29
     // addresses ready, so most of the 110 ADDs wait while the pool grows by whole ENIs. A short
     // cooldown keeps the storms within the instance's 232 addresses however long a run takes.
-    cluster = await EmulatedCluster.start({
+    cluster = await startAwsCluster({
       prefix: PREFIX,
       nodes: 1,
       instanceType: 'm5.4xlarge',

@@ -15,15 +15,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCloudView } from '../../src/demo/crash-campaign/cloud-views.js';
 import { runCrashCampaign } from '../../src/demo/crash-campaign/campaign.js';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
 import { tearDownCluster } from './support/cluster.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const skip = e2eSkipReason();
 const PREFIX = 'crs-';
 const SEED = Number(process.env['NATIVEIP_CAMPAIGN_SEED'] ?? 9);
 const ROUNDS = 40;
-let cluster: EmulatedCluster | undefined;
+let cluster: AwsCluster | undefined;
 let workDir: string | undefined;
 let node: ClusterNode;
 
@@ -34,7 +35,7 @@ beforeAll(async () => {
   // WARM_IP_TARGET=1 makes the pool grow and shrink with the pods (EC2 is called often). A 2 s
   // cooldown keeps the storms within its addresses; a 10 s reconcile lets held addresses go; a 5 s
   // leaked-ENI sweep lets the end be checked soon.
-  cluster = await EmulatedCluster.start({
+  cluster = await startAwsCluster({
     prefix: PREFIX,
     nodes: 1,
     instanceType: 't3.medium',

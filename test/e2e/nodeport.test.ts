@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { execInNetns, tcpConnect, tcpEcho, type TcpEchoServer } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress } from './support/cnitool.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const PREFIX = 'nnpt-';
 const NODE_PORT = 30080;
@@ -32,7 +33,7 @@ interface Pod {
 
 describe.skipIf(skip !== undefined)('NodePort to a pod on a secondary ENI (kube-proxy-like DNAT on the node, emulated VPC)', () => {
   let workDir: string;
-  let cluster: EmulatedCluster;
+  let cluster: AwsCluster;
   let node: ClusterNode;
   let cni: CniTool;
   let nodeIp: string;
@@ -67,7 +68,7 @@ describe.skipIf(skip !== undefined)('NodePort to a pod on a secondary ENI (kube-
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-nodeport-'));
-    cluster = await EmulatedCluster.start({ prefix: PREFIX, nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
+    cluster = await startAwsCluster({ prefix: PREFIX, nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
     node = cluster.nodes[0]!;
     nodeIp = cluster.emulator.topology().instances[0]!.interfaces.find((e) => e.deviceIndex === 0)!.primaryIp;
     cni = await CniTool.withConflist(join(workDir, 'netconf'), {

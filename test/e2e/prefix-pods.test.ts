@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cidrContains, intToIpv4, parseCidr } from '../../src/core/ipv4.js';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import type { EmulatorTopology as Topology } from '../../src/emulator/aws/index.js';
 import { createPodNetns } from '../../src/demo/pods.js';
 import { execInNetns, ping, tcpConnect, tcpEcho } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress } from './support/cnitool.js';
 import { podLeftovers, tearDownCluster } from './support/cluster.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const PREFIX = 'npfx-';
 const FALLBACK_PREFIX = 'npfxf-';
@@ -37,7 +38,6 @@ interface Pod {
   readonly node: ClusterNode;
   address: string;
 }
-
 
 /** The ENI (and, when the address came from one, the prefix) holding `address`. */
 function ownerOf(topology: Topology, address: string) {
@@ -93,7 +93,7 @@ class PodDriver {
     this.#netnsPrefix = netnsPrefix;
   }
 
-  async attach(cluster: EmulatedCluster, workDir: string): Promise<void> {
+  async attach(cluster: AwsCluster, workDir: string): Promise<void> {
     for (const node of cluster.nodes) {
       const tool = await CniTool.withConflist(join(workDir, `netconf-${node.name}`), {
         cniVersion: '1.0.0',
@@ -122,7 +122,7 @@ class PodDriver {
 }
 
 /** DELs every pod, then checks that no veth, route or rule names it and the daemon freed it. */
-async function deleteAllAndCheck(cluster: EmulatedCluster, driver: PodDriver): Promise<void> {
+async function deleteAllAndCheck(cluster: AwsCluster, driver: PodDriver): Promise<void> {
   for (const pod of driver.pods) {
     await driver.del(pod);
     expect(await podLeftovers(pod.node, 'e2e', pod), `leftovers of ${pod.name}`).toEqual([]);
@@ -135,10 +135,10 @@ async function deleteAllAndCheck(cluster: EmulatedCluster, driver: PodDriver): P
 
 describe.skipIf(skip !== undefined)('prefix delegation end to end (real packets from /28 prefix addresses)', () => {
   let workDir: string | undefined;
-  let cluster: EmulatedCluster | undefined;
+  let cluster: AwsCluster | undefined;
   const driver = new PodDriver(PREFIX);
 
-  const c = (): EmulatedCluster => {
+  const c = (): AwsCluster => {
     if (cluster === undefined) throw new Error('cluster did not start');
     return cluster;
   };
@@ -146,7 +146,7 @@ describe.skipIf(skip !== undefined)('prefix delegation end to end (real packets 
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-e2e-prefix-'));
-    cluster = await EmulatedCluster.start({
+    cluster = await startAwsCluster({
       prefix: PREFIX,
       nodes: 2,
       instanceType: INSTANCE_TYPE,
@@ -244,17 +244,17 @@ describe.skipIf(skip !== undefined)('prefix delegation end to end (real packets 
 
 describe.skipIf(skip !== undefined)('prefix delegation fallback on a subnet with no free /28', () => {
   let workDir: string | undefined;
-  let cluster: EmulatedCluster | undefined;
+  let cluster: AwsCluster | undefined;
   const driver = new PodDriver(FALLBACK_PREFIX);
 
-  const c = (): EmulatedCluster => {
+  const c = (): AwsCluster => {
     if (cluster === undefined) throw new Error('cluster did not start');
     return cluster;
   };
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-e2e-prefix-fallback-'));
-    cluster = await EmulatedCluster.start({
+    cluster = await startAwsCluster({
       prefix: FALLBACK_PREFIX,
       nodes: 1,
       instanceType: INSTANCE_TYPE,

@@ -8,13 +8,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { callDaemon } from '../../src/rpc/client.js';
 import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
 import { tearDownCluster } from './support/cluster.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const skip = e2eSkipReason();
-let cluster: EmulatedCluster | undefined;
+let cluster: AwsCluster | undefined;
 let workDir: string | undefined;
 let node: ClusterNode;
 /** The exit of the daemon holding the node's lock, when a test started it. */
@@ -23,7 +24,7 @@ let holderExited: Promise<{ code: number | null; stderr: string }> | undefined;
 beforeAll(async () => {
   if (skip !== undefined) return;
   workDir = await mkdtemp(join(tmpdir(), 'nativeip-single-'));
-  cluster = await EmulatedCluster.start({ prefix: 'one-', nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
+  cluster = await startAwsCluster({ prefix: 'one-', nodes: 1, instanceType: 't3.medium', binDir: DIST_BIN, workDir });
   node = cluster.nodes[0]!;
 }, 120_000);
 

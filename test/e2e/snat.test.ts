@@ -12,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { ping, tcpConnect, tcpEcho, type TcpEchoServer } from '../../src/emulator/fabric/index.js';
 import { CniTool, DIST_BIN, e2eSkipReason, podAddress } from './support/cnitool.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const execFileAsync = promisify(execFile);
 const PREFIX = 'snat-';
@@ -31,7 +32,7 @@ interface Pod {
 
 describe.skipIf(skip !== undefined)('egress SNAT (cnitool → nativeip-cni → nativeip-ipamd, emulated VPC with an internet gateway)', () => {
   let workDir: string;
-  let cluster: EmulatedCluster;
+  let cluster: AwsCluster;
   let node: ClusterNode;
   let cni: CniTool;
   let inetEcho: TcpEchoServer;
@@ -90,7 +91,7 @@ describe.skipIf(skip !== undefined)('egress SNAT (cnitool → nativeip-cni → n
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-snat-'));
     // No cooldown: the second daemon run hands out the first run's addresses again, primary ENI first.
-    cluster = await EmulatedCluster.start({
+    cluster = await startAwsCluster({
       prefix: PREFIX,
       nodes: 1,
       instanceType: 't3.medium',

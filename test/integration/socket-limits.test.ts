@@ -8,11 +8,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { EmulatedCluster, type ClusterNode } from '../../src/demo/emulated-cluster.js';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { RpcServer, type RpcHandlers } from '../../src/ipamd/rpc-server.js';
 import { callDaemon } from '../../src/rpc/client.js';
 import { RpcCallError, RpcServiceError } from '../../src/rpc/errors.js';
@@ -23,6 +21,7 @@ import { REPO_ROOT } from '../support/repo-root.js';
 import { waitFor } from '../support/wait-for.js';
 import { tempDir } from './rpc-helpers.js';
 import { connectPeer, connectPeers, errorOf, rssMiB, stalledFrame, type Peer } from '../../src/demo/socket-attack.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
 
 const MiB = 1024 * 1024;
 const status: StatusResult = {
@@ -161,7 +160,7 @@ if (!runDaemon) console.warn('skipping the real-daemon attacks: they need root (
 
 describe.skipIf(!runDaemon)('socket limits: the built daemon under attack', () => {
   let workDir: string;
-  let cluster: EmulatedCluster;
+  let cluster: AwsCluster;
   let node: ClusterNode;
   let pid: number;
   let baseline: number;
@@ -194,7 +193,7 @@ describe.skipIf(!runDaemon)('socket limits: the built daemon under attack', () =
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'nativeip-limits-daemon-'));
     const binDir = join(REPO_ROOT, 'dist', 'bin');
-    cluster = await EmulatedCluster.start({ prefix: 'skl-', nodes: 1, instanceType: 't3.medium', binDir, workDir, daemonEnv: { NATIVEIP_LOG_LEVEL: 'info' } });
+    cluster = await startAwsCluster({ prefix: 'skl-', nodes: 1, instanceType: 't3.medium', binDir, workDir, daemonEnv: { NATIVEIP_LOG_LEVEL: 'info' } });
     node = cluster.nodes[0] as ClusterNode;
     pid = node.process?.pid ?? 0;
     await cluster.waitForPool(node, 1);

@@ -5,9 +5,10 @@
  * and checks nothing is left behind. Prints pod → address → ENI → node and the EC2 calls made.
  * Exit status 0 only if every check passed. Needs root.
  */
-import { EmulatedCluster } from '../../demo/emulated-cluster.js';
+
 import { addPods, checkPing, checkTcp, deletePods, printCallCounts, printTable, runDemoScript, type DemoPod } from '../../demo/demo-script.js';
 import { tcpEcho } from '../fabric/index.js';
+import { startAwsCluster } from '../../emulator/aws/cluster.js';
 
 const PREFIX = 'nipd-';
 const INSTANCE_TYPE = 't3.medium'; // 3 ENIs × 6 IPv4: 5 pod addresses per ENI
@@ -18,7 +19,7 @@ export function runAwsDemo(args: readonly string[]): Promise<number> {
     prefix: PREFIX,
     workDirPrefix: 'nativeip-demo-',
     banner: `starting the EC2 emulator, 2 × ${INSTANCE_TYPE} nodes and their daemons…`,
-    start: (binDir, workDir) => EmulatedCluster.start({ prefix: PREFIX, nodes: 2, instanceType: INSTANCE_TYPE, binDir, workDir }),
+    start: (binDir, workDir) => startAwsCluster({ prefix: PREFIX, nodes: 2, instanceType: INSTANCE_TYPE, binDir, workDir }),
     async run(demo) {
       const { cluster, checks, pods } = demo;
       await addPods(demo, PODS_PER_NODE, 'demo');

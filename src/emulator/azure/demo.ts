@@ -6,9 +6,10 @@
  * packets, deletes the pods and checks nothing is left. Prints pod → address → IP configuration
  * → NIC → VM and the ARM calls made. Exit status 0 only if every check passed. Needs root.
  */
-import { EmulatedCluster } from '../../demo/emulated-cluster.js';
+
 import { addPods, checkPing, checkTcp, deletePods, printCallCounts, printTable, runDemoScript } from '../../demo/demo-script.js';
 import { tcpEcho } from '../fabric/index.js';
+import { startAzureCluster } from '../../emulator/azure/cluster.js';
 
 const PREFIX = 'nipz-';
 const PODS_PER_NODE = [4, 2];
@@ -21,7 +22,7 @@ export function runAzureDemo(args: readonly string[]): Promise<number> {
     workDirPrefix: 'nativeip-demo-azure-',
     banner: `starting the Azure emulator (NIC writes take ${ARM_LATENCY_MS / 1000} s), 2 VMs (node1 with 2 NICs) and their daemons…`,
     start: (binDir, workDir) =>
-      EmulatedCluster.startAzure({
+      startAzureCluster({
         prefix: PREFIX,
         nodes: 2,
         nicsPerVm: 2,
