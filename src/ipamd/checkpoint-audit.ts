@@ -11,12 +11,16 @@
  *   The one whose address the kernel routes over its host veth keeps it, else the most recent;
  *   the other is dropped and reported. Its address, if a pod still uses it, is held from the
  *   kernel like any address no allocation records (held-addresses.ts).
- * - An allocation whose host veth the kernel routes another address over, and not its own: the
- *   record is wrong about its address (a damaged checkpoint gave it another pod's). It is dropped
- *   and reported; the pod's own address is held from the kernel like any address no allocation
- *   records (held-addresses.ts), so the pod keeps it and its DEL still removes its network. Kept,
- *   such a record took the other pod's address, and the start-up rewrite gave it a `from` rule for
- *   it that no sweep removes while the pod lives (found by the crash campaign, AWS seed 1).
+ * - An allocation the kernel contradicts: its host veth carries another address and not its own,
+ *   or its address is routed over another veth. The record is wrong about its address (a damaged
+ *   checkpoint gave it another pod's) or about its veth (a character of the name changed). It is
+ *   dropped and reported; what the kernel shows is held from the kernel like any address no
+ *   allocation records (held-addresses.ts), with the veth the kernel shows, so the pod keeps its
+ *   address and its DEL still removes its network. Kept, such a record took the other pod's
+ *   address and the start-up rewrite gave it a `from` rule for it that no sweep removes while the
+ *   pod lives (found by the crash campaign, AWS seed 1); or, with a wrong veth name, it left the
+ *   pod's real veth to the leftover sweep as nobody's, and its DEL would delete the route of the
+ *   pod that really has the address.
  * - An address the node does not have in the cloud (`inPool` false): the allocation is kept so
  *   that kubelet's DEL still removes the pod's network, but it is reported and marked `stranded`:
  *   no `from` rule is written for it, and CHECK fails for it.
@@ -91,7 +95,11 @@ export function auditCheckpoint(
   const consistent: CheckpointAllocation[] = [];
   for (const allocation of unique) {
     const carried = carriedBy.get(allocation.hostVeth);
-    if (carried === undefined || carried.has(allocation.address)) {
+    const over = routedOver.get(allocation.address);
+    let contradiction: string | undefined;
+    if (carried !== undefined && !carried.has(allocation.address)) contradiction = `the kernel routes ${[...carried].join(', ')} over its host veth ${allocation.hostVeth}, not ${allocation.address}`;
+    else if (over !== undefined && over !== allocation.hostVeth) contradiction = `the kernel routes ${allocation.address} over ${over}, not over its host veth ${allocation.hostVeth}`;
+    if (contradiction === undefined) {
       consistent.push(allocation);
       continue;
     }
@@ -100,7 +108,7 @@ export function auditCheckpoint(
       containerId: allocation.containerId,
       ifName: allocation.ifName,
       address: allocation.address,
-      detail: `the kernel routes ${[...carried].join(', ')} over its host veth ${allocation.hostVeth}, not ${allocation.address}: the record is wrong; dropped (the pod's own address is held from the kernel)`,
+      detail: `${contradiction}: the record is wrong; dropped (what the kernel shows is held from the kernel)`,
     });
   }
   const byAddress = new Map<string, CheckpointAllocation[]>();

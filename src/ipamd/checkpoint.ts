@@ -1,12 +1,14 @@
 /**
- * The daemon's durable state: every allocation and every cooling-down address. Versioned JSON,
- * written atomically (temp file, fsync, rename, fsync of the directory) before a reply leaves.
- * Missing file: a fresh node. Unknown version or a corrupt file: a hard error naming the file.
+ * The daemon's durable state: every allocation and every cooling-down address. Versioned JSON
+ * with a checksum (checkpoint-checksum.ts), written atomically (temp file, fsync, rename, fsync
+ * of the directory) before a reply leaves. Missing file: a fresh node. Unknown version or a
+ * corrupt file: a hard error naming the file.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isIpv4 } from '../core/ipv4.js';
+import { signCheckpoint, verifyChecksum } from './checkpoint-checksum.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -161,7 +163,7 @@ export class FileCheckpoint implements Checkpoint {
     }
     const file = openSync(temp, 'w', 0o600);
     try {
-      writeFileSync(file, `${JSON.stringify(data)}\n`);
+      writeFileSync(file, `${signCheckpoint({ ...data })}\n`);
       fsyncSync(file);
     } finally {
       closeSync(file);
@@ -197,6 +199,8 @@ export function decodeCheckpoint(text: string, source: string): CheckpointData {
   if (version !== CHECKPOINT_VERSION) {
     throw new CheckpointError(`checkpoint ${source} is invalid: version ${JSON.stringify(value['version'])} is not supported (this daemon reads version ${CHECKPOINT_VERSION})`);
   }
+  // A file without one was written before checksums: its fields are still validated below.
+  if (verifyChecksum(value) === 'mismatch') return fail('its checksum does not match its contents (changed on disk)');
   const instanceId = value['instanceId'];
   if (typeof instanceId !== 'string') return fail('instanceId: expected a string');
   const allocations = value['allocations'];

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { nodeLeftovers } from '../../src/demo/leftovers.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
+import { signCheckpoint } from '../../src/ipamd/checkpoint-checksum.js';
 import { callDaemon } from '../../src/rpc/client.js';
 import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
 import { tearDownCluster } from './support/cluster.js';
@@ -83,7 +84,8 @@ describe.skipIf(skip !== undefined)('a checkpoint that gives a gone pod\'s addre
     await deletePodNetns(`${PREFIX}${a.containerId}`);
     // The damage: B's record gets A's address too (the campaign's `doubled`).
     const damaged = { ...before.data, allocations: before.allocations.map((x) => (x.containerId === b.containerId ? { ...x, address: a.address } : x)) };
-    await writeFile(node.checkpointPath, JSON.stringify(damaged));
+    // A sound file that says something wrong (re-signed), not damage on disk.
+    await writeFile(node.checkpointPath, signCheckpoint(damaged));
     await cluster!.startDaemon(node);
 
     const ns = node.netnsPath.replace('/run/netns/', '');

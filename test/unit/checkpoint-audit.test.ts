@@ -25,7 +25,8 @@ it('gives a doubled address to the pod the kernel routes it to, whatever its age
   const audit = auditCheckpoint([newer, older], [{ address: '10.0.0.5', hostVeth: 'enia' }], everywhere);
   expect(audit.kept).toEqual([older]);
   expect(audit.findings).toEqual([
-    expect.objectContaining({ kind: 'duplicate-address', containerId: 'b', address: '10.0.0.5', detail: expect.stringContaining('the kernel routes it to enia (container a)') }),
+    // b's record is the kernel's to contradict before the two are compared: 10.0.0.5 goes over a's veth.
+    expect.objectContaining({ kind: 'address-contradicted', containerId: 'b', address: '10.0.0.5', detail: expect.stringContaining('the kernel routes 10.0.0.5 over enia, not over its host veth enib') }),
   ]);
 });
 
@@ -69,4 +70,13 @@ it('drops a record whose host veth the kernel routes another address over: a dou
   // Without the kernel's word (unreadable, or b's network gone), nothing contradicts the record.
   expect(auditCheckpoint([gone, wrong], undefined, everywhere).kept).toEqual([wrong]);
   expect(auditCheckpoint([gone, wrong], [], everywhere).kept).toEqual([wrong]);
+});
+
+it('drops a record whose address the kernel routes over another veth (a changed veth name): the pod\'s real veth is no leftover', () => {
+  const renamed = { ...allocation('a', '10.0.0.5', 1), hostVeth: 'enia2' };
+  const audit = auditCheckpoint([renamed, allocation('b', '10.0.0.6', 2)], [{ address: '10.0.0.5', hostVeth: 'enia' }], everywhere);
+  expect(audit.kept.map((a) => a.containerId)).toEqual(['b']);
+  expect(audit.findings).toEqual([
+    expect.objectContaining({ kind: 'address-contradicted', containerId: 'a', detail: expect.stringContaining('the kernel routes 10.0.0.5 over enia, not over its host veth enia2') }),
+  ]);
 });

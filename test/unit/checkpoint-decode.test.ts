@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { CheckpointError, decodeCheckpoint } from '../../src/ipamd/checkpoint.js';
+import { signCheckpoint } from '../../src/ipamd/checkpoint-checksum.js';
 
 const allocation = { networkName: 'n', containerId: 'a', ifName: 'eth0', address: '10.0.0.5', interfaceId: 'eni-1', netns: '/run/netns/a', hostVeth: 'eni0123456789a', assignedAtMs: 1 };
 const text = (changes: Record<string, unknown>) => JSON.stringify({ version: 1, instanceId: 'i-1', allocations: [{ ...allocation, ...changes }], cooldowns: [] });
@@ -43,4 +44,18 @@ it('a newer daemon\'s version is refused and not damage: the file is left in pla
   } catch (caught) {
     expect((caught as CheckpointError).damaged).toBe(false);
   }
+});
+
+it('a signed checkpoint reads back; one character changed anywhere in it makes it damaged, even where the record still validates', () => {
+  const data = { version: 1, instanceId: 'i-1', allocations: [allocation], cooldowns: [{ address: '10.0.0.9', untilMs: 5 }], providerState: { pending: ['é', 1.5] } };
+  const signed = signCheckpoint(data);
+  expect(decodeCheckpoint(signed, 'x')).toEqual(data);
+  expect(signCheckpoint(JSON.parse(signed) as Record<string, unknown>)).toBe(signed);
+  for (const [from, to] of [['"containerId":"a"', '"containerId":"b"'], ['"ifName":"eth0"', '"ifName":"eth1"'], ['"untilMs":5', '"untilMs":6'], ['"checksum":"sha256:', '"checksum":"sha256:0']]) {
+    const changed = signed.replace(from!, to!);
+    expect(changed).not.toBe(signed);
+    expect(() => decodeCheckpoint(changed, 'x')).toThrow(expect.objectContaining({ damaged: true, message: expect.stringContaining('checksum does not match') }));
+  }
+  // A file written before checksums is read as it is.
+  expect(decodeCheckpoint(text({}), 'x').allocations).toEqual([allocation]);
 });

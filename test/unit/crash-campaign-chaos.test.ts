@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { CHECKPOINT_DAMAGE, damageCheckpoint, planRound, seededRandom } from '../../src/demo/crash-campaign/chaos.js';
 import { decodeCheckpoint } from '../../src/ipamd/checkpoint.js';
+import { signCheckpoint } from '../../src/ipamd/checkpoint-checksum.js';
 
 const checkpoint = JSON.stringify({
   version: 1,
@@ -33,4 +34,12 @@ it('damage kinds and second-daemon modes take turns', () => {
   const plans = Array.from({ length: 200 }, () => planRound(random, { kill: 1, damage: 1, secondDaemon: 0.5, maxChanges: 4 }, turn));
   expect(plans.slice(0, 4).map((p) => p.damage)).toEqual([...CHECKPOINT_DAMAGE]);
   expect(new Set(plans.map((p) => p.secondDaemon))).toEqual(new Set(['refused', 'takeover', undefined]));
+});
+
+it('a signed checkpoint: garbled is damage the checksum shows, doubled is re-signed and reads as a sound file', () => {
+  const signed = signCheckpoint(JSON.parse(checkpoint) as Record<string, unknown>);
+  const random = seededRandom(3);
+  expect(() => decodeCheckpoint(damageCheckpoint(signed, 'garbled', random)!, 'x')).toThrow();
+  const doubled = decodeCheckpoint(damageCheckpoint(signed, 'doubled', random)!, 'x');
+  expect(new Set(doubled.allocations.map((a) => a.address)).size).toBe(1);
 });

@@ -2,6 +2,7 @@
  * The crash campaign's choices, all from one seed so a failing run can be replayed: what a round
  * does, and how a checkpoint is damaged while its daemon is down. Pure.
  */
+import { signCheckpoint } from '../../ipamd/checkpoint-checksum.js';
 
 export { seededRandom } from '../../core/seeded-random.js';
 
@@ -9,7 +10,9 @@ export const CHECKPOINT_DAMAGE = ['deleted', 'truncated', 'garbled', 'doubled'] 
 export type CheckpointDamage = (typeof CHECKPOINT_DAMAGE)[number];
 
 /**
- * The checkpoint text after `damage`; undefined means the file is deleted. `doubled` gives one
+ * The checkpoint text after `damage`; undefined means the file is deleted. `truncated` and
+ * `garbled` are damage on disk (the file's checksum no longer matches). `doubled` is a sound file
+ * that says something wrong (a bug, an edit; re-signed when the file was signed): it gives one
  * allocation's address to another allocation too (the same address twice), or, with fewer than
  * two allocations, repeats the whole text (two records back to back: not one JSON value).
  */
@@ -26,13 +29,13 @@ export function damageCheckpoint(text: string, damage: CheckpointDamage, random:
       return bytes.join('');
     }
     case 'doubled': {
-      const data = JSON.parse(text) as { allocations?: { address: string }[] };
+      const data = JSON.parse(text) as { allocations?: { address: string }[]; checksum?: unknown };
       const allocations = data.allocations ?? [];
       if (allocations.length < 2) return `${text}${text}`;
       const from = Math.floor(random() * allocations.length);
       const to = (from + 1 + Math.floor(random() * (allocations.length - 1))) % allocations.length;
       allocations[to]!.address = allocations[from]!.address;
-      return JSON.stringify(data);
+      return data.checksum === undefined ? JSON.stringify(data) : signCheckpoint(data);
     }
   }
 }
