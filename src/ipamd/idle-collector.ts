@@ -68,11 +68,7 @@ export class IdleCollector {
       return;
     }
     if (this.#timer !== undefined || this.#options.gc === undefined || this.#bytes < this.#options.thresholdBytes) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#collect();
-    }, this.#options.quietMs);
-    this.#timer.unref();
+    this.#collectIn(this.#options.quietMs);
   }
 
   close(): void {
@@ -84,17 +80,21 @@ export class IdleCollector {
     const now = this.#clock();
     if (now - this.#lastMs < this.#options.minIntervalMs) {
       // Too soon: try again once the interval has passed, if still quiet then.
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#collect();
-      }, this.#lastMs + this.#options.minIntervalMs - now);
-      this.#timer.unref();
+      this.#collectIn(this.#lastMs + this.#options.minIntervalMs - now);
       return;
     }
     this.#lastMs = now;
     this.#bytes = 0;
     this.#collections += 1;
     this.#options.gc?.();
+  }
+
+  #collectIn(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#collect();
+    }, ms);
+    this.#timer.unref();
   }
 
   #cancel(): void {
