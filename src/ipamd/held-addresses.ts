@@ -158,7 +158,8 @@ export class HeldAddresses {
         if (!this.#unholdable.has(entry.address)) this.#logger.warn({ ...entry, problem }, 'a pod holds an address nativeip cannot hold for it');
         this.#unholdable.set(entry.address, entry);
         // Should the cloud's view of the node show the address later, it goes to this hold, not to a new pod.
-        this.#pool.pool.awaitAddress(key, entry.address);
+        const unpromised = this.#pool.pool.interfaceOf(entry.address) === undefined ? this.#pool.pool.awaitAddress(key, entry.address) : undefined;
+        if (unpromised !== undefined) this.#logger.warn({ ...entry, problem: unpromised }, 'an address a pod holds cannot be promised to it should the cloud show it later');
         continue;
       }
       this.#unholdable.delete(entry.address);

@@ -219,7 +219,8 @@ export class NodeRecords {
       if (problem !== undefined) {
         this.#stranded.add(key);
         // Should the cloud's view of the node show the address later, it goes to this pod, not to a new one.
-        pool.pool.awaitAddress(key, allocation.address);
+        const unpromised = pool.pool.interfaceOf(allocation.address) === undefined ? pool.pool.awaitAddress(key, allocation.address) : undefined;
+        if (unpromised !== undefined) logger.error({ containerId: allocation.containerId, address: allocation.address, problem: unpromised }, 'a stranded allocation\'s address cannot be promised to it should the cloud show it later');
       }
       if (problem !== undefined && !stranded.has(allocation)) {
         logger.error({ containerId: allocation.containerId, address: allocation.address, problem }, 'restored allocation has no address in the pool');
