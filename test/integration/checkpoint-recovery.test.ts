@@ -106,6 +106,20 @@ it('a checkpoint of a version this daemon does not read is refused, not overwrit
   expect(await readdir(dir)).toEqual(['checkpoint.json']);
 });
 
+/**
+ * Pod 1 added, then its address taken off the node in the cloud while the daemon is down (someone
+ * unassigned it, or a lagging read): the restarted daemon finds its allocation stranded.
+ */
+async function strandPodOne(cloud: FakeCloud) {
+  const datapath = new FakeDatapath();
+  const first = await startDaemon(cloud, datapath);
+  const address = (await first.service.add(pod(1))).address.replace('/32', '');
+  first.pool.close();
+  const eni = cloud.interfaces.find((i) => i.secondaryIps.includes(address))!;
+  eni.secondaryIps = eni.secondaryIps.filter((ip) => ip !== address);
+  return { address, eni, second: await startDaemon(cloud, datapath) };
+}
+
 describe('a checkpoint that disagrees with the other records', () => {
   it('the same address twice: the pod the kernel routes it to keeps it, the other is dropped, and no new pod gets it', async () => {
     const cloud = new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 4 });
@@ -131,16 +145,7 @@ describe('a checkpoint that disagrees with the other records', () => {
   });
 
   it('an address the node no longer has: kept for its DEL, reported by CHECK, never handed to a new pod', async () => {
-    const cloud = new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 4 });
-    const datapath = new FakeDatapath();
-    const first = await startDaemon(cloud, datapath);
-    const address = (await first.service.add(pod(1))).address.replace('/32', '');
-    first.pool.close();
-    // The address leaves the node in the cloud while the daemon is down (someone unassigned it).
-    const eni = cloud.interfaces.find((i) => i.secondaryIps.includes(address))!;
-    eni.secondaryIps = eni.secondaryIps.filter((ip) => ip !== address);
-
-    const second = await startDaemon(cloud, datapath);
+    const { address, second } = await strandPodOne(new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 4 }));
     expect(second.service.isStranded(pod(1))).toBe(true);
     const check = await second.service.check(pod(1));
     expect(check.problems).toContain(`address ${address} is no longer on any of the node's interfaces in the cloud`);
@@ -151,16 +156,7 @@ describe('a checkpoint that disagrees with the other records', () => {
   });
 
   it('a stranded address the cloud shows again goes back to its pod, never to a new one', async () => {
-    const cloud = new FakeCloud({ maxInterfaces: 1, ipv4PerInterface: 4 });
-    const datapath = new FakeDatapath();
-    const first = await startDaemon(cloud, datapath);
-    const address = (await first.service.add(pod(1))).address.replace('/32', '');
-    first.pool.close();
-    // The node's view in the cloud lacks the address while the daemon restarts (a lagging read, a manual unassign).
-    const eni = cloud.interfaces.find((i) => i.secondaryIps.includes(address))!;
-    eni.secondaryIps = eni.secondaryIps.filter((ip) => ip !== address);
-
-    const second = await startDaemon(cloud, datapath);
+    const { address, eni, second } = await strandPodOne(new FakeCloud({ maxInterfaces: 1, ipv4PerInterface: 4 }));
     expect(second.service.isStranded(pod(1))).toBe(true);
     eni.secondaryIps = [...eni.secondaryIps, address];
     await second.pool.reconcile();
