@@ -4,25 +4,14 @@
  * shows any more, and host objects (veths, routes, rules) no pod owns. Each waits until the node
  * is settled (node-records.ts) where a record still unread could show a live pod.
  */
-import type { Logger } from 'pino';
-import type { Datapath } from '../cni/datapath/types.js';
 import { RpcServiceError } from '../rpc/errors.js';
 import type { GcParams, GcResult } from '../rpc/protocol.js';
 import type { CheckpointAllocation } from './checkpoint.js';
 import type { HeldAddresses } from './held-addresses.js';
-import type { PoolManager } from './pool-manager.js';
+import type { IpamServiceOptions } from './ipam-service.js';
 
 /** What of IpamServiceOptions the cleanup reads (see there). */
-export interface EndedPodsOptions {
-  readonly pool: PoolManager;
-  readonly datapath: Datapath;
-  readonly logger: Logger;
-  readonly vethPrefix: string;
-  readonly netnsExists: (path: string) => Promise<boolean>;
-  readonly livePodHolds?: (podNamespace: string | undefined, podName: string | undefined, address: string) => boolean;
-  readonly clusterSynced?: () => boolean;
-  readonly liveAddress?: (address: string) => boolean;
-}
+export type EndedPodsOptions = Pick<IpamServiceOptions, 'pool' | 'datapath' | 'logger' | 'vethPrefix' | 'netnsExists' | 'livePodHolds' | 'clusterSynced' | 'liveAddress'>;
 
 /** The service's records and operations the cleanup works through. */
 export interface EndedPodsParts {
