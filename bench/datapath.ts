@@ -4,8 +4,8 @@
  *   node scripts/run-ts.mjs bench/datapath.ts [cycles]
  */
 import { execFileSync } from 'node:child_process';
-import { NetlinkDatapath } from '../src/cni/datapath/netlink-datapath.js';
-import type { PodNetworkSpec } from '../src/cni/datapath/types.js';
+import { NetlinkDatapath } from '../src/ipamd/datapath/netlink-datapath.js';
+import type { PodNetworkSpec } from '../src/ipamd/datapath/types.js';
 import { machineLine, mean, ms, percentile, writeSection } from './lib/report.js';
 
 const HOST = 'dpt-bench-host';

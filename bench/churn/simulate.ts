@@ -6,13 +6,13 @@
  */
 import type { AzureSettings } from '../../src/providers/azure/plugin.js';
 import pino from 'pino';
-import type { HostInterfaceSpec } from '../../src/cni/datapath/types.js';
-import { loadDaemonConfig } from '../../src/ipamd/config.js';
-import type { AdaptiveParams } from '../../src/core/adaptive-target.js';
-import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
-import type { ReconcileCounts } from '../../src/ipamd/reconcile-gate.js';
-import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
+import type { HostInterfaceSpec } from '../../src/ipamd/datapath/types.js';
+import { loadDaemonConfig } from '../../src/ipamd/config/config.js';
+import type { AdaptiveParams } from '../../src/ipamd/pool/plan/adaptive-target.js';
+import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
+import type { ReconcileCounts } from '../../src/ipamd/pool/reconcile-gate.js';
+import { poolPolicyOf } from '../../src/ipamd/pool/pool-targets.js';
 import { RpcServiceError } from '../../src/rpc/errors.js';
 import { percentile } from '../lib/report.js';
 import { seededRandom } from './traces.js';

@@ -2,8 +2,9 @@
  * `nativeip max-pods`: the kubelet `--max-pods` value for an instance type, for node bootstrap
  * scripts. Takes the EKS max-pods calculator's flags too, so it can replace it in a script.
  */
-import { computeMaxPods } from '../core/max-pods.js';
-import { instanceTypeTable } from '../emulator/aws/instance-types.js';
+import { computeMaxPods } from '../ipamd/pool/plan/max-pods.js';
+import type { InterfaceLimits } from '../core/types.js';
+import { CLOUD_PLUGINS } from '../ipamd/clouds.js';
 
 export const MAX_PODS_USAGE = `usage: nativeip max-pods --instance-type TYPE [--prefix-delegation] [--max-eni N]
                          [--cni-version X.Y.Z] [--show-max-allowed] [--json]
@@ -72,7 +73,7 @@ export function parseMaxPodsArgs(argv: readonly string[]): MaxPodsRequest {
   if (cniVersion !== undefined && prefixDelegation && !supportsPrefixes(cniVersion)) prefixDelegation = false;
 
   if (instanceType !== undefined) {
-    const info = instanceTypeTable().get(instanceType);
+    const info = builtInLimits(instanceType);
     if (info === undefined && (maxEnis === undefined || ipv4PerEni === undefined)) {
       throw new MaxPodsUsageError(
         `instance type ${instanceType} is not in the built-in table; give --max-enis, --ipv4-per-eni and --vcpus ` +
@@ -94,6 +95,15 @@ export function parseMaxPodsArgs(argv: readonly string[]): MaxPodsRequest {
     throw new MaxPodsUsageError('give --instance-type, or --max-enis and --ipv4-per-eni');
   }
   return { instanceType, maxInterfaces: maxEnis, ipv4PerInterface: ipv4PerEni, vcpus: vcpusGiven, prefixDelegation, maxEni, uncapped, json };
+}
+
+/** The first cloud's built-in limits of `instanceType` (clouds' type names do not overlap). */
+function builtInLimits(instanceType: string): InterfaceLimits | undefined {
+  for (const plugin of CLOUD_PLUGINS) {
+    const limits = plugin.instanceLimits?.(instanceType);
+    if (limits !== undefined) return limits;
+  }
+  return undefined;
 }
 
 /** The calculator's rule: prefix delegation exists from AWS VPC CNI 1.9 on. */

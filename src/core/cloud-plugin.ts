@@ -8,7 +8,7 @@
  * loads another cloud's SDK (tens of MiB of resident memory each).
  */
 import type { ConfigIssue, Env, SpecTable } from './config/config-variable.js';
-import type { CloudProvider } from './types.js';
+import type { CloudProvider, InterfaceLimits } from './types.js';
 
 /** What one metadata probe found: `ok`, or why not (for the error message). */
 export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly why: string };
@@ -65,6 +65,11 @@ export interface CloudPlugin<Settings = unknown> {
    * settings, where they are unset. Optional.
    */
   prepareEnvironment?(settings: Settings, env: Record<string, string | undefined>): void;
+  /**
+   * The cloud's built-in table of machine types: interfaces, addresses per interface and vCPUs of
+   * `machineType`, or undefined when it is not in the table. `nativeip max-pods` reads it. Optional.
+   */
+  instanceLimits?(machineType: string): InterfaceLimits | undefined;
   /** Builds the provider (importing the cloud's SDK). Throws on settings it cannot use (a file it cannot read). */
   createProvider(settings: Settings, context: ProviderContext): Promise<CloudProvider>;
 }

@@ -5,7 +5,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { withNetns } from '../cni/datapath/netns.js';
+import { withNetns } from '../ipamd/datapath/netns.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import type { CloudPlugin } from '../core/cloud-plugin.js';
 import type { Env } from '../core/config/config-variable.js';
 import type { CloudProvider } from '../core/types.js';
-import { detectCloud } from './cloud-detect.js';
+import { detectCloud } from './config/cloud-detect.js';
 import { CLOUD_PLUGINS, cloudPlugin } from './clouds.js';
-import type { DaemonConfig } from './config.js';
+import type { DaemonConfig } from './config/config.js';
 
 /** The settings `config` holds for `plugin` (its variables, read with the daemon's). */
 export function settingsOf(config: DaemonConfig, plugin: CloudPlugin): unknown {

@@ -12,7 +12,7 @@
  */
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoName, lastErrno, libcIntFunction } from '../cni/datapath/libc.js';
+import { errnoName, lastErrno, libcIntFunction } from './datapath/libc.js';
 
 export const LOCK_FILE_NAME = 'ipamd.lock';
 

@@ -3,7 +3,7 @@
  */
 
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from './config/config.js';
 
 export interface LoggerOptions {
   /** Least severe level written; `silent` writes nothing (tests). */

@@ -2,17 +2,17 @@
  * nativeip-ipamd entry point: parse the environment, wire the parts, run until SIGTERM.
  * The only module that reads process.env or calls process.exit.
  */
-import { NetlinkDatapath } from '../cni/datapath/netlink-datapath.js';
-import { NftEgressNat } from '../cni/datapath/snat.js';
+import { NetlinkDatapath } from './datapath/netlink-datapath.js';
+import { NftEgressNat } from './datapath/snat.js';
 import type { CloudPlugin } from '../core/cloud-plugin.js';
 import type { CloudProvider } from '../core/types.js';
-import { FileCheckpoint } from './checkpoint.js';
+import { FileCheckpoint } from './checkpoint/checkpoint.js';
 import { chooseCloudPlugin, createCloudProvider, settingsOf } from './cloud-provider.js';
-import { ConfigError, findIgnoredVpcCniVariables, loadDaemonConfig, type DaemonConfig } from './config.js';
+import { ConfigError, findIgnoredVpcCniVariables, loadDaemonConfig, withCloudDefaults, type DaemonConfig } from './config/config.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import type { ClusterPort } from './cluster/cluster-port.js';
-import { chooseKubernetesAccess } from './kubernetes-choice.js';
+import { chooseKubernetesAccess } from './config/kubernetes-choice.js';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   if (cloudIssues.length > 0) {
     exitWith(2, `nativeip-ipamd: ${new ConfigError(cloudIssues).message}`);
   }
-  if ((process.env['AWS_VPC_ENI_MTU'] ?? '') === '') config = Object.freeze({ ...config, mtu: cloud.defaultMtu });
+  config = withCloudDefaults(config, cloud, process.env);
   cloud.prepareEnvironment?.(settingsOf(config, cloud), process.env);
   let provider: CloudProvider;
   try {

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { nodeLeftovers } from '../../src/demo/leftovers.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
-import { signCheckpoint } from '../../src/ipamd/checkpoint-checksum.js';
+import { signCheckpoint } from '../../src/ipamd/checkpoint/checkpoint-checksum.js';
 import { callDaemon } from '../../src/rpc/client.js';
 import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
 import { tearDownCluster } from './support/cluster.js';

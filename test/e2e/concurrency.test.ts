@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostVethName } from '../../src/cni/datapath/veth-name.js';
+import { hostVethName } from '../../src/ipamd/datapath/veth-name.js';
 import { seededRandom } from '../../src/core/seeded-random.js';
 import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';

@@ -8,7 +8,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAwsEmulator, type AwsEmulator } from '../../src/emulator/aws/index.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { Ec2Provider } from '../../src/providers/aws/index.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

@@ -6,9 +6,9 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloudError } from '../../src/core/types.js';
-import { prefixAddresses } from '../../src/core/prefix-cidr.js';
+import { prefixAddresses } from '../../src/ipamd/pool/plan/prefix-cidr.js';
 import { startAwsEmulator } from '../../src/emulator/aws/index.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { Ec2Provider } from '../../src/providers/aws/index.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

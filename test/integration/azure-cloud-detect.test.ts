@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEmulator, type AwsEmulator } from '../../src/emulator/aws/index.js';
 import { startAzureEmulator, type AzureEmulator } from '../../src/emulator/azure/index.js';
-import { detectCloud } from '../../src/ipamd/cloud-detect.js';
+import { detectCloud } from '../../src/ipamd/config/cloud-detect.js';
 import { CLOUD_PLUGINS } from '../../src/ipamd/clouds.js';
 import { probeAws } from '../../src/providers/aws/plugin.js';
 import { probeAzure } from '../../src/providers/azure/plugin.js';

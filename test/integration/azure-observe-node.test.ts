@@ -9,11 +9,11 @@
 import { ManagedIdentityCredential } from '@azure/identity';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AddressPool } from '../../src/core/address-pool.js';
-import { expectedNodeOf, observationDifference } from '../../src/core/node-observation.js';
+import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
+import { expectedNodeOf, observationDifference } from '../../src/ipamd/pool/plan/node-observation.js';
 import type { NodeSnapshot } from '../../src/core/types.js';
 import { DEFAULT_AZURE_IMDS_PROPAGATION_MS, startAzureEmulator, type AzureEmulator, type CreatedVm } from '../../src/emulator/azure/index.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { AzureProvider } from '../../src/providers/azure/index.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileCheckpoint } from '../../src/ipamd/checkpoint.js';
-import { IpamService } from '../../src/ipamd/ipam-service.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { FileCheckpoint } from '../../src/ipamd/checkpoint/checkpoint.js';
+import { IpamService } from '../../src/ipamd/service/ipam-service.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

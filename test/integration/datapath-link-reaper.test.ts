@@ -3,12 +3,12 @@
  * and NetlinkDatapath.delPod bursts through it. Root only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LinkReaper } from '../../src/cni/datapath/link-reaper.js';
-import { NetlinkDatapath } from '../../src/cni/datapath/netlink-datapath.js';
-import { isAbsent } from '../../src/cni/datapath/errno.js';
-import { NetnsError } from '../../src/cni/datapath/netns.js';
-import type { PodNetworkSpec } from '../../src/cni/datapath/types.js';
-import { hostVethName } from '../../src/cni/datapath/veth-name.js';
+import { LinkReaper } from '../../src/ipamd/datapath/link-reaper.js';
+import { NetlinkDatapath } from '../../src/ipamd/datapath/netlink-datapath.js';
+import { isAbsent } from '../../src/ipamd/datapath/errno.js';
+import { NetnsError } from '../../src/ipamd/datapath/netns.js';
+import type { PodNetworkSpec } from '../../src/ipamd/datapath/types.js';
+import { hostVethName } from '../../src/ipamd/datapath/veth-name.js';
 import { ip, link, routes, rules } from './datapath-fabric.js';
 
 const isRoot = process.getuid?.() === 0;

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetnsError, withNetns } from '../../src/cni/datapath/netns.js';
-import { closeSocket, listLinks, openSocket } from '../../src/cni/datapath/rtnl.js';
+import { NetnsError, withNetns } from '../../src/ipamd/datapath/netns.js';
+import { closeSocket, listLinks, openSocket } from '../../src/ipamd/datapath/rtnl.js';
 import { addNetns, delNetns, ip } from './datapath-fabric.js';
 
 const isRoot = process.getuid?.() === 0;

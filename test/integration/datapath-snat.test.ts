@@ -6,9 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetlinkDatapath } from '../../src/cni/datapath/netlink-datapath.js';
-import { NftEgressNat, type SnatRules } from '../../src/cni/datapath/snat.js';
-import type { PodNetworkSpec } from '../../src/cni/datapath/types.js';
+import { NetlinkDatapath } from '../../src/ipamd/datapath/netlink-datapath.js';
+import { NftEgressNat, type SnatRules } from '../../src/ipamd/datapath/snat.js';
+import type { PodNetworkSpec } from '../../src/ipamd/datapath/types.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('SNAT datapath integration tests skipped: they need root (network namespaces, netlink, nft)');

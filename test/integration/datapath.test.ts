@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { NetlinkDatapath } from '../../src/cni/datapath/netlink-datapath.js';
-import { DatapathError, type HostInterfaceSpec, type PodNetworkSpec } from '../../src/cni/datapath/types.js';
-import { hostVethName } from '../../src/cni/datapath/veth-name.js';
+import { NetlinkDatapath } from '../../src/ipamd/datapath/netlink-datapath.js';
+import { DatapathError, type HostInterfaceSpec, type PodNetworkSpec } from '../../src/ipamd/datapath/types.js';
+import { hostVethName } from '../../src/ipamd/datapath/veth-name.js';
 import {
   addNetns,
   addresses,

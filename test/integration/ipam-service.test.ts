@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudError } from '../../src/core/types.js';
-import { FileCheckpoint } from '../../src/ipamd/checkpoint.js';
-import { IpamService } from '../../src/ipamd/ipam-service.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
-import type { WarmTargets } from '../../src/core/warm-targets.js';
+import { FileCheckpoint } from '../../src/ipamd/checkpoint/checkpoint.js';
+import { IpamService } from '../../src/ipamd/service/ipam-service.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
+import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

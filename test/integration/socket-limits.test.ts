@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
-import { RpcServer, type RpcHandlers } from '../../src/ipamd/rpc-server.js';
+import { RpcServer, type RpcHandlers } from '../../src/ipamd/service/rpc-server.js';
 import { callDaemon } from '../../src/rpc/client.js';
 import { RpcCallError, RpcServiceError } from '../../src/rpc/errors.js';
 import { encodeFrame } from '../../src/rpc/framing.js';

@@ -1,6 +1,6 @@
 /** A Datapath that records pods and interfaces in memory, with the real one's idempotence rules. */
-import type { Datapath, HostInterfaceSpec, PodNetworkResult, PodNetworkSpec, PodTeardownSpec } from '../../src/cni/datapath/types.js';
-import { DatapathError } from '../../src/cni/datapath/types.js';
+import type { Datapath, HostInterfaceSpec, PodNetworkResult, PodNetworkSpec, PodTeardownSpec } from '../../src/ipamd/datapath/types.js';
+import { DatapathError } from '../../src/ipamd/datapath/types.js';
 
 export class FakeDatapath implements Datapath {
   readonly pods = new Map<string, PodNetworkSpec>();

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool } from '../../src/core/address-pool.js';
-import { planAdaptiveGrow, planAdaptiveShrink, type AdaptiveTargets } from '../../src/core/adaptive-plan.js';
-import { DEFAULT_ADAPTIVE_PARAMS } from '../../src/core/adaptive-target.js';
-import type { PlanInput, PlanInterface } from '../../src/core/warm-targets.js';
-import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
+import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
+import { planAdaptiveGrow, planAdaptiveShrink, type AdaptiveTargets } from '../../src/ipamd/pool/plan/adaptive-plan.js';
+import { DEFAULT_ADAPTIVE_PARAMS } from '../../src/ipamd/pool/plan/adaptive-target.js';
+import type { PlanInput, PlanInterface } from '../../src/ipamd/pool/plan/warm-targets.js';
+import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
 import { cloudPlugin } from '../../src/ipamd/clouds.js';
-import { loadDaemonConfig } from '../../src/ipamd/config.js';
-import { poolPolicyOf } from '../../src/ipamd/pool-targets.js';
+import { loadDaemonConfig } from '../../src/ipamd/config/config.js';
+import { poolPolicyOf } from '../../src/ipamd/pool/pool-targets.js';
 
 const m5xlarge = { maxInterfaces: 4, ipv4PerInterface: 15 }; // 14 secondary addresses per ENI
 

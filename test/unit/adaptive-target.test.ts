@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, ewma, onsetRate, peakArrivalRate, pruneArrivals, sustainedArrivalRate } from '../../src/core/adaptive-target.js';
+import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, ewma, onsetRate, peakArrivalRate, pruneArrivals, sustainedArrivalRate } from '../../src/ipamd/pool/plan/adaptive-target.js';
 
 const now = 1_000_000;
 /** `count` arrivals `spacingMs` apart, the last at `now`, in time order (as the controller records them). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool } from '../../src/core/address-pool.js';
-import { planInputOf } from '../../src/core/plan-input.js';
+import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
+import { planInputOf } from '../../src/ipamd/pool/plan/plan-input.js';
 
 const primary = {
   id: 'eni-0',

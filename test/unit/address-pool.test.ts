@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool } from '../../src/core/address-pool.js';
+import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
 import type { CloudInterface } from '../../src/core/types.js';
 
 function eni(id: string, deviceIndex: number, secondaryIps: string[]): CloudInterface {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CloudDetectionError, chooseCloud } from '../../src/ipamd/cloud-detect.js';
+import { CloudDetectionError, chooseCloud } from '../../src/ipamd/config/cloud-detect.js';
 
 const yes = { ok: true } as const;
 const no = (why: string) => ({ ok: false, why }) as const;

@@ -5,11 +5,11 @@
  * that are not there.
  */
 import { describe, expect, it } from 'vitest';
-import { AddressPool } from '../../src/core/address-pool.js';
-import { planAdaptiveGrow, type AdaptiveTargets } from '../../src/core/adaptive-plan.js';
-import { planInputOf } from '../../src/core/plan-input.js';
-import { planPrefixGrow } from '../../src/core/prefix-targets.js';
-import { planGrow, roomOn, slotsOf, type PlanInput, type PlanInterface } from '../../src/core/warm-targets.js';
+import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
+import { planAdaptiveGrow, type AdaptiveTargets } from '../../src/ipamd/pool/plan/adaptive-plan.js';
+import { planInputOf } from '../../src/ipamd/pool/plan/plan-input.js';
+import { planPrefixGrow } from '../../src/ipamd/pool/plan/prefix-targets.js';
+import { planGrow, roomOn, slotsOf, type PlanInput, type PlanInterface } from '../../src/ipamd/pool/plan/warm-targets.js';
 import { nicCapacity, nicInterface } from '../../src/providers/azure/nic-interface.js';
 import type { IpConfigView } from '../../src/providers/azure/ip-configs.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool } from '../../src/core/address-pool.js';
-import { expectedNodeOf, observationDifference } from '../../src/core/node-observation.js';
+import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
+import { expectedNodeOf, observationDifference } from '../../src/ipamd/pool/plan/node-observation.js';
 import type { NodeSnapshot } from '../../src/core/types.js';
 import { seededIdSource } from '../../src/emulator/shared/ids.js';
 import { imdsInstanceJson, imdsNetworkJson } from '../../src/emulator/azure/arm-render.js';

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
-import { auditCheckpoint } from '../../src/ipamd/checkpoint-audit.js';
-import type { CheckpointAllocation } from '../../src/ipamd/checkpoint.js';
+import { auditCheckpoint } from '../../src/ipamd/checkpoint/checkpoint-audit.js';
+import type { CheckpointAllocation } from '../../src/ipamd/checkpoint/checkpoint.js';
 
 const allocation = (id: string, address: string, assignedAtMs: number): CheckpointAllocation => ({
   networkName: 'nativeip',

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
-import { CheckpointError, decodeCheckpoint } from '../../src/ipamd/checkpoint.js';
-import { signCheckpoint } from '../../src/ipamd/checkpoint-checksum.js';
+import { CheckpointError, decodeCheckpoint } from '../../src/ipamd/checkpoint/checkpoint.js';
+import { signCheckpoint } from '../../src/ipamd/checkpoint/checkpoint-checksum.js';
 
 const allocation = { networkName: 'n', containerId: 'a', ifName: 'eth0', address: '10.0.0.5', interfaceId: 'eni-1', netns: '/run/netns/a', hostVeth: 'eni0123456789a', assignedAtMs: 1 };
 const text = (changes: Record<string, unknown>) => JSON.stringify({ version: 1, instanceId: 'i-1', allocations: [{ ...allocation, ...changes }], cooldowns: [] });

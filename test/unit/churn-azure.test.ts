@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CloudError } from '../../src/core/types.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { SimSubscription } from '../../bench/churn/azure-subscription.js';
 import { simulate } from '../../bench/churn/simulate.js';
 import { burstTrace } from '../../bench/churn/traces.js';

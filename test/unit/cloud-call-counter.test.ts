@@ -7,8 +7,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
 import { CloudError, type CloudInterface, type CloudProvider, type CreateInterfaceOptions, type NodeSnapshot } from '../../src/core/types.js';
-import { CloudCallCounter } from '../../src/ipamd/cloud-call-counter.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { CloudCallCounter } from '../../src/ipamd/pool/cloud-call-counter.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

@@ -23,16 +23,8 @@ const REGISTRIES = ['src/ipamd/clouds.ts', 'src/emulator/clouds.ts'];
  * WARM_ENI_TARGET and MAX_ENI are the AWS VPC CNI's knob names, which nativeip keeps on every cloud.)
  */
 const CLOUD_WORDS: Record<string, readonly string[]> = { aws: ['aws', 'ec2'], azure: ['azure'] };
-/**
- * Known, not yet moved: EC2's request classes and token buckets are shared by the AWS provider
- * (its client-side limiter) and the AWS emulator (the throttling it enforces), which may not import
- * each other; they stay in core until those two have a shared home. `nativeip max-pods` is EC2's
- * calculator and reads the emulator's instance-type table. The crash campaign checks each cloud's
- * own state (issue 10).
- */
+/** Known, not yet moved: the crash campaign checks each cloud's own state (issue 10). */
 const NOT_YET_MOVED = [
-  'src/core/ec2-request-classes.ts',
-  'src/cli/max-pods.ts',
   // The crash campaign's cloud views and faults speak each cloud's emulator.
   'src/demo/crash-campaign/cloud-views.ts',
   'src/demo/crash-campaign/cloud-faults.ts',

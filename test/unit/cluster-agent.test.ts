@@ -7,11 +7,11 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
 import type { NodeAvailability } from '../../src/core/node-availability.js';
-import { CloudCallCounter } from '../../src/ipamd/cloud-call-counter.js';
+import { CloudCallCounter } from '../../src/ipamd/pool/cloud-call-counter.js';
 import { ClusterAgent } from '../../src/ipamd/cluster/cluster-agent.js';
 import type { ClusterEvents, ClusterNode, ClusterPod, ClusterPort, NativeipNodeStatus, PodWarning } from '../../src/ipamd/cluster/cluster-port.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
-import { serviceStatus } from '../../src/ipamd/service-status.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
+import { serviceStatus } from '../../src/ipamd/service/service-status.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

@@ -4,15 +4,17 @@ import {
   ConfigError,
   findIgnoredVpcCniVariables,
   loadDaemonConfig,
+  withCloudDefaults,
   type CommonConfig,
   type DaemonConfig,
-} from '../../src/ipamd/config.js';
+} from '../../src/ipamd/config/config.js';
+import { CLOUD_PLUGINS } from '../../src/ipamd/clouds.js';
 import type { AwsSettings } from '../../src/providers/aws/plugin.js';
 import type { AzureSettings } from '../../src/providers/azure/plugin.js';
 
 /** The AWS settings a config holds. */
 const awsOf = (config: DaemonConfig) => config.cloudSettings['aws'] as AwsSettings;
-import { editDistance } from '../../src/ipamd/config-names.js';
+import { editDistance } from '../../src/ipamd/config/config-names.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -649,5 +651,15 @@ describe('editDistance', () => {
   ])('%s → %s is %i', (a, b, distance) => {
     expect(editDistance(a, b)).toBe(distance);
     expect(editDistance(b, a)).toBe(distance);
+  });
+});
+
+describe('the chosen cloud\'s defaults', () => {
+  const pluginWithMtu = (defaultMtu: number) => ({ ...CLOUD_PLUGINS[0]!, defaultMtu });
+  it('the MTU is the cloud\'s when AWS_VPC_ENI_MTU is unset or empty, the operator\'s otherwise', () => {
+    expect(withCloudDefaults(loadDaemonConfig({}), pluginWithMtu(1500), {}).mtu).toBe(1500);
+    expect(withCloudDefaults(loadDaemonConfig({ AWS_VPC_ENI_MTU: '' }), pluginWithMtu(1500), { AWS_VPC_ENI_MTU: '' }).mtu).toBe(1500);
+    const env = { AWS_VPC_ENI_MTU: '9001' };
+    expect(withCloudDefaults(loadDaemonConfig(env), pluginWithMtu(1500), env).mtu).toBe(9001);
   });
 });

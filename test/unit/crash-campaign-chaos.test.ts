@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { CHECKPOINT_DAMAGE, damageCheckpoint, planRound, seededRandom } from '../../src/demo/crash-campaign/chaos.js';
-import { decodeCheckpoint } from '../../src/ipamd/checkpoint.js';
-import { signCheckpoint } from '../../src/ipamd/checkpoint-checksum.js';
+import { decodeCheckpoint } from '../../src/ipamd/checkpoint/checkpoint.js';
+import { signCheckpoint } from '../../src/ipamd/checkpoint/checkpoint-checksum.js';
 
 const checkpoint = JSON.stringify({
   version: 1,

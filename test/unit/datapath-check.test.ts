@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { diffPlan } from '../../src/cni/datapath/check.js';
-import { planInterface, planPod } from '../../src/cni/datapath/plan.js';
-import type { NamespaceState } from '../../src/cni/datapath/kernel-state.js';
+import { diffPlan } from '../../src/ipamd/datapath/check.js';
+import { planInterface, planPod } from '../../src/ipamd/datapath/plan.js';
+import type { NamespaceState } from '../../src/ipamd/datapath/kernel-state.js';
 
 const HOST_MAC = '02:00:00:00:00:01';
 const POD_MAC = '02:00:00:00:00:02';

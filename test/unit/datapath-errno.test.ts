@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeFailure, errnoOf, isAbsent } from '../../src/cni/datapath/errno.js';
+import { describeFailure, errnoOf, isAbsent } from '../../src/ipamd/datapath/errno.js';
 
 describe('netlink errors', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { findPodLeftovers, podRouteAddresses } from '../../src/cni/datapath/leftovers.js';
-import type { KernelLink, KernelRoute, KernelRule } from '../../src/cni/datapath/kernel-state.js';
+import { findPodLeftovers, podRouteAddresses } from '../../src/ipamd/datapath/leftovers.js';
+import type { KernelLink, KernelRoute, KernelRule } from '../../src/ipamd/datapath/kernel-state.js';
 
 const PROTO = 78;
 const links: KernelLink[] = [

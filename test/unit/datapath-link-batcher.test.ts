@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LinkDeletionBatcher, type LinkDeletion } from '../../src/cni/datapath/link-batcher.js';
-import { decodeWorkerMessage } from '../../src/cni/datapath/link-reaper.js';
+import { LinkDeletionBatcher, type LinkDeletion } from '../../src/ipamd/datapath/link-batcher.js';
+import { decodeWorkerMessage } from '../../src/ipamd/datapath/link-reaper.js';
 
 /** A batch runner whose batches finish when the test says so. */
 function controlledRunner() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToMac, localMac, macBytes, normalizeMac } from '../../src/cni/datapath/mac.js';
+import { bytesToMac, localMac, macBytes, normalizeMac } from '../../src/ipamd/datapath/mac.js';
 
 describe('MAC helpers', () => {
   it('normalises MACs', () => {

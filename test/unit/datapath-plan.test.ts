@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describe as describeObject, planInterface, planPod, planPodTeardown, type PlanObject } from '../../src/cni/datapath/plan.js';
-import type { PodNetworkSpec } from '../../src/cni/datapath/types.js';
+import { describe as describeObject, planInterface, planPod, planPodTeardown, type PlanObject } from '../../src/ipamd/datapath/plan.js';
+import type { PodNetworkSpec } from '../../src/ipamd/datapath/types.js';
 
 const macs = { host: '02:00:00:00:00:01', pod: '02:00:00:00:00:02' };
 const spec: PodNetworkSpec = {

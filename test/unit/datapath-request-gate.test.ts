@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestGate } from '../../src/cni/datapath/request-gate.js';
+import { RequestGate } from '../../src/ipamd/datapath/request-gate.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
   let resolve!: () => void;

@@ -3,11 +3,11 @@
  * with and without SNAT, and the plan for the `fwmark <mark>/<mark> lookup main` rule.
  */
 import { describe, expect, it } from 'vitest';
-import type { KernelRule } from '../../src/cni/datapath/kernel-state.js';
-import { nodePortRule, planNodePortRule } from '../../src/cni/datapath/host-rules.js';
-import { renderNodePortChain } from '../../src/cni/datapath/node-port.js';
-import { describe as describeObject } from '../../src/cni/datapath/plan.js';
-import { NftEgressNat, renderNodeRuleset, renderSnatRemoval, renderSnatRuleset, type CommandRunner, type SnatRules } from '../../src/cni/datapath/snat.js';
+import type { KernelRule } from '../../src/ipamd/datapath/kernel-state.js';
+import { nodePortRule, planNodePortRule } from '../../src/ipamd/datapath/host-rules.js';
+import { renderNodePortChain } from '../../src/ipamd/datapath/node-port.js';
+import { describe as describeObject } from '../../src/ipamd/datapath/plan.js';
+import { NftEgressNat, renderNodeRuleset, renderSnatRemoval, renderSnatRuleset, type CommandRunner, type SnatRules } from '../../src/ipamd/datapath/snat.js';
 
 const snat: SnatRules = { primaryIp: '10.0.1.10', vpcCidrs: ['10.0.0.0/16'], excludedCidrs: [], podInterfacePrefix: 'eni', ports: 'prng' };
 const nodePort = { primaryIp: '10.0.1.10', podInterfacePrefix: 'eni', mark: 0x80 };

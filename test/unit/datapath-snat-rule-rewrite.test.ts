@@ -3,10 +3,10 @@
  * changed: which rules are added and removed, for which pods only, and in which order.
  */
 import { describe, expect, it } from 'vitest';
-import type { KernelRule } from '../../src/cni/datapath/kernel-state.js';
-import { planFromRuleRewrite, rewritePhases } from '../../src/cni/datapath/host-rules.js';
-import type { PodFromRuleSpec } from '../../src/cni/datapath/types.js';
-import { describe as describeObject, type RuleObject } from '../../src/cni/datapath/plan.js';
+import type { KernelRule } from '../../src/ipamd/datapath/kernel-state.js';
+import { planFromRuleRewrite, rewritePhases } from '../../src/ipamd/datapath/host-rules.js';
+import type { PodFromRuleSpec } from '../../src/ipamd/datapath/types.js';
+import { describe as describeObject, type RuleObject } from '../../src/ipamd/datapath/plan.js';
 
 const src = (address: string) => ({ address, prefixLen: 32 });
 const cidr = (text: string) => {

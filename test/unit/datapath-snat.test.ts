@@ -3,12 +3,12 @@
  * the nft ruleset (rendering, the runner's commands and errors).
  */
 import { describe, expect, it } from 'vitest';
-import { diffPlan } from '../../src/cni/datapath/check.js';
-import type { NamespaceState } from '../../src/cni/datapath/kernel-state.js';
-import { findPodLeftovers } from '../../src/cni/datapath/leftovers.js';
-import { describe as describeObject, planPod, planPodTeardown } from '../../src/cni/datapath/plan.js';
-import { NftEgressNat, renderSnatRemoval, renderSnatRuleset, type CommandRunner, type SnatRules } from '../../src/cni/datapath/snat.js';
-import { DatapathError, type PodNetworkSpec } from '../../src/cni/datapath/types.js';
+import { diffPlan } from '../../src/ipamd/datapath/check.js';
+import type { NamespaceState } from '../../src/ipamd/datapath/kernel-state.js';
+import { findPodLeftovers } from '../../src/ipamd/datapath/leftovers.js';
+import { describe as describeObject, planPod, planPodTeardown } from '../../src/ipamd/datapath/plan.js';
+import { NftEgressNat, renderSnatRemoval, renderSnatRuleset, type CommandRunner, type SnatRules } from '../../src/ipamd/datapath/snat.js';
+import { DatapathError, type PodNetworkSpec } from '../../src/ipamd/datapath/types.js';
 
 const macs = { host: '02:00:00:00:00:01', pod: '02:00:00:00:00:02' };
 const spec: PodNetworkSpec = {

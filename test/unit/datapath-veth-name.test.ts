@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostVethName } from '../../src/cni/datapath/veth-name.js';
+import { hostVethName } from '../../src/ipamd/datapath/veth-name.js';
 
 describe('hostVethName', () => {
   // Expected values: printf '<key>' | sha1sum, first 11 hex digits (what the AWS VPC CNI keeps).

@@ -3,7 +3,7 @@
  * (ipam-service.ts). Orders are recorded as tasks start and end.
  */
 import { describe, expect, it } from 'vitest';
-import { ExclusiveGate } from '../../src/ipamd/keyed-mutex.js';
+import { ExclusiveGate } from '../../src/ipamd/service/keyed-mutex.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve = (): void => undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createExecHandler, type InProcessHandlers } from '../../src/ipamd/exec-handler.js';
+import { createExecHandler, type InProcessHandlers } from '../../src/ipamd/service/exec-handler.js';
 import { RpcServiceError } from '../../src/rpc/errors.js';
 
 const addResult = {

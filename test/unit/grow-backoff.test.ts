@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExhaustionReason } from '../../src/core/node-availability.js';
 import { CloudError, type CloudErrorCode } from '../../src/core/types.js';
-import { backoffAfter, exhaustionReasonOf, limitBlock } from '../../src/ipamd/grow-backoff.js';
+import { backoffAfter, exhaustionReasonOf, limitBlock } from '../../src/ipamd/pool/grow-backoff.js';
 
 describe('exhaustionReasonOf', () => {
   it.each<[CloudErrorCode, ExhaustionReason]>([

@@ -1,6 +1,6 @@
 /** chooseKubernetesAccess: NATIVEIP_KUBERNETES, KUBECONFIG and MY_NODE_NAME against what the host has. */
 import { describe, expect, it } from 'vitest';
-import { chooseKubernetesAccess, type KubernetesAccess } from '../../src/ipamd/kubernetes-choice.js';
+import { chooseKubernetesAccess, type KubernetesAccess } from '../../src/ipamd/config/kubernetes-choice.js';
 
 type Config = Parameters<typeof chooseKubernetesAccess>[0];
 type Facts = Parameters<typeof chooseKubernetesAccess>[1];

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { jitteredDelay, LeakedInterfaceGc } from '../../src/ipamd/leaked-interface-gc.js';
+import { jitteredDelay, LeakedInterfaceGc } from '../../src/ipamd/pool/leaked-interface-gc.js';
 
 const logger = pino({ level: 'silent' });
 

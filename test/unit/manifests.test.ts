@@ -18,8 +18,8 @@ import {
   type V1ValidatingAdmissionPolicyBinding,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { loadDaemonConfig, usesAdaptiveDefault } from '../../src/ipamd/config.js';
-import { KNOWN_NAMES } from '../../src/ipamd/config-variables.js';
+import { loadDaemonConfig, usesAdaptiveDefault } from '../../src/ipamd/config/config.js';
+import { KNOWN_NAMES } from '../../src/ipamd/config/config-variables.js';
 
 const DIR = join(import.meta.dirname, '../../manifests');
 const FILES = readdirSync(DIR).sort();
@@ -133,7 +133,7 @@ describe('DaemonSet nativeip', () => {
   });
 
   it.each(Object.entries(REQUIRED_ENV))('sets %s (%s), a name the daemon reads', (name, value) => {
-    expect(KNOWN_NAMES.has(name), `${name} is not in src/ipamd/config-variables.ts yet`).toBe(true);
+    expect(KNOWN_NAMES.has(name), `${name} is not in src/ipamd/config/config-variables.ts yet`).toBe(true);
     const variable = ipamd?.env?.find((v) => v.name === name);
     if (name === 'MY_NODE_NAME') expect(variable?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
     else expect(variable?.value).toBe(value);

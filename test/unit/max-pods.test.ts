@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MaxPodsUsageError, parseMaxPodsArgs, renderMaxPods, supportsPrefixes } from '../../src/cli/max-pods.js';
-import { computeMaxPods } from '../../src/core/max-pods.js';
+import { computeMaxPods } from '../../src/ipamd/pool/plan/max-pods.js';
 
 describe('computeMaxPods (EKS max-pods calculator)', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool } from '../../src/core/address-pool.js';
-import { expectedNodeOf, observationDifference, type ExpectedNode } from '../../src/core/node-observation.js';
+import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
+import { expectedNodeOf, observationDifference, type ExpectedNode } from '../../src/ipamd/pool/plan/node-observation.js';
 import type { CloudInterface, NodeObservation, NodeSnapshot } from '../../src/core/types.js';
 
 const expected: ExpectedNode = {

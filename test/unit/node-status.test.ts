@@ -6,12 +6,12 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
-import { AddressPool } from '../../src/core/address-pool.js';
-import type { WarmTargets } from '../../src/core/warm-targets.js';
-import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
+import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
+import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
+import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
 import type { NativeipNodeStatus } from '../../src/ipamd/cluster/cluster-port.js';
 import { CHANGE_WRITE_MS, COUNTS_WRITE_MS, FILL_STEP, buildNodeStatus, shouldWriteStatus } from '../../src/ipamd/cluster/node-status.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import type { StatusResult } from '../../src/rpc/protocol.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';

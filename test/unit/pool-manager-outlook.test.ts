@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
 import { conditionOf, evaluateAvailability, INITIAL_AVAILABILITY } from '../../src/core/node-availability.js';
 import { CloudError } from '../../src/core/types.js';
-import type { WarmTargets } from '../../src/core/warm-targets.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { FakeCloud, type FakeCloudOptions } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

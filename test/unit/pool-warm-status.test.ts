@@ -2,9 +2,9 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../bench/churn/virtual-clock.js';
-import type { WarmTargets } from '../../src/core/warm-targets.js';
-import { AdaptiveController } from '../../src/ipamd/adaptive-controller.js';
-import { PoolManager } from '../../src/ipamd/pool-manager.js';
+import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
+import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
+import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 

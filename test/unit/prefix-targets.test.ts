@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { planPoolGrow, planPoolShrink } from '../../src/core/pool-plan.js';
-import { prefixAddresses, prefixesFor } from '../../src/core/prefix-cidr.js';
-import { prefixExcess, prefixShortfall } from '../../src/core/prefix-targets.js';
-import type { PlanInput, PlanInterface, WarmTargets } from '../../src/core/warm-targets.js';
+import { planPoolGrow, planPoolShrink } from '../../src/ipamd/pool/plan/pool-plan.js';
+import { prefixAddresses, prefixesFor } from '../../src/ipamd/pool/plan/prefix-cidr.js';
+import { prefixExcess, prefixShortfall } from '../../src/ipamd/pool/plan/prefix-targets.js';
+import type { PlanInput, PlanInterface, WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
 
 const t3small = { maxInterfaces: 3, ipv4PerInterface: 4 }; // 3 prefix slots per ENI, as in the AWS table
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES } from '../../src/ipamd/config.js';
+import { CONFIG_VARIABLES } from '../../src/ipamd/config/config.js';
 
 const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReconcileGate, type ObservationOutcome } from '../../src/ipamd/reconcile-gate.js';
+import { ReconcileGate, type ObservationOutcome } from '../../src/ipamd/pool/reconcile-gate.js';
 
 const match: ObservationOutcome = { kind: 'match' };
 const differs: ObservationOutcome = { kind: 'differs', difference: 'eni-1: 10.0.0.7 not on the node' };

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { MAX_ALIAS_BYTES, decodeVethAlias, encodeVethAlias } from '../../src/ipamd/veth-alias.js';
+import { MAX_ALIAS_BYTES, decodeVethAlias, encodeVethAlias } from '../../src/ipamd/datapath/veth-alias.js';
 
 const allocation = { networkName: 'nativeip', containerId: 'a'.repeat(64), ifName: 'eth0', netns: '/var/run/netns/cni-6f1c1a9e-0b8d-4c63-9a43-2d2a7f3b1c55' };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { excess, freeDeviceIndex, planGrow, planShrink, shortfall, type PlanInput, type PlanInterface } from '../../src/core/warm-targets.js';
+import { excess, freeDeviceIndex, planGrow, planShrink, shortfall, type PlanInput, type PlanInterface } from '../../src/ipamd/pool/plan/warm-targets.js';
 
 const m5large = { maxInterfaces: 3, ipv4PerInterface: 10 }; // 9 secondary addresses per ENI
 

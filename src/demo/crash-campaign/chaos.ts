@@ -2,7 +2,7 @@
  * The crash campaign's choices, all from one seed so a failing run can be replayed: what a round
  * does, and how a checkpoint is damaged while its daemon is down. Pure.
  */
-import { signCheckpoint } from '../../ipamd/checkpoint-checksum.js';
+import { signCheckpoint } from '../../ipamd/checkpoint/checkpoint-checksum.js';
 
 export { seededRandom } from '../../core/seeded-random.js';
 

@@ -5,7 +5,7 @@
  * DEL is retried until it succeeds, whatever the daemon is doing (dead, restarting, replaced).
  */
 import { join } from 'node:path';
-import { hostVethName } from '../../cni/datapath/veth-name.js';
+import { hostVethName } from '../../ipamd/datapath/veth-name.js';
 import { createPodNetns, deletePodNetns, runPlugin, type PluginOutcome } from '../pods.js';
 
 export const POD_NAMESPACE = 'crash';

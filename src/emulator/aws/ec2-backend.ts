@@ -11,7 +11,7 @@
  * What a client adds on top (retries, its own request limiter, mapping errors to its codes) is the
  * client's: this file knows no provider (the layering rule: emulators never import providers).
  */
-import { EC2_ACTION_CLASSES } from '../../core/ec2-request-classes.js';
+import { EC2_ACTION_CLASSES } from './ec2-throttling.js';
 import { FaultPlan, type FaultPlanSpec, type FaultRule } from '../faults/fault-plan.js';
 import { emulatorFaults, type EmulatorFaults } from '../faults/index.js';
 import { requestFingerprint } from './client-tokens.js';

@@ -1,5 +1,5 @@
 import { TokenBucket } from '../../core/token-bucket.js';
-import { EC2_ACTION_CLASSES, EC2_REQUEST_BUCKETS, type Ec2RequestClass } from '../../core/ec2-request-classes.js';
+import { EC2_ACTION_CLASSES, EC2_REQUEST_BUCKETS, type Ec2RequestClass } from './ec2-throttling.js';
 import type { QueryParams } from './query-params.js';
 
 /** The one token bucket implementation (src/core), re-exported for the emulator's users. */

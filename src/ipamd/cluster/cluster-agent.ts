@@ -7,9 +7,9 @@
  */
 import type { Logger } from 'pino';
 import { DEFAULT_AVAILABILITY_POLICY, INITIAL_AVAILABILITY, evaluateAvailability, type AvailabilityMemory, type NodeAvailability } from '../../core/node-availability.js';
-import type { CloudCallCounter } from '../cloud-call-counter.js';
-import type { LivePodAddresses } from '../held-addresses.js';
-import type { PoolManager } from '../pool-manager.js';
+import type { CloudCallCounter } from '../pool/cloud-call-counter.js';
+import type { LivePodAddresses } from '../service/held-addresses.js';
+import type { PoolManager } from '../pool/pool-manager.js';
 import type { StatusResult } from '../../rpc/protocol.js';
 import type { ClusterPort, NativeipNodeStatus } from './cluster-port.js';
 import { buildNodeStatus, shouldWriteStatus } from './node-status.js';

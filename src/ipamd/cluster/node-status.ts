@@ -7,7 +7,7 @@
  * coming and going) at most every {@link COUNTS_WRITE_MS}, or sooner when the node's fill moved
  * by a {@link FILL_STEP} of its max pods. Steady churn thus costs a handful of writes an hour.
  */
-import type { AddressPool } from '../../core/address-pool.js';
+import type { AddressPool } from '../pool/plan/address-pool.js';
 import type { StatusResult } from '../../rpc/protocol.js';
 import type { NativeipNodeStatus } from './cluster-port.js';
 

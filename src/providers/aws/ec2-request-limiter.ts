@@ -8,9 +8,9 @@
  */
 import { sleepUnref as defaultSleep } from '../../core/sleep.js';
 import { TokenBucket, type TokenBucketSpec } from '../../core/token-bucket.js';
-import { EC2_ACTION_CLASSES, EC2_REQUEST_BUCKETS, type Ec2RequestClass } from '../../core/ec2-request-classes.js';
+import { EC2_ACTION_CLASSES, EC2_REQUEST_BUCKETS, type Ec2RequestClass } from './ec2-request-classes.js';
 
-export { EC2_REQUEST_BUCKETS, type Ec2RequestClass } from '../../core/ec2-request-classes.js';
+export { EC2_REQUEST_BUCKETS, type Ec2RequestClass } from './ec2-request-classes.js';
 
 /** Request members that make a Describe* call "filtered or paginated" in EC2's terms. */
 const NARROWING_MEMBERS = ['Filters', 'MaxResults', 'NextToken', 'NetworkInterfaceIds', 'InstanceIds', 'SubnetIds', 'InstanceTypes'];

@@ -1,6 +1,6 @@
 /** Helpers for e2e suites that run an EmulatedCluster. */
 import { rm } from 'node:fs/promises';
-import { hostVethName } from '../../../src/cni/datapath/veth-name.js';
+import { hostVethName } from '../../../src/ipamd/datapath/veth-name.js';
 import type { ClusterNode } from '../../../src/demo/emulated-cluster.js';
 import { nodeLeftovers } from '../../../src/demo/leftovers.js';
 import { deletePodNetns } from '../../../src/demo/pods.js';

@@ -1,0 +1,107 @@
+/**
+ * The state behind nativeip's adaptive default: recent pod arrivals, the measured latency of a
+ * grow, how long excess addresses have lasted and how long each secondary interface has been
+ * empty. Turns it into the pure planner's AdaptiveTargets (src/ipamd/pool/plan/adaptive-plan.ts).
+ */
+import type { AddressPool } from './plan/address-pool.js';
+import type { AdaptiveTargets } from './plan/adaptive-plan.js';
+import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, arrivalMemoryMs, ewma, pruneArrivals, type AdaptiveParams, type WarmBand } from './plan/adaptive-target.js';
+
+/** Assumed latency of an assign before one has been measured. */
+const INITIAL_GROW_LATENCY_MS = 500;
+
+export class AdaptiveController {
+  readonly #params: AdaptiveParams;
+  #arrivals: number[] = [];
+  /** Allocation keys seen within the longest window, so a retried ADD counts once. */
+  readonly #recentKeys = new Map<string, number>();
+  #growLatencyMs: number | undefined;
+  #excessSinceMs: number | undefined;
+  /** The hold has passed: release until free addresses are back at high. */
+  #releasing = false;
+  readonly #emptySinceMs = new Map<string, number>();
+  #startedAtMs: number | undefined;
+
+  readonly #horizonMs: number;
+
+  constructor(params: AdaptiveParams = DEFAULT_ADAPTIVE_PARAMS) {
+    this.#params = params;
+    this.#horizonMs = arrivalMemoryMs(params);
+  }
+
+  /**
+   * Records a pod asking for an address. A pod whose ADD is retried (kubelet retries while the
+   * pool grows) is one arrival, not one per attempt.
+   */
+  recordArrival(nowMs: number, key: string): void {
+    const seen = this.#recentKeys.get(key);
+    if (seen !== undefined && seen > nowMs - this.#horizonMs) return;
+    this.#recentKeys.set(key, nowMs);
+    this.#arrivals.push(nowMs);
+    if (this.#arrivals.length > 256) this.#arrivals = pruneArrivals(this.#arrivals, nowMs, this.#params);
+    if (this.#recentKeys.size > 4 * 256) {
+      for (const [k, t] of this.#recentKeys) if (t <= nowMs - this.#horizonMs) this.#recentKeys.delete(k);
+    }
+  }
+
+  recordGrowLatency(ms: number): void {
+    this.#growLatencyMs = ewma(this.#growLatencyMs, ms);
+  }
+
+  band(nowMs: number): WarmBand {
+    // Prune only when the oldest arrival has aged out: the band is computed on every plan.
+    const oldest = this.#arrivals[0];
+    if (oldest !== undefined && oldest <= nowMs - this.#horizonMs) this.#arrivals = pruneArrivals(this.#arrivals, nowMs, this.#params);
+    return adaptiveBand({
+      arrivalsMs: this.#arrivals,
+      nowMs,
+      growLatencyMs: this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS,
+      params: this.#params,
+    });
+  }
+
+  /**
+   * The targets for one planning round; also advances the hold timers. `interfaceCapacity` is the
+   * addresses one interface holds (the start-up band's floor).
+   */
+  targets(pool: AddressPool, nowMs: number, interfaceCapacity: number): AdaptiveTargets {
+    this.#startedAtMs ??= nowMs;
+    const measured = this.band(nowMs);
+    const starting = nowMs - this.#startedAtMs < this.#params.startupWindowMs;
+    const startupFloor = Math.min(interfaceCapacity, this.#params.startupMaxAddresses);
+    const band = starting
+      ? { ...measured, high: Math.max(measured.high, startupFloor), releaseAbove: Math.max(measured.releaseAbove, startupFloor) }
+      : measured;
+    const { available } = pool.stats(nowMs);
+    // Excess must last the hold above releaseAbove; once released, it goes all the way to high
+    // (a release may take one call per interface), not just back under releaseAbove.
+    if (this.#releasing && available <= band.high) this.#releasing = false;
+    if (available > band.releaseAbove) this.#excessSinceMs ??= nowMs;
+    else if (!this.#releasing) this.#excessSinceMs = undefined;
+    if (this.#excessSinceMs !== undefined && nowMs - this.#excessSinceMs >= this.#params.holdMs) this.#releasing = true;
+    if (!this.#releasing && available <= band.releaseAbove) this.#excessSinceMs = undefined;
+
+    const deletable: string[] = [];
+    const present = new Set<string>();
+    for (const pif of pool.interfaces()) {
+      if (pif.deviceIndex === 0) continue;
+      present.add(pif.id);
+      if (pool.addressesOf(pif.id).length > 0) {
+        this.#emptySinceMs.delete(pif.id);
+        continue;
+      }
+      const since = this.#emptySinceMs.get(pif.id) ?? nowMs;
+      this.#emptySinceMs.set(pif.id, since);
+      if (nowMs - since >= this.#params.emptyInterfaceHoldMs) deletable.push(pif.id);
+    }
+    for (const id of this.#emptySinceMs.keys()) if (!present.has(id)) this.#emptySinceMs.delete(id);
+
+    return {
+      low: band.low,
+      high: band.high,
+      burst: band.burst,
+      releaseExcess: this.#releasing,
+      deletableInterfaceIds: deletable,
+    };
+  }
+}
