@@ -1,22 +1,22 @@
 /**
  * The churn simulator on Azure: the same traces and the same pool engine as bench/churn.ts, with
  * the Azure emulator's state model in-process on simulated time, driven by the real AzureProvider
- * (bench/churn/azure-subscription.ts): NIC PUTs that are
+ * (src/providers/azure/simulated-provider.ts on src/emulator/azure/simulation.ts): NIC PUTs that are
  * long-running operations, one PUT per batch of IP configurations, writes serialised per NIC, and
  * the subscription's write bucket shared by every node. Each reconcile reads the node from its
  * lagging IMDS and reads ARM only on a mismatch or every 15 minutes. Writes the `churn-azure`
  * section of BENCHMARKS.md, right after the AWS `churn` section.
  *
  *   node scripts/run-ts.mjs bench/churn-azure.ts                  the three built-in traces
- *   node scripts/run-ts.mjs bench/churn-azure.ts --trace F.jsonl  your own trace (format: bench/churn/traces.ts)
+ *   node scripts/run-ts.mjs bench/churn-azure.ts --trace F.jsonl  your own trace (format: src/sim/traces.ts)
  *   options: --vm-size Standard_D4s_v5  --hours 24  --operation-ms 15000  --batch-size 32  --no-throttling  --no-write
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { machineLine, writeSection } from './lib/report.js';
-import { DEFAULT_ARM_LATENCIES, type ArmLatencies } from './churn/azure-subscription.js';
-import { simulate, type Policy, type SimulationResult } from './churn/simulate.js';
-import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, type Trace } from './churn/traces.js';
+import { DEFAULT_ARM_LATENCIES, type ArmLatencies } from '../src/emulator/azure/simulation.js';
+import { simulate, type Policy, type SimulationResult } from '../src/sim/simulate.js';
+import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, type Trace } from '../src/sim/traces.js';
 
 /**
  * The policies the daemon accepts on Azure: WARM_ENI_TARGET and prefix delegation are refused
@@ -61,7 +61,7 @@ for (const trace of traces) {
   for (const base of AZURE_POLICIES) {
     const policy = batchSize === undefined ? base : { ...base, env: { ...base.env, NATIVEIP_AZURE_BATCH_SIZE: batchSize } };
     const started = performance.now();
-    const result = await simulate(trace, policy, { instanceType: vmSize, cloud: 'azure', armLatencies: arm, throttling });
+    const result = await simulate(trace, policy, { instanceType: vmSize, cloud: 'azure', latencies: arm, throttling });
     results.push(result);
     console.log(
       `${trace.name.padEnd(8)} ${policy.name.padEnd(40)} waited ${String(result.podsWaited).padStart(4)}  idle ${result.idleAddressHours.toFixed(0).padStart(6)} addr-h  PUTs ${String(result.mutatingCalls).padStart(5)}  throttled ${result.throttledCalls}  (${((performance.now() - started) / 1000).toFixed(1)} s)`,
@@ -128,7 +128,7 @@ if (!process.argv.includes('--no-write') && external === undefined) {
     [
       '## Warm pool under churn on Azure (simulated)',
       '',
-      `${machineLine()}. \`bench/churn-azure.ts\` replays the same traces as the table above against the same pool engine, with every node's real \`AzureProvider\` on the Azure emulator's state model in-process on simulated time (\`bench/churn/azure-subscription.ts\`, \`src/emulator/azure/arm-backend.ts\`): ${vmSize} VMs with one NIC each (256 IP configurations), a NIC PUT answered in ${arm.write} ms and finished by its long-running operation after ${(arm.operation / 1000).toFixed(0)} s (real ones take 10–60 s), polled every ${arm.poll} ms, reads ${arm.read} ms; one PUT adds or removes up to ${batchSize ?? 32} IP configurations, writes to a NIC are serialised, and every node draws from the subscription's write bucket (200 burst, 10 per s${throttling ? '' : '; off for this run'}), which answers 429 with Retry-After. Each reconcile (every 60 s) reads the VM's NICs from IMDS (\`/metadata/instance/network\`, ${(arm.imdsLag / 1000).toFixed(0)} s behind ARM) and reads the VM and its NICs from ARM only when IMDS differs from the pool (a difference right after the node's own change is checked again 5 s later), and every 15 minutes regardless; before that every reconcile read them from ARM. Columns as above; the mutating calls are NIC PUTs, "calls by operation" counts every ARM request (a poll is one GET of the operation's status), ARM reads are every GET per node and simulated day, and IMDS reads are not ARM calls.`,
+      `${machineLine()}. \`bench/churn-azure.ts\` replays the same traces as the table above against the same pool engine, with every node's real \`AzureProvider\` on the Azure emulator's state model in-process on simulated time (\`src/providers/azure/simulated-provider.ts\`, \`src/emulator/azure/simulation.ts\`, \`src/emulator/azure/arm-backend.ts\`): ${vmSize} VMs with one NIC each (256 IP configurations), a NIC PUT answered in ${arm.write} ms and finished by its long-running operation after ${(arm.operation / 1000).toFixed(0)} s (real ones take 10–60 s), polled every ${arm.poll} ms, reads ${arm.read} ms; one PUT adds or removes up to ${batchSize ?? 32} IP configurations, writes to a NIC are serialised, and every node draws from the subscription's write bucket (200 burst, 10 per s${throttling ? '' : '; off for this run'}), which answers 429 with Retry-After. Each reconcile (every 60 s) reads the VM's NICs from IMDS (\`/metadata/instance/network\`, ${(arm.imdsLag / 1000).toFixed(0)} s behind ARM) and reads the VM and its NICs from ARM only when IMDS differs from the pool (a difference right after the node's own change is checked again 5 s later), and every 15 minutes regardless; before that every reconcile read them from ARM. Columns as above; the mutating calls are NIC PUTs, "calls by operation" counts every ARM request (a poll is one GET of the operation's status), ARM reads are every GET per node and simulated day, and IMDS reads are not ARM calls.`,
       '',
       'Policies: `WARM_ENI_TARGET` and `ENABLE_PREFIX_DELEGATION` have no meaning on Azure, where nativeip attaches no NICs (one "interface\'s worth" would be 255 addresses per NIC), and the daemon refuses them there at start-up; the adaptive default and the IP targets remain.',
       '',

@@ -5,17 +5,17 @@
  * calls.
  *
  *   node scripts/run-ts.mjs bench/churn.ts                 the three built-in traces
- *   node scripts/run-ts.mjs bench/churn.ts --trace F.jsonl your own trace (format: bench/churn/traces.ts)
+ *   node scripts/run-ts.mjs bench/churn.ts --trace F.jsonl your own trace (format: src/sim/traces.ts)
  *   node scripts/run-ts.mjs bench/churn.ts --write-traces DIR   the built-in traces as JSONL
  *   options: --instance-type m5.xlarge  --hours 24  --no-write
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { machineLine, writeSection } from './lib/report.js';
-import { POLICIES } from './churn/policies.js';
-import { simulate, type SimulationResult } from './churn/simulate.js';
-import { DEFAULT_LATENCIES } from './churn/aws-account.js';
-import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, traceToJsonl, type Trace } from './churn/traces.js';
+import { POLICIES } from '../src/sim/policies.js';
+import { simulate, type SimulationResult } from '../src/sim/simulate.js';
+import { DEFAULT_LATENCIES } from '../src/emulator/aws/simulation.js';
+import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, traceToJsonl, type Trace } from '../src/sim/traces.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -42,7 +42,7 @@ const results: SimulationResult[] = [];
 for (const trace of traces) {
   for (const policy of POLICIES) {
     const started = performance.now();
-    const result = await simulate(trace, policy, { instanceType });
+    const result = await simulate(trace, policy, { cloud: 'aws', instanceType });
     results.push(result);
     console.log(`${trace.name.padEnd(8)} ${policy.name.padEnd(40)} waited ${String(result.podsWaited).padStart(4)}  idle ${result.idleAddressHours.toFixed(0).padStart(6)} addr-h  mutating ${String(result.mutatingCalls).padStart(5)}  (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
@@ -80,8 +80,8 @@ async function burstVariations(): Promise<string> {
   const [adaptive, eniMode] = [POLICIES[0]!, POLICIES[1]!];
   const lines = ['| burst trace variation | pods waited (ours / ENI mode) | idle address-hours ratio | mutating calls ratio | targets met |', '|---|---|---|---|---|'];
   for (const [name, trace] of variations) {
-    const ours = await simulate(trace, adaptive, { instanceType });
-    const theirs = await simulate(trace, eniMode, { instanceType });
+    const ours = await simulate(trace, adaptive, { cloud: 'aws', instanceType });
+    const theirs = await simulate(trace, eniMode, { cloud: 'aws', instanceType });
     const idle = ours.idleAddressHours / theirs.idleAddressHours;
     const calls = ours.mutatingCalls / theirs.mutatingCalls;
     const missed = [
@@ -116,7 +116,7 @@ if (!process.argv.includes('--no-write') && external === undefined) {
     [
       '## Warm pool under churn (simulated)',
       '',
-      `${machineLine()}. \`bench/churn.ts\` replays each trace against every node's real pool engine (\`PoolManager\`: planning, grow, shrink, reconcile every 60 s) and real AWS provider (\`Ec2Provider\`, the daemon's own code, given the emulated EC2 through its \`Ec2Api\` and \`ImdsApi\` seams: \`bench/churn/aws-account.ts\`), with the emulator's EC2 state model, request buckets and fault plan in-process on simulated time (\`src/emulator/aws/ec2-backend.ts\`): ${instanceType} nodes, EC2 latencies describe ${l.describe} ms, assign ${l.assign} ms, create ${l.create} ms, attach ${l.attach} ms + ${l.attachVisible} ms until the node sees it, modify ${l.modify} ms, detach ${l.detach} ms (and as long again until the ENI is available), delete ${l.delete} ms, IMDS ${l.imdsLag} ms behind EC2 and ${l.imdsRead} ms per GET. Each reconcile reads the node from IMDS and calls \`DescribeNetworkInterfaces\` only when IMDS differs from the pool (a difference right after the node's own change is checked again 5 s later), and every 15 minutes regardless; before that change every reconcile was a describe: 1,440 per node and day. Every node runs the provider's client-side request limiter. A pod "waited" when no address was free at its ADD. Idle address-hours count addresses held by a node but not by a pod (free, cooling down, and the primary address of each extra ENI). Traces:`,
+      `${machineLine()}. \`bench/churn.ts\` replays each trace against every node's real pool engine (\`PoolManager\`: planning, grow, shrink, reconcile every 60 s) and real AWS provider (\`Ec2Provider\`, the daemon's own code, given the emulated EC2 through its \`Ec2Api\` and \`ImdsApi\` seams: \`src/providers/aws/simulated-provider.ts\`), with the emulator's EC2 state model, request buckets and fault plan in-process on simulated time (\`src/emulator/aws/simulation.ts\`, \`src/emulator/aws/ec2-backend.ts\`): ${instanceType} nodes, EC2 latencies describe ${l.describe} ms, assign ${l.assign} ms, create ${l.create} ms, attach ${l.attach} ms + ${l.attachVisible} ms until the node sees it, modify ${l.modify} ms, detach ${l.detach} ms (and as long again until the ENI is available), delete ${l.delete} ms, IMDS ${l.imdsLag} ms behind EC2 and ${l.imdsRead} ms per GET. Each reconcile reads the node from IMDS and calls \`DescribeNetworkInterfaces\` only when IMDS differs from the pool (a difference right after the node's own change is checked again 5 s later), and every 15 minutes regardless; before that change every reconcile was a describe: 1,440 per node and day. Every node runs the provider's client-side request limiter. A pod "waited" when no address was free at its ADD. Idle address-hours count addresses held by a node but not by a pod (free, cooling down, and the primary address of each extra ENI). Traces:`,
       '',
       ...traces.map((t) => `- **${t.name}**: ${t.description}; ${t.events.filter((e) => e.op === 'add').length} pods over ${(t.durationSec / 3600).toFixed(1)} h.`),
       '',

@@ -10,9 +10,9 @@
  *   Without it, the table ends with one such row for the nativeip default, for comparison.
  */
 import { machineLine, writeSection } from './lib/report.js';
-import { POLICIES } from './churn/policies.js';
-import { simulate } from './churn/simulate.js';
-import { scaleUpTrace } from './churn/traces.js';
+import { POLICIES } from '../src/sim/policies.js';
+import { simulate } from '../src/sim/simulate.js';
+import { scaleUpTrace } from '../src/sim/traces.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -42,7 +42,7 @@ const runs = POLICIES.map((policy) => ({ policy, label: policy.name, observe: ob
 if (observeNodes) runs.push({ policy: POLICIES[0]!, label: `${POLICIES[0]!.name}, describing on every reconcile (before IMDS)`, observe: false });
 for (const { policy, label, observe } of runs) {
   const started = performance.now();
-  const r = await simulate(trace, policy, { instanceType, throttling: true, warmupMs: 0, drainMs: 3_600_000, observeNodes: observe });
+  const r = await simulate(trace, policy, { cloud: 'aws', instanceType, throttling: true, warmupMs: 0, drainMs: 3_600_000, observeNodes: observe });
   const firstPodMs = trace.events[0]!.t * 1000;
   const allAddressed = r.podsUnserved === 0 ? `${((r.lastAddressAtMs - firstPodMs) / 1000).toFixed(0)} s` : `not all: ${r.podsUnserved} pods unserved`;
   const line = `| ${label} | ${allAddressed} | ${r.podsWaited} | ${(r.waitP50Ms / 1000).toFixed(1)} s / ${(r.waitP99Ms / 1000).toFixed(1)} s | ${r.mutatingCalls} | ${r.callsByAction['DescribeNetworkInterfaces'] ?? 0} | ${r.callsByAction['DescribeInstanceTypes'] ?? 0} | ${r.metadataReads} | ${r.throttledCalls} | ${r.podsUnserved} |`;

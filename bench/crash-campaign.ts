@@ -13,12 +13,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCrashCampaign, type CampaignOptions, type CampaignReport } from '../src/demo/crash-campaign/campaign.js';
-import { awsCloudView, azureCloudView } from '../src/demo/crash-campaign/cloud-views.js';
 import { buildRevision } from './lib/build-revision.js';
 import { MachineLoadSampler, describeLoad } from './lib/machine-load.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
-import { startAwsCluster, type AwsCluster } from '../src/emulator/aws/cluster.js';
-import { startAzureCluster, type AzureCluster } from '../src/emulator/azure/cluster.js';
+import { startAwsCluster } from '../src/emulator/aws/cluster.js';
+import { startAzureCluster } from '../src/emulator/azure/cluster.js';
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -43,7 +42,6 @@ async function runOn(cloud: 'aws' | 'azure'): Promise<CloudRun> {
   const cluster = cloud === 'aws' ? await startAwsCluster({ ...common, instanceType: 't3.medium' }) : await startAzureCluster({ ...common, nicsPerVm: 1 });
   const node = cluster.nodes[0]!;
   try {
-    const view = cloud === 'aws' ? awsCloudView((cluster as AwsCluster).emulator, node.instanceId) : azureCloudView((cluster as AzureCluster).emulator, node.instanceId);
     const options: CampaignOptions = {
       daemon: {
         node,
@@ -52,7 +50,7 @@ async function runOn(cloud: 'aws' | 'azure'): Promise<CloudRun> {
         status: () => cluster.status(node),
         logTail: (lines) => cluster.logTail(node, lines),
       },
-      cloud: view,
+      cloud: cluster.cloud.view(node.instanceId),
       binDir: BIN_DIR,
       vpcHostNetnsPath: cluster.fabric.vpcHost.netnsPath,
       prefix,
@@ -60,7 +58,7 @@ async function runOn(cloud: 'aws' | 'azure'): Promise<CloudRun> {
       minKills: KILLS,
       seed: SEED,
       slots: SLOTS,
-      faults: { cloud, plan: cluster.emulator.faults, choices: { roundRate: 0.4 } },
+      faults: { plan: cluster.cloud.faults, actions: cluster.cloud.faultActions, choices: { roundRate: 0.4 } },
       log: (line) => console.log(`[${cloud}] ${line}`),
     };
     return { cloud, report: await runCrashCampaign(options) };

@@ -8,6 +8,7 @@
  * loads another cloud's SDK (tens of MiB of resident memory each).
  */
 import type { ConfigIssue, Env, SpecTable } from './config/config-variable.js';
+import type { SimulatedProviderFactory } from './simulation.js';
 import type { CloudProvider, InterfaceLimits } from './types.js';
 
 /** What one metadata probe found: `ok`, or why not (for the error message). */
@@ -70,6 +71,11 @@ export interface CloudPlugin<Settings = unknown> {
    * `machineType`, or undefined when it is not in the table. `nativeip max-pods` reads it. Optional.
    */
   instanceLimits?(machineType: string): InterfaceLimits | undefined;
+  /**
+   * Loads what runs the cloud's real provider on a machine of its emulator's in-process account
+   * (src/core/simulation.ts), for the simulators. Optional: a cloud without it is not simulated.
+   */
+  simulation?(): Promise<SimulatedProviderFactory<Settings>>;
   /** Builds the provider (importing the cloud's SDK). Throws on settings it cannot use (a file it cannot read). */
   createProvider(settings: Settings, context: ProviderContext): Promise<CloudProvider>;
 }

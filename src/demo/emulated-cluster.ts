@@ -9,6 +9,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { callDaemon } from '../rpc/client.js';
 import type { StatusResult } from '../rpc/protocol.js';
+import type { CloudUnderTest } from './cloud-under-test.js';
 
 /** What every emulated cluster takes, whatever the cloud. */
 export interface ClusterOptions {
@@ -56,19 +57,24 @@ export interface ClusterRecipe<E extends Closable, F extends Closable> {
   startFabric(emulator: E, prefix: string): Promise<F>;
   /** Creates node `index` (1-based) and waits until the fabric has it. */
   addNode(emulator: E, fabric: F, index: number, workDir: string): Promise<RecipeNode>;
+  /** The started emulator as checks read and fail it (the crash campaign's). */
+  cloudUnderTest(emulator: E): CloudUnderTest;
 }
 
 export class EmulatedCluster<E extends Closable, F extends Closable> {
   readonly emulator: E;
   readonly fabric: F;
   readonly nodes: readonly ClusterNode[];
+  /** The emulator as the recipe lets checks read and fail it, whatever the cloud. */
+  readonly cloud: CloudUnderTest;
   readonly #options: { readonly binDir: string };
 
-  private constructor(options: { readonly binDir: string }, emulator: E, fabric: F, nodes: ClusterNode[]) {
+  private constructor(options: { readonly binDir: string }, emulator: E, fabric: F, nodes: ClusterNode[], cloud: CloudUnderTest) {
     this.#options = options;
     this.emulator = emulator;
     this.fabric = fabric;
     this.nodes = nodes;
+    this.cloud = cloud;
   }
 
   /** The cluster once its daemons answer; a daemon that does not start fails the whole start. */
@@ -77,8 +83,9 @@ export class EmulatedCluster<E extends Closable, F extends Closable> {
     emulator: E2,
     fabric: F2,
     nodes: ClusterNode[],
+    cloud: CloudUnderTest,
   ): Promise<EmulatedCluster<E2, F2>> {
-    const cluster = new EmulatedCluster(options, emulator, fabric, nodes);
+    const cluster = new EmulatedCluster(options, emulator, fabric, nodes, cloud);
     await Promise.all(nodes.map((n) => cluster.startDaemon(n)));
     return cluster;
   }
@@ -99,7 +106,7 @@ export class EmulatedCluster<E extends Closable, F extends Closable> {
         const env = { ...nodeDaemonEnvironment(paths), ...made.cloudEnv, ...options.daemonEnv };
         nodes.push({ name, instanceId: made.instanceId, ...paths, env, process: undefined });
       }
-      return await EmulatedCluster.#startDaemons(options, emulator, fabric, nodes);
+      return await EmulatedCluster.#startDaemons(options, emulator, fabric, nodes, recipe.cloudUnderTest(emulator));
     } catch (error) {
       await closeQuietly(fabric, emulator);
       throw error;

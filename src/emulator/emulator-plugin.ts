@@ -4,6 +4,17 @@
  * line, and its demo. The CLI iterates the registry (src/emulator/clouds.ts) and names no cloud.
  * A plugin module is light: running the emulator or the demo imports them then.
  */
+import type { SimulatedAccount, SimulatedAccountOptions } from '../core/simulation.js';
+
+/** A cloud's emulator as the simulators use it: in-process, on simulated time. */
+export interface EmulatorSimulation {
+  /** The account's latencies in ms by name, and what each is, for the benchmarks' text. */
+  readonly defaultLatencies: Readonly<Record<string, number>>;
+  /** A machine type to simulate when none is given (a common node size). */
+  readonly defaultMachineType: string;
+  start(options: SimulatedAccountOptions): SimulatedAccount;
+}
+
 export interface EmulatorPlugin {
   /** `nativeip emulator <name>`, `nativeip demo --cloud <name>`: `aws`, `azure`. */
   readonly name: string;
@@ -15,4 +26,6 @@ export interface EmulatorPlugin {
   runCli(args: string[]): Promise<void>;
   /** Runs the demo (root); resolves with the exit status: 0 only if every check passed. */
   runDemo(args: readonly string[]): Promise<number>;
+  /** Loads the in-process account the simulators run on (src/core/simulation.ts). Optional. */
+  simulation?(): Promise<EmulatorSimulation>;
 }

@@ -13,7 +13,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsCloudView } from '../../src/demo/crash-campaign/cloud-views.js';
 import { runCrashCampaign } from '../../src/demo/crash-campaign/campaign.js';
 import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
@@ -61,14 +60,14 @@ describe.skipIf(skip !== undefined)('crash campaign (AWS, short)', () => {
         status: () => c.status(node),
         logTail: (lines) => c.logTail(node, lines),
       },
-      cloud: awsCloudView(c.emulator, node.instanceId),
+      cloud: c.cloud.view(node.instanceId),
       binDir: DIST_BIN,
       vpcHostNetnsPath: c.fabric.vpcHost.netnsPath,
       prefix: PREFIX,
       rounds: ROUNDS,
       seed: SEED,
       slots: 12,
-      faults: { cloud: 'aws', plan: c.emulator.faults, choices: { roundRate: 0.4 } },
+      faults: { plan: c.cloud.faults, actions: c.cloud.faultActions, choices: { roundRate: 0.4 } },
       log: (line) => console.log(line),
     });
     console.log(JSON.stringify({ ...report, violations: report.violations.length }));

@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudError } from '../../src/core/types.js';
 import { Ec2Provider } from '../../src/providers/aws/index.js';
-import { imdsTree, startImdsStub, type ImdsStub } from './support/aws-imds-stub.js';
+import { imdsTree, startImdsStub, type ImdsStub } from '../support/aws-imds-stub.js';
 import { motoUnavailableReason, startMoto, type MotoServer } from './support/moto.js';
 
 const REGION = 'us-east-1';

@@ -6,8 +6,9 @@
 import { AssignPrivateIpAddressesCommand, AttachNetworkInterfaceCommand, CreateNetworkInterfaceCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEmulator, type AwsEmulator, type LaunchedInstance } from '../../src/emulator/aws/index.js';
-import { awsCloudView } from '../../src/demo/crash-campaign/cloud-views.js';
-import { cloudDisagreements, type CloudView } from '../../src/demo/crash-campaign/invariants.js';
+import { awsCloudUnderTest } from '../../src/emulator/aws/cloud-under-test.js';
+import type { CloudView } from '../../src/demo/cloud-under-test.js';
+import { cloudDisagreements } from '../../src/demo/crash-campaign/invariants.js';
 import type { StatusResult } from '../../src/rpc/protocol.js';
 
 const CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' };
@@ -62,7 +63,7 @@ describe('the crash campaign reads the cloud from the AWS emulator', () => {
   });
 
   it('names each ENI of the node that would outlive it, and no other', async () => {
-    const leaks = await awsCloudView(emulator, node.instanceId).leakedInterfaces();
+    const leaks = await awsCloudUnderTest(emulator).view(node.instanceId).leakedInterfaces();
     expect([...leaks].sort()).toEqual(
       [
         `${eni['detached']} of ${node.instanceId} is available (attached to nothing)`,
@@ -73,7 +74,7 @@ describe('the crash campaign reads the cloud from the AWS emulator', () => {
   });
 
   it('lists the node\'s interfaces with the addresses each holds for pods', async () => {
-    const interfaces = await awsCloudView(emulator, node.instanceId).nodeInterfaces();
+    const interfaces = await awsCloudUnderTest(emulator).view(node.instanceId).nodeInterfaces();
     expect(interfaces.map((i) => i.id)).toEqual([node.primaryEni, eni['noDeleteOnTermination'], eni['healthy']]);
     expect(interfaces.map((i) => i.addresses.length)).toEqual([0, 0, 2]);
   });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ImdsError } from '../../src/providers/aws/error-mapping.js';
 import { ImdsClient } from '../../src/providers/aws/imds-client.js';
 import { listMacs, readIdentity, readMacFacts } from '../../src/providers/aws/node-discovery.js';
-import { imdsTree, startImdsStub, type ImdsStub } from '../integration/support/aws-imds-stub.js';
+import { imdsTree, startImdsStub, type ImdsStub } from '../support/aws-imds-stub.js';
 
 const tree = imdsTree({
   instanceId: 'i-0abc',

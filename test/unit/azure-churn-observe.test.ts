@@ -4,10 +4,10 @@
  * every 15 minutes.
  */
 import { describe, expect, it } from 'vitest';
-import { SimSubscription } from '../../bench/churn/azure-subscription.js';
-import { simulate } from '../../bench/churn/simulate.js';
-import { steadyTrace } from '../../bench/churn/traces.js';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { SimSubscription } from '../support/sim-clouds.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { steadyTrace } from '../../src/sim/traces.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 /** Runs virtual time in 100 ms steps until `promise` settles. */
 const drive = <T>(clock: VirtualClock, promise: Promise<T>): Promise<T> => clock.drive(promise);
@@ -39,7 +39,7 @@ describe('the Azure churn simulator observes nodes through a lagging IMDS', () =
 
   it('reconciling from IMDS leaves the pods alone and reads the VM from ARM about every 15 minutes, not every minute', async () => {
     const trace = steadyTrace({ nodes: 2, hours: 1 });
-    const result = await simulate(trace, { name: 'adaptive', env: {} }, { instanceType: 'Standard_D4s_v5', cloud: 'azure', armLatencies: { operation: 2_000 } });
+    const result = await simulate(trace, { name: 'adaptive', env: {} }, { instanceType: 'Standard_D4s_v5', cloud: 'azure', latencies: { operation: 2_000 } });
     expect(result.podsUnserved).toBe(0);
     // Before observeNode: one GET VM per node and reconcile, 2 × 60 in the hour.
     expect(result.callsByAction['GetVirtualMachine'] ?? 0).toBeLessThanOrEqual(2 * 4 + 4);

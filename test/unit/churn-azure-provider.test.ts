@@ -5,8 +5,8 @@
  * simulator too, with every request counted as ARM would count it.
  */
 import { describe, expect, it } from 'vitest';
-import { SimSubscription } from '../../bench/churn/azure-subscription.js';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { SimSubscription } from '../support/sim-clouds.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 function setup() {
   const clock = new VirtualClock(0);

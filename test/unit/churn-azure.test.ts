@@ -7,10 +7,10 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CloudError } from '../../src/core/types.js';
 import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
-import { SimSubscription } from '../../bench/churn/azure-subscription.js';
-import { simulate } from '../../bench/churn/simulate.js';
-import { burstTrace } from '../../bench/churn/traces.js';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { SimSubscription } from '../support/sim-clouds.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { burstTrace } from '../../src/sim/traces.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 const OPERATION_MS = 15_000;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SimAccount } from '../../bench/churn/aws-account.js';
-import { simulate } from '../../bench/churn/simulate.js';
-import { steadyTrace } from '../../bench/churn/traces.js';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { SimAccount } from '../support/sim-clouds.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { steadyTrace } from '../../src/sim/traces.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 /** Runs virtual time in 100 ms steps until `promise` settles. */
 const drive = <T>(clock: VirtualClock, promise: Promise<T>): Promise<T> => clock.drive(promise);
@@ -30,8 +30,8 @@ describe('the churn simulator observes nodes through a lagging IMDS', () => {
   it('reconciling from IMDS leaves the pods alone and cuts DescribeNetworkInterfaces', async () => {
     const trace = steadyTrace({ nodes: 2, hours: 1 });
     const policy = { name: 'adaptive', env: {} };
-    const observed = await simulate(trace, policy, { instanceType: 'm5.large' });
-    const described = await simulate(trace, policy, { instanceType: 'm5.large', observeNodes: false });
+    const observed = await simulate(trace, policy, { cloud: 'aws', instanceType: 'm5.large' });
+    const described = await simulate(trace, policy, { cloud: 'aws', instanceType: 'm5.large', observeNodes: false });
     expect(observed.podsUnserved).toBe(0);
     expect(described.callsByAction['DescribeNetworkInterfaces']).toBeGreaterThanOrEqual(2 * 60);
     expect(observed.callsByAction['DescribeNetworkInterfaces']).toBeLessThanOrEqual(2 * 4 + 4);

@@ -5,8 +5,8 @@
  * with every attempt counted as EC2 would count it.
  */
 import { describe, expect, it } from 'vitest';
-import { SimAccount } from '../../bench/churn/aws-account.js';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { SimAccount } from '../support/sim-clouds.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 function setup(provider: { readonly maxEnis?: number } = {}) {
   const clock = new VirtualClock(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, traceToJsonl } from '../../bench/churn/traces.js';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { burstTrace, diurnalTrace, steadyTrace, traceFromJsonl, traceToJsonl } from '../../src/sim/traces.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 describe('churn traces', () => {
   it.each([

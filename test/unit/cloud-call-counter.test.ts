@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { CloudError, type CloudInterface, type CloudProvider, type CreateInterfaceOptions, type NodeSnapshot } from '../../src/core/types.js';
 import { CloudCallCounter } from '../../src/ipamd/pool/cloud-call-counter.js';
 import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import type { NodeAvailability } from '../../src/core/node-availability.js';
 import { CloudCallCounter } from '../../src/ipamd/pool/cloud-call-counter.js';
 import { ClusterAgent } from '../../src/ipamd/cluster/cluster-agent.js';

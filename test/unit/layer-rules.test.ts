@@ -24,7 +24,7 @@ describe('layer rules', () => {
     ['src/providers/aws/x.ts', "import { x } from '../azure/index.js';", /never another cloud/],
     ['src/providers/azure/x.ts', "import { x } from '../../emulator/azure/index.js';", /a provider imports only src\/core/],
     ['src/emulator/aws/x.ts', "import { x } from '../../providers/aws/index.js';", /an emulator never imports a provider/],
-    ['src/ipamd/x.ts', "import { x } from '../../bench/churn/simulate.js';", /nothing imports bench/],
+    ['src/ipamd/x.ts', "import { x } from '../../bench/churn.js';", /nothing imports bench/],
   ])('%s: %s is refused', async (file, code, message) => {
     const errors = await layerErrors(file, code);
     expect(errors).toHaveLength(1);

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
 import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
 import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';

@@ -4,7 +4,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { conditionOf, evaluateAvailability, INITIAL_AVAILABILITY } from '../../src/core/node-availability.js';
 import { CloudError } from '../../src/core/types.js';
 import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';

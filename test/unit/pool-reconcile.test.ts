@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { CloudError, type NodeObservation, type ObservedInterface } from '../../src/core/types.js';
 import { THROTTLED_NO_SHRINK_MS } from '../../src/ipamd/pool/grow-backoff.js';
 import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';

@@ -1,7 +1,7 @@
 /** PoolManager.warmPoolStatus: what `nativeip status` shows of the warm-pool policy. */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../bench/churn/virtual-clock.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
 import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
 import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';

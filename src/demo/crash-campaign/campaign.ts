@@ -10,10 +10,11 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StatusResult } from '../../rpc/protocol.js';
 import { callDaemon } from '../../rpc/client.js';
+import type { CloudFaults, CloudView, FaultActions } from '../cloud-under-test.js';
 import type { ClusterNode } from '../emulated-cluster.js';
 import { damageCheckpoint, planRound, seededRandom, type CheckpointDamage, type RoundOdds, type RoundPlan } from './chaos.js';
-import { addFired, roundFaults, type CloudFaults, type FaultChoices } from './cloud-faults.js';
-import { addressViolations, cloudDisagreements, unreachablePods, type CloudView, type NodeUnderTest } from './invariants.js';
+import { addFired, roundFaults, type FaultChoices } from './cloud-faults.js';
+import { addressViolations, cloudDisagreements, unreachablePods, type NodeUnderTest } from './invariants.js';
 import { KubeletPods } from './kubelet-pods.js';
 
 /** The daemon's life, as the campaign drives it (EmulatedCluster's start/stop). */
@@ -27,6 +28,7 @@ export interface DaemonControl {
 
 export interface CampaignOptions {
   readonly daemon: DaemonControl;
+  /** The daemon's node as the cloud has it (EmulatedCluster's `cloud.view`). */
   readonly cloud: CloudView;
   readonly binDir: string;
   readonly vpcHostNetnsPath: string;
@@ -54,8 +56,11 @@ export interface CampaignOptions {
   /** Pod slots: at most this many pods at once (stay under the node's max pods). */
   readonly slots: number;
   readonly odds?: RoundOdds;
-  /** The cloud emulator's faults, injected during some rounds' storms (cloud-faults.ts). Unset: none. */
-  readonly faults?: { readonly cloud: 'aws' | 'azure'; readonly plan: CloudFaults; readonly choices: FaultChoices };
+  /**
+   * The cloud emulator's faults, injected during some rounds' storms (cloud-faults.ts) and aimed at
+   * the cloud's `actions` (EmulatedCluster's `cloud.faults` and `cloud.faultActions`). Unset: none.
+   */
+  readonly faults?: { readonly plan: CloudFaults; readonly actions: FaultActions; readonly choices: FaultChoices };
   /**
    * How long a round's cloud faults last at most (from the storm's start). The storm's pod changes
    * and a daemon restarted or taking over in it run under them; a daemon starting must read the
@@ -110,7 +115,7 @@ export async function runCrashCampaign(options: CampaignOptions): Promise<Campai
   try {
     for (round = 1; round <= options.rounds || report.kills < (options.minKills ?? 0); round += 1) {
       const plan = planRound(random, options.odds, turn);
-      const faults = options.faults === undefined ? undefined : roundFaults(options.faults.cloud, random, options.faults.choices);
+      const faults = options.faults === undefined ? undefined : roundFaults(options.faults.actions, random, options.faults.choices);
       let faultWindow: NodeJS.Timeout | undefined;
       if (faults !== undefined) {
         options.faults!.plan.set(faults);

@@ -4,28 +4,13 @@
  * checks see what the daemon made of them. Pure: builds plans from the seeded generator.
  */
 import type { FaultCounts, FaultKind, FaultRuleInput } from '../../emulator/faults/index.js';
+import type { FaultActions } from '../cloud-under-test.js';
 
 /** A plan as the emulators take it. */
 export interface RoundFaultPlan {
   readonly seed: number;
   readonly rules: readonly FaultRuleInput[];
 }
-
-/** What the campaign needs of an emulator's fault plan. */
-export interface CloudFaults {
-  set(plan: RoundFaultPlan): void;
-  clear(): void;
-  fired(): FaultCounts;
-}
-
-/** The mutating calls of each cloud's provider, and its reads. */
-const ACTIONS = {
-  aws: {
-    writes: ['CreateNetworkInterface', 'AttachNetworkInterface', 'ModifyNetworkInterfaceAttribute', 'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses', 'DetachNetworkInterface', 'DeleteNetworkInterface', 'CreateTags'],
-    reads: ['Describe*'],
-  },
-  azure: { writes: ['Put*'], reads: ['Get*'] },
-} as const;
 
 export interface FaultChoices {
   /** Probability that a round has cloud faults at all. */
@@ -34,10 +19,10 @@ export interface FaultChoices {
   readonly without?: readonly FaultKind[];
 }
 
-/** The fault plan of a round, or undefined for a round without faults. */
-export function roundFaults(cloud: 'aws' | 'azure', random: () => number, choices: FaultChoices): RoundFaultPlan | undefined {
+/** The fault plan of a round aimed at the cloud's `actions`, or undefined for a round without faults. */
+export function roundFaults(actions: FaultActions, random: () => number, choices: FaultChoices): RoundFaultPlan | undefined {
   if (random() >= choices.roundRate) return undefined;
-  const { writes, reads } = ACTIONS[cloud];
+  const { writes, reads } = actions;
   const rules: FaultRuleInput[] = [
     { kind: 'replyLost', actions: [...writes], rate: 0.3 },
     { kind: 'serverError', status: random() < 0.5 ? 500 : 503, actions: [...writes, ...reads], rate: 0.2 },

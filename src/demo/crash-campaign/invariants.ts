@@ -6,26 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { ping } from '../../emulator/fabric/index.js';
 import type { StatusResult } from '../../rpc/protocol.js';
+import type { CloudView } from '../cloud-under-test.js';
 import { nodeLeftovers } from '../leftovers.js';
 import type { Sandbox } from './kubelet-pods.js';
-
-/** One of the node's interfaces as the cloud has it. */
-export interface CloudInterfaceView {
-  readonly id: string;
-  /** What the cloud gives it for pods: secondary addresses and the addresses of delegated prefixes (not its primary). */
-  readonly addresses: readonly string[];
-}
-
-/** The node as the cloud has it. */
-export interface CloudView {
-  /** The interfaces attached to the node. */
-  nodeInterfaces(): Promise<readonly CloudInterfaceView[]>;
-  /**
-   * Interfaces that would outlive the node or belong to no node: created by nativeip for it but
-   * not attached, or attached without DeleteOnTermination. Empty where the cloud has none (Azure).
-   */
-  leakedInterfaces(): Promise<string[]>;
-}
 
 /** A way the cloud and the node disagree; `key` stays the same while the same disagreement lasts. */
 export interface CloudDisagreement {

@@ -1,6 +1,7 @@
 /** An emulated EC2 cluster: instances of one type in one VPC, each a real nativeip-ipamd (src/demo/emulated-cluster.ts). */
 import { EmulatedCluster, type ClusterOptions, type ClusterRecipe } from '../../demo/emulated-cluster.js';
 import { AwsFabric } from '../fabric/index.js';
+import { awsCloudUnderTest } from './cloud-under-test.js';
 import { startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions } from './index.js';
 
 export interface AwsClusterOptions extends ClusterOptions {
@@ -35,6 +36,7 @@ export function startAwsCluster(options: AwsClusterOptions): Promise<AwsCluster>
         },
       };
     },
+    cloudUnderTest: awsCloudUnderTest,
   };
   return EmulatedCluster.launch(recipe, options);
 }

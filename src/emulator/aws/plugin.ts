@@ -9,6 +9,7 @@ export const awsEmulatorPlugin: EmulatorPlugin = {
     const { runAwsEmulatorCli } = await import('./cli.js');
     await runAwsEmulatorCli(args);
   },
+  simulation: async () => (await import('./simulation.js')).ec2Simulation,
   async runDemo(args) {
     const { runAwsDemo } = await import('./demo.js');
     return runAwsDemo(args);

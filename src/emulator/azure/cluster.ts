@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EmulatedCluster, type ClusterOptions, type ClusterRecipe } from '../../demo/emulated-cluster.js';
 import { AzureFabric } from '../fabric/index.js';
+import { azureCloudUnderTest } from './cloud-under-test.js';
 import { startAzureEmulator, type AzureEmulator, type AzureEmulatorOptions } from './index.js';
 
 export interface AzureClusterOptions extends ClusterOptions {
@@ -45,6 +46,7 @@ export function startAzureCluster(options: AzureClusterOptions): Promise<AzureCl
         },
       };
     },
+    cloudUnderTest: azureCloudUnderTest,
   };
   return EmulatedCluster.launch(recipe, options);
 }

@@ -9,6 +9,7 @@ export const azureEmulatorPlugin: EmulatorPlugin = {
     const { runAzureEmulatorCli } = await import('./cli.js');
     await runAzureEmulatorCli(args);
   },
+  simulation: async () => (await import('./simulation.js')).armSimulation,
   async runDemo(args) {
     const { runAzureDemo } = await import('./demo.js');
     return runAzureDemo(args);

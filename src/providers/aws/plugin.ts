@@ -74,6 +74,7 @@ export const awsPlugin: CloudPlugin<AwsSettings> = {
   },
   probe: (settings, timeoutMs) => probeAws(settings.imdsEndpoint, timeoutMs),
   poolSettingIssues: () => [],
+  simulation: async () => (await import('./simulated-provider.js')).simulatedEc2Provider,
   async createProvider(settings, context) {
     const { Ec2Provider } = await import('./index.js');
     return new Ec2Provider({

@@ -109,6 +109,7 @@ export const azurePlugin: CloudPlugin<AzureSettings> = {
       env['AZURE_POD_IDENTITY_AUTHORITY_HOST'] = settings.imdsEndpoint;
     }
   },
+  simulation: async () => (await import('./simulated-provider.js')).simulatedAzureProvider,
   async createProvider(settings, context) {
     const { AzureProvider, createAzureCredential, describeCredential } = await import('./index.js');
     const choice = {

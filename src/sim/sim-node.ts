@@ -3,7 +3,7 @@
  * from instance metadata counted (IMDS reads are no cloud API calls), and the same provider without
  * observeNode, whose reconciles read the cloud's API every time (the behaviour before observeNode).
  */
-import type { CloudProvider, NodeObservation } from '../../src/core/types.js';
+import type { CloudProvider, NodeObservation } from '../core/types.js';
 
 export type SimNode = CloudProvider & {
   observeNode(): Promise<NodeObservation>;

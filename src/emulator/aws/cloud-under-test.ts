@@ -1,17 +1,26 @@
 /**
- * The cloud's side of a node for the crash campaign's checks, read from the in-process emulators'
- * own state (their topology): the node's interfaces and what each holds, and (AWS) ENIs that
- * would outlive the node. No cloud SDK: those stay behind src/providers.
+ * The EC2 emulator as the crash campaign checks and fails it (src/demo/cloud-under-test.ts): a
+ * node's ENIs and what each holds, the ENIs that would outlive it, read from the emulator's own
+ * state; and which EC2 actions of the provider are writes.
  */
-import type { AwsEmulator } from '../../emulator/aws/index.js';
-import type { AzureEmulator } from '../../emulator/azure/index.js';
+import type { CloudInterfaceView, CloudUnderTest, CloudView, FaultActions } from '../../demo/cloud-under-test.js';
 import { intToIpv4, parseCidr } from '../../core/ipv4.js';
-import type { CloudInterfaceView, CloudView } from './invariants.js';
+import type { AwsEmulator } from './index.js';
 
 /** The tag nativeip (like the AWS VPC CNI) puts on each ENI it creates: the instance it is for. */
 const INSTANCE_TAG = 'node.k8s.amazonaws.com/instance_id';
 
-export function awsCloudView(emulator: AwsEmulator, instanceId: string): CloudView {
+/** The calls of nativeip's EC2 provider that change something, and its reads. */
+const EC2_FAULT_ACTIONS: FaultActions = {
+  writes: ['CreateNetworkInterface', 'AttachNetworkInterface', 'ModifyNetworkInterfaceAttribute', 'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses', 'DetachNetworkInterface', 'DeleteNetworkInterface', 'CreateTags'],
+  reads: ['Describe*'],
+};
+
+export function awsCloudUnderTest(emulator: AwsEmulator): CloudUnderTest {
+  return { view: (instanceId) => instanceView(emulator, instanceId), faults: emulator.faults, faultActions: EC2_FAULT_ACTIONS };
+}
+
+function instanceView(emulator: AwsEmulator, instanceId: string): CloudView {
   return {
     async nodeInterfaces() {
       const instance = emulator.topology().instances.find((i) => i.instanceId === instanceId);
@@ -34,17 +43,6 @@ export function awsCloudView(emulator: AwsEmulator, instanceId: string): CloudVi
       }
       return leaks;
     },
-  };
-}
-
-export function azureCloudView(emulator: AzureEmulator, vmId: string): CloudView {
-  return {
-    async nodeInterfaces() {
-      const vm = emulator.topology().instances.find((i) => i.instanceId === vmId);
-      return (vm?.interfaces ?? []).map((nic): CloudInterfaceView => ({ id: nic.eniId, addresses: [...nic.secondaryIps] }));
-    },
-    // nativeip creates no NICs on Azure: nothing can outlive the VM.
-    leakedInterfaces: async () => [],
   };
 }
 

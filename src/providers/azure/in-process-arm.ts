@@ -1,24 +1,99 @@
 /**
- * The Azure provider's seams (ArmApi, AzureImdsApi) bound to the in-process emulated subscription
- * (src/emulator/azure/arm-backend.ts), for the simulators: what the SDKs and https do for the real
- * daemon (ArmGateway), done on simulated time. A write reads the NIC (or reuses the read whose ETag
- * it was given), PUTs the configurations with the change applied and `If-Match`, and its handle
- * polls the operation every `pollIntervalMs` until it ends, then GETs the NIC as the SDK's poller
- * does; ARM's error answers are shaped as the SDK's RestError and mapped by the provider's own error
- * mapping. No retries, as the gateway (its SDK retries are off). The binding lives here, not in the
- * emulator, because emulators never import providers; it holds no provider logic of its own.
+ * The Azure provider's seams (ArmApi, AzureImdsApi) on a subscription run in-process
+ * ({@link InProcessArm}: the ARM emulator's state model on simulated time), for the simulators:
+ * what the SDKs and https do for the real daemon (ArmGateway), done without a wire. A write reads
+ * the NIC (or reuses the read whose ETag it was given), PUTs the configurations with the change
+ * applied and `If-Match`, and its handle polls the operation every `pollIntervalMs` until it ends,
+ * then GETs the NIC as the SDK's poller does; ARM's error answers are shaped as the SDK's RestError
+ * and mapped by the provider's own error mapping. No retries, as the gateway (its SDK retries are
+ * off). Holds no provider logic of its own.
  */
-import type { CloudError } from '../../src/core/types.js';
-import { ArmApiError, ArmNoAnswer, type ArmBackend, type ArmNicView } from '../../src/emulator/azure/arm-backend.js';
-import type { DesiredConfig } from '../../src/emulator/azure/arm-model.js';
-import { EtagMismatch, OutcomeUnknown, type ArmApi, type ConfigChange, type NicRef, type NicState, type WriteHandle } from '../../src/providers/azure/arm-api.js';
-import { isPreconditionFailed, mapArmError, type ArmErrorContext } from '../../src/providers/azure/error-mapping.js';
-import type { AzureImdsApi } from '../../src/providers/azure/imds-api.js';
-import { applyIpConfigChange } from '../../src/providers/azure/ip-configs.js';
-import { normaliseMac, type UniformInstanceRef } from '../../src/providers/azure/resource-id.js';
+import type { CloudError } from '../../core/types.js';
+import { EtagMismatch, OutcomeUnknown, type ArmApi, type ConfigChange, type NicRef, type NicState, type WriteHandle } from './arm-api.js';
+import { isPreconditionFailed, mapArmError, type ArmErrorContext } from './error-mapping.js';
+import type { AzureImdsApi } from './imds-api.js';
+import { applyIpConfigChange } from './ip-configs.js';
+import { normaliseMac, type UniformInstanceRef } from './resource-id.js';
 
-export interface EmulatedArmClientOptions {
-  readonly backend: ArmBackend;
+/** An IP configuration as a PUT asks for it. */
+interface DesiredConfig {
+  readonly name: string;
+  readonly primary: boolean;
+  readonly subnetId: string | undefined;
+  readonly allocation: 'Dynamic' | 'Static';
+  readonly address: string | undefined;
+}
+
+/** A NIC as ARM's GET answers it. */
+interface ArmNicView {
+  readonly id: string;
+  readonly etag: string;
+  /** As ARM shows it: `00-0D-3A-12-34-56`. */
+  readonly macAddress: string;
+  readonly primary: boolean;
+  readonly provisioningState: string;
+  readonly ipConfigurations: readonly {
+    readonly name: string;
+    readonly primary: boolean;
+    readonly address: string;
+    readonly subnetId: string;
+    readonly allocation: 'Dynamic' | 'Static';
+    readonly provisioningState: string;
+  }[];
+}
+
+/** ARM's answer to an accepted PUT. */
+interface ArmAccepted {
+  /** The long-running operation to poll (`Azure-AsyncOperation`). */
+  readonly operationId: string;
+  /** `x-ms-ratelimit-remaining-subscription-writes`. */
+  readonly remainingWrites: number;
+}
+
+/**
+ * An Azure subscription in-process, as this adapter calls it: one method per ARM request, answers
+ * in ARM's terms, failures thrown as {@link ArmFailure} or {@link ArmSilence}. The ARM emulator's
+ * backend (src/emulator/azure/arm-backend.ts) is one. Declared here, by its consumer, because a
+ * provider never imports an emulator; test/unit/in-process-clouds.test.ts checks the backend fits.
+ */
+export interface InProcessArm {
+  readonly state: { readonly subscriptionId: string };
+  getVirtualMachine(vmId: string): Promise<{ readonly etag: string; readonly networkInterfaces: readonly { readonly id: string; readonly primary: boolean }[] }>;
+  getNetworkInterface(nicId: string): Promise<ArmNicView>;
+  getVirtualNetwork(vnetId: string): Promise<{ readonly addressPrefixes: readonly string[] }>;
+  putNetworkInterface(nicId: string, configs: readonly DesiredConfig[], ifMatch: string | undefined): Promise<ArmAccepted>;
+  putScaleSetVmNic(vmId: string, nicId: string, configs: readonly DesiredConfig[], ifMatch: string | undefined): Promise<ArmAccepted>;
+  getOperation(operationId: string): Promise<{ readonly status: string; readonly error?: { readonly code: string; readonly message: string } }>;
+  /** The VM's IMDS documents: `/metadata/instance`, and its network part (which lags ARM). */
+  imdsInstance(vmId: string): Promise<unknown>;
+  imdsNetwork(vmId: string): Promise<unknown>;
+}
+
+/** ARM's error answer as an in-process ARM throws it. */
+interface ArmFailure {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly retryAfterSec: number | undefined;
+}
+
+/** No answer at all: the reply was lost (`reset`) or the client gave up (`timeout`). */
+interface ArmSilence {
+  readonly reason: 'reset' | 'timeout';
+  readonly message: string;
+}
+
+function isFailure(error: unknown): error is ArmFailure {
+  return error instanceof Error && typeof (error as Partial<ArmFailure>).code === 'string' && typeof (error as Partial<ArmFailure>).status === 'number';
+}
+
+function isSilence(error: unknown): error is ArmSilence {
+  const reason = error instanceof Error ? (error as Partial<ArmSilence>).reason : undefined;
+  return reason === 'reset' || reason === 'timeout';
+}
+
+export interface InProcessArmApiOptions {
+  readonly backend: InProcessArm;
   readonly sleep: (ms: number) => Promise<void>;
   /** Between two polls of an operation (the provider's pollIntervalMs; the emulator sends no Retry-After). */
   readonly pollIntervalMs: number;
@@ -28,7 +103,7 @@ export interface EmulatedArmClientOptions {
 
 /** What @azure/core-rest-pipeline throws for the emulator's answer: a RestError, or a Node network error. */
 function sdkErrorOf(error: unknown): unknown {
-  if (error instanceof ArmApiError) {
+  if (isFailure(error)) {
     const retryAfter = error.retryAfterSec === undefined ? undefined : String(error.retryAfterSec);
     return Object.assign(new Error(error.message), {
       name: 'RestError',
@@ -37,7 +112,7 @@ function sdkErrorOf(error: unknown): unknown {
       response: { headers: { get: (name: string) => (name.toLowerCase() === 'retry-after' ? retryAfter : undefined) } },
     });
   }
-  if (error instanceof ArmNoAnswer) {
+  if (isSilence(error)) {
     return error.reason === 'reset' ? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) : Object.assign(new Error(error.message), { name: 'TimeoutError', code: 'TimeoutError' });
   }
   return error;
@@ -45,7 +120,7 @@ function sdkErrorOf(error: unknown): unknown {
 
 /** As the gateway: no answer or a 5xx leaves a write's outcome open. */
 function outcomeUnknown(error: unknown): boolean {
-  return error instanceof ArmNoAnswer || (error instanceof ArmApiError && error.status >= 500);
+  return isSilence(error) || (isFailure(error) && error.status >= 500);
 }
 
 function nicState(nic: ArmNicView): NicState {
@@ -66,13 +141,13 @@ function desiredOf(nic: ArmNicView, change: ConfigChange): DesiredConfig[] {
 }
 
 /** One node's ARM client. */
-export class EmulatedArmClient implements ArmApi {
-  readonly #options: EmulatedArmClientOptions;
+export class InProcessArmApi implements ArmApi {
+  readonly #options: InProcessArmApiOptions;
   /** The last NIC read, per id: a write whose ETag matches it needs no second GET (as the gateway). */
   readonly #lastRead = new Map<string, ArmNicView>();
   #remainingWrites: number | undefined;
 
-  constructor(options: EmulatedArmClientOptions) {
+  constructor(options: InProcessArmApiOptions) {
     this.#options = options;
   }
 
@@ -147,8 +222,8 @@ export class EmulatedArmClient implements ArmApi {
     return this.#call({ action: 'GET network interface', resource: nicId }, () => this.#options.backend.getNetworkInterface(nicId));
   }
 
-  async #accepted(context: ArmErrorContext, nicId: string, put: () => ReturnType<ArmBackend['putNetworkInterface']>): Promise<WriteHandle> {
-    let accepted: Awaited<ReturnType<ArmBackend['putNetworkInterface']>>;
+  async #accepted(context: ArmErrorContext, nicId: string, put: () => Promise<ArmAccepted>): Promise<WriteHandle> {
+    let accepted: ArmAccepted;
     try {
       accepted = await put();
     } catch (error) {
@@ -175,7 +250,7 @@ export class EmulatedArmClient implements ArmApi {
     return {
       serialize: () => Promise.resolve(JSON.stringify({ operationId, nicId })),
       done: async () => {
-        let status: Awaited<ReturnType<ArmBackend['getOperation']>>;
+        let status: Awaited<ReturnType<InProcessArm['getOperation']>>;
         do {
           await sleep(pollIntervalMs);
           status = await poll(() => backend.getOperation(operationId));
@@ -199,11 +274,11 @@ function operationOf(serialized: string): string {
 }
 
 /** One VM's IMDS, read in-process: the documents the emulator's IMDS serves (the network part lagging ARM). */
-export class EmulatedAzureImds implements AzureImdsApi {
-  readonly #backend: ArmBackend;
+export class InProcessAzureImds implements AzureImdsApi {
+  readonly #backend: InProcessArm;
   readonly #vmId: string;
 
-  constructor(backend: ArmBackend, vmId: string) {
+  constructor(backend: InProcessArm, vmId: string) {
     this.#backend = backend;
     this.#vmId = vmId;
   }

@@ -1,21 +1,15 @@
 /**
- * One simulated AWS account: the emulated EC2 account in-process on the virtual clock
- * (src/emulator/aws/ec2-backend.ts: the emulator's state model, per-account throttling buckets,
- * latencies, a lagging IMDS per instance), and per node the real AWS provider (Ec2Provider) bound
- * to it through ec2-client.ts, with the provider's client-side request limiter on the same clock.
- * Nothing of the provider is re-implemented: grows, shrinks, kept ENIs, DeleteOnTermination, the
- * MAX_ENI cap and discovery are the daemon's own code.
+ * One AWS account for the simulators (src/core/simulation.ts): the emulated EC2 in-process on
+ * simulated time (ec2-backend.ts: the emulator's state model, per-account throttling buckets,
+ * latencies, a lagging IMDS per instance). The AWS provider folder runs the real Ec2Provider on
+ * its machines (src/providers/aws/simulated-provider.ts); this folder knows no provider.
  */
-import { seededRandom } from '../../src/core/seeded-random.js';
-import { Ec2Backend } from '../../src/emulator/aws/ec2-backend.js';
-import { Ec2Provider, type Ec2ProviderOptions } from '../../src/providers/aws/ec2-provider.js';
-import { Ec2RequestLimiter } from '../../src/providers/aws/ec2-request-limiter.js';
-import { EmulatedEc2Client, EmulatedImds } from './ec2-client.js';
-import { simNode, type SimNode } from './sim-node.js';
-import type { VirtualClock } from './virtual-clock.js';
+import type { SimulatedAccount, SimulatedAccountOptions, SimulatedMachine } from '../../core/simulation.js';
+import type { EmulatorSimulation } from '../emulator-plugin.js';
+import { Ec2Backend } from './ec2-backend.js';
 
 /** Latencies of EC2 as seen from a node, in ms (a request's round trip plus EC2's own work). */
-export interface Ec2Latencies {
+export type Ec2Latencies = {
   /** Every Describe* (network interfaces, instance types, subnets, instances). */
   readonly describe: number;
   readonly assign: number;
@@ -32,7 +26,7 @@ export interface Ec2Latencies {
   readonly imdsLag: number;
   /** One IMDS GET; an observation of the node is two rounds of them (the MAC list, then each MAC's keys). */
   readonly imdsRead: number;
-}
+};
 
 export const DEFAULT_LATENCIES: Ec2Latencies = {
   describe: 150,
@@ -58,31 +52,24 @@ export const MUTATING_ACTIONS: ReadonlySet<string> = new Set([
   'DetachNetworkInterface',
 ]);
 
-export interface SimAccountOptions {
-  readonly clock: VirtualClock;
-  readonly latencies?: Partial<Ec2Latencies>;
-  /** Enforce EC2's per-account token buckets. */
-  readonly throttling?: boolean;
+export interface SimulatedEc2Options extends SimulatedAccountOptions {
+  readonly latencies?: Partial<Ec2Latencies> | undefined;
   readonly subnets?: readonly { cidr: string }[];
   readonly vpcCidr?: string;
-  /** Provider options every node gets (MAX_ENI, cluster name, …) besides the bindings. */
-  readonly provider?: Omit<Ec2ProviderOptions, 'ec2Api' | 'imdsApi' | 'sleep' | 'now'>;
 }
 
-/** One AWS account and region: the emulated EC2, its call counters, and its nodes' providers. */
-export class SimAccount {
+/** A machine of the account, as the AWS provider folder takes it. */
+export interface Ec2MachineHandle {
   readonly backend: Ec2Backend;
-  readonly clock: VirtualClock;
-  readonly latencies: Ec2Latencies;
-  /** Node observations from IMDS (observeNode calls; each a dozen GETs, none an EC2 call). */
-  imdsReads = 0;
-  readonly #options: SimAccountOptions;
-  /** The SDK retries' jitter, shared by every node: one seeded sequence per run. */
-  readonly #random = seededRandom(99);
+  readonly instanceId: string;
+}
 
-  constructor(options: SimAccountOptions) {
-    this.#options = options;
-    this.clock = options.clock;
+/** One AWS account and region: the emulated EC2 and its call counters. */
+export class SimulatedEc2Account implements SimulatedAccount {
+  readonly backend: Ec2Backend;
+  readonly latencies: Ec2Latencies;
+
+  constructor(options: SimulatedEc2Options) {
     const latencies = { ...DEFAULT_LATENCIES, ...options.latencies };
     this.latencies = latencies;
     const describe = latencies.describe;
@@ -107,7 +94,7 @@ export class SimAccount {
       detachDelayMs: latencies.detach,
       imdsPropagationMs: latencies.imdsLag,
       imdsLatencyMs: latencies.imdsRead,
-      throttling: options.throttling === true,
+      throttling: options.throttling,
       seed: 7,
     });
   }
@@ -122,30 +109,33 @@ export class SimAccount {
     return this.backend.counters.throttled;
   }
 
+  get interfaceVisibleMs(): number {
+    return this.latencies.attachVisible;
+  }
+
   totalCalls(filter: (action: string) => boolean = () => true): number {
     return this.backend.totalCalls(filter);
   }
 
-  /** Launches an instance; returns its id. */
-  launch(instanceType: string): string {
-    return this.backend.launchInstance(instanceType).instanceId;
+  mutatingCalls(): number {
+    return this.totalCalls((action) => MUTATING_ACTIONS.has(action));
   }
 
-  /** The real AWS provider of the instance's daemon, on this account and the virtual clock. */
-  provider(instanceId: string): SimNode {
-    const { clock } = this;
-    const ec2 = new Ec2Provider({
-      ...this.#options.provider,
-      ec2Api: new EmulatedEc2Client({
-        backend: this.backend,
-        sleep: clock.sleep,
-        random: this.#random,
-        limiter: new Ec2RequestLimiter({ clock: clock.now, sleep: clock.sleep }),
-      }),
-      imdsApi: new EmulatedImds(this.backend, instanceId),
-      sleep: clock.sleep,
-      now: () => new Date(clock.now()),
-    });
-    return simNode(ec2, () => (this.imdsReads += 1));
+  /** Launches an instance of `instanceType`. */
+  launch(instanceType: string): SimulatedMachine {
+    const { instanceId } = this.backend.launchInstance(instanceType);
+    return this.machine(instanceId);
+  }
+
+  /** The machine of an instance already running in the account. */
+  machine(instanceId: string): SimulatedMachine {
+    const handle: Ec2MachineHandle = { backend: this.backend, instanceId };
+    return { cloud: 'aws', id: instanceId, handle };
   }
 }
+
+export const ec2Simulation: EmulatorSimulation = {
+  defaultLatencies: DEFAULT_LATENCIES,
+  defaultMachineType: 'm5.xlarge',
+  start: (options) => new SimulatedEc2Account(options),
+};

@@ -1,21 +1,71 @@
 /**
- * The AWS provider's seams (Ec2Api, ImdsApi) bound to the in-process emulated EC2 account
- * (src/emulator/aws/ec2-backend.ts), for the simulators: what the SDK and HTTP do for the real
- * daemon, done on simulated time. Each attempt of a call waits for a token of the node's own
- * client-side limiter (the provider's Ec2RequestLimiter, as its SDK middleware does), then goes to
- * the account; an attempt EC2 throttles empties the node's bucket of that class and is retried as
- * the SDK's standard mode does (3 attempts, full jitter from 1 s for throttling, 100 ms otherwise);
- * the last failure is mapped by the provider's own error mapping, so the provider sees exactly the
- * CloudErrors its SDK gateway would give it. The binding lives here, not in the emulator, because
- * emulators never import providers; it holds no provider logic of its own.
+ * The AWS provider's seams (Ec2Api, ImdsApi) on an EC2 account run in-process ({@link InProcessEc2}:
+ * the EC2 emulator's state model on simulated time), for the simulators: what the SDK and HTTP do
+ * for the real daemon, done without a wire. Each attempt of a call waits for a token of the node's
+ * own client-side limiter (the provider's Ec2RequestLimiter, as its SDK middleware does), then goes
+ * to the account; an attempt EC2 throttles empties the node's bucket of that class and is retried
+ * as the SDK's standard mode does (3 attempts, full jitter from 1 s for throttling, 100 ms
+ * otherwise); the last failure is mapped by the provider's own error mapping, so the provider sees
+ * exactly the CloudErrors its SDK gateway would give it. Holds no provider logic of its own.
  */
-import { CloudError, type InterfaceLimits } from '../../src/core/types.js';
-import { Ec2ApiError, Ec2NoAnswer, type Ec2Backend } from '../../src/emulator/aws/ec2-backend.js';
-import type { CreateEniRequest, Ec2Api } from '../../src/providers/aws/ec2-api.js';
-import type { EniRecord } from '../../src/providers/aws/ec2-records.js';
-import { requestClassOf, type Ec2RequestLimiter } from '../../src/providers/aws/ec2-request-limiter.js';
-import { ImdsError, mapEc2Error, type Ec2ErrorContext } from '../../src/providers/aws/error-mapping.js';
-import type { ImdsApi } from '../../src/providers/aws/imds-api.js';
+import { CloudError, type InterfaceLimits } from '../../core/types.js';
+import type { CreateEniRequest, Ec2Api } from './ec2-api.js';
+import type { EniRecord } from './ec2-records.js';
+import { requestClassOf, type Ec2RequestLimiter } from './ec2-request-limiter.js';
+import { ImdsError, mapEc2Error, type Ec2ErrorContext } from './error-mapping.js';
+import type { ImdsApi } from './imds-api.js';
+
+/**
+ * An EC2 account in-process, as this adapter calls it: one method per EC2 action, answers in EC2's
+ * shapes, failures thrown as {@link Ec2Failure} or {@link Ec2Silence}. The EC2 emulator's backend
+ * (src/emulator/aws/ec2-backend.ts) is one. Declared here, by its consumer, because a provider never
+ * imports an emulator; test/unit/in-process-clouds.test.ts checks the emulator's backend fits.
+ */
+export interface InProcessEc2 {
+  describeInstanceTypes(names: readonly string[]): Promise<readonly { readonly name: string; readonly vcpus: number; readonly maxInterfaces: number; readonly ipv4PerInterface: number }[]>;
+  describeNetworkInterfaces(request: { readonly ids?: readonly string[]; readonly filters?: readonly { readonly name: string; readonly values: readonly string[] }[] }): Promise<EniRecord[]>;
+  describeSubnets(ids: readonly string[]): Promise<readonly { readonly id: string; readonly cidr: string }[]>;
+  describeInstances(ids: readonly string[]): Promise<readonly { readonly id: string; readonly state: string }[]>;
+  assignPrivateIpAddresses(request: { readonly eniId: string; readonly count?: number; readonly ipv4PrefixCount?: number }): Promise<string[]>;
+  unassignPrivateIpAddresses(request: { readonly eniId: string; readonly addresses?: readonly string[]; readonly prefixes?: readonly string[] }): Promise<void>;
+  createNetworkInterface(request: {
+    readonly subnetId: string;
+    readonly description?: string;
+    readonly securityGroupIds?: readonly string[];
+    readonly secondaryCount?: number;
+    readonly ipv4PrefixCount?: number;
+    readonly tags?: readonly { readonly key: string; readonly value: string }[];
+    readonly clientToken?: string;
+  }): Promise<EniRecord>;
+  attachNetworkInterface(request: { readonly eniId: string; readonly instanceId: string; readonly deviceIndex: number; readonly networkCardIndex?: number }): Promise<string>;
+  modifyNetworkInterfaceAttribute(request: { readonly eniId: string; readonly attachment: { readonly attachmentId: string; readonly deleteOnTermination: boolean } }): Promise<void>;
+  detachNetworkInterface(attachmentId: string): Promise<void>;
+  deleteNetworkInterface(eniId: string): Promise<void>;
+  /** One GET of the instance's IMDS. */
+  imdsGet(instanceId: string, path: string): Promise<{ readonly status: number; readonly body: string }>;
+}
+
+/** EC2's error answer as an in-process EC2 throws it: EC2's code and the response's HTTP status. */
+interface Ec2Failure {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly message: string;
+}
+
+/** No answer at all: the reply was lost (`reset`) or the client gave up (`timeout`). */
+interface Ec2Silence {
+  readonly reason: 'reset' | 'timeout';
+  readonly message: string;
+}
+
+function isFailure(error: unknown): error is Ec2Failure {
+  return error instanceof Error && typeof (error as Partial<Ec2Failure>).code === 'string' && typeof (error as Partial<Ec2Failure>).httpStatus === 'number';
+}
+
+function isSilence(error: unknown): error is Ec2Silence {
+  const reason = error instanceof Error ? (error as Partial<Ec2Silence>).reason : undefined;
+  return reason === 'reset' || reason === 'timeout';
+}
 
 /** The SDK's standard retry mode: attempts per call, the first included. */
 const SDK_MAX_ATTEMPTS = 3;
@@ -29,8 +79,8 @@ const FILTERED = { Filters: ['filtered'] };
 const FINAL_THROTTLE_ANSWER_MS = 50;
 const THROTTLING_CODES: ReadonlySet<string> = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
 
-export interface EmulatedEc2ClientOptions {
-  readonly backend: Ec2Backend;
+export interface InProcessEc2ApiOptions {
+  readonly backend: InProcessEc2;
   readonly sleep: (ms: number) => Promise<void>;
   /** Draws of the retries' jitter, in [0, 1). */
   readonly random: () => number;
@@ -41,26 +91,26 @@ export interface EmulatedEc2ClientOptions {
 
 /** What the SDK would throw for the emulator's answer: a service exception named by EC2's code, or a Node network error. */
 function sdkErrorOf(error: unknown): unknown {
-  if (error instanceof Ec2ApiError) return Object.assign(new Error(error.message), { name: error.code, $metadata: { httpStatusCode: error.httpStatus } });
-  if (error instanceof Ec2NoAnswer) {
+  if (isFailure(error)) return Object.assign(new Error(error.message), { name: error.code, $metadata: { httpStatusCode: error.httpStatus } });
+  if (isSilence(error)) {
     return error.reason === 'reset' ? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) : Object.assign(new Error(error.message), { name: 'TimeoutError' });
   }
   return error;
 }
 
 function retryable(error: unknown): 'throttling' | 'transient' | undefined {
-  if (error instanceof Ec2ApiError) {
+  if (isFailure(error)) {
     if (THROTTLING_CODES.has(error.code)) return 'throttling';
     return error.httpStatus >= 500 ? 'transient' : undefined;
   }
-  return error instanceof Ec2NoAnswer ? 'transient' : undefined;
+  return isSilence(error) ? 'transient' : undefined;
 }
 
 /** One node's EC2 client. */
-export class EmulatedEc2Client implements Ec2Api {
-  readonly #options: EmulatedEc2ClientOptions;
+export class InProcessEc2Api implements Ec2Api {
+  readonly #options: InProcessEc2ApiOptions;
 
-  constructor(options: EmulatedEc2ClientOptions) {
+  constructor(options: InProcessEc2ApiOptions) {
     this.#options = options;
   }
 
@@ -203,11 +253,11 @@ export class EmulatedEc2Client implements Ec2Api {
 }
 
 /** One instance's IMDS, read in-process: what ImdsClient does over HTTP (session tokens are not modelled). */
-export class EmulatedImds implements ImdsApi {
-  readonly #backend: Ec2Backend;
+export class InProcessImds implements ImdsApi {
+  readonly #backend: InProcessEc2;
   readonly #instanceId: string;
 
-  constructor(backend: Ec2Backend, instanceId: string) {
+  constructor(backend: InProcessEc2, instanceId: string) {
     this.#backend = backend;
     this.#instanceId = instanceId;
   }

@@ -1,21 +1,17 @@
 /**
- * One simulated Azure subscription: the emulated ARM in-process on the virtual clock
- * (src/emulator/azure/arm-backend.ts: the emulator's state model with long-running NIC PUTs,
- * ETags and another operation in flight, the subscription's write bucket, latencies, a lagging IMDS
- * per VM), and per node the real Azure provider (AzureProvider) bound to it through arm-client.ts.
- * Nothing of the provider is re-implemented: batching, per-NIC serialisation, ETag retries, the
- * operation journal, write pacing and discovery are the daemon's own code.
+ * One Azure subscription for the simulators (src/core/simulation.ts): the emulated ARM in-process
+ * on simulated time (arm-backend.ts: the emulator's state model with long-running NIC PUTs, ETags
+ * and another operation in flight, the subscription's write bucket, latencies, a lagging IMDS per
+ * VM). The Azure provider folder runs the real AzureProvider on its VMs
+ * (src/providers/azure/simulated-provider.ts); this folder knows no provider.
  */
-import { ArmBackend } from '../../src/emulator/azure/arm-backend.js';
-import { DEFAULT_AZURE_IMDS_PROPAGATION_MS } from '../../src/emulator/azure/imds-lag.js';
-import { AzureProvider } from '../../src/providers/azure/azure-provider.js';
-import { DEFAULT_AZURE_BATCH_SIZE } from '../../src/providers/azure/ip-configs.js';
-import { EmulatedArmClient, EmulatedAzureImds } from './arm-client.js';
-import { simNode, type SimNode } from './sim-node.js';
-import type { VirtualClock } from './virtual-clock.js';
+import type { SimulatedAccount, SimulatedAccountOptions, SimulatedMachine } from '../../core/simulation.js';
+import type { EmulatorSimulation } from '../emulator-plugin.js';
+import { ArmBackend } from './arm-backend.js';
+import { DEFAULT_AZURE_IMDS_PROPAGATION_MS } from './imds-lag.js';
 
 /** Latencies of ARM as seen from a node, in ms. */
-export interface ArmLatencies {
+export type ArmLatencies = {
   /** One read: GET of a VM, NIC, VNet or operation status. */
   readonly read: number;
   /** A NIC PUT until ARM answers that it accepted the operation. */
@@ -28,41 +24,42 @@ export interface ArmLatencies {
   readonly imdsLag: number;
   /** One IMDS GET (`/metadata/instance` or its network part). */
   readonly imdsRead: number;
-}
+};
 
 export const DEFAULT_ARM_LATENCIES: ArmLatencies = { read: 150, write: 300, operation: 15_000, poll: 1_000, imdsLag: DEFAULT_AZURE_IMDS_PROPAGATION_MS, imdsRead: 5 };
 
 /** ARM calls that change something: the subscription's write bucket pays for these. */
 export const ARM_MUTATING_CALLS: ReadonlySet<string> = new Set(['PutNetworkInterface', 'PutScaleSetVm']);
 
-export interface SimSubscriptionOptions {
-  readonly clock: VirtualClock;
-  readonly latencies?: Partial<ArmLatencies>;
+export interface SimulatedArmOptions extends Omit<SimulatedAccountOptions, 'throttling'> {
+  readonly latencies?: Partial<ArmLatencies> | undefined;
   /** Enforce ARM's per-subscription write bucket (200 burst, 10 per s), or one of this size. */
   readonly throttling?: boolean | { readonly capacity: number; readonly refillPerSecond: number };
-  /** Most configurations one PUT adds (NATIVEIP_AZURE_BATCH_SIZE). */
-  readonly batchSize?: number;
   readonly vnetCidr?: string;
   readonly subnets?: readonly { readonly name: string; readonly cidr: string }[];
   /** NICs per VM (the primary included). Default 1. */
   readonly nicsPerVm?: number;
 }
 
-/** One subscription: the emulated ARM, its call counters (the emulator's names), and its nodes' providers. */
-export class SimSubscription {
+/** A VM of the subscription, as the Azure provider folder takes it. */
+export interface ArmMachineHandle {
   readonly backend: ArmBackend;
-  readonly clock: VirtualClock;
-  readonly latencies: ArmLatencies;
-  readonly batchSize: number;
-  readonly nicsPerVm: number;
-  /** Node observations from IMDS (observeNode calls; not ARM calls). */
-  imdsReads = 0;
+  readonly vmId: string;
+  /** Between two polls of an operation: the provider's pollIntervalMs (ARM sends no Retry-After). */
+  readonly pollIntervalMs: number;
+}
 
-  constructor(options: SimSubscriptionOptions) {
-    this.clock = options.clock;
+/** One subscription: the emulated ARM and its call counters (the emulator's names). */
+export class SimulatedArmSubscription implements SimulatedAccount {
+  readonly backend: ArmBackend;
+  readonly latencies: ArmLatencies;
+  readonly nicsPerVm: number;
+  /** Azure shows a NIC's new configurations on the VM's existing interface: nothing to wait for. */
+  readonly interfaceVisibleMs = 0;
+
+  constructor(options: SimulatedArmOptions) {
     const latencies = { ...DEFAULT_ARM_LATENCIES, ...options.latencies };
     this.latencies = latencies;
-    this.batchSize = options.batchSize ?? DEFAULT_AZURE_BATCH_SIZE;
     this.nicsPerVm = options.nicsPerVm ?? 1;
     const { read, write } = latencies;
     this.backend = new ArmBackend({
@@ -106,22 +103,24 @@ export class SimSubscription {
     return this.backend.totalCalls(filter);
   }
 
-  /** A running VM with its NICs; returns its resource id. */
-  launch(vmSize: string): string {
-    return this.backend.createVm({ vmSize, nics: this.nicsPerVm });
+  mutatingCalls(): number {
+    return this.totalCalls((operation) => ARM_MUTATING_CALLS.has(operation));
   }
 
-  /** The real Azure provider of the VM's daemon, on this subscription and the virtual clock. */
-  provider(vmId: string): SimNode {
-    const { clock, latencies } = this;
-    const azure = new AzureProvider({
-      armApi: new EmulatedArmClient({ backend: this.backend, sleep: clock.sleep, clock: clock.now, pollIntervalMs: latencies.poll }),
-      imdsApi: new EmulatedAzureImds(this.backend, vmId),
-      batchSize: this.batchSize,
-      pollIntervalMs: latencies.poll,
-      sleep: clock.sleep,
-      clock: clock.now,
-    });
-    return simNode(azure, () => (this.imdsReads += 1));
+  /** A running VM of `vmSize` with its NICs. */
+  launch(vmSize: string): SimulatedMachine {
+    return this.machine(this.backend.createVm({ vmSize, nics: this.nicsPerVm }));
+  }
+
+  /** The machine of a VM already in the subscription. */
+  machine(vmId: string): SimulatedMachine {
+    const handle: ArmMachineHandle = { backend: this.backend, vmId, pollIntervalMs: this.latencies.poll };
+    return { cloud: 'azure', id: vmId, handle };
   }
 }
+
+export const armSimulation: EmulatorSimulation = {
+  defaultLatencies: DEFAULT_ARM_LATENCIES,
+  defaultMachineType: 'Standard_D4s_v5',
+  start: (options) => new SimulatedArmSubscription(options),
+};

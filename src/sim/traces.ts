@@ -8,7 +8,7 @@
  * `t` is seconds from the start of the trace; `node` any stable name; `pod` unique among live
  * pods of that node; `op` is `add` or `del`. A `del` for a pod that is not running is ignored.
  */
-import { seededRandom } from '../../src/core/seeded-random.js';
+import { seededRandom } from '../core/seeded-random.js';
 export interface TraceEvent {
   readonly t: number;
   readonly node: string;

@@ -2,23 +2,20 @@
  * Replays a pod trace against the real pool engine (PoolManager: planning, grow, shrink,
  * reconcile) and the real cloud provider of every node, with the emulated cloud in-process on
  * simulated time.
- * Reports what users compare: pods that waited for the cloud, idle address-hours, EC2 calls.
+ * Reports what users compare: pods that waited for the cloud, idle address-hours, cloud API calls.
  */
-import type { AzureSettings } from '../../src/providers/azure/plugin.js';
 import pino from 'pino';
-import type { HostInterfaceSpec } from '../../src/ipamd/datapath/types.js';
-import { loadDaemonConfig } from '../../src/ipamd/config/config.js';
-import type { AdaptiveParams } from '../../src/ipamd/pool/plan/adaptive-target.js';
-import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
-import type { ReconcileCounts } from '../../src/ipamd/pool/reconcile-gate.js';
-import { poolPolicyOf } from '../../src/ipamd/pool/pool-targets.js';
-import { RpcServiceError } from '../../src/rpc/errors.js';
-import { percentile } from '../lib/report.js';
+import type { HostInterfaceSpec } from '../ipamd/datapath/types.js';
+import { loadDaemonConfig } from '../ipamd/config/config.js';
+import type { AdaptiveParams } from '../ipamd/pool/plan/adaptive-target.js';
+import { AdaptiveController } from '../ipamd/pool/adaptive-controller.js';
+import { PoolManager } from '../ipamd/pool/pool-manager.js';
+import type { ReconcileCounts } from '../ipamd/pool/reconcile-gate.js';
+import { poolPolicyOf } from '../ipamd/pool/pool-targets.js';
+import { RpcServiceError } from '../rpc/errors.js';
+import { percentile } from './percentile.js';
 import { seededRandom } from './traces.js';
-import type { ArmLatencies } from './azure-subscription.js';
-import { createSimCloud, type CloudKind } from './sim-cloud.js';
-import type { Ec2Latencies } from './aws-account.js';
+import { createSimCloud } from './sim-cloud.js';
 import type { Trace } from './traces.js';
 import { VirtualClock } from './virtual-clock.js';
 
@@ -31,13 +28,12 @@ export interface Policy {
 }
 
 export interface SimulationOptions {
-  /** EC2 instance type, or Azure VM size. */
+  /** The cloud the nodes run in: a registered cloud that can be simulated (sim-cloud.ts). */
+  readonly cloud: string;
+  /** The nodes' machine type (instance type, VM size). */
   readonly instanceType: string;
-  /** The cloud the nodes run in. Default aws. */
-  readonly cloud?: CloudKind;
-  readonly latencies?: Partial<Ec2Latencies>;
-  /** Azure: ARM latencies instead of the defaults (azure-subscription.ts). */
-  readonly armLatencies?: Partial<ArmLatencies>;
+  /** The cloud's latencies by its own names (its emulator's `defaultLatencies`), instead of the defaults. */
+  readonly latencies?: Readonly<Record<string, number>>;
   readonly throttling?: boolean;
   readonly reconcileIntervalMs?: number;
   /** How long kubelet waits before retrying a failed sandbox. */
@@ -46,7 +42,7 @@ export interface SimulationOptions {
   readonly warmupMs?: number;
   /** Simulated time after the trace's last event before stopping (pods still waiting keep trying). */
   readonly drainMs?: number;
-  /** AWS: false makes every reconcile describe the node, as before IMDS observation. Default true. */
+  /** False makes every reconcile describe the node, as before instance-metadata observation. Default true. */
   readonly observeNodes?: boolean;
   /** Called at every idle sample (every 10 simulated seconds) with each node's pool, for timelines. */
   readonly onSample?: (sample: NodeSample) => void;
@@ -77,7 +73,7 @@ export interface SimulationResult {
   readonly callsByAction: Readonly<Record<string, number>>;
   readonly mutatingCalls: number;
   readonly throttledCalls: number;
-  /** Node observations from instance metadata (AWS IMDS): free, not cloud API calls. */
+  /** Node observations from instance metadata: free, not cloud API calls. */
   readonly metadataReads: number;
   /** How the nodes' reconciles went, summed over nodes. */
   readonly reconciles: ReconcileCounts;
@@ -102,13 +98,12 @@ function simDatapath(clock: VirtualClock, visibleMs: number) {
 export async function simulate(trace: Trace, policy: Policy, options: SimulationOptions): Promise<SimulationResult> {
   const clock = new VirtualClock(0);
   const config = loadDaemonConfig({ ...policy.env });
-  const account = createSimCloud({
-    cloud: options.cloud ?? 'aws',
+  const account = await createSimCloud({
+    cloud: options.cloud,
     clock,
     throttling: options.throttling ?? false,
-    ec2Latencies: options.latencies,
-    armLatencies: options.armLatencies,
-    azureBatchSize: (config.cloudSettings['azure'] as AzureSettings).batchSize,
+    latencies: options.latencies,
+    config,
     observeNodes: options.observeNodes,
   });
   const datapath = simDatapath(clock, account.interfaceVisibleMs);
