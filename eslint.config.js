@@ -1,51 +1,80 @@
 import tseslint from 'typescript-eslint';
-
-/** Module specifiers that do I/O: the pure core imports none of them. */
-const IO_MODULES = ['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'child_process', 'dgram', 'dns', 'os', 'worker_threads', 'cluster', 'tls', 'readline'].flatMap((m) => [m, `node:${m}`]);
-
-/** Folders of src/ by layer, as import-specifier patterns (any depth of ../). */
-const layer = (...folders) => folders.map((f) => `**/${f}/**`);
-const OUTSIDE_CORE = layer('ipamd', 'providers', 'emulator', 'cni', 'rpc', 'kube', 'cli', 'demo');
+import boundaries from 'eslint-plugin-boundaries';
 
 /**
- * The layers (issue 10): src/core is pure and imports only itself; a provider imports only core
- * (and the providers' shared files), never another cloud's provider; an emulator never imports a
- * provider; nothing in src/ or scripts/ imports bench/. Checked by ESLint's own no-restricted-imports,
- * on every file of the group; test/unit/layer-rules.test.ts proves each zone fires.
+ * Node built-ins that do I/O: the pure layers import none of them. The plugin matches a module by
+ * its package name, so `fs/promises` and `node:fs/promises` count as `fs` and `node:fs`.
+ */
+const IO_MODULES = ['fs', 'net', 'http', 'https', 'http2', 'child_process', 'dgram', 'dns', 'os', 'worker_threads', 'cluster', 'tls', 'readline'].flatMap((m) => [m, `node:${m}`]);
+
+/**
+ * The layers (issue 10), as eslint-plugin-boundaries elements; the first descriptor a file matches
+ * wins, so each folder comes before the folder that holds it. Imports are resolved by
+ * eslint-import-resolver-typescript (`./x.js` is `./x.ts`): without a resolver the plugin would
+ * see no local import at all, and every rule would pass.
+ */
+const ELEMENTS = [
+  // Pure: no I/O, imports only itself.
+  { type: 'core', pattern: 'src/core', partialMatch: false },
+  // The pool's pure half (its model and planners): no I/O, imports only core and itself.
+  { type: 'pool-plan', pattern: 'src/ipamd/pool/plan', partialMatch: false },
+  // One cloud's provider: src/providers/<cloud>.
+  { type: 'provider', pattern: 'src/providers/*', capture: ['cloud'], partialMatch: false },
+  // What every provider shares: src/providers/*.ts.
+  { type: 'providers-shared', pattern: 'src/providers', partialMatch: false },
+  { type: 'emulator', pattern: 'src/emulator', partialMatch: false },
+  // The daemon, the plugin, the CLI, the demo, the simulators.
+  { type: 'app', pattern: 'src', partialMatch: false },
+  { type: 'bench', pattern: 'bench', partialMatch: false },
+  { type: 'test', pattern: 'test', partialMatch: false },
+  { type: 'scripts', pattern: 'scripts', partialMatch: false },
+];
+
+const to = (...types) => ({ to: { element: { types: { anyOf: types } } } });
+const notTo = (...types) => ({ to: { element: { types: { noneOf: types } } } });
+
+/**
+ * src/core and the pool's planner are pure; a provider imports only core, the providers' shared
+ * files and its own cloud's folder; an emulator never imports a provider; nothing imports bench/.
+ * Imports within one element are not checked (a cloud's folder imports itself). The last policy
+ * that matches decides, so the I/O ban comes last. test/unit/layer-rules.test.ts proves each fires.
  */
 export const LAYER_RULES = [
   {
-    files: ['src/core/**/*.ts'],
+    files: ['**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'boundaries/elements': ELEMENTS,
+      'boundaries/include': ['src/**', 'test/**', 'bench/**', 'scripts/**'],
+      'boundaries/dependency-nodes': ['import', 'export', 'dynamic-import'],
+      'boundaries/legacy-templates': false,
+      'import/resolver': { typescript: { project: './tsconfig.json' } },
+    },
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: IO_MODULES.map((name) => ({ name, message: 'src/core is pure: no I/O modules' })),
-        patterns: [{ group: OUTSIDE_CORE, message: 'src/core imports only src/core' }],
+      'boundaries/dependencies': ['error', {
+        default: 'disallow',
+        checkAllOrigins: true,
+        checkUnknownLocals: true,
+        message: '{{ from.element.types.[0] }} may not import {{ to.element.types.[0] }} ({{ dependency.source }})',
+        policies: [
+          // Packages and Node's built-ins, but for the I/O ban at the end.
+          { allow: { to: { module: { origin: ['external', 'core'] } } } },
+          { from: { element: { type: 'core' } }, allow: to('core') },
+          { from: { element: { type: 'pool-plan' } }, allow: to('core') },
+          { from: { element: { type: 'providers-shared' } }, allow: to('core') },
+          { from: { element: { type: 'provider' } }, allow: to('core', 'providers-shared') },
+          { from: { element: { type: 'provider' } }, allow: { to: { element: { type: 'provider', captured: { cloud: '{{ from.element.captured.cloud }}' } } } } },
+          { from: { element: { type: 'emulator' } }, allow: notTo('provider', 'providers-shared', 'bench') },
+          { from: { element: { types: { anyOf: ['app', 'test', 'scripts'] } } }, allow: notTo('bench') },
+          { from: { element: { type: 'bench' } }, allow: { to: { module: { origin: 'local' } } } },
+          {
+            from: { element: { types: { anyOf: ['core', 'pool-plan'] } } },
+            disallow: { to: { module: { origin: 'core', source: IO_MODULES } } },
+            message: '{{ from.element.types.[0] }} is pure: no I/O module ({{ dependency.source }})',
+          },
+        ],
       }],
     },
-  },
-  {
-    files: ['src/providers/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group: layer('ipamd', 'emulator', 'cni', 'rpc', 'kube', 'cli', 'demo', 'bench'), message: 'a provider imports only src/core (and src/providers/*.ts)' }],
-      }],
-    },
-  },
-  {
-    files: ['src/providers/aws/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/azure/**', '**/emulator/**', ...layer('ipamd', 'cni', 'rpc', 'kube', 'cli', 'demo', 'bench')], message: 'a provider imports only src/core (and src/providers/*.ts), never another cloud' }] }] },
-  },
-  {
-    files: ['src/providers/azure/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/aws/**', '**/emulator/**', ...layer('ipamd', 'cni', 'rpc', 'kube', 'cli', 'demo', 'bench')], message: 'a provider imports only src/core (and src/providers/*.ts), never another cloud' }] }] },
-  },
-  {
-    files: ['src/emulator/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: layer('providers', 'bench'), message: 'an emulator never imports a provider (nor bench/)' }] }] },
-  },
-  {
-    files: ['src/ipamd/**/*.ts', 'src/cni/**/*.ts', 'src/rpc/**/*.ts', 'src/kube/**/*.ts', 'src/cli/**/*.ts', 'src/demo/**/*.ts', 'scripts/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: layer('bench'), message: 'nothing imports bench/' }] }] },
   },
 ];
 

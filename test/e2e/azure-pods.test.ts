@@ -53,7 +53,7 @@ describe.skipIf(skip !== undefined)('Azure end to end (cnitool → nativeip-cni 
     for (const instance of cluster.emulator.topology().instances) {
       for (const nic of instance.interfaces) {
         if (!nic.secondaryIps.includes(address)) continue;
-        const config = cluster.emulator.nic(nic.eniId)?.configs.find((c) => c.address === address);
+        const config = cluster.emulator.nic(nic.interfaceId)?.configs.find((c) => c.address === address);
         return { vmId: instance.instanceId, nic, config };
       }
     }
@@ -138,7 +138,7 @@ describe.skipIf(skip !== undefined)('Azure end to end (cnitool → nativeip-cni 
 
   it('a daemon killed mid-write finishes the NIC operation on restart without a second PUT', async () => {
     const node2 = cluster.nodes[1]!;
-    const nicId = cluster.emulator.topology().instances.find((i) => i.instanceId === node2.instanceId)!.interfaces[0]!.eniId;
+    const nicId = cluster.emulator.topology().instances.find((i) => i.instanceId === node2.instanceId)!.interfaces[0]!.interfaceId;
     await cluster.stopDaemon(node2, 'SIGTERM');
     const before = cluster.emulator.nic(nicId)!.configs.filter((c) => c.name.startsWith('nativeip-')).length;
     const puts = () => cluster.emulator.callCounts()['PutNetworkInterface'] ?? 0;

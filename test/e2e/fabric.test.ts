@@ -13,7 +13,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEmulator, type AwsEmulator } from '../../src/emulator/aws/index.js';
-import { AwsFabric, execInNetns, ping, tcpConnect, tcpEcho } from '../../src/emulator/fabric/index.js';
+import { NetworkFabric, execInNetns, ping, tcpConnect, tcpEcho } from '../../src/emulator/fabric/index.js';
+import { startEc2Fabric } from '../../src/emulator/aws/fabric.js';
 
 const PREFIX = 'fab-';
 const isRoot = process.getuid?.() === 0;
@@ -77,14 +78,14 @@ async function fabricNamespaces(): Promise<string[]> {
 
 describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () => {
   let emulator: AwsEmulator | undefined;
-  let fabric: AwsFabric | undefined;
+  let fabric: NetworkFabric | undefined;
   let ec2: EC2Client;
   let node1: Launched;
   let node2: Launched;
   let node1Ns: string;
   const pods: string[] = [];
 
-  const fab = (): AwsFabric => {
+  const fab = (): NetworkFabric => {
     if (fabric === undefined) throw new Error('fabric did not start');
     return fabric;
   };
@@ -98,7 +99,7 @@ describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () =>
   }
 
   beforeAll(async () => {
-    await AwsFabric.cleanupStale(PREFIX);
+    await NetworkFabric.cleanupStale(PREFIX);
     emulator = await startAwsEmulator();
     node1 = await emulator.launchInstance({ instanceType: 'm5.large' });
     node2 = await emulator.launchInstance({ instanceType: 'm5.large' });
@@ -107,7 +108,7 @@ describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () =>
       region: emulator.region,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    fabric = await AwsFabric.start(emulator, { prefix: PREFIX });
+    fabric = await startEc2Fabric(emulator, { prefix: PREFIX });
     node1Ns = fabric.nodeNetnsPath(node1.instanceId);
   });
 
@@ -132,7 +133,7 @@ describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () =>
 
   it('refuses a second fabric with the same prefix', async () => {
     if (emulator === undefined) throw new Error('emulator did not start');
-    await expect(AwsFabric.start(emulator, { prefix: PREFIX })).rejects.toThrow(/fab-vpc.*already exist/);
+    await expect(startEc2Fabric(emulator, { prefix: PREFIX })).rejects.toThrow(/fab-vpc.*already exist/);
   });
 
   it('routes a secondary address of the primary ENI to a pod (ping and TCP both ways)', async () => {
@@ -244,7 +245,7 @@ describe.skipIf(!isRoot)('AWS e2e fabric (root: real network namespaces)', () =>
 
   it('cleans up namespaces a crashed run left behind', async () => {
     for (const name of [`${PREFIX}vpc`, `${PREFIX}n7`]) await execInNetns('/proc/self/ns/net', ['ip', 'netns', 'add', name]);
-    expect((await AwsFabric.cleanupStale(PREFIX)).sort()).toEqual([`${PREFIX}n7`, `${PREFIX}vpc`]);
+    expect((await NetworkFabric.cleanupStale(PREFIX)).sort()).toEqual([`${PREFIX}n7`, `${PREFIX}vpc`]);
     expect(await fabricNamespaces()).toEqual([]);
   });
 });

@@ -13,9 +13,9 @@ describe('renderSyncCommands', () => {
     const commands = renderSyncCommands([
       { kind: 'add-node', instanceId: 'i-1', netns: 'fab-n1' },
       {
-        kind: 'add-eni',
+        kind: 'add-interface',
         netns: 'fab-n1',
-        eniId: 'eni-a',
+        interfaceId: 'eni-a',
         vpcLink: 'n1e0',
         nodeLink: 'eth0',
         mac: '02:00:00:00:00:0a',
@@ -47,7 +47,7 @@ describe('renderSyncCommands', () => {
 
   it('leaves a secondary ENI without node-side configuration', () => {
     const commands = renderSyncCommands([
-      { kind: 'add-eni', netns: 'fab-n1', eniId: 'eni-b', vpcLink: 'n1e1', nodeLink: 'eth1', mac: '02:00:00:00:00:0b', gateway: '10.0.1.1', primary: undefined },
+      { kind: 'add-interface', netns: 'fab-n1', interfaceId: 'eni-b', vpcLink: 'n1e1', nodeLink: 'eth1', mac: '02:00:00:00:00:0b', gateway: '10.0.1.1', primary: undefined },
     ]);
     expect(commands.nodeBatches.size).toBe(0);
     expect(commands.vpcBatch[0]).toBe('link add n1e1 mtu 9001 type veth peer name eth1 mtu 9001 address 02:00:00:00:00:0b netns fab-n1');
@@ -56,7 +56,7 @@ describe('renderSyncCommands', () => {
   it('removes source-check entries with the link and deletes the namespace last', () => {
     const commands = renderSyncCommands([
       { kind: 'remove-address', vpcLink: 'n2e0', address: '10.0.1.40' },
-      { kind: 'remove-eni', netns: 'fab-n1', eniId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10', '10.0.1.20'] },
+      { kind: 'remove-interface', netns: 'fab-n1', interfaceId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10', '10.0.1.20'] },
       { kind: 'remove-node', instanceId: 'i-1', netns: 'fab-n1' },
     ]);
     expect(commands.nftScript).toBe(
@@ -86,7 +86,7 @@ describe('renderSyncCommands', () => {
 
   it('withdraws the public source of a removed device-0 ENI', () => {
     const commands = renderSyncCommands([
-      { kind: 'remove-eni', netns: 'fab-n1', eniId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10'], publicSource: '10.0.1.10' },
+      { kind: 'remove-interface', netns: 'fab-n1', interfaceId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10'], publicSource: '10.0.1.10' },
     ]);
     expect(commands.nftScript).toBe(
       'delete element ip nativeip_fabric eni_sources { "n1e0" . 10.0.1.10 }\ndelete element ip nativeip_fabric igw_sources { 10.0.1.10 }\n',

@@ -4,7 +4,7 @@ import { EMPTY_FABRIC_STATE, planSync, type FabricTopology, type FabricTopologyI
 
 function eni(deviceIndex: number, primaryIp: string, prefixes?: string[]): FabricTopologyInterface {
   return {
-    eniId: `eni-${deviceIndex}`,
+    interfaceId: `eni-${deviceIndex}`,
     mac: `02:00:00:00:00:0${deviceIndex}`,
     deviceIndex,
     subnetCidr: '10.0.0.0/20',
@@ -16,7 +16,7 @@ function eni(deviceIndex: number, primaryIp: string, prefixes?: string[]): Fabri
 }
 
 function topo(interfaces: FabricTopologyInterface[]): FabricTopology {
-  return { vpcCidr: '10.0.0.0/16', instances: [{ instanceId: 'i-1', interfaces }] };
+  return { networkCidr: '10.0.0.0/16', instances: [{ instanceId: 'i-1', interfaces }] };
 }
 
 describe('planSync with delegated prefixes', () => {
@@ -44,7 +44,7 @@ describe('planSync with delegated prefixes', () => {
     const before = planSync(EMPTY_FABRIC_STATE, topo([eni(0, '10.0.0.10'), eni(1, '10.0.0.11', ['10.0.0.16/28'])]), 'fab-').next;
     const { ops } = planSync(before, topo([eni(0, '10.0.0.10')]), 'fab-');
     expect(ops).toEqual([
-      { kind: 'remove-eni', netns: 'fab-n1', eniId: 'eni-1', vpcLink: 'n1e1', addresses: ['10.0.0.11'], prefixes: ['10.0.0.16/28'] },
+      { kind: 'remove-interface', netns: 'fab-n1', interfaceId: 'eni-1', vpcLink: 'n1e1', addresses: ['10.0.0.11'], prefixes: ['10.0.0.16/28'] },
     ]);
   });
 });
@@ -59,7 +59,7 @@ describe('renderSyncCommands with delegated prefixes', () => {
   it('withdraws the route and the source-check interval', () => {
     const commands = renderSyncCommands([
       { kind: 'remove-prefix', vpcLink: 'n1e1', prefix: '10.0.0.16/28' },
-      { kind: 'remove-eni', netns: 'fab-n1', eniId: 'eni-2', vpcLink: 'n1e2', addresses: ['10.0.0.12'], prefixes: ['10.0.0.64/28'] },
+      { kind: 'remove-interface', netns: 'fab-n1', interfaceId: 'eni-2', vpcLink: 'n1e2', addresses: ['10.0.0.12'], prefixes: ['10.0.0.64/28'] },
     ]);
     expect(commands.vpcBatch).toEqual(['route del 10.0.0.16/28 dev n1e1', 'link del n1e2']);
     expect(commands.nftScript).toBe(

@@ -1,6 +1,7 @@
 /** An emulated EC2 cluster: instances of one type in one VPC, each a real nativeip-ipamd (src/demo/emulated-cluster.ts). */
 import { EmulatedCluster, type ClusterOptions, type ClusterRecipe } from '../../demo/emulated-cluster.js';
-import { AwsFabric } from '../fabric/index.js';
+import { NetworkFabric } from '../fabric/index.js';
+import { startEc2Fabric } from './fabric.js';
 import { awsCloudUnderTest } from './cloud-under-test.js';
 import { startAwsEmulator, type AwsEmulator, type AwsEmulatorOptions } from './index.js';
 
@@ -9,16 +10,16 @@ export interface AwsClusterOptions extends ClusterOptions {
   readonly emulator?: AwsEmulatorOptions;
 }
 
-export type AwsCluster = EmulatedCluster<AwsEmulator, AwsFabric>;
+export type AwsCluster = EmulatedCluster<AwsEmulator, NetworkFabric>;
 
 /** Starts the EC2 emulator and the fabric, launches the instances and starts a daemon on each. */
 export function startAwsCluster(options: AwsClusterOptions): Promise<AwsCluster> {
-  const recipe: ClusterRecipe<AwsEmulator, AwsFabric> = {
+  const recipe: ClusterRecipe<AwsEmulator, NetworkFabric> = {
     cleanupStale: async (prefix) => {
-      await AwsFabric.cleanupStale(prefix);
+      await NetworkFabric.cleanupStale(prefix);
     },
     startEmulator: () => startAwsEmulator({ host: '127.0.0.1', port: 0, ...options.emulator }),
-    startFabric: (emulator, prefix) => AwsFabric.start(emulator, { prefix }),
+    startFabric: (emulator, prefix) => startEc2Fabric(emulator, { prefix }),
     async addNode(emulator, fabric) {
       const launched = await emulator.launchInstance({ instanceType: options.instanceType });
       await fabric.whenSynced();

@@ -17,7 +17,7 @@ function vmView(emulator: AzureEmulator, vmId: string): CloudView {
   return {
     async nodeInterfaces() {
       const vm = emulator.topology().instances.find((i) => i.instanceId === vmId);
-      return (vm?.interfaces ?? []).map((nic): CloudInterfaceView => ({ id: nic.eniId, addresses: [...nic.secondaryIps] }));
+      return (vm?.interfaces ?? []).map((nic): CloudInterfaceView => ({ id: nic.interfaceId, addresses: [...nic.secondaryIps] }));
     },
     // nativeip creates no NICs on Azure: nothing can outlive the VM.
     leakedInterfaces: async () => [],

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EmulatedCluster, type ClusterOptions, type ClusterRecipe } from '../../demo/emulated-cluster.js';
-import { AzureFabric } from '../fabric/index.js';
+import { AzureFabric } from './fabric.js';
 import { azureCloudUnderTest } from './cloud-under-test.js';
 import { startAzureEmulator, type AzureEmulator, type AzureEmulatorOptions } from './index.js';
 

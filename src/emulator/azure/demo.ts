@@ -40,8 +40,8 @@ export function runAzureDemo(args: readonly string[]): Promise<number> {
       const holders = new Map<string, { vm: string; nic: string; config: string }>();
       for (const instance of cluster.emulator.topology().instances) {
         for (const nic of instance.interfaces) {
-          for (const config of cluster.emulator.nic(nic.eniId)?.configs ?? []) {
-            holders.set(config.address, { vm: instance.instanceId, nic: nic.eniId.split('/').pop() ?? nic.eniId, config: config.name });
+          for (const config of cluster.emulator.nic(nic.interfaceId)?.configs ?? []) {
+            holders.set(config.address, { vm: instance.instanceId, nic: nic.interfaceId.split('/').pop() ?? nic.interfaceId, config: config.name });
           }
         }
       }

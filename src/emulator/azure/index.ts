@@ -80,11 +80,11 @@ export interface NicSnapshot {
 
 /** The shape the network-namespace fabric reads (structurally its `FabricTopology`). */
 export interface AzureTopology {
-  readonly vpcCidr: string;
+  readonly networkCidr: string;
   readonly instances: readonly {
     readonly instanceId: string;
     readonly interfaces: readonly {
-      readonly eniId: string;
+      readonly interfaceId: string;
       readonly mac: string;
       readonly deviceIndex: number;
       readonly subnetCidr: string;
@@ -216,7 +216,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     topology() {
       state.settle();
       return {
-        vpcCidr: state.vnetCidr,
+        networkCidr: state.vnetCidr,
         instances: [...state.vms.values()].map((vm) => ({
           instanceId: vm.id,
           interfaces: vm.nicIds.flatMap((id, deviceIndex) => {
@@ -226,7 +226,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
             if (nic === undefined || primary === undefined || subnet === undefined) return [];
             return [
               {
-                eniId: nic.id,
+                interfaceId: nic.id,
                 mac: nic.mac.toLowerCase().replace(/-/g, ':'),
                 deviceIndex,
                 subnetCidr: subnet.cidr,

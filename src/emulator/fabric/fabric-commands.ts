@@ -80,10 +80,10 @@ function renderNft(ops: readonly FabricOp[]): string {
   const unpublish: string[] = [];
   const publish: string[] = [];
   for (const op of ops) {
-    if (op.kind === 'remove-eni') remove.push(...op.addresses.map((a) => element(op.vpcLink, a)));
-    if (op.kind === 'remove-eni' && op.prefixes !== undefined) removePrefixes.push(...op.prefixes.map((p) => element(op.vpcLink, p)));
-    if (op.kind === 'remove-eni' && op.publicSource !== undefined) unpublish.push(op.publicSource);
-    if (op.kind === 'add-eni' && op.primary !== undefined) publish.push(op.primary.address);
+    if (op.kind === 'remove-interface') remove.push(...op.addresses.map((a) => element(op.vpcLink, a)));
+    if (op.kind === 'remove-interface' && op.prefixes !== undefined) removePrefixes.push(...op.prefixes.map((p) => element(op.vpcLink, p)));
+    if (op.kind === 'remove-interface' && op.publicSource !== undefined) unpublish.push(op.publicSource);
+    if (op.kind === 'add-interface' && op.primary !== undefined) publish.push(op.primary.address);
     if (op.kind === 'remove-address') remove.push(element(op.vpcLink, op.address));
     if (op.kind === 'add-address') add.push(element(op.vpcLink, op.address));
     if (op.kind === 'remove-prefix') removePrefixes.push(element(op.vpcLink, op.prefix));
@@ -130,10 +130,10 @@ export function renderSyncCommands(ops: readonly FabricOp[], options: { readonly
       case 'remove-address':
         vpcBatch.push(`neigh del ${op.address} dev ${op.vpcLink}`, `route del ${op.address}/32 dev ${op.vpcLink}`);
         break;
-      case 'remove-eni':
+      case 'remove-interface':
         vpcBatch.push(`link del ${op.vpcLink}`);
         break;
-      case 'add-eni':
+      case 'add-interface':
         vpcBatch.push(
           `link add ${op.vpcLink} mtu ${mtu} type veth peer name ${op.nodeLink} mtu ${mtu} address ${op.mac} netns ${op.netns}`,
           `link set ${op.vpcLink} up`,

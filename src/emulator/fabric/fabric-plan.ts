@@ -6,7 +6,7 @@ import { cidrContains, intToIpv4, parseCidr } from '../../core/ipv4.js';
 
 /** One attached interface as the fabric needs it; the emulator's `TopologyInterface` fits. */
 export interface FabricTopologyInterface {
-  readonly eniId: string;
+  readonly interfaceId: string;
   readonly mac: string;
   readonly deviceIndex: number;
   readonly subnetCidr: string;
@@ -19,7 +19,7 @@ export interface FabricTopologyInterface {
 
 /** The part of the emulator's `EmulatorTopology` the fabric reads. */
 export interface FabricTopology {
-  readonly vpcCidr: string;
+  readonly networkCidr: string;
   readonly instances: readonly {
     readonly instanceId: string;
     readonly interfaces: readonly FabricTopologyInterface[];
@@ -27,8 +27,8 @@ export interface FabricTopology {
 }
 
 /** An ENI the fabric has wired as a veth pair between the vpc namespace and a node namespace. */
-export interface EniWiring {
-  readonly eniId: string;
+export interface InterfaceWiring {
+  readonly interfaceId: string;
   readonly mac: string;
   readonly deviceIndex: number;
   /** Name of the veth end in the vpc namespace, e.g. `n1e0`. */
@@ -50,7 +50,7 @@ export interface NodeWiring {
   readonly netns: string;
   /** Short node number used in link names of the vpc namespace. */
   readonly index: number;
-  readonly enis: ReadonlyMap<string, EniWiring>;
+  readonly enis: ReadonlyMap<string, InterfaceWiring>;
 }
 
 /** What the fabric has wired so far. */
@@ -70,9 +70,9 @@ export type FabricOp =
   | { readonly kind: 'add-node'; readonly instanceId: string; readonly netns: string }
   | { readonly kind: 'remove-node'; readonly instanceId: string; readonly netns: string }
   | {
-      readonly kind: 'add-eni';
+      readonly kind: 'add-interface';
       readonly netns: string;
-      readonly eniId: string;
+      readonly interfaceId: string;
       readonly vpcLink: string;
       readonly nodeLink: string;
       readonly mac: string;
@@ -81,9 +81,9 @@ export type FabricOp =
       readonly primary: PrimaryConfig | undefined;
     }
   | {
-      readonly kind: 'remove-eni';
+      readonly kind: 'remove-interface';
       readonly netns: string;
-      readonly eniId: string;
+      readonly interfaceId: string;
       readonly vpcLink: string;
       /** Addresses whose source-check entries go with the link. */
       readonly addresses: readonly string[];
@@ -124,15 +124,15 @@ function prefixesOf(eni: FabricTopologyInterface): string[] {
   return [...new Set(eni.prefixes ?? [])].sort();
 }
 
-function sameWiring(wired: EniWiring, eni: FabricTopologyInterface): boolean {
+function sameWiring(wired: InterfaceWiring, eni: FabricTopologyInterface): boolean {
   return wired.mac === eni.mac.toLowerCase() && wired.deviceIndex === eni.deviceIndex;
 }
 
-function removeEni(netns: string, wired: EniWiring): FabricOp {
+function removeInterface(netns: string, wired: InterfaceWiring): FabricOp {
   return {
-    kind: 'remove-eni',
+    kind: 'remove-interface',
     netns,
-    eniId: wired.eniId,
+    interfaceId: wired.interfaceId,
     vpcLink: wired.vpcLink,
     addresses: wired.addresses,
     ...(wired.prefixes.length > 0 ? { prefixes: wired.prefixes } : {}),
@@ -163,7 +163,7 @@ export function planSync(
 
   for (const node of state.nodes.values()) {
     if (wanted.has(node.instanceId)) continue;
-    for (const eni of node.enis.values()) removals.push(removeEni(node.netns, eni));
+    for (const eni of node.enis.values()) removals.push(removeInterface(node.netns, eni));
     removals.push({ kind: 'remove-node', instanceId: node.instanceId, netns: node.netns });
   }
 
@@ -174,23 +174,23 @@ export function planSync(
       node = { instanceId: instance.instanceId, netns: nodeNetnsName(prefix, index), index, enis: new Map() };
       additions.push({ kind: 'add-node', instanceId: instance.instanceId, netns: node.netns });
     }
-    const enis = new Map<string, EniWiring>();
-    const attached = new Map(instance.interfaces.map((e) => [e.eniId, e]));
+    const enis = new Map<string, InterfaceWiring>();
+    const attached = new Map(instance.interfaces.map((e) => [e.interfaceId, e]));
     for (const wired of node.enis.values()) {
-      const eni = attached.get(wired.eniId);
-      if (eni === undefined || !sameWiring(wired, eni)) removals.push(removeEni(node.netns, wired));
+      const eni = attached.get(wired.interfaceId);
+      if (eni === undefined || !sameWiring(wired, eni)) removals.push(removeInterface(node.netns, wired));
     }
     for (const eni of instance.interfaces) {
       const mac = eni.mac.toLowerCase();
       const addresses = addressesOf(eni);
       const prefixes = prefixesOf(eni);
-      const wired = node.enis.get(eni.eniId);
+      const wired = node.enis.get(eni.interfaceId);
       const vpcLink = vpcLinkName(node.index, eni.deviceIndex);
       if (wired === undefined || !sameWiring(wired, eni)) {
         additions.push({
-          kind: 'add-eni',
+          kind: 'add-interface',
           netns: node.netns,
-          eniId: eni.eniId,
+          interfaceId: eni.interfaceId,
           vpcLink,
           nodeLink: `eth${eni.deviceIndex}`,
           mac,
@@ -217,8 +217,8 @@ export function planSync(
           if (!hadPrefixes.has(block)) additions.push({ kind: 'add-prefix', vpcLink, via: eni.primaryIp, prefix: block });
         }
       }
-      enis.set(eni.eniId, {
-        eniId: eni.eniId,
+      enis.set(eni.interfaceId, {
+        interfaceId: eni.interfaceId,
         mac,
         deviceIndex: eni.deviceIndex,
         vpcLink,
@@ -259,8 +259,8 @@ export function findAddressClash(
   vpcHostIp: string,
   subnetCidrs: readonly string[] = [],
 ): string | undefined {
-  if (!cidrContains(topology.vpcCidr, vpcHostIp)) {
-    return `vpc-host address ${vpcHostIp} is outside the VPC CIDR ${topology.vpcCidr}`;
+  if (!cidrContains(topology.networkCidr, vpcHostIp)) {
+    return `vpc-host address ${vpcHostIp} is outside the VPC CIDR ${topology.networkCidr}`;
   }
   for (const cidr of subnetCidrs) {
     if (cidrContains(cidr, vpcHostIp)) return `vpc-host address ${vpcHostIp} lies in subnet ${cidr}; pass another vpcHostIp`;
@@ -268,7 +268,7 @@ export function findAddressClash(
   for (const instance of topology.instances) {
     for (const eni of instance.interfaces) {
       if (cidrContains(eni.subnetCidr, vpcHostIp)) {
-        return `vpc-host address ${vpcHostIp} lies in subnet ${eni.subnetCidr} of ${eni.eniId} on ${instance.instanceId}; pass another vpcHostIp`;
+        return `vpc-host address ${vpcHostIp} lies in subnet ${eni.subnetCidr} of ${eni.interfaceId} on ${instance.instanceId}; pass another vpcHostIp`;
       }
     }
   }

@@ -1,5 +1,4 @@
-export { AzureFabric, AZURE_VNET_MTU, type AzureFabricOptions } from './azure-fabric.js';
-export { AwsFabric, type AwsFabricOptions, type FabricEmulator, type FabricNode, type InternetHost, type VpcHost } from './aws-fabric.js';
+export { NetworkFabric, type FabricOptions, type FabricEmulator, type FabricNode, type InternetHost, type VpcHost } from './network-fabric.js';
 export { FabricError, type FabricErrorCode } from './errors.js';
 export type { FabricTopology, FabricTopologyInterface } from './fabric-plan.js';
 export {

@@ -5,7 +5,7 @@
 import type { ExhaustionReason } from '../../core/node-availability.js';
 import { CloudError, type CloudErrorCode } from '../../core/types.js';
 import type { GrowPlan } from './plan/warm-targets.js';
-import { jittered, type GrowBlock } from './plan/grow-block.js';
+import { jittered, type GrowBlock } from './grow-block.js';
 
 export const MIN_BACKOFF_MS = 1_000;
 export const MAX_BACKOFF_MS = 60_000;

@@ -17,7 +17,7 @@ import type { Datapath } from '../datapath/types.js';
 import type { WarmPoolStatus } from '../../rpc/protocol.js';
 import type { AdaptiveController } from './adaptive-controller.js';
 import { ChangeSignal, firstCooldownEnd, stillGrowingError, wakeAtMs } from '../service/address-waiters.js';
-import { jittered, noAddressError, type GrowBlock } from './plan/grow-block.js';
+import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
 import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlock, prefixesRefused, shrinkDeferredByThrottling } from './grow-backoff.js';
 import { SerialQueue } from '../../core/serial-queue.js';
 import { PoolCloudSync } from './pool-cloud-sync.js';
@@ -66,7 +66,7 @@ export interface PoolManagerOptions {
 /** How long after an ADD took an address the pool checks whether it should grow. */
 const GROW_CHECK_DELAY_MS = 10;
 export { PREFIX_RETRY_MS } from './grow-backoff.js';
-export type { GrowBlock } from './plan/grow-block.js';
+export type { GrowBlock } from './grow-block.js';
 export const OBSERVATION_SETTLE_MS = 5_000;
 /** A safety net for what the instance's own view cannot show (tags, a stale metadata service). */
 export const FULL_RECONCILE_MS = 15 * 60_000;

@@ -4,7 +4,7 @@
  * waiting pods cost nothing while they wait.
  */
 import { RpcServiceError } from '../../rpc/errors.js';
-import type { GrowBlock } from '../pool/plan/grow-block.js';
+import type { GrowBlock } from '../pool/grow-block.js';
 
 /** Wakes everyone waiting at the time of {@link notify}; later waiters wait for the next one. */
 export class ChangeSignal {

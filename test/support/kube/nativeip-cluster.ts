@@ -15,7 +15,8 @@ import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAwsEmulator, type AwsEmulator } from '../../../src/emulator/aws/index.js';
-import { AwsFabric } from '../../../src/emulator/fabric/index.js';
+import { NetworkFabric } from '../../../src/emulator/fabric/index.js';
+import { startEc2Fabric } from '../../../src/emulator/aws/fabric.js';
 import { tcpEcho, type TcpEchoServer } from '../../../src/emulator/fabric/netns-exec.js';
 import { ensureImageArchive } from '../image-archive.js';
 import { REPO_ROOT } from '../repo-root.js';
@@ -56,7 +57,7 @@ export class NativeipCluster {
   readonly cniBinDir: string;
   readonly #options: NativeipClusterOptions;
   emulator: AwsEmulator | undefined;
-  fabric: AwsFabric | undefined;
+  fabric: NetworkFabric | undefined;
   cp: LocalControlPlane | undefined;
   node: KubeletNode | undefined;
   instanceId = '';
@@ -93,9 +94,9 @@ export class NativeipCluster {
     this.#netnsBefore = new Set(await readdir('/var/run/netns').catch(() => []));
 
     log(`starting the emulated EC2 and one ${this.#options.instanceType} in its VPC fabric`);
-    await AwsFabric.cleanupStale(this.#options.prefix);
+    await NetworkFabric.cleanupStale(this.#options.prefix);
     this.emulator = await startAwsEmulator({ host: '127.0.0.1', port: 0 });
-    this.fabric = await AwsFabric.start(this.emulator, { prefix: this.#options.prefix });
+    this.fabric = await startEc2Fabric(this.emulator, { prefix: this.#options.prefix });
     const launched = await this.emulator.launchInstance({ instanceType: this.#options.instanceType });
     this.instanceId = launched.instanceId;
     await this.fabric.whenSynced();

@@ -38,7 +38,11 @@ const INTERNET_HOST_IP = '203.0.113.10';
 const INTERNET_GATEWAY_IP = '203.0.113.1';
 const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,9}$/;
 
-/** What the fabric needs from the emulated cloud; `AwsEmulator` satisfies it. */
+/**
+ * What the fabric needs from the emulated cloud. Each cloud's emulator folder adapts its emulator to
+ * it (src/emulator/<cloud>/fabric.ts): its machines as instances, its interfaces with every address
+ * they hold.
+ */
 export interface FabricEmulator {
   topology(): FabricTopology;
   /** Registers a listener called after every change; returns the unsubscribe function. */
@@ -47,7 +51,7 @@ export interface FabricEmulator {
   subnets?(): readonly { readonly cidr: string }[];
 }
 
-export interface AwsFabricOptions {
+export interface FabricOptions {
   /**
    * Prefix of every namespace the fabric creates: `<prefix>vpc`, `<prefix>vh`, `<prefix>n1`, …
    * Lower-case letters, digits and `-`, at most 10 characters. Default `nip-`.
@@ -58,8 +62,8 @@ export interface AwsFabricOptions {
    * Default: the second-to-last address of the VPC CIDR.
    */
   readonly vpcHostIp?: string;
-  /** MTU of every emulated link. Default EC2's 9001 (`VPC_MTU`); Azure VNets carry 1500. */
-  readonly mtu?: number;
+  /** MTU of every emulated link: the cloud's (its emulator folder's fabric wiring passes it). */
+  readonly mtu: number;
   /** The internet host's address, outside the VPC CIDR. Default 203.0.113.10 (a documentation range). */
   readonly internetHostIp?: string;
 }
@@ -154,19 +158,19 @@ function decodeSetElements(json: string): string[] {
  *   source is neither assigned to the ENI they arrive from nor inside a prefix delegated to it.
  * - `<prefix>n<k>`: one namespace per instance; ENI device N is the link `eth<N>` with the ENI's
  *   MAC. `eth0` is configured as at boot; secondary ENIs are left down for the daemon.
- * - `<prefix>vh`: another machine in the VPC ({@link AwsFabric.vpcHost}).
- * - `<prefix>inet`: a host on the internet ({@link AwsFabric.internetHost}) behind the vpc
+ * - `<prefix>vh`: another machine in the VPC ({@link NetworkFabric.vpcHost}).
+ * - `<prefix>inet`: a host on the internet ({@link NetworkFabric.internetHost}) behind the vpc
  *   namespace acting as internet gateway: it forwards to the internet only packets whose source
  *   is the primary address of an instance's device-0 ENI, and drops (and counts) the rest.
  *
  * Changes in the emulator are applied by a serialised sync that coalesces bursts.
  */
-export class AwsFabric {
+export class NetworkFabric {
   readonly prefix: string;
   /** The vpc namespace's name, `<prefix>vpc`. */
   readonly vpcNetns: string;
   readonly vpcHost: VpcHost;
-  /** `<prefix>inet`: a host on the internet ({@link AwsFabric.internetHost}). */
+  /** `<prefix>inet`: a host on the internet ({@link NetworkFabric.internetHost}). */
   readonly internetHost: InternetHost;
   private readonly emulator: FabricEmulator;
   private readonly hostWiring: VpcHostWiring;
@@ -179,19 +183,19 @@ export class AwsFabric {
   private failure: unknown;
   private closing: Promise<void> | undefined;
 
-  private readonly mtu: number | undefined;
+  private readonly mtu: number;
 
-  private constructor(emulator: FabricEmulator, prefix: string, hostIp: string, routerIp: string, mtu: number | undefined, internetIp: string) {
+  private constructor(emulator: FabricEmulator, prefix: string, hostIp: string, routerIp: string, mtu: number, internetIp: string) {
     this.emulator = emulator;
     this.prefix = prefix;
     this.mtu = mtu;
     this.vpcNetns = `${prefix}vpc`;
     const hostNetns = `${prefix}vh`;
     this.vpcHost = { netns: hostNetns, netnsPath: `${NETNS_DIR}/${hostNetns}`, ip: hostIp };
-    this.hostWiring = { hostNetns, vpcLink: 'vh', hostIp, routerIp, ...(mtu === undefined ? {} : { mtu }) };
+    this.hostWiring = { hostNetns, vpcLink: 'vh', hostIp, routerIp, mtu };
     const internetNetns = `${prefix}inet`;
     this.internetHost = { netns: internetNetns, netnsPath: `${NETNS_DIR}/${internetNetns}`, ip: internetIp };
-    this.internetWiring = { netns: internetNetns, hostIp: internetIp, gatewayIp: INTERNET_GATEWAY_IP, ...(mtu === undefined ? {} : { mtu }) };
+    this.internetWiring = { netns: internetNetns, hostIp: internetIp, gatewayIp: INTERNET_GATEWAY_IP, mtu };
   }
 
   /**
@@ -201,7 +205,7 @@ export class AwsFabric {
    * a crashed run left them; see {@link cleanupStale}), `ToolMissing` (ip or nft),
    * `AddressClash`, `CommandFailed`. On failure it removes what it created.
    */
-  static async start(emulator: FabricEmulator, options: AwsFabricOptions = {}): Promise<AwsFabric> {
+  static async start(emulator: FabricEmulator, options: FabricOptions): Promise<NetworkFabric> {
     const prefix = options.prefix ?? 'nip-';
     if (!PREFIX_PATTERN.test(prefix)) {
       throw new FabricError('InvalidOption', `prefix ${JSON.stringify(prefix)} must match ${String(PREFIX_PATTERN)}`);
@@ -219,22 +223,22 @@ export class AwsFabric {
     if (existing.length > 0) {
       throw new FabricError(
         'PrefixInUse',
-        `network namespaces ${existing.join(', ')} already exist: another fabric uses prefix ${prefix} or a crashed run left them (AwsFabric.cleanupStale('${prefix}') removes them)`,
+        `network namespaces ${existing.join(', ')} already exist: another fabric uses prefix ${prefix} or a crashed run left them (NetworkFabric.cleanupStale('${prefix}') removes them)`,
       );
     }
     const topology = emulator.topology();
-    const hostIp = options.vpcHostIp ?? defaultVpcHostIp(topology.vpcCidr);
+    const hostIp = options.vpcHostIp ?? defaultVpcHostIp(topology.networkCidr);
     const clash = findAddressClash(topology, hostIp, emulator.subnets?.().map((s) => s.cidr));
     if (clash !== undefined) throw new FabricError('AddressClash', clash);
 
-    if (options.mtu !== undefined && (!Number.isInteger(options.mtu) || options.mtu < 576 || options.mtu > 9001)) {
+    if (!Number.isInteger(options.mtu) || options.mtu < 576 || options.mtu > 9001) {
       throw new FabricError('InvalidOption', `mtu ${options.mtu} must be a whole number from 576 to 9001`);
     }
     const internetIp = options.internetHostIp ?? INTERNET_HOST_IP;
-    if (!isIpv4(internetIp) || internetIp === INTERNET_GATEWAY_IP || cidrContains(topology.vpcCidr, internetIp)) {
-      throw new FabricError('InvalidOption', `internetHostIp ${JSON.stringify(internetIp)} must be an IPv4 address outside the VPC CIDR ${topology.vpcCidr}, other than ${INTERNET_GATEWAY_IP}`);
+    if (!isIpv4(internetIp) || internetIp === INTERNET_GATEWAY_IP || cidrContains(topology.networkCidr, internetIp)) {
+      throw new FabricError('InvalidOption', `internetHostIp ${JSON.stringify(internetIp)} must be an IPv4 address outside the VPC CIDR ${topology.networkCidr}, other than ${INTERNET_GATEWAY_IP}`);
     }
-    const fabric = new AwsFabric(emulator, prefix, hostIp, vpcRouterIp(topology.vpcCidr), options.mtu, internetIp);
+    const fabric = new NetworkFabric(emulator, prefix, hostIp, vpcRouterIp(topology.networkCidr), options.mtu, internetIp);
     try {
       await fabric.buildBase();
       fabric.unsubscribe = emulator.onChange(() => {
@@ -352,7 +356,7 @@ export class AwsFabric {
     if (clash !== undefined) throw new FabricError('AddressClash', clash);
     const { ops, next } = planSync(this.state, topology, this.prefix);
     if (ops.length === 0) return;
-    await this.apply(renderSyncCommands(ops, this.mtu === undefined ? {} : { mtu: this.mtu }));
+    await this.apply(renderSyncCommands(ops, { mtu: this.mtu }));
     this.state = next;
   }
 

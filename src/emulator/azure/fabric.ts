@@ -1,11 +1,11 @@
 /**
  * The network-namespace fabric for an emulated Azure VNet. Azure routes like the emulated VPC:
  * each address goes to the NIC whose IP configuration holds it, and a packet leaving a NIC with a
- * source no IP configuration of that NIC holds is dropped. So this is the AWS fabric's planning
- * and commands, fed the Azure emulator's topology (VMs as instances, NICs as interfaces, every IP
- * configuration's address routed to its NIC), with Azure's 1500-byte MTU.
+ * source no IP configuration of that NIC holds is dropped. So this is the shared fabric
+ * (src/emulator/fabric), fed the Azure emulator's topology (VMs as instances, NICs as interfaces,
+ * every IP configuration's address routed to its NIC), with Azure's 1500-byte MTU.
  */
-import { AwsFabric, type FabricEmulator, type FabricNode, type VpcHost } from './aws-fabric.js';
+import { NetworkFabric, type FabricEmulator, type FabricNode, type VpcHost } from '../fabric/network-fabric.js';
 
 /** Azure VNets carry 1500-byte packets by default. */
 export const AZURE_VNET_MTU = 1500;
@@ -20,19 +20,19 @@ export interface AzureFabricOptions {
 }
 
 export class AzureFabric {
-  readonly #fabric: AwsFabric;
+  readonly #fabric: NetworkFabric;
 
-  private constructor(fabric: AwsFabric) {
+  private constructor(fabric: NetworkFabric) {
     this.#fabric = fabric;
   }
 
   /**
    * Builds the VNet router and VNet host namespaces and one node namespace per VM (NIC N is
    * `eth<N>` with the NIC's MAC), and follows the emulator until {@link close}. Throws FabricError
-   * as {@link AwsFabric.start}.
+   * as {@link NetworkFabric.start}.
    */
   static async start(emulator: FabricEmulator, options: AzureFabricOptions = {}): Promise<AzureFabric> {
-    const fabric = await AwsFabric.start(emulator, {
+    const fabric = await NetworkFabric.start(emulator, {
       prefix: options.prefix ?? 'nip-az-',
       mtu: options.mtu ?? AZURE_VNET_MTU,
       ...(options.vnetHostIp === undefined ? {} : { vpcHostIp: options.vnetHostIp }),
@@ -42,7 +42,7 @@ export class AzureFabric {
 
   /** Deletes namespaces left by a crashed run with this prefix; returns their names. */
   static cleanupStale(prefix: string): Promise<string[]> {
-    return AwsFabric.cleanupStale(prefix);
+    return NetworkFabric.cleanupStale(prefix);
   }
 
   get prefix(): string {
@@ -54,7 +54,7 @@ export class AzureFabric {
     return this.#fabric.vpcNetns;
   }
 
-  /** Another machine in the VNet (named like the AWS fabric's, so callers can treat both alike). */
+  /** Another machine in the VNet (named like every cloud's fabric, so callers can treat them alike). */
   get vpcHost(): VpcHost {
     return this.#fabric.vpcHost;
   }

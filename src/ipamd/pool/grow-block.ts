@@ -1,6 +1,6 @@
 /** Why the pool cannot grow, and the error pods get meanwhile. Pure. */
-import type { ExhaustionReason } from '../../../core/node-availability.js';
-import { RpcServiceError } from '../../../rpc/errors.js';
+import type { ExhaustionReason } from '../../core/node-availability.js';
+import { RpcServiceError } from '../../rpc/errors.js';
 
 /** Why the pool cannot grow right now; pods get this text in their CNI error. */
 export interface GrowBlock {
