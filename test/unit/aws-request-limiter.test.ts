@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { THROTTLE_BUCKETS } from '../../src/emulator/aws/token-bucket.js';
+import { THROTTLE_BUCKETS } from '../../src/emulator/aws/ec2-throttling.js';
 import { EC2_REQUEST_BUCKETS, Ec2RequestLimiter, requestClassOf, type Ec2RequestClass } from '../../src/providers/aws/ec2-request-limiter.js';
 
 /** A clock that only moves when someone sleeps on it: the limiter's waits cost no real time. */

@@ -6,7 +6,8 @@ import { Ec2ApiError } from '../../src/emulator/aws/errors.js';
 import { ImdsHistory } from '../../src/emulator/aws/imds-history.js';
 import { lookup } from '../../src/emulator/aws/imds-tree.js';
 import { QueryParams } from '../../src/emulator/aws/query-params.js';
-import { THROTTLE_BUCKETS, throttleClassOf, TokenBucket } from '../../src/emulator/aws/token-bucket.js';
+import { TokenBucket } from '../../src/core/token-bucket.js';
+import { THROTTLE_BUCKETS, throttleClassOf } from '../../src/emulator/aws/ec2-throttling.js';
 import { ec2ErrorResponse, ec2Response, escapeXml, leaf, set } from '../../src/emulator/aws/xml.js';
 
 const q = (body: string): QueryParams => QueryParams.fromForm(body);

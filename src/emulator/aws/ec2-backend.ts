@@ -11,7 +11,7 @@
  * What a client adds on top (retries, its own request limiter, mapping errors to its codes) is the
  * client's: this file knows no provider (the layering rule: emulators never import providers).
  */
-import { EC2_ACTION_CLASSES } from './ec2-throttling.js';
+import { EC2_ACTION_CLASSES, THROTTLE_BUCKETS, type ThrottleClass } from './ec2-throttling.js';
 import { FaultPlan, type FaultPlanSpec, type FaultRule } from '../faults/fault-plan.js';
 import { emulatorFaults, type EmulatorFaults } from '../faults/index.js';
 import { requestFingerprint } from './client-tokens.js';
@@ -27,7 +27,7 @@ import { ImdsHistory } from './imds-history.js';
 import { lookup, metadataTree, type ImdsInstanceInfo } from './imds-tree.js';
 import { instanceTypeTable } from './instance-types.js';
 import type { Ec2Filter } from './query-params.js';
-import { THROTTLE_BUCKETS, TokenBucket, type ThrottleClass } from './token-bucket.js';
+import { TokenBucket } from '../../core/token-bucket.js';
 
 export { Ec2ApiError } from './errors.js';
 

@@ -7,7 +7,7 @@ import type { Ec2State } from './ec2-state.js';
 import { Ec2ApiError, missingParameter } from './errors.js';
 import { closeServer, listen, readBody, urlHost } from '../shared/http-util.js';
 import { QueryParams } from './query-params.js';
-import type { Throttler } from './token-bucket.js';
+import type { Throttler } from './ec2-throttling.js';
 import { ec2ErrorResponse, ec2Response } from './xml.js';
 import { ec2FaultError, EC2_FAULT_KINDS, eniIdsNamed, youngEnis } from './ec2-faults.js';
 import { isFaultControl, serveFaultControl } from '../faults/fault-control.js';

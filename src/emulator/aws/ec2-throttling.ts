@@ -5,7 +5,8 @@
  * an emulator plays the cloud and never imports a provider; test/unit/ec2-throttling-agree.test.ts
  * fails when the two disagree. Pure data.
  */
-import type { TokenBucketSpec } from '../../core/token-bucket.js';
+import { TokenBucket, type TokenBucketSpec } from '../../core/token-bucket.js';
+import type { QueryParams } from './query-params.js';
 
 export type Ec2RequestClass = 'unfilteredDescribe' | 'describe' | 'attachDetach' | 'eniMutation' | 'tags';
 
@@ -30,3 +31,38 @@ export const EC2_ACTION_CLASSES: Readonly<Record<string, Ec2RequestClass>> = {
   CreateTags: 'tags',
   DeleteTags: 'tags',
 };
+
+/** EC2's classes and buckets under the names the emulator's throttler uses. */
+export type ThrottleClass = Ec2RequestClass;
+export const THROTTLE_BUCKETS = EC2_REQUEST_BUCKETS;
+
+/** Describe* calls with neither ids, filters nor paging are "unfiltered and unpaginated". */
+export function throttleClassOf(action: string, params: QueryParams): ThrottleClass {
+  const named = EC2_ACTION_CLASSES[action];
+  if (named !== undefined) return named;
+  const narrowed = ['Filter', 'MaxResults', 'NextToken', 'NetworkInterfaceId', 'InstanceId', 'SubnetId', 'InstanceType'].some(
+    (p) => params.hasAny(p),
+  );
+  return action.startsWith('Describe') && !narrowed ? 'unfilteredDescribe' : 'describe';
+}
+
+/** One bucket per class, shared by all actions of that class (as on EC2). */
+export class Throttler {
+  private readonly buckets: Record<ThrottleClass, TokenBucket>;
+
+  constructor(clock: () => number) {
+    const make = (c: ThrottleClass): TokenBucket => TokenBucket.of(THROTTLE_BUCKETS[c], clock);
+    this.buckets = {
+      unfilteredDescribe: make('unfilteredDescribe'),
+      describe: make('describe'),
+      attachDetach: make('attachDetach'),
+      eniMutation: make('eniMutation'),
+      tags: make('tags'),
+    };
+  }
+
+  /** True when the call may proceed. */
+  admit(action: string, params: QueryParams): boolean {
+    return this.buckets[throttleClassOf(action, params)].take();
+  }
+}

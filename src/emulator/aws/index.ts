@@ -10,7 +10,7 @@ import { fragment } from './eni-prefixes.js';
 import { releaseAddresses } from './eni-addresses.js';
 import { instanceTypeTable } from './instance-types.js';
 import { intToIpv4 } from '../../core/ipv4.js';
-import { Throttler } from './token-bucket.js';
+import { Throttler } from './ec2-throttling.js';
 import { EC2_FAULT_KINDS } from './ec2-faults.js';
 import { FAULT_CONTROL_PATH } from '../faults/fault-control.js';
 import { FaultPlan, type FaultPlanSpec } from '../faults/fault-plan.js';

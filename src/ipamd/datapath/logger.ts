@@ -3,8 +3,3 @@ export interface DatapathLogger {
   debug(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
-
-export const silentLogger: DatapathLogger = {
-  debug() {},
-  warn() {},
-};

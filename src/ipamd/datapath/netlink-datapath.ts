@@ -24,7 +24,8 @@ import { describeFailure } from './errno.js';
 import { localMac, normalizeMac } from './mac.js';
 import type { KernelLink, NamespaceState } from './kernel-state.js';
 import { LinkReaper } from './link-reaper.js';
-import { silentLogger, type DatapathLogger } from './logger.js';
+import { SILENT_LOGGER } from '../../core/silent-logger.js';
+import type { DatapathLogger } from './logger.js';
 import { NetnsError, withNetns } from './netns.js';
 import { SerialQueue } from '../../core/serial-queue.js';
 import {
@@ -117,7 +118,7 @@ export class NetlinkDatapath implements Datapath {
       for (const sock of sockets) closeSocket(sock);
       throw new DatapathError('start the link deletion worker', reason(err), { cause: err });
     }
-    return new NetlinkDatapath(sockets[0], sockets[1], reaper, options.logger ?? silentLogger, options.linkPollMs ?? 100);
+    return new NetlinkDatapath(sockets[0], sockets[1], reaper, options.logger ?? SILENT_LOGGER, options.linkPollMs ?? 100);
   }
 
   async addPod(spec: PodNetworkSpec): Promise<PodNetworkResult> {
