@@ -8,10 +8,14 @@ import type { SimulatedAccount, SimulatedAccountOptions } from '../core/simulati
 
 /** A cloud's emulator as the simulators use it: in-process, on simulated time. */
 export interface EmulatorSimulation {
-  /** The account's latencies in ms by name, and what each is, for the benchmarks' text. */
+  /** The account's latencies in ms by name. */
   readonly defaultLatencies: Readonly<Record<string, number>>;
   /** A machine type to simulate when none is given (a common node size). */
   readonly defaultMachineType: string;
+  /** Machine types the trace corpus draws from, small to large (src/sim/corpus). */
+  readonly corpusMachineTypes: readonly string[];
+  /** Mutating calls that add one interface with its addresses (the lower bound of src/sim/corpus/lower-bound.ts). */
+  readonly mutatingCallsPerInterface: number;
   start(options: SimulatedAccountOptions): SimulatedAccount;
 }
 

@@ -56,7 +56,11 @@ export interface NodeSample {
   readonly assigned: number;
   /** Addresses held but not assigned (free and cooling down). */
   readonly unassigned: number;
+  /** Of those, released too recently to hand out. */
+  readonly cooling: number;
   readonly interfaces: number;
+  /** Mutating cloud calls of the whole account since the trace started. */
+  readonly accountMutatingCalls: number;
 }
 
 export interface SimulationResult {
@@ -72,6 +76,8 @@ export interface SimulationResult {
   readonly idleAddressHours: number;
   readonly callsByAction: Readonly<Record<string, number>>;
   readonly mutatingCalls: number;
+  /** Mutating calls of the nodes' start, before the trace (not in mutatingCalls). */
+  readonly warmupMutatingCalls: number;
   readonly throttledCalls: number;
   /** Node observations from instance metadata: free, not cloud API calls. */
   readonly metadataReads: number;
@@ -143,6 +149,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   // Let every node warm up before the trace starts, as a node does before pods are scheduled.
   const warmup = options.warmupMs ?? 120_000;
   await clock.runUntil(warmup);
+  const warmupMutatingCalls = account.mutatingCalls();
   account.calls.clear();
   account.throttled.clear();
   const readsBefore = account.metadataReads();
@@ -192,7 +199,15 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
         const stats = pool.pool.stats(clock.now());
         const interfaces = pool.pool.interfaces().length;
         idleAddressMs += (stats.total - stats.assigned + Math.max(0, interfaces - 1)) * SAMPLE_MS;
-        options.onSample?.({ atMs: clock.now() - warmup, node, assigned: stats.assigned, unassigned: stats.total - stats.assigned, interfaces });
+        options.onSample?.({
+          atMs: clock.now() - warmup,
+          node,
+          assigned: stats.assigned,
+          unassigned: stats.total - stats.assigned,
+          cooling: stats.coolingDown,
+          interfaces,
+          accountMutatingCalls: account.mutatingCalls(),
+        });
       }
       await clock.sleep(SAMPLE_MS);
     }
@@ -233,6 +248,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
     idleAddressHours: idleAddressMs / 3_600_000,
     callsByAction,
     mutatingCalls: account.mutatingCalls(),
+    warmupMutatingCalls,
     throttledCalls: [...account.throttled.values()].reduce((a, b) => a + b, 0),
     metadataReads: account.metadataReads() - readsBefore,
     reconciles: subtractReconciles(sumReconciles(nodes.values()), reconcilesBefore),

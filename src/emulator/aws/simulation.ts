@@ -137,5 +137,9 @@ export class SimulatedEc2Account implements SimulatedAccount {
 export const ec2Simulation: EmulatorSimulation = {
   defaultLatencies: DEFAULT_LATENCIES,
   defaultMachineType: 'm5.xlarge',
+  corpusMachineTypes: ['t3.medium', 'm5.large', 'm5.xlarge', 'm5.2xlarge', 'm5.4xlarge'],
+  // CreateNetworkInterface (with its secondary addresses), AttachNetworkInterface, and
+  // ModifyNetworkInterfaceAttribute for DeleteOnTermination.
+  mutatingCallsPerInterface: 3,
   start: (options) => new SimulatedEc2Account(options),
 };

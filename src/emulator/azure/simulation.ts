@@ -122,5 +122,8 @@ export class SimulatedArmSubscription implements SimulatedAccount {
 export const armSimulation: EmulatorSimulation = {
   defaultLatencies: DEFAULT_ARM_LATENCIES,
   defaultMachineType: 'Standard_D4s_v5',
+  corpusMachineTypes: ['Standard_D2s_v5', 'Standard_D4s_v5', 'Standard_D8s_v5'],
+  // nativeip adds no NIC on Azure: every address is an IP configuration of the VM's own NICs.
+  mutatingCallsPerInterface: 0,
   start: (options) => new SimulatedArmSubscription(options),
 };
