@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { intToIpv4, parseAlignedCidr, tryIpv4ToInt } from '../../src/core/ipv4.js';
-import { AddressAllocator } from '../../src/emulator/aws/address-allocator.js';
+import { AddressAllocator } from '../../src/emulator/shared/address-allocator.js';
 import { applyFilters } from '../../src/emulator/aws/ec2-filters.js';
 import { Ec2ApiError } from '../../src/emulator/aws/errors.js';
 import { ImdsHistory } from '../../src/emulator/aws/imds-history.js';

@@ -1,4 +1,4 @@
-import type { AddressAllocator } from './address-allocator.js';
+import type { AddressAllocator } from '../shared/address-allocator.js';
 import type { InstanceTypeInfo } from './instance-types.js';
 
 /** Mutable records held by the state model. Never handed out of the emulator directly. */

@@ -1,4 +1,4 @@
-import { AddressAllocator } from './address-allocator.js';
+import { AddressAllocator } from '../shared/address-allocator.js';
 import type { SubnetRecord } from './ec2-model.js';
 import { Ec2ApiError, invalidParameterValue } from './errors.js';
 import type { IdSource } from '../shared/ids.js';

@@ -1,5 +1,5 @@
 /** The emulated Azure resources: plain records the state machine owns. */
-import type { AddressAllocator } from '../aws/address-allocator.js';
+import type { AddressAllocator } from '../shared/address-allocator.js';
 
 export interface SubnetRecord {
   readonly id: string;

@@ -3,7 +3,7 @@
  * or scale-set instances) with NICs and IP configurations, and the long-running operations that
  * change them. Driven by an injected clock; emits onChange after each committed change.
  */
-import { AddressAllocator } from '../aws/address-allocator.js';
+import { AddressAllocator } from '../shared/address-allocator.js';
 import { intToIpv4, parseAlignedCidr, tryIpv4ToInt } from '../../core/ipv4.js';
 import type { IdSource } from '../shared/ids.js';
 import type { DesiredConfig, IpConfigRecord, NicRecord, OperationRecord, ScaleSetMode, SubnetRecord, VmRecord } from './arm-model.js';
