@@ -2,12 +2,6 @@ import tseslint from 'typescript-eslint';
 import boundaries from 'eslint-plugin-boundaries';
 
 /**
- * Node built-ins that do I/O: the pure layers import none of them. The plugin matches a module by
- * its package name, so `fs/promises` and `node:fs/promises` count as `fs` and `node:fs`.
- */
-const IO_MODULES = ['fs', 'net', 'http', 'https', 'http2', 'child_process', 'dgram', 'dns', 'os', 'worker_threads', 'cluster', 'tls', 'readline'].flatMap((m) => [m, `node:${m}`]);
-
-/**
  * The layers (issue 10), as eslint-plugin-boundaries elements; the first descriptor a file matches
  * wins, so each folder comes before the folder that holds it. Imports are resolved by
  * eslint-import-resolver-typescript (`./x.js` is `./x.ts`): without a resolver the plugin would
@@ -22,7 +16,11 @@ const ELEMENTS = [
   { type: 'provider', pattern: 'src/providers/*', capture: ['cloud'], partialMatch: false },
   // What every provider shares: src/providers/*.ts.
   { type: 'providers-shared', pattern: 'src/providers', partialMatch: false },
-  { type: 'emulator', pattern: 'src/emulator', partialMatch: false },
+  // What every emulator shares: the fabric, fault plans, helpers, and src/emulator/*.ts.
+  { type: 'emulator-shared', pattern: 'src/emulator/(fabric|faults|shared)', partialMatch: false },
+  // One cloud's emulator: src/emulator/<cloud>.
+  { type: 'emulator', pattern: 'src/emulator/*', capture: ['cloud'], partialMatch: false },
+  { type: 'emulator-shared', pattern: 'src/emulator', partialMatch: false },
   // The daemon, the plugin, the CLI, the demo, the simulators.
   { type: 'app', pattern: 'src', partialMatch: false },
   { type: 'bench', pattern: 'bench', partialMatch: false },
@@ -34,10 +32,12 @@ const to = (...types) => ({ to: { element: { types: { anyOf: types } } } });
 const notTo = (...types) => ({ to: { element: { types: { noneOf: types } } } });
 
 /**
- * src/core and the pool's planner are pure; a provider imports only core, the providers' shared
- * files and its own cloud's folder; an emulator never imports a provider; nothing imports bench/.
- * Imports within one element are not checked (a cloud's folder imports itself). The last policy
- * that matches decides, so the I/O ban comes last. test/unit/layer-rules.test.ts proves each fires.
+ * src/core and the pool's planner are pure: they import nothing but core (no package, no Node
+ * module). A provider imports only core, the providers' shared files and its own cloud's folder;
+ * an emulator never imports a provider, nor another cloud's emulator; nothing in src/ imports
+ * test/; nothing imports bench/. Imports within one element are not checked (a cloud's folder
+ * imports itself). The last policy that matches decides, so the bans on packages come last.
+ * test/unit/layer-rules.test.ts proves each fires.
  */
 export const LAYER_RULES = [
   {
@@ -45,6 +45,8 @@ export const LAYER_RULES = [
     plugins: { boundaries },
     settings: {
       'boundaries/elements': ELEMENTS,
+      // The emulators' registry, the one shared file that names each cloud's emulator.
+      'boundaries/files': [{ category: 'emulator-registry', pattern: 'src/emulator/clouds.ts' }],
       'boundaries/include': ['src/**', 'test/**', 'bench/**', 'scripts/**'],
       'boundaries/dependency-nodes': ['import', 'export', 'dynamic-import'],
       'boundaries/legacy-templates': false,
@@ -64,13 +66,16 @@ export const LAYER_RULES = [
           { from: { element: { type: 'providers-shared' } }, allow: to('core') },
           { from: { element: { type: 'provider' } }, allow: to('core', 'providers-shared') },
           { from: { element: { type: 'provider' } }, allow: { to: { element: { type: 'provider', captured: { cloud: '{{ from.element.captured.cloud }}' } } } } },
-          { from: { element: { type: 'emulator' } }, allow: notTo('provider', 'providers-shared', 'bench') },
-          { from: { element: { types: { anyOf: ['app', 'test', 'scripts'] } } }, allow: notTo('bench') },
+          { from: { element: { types: { anyOf: ['emulator-shared', 'emulator'] } } }, allow: notTo('provider', 'providers-shared', 'emulator', 'bench', 'test') },
+          { from: { element: { type: 'emulator' } }, allow: { to: { element: { type: 'emulator', captured: { cloud: '{{ from.element.captured.cloud }}' } } } } },
+          { from: { file: { categories: 'emulator-registry' } }, allow: to('emulator') },
+          { from: { element: { type: 'app' } }, allow: notTo('bench', 'test') },
+          { from: { element: { types: { anyOf: ['test', 'scripts'] } } }, allow: notTo('bench') },
           { from: { element: { type: 'bench' } }, allow: { to: { module: { origin: 'local' } } } },
           {
             from: { element: { types: { anyOf: ['core', 'pool-plan'] } } },
-            disallow: { to: { module: { origin: 'core', source: IO_MODULES } } },
-            message: '{{ from.element.types.[0] }} is pure: no I/O module ({{ dependency.source }})',
+            disallow: { to: { module: { origin: ['external', 'core'] } } },
+            message: '{{ from.element.types.[0] }} is pure: it imports no package and no Node module ({{ dependency.source }})',
           },
         ],
       }],
