@@ -77,7 +77,7 @@ export function parseMaxPodsArgs(argv: readonly string[]): MaxPodsRequest {
     if (info === undefined && (maxEnis === undefined || ipv4PerEni === undefined)) {
       throw new MaxPodsUsageError(
         `instance type ${instanceType} is not in the built-in table; give --max-enis, --ipv4-per-eni and --vcpus ` +
-          '(from `aws ec2 describe-instance-types`)',
+          '(the cloud publishes them for each instance type)',
       );
     }
     return {

@@ -8,7 +8,6 @@ import type { EgressNat, NodeNftRules } from './datapath/snat.js';
 import type { Datapath, PodFromRuleSpec } from './datapath/types.js';
 import type { CloudProvider } from '../core/types.js';
 import type { Checkpoint } from './checkpoint/checkpoint.js';
-import { CLOUD_PLUGINS } from './clouds.js';
 import type { DaemonConfig } from './config/config.js';
 import { poolPolicyOf } from './pool/pool-targets.js';
 import type { AddParams, CheckParams, DelParams, GcParams } from '../rpc/protocol.js';
@@ -36,6 +35,11 @@ export interface DaemonParts {
   readonly egressNat?: EgressNat;
   /** The Kubernetes API around the node (src/kube). Unset: the daemon runs without it. */
   readonly cluster?: ClusterPort;
+  /**
+   * Whether the node SNATs pod traffic leaving the network: the chosen cloud's
+   * (CloudPlugin.snatsEgress), unless AWS_VPC_K8S_CNI_EXTERNALSNAT. Unset: no.
+   */
+  readonly snatsEgress?: boolean;
   readonly clock?: () => number;
 }
 
@@ -70,8 +74,7 @@ export class Daemon {
     const { config, logger, datapath, checkpoint, clock } = parts;
     const provider = this.cloudCalls.wrap(parts.provider);
     const { targets, adaptive } = poolPolicyOf(config);
-    // The cloud says whether the node must SNAT egress (see CloudPlugin.snatsEgress); a provider of no registered cloud (a test's) does not.
-    this.#snat = !config.externalSnat && CLOUD_PLUGINS.some((plugin) => plugin.name === provider.name && plugin.snatsEgress);
+    this.#snat = !config.externalSnat && parts.snatsEgress === true;
     this.pool = new PoolManager({
       provider,
       datapath,

@@ -13,6 +13,7 @@
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoName, lastErrno, libcIntFunction } from './datapath/libc.js';
+import { sleep } from '../core/sleep.js';
 
 export const LOCK_FILE_NAME = 'ipamd.lock';
 
@@ -140,7 +141,7 @@ async function lockOne(path: string, deadline: number, options: InstanceLockOpti
     }
     if (!announced) options.onWait?.(path, holder);
     announced = true;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(options.pollMs ?? 200, Math.max(1, deadline - Date.now()))));
+    await sleep(Math.min(options.pollMs ?? 200, Math.max(1, deadline - Date.now())));
   }
   ftruncateSync(fd, 0);
   writeSync(fd, `${process.pid}\n`);

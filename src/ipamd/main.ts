@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     datapath,
     egressNat,
     checkpoint: new FileCheckpoint(config.checkpointPath),
+    snatsEgress: cloud.snatsEgress,
     ...(cluster === undefined ? {} : { cluster }),
   });
 

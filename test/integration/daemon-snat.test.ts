@@ -14,6 +14,7 @@ import type { EgressNat, NodeNftRules } from '../../src/ipamd/datapath/snat.js';
 import type { PodFromRuleSpec } from '../../src/ipamd/datapath/types.js';
 import { FileCheckpoint } from '../../src/ipamd/checkpoint/checkpoint.js';
 import { loadDaemonConfig } from '../../src/ipamd/config/config.js';
+import { cloudPlugin } from '../../src/ipamd/clouds.js';
 import { Daemon } from '../../src/ipamd/daemon.js';
 import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
@@ -56,7 +57,6 @@ afterEach(async () => {
 async function start(cloudName: string, env: Record<string, string>, options: { keepDir?: boolean } = {}) {
   if (!options.keepDir || dir === undefined) dir = await mkdtemp(join(tmpdir(), 'nativeip-daemon-snat-'));
   const cloud = new FakeCloud();
-  // Why: FakeCloud names itself 'fake'; the SNAT decision depends on the provider's name.
   Object.defineProperty(cloud, 'name', { value: cloudName });
   cloud.interfaces.push({ id: 'eni-1', deviceIndex: 1, primaryIp: '10.0.0.40', secondaryIps: ['10.0.0.41'], managed: true });
   const config = loadDaemonConfig({
@@ -68,7 +68,9 @@ async function start(cloudName: string, env: Record<string, string>, options: { 
   });
   const datapath = new HostRuleDatapath();
   const egressNat = new RecordingNat();
-  daemon = new Daemon({ config, logger: pino({ level: 'silent' }), provider: cloud, datapath, egressNat, checkpoint: new FileCheckpoint(config.checkpointPath) });
+  // The SNAT decision is the cloud's (CloudPlugin.snatsEgress), as main.ts passes it.
+  const snatsEgress = cloudPlugin(cloudName).snatsEgress;
+  daemon = new Daemon({ config, logger: pino({ level: 'silent' }), provider: cloud, datapath, egressNat, checkpoint: new FileCheckpoint(config.checkpointPath), snatsEgress });
   await daemon.start();
   // A file stands in for the pod's network namespace: the daemon only checks that it exists.
   const netns = join(dir, 'pod-netns');

@@ -27,7 +27,7 @@ describe('Azure fabric planning', () => {
   it('renders links at the MTU it is given (Azure 1500), EC2’s 9001 by default', () => {
     const op = { kind: 'add-interface', netns: 'az-n1', interfaceId: 'nic', vpcLink: 'n1e0', nodeLink: 'eth0', mac: '00:0d:3a:00:00:01', gateway: '10.1.0.1', primary: undefined } as const;
     expect(renderSyncCommands([op], { mtu: 1500 }).vpcBatch[0]).toBe('link add n1e0 mtu 1500 type veth peer name eth0 mtu 1500 address 00:0d:3a:00:00:01 netns az-n1');
-    expect(renderSyncCommands([op]).vpcBatch[0]).toContain('mtu 9001');
+    expect(renderSyncCommands([op], { mtu: 9001 }).vpcBatch[0]).toContain('mtu 9001');
     const host = { hostNetns: 'az-vh', vpcLink: 'vh', hostIp: '10.1.255.254', routerIp: '10.1.0.1' };
     expect(renderVpcHostVpcSide({ ...host, mtu: 1500 })[1]).toContain('mtu 1500 type veth peer name eth0 mtu 1500');
   });

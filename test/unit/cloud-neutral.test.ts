@@ -23,7 +23,9 @@ const REGISTRIES = ['src/ipamd/clouds.ts', 'src/emulator/clouds.ts'];
  * Words that betray a cloud in code, beyond the plugins' own names: its APIs' names. (Not `eni`:
  * WARM_ENI_TARGET and MAX_ENI are the AWS VPC CNI's knob names, which nativeip keeps on every cloud.)
  */
-const CLOUD_WORDS: Record<string, readonly string[]> = { aws: ['aws', 'ec2'], azure: ['azure'] };
+const CLOUD_WORDS: Record<string, readonly string[]> = { aws: ['ec2'], azure: [] };
+/** Words that betray a cloud in text a user reads, though too common in names to look for there (`arm` a timer). */
+const CLOUD_TEXT_WORDS: Record<string, readonly string[]> = { aws: ['imdsv2'], azure: ['arm'] };
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -39,21 +41,37 @@ interface Mention {
   readonly text: string;
 }
 
+/** The words of each cloud (its name, its APIs' names), as whole words, any case. */
+function cloudWordPatterns(): Array<{ readonly cloud: string; readonly word: RegExp }> {
+  return CLOUD_PLUGINS.flatMap((p) => [p.name, ...(CLOUD_WORDS[p.name] ?? []), ...(CLOUD_TEXT_WORDS[p.name] ?? [])].map((w) => ({ cloud: p.name, word: new RegExp(`(?<![A-Za-z0-9])${w}(?![A-Za-z])`, 'i') })));
+}
+
+/**
+ * The AWS VPC CNI is the product nativeip is a drop-in for, on every cloud: its name and its
+ * variables' names (`AWS_VPC_K8S_CNI_*`, WARM_ENI_TARGET …) are nativeip's vocabulary, not a cloud's.
+ */
+const VPC_CNI_VOCABULARY = /AWS VPC CNI|\bAWS_[A-Z0-9_]*/g;
+
 /** Where a file's code (not its comments) names a cloud. */
 function mentions(path: string): Mention[] {
   const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
   const names = CLOUD_PLUGINS.map((p) => p.name.toLowerCase());
+  const patterns = cloudWordPatterns();
   const found: Mention[] = [];
   const at = (node: ts.Node, text: string) => found.push({ file: relative(ROOT, path), line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1, text });
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
       const from = node.moduleSpecifier;
       if (from !== undefined && ts.isStringLiteral(from) && names.some((n) => new RegExp(`/(providers|emulator)/${n}(/|$)`).test(from.text))) at(node, `import from ${from.text}`);
-    } else if (ts.isStringLiteralLike(node)) {
-      if (names.includes(node.text.toLowerCase())) at(node, `'${node.text}'`);
+      return;
+    }
+    if (ts.isStringLiteralLike(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) {
+      // Text a user reads: a cloud's name or its APIs' names, as words.
+      const text = node.text.replace(VPC_CNI_VOCABULARY, '');
+      if (patterns.some((p) => p.word.test(text))) at(node, `'${node.text}'`);
     } else if (ts.isIdentifier(node)) {
       const words = node.text.split(/(?<=[a-z0-9])(?=[A-Z])|_/).map((w) => w.toLowerCase());
-      const cloud = names.find((n) => (CLOUD_WORDS[n] ?? [n]).some((w) => words.includes(w)));
+      const cloud = names.find((n) => [n, ...(CLOUD_WORDS[n] ?? [])].some((w) => words.includes(w)));
       if (cloud !== undefined) at(node, node.text);
     }
     ts.forEachChild(node, visit);

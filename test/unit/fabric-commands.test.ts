@@ -23,7 +23,7 @@ describe('renderSyncCommands', () => {
         primary: { address: '10.0.1.10', prefixLength: 24, gateway: '10.0.1.1' },
       },
       { kind: 'add-address', vpcLink: 'n1e0', mac: '02:00:00:00:00:0a', address: '10.0.1.10' },
-    ]);
+    ], { mtu: 9001 });
     expect(commands.netnsToAdd).toEqual(['fab-n1']);
     expect(commands.vpcBatch).toEqual([
       'link add n1e0 mtu 9001 type veth peer name eth0 mtu 9001 address 02:00:00:00:00:0a netns fab-n1',
@@ -48,7 +48,7 @@ describe('renderSyncCommands', () => {
   it('leaves a secondary ENI without node-side configuration', () => {
     const commands = renderSyncCommands([
       { kind: 'add-interface', netns: 'fab-n1', interfaceId: 'eni-b', vpcLink: 'n1e1', nodeLink: 'eth1', mac: '02:00:00:00:00:0b', gateway: '10.0.1.1', primary: undefined },
-    ]);
+    ], { mtu: 9001 });
     expect(commands.nodeBatches.size).toBe(0);
     expect(commands.vpcBatch[0]).toBe('link add n1e1 mtu 9001 type veth peer name eth1 mtu 9001 address 02:00:00:00:00:0b netns fab-n1');
   });
@@ -58,7 +58,7 @@ describe('renderSyncCommands', () => {
       { kind: 'remove-address', vpcLink: 'n2e0', address: '10.0.1.40' },
       { kind: 'remove-interface', netns: 'fab-n1', interfaceId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10', '10.0.1.20'] },
       { kind: 'remove-node', instanceId: 'i-1', netns: 'fab-n1' },
-    ]);
+    ], { mtu: 9001 });
     expect(commands.nftScript).toBe(
       'delete element ip nativeip_fabric eni_sources { "n2e0" . 10.0.1.40, "n1e0" . 10.0.1.10, "n1e0" . 10.0.1.20 }\n',
     );
@@ -67,7 +67,7 @@ describe('renderSyncCommands', () => {
   });
 
   it('renders nothing for no operations', () => {
-    const commands = renderSyncCommands([]);
+    const commands = renderSyncCommands([], { mtu: 9001 });
     expect([commands.nftScript, commands.vpcBatch.length, commands.nodeBatches.size, commands.netnsToAdd.length]).toEqual(['', 0, 0, 0]);
   });
 
@@ -87,14 +87,14 @@ describe('renderSyncCommands', () => {
   it('withdraws the public source of a removed device-0 ENI', () => {
     const commands = renderSyncCommands([
       { kind: 'remove-interface', netns: 'fab-n1', interfaceId: 'eni-a', vpcLink: 'n1e0', addresses: ['10.0.1.10'], publicSource: '10.0.1.10' },
-    ]);
+    ], { mtu: 9001 });
     expect(commands.nftScript).toBe(
       'delete element ip nativeip_fabric eni_sources { "n1e0" . 10.0.1.10 }\ndelete element ip nativeip_fabric igw_sources { 10.0.1.10 }\n',
     );
   });
 
   it('wires the internet host behind the gateway and records who it hears from', () => {
-    const inet = { netns: 'fab-inet', hostIp: '203.0.113.10', gatewayIp: '203.0.113.1' };
+    const inet = { netns: 'fab-inet', hostIp: '203.0.113.10', gatewayIp: '203.0.113.1', mtu: 9001 };
     expect(renderInternetVpcSide(inet)).toContain('route replace 203.0.113.10/32 dev inet');
     expect(renderInternetSide(inet)).toContain('route add default via 203.0.113.1 dev eth0');
     const nft = renderInternetNft(inet);

@@ -40,7 +40,7 @@ describe('planSync', () => {
       { kind: 'add-address', vpcLink: 'n1e0', mac: '02:00:00:00:00:00', address: '10.0.1.10' },
     ]);
     expect(next.nextNodeIndex).toBe(2);
-    expect(next.nodes.get('i-1')?.enis.get('eni-a')?.addresses).toEqual(['10.0.1.10']);
+    expect(next.nodes.get('i-1')?.interfaces.get('eni-a')?.addresses).toEqual(['10.0.1.10']);
   });
 
   it('is a no-op when nothing changed', () => {

@@ -26,7 +26,7 @@ describe('planSync with delegated prefixes', () => {
       { kind: 'add-prefix', vpcLink: 'n1e0', via: '10.0.0.10', prefix: '10.0.0.16/28' },
       { kind: 'add-prefix', vpcLink: 'n1e0', via: '10.0.0.10', prefix: '10.0.0.48/28' },
     ]);
-    expect(next.nodes.get('i-1')?.enis.get('eni-0')?.prefixes).toEqual(['10.0.0.16/28', '10.0.0.48/28']);
+    expect(next.nodes.get('i-1')?.interfaces.get('eni-0')?.prefixes).toEqual(['10.0.0.16/28', '10.0.0.48/28']);
   });
 
   it('adds and removes prefixes on a wired ENI, removals first, and is then a no-op', () => {
@@ -51,7 +51,7 @@ describe('planSync with delegated prefixes', () => {
 
 describe('renderSyncCommands with delegated prefixes', () => {
   it('routes the /28 to the ENI link and lets its addresses through from that link only', () => {
-    const commands = renderSyncCommands([{ kind: 'add-prefix', vpcLink: 'n1e1', via: '10.0.0.11', prefix: '10.0.0.16/28' }]);
+    const commands = renderSyncCommands([{ kind: 'add-prefix', vpcLink: 'n1e1', via: '10.0.0.11', prefix: '10.0.0.16/28' }], { mtu: 9001 });
     expect(commands.vpcBatch).toEqual(['route replace 10.0.0.16/28 via 10.0.0.11 dev n1e1 onlink']);
     expect(commands.nftScript).toBe('add element ip nativeip_fabric eni_prefixes { "n1e1" . 10.0.0.16/28 }\n');
   });
@@ -60,7 +60,7 @@ describe('renderSyncCommands with delegated prefixes', () => {
     const commands = renderSyncCommands([
       { kind: 'remove-prefix', vpcLink: 'n1e1', prefix: '10.0.0.16/28' },
       { kind: 'remove-interface', netns: 'fab-n1', interfaceId: 'eni-2', vpcLink: 'n1e2', addresses: ['10.0.0.12'], prefixes: ['10.0.0.64/28'] },
-    ]);
+    ], { mtu: 9001 });
     expect(commands.vpcBatch).toEqual(['route del 10.0.0.16/28 dev n1e1', 'link del n1e2']);
     expect(commands.nftScript).toBe(
       'delete element ip nativeip_fabric eni_sources { "n1e2" . 10.0.0.12 }\n' +

@@ -136,24 +136,12 @@ export const ipv4CidrList: Parser<readonly string[]> = (raw) => {
   return ok([...new Set(out)]);
 };
 
-/** An https URL: the Azure SDKs refuse to send a bearer token over plain http. */
-export function httpsUrl(raw: string): ParseResult<string> {
-  const result = httpUrl(raw);
-  if (!result.ok) return result;
-  return raw.toLowerCase().startsWith('https://') ? result : { ok: false, detail: 'ARM needs https' };
-}
-
 /** A non-zero 32-bit mark, decimal or `0x` hexadecimal (the AWS VPC CNI takes either). */
 export function connmark(raw: string): ParseResult<number> {
   const value = /^[0-9]+$/.test(raw) ? Number(raw) : /^0x[0-9a-f]+$/i.test(raw) ? Number.parseInt(raw.slice(2), 16) : undefined;
   if (value === undefined) return { ok: false };
   if (value === 0) return { ok: false, detail: '0 marks nothing' };
   return value > 0xffffffff ? { ok: false, detail: 'marks are 32 bits' } : { ok: true, value };
-}
-
-/** A GUID (an Azure client id), lower-cased. */
-export function guid(raw: string): ParseResult<string> {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw) ? { ok: true, value: raw.toLowerCase() } : { ok: false };
 }
 
 /** `off`, or `IPv4:port` with a port from 1 to 65535; `off` reads as unset. */

@@ -25,9 +25,6 @@ export const NFT_IGW_COUNTER = 'igw_dropped';
 /** Link, in the vpc namespace, towards the internet namespace. */
 export const INTERNET_LINK = 'inet';
 
-/** EC2 networking's jumbo-frame MTU, on every link of the emulated VPC. */
-export const VPC_MTU = 9001;
-
 /** The vpc namespace: a router that forwards, checks nothing on the reverse path, proxies ARP. */
 export const VPC_SYSCTLS: readonly string[] = [
   'net.ipv4.ip_forward=1',
@@ -101,10 +98,10 @@ function renderNft(ops: readonly FabricOp[]): string {
 
 /**
  * Renders the operations of one sync (as returned by `planSync`) into command batches. `mtu` is
- * the emulated network's link MTU (EC2's 9001 by default; Azure VNets carry 1500).
+ * the emulated network's link MTU (the cloud's: its emulator folder's fabric wiring says).
  */
-export function renderSyncCommands(ops: readonly FabricOp[], options: { readonly mtu?: number } = {}): SyncCommands {
-  const mtu = options.mtu ?? VPC_MTU;
+export function renderSyncCommands(ops: readonly FabricOp[], options: { readonly mtu: number }): SyncCommands {
+  const { mtu } = options;
   const netnsToAdd: string[] = [];
   const netnsToDelete: string[] = [];
   const vpcBatch: string[] = [];
@@ -205,8 +202,8 @@ export interface VpcHostWiring {
   readonly hostIp: string;
   /** The VPC router address the host uses as next hop, held by the vpc-side end. */
   readonly routerIp: string;
-  /** Link MTU; {@link VPC_MTU} when unset. */
-  readonly mtu?: number;
+  /** Link MTU (the cloud's). */
+  readonly mtu: number;
 }
 
 /**
@@ -236,7 +233,7 @@ function renderHostEnd(hostIp: string, nextHopIp: string): string[] {
 
 /** `ip -batch` lines for the vpc namespace that wire the vpc-host. */
 export function renderVpcHostVpcSide(host: VpcHostWiring): string[] {
-  return ['link set lo up', ...renderRouterEnd(host.vpcLink, host.hostNetns, host.mtu ?? VPC_MTU, host.routerIp, host.hostIp)];
+  return ['link set lo up', ...renderRouterEnd(host.vpcLink, host.hostNetns, host.mtu, host.routerIp, host.hostIp)];
 }
 
 /** `ip -batch` lines for the vpc-host namespace. */
@@ -256,13 +253,13 @@ export interface InternetWiring {
   readonly hostIp: string;
   /** The gateway's address on the vpc-side end, the internet host's next hop. */
   readonly gatewayIp: string;
-  /** Link MTU; {@link VPC_MTU} when unset. */
-  readonly mtu?: number;
+  /** Link MTU (the cloud's). */
+  readonly mtu: number;
 }
 
 /** `ip -batch` lines for the vpc namespace that wire the internet host. */
 export function renderInternetVpcSide(inet: InternetWiring): string[] {
-  return renderRouterEnd(INTERNET_LINK, inet.netns, inet.mtu ?? VPC_MTU, inet.gatewayIp, inet.hostIp);
+  return renderRouterEnd(INTERNET_LINK, inet.netns, inet.mtu, inet.gatewayIp, inet.hostIp);
 }
 
 /** `ip -batch` lines for the internet namespace. */

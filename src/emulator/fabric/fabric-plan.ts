@@ -50,7 +50,7 @@ export interface NodeWiring {
   readonly netns: string;
   /** Short node number used in link names of the vpc namespace. */
   readonly index: number;
-  readonly enis: ReadonlyMap<string, InterfaceWiring>;
+  readonly interfaces: ReadonlyMap<string, InterfaceWiring>;
 }
 
 /** What the fabric has wired so far. */
@@ -163,7 +163,7 @@ export function planSync(
 
   for (const node of state.nodes.values()) {
     if (wanted.has(node.instanceId)) continue;
-    for (const eni of node.enis.values()) removals.push(removeInterface(node.netns, eni));
+    for (const eni of node.interfaces.values()) removals.push(removeInterface(node.netns, eni));
     removals.push({ kind: 'remove-node', instanceId: node.instanceId, netns: node.netns });
   }
 
@@ -171,12 +171,12 @@ export function planSync(
     let node = state.nodes.get(instance.instanceId);
     if (node === undefined) {
       const index = nextNodeIndex++;
-      node = { instanceId: instance.instanceId, netns: nodeNetnsName(prefix, index), index, enis: new Map() };
+      node = { instanceId: instance.instanceId, netns: nodeNetnsName(prefix, index), index, interfaces: new Map() };
       additions.push({ kind: 'add-node', instanceId: instance.instanceId, netns: node.netns });
     }
-    const enis = new Map<string, InterfaceWiring>();
+    const wiredInterfaces = new Map<string, InterfaceWiring>();
     const attached = new Map(instance.interfaces.map((e) => [e.interfaceId, e]));
-    for (const wired of node.enis.values()) {
+    for (const wired of node.interfaces.values()) {
       const eni = attached.get(wired.interfaceId);
       if (eni === undefined || !sameWiring(wired, eni)) removals.push(removeInterface(node.netns, wired));
     }
@@ -184,7 +184,7 @@ export function planSync(
       const mac = eni.mac.toLowerCase();
       const addresses = addressesOf(eni);
       const prefixes = prefixesOf(eni);
-      const wired = node.enis.get(eni.interfaceId);
+      const wired = node.interfaces.get(eni.interfaceId);
       const vpcLink = vpcLinkName(node.index, eni.deviceIndex);
       if (wired === undefined || !sameWiring(wired, eni)) {
         additions.push({
@@ -217,7 +217,7 @@ export function planSync(
           if (!hadPrefixes.has(block)) additions.push({ kind: 'add-prefix', vpcLink, via: eni.primaryIp, prefix: block });
         }
       }
-      enis.set(eni.interfaceId, {
+      wiredInterfaces.set(eni.interfaceId, {
         interfaceId: eni.interfaceId,
         mac,
         deviceIndex: eni.deviceIndex,
@@ -228,7 +228,7 @@ export function planSync(
         primaryIp: eni.primaryIp,
       });
     }
-    nodes.set(instance.instanceId, { ...node, enis });
+    nodes.set(instance.instanceId, { ...node, interfaces: wiredInterfaces });
   }
 
   return { ops: [...removals, ...additions], next: { nextNodeIndex, nodes } };

@@ -231,8 +231,8 @@ export class NetworkFabric {
     const clash = findAddressClash(topology, hostIp, emulator.subnets?.().map((s) => s.cidr));
     if (clash !== undefined) throw new FabricError('AddressClash', clash);
 
-    if (!Number.isInteger(options.mtu) || options.mtu < 576 || options.mtu > 9001) {
-      throw new FabricError('InvalidOption', `mtu ${options.mtu} must be a whole number from 576 to 9001`);
+    if (!Number.isInteger(options.mtu) || options.mtu < 576 || options.mtu > 65_535) {
+      throw new FabricError('InvalidOption', `mtu ${options.mtu} must be a whole number from 576 to 65535`);
     }
     const internetIp = options.internetHostIp ?? INTERNET_HOST_IP;
     if (!isIpv4(internetIp) || internetIp === INTERNET_GATEWAY_IP || cidrContains(topology.networkCidr, internetIp)) {

@@ -221,7 +221,7 @@ function checkPrefixTargets(config: CommonConfig, usable: (...fields: (keyof Com
         env: 'WARM_PREFIX_TARGET',
         message:
           'WARM_PREFIX_TARGET=0 with ENABLE_PREFIX_DELEGATION=true and no IP target: no warm prefix, so every pod ' +
-          'start would wait for EC2 (unsupported in the AWS VPC CNI too); set WARM_PREFIX_TARGET to 1 or more, ' +
+          'start would wait for the cloud (unsupported in the AWS VPC CNI too); set WARM_PREFIX_TARGET to 1 or more, ' +
           'or set WARM_IP_TARGET / MINIMUM_IP_TARGET',
       },
     ];

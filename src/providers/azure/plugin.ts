@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import type { CloudPlugin, ProbeResult } from '../../core/cloud-plugin.js';
 import type { ConfigIssue } from '../../core/config/config-variable.js';
-import { absolutePath, guid, httpUrl, httpsUrl, wholeNumber, type Parser } from '../../core/config/config-parsers.js';
+import { absolutePath, httpUrl, wholeNumber, type Parser } from '../../core/config/config-parsers.js';
+import { guid, httpsUrl } from './settings-parsers.js';
 import { LINK_LOCAL_METADATA, probeMetadata } from '../metadata-probe.js';
 
 export interface AzureSettings {
