@@ -1,6 +1,6 @@
 /**
  * Starts `moto_server` on a free loopback port for a test suite and stops it afterwards.
- * moto checks EC2 request and response shapes; it enforces no limits (see NOTES.md).
+ * moto checks EC2 request and response shapes; it enforces no limits (no ENI or address caps, no throttling).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';

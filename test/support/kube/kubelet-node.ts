@@ -9,7 +9,7 @@
  *   await node.stop();                       // always: puts the host back as it was
  *
  * The host is shared, so start() records and stop() restores what a kubelet and its pods
- * change outside the directory (NOTES.md): the sysctls kubelet and ptp set, iptables KUBE-*
+ * change outside the directory: the sysctls kubelet and ptp set, iptables KUBE-*
  * chains, the node address on `lo`, the cgroup subtree, mounts, and the few host paths kubelet
  * and containerd create whatever their configuration (/var/lib/kubelet/device-plugins,
  * /var/log/containers, /run/containerd/s).
@@ -336,7 +336,7 @@ state = ${q(join(dir, 'state'))}
     [plugins.'io.containerd.cri.v1.images'.pinned_images]
       sandbox = ${q(PAUSE_IMAGE)}
   [plugins.'io.containerd.cri.v1.runtime']
-    # Without CAP_SYS_RESOURCE (this machine) every sandbox fails otherwise (NOTES.md).
+    # Without CAP_SYS_RESOURCE (this machine) every sandbox fails otherwise.
     restrict_oom_score_adj = true
     # Pod network namespaces under the state directory, or /var/run/netns as on a real node.
     netns_mounts_under_state_dir = ${this.options.podNetnsDir === 'host' ? 'false' : 'true'}
