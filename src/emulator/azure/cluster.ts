@@ -13,6 +13,8 @@ import { startAzureEmulator, type AzureEmulator, type AzureEmulatorOptions } fro
 export interface AzureClusterOptions extends ClusterOptions {
   /** NICs per VM, the primary included. Default 1. */
   readonly nicsPerVm?: number;
+  /** Every VM's size. Default the emulator's (`Standard_D4s_v5`). */
+  readonly vmSize?: string;
   readonly emulator?: AzureEmulatorOptions;
 }
 
@@ -32,7 +34,7 @@ export function startAzureCluster(options: AzureClusterOptions): Promise<AzureCl
     },
     startFabric: (emulator, prefix) => AzureFabric.start(emulator, { prefix }),
     async addNode(emulator, fabric, index) {
-      const vm = await emulator.createVm({ name: `node${index}`, nics: options.nicsPerVm ?? 1 });
+      const vm = await emulator.createVm({ name: `node${index}`, nics: options.nicsPerVm ?? 1, ...(options.vmSize === undefined ? {} : { vmSize: options.vmSize }) });
       await fabric.whenSynced();
       return {
         instanceId: vm.vmId,
