@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { callDaemon } from '../rpc/client.js';
 import type { StatusResult } from '../rpc/protocol.js';
 import type { CloudUnderTest } from './cloud-under-test.js';
+import { sleep } from '../core/sleep.js';
 
 /** What every emulated cluster takes, whatever the cloud. */
 export interface ClusterOptions {
@@ -135,7 +136,7 @@ export class EmulatedCluster<E extends Closable, F extends Closable> {
         return;
       } catch {
         if (Date.now() > deadline) throw new Error(`nativeip-ipamd on ${node.name} did not answer within 60 s\n${await this.logTail(node)}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
     }
   }
@@ -161,7 +162,7 @@ export class EmulatedCluster<E extends Closable, F extends Closable> {
       const status = await this.status(node);
       if (status.pool.available >= available) return status;
       if (Date.now() > deadline) throw new Error(`${node.name}: pool has ${status.pool.available} available after ${timeoutMs} ms, wanted ${available}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   }
 

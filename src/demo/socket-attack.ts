@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 
 import { FrameDecoder, encodeFrame } from '../rpc/framing.js';
+import { sleep } from '../core/sleep.js';
 
 /** VmRSS of `pid` in MiB, from /proc. */
 export function rssMiB(pid: number): number {
@@ -68,7 +69,7 @@ export async function connectPeer(socketPath: string, data: readonly Buffer[] = 
   for (;;) {
     const peer = await connectOnce(socketPath, data, options.read ?? true);
     if (peer.error !== 'EAGAIN' || peer.frames.length > 0) return peer;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
 }
 

@@ -16,6 +16,7 @@ import { damageCheckpoint, planRound, seededRandom, type CheckpointDamage, type 
 import { addFired, roundFaults, type FaultChoices } from './cloud-faults.js';
 import { addressViolations, cloudDisagreements, unreachablePods, type NodeUnderTest } from './invariants.js';
 import { KubeletPods } from './kubelet-pods.js';
+import { sleep } from '../../core/sleep.js';
 
 /** The daemon's life, as the campaign drives it (EmulatedCluster's start/stop). */
 export interface DaemonControl {
@@ -296,8 +297,4 @@ function describePlan(plan: RoundPlan): string {
   if (plan.secondDaemon !== undefined) parts.push(`second daemon ${plan.secondDaemon}`);
   if (plan.killAtMs !== undefined) parts.push(`kill -9 at ${plan.killAtMs} ms, restart after ${plan.restartAfterMs} ms${plan.damage === undefined ? '' : `, checkpoint ${plan.damage}`}`);
   return parts.join(', ');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { hostVethName } from '../../ipamd/datapath/veth-name.js';
 import { createPodNetns, deletePodNetns, runPlugin, type PluginOutcome } from '../pods.js';
+import { sleep } from '../../core/sleep.js';
 
 export const POD_NAMESPACE = 'crash';
 
@@ -129,7 +130,7 @@ export class KubeletPods {
         this.stuck.push(`DEL of ${sandbox.podName} (${sandbox.containerId}) still failing after ${attempt + 1} tries: ${outcome.stdout.trim()} ${outcome.stderr.trim()}`);
         break;
       }
-      await new Promise((resolve) => setTimeout(resolve, this.#options.retryMs ?? 200));
+      await sleep(this.#options.retryMs ?? 200);
     }
     this.counts.dels += 1;
     await deletePodNetns(sandbox.netns);
