@@ -11,25 +11,24 @@
  * What a client adds on top (retries, its own request limiter, mapping errors to its codes) is the
  * client's: this file knows no provider (the layering rule: emulators never import providers).
  */
-import { EC2_ACTION_CLASSES, THROTTLE_BUCKETS, type ThrottleClass } from './ec2-throttling.js';
-import { FaultPlan, type FaultPlanSpec, type FaultRule } from '../faults/fault-plan.js';
+import { throttleClass, Throttler } from './ec2-throttling.js';
+import { FaultPlan, type FaultPlanSpec } from '../faults/fault-plan.js';
 import { emulatorFaults, type EmulatorFaults } from '../faults/index.js';
 import { requestFingerprint } from './client-tokens.js';
 import { describeInstances, describeNetworkInterfaces, describeSubnets } from './ec2-describe.js';
-import { EC2_FAULT_KINDS, ec2FaultError, youngEnis } from './ec2-faults.js';
-import type { EniRecord } from './ec2-model.js';
-import { CallCounters } from './ec2-server.js';
+import { decideEc2Fault, EC2_FAULT_KINDS, ec2FaultError } from './ec2-faults.js';
+import { CallCounters } from './call-counters.js';
 import { Ec2State } from './ec2-state.js';
-import { imdsInterfaces } from './ec2-views.js';
+import { imdsInterfaces, interfaceView, type Ec2InstanceTypeView, type Ec2InterfaceView } from './ec2-views.js';
 import { Ec2ApiError } from './errors.js';
 import { seededIdSource } from '../shared/ids.js';
 import { ImdsHistory } from './imds-history.js';
 import { lookup, metadataTree, type ImdsInstanceInfo } from './imds-tree.js';
 import { instanceTypeTable } from './instance-types.js';
 import type { Ec2Filter } from './query-params.js';
-import { TokenBucket } from '../../core/token-bucket.js';
 
 export { Ec2ApiError } from './errors.js';
+export type { Ec2AttachmentView, Ec2InstanceTypeView, Ec2InterfaceView } from './ec2-views.js';
 
 /** A request EC2 never answered: the reply was lost (`reset`) or did not come before the client gave up (`timeout`). */
 export class Ec2NoAnswer extends Error {
@@ -40,37 +39,6 @@ export class Ec2NoAnswer extends Error {
     super(reason === 'reset' ? `${action}: the connection was reset before the reply` : `${action}: no reply before the client gave up`);
     this.reason = reason;
   }
-}
-
-export interface Ec2AttachmentView {
-  readonly attachmentId: string;
-  readonly deviceIndex: number;
-  /** `attached`, or `detaching` while an asynchronous detach runs. */
-  readonly status: string;
-  readonly instanceId: string;
-  readonly deleteOnTermination: boolean;
-}
-
-/** One ENI as DescribeNetworkInterfaces answers it. */
-export interface Ec2InterfaceView {
-  readonly id: string;
-  /** Lower case, colon separated. */
-  readonly mac: string;
-  readonly subnetId: string;
-  readonly primaryIp: string;
-  readonly secondaryIps: readonly string[];
-  readonly prefixes: readonly string[];
-  /** `available` or `in-use`. */
-  readonly status: string;
-  readonly attachment: Ec2AttachmentView | undefined;
-  readonly tags: ReadonlyMap<string, string>;
-}
-
-export interface Ec2InstanceTypeView {
-  readonly name: string;
-  readonly vcpus: number;
-  readonly maxInterfaces: number;
-  readonly ipv4PerInterface: number;
 }
 
 export interface Ec2BackendOptions {
@@ -124,7 +92,7 @@ export class Ec2Backend {
   readonly faults: EmulatorFaults;
   readonly #options: Ec2BackendOptions;
   readonly #plan: FaultPlan;
-  readonly #buckets: ReadonlyMap<ThrottleClass, TokenBucket> | undefined;
+  readonly #throttler: Throttler | undefined;
   readonly #history: ImdsHistory;
   readonly #instances = new Map<string, ImdsInstanceInfo>();
   /** Detaches in flight: their instance's IMDS view changes when they complete. */
@@ -145,10 +113,7 @@ export class Ec2Backend {
     });
     this.#plan = new FaultPlan(options.faults, () => seed);
     this.faults = emulatorFaults(this.#plan, EC2_FAULT_KINDS, '(in-process: no control URL)');
-    this.#buckets =
-      options.throttling === true
-        ? new Map(Object.entries(THROTTLE_BUCKETS).map(([name, spec]) => [name as ThrottleClass, TokenBucket.of(spec, options.clock)]))
-        : undefined;
+    this.#throttler = options.throttling === true ? new Throttler(options.clock) : undefined;
     this.#history = new ImdsHistory(options.imdsPropagationMs ?? 0);
   }
 
@@ -192,7 +157,7 @@ export class Ec2Backend {
     const ids = request.ids ?? [];
     const filters = request.filters ?? [];
     return this.#request('DescribeNetworkInterfaces', { eniIds: ids, narrowed: ids.length > 0 || filters.length > 0, mutates: false }, (hidden) =>
-      describeNetworkInterfaces(this.state, { ids, filters, maxResults: undefined, nextToken: undefined }, hidden).items.map((eni) => this.#view(eni)),
+      describeNetworkInterfaces(this.state, { ids, filters, maxResults: undefined, nextToken: undefined }, hidden).items.map((eni) => interfaceView(eni)),
     );
   }
 
@@ -248,7 +213,7 @@ export class Ec2Backend {
           tagSpecifications: request.tags === undefined ? undefined : [{ resourceType: 'network-interface', tags: request.tags }],
         }),
       );
-      return this.#view(eni);
+      return interfaceView(eni);
     });
   }
 
@@ -296,7 +261,7 @@ export class Ec2Backend {
    */
   async #request<T>(action: string, target: Target, run: (hidden: ReadonlySet<string> | undefined) => T): Promise<T> {
     this.counters.bump(this.counters.calls, action);
-    const fault = this.#decideFault(action, target);
+    const fault = decideEc2Fault(this.#plan, this.state, this.#options.clock, action, target.eniIds ?? []);
     const rule = fault.rule;
     const giveUpMs = this.#options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
     if (rule?.kind === 'timeout' && !rule.applied) {
@@ -305,8 +270,7 @@ export class Ec2Backend {
     }
     const injected = rule === undefined ? undefined : ec2FaultError(rule, fault.youngNamed);
     if (injected !== undefined) throw injected;
-    const bucket = this.#buckets?.get(EC2_ACTION_CLASSES[action] ?? (target.narrowed === true ? 'describe' : 'unfilteredDescribe'));
-    if (bucket !== undefined && !bucket.take()) {
+    if (this.#throttler !== undefined && !this.#throttler.admit(throttleClass(action, target.narrowed === true))) {
       this.counters.bump(this.counters.throttled, action);
       throw new Ec2ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503);
     }
@@ -333,21 +297,6 @@ export class Ec2Backend {
       default:
     }
     return result;
-  }
-
-  /** The fault for this request; NotFound-after-create only for a request naming a young ENI, or a describe without ids while one exists. */
-  #decideFault(action: string, target: Target): { rule: FaultRule | undefined; youngNamed: string[]; hidden: ReadonlySet<string> | undefined } {
-    const named = target.eniIds ?? [];
-    let youngNamed: string[] = [];
-    let hidden: Set<string> | undefined;
-    const rule = this.#plan.decide(action, (effect) => {
-      if (effect.kind !== 'notFoundAfterCreate') return true;
-      const young = youngEnis(this.state.networkInterfaces(), this.#options.clock(), effect.windowMs);
-      youngNamed = named.filter((id) => young.has(id));
-      hidden = young;
-      return youngNamed.length > 0 || (action === 'DescribeNetworkInterfaces' && named.length === 0 && young.size > 0);
-    });
-    return rule?.kind === 'notFoundAfterCreate' ? { rule, youngNamed, hidden } : { rule, youngNamed: [], hidden: undefined };
   }
 
   /** Instances whose interfaces the request changes: the named ones, and those the named ENIs are attached to. */
@@ -384,20 +333,5 @@ export class Ec2Backend {
 
   #wait(ms: number): Promise<void> {
     return ms > 0 ? this.#options.sleep(ms) : Promise.resolve();
-  }
-
-  #view(eni: EniRecord): Ec2InterfaceView {
-    const a = eni.attachment;
-    return {
-      id: eni.id,
-      mac: eni.mac,
-      subnetId: eni.subnetId,
-      primaryIp: eni.primaryIp,
-      secondaryIps: [...eni.secondaryIps],
-      prefixes: [...eni.prefixes],
-      status: a === undefined ? 'available' : 'in-use',
-      attachment: a === undefined ? undefined : { attachmentId: a.id, deviceIndex: a.deviceIndex, status: a.status, instanceId: a.instanceId, deleteOnTermination: a.deleteOnTermination },
-      tags: new Map(eni.tags),
-    };
   }
 }

@@ -7,7 +7,8 @@
  */
 import type { EniRecord } from './ec2-model.js';
 import { Ec2ApiError } from './errors.js';
-import type { FaultEffect, FaultKind } from '../faults/fault-plan.js';
+import type { Ec2State } from './ec2-state.js';
+import type { FaultEffect, FaultKind, FaultPlan, FaultRule } from '../faults/fault-plan.js';
 import type { QueryParams } from './query-params.js';
 
 /** The kinds the EC2 emulator knows (the ARM-only ones are refused when a plan is parsed). */
@@ -23,6 +24,31 @@ export function eniIdsNamed(params: QueryParams): string[] {
 /** ENIs created less than `windowMs` ago, by id. */
 export function youngEnis(enis: readonly EniRecord[], now: number, windowMs: number): Set<string> {
   return new Set(enis.filter((e) => now - e.createdAt < windowMs).map((e) => e.id));
+}
+
+/** A request's fault; for NotFound-after-create, the young ENIs the request names and those a describe leaves out. */
+export interface Ec2FaultDecision {
+  readonly rule: FaultRule | undefined;
+  readonly youngNamed: readonly string[];
+  readonly hidden: ReadonlySet<string> | undefined;
+}
+
+/**
+ * Asks the plan for the fault of a request to `action` naming the ENIs `named`, as the HTTP server
+ * and the in-process backend both do. A NotFound-after-create rule matches only requests that name
+ * an ENI inside its window, or a describe without ids while such an ENI exists.
+ */
+export function decideEc2Fault(plan: FaultPlan, state: Ec2State, clock: () => number, action: string, named: readonly string[]): Ec2FaultDecision {
+  let youngNamed: string[] = [];
+  let hidden: Set<string> | undefined;
+  const rule = plan.decide(action, (effect) => {
+    if (effect.kind !== 'notFoundAfterCreate') return true;
+    const young = youngEnis(state.networkInterfaces(), clock(), effect.windowMs);
+    youngNamed = named.filter((id) => young.has(id));
+    hidden = young;
+    return youngNamed.length > 0 || (action === 'DescribeNetworkInterfaces' && named.length === 0 && young.size > 0);
+  });
+  return rule?.kind === 'notFoundAfterCreate' ? { rule, youngNamed, hidden } : { rule, youngNamed: [], hidden: undefined };
 }
 
 /** What a fired serverError/throttle/notFoundAfterCreate answers; undefined for the kinds that change delivery only. */

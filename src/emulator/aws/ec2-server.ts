@@ -3,13 +3,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACTIONS } from './ec2-actions.js';
+import { CallCounters } from './call-counters.js';
 import type { Ec2State } from './ec2-state.js';
 import { Ec2ApiError, missingParameter } from './errors.js';
 import { closeServer, listen, readBody, urlHost } from '../shared/http-util.js';
 import { QueryParams } from './query-params.js';
-import type { Throttler } from './ec2-throttling.js';
+import { throttleClassOf, type Throttler } from './ec2-throttling.js';
 import { ec2ErrorResponse, ec2Response } from './xml.js';
-import { ec2FaultError, EC2_FAULT_KINDS, eniIdsNamed, youngEnis } from './ec2-faults.js';
+import { decideEc2Fault, ec2FaultError, EC2_FAULT_KINDS, eniIdsNamed } from './ec2-faults.js';
 import { isFaultControl, serveFaultControl } from '../faults/fault-control.js';
 import { deliver, hold, holdsBeforeApply } from '../faults/fault-delivery.js';
 import type { FaultPlan, FaultRule } from '../faults/fault-plan.js';
@@ -23,21 +24,6 @@ export interface Ec2ServerOptions {
   readonly faults: FaultPlan;
   /** Time source for NotFound-after-create windows. */
   readonly clock: () => number;
-}
-
-/** Per-action counters of received and throttled calls. */
-export class CallCounters {
-  readonly calls = new Map<string, number>();
-  readonly throttled = new Map<string, number>();
-
-  bump(map: Map<string, number>, action: string): void {
-    map.set(action, (map.get(action) ?? 0) + 1);
-  }
-
-  reset(): void {
-    this.calls.clear();
-    this.throttled.clear();
-  }
 }
 
 /**
@@ -89,12 +75,12 @@ export class Ec2Server {
       if (action === '(none)') throw missingParameter('Action');
       const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
       if (handler === undefined) throw new Ec2ApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
-      const fault = this.decideFault(action, params);
+      const fault = decideEc2Fault(this.options.faults, this.options.state, this.options.clock, action, eniIdsNamed(params));
       rule = fault.rule;
       if (holdsBeforeApply(rule) && !(await hold(res, rule.delayMs))) return;
       const injected = rule === undefined ? undefined : ec2FaultError(rule, fault.youngNamed);
       if (injected !== undefined) throw injected;
-      if (this.options.throttler !== undefined && !this.options.throttler.admit(action, params)) {
+      if (this.options.throttler !== undefined && !this.options.throttler.admit(throttleClassOf(action, params))) {
         this.counters.bump(this.counters.throttled, action);
         throw new Ec2ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503);
       }
@@ -109,24 +95,6 @@ export class Ec2Server {
       xml = err instanceof Ec2ApiError ? ec2ErrorResponse(err.code, err.message, requestId) : ec2ErrorResponse('InternalError', describe(err), requestId);
     }
     await deliver(rule, res, () => this.send(res, status, xml, requestId));
-  }
-
-  /**
-   * Asks the plan for this request's fault. A NotFound-after-create rule matches only requests
-   * that name an ENI inside its window, or a describe without ids while such an ENI exists.
-   */
-  private decideFault(action: string, params: QueryParams): { rule: FaultRule | undefined; youngNamed: string[]; hidden: ReadonlySet<string> | undefined } {
-    const named = eniIdsNamed(params);
-    let youngNamed: string[] = [];
-    let hidden: Set<string> | undefined;
-    const rule = this.options.faults.decide(action, (effect) => {
-      if (effect.kind !== 'notFoundAfterCreate') return true;
-      const young = youngEnis(this.options.state.networkInterfaces(), this.options.clock(), effect.windowMs);
-      youngNamed = named.filter((id) => young.has(id));
-      hidden = young;
-      return youngNamed.length > 0 || (action === 'DescribeNetworkInterfaces' && named.length === 0 && young.size > 0);
-    });
-    return rule?.kind === 'notFoundAfterCreate' ? { rule, youngNamed, hidden } : { rule, youngNamed: [], hidden: undefined };
   }
 
   private send(res: ServerResponse, status: number, xml: string, requestId: string): void {

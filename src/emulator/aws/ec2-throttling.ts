@@ -36,17 +36,28 @@ export const EC2_ACTION_CLASSES: Readonly<Record<string, Ec2RequestClass>> = {
 export type ThrottleClass = Ec2RequestClass;
 export const THROTTLE_BUCKETS = EC2_REQUEST_BUCKETS;
 
-/** Describe* calls with neither ids, filters nor paging are "unfiltered and unpaginated". */
-export function throttleClassOf(action: string, params: QueryParams): ThrottleClass {
+/**
+ * The class of a request to `action`. `narrowed`: the request names ids, filters or paging; a
+ * Describe* call that does not is "unfiltered and unpaginated".
+ */
+export function throttleClass(action: string, narrowed: boolean): ThrottleClass {
   const named = EC2_ACTION_CLASSES[action];
   if (named !== undefined) return named;
-  const narrowed = ['Filter', 'MaxResults', 'NextToken', 'NetworkInterfaceId', 'InstanceId', 'SubnetId', 'InstanceType'].some(
-    (p) => params.hasAny(p),
-  );
   return action.startsWith('Describe') && !narrowed ? 'unfilteredDescribe' : 'describe';
 }
 
-/** One bucket per class, shared by all actions of that class (as on EC2). */
+/** The class of a Query API request: narrowed by any of these parameters. */
+export function throttleClassOf(action: string, params: QueryParams): ThrottleClass {
+  const narrowed = ['Filter', 'MaxResults', 'NextToken', 'NetworkInterfaceId', 'InstanceId', 'SubnetId', 'InstanceType'].some(
+    (p) => params.hasAny(p),
+  );
+  return throttleClass(action, narrowed);
+}
+
+/**
+ * One bucket per class, shared by all actions of that class (as on EC2): the account's, for the
+ * HTTP server (ec2-server.ts) and the in-process backend (ec2-backend.ts) alike.
+ */
 export class Throttler {
   private readonly buckets: Record<ThrottleClass, TokenBucket>;
 
@@ -61,8 +72,8 @@ export class Throttler {
     };
   }
 
-  /** True when the call may proceed. */
-  admit(action: string, params: QueryParams): boolean {
-    return this.buckets[throttleClassOf(action, params)].take();
+  /** Takes a token of the class's bucket; true when the call may proceed. */
+  admit(requestClass: ThrottleClass): boolean {
+    return this.buckets[requestClass].take();
   }
 }

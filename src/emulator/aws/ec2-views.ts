@@ -2,6 +2,55 @@ import type { EmulatorTopology, EniRecord, ImdsInterfaceView, TopologyDetachedIn
 import type { Ec2State } from './ec2-state.js';
 import { intToIpv4 } from '../../core/ipv4.js';
 
+/** An ENI's attachment as DescribeNetworkInterfaces answers it. */
+export interface Ec2AttachmentView {
+  readonly attachmentId: string;
+  readonly deviceIndex: number;
+  /** `attached`, or `detaching` while an asynchronous detach runs. */
+  readonly status: string;
+  readonly instanceId: string;
+  readonly deleteOnTermination: boolean;
+}
+
+/** One ENI as DescribeNetworkInterfaces answers it, in camelCase: the in-process backend's answer (ec2-backend.ts). */
+export interface Ec2InterfaceView {
+  readonly id: string;
+  /** Lower case, colon separated. */
+  readonly mac: string;
+  readonly subnetId: string;
+  readonly primaryIp: string;
+  readonly secondaryIps: readonly string[];
+  readonly prefixes: readonly string[];
+  /** `available` or `in-use`. */
+  readonly status: string;
+  readonly attachment: Ec2AttachmentView | undefined;
+  readonly tags: ReadonlyMap<string, string>;
+}
+
+/** One instance type as DescribeInstanceTypes answers it, reduced to what the backend gives. */
+export interface Ec2InstanceTypeView {
+  readonly name: string;
+  readonly vcpus: number;
+  readonly maxInterfaces: number;
+  readonly ipv4PerInterface: number;
+}
+
+/** An ENI of the state as DescribeNetworkInterfaces shows it: a copy, so later changes to the state do not show through. */
+export function interfaceView(eni: EniRecord): Ec2InterfaceView {
+  const a = eni.attachment;
+  return {
+    id: eni.id,
+    mac: eni.mac,
+    subnetId: eni.subnetId,
+    primaryIp: eni.primaryIp,
+    secondaryIps: [...eni.secondaryIps],
+    prefixes: [...eni.prefixes],
+    status: a === undefined ? 'available' : 'in-use',
+    attachment: a === undefined ? undefined : { attachmentId: a.id, deviceIndex: a.deviceIndex, status: a.status, instanceId: a.instanceId, deleteOnTermination: a.deleteOnTermination },
+    tags: new Map(eni.tags),
+  };
+}
+
 /** An instance's interfaces as its IMDS shows them, by device number. */
 export function imdsInterfaces(state: Ec2State, instanceId: string): ImdsInterfaceView[] {
   return state.attachedTo(instanceId).map((eni) => {

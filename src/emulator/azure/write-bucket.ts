@@ -1,3 +1,5 @@
+import { TokenBucket } from '../../core/token-bucket.js';
+
 /**
  * ARM's per-subscription write budget as a token bucket. Why these figures: since 2024 ARM
  * throttles per subscription and principal with buckets, 200 writes burst and 10 per second
@@ -13,29 +15,22 @@ export interface BucketTake {
   readonly waitMs: number;
 }
 
+/** The subscription's bucket (core's TokenBucket) with what ARM's answers tell of it. */
 export class WriteBucket {
-  #tokens: number;
-  #last: number;
-  readonly #capacity: number;
-  readonly #refillPerSecond: number;
+  readonly #bucket: TokenBucket;
   readonly #clock: () => number;
+  /** The instant of the take in progress: the bucket reads it, so one take sees one instant, as ARM's answer does. */
+  #now: number;
 
   constructor(options: { capacity: number; refillPerSecond: number; clock: () => number }) {
-    this.#capacity = options.capacity;
-    this.#refillPerSecond = options.refillPerSecond;
     this.#clock = options.clock;
-    this.#tokens = options.capacity;
-    this.#last = options.clock();
+    this.#now = options.clock();
+    this.#bucket = TokenBucket.of(options, () => this.#now);
   }
 
   take(): BucketTake {
-    const now = this.#clock();
-    this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#last) / 1000) * this.#refillPerSecond);
-    this.#last = now;
-    if (this.#tokens < 1) {
-      return { ok: false, remaining: 0, waitMs: Math.ceil(((1 - this.#tokens) / this.#refillPerSecond) * 1000) };
-    }
-    this.#tokens -= 1;
-    return { ok: true, remaining: Math.floor(this.#tokens), waitMs: 0 };
+    this.#now = this.#clock();
+    if (!this.#bucket.take()) return { ok: false, remaining: 0, waitMs: this.#bucket.msUntilToken() };
+    return { ok: true, remaining: Math.floor(this.#bucket.tokens), waitMs: 0 };
   }
 }

@@ -31,6 +31,7 @@ import {
   type EniRecord,
 } from './ec2-records.js';
 import { decodeError, mapEc2Error, type Ec2ErrorContext } from './error-mapping.js';
+import { availableTaggedFilters, describeInstanceStates } from './ec2-queries.js';
 import { requestClassOf, type Ec2RequestLimiter } from './ec2-request-limiter.js';
 import type { CreateEniRequest, Ec2Api } from './ec2-api.js';
 
@@ -217,10 +218,7 @@ export class Ec2Gateway implements Ec2Api {
   describeAvailableTagged(tags: ReadonlyMap<string, string>): Promise<EniRecord[]> {
     const action = 'DescribeNetworkInterfaces';
     return this.call({ action }, async () => {
-      const filters = [
-        { Name: 'status', Values: ['available'] },
-        ...[...tags].map(([key, value]) => (value === '*' ? { Name: 'tag-key', Values: [key] } : { Name: `tag:${key}`, Values: [value] })),
-      ];
+      const filters = availableTaggedFilters(tags).map((filter) => ({ Name: filter.name, Values: [...filter.values] }));
       const enis: EniRecord[] = [];
       let nextToken: string | undefined;
       for (let page = 0; page < MAX_PAGES; page += 1) {
@@ -235,40 +233,19 @@ export class Ec2Gateway implements Ec2Api {
     });
   }
 
-  /**
-   * The state (`running`, `terminated`, …) of each instance EC2 still knows; instances it does
-   * not know (InvalidInstanceID.NotFound) are absent from the map.
-   */
-  async instanceStates(instanceIds: readonly string[]): Promise<Map<string, string>> {
-    const states = new Map<string, string>();
-    if (instanceIds.length === 0) return states;
+  /** The state of each instance EC2 still knows (ec2-queries.ts: asked one by one when one id is unknown). */
+  instanceStates(instanceIds: readonly string[]): Promise<Map<string, string>> {
     const action = 'DescribeInstances';
-    const describe = (ids: readonly string[]) =>
+    return describeInstanceStates(instanceIds, (ids) =>
       this.call({ action, instanceId: ids.join(',') }, async () => {
         const out = await this.client.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }));
-        for (const reservation of out.Reservations ?? []) {
-          for (const instance of reservation.Instances ?? []) {
-            if (instance.InstanceId !== undefined) states.set(instance.InstanceId, instance.State?.Name ?? 'unknown');
-          }
-        }
-      });
-    try {
-      await describe(instanceIds);
-    } catch (error) {
-      // One unknown id fails the whole call; ask one by one to learn which.
-      if (!(error instanceof CloudError && error.code === 'NotFound') || instanceIds.length === 1) {
-        if (error instanceof CloudError && error.code === 'NotFound') return states;
-        throw error;
-      }
-      for (const id of instanceIds) {
-        try {
-          await describe([id]);
-        } catch (single) {
-          if (!(single instanceof CloudError && single.code === 'NotFound')) throw single;
-        }
-      }
-    }
-    return states;
+        return (out.Reservations ?? []).flatMap((reservation) =>
+          (reservation.Instances ?? []).flatMap((instance) =>
+            instance.InstanceId === undefined ? [] : [[instance.InstanceId, instance.State?.Name ?? 'unknown'] as const],
+          ),
+        );
+      }),
+    );
   }
 
   unassignAddresses(interfaceId: string, addresses: readonly string[]): Promise<void> {

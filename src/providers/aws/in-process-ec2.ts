@@ -10,6 +10,7 @@
  */
 import { CloudError, type InterfaceLimits } from '../../core/types.js';
 import type { CreateEniRequest, Ec2Api } from './ec2-api.js';
+import { availableTaggedFilters, describeInstanceStates, type Ec2Filter } from './ec2-queries.js';
 import type { EniRecord } from './ec2-records.js';
 import { requestClassOf, type Ec2RequestLimiter } from './ec2-request-limiter.js';
 import { ImdsError, mapEc2Error, type Ec2ErrorContext } from './error-mapping.js';
@@ -23,7 +24,7 @@ import type { ImdsApi } from './imds-api.js';
  */
 export interface InProcessEc2 {
   describeInstanceTypes(names: readonly string[]): Promise<readonly { readonly name: string; readonly vcpus: number; readonly maxInterfaces: number; readonly ipv4PerInterface: number }[]>;
-  describeNetworkInterfaces(request: { readonly ids?: readonly string[]; readonly filters?: readonly { readonly name: string; readonly values: readonly string[] }[] }): Promise<EniRecord[]>;
+  describeNetworkInterfaces(request: { readonly ids?: readonly string[]; readonly filters?: readonly Ec2Filter[] }): Promise<EniRecord[]>;
   describeSubnets(ids: readonly string[]): Promise<readonly { readonly id: string; readonly cidr: string }[]>;
   describeInstances(ids: readonly string[]): Promise<readonly { readonly id: string; readonly state: string }[]>;
   assignPrivateIpAddresses(request: { readonly eniId: string; readonly count?: number; readonly ipv4PrefixCount?: number }): Promise<string[]>;
@@ -170,32 +171,15 @@ export class InProcessEc2Api implements Ec2Api {
   }
 
   describeAvailableTagged(tags: ReadonlyMap<string, string>): Promise<EniRecord[]> {
-    const filters = [
-      { name: 'status', values: ['available'] },
-      ...[...tags].map(([key, value]) => (value === '*' ? { name: 'tag-key', values: [key] } : { name: `tag:${key}`, values: [value] })),
-    ];
+    const filters = availableTaggedFilters(tags);
     return this.#send({ action: 'DescribeNetworkInterfaces' }, () => this.#options.backend.describeNetworkInterfaces({ filters }));
   }
 
-  /** As the SDK gateway: one unknown id fails the whole call, so the ids are then asked one by one. */
-  async instanceStates(instanceIds: readonly string[]): Promise<Map<string, string>> {
-    const states = new Map<string, string>();
-    if (instanceIds.length === 0) return states;
-    const describe = async (ids: readonly string[]) => {
+  instanceStates(instanceIds: readonly string[]): Promise<Map<string, string>> {
+    return describeInstanceStates(instanceIds, async (ids) => {
       const found = await this.#send({ action: 'DescribeInstances', instanceId: ids.join(',') }, () => this.#options.backend.describeInstances(ids));
-      for (const instance of found) states.set(instance.id, instance.state);
-    };
-    const notFound = (error: unknown) => error instanceof CloudError && error.code === 'NotFound';
-    try {
-      await describe(instanceIds);
-    } catch (error) {
-      if (!notFound(error)) throw error;
-      if (instanceIds.length === 1) return states;
-      for (const id of instanceIds) await describe([id]).catch((single: unknown) => {
-        if (!notFound(single)) throw single;
-      });
-    }
-    return states;
+      return found.map((instance) => [instance.id, instance.state] as const);
+    });
   }
 
   assignAddresses(interfaceId: string, count: number, subnetId: string | undefined): Promise<string[]> {
