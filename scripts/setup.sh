@@ -19,6 +19,7 @@ command -v ping >/dev/null || need_apt+=(iputils-ping)
 command -v iptables >/dev/null || need_apt+=(iptables)
 command -v tc >/dev/null || need_apt+=(iproute2)
 command -v cc >/dev/null || need_apt+=(gcc)
+command -v rsvg-convert >/dev/null || need_apt+=(librsvg2-bin)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "setup: need root to apt-get install ${need_apt[*]}" >&2; exit 1; fi
