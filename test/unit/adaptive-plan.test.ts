@@ -79,20 +79,22 @@ describe('planAdaptiveShrink', () => {
 describe('AdaptiveController', () => {
   const eni = (id: string, deviceIndex: number, ips: string[]) => ({ id, mac: `02:00:00:00:00:0${deviceIndex}`, deviceIndex, subnetId: 's', subnetCidr: '10.0.0.0/16', primaryIp: `10.0.9.${deviceIndex}`, secondaryIps: ips, managed: deviceIndex > 0 });
 
-  it('holds one interface worth while the node is starting, then the measured band (quiet: no pod yet)', () => {
+  it('holds two interfaces\' worth while the node is starting (as the AWS VPC CNI starts: one full, one spare), then the measured band (quiet: no pod yet)', () => {
     const pool = new AddressPool();
     pool.addInterface(eni('eni-0', 0, []));
     const controller = new AdaptiveController();
-    expect(controller.targets(pool, 0, 14).high).toBe(14);
+    expect(controller.targets(pool, 0, 14).high).toBe(28);
+    // While starting, the pool grows to the floor, not only once below the measured low.
+    expect(controller.targets(pool, 0, 14).low).toBe(28);
     expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.startupWindowMs, 14).high).toBe(DEFAULT_ADAPTIVE_PARAMS.minWarm + DEFAULT_ADAPTIVE_PARAMS.quietChunk);
   });
 
-  it('caps the start-up floor: an Azure NIC holds 255, a new node gets at most 32 free', () => {
+  it('caps the start-up floor: an Azure NIC holds 255, a new node gets at most 64 free', () => {
     const pool = new AddressPool();
     pool.addInterface(eni('eni-0', 0, []));
     const controller = new AdaptiveController();
     expect(controller.targets(pool, 0, 255).high).toBe(DEFAULT_ADAPTIVE_PARAMS.startupMaxAddresses);
-    expect(controller.targets(pool, 1_000, 14).high).toBe(14); // an m5.xlarge ENI's worth is under the cap
+    expect(controller.targets(pool, 1_000, 14).high).toBe(28); // two m5.xlarge ENIs' worth is under the cap
   });
 
   it('once releasing, releases down to high, not just under releaseAbove', () => {
@@ -117,7 +119,7 @@ describe('AdaptiveController', () => {
 
   it('allows a release only after the excess lasted the hold time', () => {
     const pool = new AddressPool();
-    pool.addInterface(eni('eni-0', 0, Array.from({ length: 20 }, (_, i) => `10.0.0.${10 + i}`)));
+    pool.addInterface(eni('eni-0', 0, Array.from({ length: 40 }, (_, i) => `10.0.0.${10 + i}`)));
     const controller = new AdaptiveController();
     expect(controller.targets(pool, 0, 14).releaseExcess).toBe(false);
     expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.holdMs - 1, 14).releaseExcess).toBe(false);
@@ -183,5 +185,48 @@ describe('cloudConfigIssues', () => {
     const issues = cloudPlugin(cloud).poolSettingIssues(loadDaemonConfig(env));
     expect(issues.map((i) => i.env)).toEqual(expected);
     for (const issue of issues) expect(issue.message).toMatch(/Azure/);
+  });
+});
+
+describe('the next interface, attached ahead', () => {
+  it('creates an empty interface once free addresses and the attached room would not cover an interface\'s latency of arrivals', () => {
+    // 10 free + 1 room on eni-0 = 11 < interfaceLow 12: attach eni-1 now, holding only its primary.
+    expect(planAdaptiveGrow(input([pif('eni-0', 0, 13, 3)]), band({ interfaceLow: 12 }))).toEqual({ kind: 'create', deviceIndex: 1, secondaryCount: 0 });
+  });
+
+  it('does nothing ahead while the attached interfaces still cover it, or at the interface limit, or past max pods', () => {
+    expect(planAdaptiveGrow(input([pif('eni-0', 0, 10, 2)]), band({ interfaceLow: 12 }))).toEqual({ kind: 'none' });
+    const full = [pif('eni-0', 0, 14, 5), pif('eni-1', 1, 14, 14), pif('eni-2', 2, 14, 14), pif('eni-3', 3, 14, 14)];
+    expect(planAdaptiveGrow(input(full), band({ interfaceLow: 20 }))).toEqual({ kind: 'none' });
+    // Max pods 14: the attached interface already holds all the node can use.
+    expect(planAdaptiveGrow(input([pif('eni-0', 0, 13, 3)], { maxPods: 14 }), band({ interfaceLow: 12 }))).toEqual({ kind: 'none' });
+  });
+
+  it('the band asks for an interface\'s latency of arrivals above high, at the measured create latency', () => {
+    const controller = new AdaptiveController();
+    const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs;
+    for (let i = 0; i < 60; i += 1) controller.recordArrival(t0 + i * 1_000, `pod-${i}`);
+    controller.recordGrowLatency(300);
+    controller.recordInterfaceLatency(6_000);
+    const band = controller.band(t0 + 60_000);
+    expect(band.interfaceLow).toBeGreaterThanOrEqual(band.high + Math.ceil((band.ratePerSec / 1000) * 6_000));
+  });
+});
+
+describe('the chunk follows net growth', () => {
+  it('steady churn (as many pods leaving as arriving) needs no chunk of new addresses; a rising load does', () => {
+    const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs;
+    const span = DEFAULT_ADAPTIVE_PARAMS.chunkHorizonMs;
+    const churn = new AdaptiveController();
+    const rising = new AdaptiveController();
+    for (let i = 0; i < 300; i += 1) {
+      const t = t0 + (i * span) / 300;
+      churn.recordArrival(t, `a-${i}`);
+      churn.recordDeparture(t);
+      rising.recordArrival(t, `a-${i}`);
+    }
+    const now = t0 + span;
+    expect(churn.band(now).high - churn.band(now).low).toBeLessThan(rising.band(now).high - rising.band(now).low);
+    expect(rising.band(now).high - rising.band(now).low).toBeGreaterThanOrEqual(100);
   });
 });

@@ -9,13 +9,20 @@ import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, arrivalMemoryMs, ewma, pruneArri
 
 /** Assumed latency of an assign before one has been measured. */
 const INITIAL_GROW_LATENCY_MS = 500;
+/**
+ * Assumed latency of creating and attaching an interface before one has been measured: ten
+ * assigns' worth (on EC2 a create, an attach and the link showing take seconds, not a fraction).
+ */
+const INITIAL_INTERFACE_LATENCY_FACTOR = 10;
 
 export class AdaptiveController {
   readonly #params: AdaptiveParams;
   #arrivals: number[] = [];
+  #departures: number[] = [];
   /** Allocation keys seen within the longest window, so a retried ADD counts once. */
   readonly #recentKeys = new Map<string, number>();
   #growLatencyMs: number | undefined;
+  #interfaceLatencyMs: number | undefined;
   #excessSinceMs: number | undefined;
   /** The hold has passed: release until free addresses are back at high. */
   #releasing = false;
@@ -44,18 +51,33 @@ export class AdaptiveController {
     }
   }
 
+  /** Records a pod giving its address back (its address returns to the pool after the cooldown). */
+  recordDeparture(nowMs: number): void {
+    this.#departures.push(nowMs);
+    if (this.#departures.length > 256) this.#departures = pruneArrivals(this.#departures, nowMs, this.#params);
+  }
+
   recordGrowLatency(ms: number): void {
     this.#growLatencyMs = ewma(this.#growLatencyMs, ms);
+  }
+
+  /** Records how long creating and attaching an interface took, until its addresses were usable. */
+  recordInterfaceLatency(ms: number): void {
+    this.#interfaceLatencyMs = ewma(this.#interfaceLatencyMs, ms);
   }
 
   band(nowMs: number): WarmBand {
     // Prune only when the oldest arrival has aged out: the band is computed on every plan.
     const oldest = this.#arrivals[0];
     if (oldest !== undefined && oldest <= nowMs - this.#horizonMs) this.#arrivals = pruneArrivals(this.#arrivals, nowMs, this.#params);
+    const oldestDeparture = this.#departures[0];
+    if (oldestDeparture !== undefined && oldestDeparture <= nowMs - this.#horizonMs) this.#departures = pruneArrivals(this.#departures, nowMs, this.#params);
     return adaptiveBand({
       arrivalsMs: this.#arrivals,
+      departuresMs: this.#departures,
       nowMs,
       growLatencyMs: this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS,
+      interfaceLatencyMs: this.#interfaceLatencyMs ?? INITIAL_INTERFACE_LATENCY_FACTOR * (this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS),
       params: this.#params,
     });
   }
@@ -68,9 +90,9 @@ export class AdaptiveController {
     this.#startedAtMs ??= nowMs;
     const measured = this.band(nowMs);
     const starting = nowMs - this.#startedAtMs < this.#params.startupWindowMs;
-    const startupFloor = Math.min(interfaceCapacity, this.#params.startupMaxAddresses);
+    const startupFloor = Math.min(2 * interfaceCapacity, this.#params.startupMaxAddresses);
     const band = starting
-      ? { ...measured, high: Math.max(measured.high, startupFloor), releaseAbove: Math.max(measured.releaseAbove, startupFloor) }
+      ? { ...measured, low: Math.max(measured.low, startupFloor), high: Math.max(measured.high, startupFloor), releaseAbove: Math.max(measured.releaseAbove, startupFloor) }
       : measured;
     const { available } = pool.stats(nowMs);
     // Excess must last the hold above releaseAbove; once released, it goes all the way to high
@@ -99,6 +121,7 @@ export class AdaptiveController {
     return {
       low: band.low,
       high: band.high,
+      interfaceLow: band.interfaceLow,
       burst: band.burst,
       releaseExcess: this.#releasing,
       deletableInterfaceIds: deletable,

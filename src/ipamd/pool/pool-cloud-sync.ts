@@ -64,6 +64,7 @@ export class PoolCloudSync {
       this.#pool.addPrefixes(plan.interfaceId, added);
       logger.info({ interfaceId: plan.interfaceId, prefixes: added }, 'assigned prefixes');
     } else {
+      const started = clock();
       const created = await provider.createInterface({
         deviceIndex: plan.deviceIndex,
         secondaryCount: plan.secondaryCount,
@@ -74,6 +75,7 @@ export class PoolCloudSync {
         'created interface',
       );
       await this.#useInterface(created);
+      this.#options.adaptive?.recordInterfaceLatency(clock() - started);
     }
   }
 

@@ -277,7 +277,10 @@ export class PoolManager {
   /** Frees `key`'s address, cooling it down unless `used` is false; then rechecks the targets later. */
   release(key: string, options: { used: boolean; cooldownMs: number }): Assignment | undefined {
     const released = this.pool.release(key, this.#clock(), options.used ? options.cooldownMs : 0);
-    if (released !== undefined) this.#changed.notify();
+    if (released !== undefined) {
+      this.#options.adaptive?.recordDeparture(this.#clock());
+      this.#changed.notify();
+    }
     return released;
   }
 

@@ -18,6 +18,8 @@ import { type GrowPlan, type PlanInput, type ShrinkPlan, addressesPerInterface, 
 export interface AdaptiveTargets {
   readonly low: number;
   readonly high: number;
+  /** Create the next interface ahead when free addresses plus the attached interfaces' room fall below this. Unset: never ahead. */
+  readonly interfaceLow?: number;
   /** Pods are arriving in a burst (see WarmBand.burst): grow early and in bigger steps. */
   readonly burst?: boolean;
   /** True once free addresses have stayed above `releaseAbove` for the hold time, until back at `high`. */
@@ -42,7 +44,7 @@ function roomOnAttached(input: PlanInput): number {
 
 export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowPlan {
   const needed = adaptiveShortfall(input, band);
-  if (needed === 0) return { kind: 'none' };
+  if (needed === 0) return planInterfaceAhead(input, band);
   const { room: podRoom, stop } = maxPodsRoom(input, needed);
   if (stop !== undefined) return stop;
   const short = Math.min(needed, podRoom);
@@ -60,6 +62,24 @@ export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowP
     return { kind: 'blocked', shortfall: short, cause: 'InterfaceLimit', reason: interfacesFullReason(input, cap) };
   }
   return { kind: 'create', deviceIndex: freeDeviceIndex(input.usedDeviceIndexes), secondaryCount: Math.min(short, perInterface) };
+}
+
+/**
+ * The next interface, attached before the attached ones run out: when what they can still give
+ * (free addresses and their room) would not cover the arrivals expected while an interface is
+ * created and attached, create one now, with no address of its own beyond its primary (it idles
+ * one address, and the next grow is a fast assign on it).
+ */
+function planInterfaceAhead(input: PlanInput, band: AdaptiveTargets): GrowPlan {
+  if (band.interfaceLow === undefined) return { kind: 'none' };
+  const { available } = totals(input);
+  if (available + roomOnAttached(input) >= band.interfaceLow) return { kind: 'none' };
+  const { room: podRoom } = maxPodsRoom(input, band.interfaceLow);
+  // Ahead of need only while the node can still use what another interface holds.
+  if (podRoom <= roomOnAttached(input)) return { kind: 'none' };
+  const cap = maxInterfaces(input.limits, input.targets);
+  if (input.usedDeviceIndexes.length >= cap || addressesPerInterface(input.limits) === 0) return { kind: 'none' };
+  return { kind: 'create', deviceIndex: freeDeviceIndex(input.usedDeviceIndexes), secondaryCount: 0 };
 }
 
 /**

@@ -85,12 +85,18 @@ export const DEFAULT_ADAPTIVE_PARAMS: AdaptiveParams = {
   quietMaxGrowLatencyMs: 2_000,
   emptyInterfaceHoldMs: 6 * 3_600_000,
   startupWindowMs: 600_000,
-  startupMaxAddresses: 32,
+  startupMaxAddresses: 64,
 };
 
 export interface WarmBand {
   /** Grow below this many free addresses. */
   readonly low: number;
+  /**
+   * Attach the next interface ahead when free addresses plus the room left on the attached
+   * interfaces fall below this: the arrivals expected while an interface is created and attached
+   * (a slower grow than an assign), plus `high`.
+   */
+  readonly interfaceLow: number;
   /** Grow up to this many. */
   readonly high: number;
   /** Release down to `high` once free addresses stay above this for the hold time. */
@@ -145,6 +151,12 @@ export function onsetRate(arrivalsMs: readonly number[], nowMs: number, params: 
   return (count - 1) / Math.max(span, params.onsetMinSpanMs);
 }
 
+/** Departures per ms over the longest of the windows ending at `nowMs`. */
+function departureRate(departuresMs: readonly number[], nowMs: number, windowsMs: readonly number[]): number {
+  const window = Math.max(...windowsMs);
+  return countSince(departuresMs, nowMs - window, nowMs) / window;
+}
+
 function countSince(arrivalsMs: readonly number[], fromMs: number, nowMs: number): number {
   return firstAfter(arrivalsMs, nowMs) - firstAfter(arrivalsMs, fromMs);
 }
@@ -164,9 +176,17 @@ function firstAfter(sorted: readonly number[], t: number): number {
 /** The band of free addresses to keep, from recent arrivals and the measured latency of a grow. */
 export function adaptiveBand(input: {
   readonly arrivalsMs: readonly number[];
+  /**
+   * Pods that gave their address back, in time order. The chunk follows the node's net growth
+   * (arrivals less departures): a departed pod's address serves a later arrival once cooled, so
+   * steady churn needs no chunk of new addresses, a rising load does. Unset: arrivals alone.
+   */
+  readonly departuresMs?: readonly number[];
   readonly nowMs: number;
   /** Measured (or assumed) latency of one assign on an attached interface, ms. */
   readonly growLatencyMs: number;
+  /** Measured (or assumed) latency of creating and attaching an interface, ms. */
+  readonly interfaceLatencyMs?: number;
   readonly params?: AdaptiveParams;
 }): WarmBand {
   const p = input.params ?? DEFAULT_ADAPTIVE_PARAMS;
@@ -176,10 +196,13 @@ export function adaptiveBand(input: {
   const low = Math.max(p.minWarm, Math.ceil(rate * input.growLatencyMs * p.headroom));
   const last = arrivalsMs.at(-1);
   const quiet = input.growLatencyMs <= p.quietMaxGrowLatencyMs && (last === undefined || nowMs - last >= p.quietAfterMs);
-  const sustained = sustainedArrivalRate(arrivalsMs, nowMs, p.sustainedWindowsMs);
+  const sustainedArrivals = sustainedArrivalRate(arrivalsMs, nowMs, p.sustainedWindowsMs);
+  const sustained = input.departuresMs === undefined ? sustainedArrivals : Math.max(0, sustainedArrivals - departureRate(input.departuresMs, nowMs, p.sustainedWindowsMs));
   const burstSoFar = countSince(arrivalsMs, nowMs - p.burstMemoryMs, nowMs);
   const chunk = Math.max(quiet ? p.quietChunk : p.minChunk, Math.ceil(sustained * p.chunkHorizonMs), Math.min(Math.ceil(rate * p.burstHorizonMs), burstSoFar));
-  return { low, high: low + chunk, releaseAbove: low + 2 * chunk, ratePerSec: rate * 1000, burst: onset > 0 };
+  const high = low + chunk;
+  const interfaceLow = high + Math.ceil(rate * (input.interfaceLatencyMs ?? input.growLatencyMs) * p.headroom);
+  return { low, high, interfaceLow, releaseAbove: low + 2 * chunk, ratePerSec: rate * 1000, burst: onset > 0 };
 }
 
 /** How long arrivals are remembered: the longest window, or the quiet time if longer. */
