@@ -5,6 +5,7 @@
  *   nativeip emulator <cloud> [--listen HOST:PORT] …
  *   nativeip demo [--cloud <cloud>] [--keep]
  *   nativeip install-cni [--from PATH] [--bin-dir DIR]
+ *   nativeip trace record --out FILE [--duration D] [--kubeconfig PATH] [--nodes N1,N2 | --node-selector SEL]
  * The clouds come from the emulator registry (src/emulator/clouds.ts).
  */
 import { callDaemon } from '../rpc/client.js';
@@ -26,6 +27,8 @@ const USAGE = `usage:
 ${EMULATOR_PLUGINS.map((p) => `  nativeip emulator ${p.name} ${p.usage}\n`).join('')}  nativeip demo [--cloud ${CLOUD_NAMES}] [--keep]   (root) the whole path on ${DEMO_SCENES}
   nativeip install-cni [--from PATH] [--bin-dir DIR]
                                                copy the CNI plugin onto the host (the DaemonSet's init step)
+  nativeip trace record --out FILE [--duration 2h] [--kubeconfig PATH] [--nodes N1,N2 | --node-selector SEL]
+                                               record the cluster's pod churn as a JSONL trace
 `;
 
 class UsageError extends Error {}
@@ -106,6 +109,15 @@ async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(`${renderInstallOutcome(await installCni(options))}\n`);
       return 0;
+    }
+    case 'trace': {
+      const { TraceRecordUsageError, TRACE_RECORD_USAGE } = await import('./trace-record.js');
+      try {
+        return await (await import('./trace-record-run.js')).runTraceCommand(args);
+      } catch (error) {
+        if (error instanceof TraceRecordUsageError) throw new UsageError(`trace: ${error.message}\n${TRACE_RECORD_USAGE}`);
+        throw error;
+      }
     }
     case undefined:
     case 'help':

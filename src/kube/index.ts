@@ -12,3 +12,4 @@ export { SERVICE_ACCOUNT_DIR, type KubeEndpoint } from './kube-config.js';
 export function connectKubernetes(options: { endpoint: KubeEndpoint; nodeName: string; logger: Logger }): ClusterPort {
   return new KubernetesCluster({ kubeConfig: loadKubeConfig(options.endpoint), nodeName: options.nodeName, logger: options.logger });
 }
+export { PodTraceWatch, type PodTraceWatchOptions } from './pod-trace-watch.js';

@@ -13,6 +13,8 @@ export interface ResilientWatchOptions<T extends KubernetesObject> {
   /** The API path of the collection, e.g. `/api/v1/pods`. */
   readonly path: string;
   readonly fieldSelector: string;
+  /** Also narrow by labels (e.g. `pool=web`); the list must apply the same selector. */
+  readonly labelSelector?: string;
   readonly list: () => Promise<KubernetesListObject<T>>;
   readonly logger: Logger;
   /** Relist this often even without a break. */
@@ -100,8 +102,8 @@ export class ResilientWatch<T extends KubernetesObject> {
 
   async #connect(): Promise<void> {
     const generation = ++this.#generation;
-    const { kubeConfig, path, fieldSelector, list } = this.#options;
-    const informer = new ListWatch<T>(path, new ResilientWatchClient(kubeConfig), list, false, undefined, fieldSelector);
+    const { kubeConfig, path, fieldSelector, labelSelector, list } = this.#options;
+    const informer = new ListWatch<T>(path, new ResilientWatchClient(kubeConfig), list, false, labelSelector, fieldSelector);
     this.#informer = informer;
     informer.on('add', (o) => this.#upsert(generation, o));
     informer.on('update', (o) => this.#upsert(generation, o));
