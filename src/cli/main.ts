@@ -6,6 +6,7 @@
  *   nativeip demo [--cloud <cloud>] [--keep]
  *   nativeip install-cni [--from PATH] [--bin-dir DIR]
  *   nativeip trace record --out FILE [--duration D] [--kubeconfig PATH] [--nodes N1,N2 | --node-selector SEL]
+ *   nativeip tune --trace FILE --instance-type TYPE [--cloud NAME] [--chart FILE.svg] [--json]
  * The clouds come from the emulator registry (src/emulator/clouds.ts).
  */
 import { callDaemon } from '../rpc/client.js';
@@ -29,6 +30,8 @@ ${EMULATOR_PLUGINS.map((p) => `  nativeip emulator ${p.name} ${p.usage}\n`).join
                                                copy the CNI plugin onto the host (the DaemonSet's init step)
   nativeip trace record --out FILE [--duration 2h] [--kubeconfig PATH] [--nodes N1,N2 | --node-selector SEL]
                                                record the cluster's pod churn as a JSONL trace
+  nativeip tune --trace FILE --instance-type T [--cloud NAME] [--chart FILE.svg] [--json]
+                                               replay a trace against warm-pool policies; recommend one
 `;
 
 class UsageError extends Error {}
@@ -108,6 +111,16 @@ async function main(argv: string[]): Promise<number> {
         throw error;
       }
       process.stdout.write(`${renderInstallOutcome(await installCni(options))}\n`);
+      return 0;
+    }
+    case 'tune': {
+      const { TuneUsageError, TUNE_USAGE, runTune } = await import('./tune.js');
+      try {
+        await runTune(args);
+      } catch (error) {
+        if (error instanceof TuneUsageError) throw new UsageError(`tune: ${error.message}\n${TUNE_USAGE}`);
+        throw error;
+      }
       return 0;
     }
     case 'trace': {

@@ -117,7 +117,15 @@ export async function runTune(argv: readonly string[]): Promise<void> {
   Error.stackTraceLimit = 0;
   const nodes = new Set(trace.events.map((e) => e.node)).size;
   process.stderr.write(`tune: ${trace.events.length} events on ${nodes} node(s), ${(trace.durationSec / 3600).toFixed(1)} h, ${request.machineType} on ${cloud.title}\n`);
-  const outcome = await tune(trace, { cloud, machineType: request.machineType, onProgress: progress });
+  let replayed = 0;
+  let outcome: TuneOutcome;
+  try {
+    outcome = await tune(trace, { cloud, machineType: request.machineType, onProgress: (done, total, name) => ((replayed = done), progress(done, total, name)) });
+  } catch (error) {
+    // Before any replay finished the cause is the request (a machine type the cloud does not have).
+    if (replayed === 0) throw new TuneUsageError(`cannot replay on ${request.machineType} in ${cloud.title}: ${(error as Error).message}`);
+    throw error;
+  }
   const chart = renderPoolChart(chartInput(`${request.trace}: ${request.machineType}, ${nodes} node(s)`, outcome));
   await writeFile(request.chart, chart);
   if (request.json) {

@@ -120,9 +120,11 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   const nodes = new Map<string, PoolManager>();
   const ready = new Map<string, Promise<void>>();
   // Nothing advances the virtual clock but runUntil, so start the nodes and then run time.
+  // Machines first: a machine type the cloud does not have fails the run here, before time runs.
+  const providers = new Map(nodeNames.map((name) => [name, account.addNode(options.instanceType)] as const));
   const started = Promise.all(
     nodeNames.map(async (name) => {
-      const provider = account.addNode(options.instanceType);
+      const provider = providers.get(name)!;
       const policyOfConfig = poolPolicyOf(config);
       const { targets } = policyOfConfig;
       const adaptive = policyOfConfig.adaptive !== undefined && policy.adaptiveParams !== undefined ? new AdaptiveController(policy.adaptiveParams) : policyOfConfig.adaptive;
@@ -146,6 +148,9 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
       await pool.kickGrow();
     }),
   );
+  // Awaited at the end (a node that could not start fails the run there); observed now, so the
+  // failure is not an unhandled rejection while simulated time runs.
+  started.catch(() => undefined);
   // Let every node warm up before the trace starts, as a node does before pods are scheduled.
   const warmup = options.warmupMs ?? 120_000;
   await clock.runUntil(warmup);
