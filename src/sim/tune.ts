@@ -12,6 +12,7 @@
 import type { CloudPlugin } from '../core/cloud-plugin.js';
 import { loadDaemonConfig } from '../ipamd/config/config.js';
 import { percentile } from './percentile.js';
+import type { PoolChartSample } from './pool-chart.js';
 import { simulate, type NodeSample, type Policy, type SimulationResult } from './simulate.js';
 import type { Trace } from './traces.js';
 
@@ -22,15 +23,8 @@ export interface TuneOptions {
   readonly onProgress?: (done: number, total: number, policy: string) => void;
 }
 
-/** The pool of every node of the trace, summed, at one sample. */
-export interface PoolSample {
-  readonly atMs: number;
-  /** Pods running (their ADD came) per the trace. */
-  readonly pods: number;
-  readonly assigned: number;
-  readonly free: number;
-  readonly cooling: number;
-  readonly interfaces: number;
+/** The pool of every node of the trace, summed, at one sample (the chart's sample, with the calls so far). */
+export interface PoolSample extends PoolChartSample {
   /** Mutating cloud calls since the trace started. */
   readonly mutatingCalls: number;
 }

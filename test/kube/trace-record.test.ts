@@ -6,7 +6,6 @@
  * subprocess with a node label selector, stopped by SIGINT.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,8 +18,7 @@ import { PodTraceWatch } from '../../src/kube/index.js';
 import { traceFromJsonl, type TraceEvent } from '../../src/sim/traces.js';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
 import { writeKubeconfig } from '../support/kube/kubeconfig.js';
-import { runCommand } from '../support/kube/process.js';
-import { REPO_ROOT } from '../support/repo-root.js';
+import { builtCli } from '../support/built-cli.js';
 import { waitFor } from '../support/wait-for.js';
 
 const NS = 'trace';
@@ -133,12 +131,6 @@ class CuttableProxy {
   }
 }
 
-/** The newest modification time of the files under `path`. */
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
 
 beforeAll(async () => {
   cp = new LocalControlPlane();
@@ -272,16 +264,7 @@ describe('trace record on a real API server', () => {
   }, 180_000);
 
   it('the built CLI records the pods of the nodes matching --node-selector until SIGINT', async () => {
-    const cli = join(REPO_ROOT, 'dist/bin/nativeip');
-    const bundle = join(REPO_ROOT, 'dist/js/nativeip.mjs');
-    const builtAt = (() => {
-      try {
-        return statSync(bundle).mtimeMs;
-      } catch {
-        return 0;
-      }
-    })();
-    if (builtAt < newestMtime(join(REPO_ROOT, 'src'))) await runCommand('npm', ['run', '--silent', 'build'], { timeoutMs: 300_000 });
+    const cli = await builtCli();
 
     // Its own nodes, labelled apart from the first test's (whose pods stay out of this trace).
     const [nodeC, nodeD] = ['trace-c', 'trace-d'];

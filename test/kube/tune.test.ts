@@ -5,7 +5,6 @@
  * (rsvg-convert) and checked on its pixels.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POOL_CHART_COLORS, poolChartLayout, type Rect } from '../../src/sim/pool-chart.js';
 import { traceFromJsonl } from '../../src/sim/traces.js';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
-import { runCommand } from '../support/kube/process.js';
+import { builtCli } from '../support/built-cli.js';
 import { REPO_ROOT } from '../support/repo-root.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -24,12 +23,6 @@ const CLI = join(REPO_ROOT, 'dist/bin/nativeip');
 
 let cp: LocalControlPlane;
 let dir: string;
-
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
 
 async function createPod(name: string, node: string): Promise<void> {
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS }, spec: { nodeName: node, automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] } };
@@ -65,9 +58,7 @@ function countColor(png: PNG, hex: string, rect: Rect): number {
 }
 
 beforeAll(async () => {
-  const bundle = join(REPO_ROOT, 'dist/js/nativeip.mjs');
-  const builtAt = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  if (builtAt < newestMtime(join(REPO_ROOT, 'src'))) await runCommand('npm', ['run', '--silent', 'build'], { timeoutMs: 300_000 });
+  await builtCli();
   cp = new LocalControlPlane();
   await cp.start();
   dir = await mkdtemp(join(tmpdir(), 'nativeip-tune-'));
