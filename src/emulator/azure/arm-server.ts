@@ -17,6 +17,7 @@ import { ARM_FAULT_KINDS, armFaultApplies, armFaultError, legacyRule } from './a
 import { isFaultControl, serveFaultControl } from '../faults/fault-control.js';
 import { deliver, hold, holdsBeforeApply } from '../faults/fault-delivery.js';
 import type { FaultPlan, FaultRule } from '../faults/fault-plan.js';
+import { sleep } from '../../core/sleep.js';
 
 export interface ArmServerOptions {
   readonly state: AzureState;
@@ -104,7 +105,7 @@ export class ArmServer {
     if (isFaultControl(req)) return serveFaultControl(req, res, this.#options.faults, ARM_FAULT_KINDS);
     const url = new URL(req.url ?? '/', 'https://arm');
     const body = await readBody(req);
-    if (this.#options.requestLatencyMs > 0) await new Promise((r) => setTimeout(r, this.#options.requestLatencyMs));
+    if (this.#options.requestLatencyMs > 0) await sleep(this.#options.requestLatencyMs);
     const { state } = this.#options;
     state.settle();
     const route = ROUTES.find((r) => r.pattern.test(url.pathname));
