@@ -6,7 +6,7 @@
  */
 import { seededRandom } from '../../core/seeded-random.js';
 import type { Trace } from '../traces.js';
-import { CHURN_FAMILIES, type CorpusMachine } from './families.js';
+import { CHURN_FAMILIES, drawTrace, type CorpusMachine } from './families.js';
 
 export type CorpusHalf = 'tune' | 'report';
 
@@ -40,7 +40,7 @@ export function corpusEntry(index: number, options: Omit<CorpusOptions, 'count'>
   const family = CHURN_FAMILIES[index % CHURN_FAMILIES.length]!;
   const random = seededRandom(options.seed * 100_003 + index * 7_919);
   const machine = options.machines[Math.floor(random() * options.machines.length)]!;
-  const trace = family.draw({ random, machine, name: `${family.name}-${String(index).padStart(3, '0')}` });
+  const trace = drawTrace(family, { random, machine }, `${family.name}-${String(index).padStart(3, '0')}`);
   return { index, family: family.name, half: halfOf(index), machine, trace };
 }
 

@@ -17,14 +17,27 @@ export interface CorpusMachine {
 export interface FamilyDraw {
   readonly random: () => number;
   readonly machine: CorpusMachine;
-  /** Unique name of the trace. */
-  readonly name: string;
+}
+
+/** What a family draws: its pods' intents on so many nodes, for placement.ts to place. */
+export interface FamilyDraft {
+  readonly description: string;
+  readonly intents: readonly PodIntent[];
+  readonly nodes: number;
+  readonly durationSec: number;
+  readonly cordons?: readonly Cordon[];
 }
 
 export interface ChurnFamily {
   readonly name: string;
   readonly summary: string;
-  draw(draw: FamilyDraw): Trace;
+  draw(draw: FamilyDraw): FamilyDraft;
+}
+
+/** One trace of `family`, named `name`, its pods placed on machines of `draw.machine`. */
+export function drawTrace(family: ChurnFamily, draw: FamilyDraw, name: string): Trace {
+  const { description, intents, nodes, durationSec, cordons } = family.draw(draw);
+  return placePods(name, description, intents, { nodes, capacity: draw.machine.capacity, durationSec, ...(cordons === undefined ? {} : { cordons }) });
 }
 
 const HOUR = 3600;
@@ -58,7 +71,7 @@ function poissonTimes(random: () => number, from: number, to: number, rate: (t: 
 const steady: ChurnFamily = {
   name: 'steady',
   summary: 'constant Poisson arrivals, exponential lifetimes (5 min – 4 h), 20–80 % of capacity in use',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 2, 8);
     const hours = uniform(random, 6, 12);
     const perNode = Math.max(1, Math.round(uniform(random, 0.2, 0.8) * machine.capacity));
@@ -67,7 +80,7 @@ const steady: ChurnFamily = {
     for (let i = 0; i < perNode * nodes; i += 1) intents.push({ t: random() * 10, lifetimeSec: exponential(random, lifetime), name: 'app' });
     for (const t of poissonTimes(random, 10, hours * HOUR, () => (perNode * nodes) / lifetime)) intents.push({ t, lifetimeSec: exponential(random, lifetime), name: 'app' });
     const description = `steady: ${nodes} nodes × ~${perNode} pods, mean lifetime ${(lifetime / MINUTE).toFixed(0)} min, ${hours.toFixed(1)} h`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec: hours * HOUR });
+    return { description, intents, nodes, durationSec: hours * HOUR };
   },
 };
 
@@ -75,7 +88,7 @@ const steady: ChurnFamily = {
 const diurnal: ChurnFamily = {
   name: 'diurnal',
   summary: 'arrivals follow a day curve (peak 3–10× the night), lifetimes 10 min – 2 h, 24 h',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 2, 8);
     const peakFactor = uniform(random, 3, 10);
     const lifetime = logUniform(random, 10 * MINUTE, 2 * HOUR);
@@ -88,7 +101,7 @@ const diurnal: ChurnFamily = {
     };
     const intents = poissonTimes(random, 0, 24 * HOUR, rate).map((t): PodIntent => ({ t, lifetimeSec: exponential(random, lifetime), name: 'web' }));
     const description = `diurnal: ${nodes} nodes, up to ~${peakPerNode.toFixed(0)} pods per node at the peak (${peakFactor.toFixed(1)}× the night), mean lifetime ${(lifetime / MINUTE).toFixed(0)} min`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec: 24 * HOUR });
+    return { description, intents, nodes, durationSec: 24 * HOUR };
   },
 };
 
@@ -96,7 +109,7 @@ const diurnal: ChurnFamily = {
 const deploymentBursts: ChurnFamily = {
   name: 'deployment-burst',
   summary: 'Deployments of 0.3–1.5× the nodes\' capacity created in slow-start batches, held 10–60 min, repeated 2–6 times',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 2, 8);
     const replicas = Math.max(2, Math.round(uniform(random, 0.3, 1.5) * machine.capacity * nodes));
     const holdSec = uniform(random, 10, 60) * MINUTE;
@@ -117,7 +130,7 @@ const deploymentBursts: ChurnFamily = {
     }
     const durationSec = start + 10 * MINUTE;
     const description = `deployment bursts: ${cycles} × ${replicas} replicas on ${nodes} nodes, held ${(holdSec / MINUTE).toFixed(0)} min, ${(gapSec / MINUTE).toFixed(0)} min apart`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec });
+    return { description, intents, nodes, durationSec };
   },
 };
 
@@ -128,7 +141,7 @@ const deploymentBursts: ChurnFamily = {
 const rollingUpdates: ChurnFamily = {
   name: 'rolling-update',
   summary: '1–3 Deployments (20–90 % of capacity) updated every 20 min – 2 h with maxSurge 10–50 %, maxUnavailable 0–25 %',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 2, 8);
     const deployments = integer(random, 1, 3);
     const total = Math.max(deployments, Math.round(uniform(random, 0.2, 0.9) * machine.capacity * nodes));
@@ -157,7 +170,7 @@ const rollingUpdates: ChurnFamily = {
       }
     }
     const description = `rolling updates: ${deployments} Deployment(s), ${total} pods on ${nodes} nodes, ${hours.toFixed(1)} h`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec: hours * HOUR });
+    return { description, intents, nodes, durationSec: hours * HOUR };
   },
 };
 
@@ -168,7 +181,7 @@ const rollingUpdates: ChurnFamily = {
 const hpa: ChurnFamily = {
   name: 'hpa',
   summary: 'a Deployment scaled by an HPA (15 s sync, 5 min scale-in stabilisation) following a load with ramps and spikes, 2–8 h',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 2, 8);
     const hours = uniform(random, 2, 8);
     const maxReplicas = Math.max(2, Math.round(uniform(random, 0.4, 1.2) * machine.capacity * nodes));
@@ -197,7 +210,7 @@ const hpa: ChurnFamily = {
     }
     for (const started of liveStarts) intents.push({ t: started, lifetimeSec: Infinity, name: 'hpa' });
     const description = `HPA: ${minReplicas}–${maxReplicas} replicas on ${nodes} nodes, load period ${(period / MINUTE).toFixed(0)} min, ${spikes.length} spikes, ${hours.toFixed(1)} h`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec: hours * HOUR });
+    return { description, intents, nodes, durationSec: hours * HOUR };
   },
 };
 
@@ -205,7 +218,7 @@ const hpa: ChurnFamily = {
 const batchWaves: ChurnFamily = {
   name: 'batch-wave',
   summary: 'waves of 0.3–3× the nodes\' capacity in batch pods (median 2–20 min), every 20 min – 2 h; larger waves queue',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 2, 8);
     const hours = uniform(random, 4, 12);
     const median = uniform(random, 2, 20) * MINUTE;
@@ -215,7 +228,7 @@ const batchWaves: ChurnFamily = {
       for (let i = 0; i < size; i += 1) intents.push({ t: t + random() * 20, lifetimeSec: Math.max(5, logNormal(random, median, 0.5)), name: 'job' });
     }
     const description = `batch waves: ${nodes} nodes, pods of median ${(median / MINUTE).toFixed(0)} min, ${hours.toFixed(1)} h`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec: hours * HOUR });
+    return { description, intents, nodes, durationSec: hours * HOUR };
   },
 };
 
@@ -223,7 +236,7 @@ const batchWaves: ChurnFamily = {
 const ciJobs: ChurnFamily = {
   name: 'ci-jobs',
   summary: 'Poisson CI jobs (median 3–15 min), day rate filling 20–70 % of capacity, night 5–30 % of the day rate, 24 h',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 2, 8);
     const median = uniform(random, 3, 15) * MINUTE;
     const mean = median * Math.exp(0.7 ** 2 / 2);
@@ -236,7 +249,7 @@ const ciJobs: ChurnFamily = {
     };
     const intents = poissonTimes(random, 0, 24 * HOUR, rate).map((t): PodIntent => ({ t, lifetimeSec: Math.max(10, logNormal(random, median, 0.7)), name: 'ci' }));
     const description = `CI jobs: ${nodes} nodes, ${(dayRate * 60).toFixed(1)} jobs/min by day, ${(night * 100).toFixed(0)} % of that by night, median ${(median / MINUTE).toFixed(0)} min`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec: 24 * HOUR });
+    return { description, intents, nodes, durationSec: 24 * HOUR };
   },
 };
 
@@ -244,7 +257,7 @@ const ciJobs: ChurnFamily = {
 const shortJobs: ChurnFamily = {
   name: 'short-jobs',
   summary: 'every 30 s – 5 min a batch of pods living 3–25 s (shorter than the 30 s cooldown), beside 0–50 % long-running pods, 2–6 h',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 2, 8);
     const hours = uniform(random, 2, 6);
     const period = uniform(random, 30, 300);
@@ -257,7 +270,7 @@ const shortJobs: ChurnFamily = {
       for (let i = 0; i < batch; i += 1) intents.push({ t: t + random() * 2, lifetimeSec: lifetime * uniform(random, 0.7, 1.3), name: 'cron' });
     }
     const description = `short jobs: ${batch} pods every ${period.toFixed(0)} s living ~${lifetime.toFixed(0)} s, ${base} long-running per node, ${nodes} nodes, ${hours.toFixed(1)} h`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec: hours * HOUR });
+    return { description, intents, nodes, durationSec: hours * HOUR };
   },
 };
 
@@ -265,7 +278,7 @@ const shortJobs: ChurnFamily = {
 const drainRefill: ChurnFamily = {
   name: 'drain-refill',
   summary: 'long-running pods (30–80 % of capacity) with light churn; 1–3 nodes drained one after another, back after 10–60 min, then refilled by a scale-up',
-  draw({ random, machine, name }) {
+  draw({ random, machine }) {
     const nodes = integer(random, 3, 8);
     const hours = uniform(random, 4, 10);
     const perNode = Math.max(1, Math.round(uniform(random, 0.3, 0.8) * machine.capacity));
@@ -286,7 +299,7 @@ const drainRefill: ChurnFamily = {
       at = back + uniform(random, 20, 90) * MINUTE;
     }
     const description = `drain/refill: ${nodes} nodes × ${perNode} pods, ${cordons.length} drain(s), ${hours.toFixed(1)} h`;
-    return placePods(name, description, intents, { nodes, capacity: machine.capacity, durationSec: hours * HOUR, cordons });
+    return { description, intents, nodes, durationSec: hours * HOUR, cordons };
   },
 };
 
