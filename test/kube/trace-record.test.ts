@@ -133,8 +133,17 @@ class CuttableProxy {
 
 
 beforeAll(async () => {
-  cp = new LocalControlPlane();
-  await cp.start();
+  // Free loopback ports can be taken by another kube test starting at once: start again then.
+  for (let attempt = 1; ; attempt += 1) {
+    cp = new LocalControlPlane();
+    try {
+      await cp.start();
+      break;
+    } catch (error) {
+      await cp.stop().catch(() => undefined);
+      if (attempt >= 3 || !/address already in use/.test(String((error as Error).message))) throw error;
+    }
+  }
   dir = await mkdtemp(join(tmpdir(), 'nativeip-trace-record-'));
   await cp.kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({
