@@ -133,17 +133,7 @@ class CuttableProxy {
 
 
 beforeAll(async () => {
-  // Free loopback ports can be taken by another kube test starting at once: start again then.
-  for (let attempt = 1; ; attempt += 1) {
-    cp = new LocalControlPlane();
-    try {
-      await cp.start();
-      break;
-    } catch (error) {
-      await cp.stop().catch(() => undefined);
-      if (attempt >= 3 || !/address already in use/.test(String((error as Error).message))) throw error;
-    }
-  }
+  cp = await LocalControlPlane.started();
   dir = await mkdtemp(join(tmpdir(), 'nativeip-trace-record-'));
   await cp.kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({

@@ -59,18 +59,7 @@ function countColor(png: PNG, hex: string, rect: Rect): number {
 
 beforeAll(async () => {
   await builtCli();
-  // The control plane picks free loopback ports; another kube test starting at the same moment can
-  // take one first (bind: address already in use). Start again on new ports then.
-  for (let attempt = 1; ; attempt += 1) {
-    cp = new LocalControlPlane();
-    try {
-      await cp.start();
-      break;
-    } catch (error) {
-      await cp.stop().catch(() => undefined);
-      if (attempt >= 3 || !/address already in use/.test(String((error as Error).message))) throw error;
-    }
-  }
+  cp = await LocalControlPlane.started();
   dir = await mkdtemp(join(tmpdir(), 'nativeip-tune-'));
   await cp.kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({

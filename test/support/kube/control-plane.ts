@@ -65,6 +65,23 @@ export class LocalControlPlane {
     this.binDir = options.binDir ?? kubeBinDir();
   }
 
+  /**
+   * A started control plane. Its components listen on free loopback ports picked just before they
+   * start, so another test starting at the same moment can take one first (`bind: address already
+   * in use`): then a new one starts on new ports, at most three times.
+   */
+  static async started(options: LocalControlPlaneOptions = {}): Promise<LocalControlPlane> {
+    for (let attempt = 1; ; attempt += 1) {
+      const cp = new LocalControlPlane(options);
+      try {
+        await cp.start();
+        return cp;
+      } catch (error) {
+        if (attempt >= 3 || !/address already in use/.test((error as Error).message)) throw error;
+      }
+    }
+  }
+
   /** The CA certificate that signed every certificate here, the API server's included. */
   get caPath(): string {
     return join(this.dir, 'pki', 'ca.crt');
