@@ -10,7 +10,7 @@ import type { CloudPlugin } from '../core/cloud-plugin.js';
 import { CLOUD_PLUGINS } from '../ipamd/clouds.js';
 import { renderPoolChart, type PoolChartInput } from '../sim/pool-chart.js';
 import { simulatedClouds } from '../sim/sim-cloud.js';
-import { traceFromJsonl } from '../sim/traces.js';
+import { traceFromJsonl, type Trace } from '../sim/traces.js';
 import type { TuneOutcome, TunedPolicy } from '../sim/tune.js';
 
 export const TUNE_USAGE = `usage: nativeip tune --trace FILE --instance-type TYPE [--cloud NAME] [--chart FILE.svg] [--json]
@@ -110,7 +110,12 @@ export async function runTune(argv: readonly string[]): Promise<void> {
   } catch (error) {
     throw new TuneUsageError(`--trace ${request.trace}: cannot read it: ${(error as Error).message}`);
   }
-  const trace = traceFromJsonl(request.trace, text);
+  let trace: Trace;
+  try {
+    trace = traceFromJsonl(request.trace, text);
+  } catch (error) {
+    throw new TuneUsageError(`--trace ${request.trace}: ${(error as Error).message}`);
+  }
   if (trace.events.length === 0) throw new TuneUsageError(`--trace ${request.trace}: no events`);
   const { tune } = await import('../sim/tune.js');
   // Pods retry many times while a pool grows; their stack traces are pure cost here.

@@ -1,6 +1,9 @@
 /** nativeip tune: the grid drawn from the trace, the recommendation, the arguments and the table. */
 import { describe, expect, it } from 'vitest';
-import { chartInput, parseTuneArgs, renderRecommendation, renderTuneTable, TuneUsageError } from '../../src/cli/tune.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chartInput, parseTuneArgs, renderRecommendation, renderTuneTable, runTune, TuneUsageError } from '../../src/cli/tune.js';
 import { cloudPlugin } from '../../src/ipamd/clouds.js';
 import type { SimulationResult } from '../../src/sim/simulate.js';
 import { candidatePolicies, recommend, timelineOf, traceShape, type TunedPolicy } from '../../src/sim/tune.js';
@@ -68,6 +71,15 @@ describe('arguments', () => {
     expect(() => parseTuneArgs(['--trace', 'x', '--instance-type', 'm', '--cloud', 'gcp'], ['aws'])).toThrow(/--cloud must be one of aws/);
     expect(() => parseTuneArgs(['--trace', 'x', '--instance-type', 'm', '--frobnicate'], ['aws'])).toThrow(/unknown argument --frobnicate/);
     expect(() => parseTuneArgs(['--trace'], ['aws'])).toThrow(/--trace needs a value/);
+  });
+});
+
+describe('a bad trace', () => {
+  it('is a usage error naming the file and each bad line, not a crash', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'nativeip-tune-')), 'bad.jsonl');
+    await writeFile(path, 'not json\n{"t": 1}\n');
+    await expect(runTune(['--trace', path, '--instance-type', 'm5.large'])).rejects.toThrow(TuneUsageError);
+    await expect(runTune(['--trace', path, '--instance-type', 'm5.large'])).rejects.toThrow(/bad\.jsonl.*2 bad line\(s\)[\s\S]*line 1: not JSON/);
   });
 });
 
