@@ -51,6 +51,14 @@ function flag(name: string): string | undefined {
   return i < 0 ? undefined : process.argv[i + 1];
 }
 
+/** A whole-number flag, or its default; anything else stops the run naming the flag. */
+function wholeNumber(name: string, fallback: number): number {
+  const raw = flag(name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number, not ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
 function flags(name: string): string[] {
   return process.argv.flatMap((arg, i) => (arg === name && process.argv[i + 1] !== undefined ? [process.argv[i + 1]!] : []));
 }
@@ -58,8 +66,8 @@ function flags(name: string): string[] {
 async function main(): Promise<void> {
   const half = (flag('--half') ?? 'report') as CorpusHalf | 'all';
   if (!['tune', 'report', 'all'].includes(half)) throw new Error(`--half must be tune, report or all, not ${half}`);
-  const count = Number(flag('--count') ?? DEFAULT_CORPUS_SIZE);
-  const seed = Number(flag('--seed') ?? DEFAULT_CORPUS_SEED);
+  const count = wholeNumber('--count', DEFAULT_CORPUS_SIZE);
+  const seed = wholeNumber('--seed', DEFAULT_CORPUS_SEED);
   const only = flag('--only');
   const env = Object.fromEntries(flags('--env').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const policy: Policy = { name: Object.keys(env).length === 0 ? 'nativeip default (adaptive)' : Object.entries(env).map(([k, v]) => `${k}=${v}`).join(', '), env };
