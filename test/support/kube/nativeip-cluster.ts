@@ -117,8 +117,23 @@ export class NativeipCluster {
     await this.#adaptDaemonSet(launched.imdsUrl, this.fabric.nodeNetnsPath(this.instanceId));
   }
 
-  /** The DaemonSet from manifests/, pointed at this machine's emulated cloud, API server and directories. */
+  /**
+   * The DaemonSet from manifests/, pointed at this machine's emulated cloud, API server and directories.
+   * The controller manager writes the DaemonSet's status between our read and our write, so a Conflict
+   * means "read again", as kubectl edit would.
+   */
   async #adaptDaemonSet(imdsUrl: string, netnsPath: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#adaptDaemonSetOnce(imdsUrl, netnsPath);
+        return;
+      } catch (e) {
+        if (attempt >= 10 || !String(e).includes('Conflict')) throw e;
+      }
+    }
+  }
+
+  async #adaptDaemonSetOnce(imdsUrl: string, netnsPath: string): Promise<void> {
     const ds = await this.kubectlJson<{
       spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[]; volumes: { name: string; hostPath?: { path: string } }[] } } };
     }>(['get', 'daemonset', 'nativeip', '-n', 'kube-system']);
@@ -156,7 +171,6 @@ export class NativeipCluster {
     return this.cp!.kubectlJson<T>(args);
   }
 
-  /** Polls `probe` until it returns a value; on timeout throws with the pods, events, daemon log and kubelet log. */
   /** Polls `probe` until it returns a value; on timeout throws with the pods, events, daemon log and kubelet log. */
   waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
     return waitFor(what, probe, { timeoutMs, intervalMs: 500, diagnostics: () => this.diagnostics() });
