@@ -28,7 +28,15 @@ export interface ProviderContext {
   readonly logger: PluginLogger;
   /** `MAX_ENI`: most interfaces to attach, primary included; undefined: the instance type's limit. */
   readonly maxInterfaces: number | undefined;
+  /** Told of every request the provider sends to its cloud's API (metrics). */
+  readonly apiObserver?: CloudApiObserver;
 }
+
+/**
+ * Told of each request sent to a cloud's API as it ends, each SDK attempt on its own: the API
+ * action as the cloud names it, how long it took, and whether it succeeded, failed or was throttled.
+ */
+export type CloudApiObserver = (api: string, durationMs: number, result: 'ok' | 'error' | 'throttled') => void;
 
 /** The subset of a pino logger a plugin uses. */
 export interface PluginLogger {

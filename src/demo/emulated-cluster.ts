@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { callDaemon } from '../rpc/client.js';
 import type { StatusResult } from '../rpc/protocol.js';
@@ -32,6 +33,10 @@ export interface ClusterNode {
   readonly socketPath: string;
   readonly checkpointPath: string;
   readonly logFile: string;
+  /** Where the node's daemon serves /metrics (loopback, a port of its own). */
+  readonly metricsAddress: string;
+  /** Where the node's daemon serves the introspection API (loopback, a port of its own). */
+  readonly introspectionAddress: string;
   readonly env: Readonly<Record<string, string>>;
   process: ChildProcess | undefined;
 }
@@ -181,13 +186,37 @@ export class EmulatedCluster<E extends Closable, F extends Closable> {
   }
 }
 
-type NodePaths = Pick<ClusterNode, 'netnsPath' | 'socketPath' | 'checkpointPath' | 'logFile'>;
+type NodePaths = Pick<ClusterNode, 'netnsPath' | 'socketPath' | 'checkpointPath' | 'logFile' | 'metricsAddress' | 'introspectionAddress'>;
 
-/** A node's own directory (socket, checkpoint, log) under the work directory. */
+/**
+ * A node's own directory (socket, checkpoint, log) under the work directory, and loopback ports of
+ * its own for metrics and introspection: the daemons share the machine's namespace, where a real
+ * node's would each have 61678 and 61679.
+ */
 async function nodePaths(workDir: string, name: string, netnsPath: string): Promise<NodePaths> {
   const dir = join(workDir, name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  return { netnsPath, socketPath: join(dir, 'ipamd.sock'), checkpointPath: join(dir, 'checkpoint.json'), logFile: join(dir, 'ipamd.log') };
+  return {
+    netnsPath,
+    socketPath: join(dir, 'ipamd.sock'),
+    checkpointPath: join(dir, 'checkpoint.json'),
+    logFile: join(dir, 'ipamd.log'),
+    metricsAddress: `127.0.0.1:${await freeLoopbackPort()}`,
+    introspectionAddress: `127.0.0.1:${await freeLoopbackPort()}`,
+  };
+}
+
+/** A port the kernel has free on 127.0.0.1 now (another process may take it first; the daemon then retries). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** The daemon variables that place one emulated node's daemon, whatever the cloud. */
@@ -199,6 +228,8 @@ function nodeDaemonEnvironment(node: NodePaths): Record<string, string> {
     NATIVEIP_HOST_NETNS: node.netnsPath,
     NATIVEIP_LOG_FILE: node.logFile,
     NATIVEIP_LOG_LEVEL: 'debug',
+    NATIVEIP_METRICS_ADDRESS: node.metricsAddress,
+    INTROSPECTION_BIND_ADDRESS: node.introspectionAddress,
   };
 }
 

@@ -3,7 +3,7 @@
  * names no cloud. The environment is passed in (only main.ts reads process.env).
  */
 import type { Logger } from 'pino';
-import type { CloudPlugin } from '../core/cloud-plugin.js';
+import type { CloudApiObserver, CloudPlugin } from '../core/cloud-plugin.js';
 import type { Env } from '../core/config/config-variable.js';
 import type { CloudProvider } from '../core/types.js';
 import { detectCloud } from './config/cloud-detect.js';
@@ -21,6 +21,6 @@ export async function chooseCloudPlugin(config: DaemonConfig): Promise<CloudPlug
   return cloudPlugin(await detectCloud(CLOUD_PLUGINS, (plugin) => settingsOf(config, plugin)));
 }
 
-export function createCloudProvider(plugin: CloudPlugin, config: DaemonConfig, env: Env, logger: Logger): Promise<CloudProvider> {
-  return plugin.createProvider(settingsOf(config, plugin), { env, logger, maxInterfaces: config.maxEni });
+export function createCloudProvider(plugin: CloudPlugin, config: DaemonConfig, env: Env, logger: Logger, apiObserver?: CloudApiObserver): Promise<CloudProvider> {
+  return plugin.createProvider(settingsOf(config, plugin), { env, logger, maxInterfaces: config.maxEni, ...(apiObserver === undefined ? {} : { apiObserver }) });
 }

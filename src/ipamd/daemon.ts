@@ -21,6 +21,9 @@ import { ClusterAgent } from './cluster/cluster-agent.js';
 import type { ClusterPort } from './cluster/cluster-port.js';
 import { CONFLIST_NAME, renderConflist, writeFileAtomically } from './cluster/cni-conflist.js';
 import { HealthServer } from './health-server.js';
+import { NodeMetrics } from './metrics/node-metrics.js';
+import type { HttpEndpoint } from './http-endpoint.js';
+import { buildLabels, observabilityEndpoints, timedCheckpoint, timedHandlers } from './metrics/instrumentation.js';
 
 export interface DaemonParts {
   readonly config: DaemonConfig;
@@ -40,6 +43,11 @@ export interface DaemonParts {
    * (CloudPlugin.snatsEgress), unless AWS_VPC_K8S_CNI_EXTERNALSNAT. Unset: no.
    */
   readonly snatsEgress?: boolean;
+  /**
+   * The node's metrics; main creates them before the provider, so the provider reports its API
+   * requests to them. Unset: the daemon makes its own.
+   */
+  readonly metrics?: NodeMetrics;
   readonly clock?: () => number;
 }
 
@@ -51,10 +59,14 @@ export class Daemon {
   readonly service: IpamService;
   /** Cloud calls by action, since start. */
   readonly cloudCalls = new CloudCallCounter();
+  /** What /metrics serves. */
+  readonly metrics: NodeMetrics;
   /** The cluster side (Kubernetes API), when connected. */
   readonly cluster: ClusterAgent | undefined;
   readonly #parts: DaemonParts;
   readonly #health: HealthServer | undefined;
+  readonly #metricsEndpoint: HttpEndpoint | undefined;
+  readonly #introspectionEndpoint: HttpEndpoint | undefined;
   #serving = false;
   readonly #rpc: RpcServer;
   readonly #leakedInterfaceGc: LeakedInterfaceGc;
@@ -71,7 +83,11 @@ export class Daemon {
 
   constructor(parts: DaemonParts) {
     this.#parts = parts;
-    const { config, logger, datapath, checkpoint, clock } = parts;
+    const { config, logger, datapath, clock } = parts;
+    this.metrics = parts.metrics ?? new NodeMetrics({ pool: () => this.pool, build: buildLabels(parts.provider.name) });
+    const metrics = this.metrics;
+    this.cloudCalls.listen((operation, ms, result) => metrics.cloudOperation(operation, ms, result));
+    const checkpoint = timedCheckpoint(parts.checkpoint, (ms) => metrics.checkpointWritten(ms));
     const provider = this.cloudCalls.wrap(parts.provider);
     const { targets, adaptive } = poolPolicyOf(config);
     this.#snat = !config.externalSnat && parts.snatsEgress === true;
@@ -88,6 +104,7 @@ export class Daemon {
       clusterPodCapacity: () => this.cluster?.podCapacity(),
       // Nothing is released or deleted before every record of who holds what has been read.
       unsettledReason: () => this.service.unsettledReason(),
+      observer: metrics,
     });
     this.service = new IpamService({
       pool: this.pool,
@@ -111,6 +128,7 @@ export class Daemon {
       provider,
       intervalMs: config.eniGcIntervalMs,
       logger: logger.child({ part: 'eni-gc' }),
+      onCollected: (ids) => metrics.leakedInterfacesCollected(ids.length),
     });
     const service = this.service;
     this.cluster =
@@ -132,13 +150,19 @@ export class Daemon {
         ? undefined
         : new HealthServer({ ...config.healthAddress, notReadyReason: () => this.#notReadyReason(), logger: logger.child({ part: 'health' }) });
     provider.onResumeStateChange?.(() => service.persist());
-    const handlers = {
-      add: (params: AddParams) => service.add(params),
-      del: (params: DelParams) => service.del(params),
-      check: (params: CheckParams) => service.check(params),
-      gc: (params: GcParams) => service.gc(params),
-      status: () => service.currentStatus(),
-    };
+    const handlers = timedHandlers(
+      {
+        add: (params: AddParams) => service.add(params),
+        del: (params: DelParams) => service.del(params),
+        check: (params: CheckParams) => service.check(params),
+        gc: (params: GcParams) => service.gc(params),
+        status: () => service.currentStatus(),
+      },
+      metrics,
+    );
+    const endpoints = observabilityEndpoints({ config, metrics, service, pool: this.pool, logger, clock: clock ?? Date.now });
+    this.#metricsEndpoint = endpoints.metrics;
+    this.#introspectionEndpoint = endpoints.introspection;
     this.#rpc = new RpcServer({
       socketPath: config.socketPath,
       logger: logger.child({ part: 'rpc' }),
@@ -150,12 +174,16 @@ export class Daemon {
   async start(): Promise<void> {
     const { logger, config, provider } = this.#parts;
     await this.#health?.start();
+    await this.#metricsEndpoint?.start();
+    await this.#introspectionEndpoint?.start();
     this.cluster?.start();
     // Operations in flight when the daemon stopped are finished by the provider, not repeated (on
     // the instance that started them only: the provider checks the instance once it knows its own).
     const saved = await this.service.loadCheckpoint();
     if (saved?.providerState !== undefined) provider.restoreState?.(saved.providerState, saved.instanceId);
+    const nodeStarted = performance.now();
     await this.pool.start();
+    this.metrics.startupPhase('node', (performance.now() - nodeStarted) / 1000);
     await this.#syncHostNetwork();
     await this.service.restore(saved);
     this.cluster?.activate();
@@ -167,6 +195,7 @@ export class Daemon {
     await this.#rewritePodFromRules('start');
     await this.#rpc.start();
     this.#serving = true;
+    this.metrics.startupPhase('total', process.uptime());
     if (config.cniConfDir !== undefined) {
       const path = await writeFileAtomically(config.cniConfDir, CONFLIST_NAME, renderConflist({ socketPath: config.socketPath }));
       logger.info({ path }, 'CNI configuration written: the node can start pods');
@@ -207,6 +236,8 @@ export class Daemon {
     this.pool.close();
     await this.cluster?.close();
     await this.#health?.close();
+    await this.#metricsEndpoint?.close();
+    await this.#introspectionEndpoint?.close();
     await this.#leakedInterfaceGc.close();
     await this.#rpc.close();
     await this.#reconciling;

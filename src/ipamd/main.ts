@@ -10,6 +10,8 @@ import { FileCheckpoint } from './checkpoint/checkpoint.js';
 import { chooseCloudPlugin, createCloudProvider, settingsOf } from './cloud-provider.js';
 import { ConfigError, findIgnoredVpcCniVariables, loadDaemonConfig, withCloudDefaults, type DaemonConfig } from './config/config.js';
 import { Daemon } from './daemon.js';
+import { buildLabels } from './metrics/instrumentation.js';
+import { NodeMetrics } from './metrics/node-metrics.js';
 import { createLogger } from './logger.js';
 import type { ClusterPort } from './cluster/cluster-port.js';
 import { chooseKubernetesAccess } from './config/kubernetes-choice.js';
@@ -57,9 +59,12 @@ async function main(): Promise<void> {
   }
   config = withCloudDefaults(config, cloud, process.env);
   cloud.prepareEnvironment?.(settingsOf(config, cloud), process.env);
+  // Before the provider: it reports each API request to them.
+  const made: { daemon?: Daemon } = {};
+  const metrics = new NodeMetrics({ pool: () => made.daemon?.pool, build: buildLabels(cloud.name) });
   let provider: CloudProvider;
   try {
-    provider = await createCloudProvider(cloud, config, process.env, logger);
+    provider = await createCloudProvider(cloud, config, process.env, logger, (api, ms, result) => metrics.cloudApiRequest(api, ms, result));
   } catch (error) {
     exitWith(2, `nativeip-ipamd: ${(error as Error).message}`, error);
   }
@@ -75,6 +80,7 @@ async function main(): Promise<void> {
     exitWith(2, `nativeip-ipamd: cannot use the Kubernetes API: ${(error as Error).message}`, error);
   }
   const daemon = new Daemon({
+    metrics,
     config,
     logger,
     provider,
@@ -84,6 +90,7 @@ async function main(): Promise<void> {
     snatsEgress: cloud.snatsEgress,
     ...(cluster === undefined ? {} : { cluster }),
   });
+  made.daemon = daemon;
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -18,6 +18,8 @@ import { seededRandom } from './traces.js';
 import { createSimCloud } from './sim-cloud.js';
 import type { Trace } from './traces.js';
 import { VirtualClock } from './virtual-clock.js';
+import { NodeMetrics, type MetricSnapshot } from '../ipamd/metrics/node-metrics.js';
+import { CloudCallCounter } from '../ipamd/pool/cloud-call-counter.js';
 
 export interface Policy {
   readonly name: string;
@@ -46,6 +48,11 @@ export interface SimulationOptions {
   readonly observeNodes?: boolean;
   /** Called at every idle sample (every 10 simulated seconds) with each node's pool, for timelines. */
   readonly onSample?: (sample: NodeSample) => void;
+  /**
+   * Give each node the daemon's own metrics (src/ipamd/metrics, the same definitions a live node
+   * serves on /metrics, on the virtual clock) and return them in `nodeMetrics`.
+   */
+  readonly nodeMetrics?: boolean;
 }
 
 /** One node's pool at one idle sample. */
@@ -85,6 +92,8 @@ export interface SimulationResult {
   readonly reconciles: ReconcileCounts;
   /** Virtual time until the last pod got its address (ms from the first event). */
   readonly lastAddressAtMs: number;
+  /** Each node's metrics at the end, when asked for (SimulationOptions.nodeMetrics): what its daemon would serve. */
+  readonly nodeMetrics?: Readonly<Record<string, readonly MetricSnapshot[]>>;
 }
 
 const SAMPLE_MS = 10_000;
@@ -118,13 +127,22 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
 
   const nodeNames = [...new Set(trace.events.map((e) => e.node))].sort();
   const nodes = new Map<string, PoolManager>();
+  const metrics = new Map<string, NodeMetrics>();
   const ready = new Map<string, Promise<void>>();
   // Nothing advances the virtual clock but runUntil, so start the nodes and then run time.
   // Machines first: a machine type the cloud does not have fails the run here, before time runs.
   const providers = new Map(nodeNames.map((name) => [name, account.addNode(options.instanceType)] as const));
   const started = Promise.all(
     nodeNames.map(async (name) => {
-      const provider = providers.get(name)!;
+      let provider = providers.get(name)!;
+      let observer: NodeMetrics | undefined;
+      if (options.nodeMetrics === true) {
+        observer = new NodeMetrics({ pool: () => nodes.get(name), clock: clock.now, build: { version: 'simulated', nodejs: process.version, cloud: options.cloud } });
+        const calls = new CloudCallCounter(clock.now);
+        calls.listen((operation, ms, result) => observer!.cloudOperation(operation, ms, result));
+        provider = calls.wrap(provider);
+        metrics.set(name, observer);
+      }
       const policyOfConfig = poolPolicyOf(config);
       const { targets } = policyOfConfig;
       const adaptive = policyOfConfig.adaptive !== undefined && policy.adaptiveParams !== undefined ? new AdaptiveController(policy.adaptiveParams) : policyOfConfig.adaptive;
@@ -140,6 +158,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
         sleep: clock.sleep,
         random: seeded(),
         ...(adaptive === undefined ? {} : { adaptive }),
+        ...(observer === undefined ? {} : { observer }),
       });
       nodes.set(name, pool);
       const starting = pool.start();
@@ -240,6 +259,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
   void reconcilers;
   void sampler;
 
+  const nodeMetrics = options.nodeMetrics === true ? Object.fromEntries(await Promise.all([...metrics].map(async ([node, m]) => [node, await m.snapshot()] as const))) : undefined;
   const callsByAction = Object.fromEntries([...account.calls].sort(([a], [b]) => a.localeCompare(b)));
   return {
     policy: policy.name,
@@ -258,6 +278,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
     metadataReads: account.metadataReads() - readsBefore,
     reconciles: subtractReconciles(sumReconciles(nodes.values()), reconcilesBefore),
     lastAddressAtMs: lastAddressAt,
+    ...(nodeMetrics === undefined ? {} : { nodeMetrics }),
   };
 }
 

@@ -158,6 +158,22 @@ const CASES: { readonly [K in keyof CommonConfig]: Cases<CommonConfig, K> } = {
     ],
     invalid: ['61680', ':61680', 'localhost:61680', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.300:80', 'on'],
   },
+  metricsAddress: {
+    valid: [
+      { raw: '0.0.0.0:61678', value: { host: '0.0.0.0', port: 61678 } },
+      { raw: 'off', value: undefined },
+    ],
+    invalid: ['61678', ':61678', 'localhost:61678', '0.0.0.0:0', 'true'],
+  },
+  disableMetrics: { valid: [{ raw: 'true', value: true }, { raw: 'FALSE', value: false }, { raw: '1', value: true }], invalid: ['yes', 'disabled'] },
+  introspectionAddress: {
+    valid: [
+      { raw: '127.0.0.1:61679', value: { host: '127.0.0.1', port: 61679 } },
+      { raw: 'off', value: undefined },
+    ],
+    invalid: ['61679', 'localhost:61679', '127.0.0.1:70000'],
+  },
+  disableIntrospection: { valid: [{ raw: 'true', value: true }, { raw: '0', value: false }], invalid: ['no'] },
   ipCooldownMs: {
     valid: [
       { raw: '0', value: 0 },
@@ -368,6 +384,10 @@ const DEFAULTS: DaemonConfig = {
   taintExhaustedNodes: true,
   cniConfDir: undefined,
   healthAddress: undefined,
+  metricsAddress: { host: '0.0.0.0', port: 61678 },
+  disableMetrics: false,
+  introspectionAddress: { host: '127.0.0.1', port: 61679 },
+  disableIntrospection: false,
   cloudSettings: {
     aws: { clusterName: undefined, ec2Endpoint: undefined, imdsEndpoint: undefined, region: undefined },
     azure: { armEndpoint: undefined, armCaBundle: undefined, imdsEndpoint: undefined, batchSize: 32, clientId: undefined },

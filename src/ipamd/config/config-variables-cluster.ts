@@ -1,6 +1,6 @@
 /**
  * The daemon's variables about the cluster around the node: the Kubernetes API, the node's name,
- * the Node taint, the CNI configuration file and the health endpoint. Part of the table in
+ * the Node taint, the CNI configuration file, and the health, metrics and introspection endpoints. Part of the table in
  * config-variables.ts (same shape, same README rows).
  */
 
@@ -11,7 +11,17 @@ import { absolutePath, boolean, hostPortOrOff, kubernetesNodeName, oneOf, type P
 const optional = <T>(parser: Parser<T>): Parser<T | undefined> => parser;
 const KUBERNETES_CHOICES: readonly KubernetesChoice[] = ['auto', 'on', 'off'];
 
-type ClusterField = 'kubernetes' | 'kubeconfig' | 'nodeName' | 'taintExhaustedNodes' | 'cniConfDir' | 'healthAddress';
+type ClusterField =
+  | 'kubernetes'
+  | 'kubeconfig'
+  | 'nodeName'
+  | 'taintExhaustedNodes'
+  | 'cniConfDir'
+  | 'healthAddress'
+  | 'metricsAddress'
+  | 'disableMetrics'
+  | 'introspectionAddress'
+  | 'disableIntrospection';
 
 export const CLUSTER_CONFIG_SPECS: { readonly [K in ClusterField]: VariableSpec<CommonConfig, K> } = {
   kubernetes: {
@@ -77,5 +87,45 @@ export const CLUSTER_CONFIG_SPECS: { readonly [K in ClusterField]: VariableSpec<
       'daemon has restored its state and serves the plugin; a full node stays ready) are served over http; the DaemonSet sets 127.0.0.1:61680.',
     parse: hostPortOrOff,
     fallback: undefined,
+  },
+  metricsAddress: {
+    env: 'NATIVEIP_METRICS_ADDRESS',
+    field: 'metricsAddress',
+    allowed: 'an IPv4 address and port such as 0.0.0.0:61678, or off',
+    default: '0.0.0.0:61678',
+    description:
+      'Where Prometheus metrics (`nativeip_*`) are served at /metrics over http: the AWS VPC CNI’s port, which operators ' +
+      'already open for its daemon. If the port is taken the daemon logs it and tries again every 30 s; it serves pods meanwhile.',
+    parse: hostPortOrOff,
+    fallback: { host: '0.0.0.0', port: 61678 },
+  },
+  disableMetrics: {
+    env: 'DISABLE_METRICS',
+    field: 'disableMetrics',
+    allowed: 'true or false (any letter case), or 1 or 0',
+    default: 'false',
+    description: 'true: serve no metrics (the AWS VPC CNI’s switch); the same as NATIVEIP_METRICS_ADDRESS=off.',
+    parse: boolean,
+    fallback: false,
+  },
+  introspectionAddress: {
+    env: 'INTROSPECTION_BIND_ADDRESS',
+    field: 'introspectionAddress',
+    allowed: 'an IPv4 address and port such as 127.0.0.1:61679, or off',
+    default: '127.0.0.1:61679',
+    description:
+      'Where the JSON introspection API is served over http (the AWS VPC CNI’s name and default): /v1/interfaces, /v1/pods, ' +
+      '/v1/pool, /v1/config (secrets redacted). Keep it on loopback: it lists every pod’s address. A taken port is retried as for metrics.',
+    parse: hostPortOrOff,
+    fallback: { host: '127.0.0.1', port: 61679 },
+  },
+  disableIntrospection: {
+    env: 'DISABLE_INTROSPECTION',
+    field: 'disableIntrospection',
+    allowed: 'true or false (any letter case), or 1 or 0',
+    default: 'false',
+    description: 'true: serve no introspection API (the AWS VPC CNI’s switch); the same as INTROSPECTION_BIND_ADDRESS=off.',
+    parse: boolean,
+    fallback: false,
   },
 };

@@ -80,6 +80,14 @@ export interface CommonConfig {
   readonly cniConfDir: string | undefined;
   /** `NATIVEIP_HEALTH_ADDRESS`: where /healthz and /readyz are served. Unset (`off`): not served. */
   readonly healthAddress: { readonly host: string; readonly port: number } | undefined;
+  /** `NATIVEIP_METRICS_ADDRESS`: where Prometheus metrics are served. Unset (`off`): not served. */
+  readonly metricsAddress: { readonly host: string; readonly port: number } | undefined;
+  /** `DISABLE_METRICS`: true serves no metrics, whatever the address. */
+  readonly disableMetrics: boolean;
+  /** `INTROSPECTION_BIND_ADDRESS`: where the JSON introspection API is served. Unset (`off`): not served. */
+  readonly introspectionAddress: { readonly host: string; readonly port: number } | undefined;
+  /** `DISABLE_INTROSPECTION`: true serves no introspection, whatever the address. */
+  readonly disableIntrospection: boolean;
 }
 
 /** Everything the daemon reads from its environment. */

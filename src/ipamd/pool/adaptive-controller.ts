@@ -28,6 +28,8 @@ export class AdaptiveController {
   #releasing = false;
   readonly #emptySinceMs = new Map<string, number>();
   #startedAtMs: number | undefined;
+  /** Addresses one interface holds, as of the last planning round. */
+  #interfaceCapacity: number | undefined;
 
   readonly #horizonMs: number;
 
@@ -83,17 +85,25 @@ export class AdaptiveController {
   }
 
   /**
+   * The band in force: the measured one, raised to the start-up floor while the node is new (what
+   * STATUS shows). The floor needs the interface size, known from the first planning round on.
+   */
+  effectiveBand(nowMs: number): WarmBand {
+    const measured = this.band(nowMs);
+    const starting = this.#startedAtMs === undefined || nowMs - this.#startedAtMs < this.#params.startupWindowMs;
+    if (!starting || this.#interfaceCapacity === undefined) return measured;
+    const startupFloor = Math.min(2 * this.#interfaceCapacity, this.#params.startupMaxAddresses);
+    return { ...measured, low: Math.max(measured.low, startupFloor), high: Math.max(measured.high, startupFloor), releaseAbove: Math.max(measured.releaseAbove, startupFloor) };
+  }
+
+  /**
    * The targets for one planning round; also advances the hold timers. `interfaceCapacity` is the
    * addresses one interface holds (the start-up band's floor).
    */
   targets(pool: AddressPool, nowMs: number, interfaceCapacity: number): AdaptiveTargets {
     this.#startedAtMs ??= nowMs;
-    const measured = this.band(nowMs);
-    const starting = nowMs - this.#startedAtMs < this.#params.startupWindowMs;
-    const startupFloor = Math.min(2 * interfaceCapacity, this.#params.startupMaxAddresses);
-    const band = starting
-      ? { ...measured, low: Math.max(measured.low, startupFloor), high: Math.max(measured.high, startupFloor), releaseAbove: Math.max(measured.releaseAbove, startupFloor) }
-      : measured;
+    this.#interfaceCapacity = interfaceCapacity;
+    const band = this.effectiveBand(nowMs);
     const { available } = pool.stats(nowMs);
     // Excess must last the hold above releaseAbove; once released, it goes all the way to high
     // (a release may take one call per interface), not just back under releaseAbove.

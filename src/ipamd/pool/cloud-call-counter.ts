@@ -12,11 +12,28 @@ export interface CloudCallCount {
   readonly throttled: number;
 }
 
+/** How a cloud operation ended. */
+export type CloudCallResult = 'ok' | 'error' | 'throttled';
+
+/** Told of every cloud operation as it ends (metrics). */
+export type CloudCallListener = (operation: string, durationMs: number, result: CloudCallResult) => void;
+
 /** Provider members that are not cloud calls (state, callbacks, memory). */
 const NOT_CALLS: ReadonlySet<string> = new Set(['name', 'resumeState', 'restoreState', 'onResumeStateChange', 'throttledAtMs']);
 
 export class CloudCallCounter {
   readonly #counts = new Map<string, { calls: number; errors: number; throttled: number }>();
+  readonly #listeners: CloudCallListener[] = [];
+  readonly #clock: () => number;
+
+  constructor(clock: () => number = () => performance.now()) {
+    this.#clock = clock;
+  }
+
+  /** Calls `listener` as each operation ends, from now on. */
+  listen(listener: CloudCallListener): void {
+    this.#listeners.push(listener);
+  }
 
   /** The provider, counting every call of its asynchronous methods. */
   wrap(provider: CloudProvider): CloudProvider {
@@ -32,11 +49,24 @@ export class CloudCallCounter {
           if (!(result instanceof Promise)) return result;
           const count = this.#countOf(property);
           count.calls += 1;
-          return result.catch((error: unknown) => {
-            count.errors += 1;
-            if (error instanceof CloudError && error.code === 'Throttled') count.throttled += 1;
-            throw error;
-          });
+          const started = this.#clock();
+          const ended = (outcome: CloudCallResult) => {
+            const ms = this.#clock() - started;
+            for (const listener of this.#listeners) listener(property, ms, outcome);
+          };
+          return result.then(
+            (value: unknown) => {
+              ended('ok');
+              return value;
+            },
+            (error: unknown) => {
+              count.errors += 1;
+              const throttled = error instanceof CloudError && error.code === 'Throttled';
+              if (throttled) count.throttled += 1;
+              ended(throttled ? 'throttled' : 'error');
+              throw error;
+            },
+          );
         };
       },
     });

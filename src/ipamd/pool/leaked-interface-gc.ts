@@ -15,6 +15,8 @@ export interface LeakedInterfaceGcOptions {
   readonly logger: Logger;
   /** Uniform [0, 1) source for the jitter; Math.random by default. */
   readonly random?: () => number;
+  /** Told of the interfaces each sweep deleted (metrics). */
+  readonly onCollected?: (ids: readonly string[]) => void;
 }
 
 /** The delay before the next sweep: the interval ±20 %. */
@@ -48,6 +50,10 @@ export class LeakedInterfaceGc {
     if (collect === undefined) return Promise.resolve([]);
     this.#running ??= collect
       .call(this.#options.provider)
+      .then((ids) => {
+        if (ids.length > 0) this.#options.onCollected?.(ids);
+        return ids;
+      })
       .catch((error: unknown) => {
         this.#options.logger.warn({ err: error }, 'collecting leaked interfaces failed');
         return [];

@@ -10,6 +10,7 @@ import type { CloudInterface, CloudProvider, NodeSnapshot } from '../../core/typ
 import type { GrowPlan, ShrinkPlan } from './plan/warm-targets.js';
 import type { Datapath, HostInterfaceSpec } from '../datapath/types.js';
 import type { AdaptiveController } from './adaptive-controller.js';
+import type { PoolObserver, ReconcileFinding } from './pool-observer.js';
 
 /** A grow plan that calls the cloud. */
 export type ExecutableGrowPlan = Exclude<GrowPlan, { kind: 'none' | 'blocked' }>;
@@ -33,6 +34,8 @@ export interface PoolCloudSyncOptions {
   readonly adaptive?: AdaptiveController;
   /** Called as soon as the cloud has described the node, before the pool is brought in line. */
   readonly onDescribed: () => void;
+  /** Told what a describe found changed behind the pool's back (not the first describe, which finds everything). */
+  readonly observer?: PoolObserver;
 }
 
 export class PoolCloudSync {
@@ -130,20 +133,28 @@ export class PoolCloudSync {
   async syncWithCloud(): Promise<void> {
     const node = await this.#options.provider.describeNode();
     this.#options.onDescribed();
+    const first = this.#node === undefined;
+    const found = (finding: ReconcileFinding, count: number) => {
+      if (!first && count > 0) this.#options.observer?.reconcileFound?.(finding, count);
+    };
     this.#node = node;
     const pool = this.#pool;
     const usable = node.interfaces.filter((i) => i.deviceIndex === 0 || i.managed || i.pooled === true);
     for (const cloud of usable) {
       if (!pool.hasInterface(cloud.id)) {
         await this.#useInterface(cloud);
+        found('interfaces_appeared', 1);
         continue;
       }
+      const known = new Set(pool.addressesOf(cloud.id).map((a) => a.address));
+      found('addresses_appeared', cloud.secondaryIps.filter((a) => !known.has(a)).length);
       pool.addAddresses(cloud.id, cloud.secondaryIps);
       const cloudPrefixes = cloud.prefixes ?? [];
       pool.addPrefixes(cloud.id, cloudPrefixes);
       const inCloud = new Set([...cloud.secondaryIps, ...cloudPrefixes.flatMap(prefixAddresses)]);
       const vanished = pool.addressesOf(cloud.id).filter((a) => !inCloud.has(a.address));
-      this.#forget(vanished.map((a) => a.address));
+      found('addresses_vanished', vanished.length);
+      found('pod_addresses_vanished', this.#forget(vanished.map((a) => a.address)));
       const vanishedPrefixes = pool.prefixesOf(cloud.id).filter((p) => !cloudPrefixes.includes(p));
       pool.removePrefixes(vanishedPrefixes);
     }
@@ -151,6 +162,8 @@ export class PoolCloudSync {
     for (const pif of pool.interfaces()) {
       if (!attached.has(pif.id)) {
         const orphaned = pool.removeInterface(pif.id);
+        found('interfaces_vanished', 1);
+        found('pod_addresses_vanished', orphaned.length);
         this.#options.logger.error({ interfaceId: pif.id, orphaned }, 'interface is no longer attached to this node');
       }
     }
@@ -161,12 +174,14 @@ export class PoolCloudSync {
     return this.#node;
   }
 
-  #forget(addresses: string[]): void {
-    if (addresses.length === 0) return;
+  /** Drops addresses gone from the cloud; returns how many a pod held. */
+  #forget(addresses: string[]): number {
+    if (addresses.length === 0) return 0;
     const orphaned = this.#pool.removeAddresses(addresses);
     const log = this.#options.logger;
     if (orphaned.length > 0) log.error({ addresses, orphaned }, 'addresses held by pods were removed from the node in the cloud');
     else log.info({ addresses }, 'addresses no longer on the node were dropped from the pool');
+    return orphaned.length;
   }
 
   async #useInterface(cloud: CloudInterface): Promise<void> {

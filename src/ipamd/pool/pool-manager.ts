@@ -16,6 +16,7 @@ import { addressesPerInterface, isIpMode, type ShrinkPlan, type WarmTargets } fr
 import type { Datapath } from '../datapath/types.js';
 import type { WarmPoolStatus } from '../../rpc/protocol.js';
 import type { AdaptiveController } from './adaptive-controller.js';
+import type { WarmBand } from './plan/adaptive-target.js';
 import { ChangeSignal, firstCooldownEnd, stillGrowingError, wakeAtMs } from '../service/address-waiters.js';
 import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
 import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlock, prefixesRefused, shrinkDeferredByThrottling } from './grow-backoff.js';
@@ -25,6 +26,7 @@ import { PoolReconciler } from './pool-reconciler.js';
 import { sleepUnref } from '../../core/sleep.js';
 import { CoalescedDelay } from './pool-timers.js';
 import type { ReconcileCounts } from './reconcile-gate.js';
+import type { PoolObserver } from './pool-observer.js';
 
 export interface PoolManagerOptions {
   readonly provider: CloudProvider;
@@ -61,6 +63,8 @@ export interface PoolManagerOptions {
    * may: until every record of who holds what is read, a free-looking address may be a live pod's.
    */
   readonly unsettledReason?: () => string | undefined;
+  /** Told of pods that waited or got no address, and of what reconciles found (metrics). */
+  readonly observer?: PoolObserver;
 }
 
 /** How long after an ADD took an address the pool checks whether it should grow. */
@@ -113,6 +117,7 @@ export class PoolManager {
       clock: this.#clock,
       ...(options.adaptive === undefined ? {} : { adaptive: options.adaptive }),
       onDescribed: () => this.#reconciler.described(this.#clock()),
+      ...(options.observer === undefined ? {} : { observer: options.observer }),
     });
     this.#reconciler = new PoolReconciler({
       provider: options.provider,
@@ -182,12 +187,17 @@ export class PoolManager {
     return plan.kind === 'blocked' ? { ...outlook, blocked: { reason: plan.cause, message: plan.reason } } : outlook;
   }
 
+  /** The adaptive default's band in force now (start-up floor included); undefined under another policy. */
+  adaptiveBand(): WarmBand | undefined {
+    return this.prefixMode ? undefined : this.#options.adaptive?.effectiveBand(this.#clock());
+  }
+
   /** The warm-pool policy in force and, for the adaptive default, its band now (for STATUS). */
   warmPoolStatus(): WarmPoolStatus {
     const { targets, adaptive } = this.#options;
     if (this.prefixMode) return { policy: 'prefix' };
     if (adaptive === undefined) return { policy: isIpMode(targets) ? 'ip' : 'eni' };
-    const band = adaptive.band(this.#clock());
+    const band = adaptive.effectiveBand(this.#clock());
     return { policy: 'adaptive', low: band.low, high: band.high, burst: band.burst, arrivalsPerMinute: Math.round(band.ratePerSec * 600) / 10 };
   }
 
@@ -249,7 +259,9 @@ export class PoolManager {
       this.#growCheck.request();
       return immediate;
     }
-    const deadline = this.#clock() + this.#options.acquireTimeoutMs;
+    const observer = this.#options.observer;
+    const started = this.#clock();
+    const deadline = started + this.#options.acquireTimeoutMs;
     this.#pending += 1;
     try {
       for (;;) {
@@ -257,7 +269,10 @@ export class PoolManager {
         // Blocked (limits, full subnet, throttling), a pod still gets an address that leaves its
         // cooldown before the deadline: it waits for that rather than failing.
         const cooled = firstCooldownEnd(this.pool.cooldowns(this.#clock()));
-        if (block !== undefined && (cooled === undefined || cooled > deadline)) throw noAddressError(block, this.#clock());
+        if (block !== undefined && (cooled === undefined || cooled > deadline)) {
+          observer?.assignFailed?.(block.cause);
+          throw noAddressError(block, this.#clock());
+        }
         if (block === undefined) void this.kickGrow();
         const now = this.#clock();
         if (now >= deadline) break;
@@ -266,12 +281,21 @@ export class PoolManager {
         const wakeAt = wakeAtMs(deadline, cooled, block);
         await Promise.race([this.#changed.next(), this.#sleep(Math.max(1, wakeAt - now))]);
         const assignment = this.pool.assign(key, this.#clock());
-        if (assignment !== undefined) return assignment;
+        if (assignment !== undefined) {
+          observer?.podWaited?.(this.#clock() - started);
+          return assignment;
+        }
       }
     } finally {
       this.#pending -= 1;
     }
+    observer?.assignFailed?.('GrowTimeout');
     throw stillGrowingError(this.pool.stats(this.#clock()).coolingDown);
+  }
+
+  /** ADDs waiting for an address now. */
+  get pending(): number {
+    return this.#pending;
   }
 
   /** Frees `key`'s address, cooling it down unless `used` is false; then rechecks the targets later. */

@@ -58,6 +58,7 @@ export function newEc2Gateway(region: string, options: Ec2ProviderOptions): Ec2G
     maxAttempts: options.maxAttempts ?? 3,
     requestTimeoutMs: options.ec2RequestTimeoutMs ?? DEFAULT_EC2_REQUEST_TIMEOUT_MS,
     limiter: options.requestLimiter === false ? undefined : (options.requestLimiter ?? new Ec2RequestLimiter()),
+    observer: options.apiObserver,
   });
 }
 

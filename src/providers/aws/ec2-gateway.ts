@@ -21,6 +21,7 @@ import {
   type ServiceOutputTypes,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
+import type { CloudApiObserver } from '../../core/cloud-plugin.js';
 import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { CloudError, type InterfaceLimits } from '../../core/types.js';
 import {
@@ -55,6 +56,8 @@ export interface Ec2GatewayOptions {
   readonly requestTimeoutMs: number;
   /** Client-side mirror of EC2's request buckets; every attempt waits for its token. None: unlimited. */
   readonly limiter?: Ec2RequestLimiter | undefined;
+  /** Told of every HTTP attempt as it ends (metrics). */
+  readonly observer?: CloudApiObserver | undefined;
 }
 
 /** Pages DescribeNetworkInterfaces follows at most; an instance has at most ~50 ENIs. */
@@ -81,6 +84,29 @@ export class Ec2Gateway implements Ec2Api {
     }
     this.client = new EC2Client(config);
     if (options.limiter !== undefined) this.limitRequests(options.limiter);
+    if (options.observer !== undefined) this.observeRequests(options.observer);
+  }
+
+  /** Reports each attempt, the SDK's retries included, after the limiter let it go (its wait is not the API's). */
+  private observeRequests(observer: CloudApiObserver): void {
+    const middleware: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next, context) => async (args) => {
+      const api = (context.commandName ?? '').replace(/Command$/, '');
+      const started = performance.now();
+      try {
+        const out = await next(args);
+        observer(api, performance.now() - started, 'ok');
+        return out;
+      } catch (error) {
+        observer(api, performance.now() - started, decodeError(error).code === 'RequestLimitExceeded' ? 'throttled' : 'error');
+        throw error;
+      }
+    };
+    this.client.middlewareStack.addRelativeTo(middleware, {
+      relation: 'before',
+      toMiddleware: 'httpSigningMiddleware',
+      name: 'nativeipRequestObserver',
+      override: true,
+    });
   }
 
   /** When EC2 last throttled one of this node's ENI-mutation or attach/detach requests (even one a retry then got through). */

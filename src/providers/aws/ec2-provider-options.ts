@@ -1,4 +1,5 @@
 /** How an {@link Ec2Provider} is configured, and the defaults it falls back on. */
+import type { CloudApiObserver } from '../../core/cloud-plugin.js';
 import type { Ec2Api } from './ec2-api.js';
 import type { AwsCredentials } from './ec2-gateway.js';
 import type { Ec2RequestLimiter } from './ec2-request-limiter.js';
@@ -43,6 +44,8 @@ export interface Ec2ProviderOptions {
    * for a token of its class. Default: EC2's published figures on the real clock. `false`: none.
    */
   readonly requestLimiter?: Ec2RequestLimiter | false;
+  /** Told of every EC2 request (each SDK attempt) as it ends (metrics). */
+  readonly apiObserver?: CloudApiObserver;
   /**
    * Longest wait for the answer to one EC2 HTTP attempt. Default {@link DEFAULT_EC2_REQUEST_TIMEOUT_MS}.
    * A request never answered then fails as Transient (retried by the SDK, then by the pool's backoff).

@@ -84,6 +84,7 @@ export const awsPlugin: CloudPlugin<AwsSettings> = {
       ...(settings.clusterName === undefined ? {} : { clusterName: settings.clusterName }),
       ...(context.maxInterfaces === undefined ? {} : { maxEnis: context.maxInterfaces }),
       logger: context.logger.child({ part: 'aws' }),
+      ...(context.apiObserver === undefined ? {} : { apiObserver: context.apiObserver }),
     });
   },
 };
