@@ -6,6 +6,7 @@
 import { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { CloudApiObserver } from '../../core/cloud-plugin.js';
 import { ComputeManagementClient, restorePoller as restoreComputePoller } from '@azure/arm-compute';
 import type { VirtualMachineScaleSetVM } from '@azure/arm-compute';
 import { NetworkManagementClient, restorePoller as restoreNetworkPoller } from '@azure/arm-network';
@@ -36,6 +37,41 @@ export interface ArmGatewayOptions {
    * operation); then it fails with TimeoutError, mapped to Transient. Default {@link DEFAULT_ARM_REQUEST_TIMEOUT_MS}.
    */
   readonly requestTimeoutMs?: number;
+  /** Told of every HTTP request to ARM as it ends (metrics). */
+  readonly observer?: CloudApiObserver;
+}
+
+/**
+ * The API action a request to ARM stands for: its method and the resource type it addresses
+ * (`PUT networkInterfaces`, `GET virtualMachines`, `GET operations` for a long-running operation's
+ * poll). Pure.
+ */
+export function armApiAction(method: string, url: string): string {
+  const path = new URL(url).pathname.split('/').filter((s) => s !== '');
+  const providers = path.lastIndexOf('providers');
+  const segments = providers < 0 ? path : path.slice(providers + 2);
+  const type = segments.length === 0 ? 'subscription' : segments.length % 2 === 0 ? segments[segments.length - 2]! : segments[segments.length - 1]!;
+  return `${method} ${type}`;
+}
+
+/** Reports each request to ARM (each attempt) with its action, duration and outcome. */
+function observerPolicy(observer: CloudApiObserver): PipelinePolicy {
+  return {
+    name: 'nativeipRequestObserver',
+    async sendRequest(request, next) {
+      const api = armApiAction(request.method, request.url);
+      const started = performance.now();
+      try {
+        const response = await next(request);
+        observer(api, performance.now() - started, response.status === 429 ? 'throttled' : response.status >= 400 ? 'error' : 'ok');
+        return response;
+      } catch (error) {
+        const status = (error as { statusCode?: unknown }).statusCode;
+        observer(api, performance.now() - started, status === 429 ? 'throttled' : 'error');
+        throw error;
+      }
+    },
+  };
 }
 
 /**
@@ -116,6 +152,7 @@ export class ArmGateway implements ArmApi {
       additionalPolicies: [
         { policy: observe, position: 'perCall' as const },
         { policy: requestTimeoutPolicy(options.requestTimeoutMs ?? DEFAULT_ARM_REQUEST_TIMEOUT_MS), position: 'perRetry' as const },
+        ...(options.observer === undefined ? [] : [{ policy: observerPolicy(options.observer), position: 'perRetry' as const }]),
       ],
     };
     this.#network = new NetworkManagementClient(options.credential, options.subscriptionId, common);

@@ -10,6 +10,7 @@
  * checkpoint before it is sent and while its long-running operation runs, so a daemon killed
  * mid-operation finishes that operation on restart instead of issuing a second PUT.
  */
+import type { CloudApiObserver } from '../../core/cloud-plugin.js';
 import { SILENT_LOGGER } from '../../core/silent-logger.js';
 import { sleep as defaultSleep } from '../../core/sleep.js';
 import type { TokenCredential } from '@azure/core-auth';
@@ -36,6 +37,8 @@ export interface AzureProviderLogger {
 export { DEFAULT_AZURE_BATCH_SIZE };
 
 export interface AzureProviderOptions {
+  /** Told of every request to ARM as it ends (metrics). */
+  readonly apiObserver?: CloudApiObserver;
   /** Managed identity (or workload identity) credential; see `createAzureCredential`. Required unless {@link armApi} is given. */
   readonly credential?: TokenCredential;
   /** ARM base URL; `https://management.azure.com` when unset. */
@@ -383,6 +386,7 @@ export class AzureProvider implements CloudProvider {
       pollIntervalMs: this.#options.pollIntervalMs ?? 1000,
       ...(this.#options.armRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.armRequestTimeoutMs }),
       signal: this.#abort.signal,
+      ...(this.#options.apiObserver === undefined ? {} : { observer: this.#options.apiObserver }),
     });
   }
 }

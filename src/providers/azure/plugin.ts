@@ -133,6 +133,7 @@ export const azurePlugin: CloudPlugin<AzureSettings> = {
       ...(settings.imdsEndpoint === undefined ? {} : { imdsEndpoint: settings.imdsEndpoint }),
       batchSize: settings.batchSize,
       logger: context.logger.child({ part: 'azure' }),
+      ...(context.apiObserver === undefined ? {} : { apiObserver: context.apiObserver }),
     });
   },
 };
