@@ -1,7 +1,10 @@
 /**
  * The shipped manifests, read as files: names and order, the DaemonSet against the daemon's own
- * config loader, RBAC verbs, the CRD's schema and columns, the admission policies' shape. What
- * the API server makes of them is test/kube/manifests.test.ts.
+ * config loader, RBAC verbs, the CRD's schema and columns, the admission policies' shape; and
+ * manifests/monitoring/ (PodMonitor, Service + ServiceMonitor, the Grafana dashboard) against the
+ * DaemonSet and the metric definitions. What the API server makes of them is
+ * test/kube/manifests.test.ts; that Prometheus parses every dashboard query is
+ * test/integration/dashboard-queries.test.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +16,8 @@ import {
   type V1CustomResourceDefinition,
   type V1DaemonSet,
   type V1JSONSchemaProps,
+  type V1LabelSelector,
+  type V1Service,
   type V1ServiceAccount,
   type V1ValidatingAdmissionPolicy,
   type V1ValidatingAdmissionPolicyBinding,
@@ -20,9 +25,15 @@ import {
 import { describe, expect, it } from 'vitest';
 import { loadDaemonConfig, usesAdaptiveDefault } from '../../src/ipamd/config/config.js';
 import { KNOWN_NAMES } from '../../src/ipamd/config/config-variables.js';
+import { NODE_METRICS, type MetricDefinition } from '../../src/ipamd/metrics/metric-definitions.js';
 
 const DIR = join(import.meta.dirname, '../../manifests');
-const FILES = readdirSync(DIR).sort();
+/** What `kubectl apply -f manifests/` reads: the directory's files, not its subdirectories. */
+const FILES = readdirSync(DIR, { withFileTypes: true })
+  .filter((entry) => entry.isFile())
+  .map((entry) => entry.name)
+  .sort();
+const MONITORING_DIR = join(DIR, 'monitoring');
 
 interface KubeObject {
   readonly apiVersion: string;
@@ -75,6 +86,15 @@ function envOf(container: V1Container | undefined): Record<string, string> {
 describe('manifests/ files', () => {
   it('are the four files, named in apply order', () => {
     expect(FILES).toEqual(['00-crd.yaml', '10-rbac.yaml', '20-admission-policy.yaml', '30-daemonset.yaml']);
+  });
+
+  it('keep what needs the Prometheus Operator, and the dashboard, out of `kubectl apply -f manifests/`', () => {
+    // kubectl reads every .json, .yaml and .yml of the directory (not its subdirectories): a
+    // Grafana dashboard there fails the apply ("apiVersion not set, kind not set"), a PodMonitor
+    // fails it on a cluster without the Operator's CRDs.
+    const subdirectories = readdirSync(DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    expect(subdirectories.map((entry) => entry.name)).toEqual(['monitoring']);
+    expect(readdirSync(MONITORING_DIR).sort()).toEqual(['grafana-dashboard.json', 'podmonitor.yaml', 'servicemonitor.yaml']);
   });
 
   it.each(FILES)('%s opens with a comment saying what it is and how to apply it', (file) => {
@@ -190,6 +210,14 @@ describe('DaemonSet nativeip', () => {
     ]);
     const used = new Set([...initContainers, ...containers].flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
     expect([...volumes.keys()].sort()).toEqual([...used].sort());
+  });
+
+  it('exposes the metrics port, named, where the daemon serves its metrics', () => {
+    expect(ipamd?.ports).toEqual([{ name: 'metrics', containerPort: 61678, protocol: 'TCP' }]);
+    expect(initContainers[0]?.ports).toBeUndefined();
+    const config = loadDaemonConfig(envOf(ipamd));
+    expect(config.disableMetrics).toBe(false);
+    expect(config.metricsAddress).toEqual({ host: '0.0.0.0', port: 61678 });
   });
 
   it('writes the CNI config where the daemon is told to', () => {
@@ -384,5 +412,343 @@ describe('admission policies', () => {
     const text = JSON.stringify(policy.spec?.variables);
     expect(text).toContain('nativeip.io/addresses-exhausted');
     expect(text).toContain('NativeipAddressesAvailable');
+  });
+});
+
+/** A `monitoring.coreos.com/v1` PodMonitor's or ServiceMonitor's scrape endpoint, as used here. */
+interface MonitorEndpoint {
+  readonly port?: string;
+  readonly path?: string;
+  readonly scheme?: string;
+  readonly interval?: string;
+  readonly scrapeTimeout?: string;
+  readonly relabelings?: readonly { readonly action?: string; readonly sourceLabels?: readonly string[]; readonly targetLabel?: string }[];
+}
+
+interface Monitor extends KubeObject {
+  readonly metadata: KubeObject['metadata'] & { readonly labels?: Record<string, string> };
+  readonly spec: {
+    readonly selector: V1LabelSelector;
+    readonly namespaceSelector?: { readonly matchNames?: readonly string[]; readonly any?: boolean };
+    readonly podMetricsEndpoints?: readonly MonitorEndpoint[];
+    readonly endpoints?: readonly MonitorEndpoint[];
+  };
+}
+
+const MONITORING_FILES = ['podmonitor.yaml', 'servicemonitor.yaml'];
+
+const monitoring: { readonly file: string; readonly object: KubeObject }[] = MONITORING_FILES.flatMap((file) =>
+  (loadAllYaml(readFileSync(join(MONITORING_DIR, file), 'utf8')) as KubeObject[]).map((object) => ({ file, object })),
+);
+
+function findMonitoring<T>(file: string, kind: string): T {
+  const found = monitoring.filter((d) => d.file === file && d.object.kind === kind);
+  expect(found, `${file}: ${kind}`).toHaveLength(1);
+  return found[0]?.object as T;
+}
+
+/** Whether `selector` (matchLabels only) selects an object labelled `labels`; an empty one selects nothing here. */
+function selects(selector: V1LabelSelector | Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  const matchLabels = selector !== undefined && 'matchLabels' in selector ? (selector as V1LabelSelector).matchLabels : (selector as Record<string, string> | undefined);
+  const wanted = Object.entries(matchLabels ?? {});
+  return wanted.length > 0 && wanted.every(([key, value]) => labels?.[key] === value);
+}
+
+const podLabels = daemonSet.spec?.template.metadata?.labels;
+const containerPorts = containers.flatMap((c) => c.ports ?? []);
+
+/** The endpoint of a monitor: the named `metrics` port at /metrics every 30 s, `instance` = the node's name. */
+function expectScrapesMetrics(endpoints: readonly MonitorEndpoint[] | undefined): void {
+  expect(endpoints).toHaveLength(1);
+  const endpoint = endpoints?.[0];
+  expect(endpoint).toMatchObject({ port: 'metrics', path: '/metrics', scheme: 'http', interval: '30s' });
+  expect(endpoint?.relabelings).toEqual([
+    { action: 'replace', sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'instance' },
+  ]);
+}
+
+describe('manifests/monitoring/ for the Prometheus Operator', () => {
+  it.each(MONITORING_FILES)('%s opens with a comment saying what it is, that it needs the CRDs, and how to apply it', (file) => {
+    const text = readFileSync(join(MONITORING_DIR, file), 'utf8');
+    const header = text.slice(0, text.search(/^[^#\n]/m));
+    expect(header).toMatch(/^# nativeip monitoring: /);
+    expect(header).toContain("Prometheus Operator's CRDs");
+    expect(header).toContain(`kubectl apply -f manifests/monitoring/${file}`);
+  });
+
+  it('every object is in kube-system, next to the DaemonSet', () => {
+    expect(monitoring.map((d) => `${d.file}: ${d.object.apiVersion} ${d.object.kind}/${d.object.metadata.name}`)).toEqual([
+      'podmonitor.yaml: monitoring.coreos.com/v1 PodMonitor/nativeip',
+      'servicemonitor.yaml: v1 Service/nativeip-metrics',
+      'servicemonitor.yaml: monitoring.coreos.com/v1 ServiceMonitor/nativeip',
+    ]);
+    for (const { object } of monitoring) expect(object.metadata.namespace).toBe(daemonSet.metadata?.namespace);
+  });
+
+  it("the PodMonitor selects the DaemonSet's pods and scrapes a port they have", () => {
+    const podMonitor = findMonitoring<Monitor>('podmonitor.yaml', 'PodMonitor');
+    expect(podMonitor.spec.selector.matchExpressions).toBeUndefined();
+    expect(selects(podMonitor.spec.selector, podLabels)).toBe(true);
+    expect(podMonitor.spec.namespaceSelector).toEqual({ matchNames: [daemonSet.metadata?.namespace] });
+    expectScrapesMetrics(podMonitor.spec.podMetricsEndpoints);
+    for (const endpoint of podMonitor.spec.podMetricsEndpoints ?? []) {
+      expect(containerPorts.map((p) => p.name), `port ${endpoint.port}`).toContain(endpoint.port);
+    }
+  });
+
+  it("the headless Service selects the DaemonSet's pods, on their metrics port", () => {
+    const service = findMonitoring<V1Service>('servicemonitor.yaml', 'Service');
+    expect(service.spec?.clusterIP).toBe('None');
+    expect(selects(service.spec?.selector, podLabels)).toBe(true);
+    expect(service.spec?.ports).toEqual([{ name: 'metrics', port: 61678, targetPort: 'metrics', protocol: 'TCP' }]);
+    for (const port of service.spec?.ports ?? []) {
+      const target = containerPorts.find((p) => p.name === port.targetPort);
+      expect(target?.containerPort, `targetPort ${String(port.targetPort)}`).toBe(port.port);
+    }
+  });
+
+  it('the ServiceMonitor selects that Service and scrapes its named port', () => {
+    const service = findMonitoring<V1Service>('servicemonitor.yaml', 'Service');
+    const serviceMonitor = findMonitoring<Monitor>('servicemonitor.yaml', 'ServiceMonitor');
+    expect(serviceMonitor.spec.selector.matchExpressions).toBeUndefined();
+    expect(selects(serviceMonitor.spec.selector, service.metadata?.labels)).toBe(true);
+    expect(serviceMonitor.spec.namespaceSelector).toEqual({ matchNames: [service.metadata?.namespace] });
+    expectScrapesMetrics(serviceMonitor.spec.endpoints);
+    for (const endpoint of serviceMonitor.spec.endpoints ?? []) {
+      expect((service.spec?.ports ?? []).map((p) => p.name), `port ${endpoint.port}`).toContain(endpoint.port);
+    }
+  });
+});
+
+interface GrafanaDataSourceRef {
+  readonly type?: string;
+  readonly uid?: string;
+}
+
+interface GrafanaTarget {
+  readonly refId?: string;
+  readonly expr?: string;
+  readonly datasource?: GrafanaDataSourceRef;
+}
+
+interface GrafanaPanel {
+  readonly id?: number;
+  readonly type?: string;
+  readonly title?: string;
+  readonly datasource?: GrafanaDataSourceRef;
+  readonly gridPos?: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
+  readonly targets?: readonly GrafanaTarget[];
+  /** A collapsed row's panels. */
+  readonly panels?: readonly GrafanaPanel[];
+}
+
+interface GrafanaVariable {
+  readonly name?: string;
+  readonly type?: string;
+  readonly query?: unknown;
+  readonly definition?: string;
+  readonly datasource?: GrafanaDataSourceRef;
+  readonly multi?: boolean;
+  readonly includeAll?: boolean;
+}
+
+interface GrafanaDashboard {
+  readonly uid?: string;
+  readonly title?: string;
+  readonly schemaVersion?: number;
+  readonly templating?: { readonly list?: readonly GrafanaVariable[] };
+  readonly panels?: readonly GrafanaPanel[];
+}
+
+const DASHBOARD_PATH = join(MONITORING_DIR, 'grafana-dashboard.json');
+let dashboardError: unknown;
+let dashboard: GrafanaDashboard = {};
+try {
+  dashboard = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as GrafanaDashboard;
+} catch (error) {
+  dashboardError = error;
+}
+
+/** Every panel, rows and the panels of collapsed rows included. */
+const allPanels: readonly GrafanaPanel[] = (dashboard.panels ?? []).flatMap((panel) => [panel, ...(panel.panels ?? [])]);
+const queryPanels = allPanels.filter((panel) => panel.type !== 'row');
+const expressions = queryPanels.flatMap((panel) =>
+  (panel.targets ?? []).map((target) => ({ title: panel.title ?? `panel ${String(panel.id)}`, refId: target.refId ?? '?', expr: target.expr ?? '' })),
+);
+
+/** Labels every scraped series has besides its own: the scrape's (the monitors above set `instance` to the node). */
+const SCRAPE_LABELS = ['instance', 'job'];
+const DEFINITIONS = new Map<string, MetricDefinition>(Object.values(NODE_METRICS).map((d: MetricDefinition) => [d.name, d]));
+
+/**
+ * The series a name in a query stands for: a counter's or gauge's own name, or a histogram's
+ * `_bucket` (with `le`), `_sum` or `_count` (a classic histogram has no series under its bare name).
+ */
+function seriesOf(name: string): { readonly definition: MetricDefinition; readonly labels: readonly string[] } | undefined {
+  const direct = DEFINITIONS.get(name);
+  if (direct !== undefined) return direct.kind === 'histogram' ? undefined : { definition: direct, labels: [...direct.labels, ...SCRAPE_LABELS] };
+  const suffixed = /^(.+)_(bucket|sum|count)$/.exec(name);
+  const base = suffixed?.[1] !== undefined ? DEFINITIONS.get(suffixed[1]) : undefined;
+  if (base?.kind !== 'histogram') return undefined;
+  return { definition: base, labels: [...base.labels, ...SCRAPE_LABELS, ...(suffixed?.[2] === 'bucket' ? ['le'] : [])] };
+}
+
+interface Matcher {
+  readonly label: string;
+  readonly op: string;
+  readonly value: string;
+}
+
+interface Selector {
+  readonly name: string;
+  readonly matchers: readonly Matcher[];
+}
+
+/**
+ * What a PromQL expression names, read well enough for the dashboard's queries: the series
+ * selectors (metric name and label matchers), the labels of `by (...)`-style clauses, and the
+ * functions called. Prometheus itself parses them in test/integration/dashboard-queries.test.ts.
+ */
+function readPromql(expr: string): { readonly selectors: readonly Selector[]; readonly grouping: readonly string[]; readonly functions: readonly string[] } {
+  const grouping: string[] = [];
+  const selectors: Selector[] = [];
+  const functions: string[] = [];
+  let rest = expr.replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_clause, labels: string) => {
+    grouping.push(...labels.split(',').map((label) => label.trim()).filter((label) => label !== ''));
+    return ' ';
+  });
+  rest = rest.replace(/([a-zA-Z_:][\w:]*)?\s*\{([^}]*)\}/g, (_selector, name: string | undefined, body: string) => {
+    const matchers = [...body.matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map(([, label = '', op = '', value = '']) => ({ label, op, value }));
+    expect(body.replace(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g, '').replace(/[\s,]/g, ''), `matchers of ${expr}`).toBe('');
+    selectors.push({ name: name ?? '', matchers });
+    return ' ';
+  });
+  rest = rest
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/"(?:[^"\\]|\\.)*"/g, ' ')
+    .replace(/(?<![\w:])\d+(?:\.\d+)?(?:e[+-]?\d+)?/gi, ' ');
+  for (const [, identifier = '', call] of rest.matchAll(/([a-zA-Z_:][\w:]*)(\s*\()?/g)) {
+    if (call !== undefined) functions.push(identifier);
+    else if (!['and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan'].includes(identifier.toLowerCase())) selectors.push({ name: identifier, matchers: [] });
+  }
+  return { selectors, grouping, functions };
+}
+
+describe('manifests/monitoring/grafana-dashboard.json', () => {
+  it('parses as JSON', () => {
+    expect(dashboardError).toBeUndefined();
+    expect(typeof dashboard).toBe('object');
+    expect(allPanels.length).toBeGreaterThan(0);
+  });
+
+  it('is the nativeip dashboard: stable uid, title, a current schema', () => {
+    expect(dashboard.uid).toBe('nativeip-node');
+    expect(dashboard.title).toBe('nativeip');
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
+    expect(dashboard.schemaVersion).toBeLessThanOrEqual(41);
+  });
+
+  it('has a Prometheus data source variable and a multi-select node variable (with All) from nativeip_build_info', () => {
+    const variables = dashboard.templating?.list ?? [];
+    expect(variables.map((v) => v.name)).toEqual(['datasource', 'node']);
+    expect(variables[0]).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    const node = variables[1];
+    expect(node).toMatchObject({ type: 'query', multi: true, includeAll: true, datasource: { type: 'prometheus', uid: '${datasource}' } });
+    expect(node?.definition).toBe('label_values(nativeip_build_info, instance)');
+    const query = node?.query;
+    expect(typeof query === 'string' ? query : (query as { query?: string } | undefined)?.query).toBe(node?.definition);
+    const [, metric = '', label = ''] = /^label_values\((\w+),\s*(\w+)\)$/.exec(node?.definition ?? '') ?? [];
+    expect(seriesOf(metric)?.labels).toContain(label);
+  });
+
+  it('panel ids are unique', () => {
+    const ids = allPanels.map((panel) => panel.id);
+    for (const id of ids) expect(Number.isInteger(id), `panel id ${String(id)}`).toBe(true);
+    expect(ids.filter((id, index) => ids.indexOf(id) !== index)).toEqual([]);
+  });
+
+  it('every panel (rows are layout only) has at least one query, on the data source variable', () => {
+    expect(queryPanels.length).toBeGreaterThanOrEqual(15);
+    for (const panel of allPanels) {
+      const where = `panel ${String(panel.id)} ${panel.title ?? ''}`;
+      if (panel.type === 'row') {
+        expect(panel.targets ?? [], where).toEqual([]);
+        continue;
+      }
+      const targets = panel.targets ?? [];
+      expect(targets.length, where).toBeGreaterThan(0);
+      expect(new Set(targets.map((t) => t.refId)).size, `${where}: refIds`).toBe(targets.length);
+      expect(panel.datasource, where).toEqual({ type: 'prometheus', uid: '${datasource}' });
+      for (const target of targets) {
+        expect(target.expr?.trim(), `${where} ${target.refId ?? ''}`).toBeTruthy();
+        expect(target.datasource, `${where} ${target.refId ?? ''}`).toEqual({ type: 'prometheus', uid: '${datasource}' });
+      }
+    }
+  });
+
+  it('panels fit the 24-column grid without overlapping', () => {
+    const cells = new Map<string, string>();
+    for (const panel of allPanels) {
+      const grid = panel.gridPos;
+      expect(grid, `panel ${String(panel.id)}`).toBeDefined();
+      if (grid === undefined) continue;
+      expect(grid.x + grid.w, `panel ${String(panel.id)}`).toBeLessThanOrEqual(24);
+      for (let x = grid.x; x < grid.x + grid.w; x++) {
+        for (let y = grid.y; y < grid.y + grid.h; y++) {
+          const other = cells.get(`${x},${y}`);
+          expect(other, `panel ${String(panel.id)} overlaps ${other ?? ''}`).toBeUndefined();
+          cells.set(`${x},${y}`, `panel ${String(panel.id)}`);
+        }
+      }
+    }
+  });
+
+  it.each(expressions)('$title, $refId: only metrics and labels NODE_METRICS defines, on the selected nodes', ({ expr }) => {
+    const { selectors, grouping } = readPromql(expr);
+    expect(selectors.length, expr).toBeGreaterThan(0);
+    const labels = new Set<string>(SCRAPE_LABELS);
+    for (const selector of selectors) {
+      const series = seriesOf(selector.name);
+      expect(series, `${selector.name} in ${expr} is not a series of NODE_METRICS (histograms: _bucket, _sum, _count only)`).toBeDefined();
+      if (series === undefined) continue;
+      for (const label of series.labels) labels.add(label);
+      for (const matcher of selector.matchers) {
+        expect(series.labels, `${selector.name}{${matcher.label}} in ${expr}`).toContain(matcher.label);
+        // A label's closed set of values is named in the help of a metric with that label:
+        // `state="assigned"` (nativeip_addresses), `command="ADD"` (nativeip_cni_requests_total).
+        if (matcher.op === '=') {
+          const helps = [...DEFINITIONS.values()].filter((d) => d.labels.includes(matcher.label)).map((d) => d.help);
+          expect(helps.join('\n'), `${selector.name}{${matcher.label}="${matcher.value}"}: no metric's help names the value`).toMatch(new RegExp(`\\b${matcher.value}\\b`));
+        }
+      }
+      // The node variable narrows every selector; All is `.*`.
+      expect(selector.matchers, `${selector.name} in ${expr} ignores $node`).toContainEqual({ label: 'instance', op: '=~', value: '$node' });
+    }
+    for (const label of grouping) expect([...labels], `by (${label}) in ${expr}`).toContain(label);
+  });
+
+  it('shows what the pool, the pods, the cloud and the daemon report', () => {
+    const used = new Set(
+      expressions.flatMap(({ expr }) => readPromql(expr).selectors.map((s) => seriesOf(s.name)?.definition.name ?? s.name)),
+    );
+    const wanted = [
+      NODE_METRICS.addresses,
+      NODE_METRICS.addressesMax,
+      NODE_METRICS.warmPoolBand,
+      NODE_METRICS.assignFailures,
+      NODE_METRICS.cniRequestDuration,
+      NODE_METRICS.cniRequests,
+      NODE_METRICS.podsWaiting,
+      NODE_METRICS.podWaits,
+      NODE_METRICS.cloudApiRequests,
+      NODE_METRICS.cloudApiDuration,
+      NODE_METRICS.interfaces,
+      NODE_METRICS.interfacesMax,
+      NODE_METRICS.reconcileFindings,
+      NODE_METRICS.leakedInterfacesCollected,
+      NODE_METRICS.checkpointWrites,
+      NODE_METRICS.buildInfo,
+    ].map((d) => d.name);
+    expect(wanted.filter((name) => !used.has(name))).toEqual([]);
   });
 });
