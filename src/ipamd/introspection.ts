@@ -40,7 +40,7 @@ export const INTROSPECTION_PATHS = ['/v1/interfaces', '/v1/pods', '/v1/pool', '/
 const ALIASES: Readonly<Record<string, string>> = { '/v1/enis': '/v1/interfaces', '/v1/ipamd-env-settings': '/v1/env-settings' };
 
 /** Names whose values are never shown: credentials, tokens, keys. */
-const SECRET_NAME = /secret|token|password|passwd|credential|private.?key|access.?key|(^|_)key$|sas$/i;
+const SECRET_NAME = /secret|token|password|passwd|credential|private.?key|access.?key|key$|sas$/i;
 
 export const REDACTED = '<redacted>';
 
