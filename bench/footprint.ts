@@ -11,21 +11,18 @@
  *                   API objects bound to it, marked Running with their address as kubelet would;
  *                   runs without and with the API alternately and writes the section
  *                   `footprint-kubernetes` (min / median / max over the runs)
- *   --runs=N        with --kubernetes: measurements of each kind (default 3)
+ *   --metrics       the cost of metrics: runs with metrics and introspection off
+ *                   (DISABLE_METRICS, DISABLE_INTROSPECTION) and on, alternately; with them on,
+ *                   /metrics is scraped 200 times back to back with the pods in (time, bytes), then
+ *                   once a second through the idle window (a harsher scrape than Prometheus's 15–60 s);
+ *                   writes the section `metrics`
+ *   --runs=N        with --kubernetes or --metrics: measurements of each kind (default 3)
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPodNetns, deletePodNetns } from '../src/demo/pods.js';
-import { callDaemon } from '../src/rpc/client.js';
 import { buildRevision } from './lib/build-revision.js';
-import { KubeNode } from './lib/kube-node.js';
-import { MachineLoadSampler, describeLoad, type MachineLoad } from './lib/machine-load.js';
-import { sampleProcess } from './lib/proc.js';
+import { CAPACITY_PODS, NODE_NAME, measure, median, mib, type FootprintResult } from './lib/footprint-measure.js';
+import { describeLoad } from './lib/machine-load.js';
 import { REPO_ROOT, machineLine, writeSection } from './lib/report.js';
-import { startAwsCluster, type AwsCluster } from '../src/emulator/aws/cluster.js';
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -34,180 +31,11 @@ const IDLE_SECONDS = Number(positional[1] ?? 60);
 const WRITE = !flags.includes('--no-write');
 const JSON_LINES = flags.includes('--json');
 const KUBERNETES = flags.includes('--kubernetes');
+const METRICS = flags.includes('--metrics');
+const SCRAPES = 200;
 const RUNS = Number(flags.find((f) => f.startsWith('--runs='))?.slice('--runs='.length) ?? 3);
-const PREFIX = 'pf-fp-';
-const BATCH = 25;
-const NODE_NAME = 'footprint-node';
-const NAMESPACE = 'footprint';
-/** kubelet's max-pods on the Node: above the 250 pods, below the instance type's 737. */
-const CAPACITY_PODS = 300;
 /** NATIVEIP_BENCH_BIN: a private copy of dist/bin, safe from a concurrent `npm run build`. */
 const BIN_DIR = process.env['NATIVEIP_BENCH_BIN'] ?? join(REPO_ROOT, 'dist', 'bin');
-
-export interface FootprintResult {
-  readonly kubernetes: boolean;
-  readonly pods: number;
-  /** The daemon's runtime: `node --version` of its executable. */
-  readonly daemonNode: string;
-  readonly emptyRssKiB: number;
-  /** One sample a second while idle, sorted. */
-  readonly idleRssKiB: readonly number[];
-  readonly hwmKiB: number;
-  readonly cpuPercent: number;
-  readonly idleSeconds: number;
-  readonly poolTotal: number;
-  readonly interfaces: number;
-  readonly warmPolicy: string;
-  readonly maxPods: number | undefined;
-  /** The resident set at the end of the idle window by kind: anonymous (heap, malloc), file-backed (the executable, libraries), shared memory. */
-  readonly rssKindsKiB: { readonly anon: number; readonly file: number; readonly shmem: number };
-  readonly load: MachineLoad;
-}
-
-function mib(kib: number): string {
-  return `${(kib / 1024).toFixed(1)} MiB`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function rssKinds(pid: number): FootprintResult['rssKindsKiB'] {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { anon: field('RssAnon'), file: field('RssFile'), shmem: field('RssShmem') };
-}
-
-function daemonNodeVersion(pid: number): string {
-  const exe = readlinkSync(`/proc/${pid}/exe`);
-  return execFileSync(exe, ['--version']).toString().trim();
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, context: () => Promise<string>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const value = await probe().catch((error: unknown) => {
-      last = error;
-      return undefined;
-    });
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (${String(last)})`}\n${await context()}`);
-    await sleep(250);
-  }
-}
-
-/** One measurement: a fresh emulated node (and API server), PODS pods, IDLE_SECONDS idle. */
-async function measure(kubernetes: boolean): Promise<FootprintResult> {
-  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-  const workDir = await mkdtemp(join(tmpdir(), 'nativeip-footprint-'));
-  const load = new MachineLoadSampler();
-  load.start();
-  let kube: KubeNode | undefined;
-  let cluster: AwsCluster | undefined;
-  const names: string[] = [];
-  try {
-    if (kubernetes) kube = await KubeNode.start({ nodeName: NODE_NAME, capacityPods: CAPACITY_PODS, namespaces: [NAMESPACE], workDir });
-    cluster = await startAwsCluster({
-      prefix: PREFIX,
-      nodes: 1,
-      instanceType: 'm5.16xlarge',
-      binDir: BIN_DIR,
-      workDir,
-      daemonEnv: { NATIVEIP_LOG_LEVEL: 'info', ...(kube?.daemonEnv() ?? {}) },
-    });
-    const node = cluster.nodes[0]!;
-    const pid = node.process?.pid;
-    if (pid === undefined) throw new Error('the daemon has no pid');
-    const daemonNode = daemonNodeVersion(pid);
-    if (kube !== undefined) {
-      // The daemon has seen its Node: the pool's max pods is the capacity less its own host-network pod.
-      await waitFor('the daemon to see the Node', async () => ((await cluster!.status(node)).maxPods === CAPACITY_PODS - 1 ? true : undefined), 60_000, () => cluster!.logTail(node));
-    }
-    await sleep(2_000);
-    const empty = sampleProcess(pid);
-    for (let i = 0; i < PODS; i += 1) names.push(`${PREFIX}p${i}`);
-    if (kube !== undefined) await kube.createPods(NAMESPACE, names.map((_, i) => `pod-${i}`));
-    for (let start = 0; start < PODS; start += BATCH) {
-      const batch = names.slice(start, start + BATCH);
-      await Promise.all(
-        batch.map(async (name, j) => {
-          const netns = await createPodNetns(name);
-          const podName = `pod-${start + j}`;
-          const added = await callDaemon(
-            node.socketPath,
-            'add',
-            { networkName: 'nativeip', containerId: `footprint-${start + j}`, ifName: 'eth0', netns, podNamespace: NAMESPACE, podName },
-            { timeoutMs: 60_000 },
-          );
-          await kube?.podRunning(NAMESPACE, podName, added.address.replace(/\/\d+$/, ''));
-        }),
-      );
-    }
-    const status = await cluster.status(node);
-    if (status.pods.length !== PODS) throw new Error(`the daemon holds ${status.pods.length} pods, expected ${PODS}`);
-    if (kube !== undefined) {
-      await waitFor(
-        'the NativeipNode status',
-        async () => {
-          // Counts are written when they moved by a quarter of max pods, else every 15 minutes:
-          // the last pods may not be in it yet. Written at all is what matters here.
-          const object = (await kube!.api('GET', `/apis/nativeip.io/v1alpha1/nativeipnodes/${NODE_NAME}`)) as { status?: { addresses?: { assigned?: number } } };
-          return object.status?.addresses !== undefined ? true : undefined;
-        },
-        60_000,
-        () => cluster!.logTail(node),
-      );
-    }
-    // Let the pool finish growing to its warm target before measuring idle.
-    await sleep(5_000);
-    const before = sampleProcess(pid);
-    const t0 = process.hrtime.bigint();
-    const idleRss: number[] = [];
-    for (let s = 0; s < IDLE_SECONDS; s += 1) {
-      await sleep(1_000);
-      idleRss.push(sampleProcess(pid).rssKiB);
-    }
-    const after = sampleProcess(pid);
-    const kinds = rssKinds(pid);
-    idleRss.sort((a, b) => a - b);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const final = await cluster.status(node);
-    for (let start = 0; start < PODS; start += BATCH) {
-      await Promise.all(
-        names.slice(start, start + BATCH).map((_, j) =>
-          callDaemon(node.socketPath, 'del', { networkName: 'nativeip', containerId: `footprint-${start + j}`, ifName: 'eth0' }, { timeoutMs: 60_000 }),
-        ),
-      );
-    }
-    return {
-      kubernetes,
-      pods: PODS,
-      daemonNode,
-      emptyRssKiB: empty.rssKiB,
-      idleRssKiB: idleRss,
-      hwmKiB: after.hwmKiB,
-      cpuPercent: ((after.cpuTicks - before.cpuTicks) / ticksPerSecond / seconds) * 100,
-      idleSeconds: seconds,
-      poolTotal: final.pool.total,
-      interfaces: final.interfaces.length,
-      warmPolicy: final.warmPool?.policy ?? 'unknown',
-      maxPods: final.maxPods,
-      rssKindsKiB: kinds,
-      load: load.stop(),
-    };
-  } finally {
-    for (const name of names) await deletePodNetns(name);
-    await cluster?.close();
-    await kube?.stop();
-    await rm(workDir, { recursive: true, force: true });
-  }
-}
 
 function emit(result: FootprintResult): void {
   if (JSON_LINES) console.log(`FOOTPRINT_RESULT ${JSON.stringify(result)}`);
@@ -215,7 +43,7 @@ function emit(result: FootprintResult): void {
 
 /** The original section: one measurement without the API. */
 async function single(): Promise<void> {
-  const r = await measure(false);
+  const r = await measure({ pods: PODS, idleSeconds: IDLE_SECONDS, binDir: BIN_DIR, kubernetes: false });
   emit(r);
   const idle = r.idleRssKiB;
   const table = [
@@ -256,7 +84,7 @@ async function withKubernetes(): Promise<void> {
   const results: FootprintResult[] = [];
   for (let run = 0; run < RUNS; run += 1) {
     for (const kubernetes of run % 2 === 0 ? [false, true] : [true, false]) {
-      const r = await measure(kubernetes);
+      const r = await measure({ pods: PODS, idleSeconds: IDLE_SECONDS, binDir: BIN_DIR, kubernetes });
       emit(r);
       console.log(
         `run ${run + 1} ${kubernetes ? 'with the API' : 'without the API'}: idle RSS median ${mib(median(r.idleRssKiB))} (${mib(r.idleRssKiB[0] ?? Number.NaN)} … ${mib(r.idleRssKiB.at(-1) ?? Number.NaN)}), peak ${mib(r.hwmKiB)}, idle CPU ${r.cpuPercent.toFixed(2)} %, daemon ${r.daemonNode}; ${describeLoad(r.load)}`,
@@ -308,6 +136,53 @@ async function withKubernetes(): Promise<void> {
   );
 }
 
+/** Metrics off and on, alternately, RUNS times each. */
+async function withMetrics(): Promise<void> {
+  const results: FootprintResult[] = [];
+  const off = { DISABLE_METRICS: 'true', DISABLE_INTROSPECTION: 'true' };
+  for (let run = 0; run < RUNS; run += 1) {
+    for (const metrics of run % 2 === 0 ? [false, true] : [true, false]) {
+      const r = await measure({ pods: PODS, idleSeconds: IDLE_SECONDS, binDir: BIN_DIR, kubernetes: false, ...(metrics ? { scrapes: SCRAPES } : { env: off }) });
+      emit(r);
+      results.push(r);
+      console.log(`run ${run + 1}, metrics ${metrics ? 'on' : 'off'}: idle RSS median ${mib(median(r.idleRssKiB))}, highest ${mib(r.idleRssKiB.at(-1) ?? Number.NaN)}, peak ${mib(r.hwmKiB)}${r.scrape === undefined ? '' : `, scrape p50 ${r.scrape.ms[Math.floor(r.scrape.ms.length / 2)]!.toFixed(1)} ms, max ${r.scrape.ms.at(-1)!.toFixed(1)} ms, ${r.scrape.bytes} bytes`}`);
+    }
+  }
+  const without = results.filter((r) => r.scrape === undefined);
+  const withMetricsOn = results.filter((r) => r.scrape !== undefined);
+  const scrapes = withMetricsOn.flatMap((r) => r.scrape!.ms).sort((a, b) => a - b);
+  const at = (q: number) => scrapes[Math.min(scrapes.length - 1, Math.floor(q * scrapes.length))] ?? Number.NaN;
+  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  const pct = (v: number) => `${v.toFixed(2)} %`;
+  const table = [
+    `| ${PODS} pods, idle | metrics and introspection off | on, scraped once a second | target |`,
+    '|---|---|---|---|',
+    `| resident memory (VmRSS), median of one sample a second; min / median / max over runs | ${spread(without.map((r) => median(r.idleRssKiB)), mib)} | ${spread(withMetricsOn.map((r) => median(r.idleRssKiB)), mib)} | ≤ 100 MiB |`,
+    `| highest sample; min / median / max | ${spread(without.map((r) => r.idleRssKiB.at(-1) ?? Number.NaN), mib)} | ${spread(withMetricsOn.map((r) => r.idleRssKiB.at(-1) ?? Number.NaN), mib)} | |`,
+    `| peak resident memory (VmHWM); min / median / max | ${spread(without.map((r) => r.hwmKiB), mib)} | ${spread(withMetricsOn.map((r) => r.hwmKiB), mib)} | |`,
+    `| CPU while idle over ${IDLE_SECONDS} s, % of one core; min / median / max | ${spread(without.map((r) => r.cpuPercent), pct)} | ${spread(withMetricsOn.map((r) => r.cpuPercent), pct)} | < 1 % |`,
+  ].join('\n');
+  const first = withMetricsOn[0]!;
+  const scrapeLine = `One scrape of \`/metrics\` with ${PODS} pods (${withMetricsOn.length} runs × ${SCRAPES} back to back, HTTP GET on loopback to the last byte): p50 ${ms(at(0.5))}, p99 ${ms(at(0.99))}, max ${ms(scrapes.at(-1) ?? Number.NaN)}; ${Math.max(...withMetricsOn.map((r) => r.scrape!.bytes)).toLocaleString('en')} bytes, ${first.scrape!.samples.toLocaleString('en')} samples (the pool held ${first.poolTotal} addresses on ${first.interfaces} interfaces; the per-interface series grow with interfaces, not pods).`;
+  console.log(table);
+  console.log(scrapeLine);
+  if (!WRITE) return;
+  writeSection(
+    'metrics',
+    [
+      '## Metrics',
+      '',
+      `${machineLine()}. Build: ${buildRevision(BIN_DIR)}. Measured by \`bench/footprint.ts --metrics\`: the footprint benchmark (one \`nativeip-ipamd\`, Node ${first.daemonNode}, on an emulated \`m5.16xlarge\`, ${PODS} pods through the \`add\` RPC with the real datapath, log level info, ${IDLE_SECONDS} s idle, no Kubernetes API), run ${RUNS} times with metrics and introspection off and ${RUNS} times on (the default), alternately, each on a fresh node. With them on, \`/metrics\` is scraped ${SCRAPES} times back to back once the pods are in, then once a second through the idle window. While it ran: 1-minute load average at most ${Math.max(...results.map((r) => r.load.loadMax)).toFixed(1)}.`,
+      '',
+      scrapeLine,
+      '',
+      table,
+    ].join('\n'),
+    { after: 'footprint-kubernetes' },
+  );
+}
+
 if (process.getuid?.() !== 0) throw new Error('bench/footprint needs root (network namespaces)');
 if (KUBERNETES) await withKubernetes();
+else if (METRICS) await withMetrics();
 else await single();

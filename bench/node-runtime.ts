@@ -14,7 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { arch, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { FootprintResult } from './footprint.js';
+import type { FootprintResult } from './lib/footprint-measure.js';
 import { buildRevision } from './lib/build-revision.js';
 import { MachineLoadSampler, describeOthers, type MachineLoad } from './lib/machine-load.js';
 import { REPO_ROOT, machineLine, ms, writeSection } from './lib/report.js';
