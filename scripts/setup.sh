@@ -51,3 +51,4 @@ if ! command -v go >/dev/null; then
 fi
 bash scripts/install-cni-tools.sh >/dev/null
 bash scripts/install-kube.sh
+bash scripts/install-prometheus.sh >/dev/null
