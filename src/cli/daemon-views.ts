@@ -8,6 +8,7 @@ export function renderStatus(s: StatusResult): string {
     `cloud:     ${s.cloud}`,
     `instance:  ${s.instanceId} (${s.instanceType})${s.maxPods === undefined ? '' : `, max pods ${s.maxPods}`}`,
     `pool:      ${s.pool.total} addresses, ${s.pool.assigned} assigned, ${s.pool.available} available, ${s.pool.coolingDown} cooling down`,
+    ...(s.grow === undefined ? [] : [`growing:   ${s.grow.doing} (for ${formatSeconds(s.grow.forMs)})`]),
     ...(s.warmPool === undefined ? [] : [`warm pool: ${renderWarmPool(s.warmPool)}`]),
     `interfaces: ${s.interfaces.length}, pods: ${s.pods.length}`,
   ];
@@ -23,9 +24,15 @@ const POLICY_NAMES: Readonly<Record<WarmPoolStatus['policy'], string>> = {
 
 function renderWarmPool(w: WarmPoolStatus): string {
   const name = POLICY_NAMES[w.policy];
-  if (w.low === undefined || w.high === undefined) return name;
+  const knobs = Object.entries(w.knobs ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (w.low === undefined || w.high === undefined) return knobs.length === 0 ? name : `${name}: ${knobs.join(', ')}`;
   const rate = w.arrivalsPerMinute === undefined ? '' : `, ${w.arrivalsPerMinute} pods/min at the busiest recent rate`;
-  return `${name}: grows below ${w.low} free addresses, up to ${w.high}${w.burst === true ? ' (a burst is arriving)' : ''}${rate}`;
+  const floor = w.startupFloor === undefined ? '' : ` (a new node: at least ${w.startupFloor} for its first minutes)`;
+  return `${name}: grows below ${w.low} free addresses, up to ${w.high}${floor}${w.burst === true ? ' (a burst is arriving)' : ''}${rate}`;
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 export function renderInterfaces(s: StatusResult): string {

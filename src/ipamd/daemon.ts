@@ -54,6 +54,14 @@ export interface DaemonParts {
 /** How long an ADD waits for a grow under way before it answers "try again later". */
 const ACQUIRE_TIMEOUT_MS = 20_000;
 
+/**
+ * How long stopping waits for cloud work under way (a grow waiting for its interface to appear, a
+ * reconcile, a leaked-interface sweep) before leaving it: every step of it is recorded in the
+ * checkpoint as it is taken (the providers' journals), and the next start finishes or undoes it.
+ * Kubelet's default grace period is 30 s; the rest of stopping takes well under a second.
+ */
+export const SHUTDOWN_CLOUD_WAIT_MS = 5_000;
+
 export class Daemon {
   readonly pool: PoolManager;
   readonly service: IpamService;
@@ -238,9 +246,20 @@ export class Daemon {
     await this.#health?.close();
     await this.#metricsEndpoint?.close();
     await this.#introspectionEndpoint?.close();
-    await this.#leakedInterfaceGc.close();
     await this.#rpc.close();
-    await this.#reconciling;
+    const started = performance.now();
+    const cloudWork = Promise.all([this.#reconciling, this.pool.inFlight, this.#leakedInterfaceGc.close()]).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([cloudWork, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_CLOUD_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (!finished) {
+      const grow = this.pool.growStep;
+      this.#parts.logger.warn(
+        { waitedMs: Math.round(performance.now() - started), ...(grow === undefined ? {} : { grow: grow.doing }) },
+        'stopping with cloud work under way: its steps are recorded in the checkpoint, and the next start finishes or undoes it',
+      );
+      await this.service.persist().catch((error: unknown) => this.#parts.logger.warn({ err: error }, 'could not write the checkpoint while stopping'));
+    }
     this.#parts.datapath.close();
   }
 

@@ -99,7 +99,20 @@ function decodeWarmPool(value: unknown): WarmPoolStatus {
     ...(o['high'] === undefined ? {} : { high: count(o, 'high', path) }),
     ...(o['burst'] === undefined ? {} : { burst: r.boolean(o['burst'], fieldPath(path, 'burst')) }),
     ...(typeof arrivals === 'number' ? { arrivalsPerMinute: arrivals } : {}),
+    ...(o['startupFloor'] === undefined ? {} : { startupFloor: count(o, 'startupFloor', path) }),
+    ...(o['knobs'] === undefined ? {} : { knobs: decodeKnobs(o['knobs'], fieldPath(path, 'knobs')) }),
   };
+}
+
+function decodeKnobs(value: unknown, path: string): Readonly<Record<string, number>> {
+  const o = r.object(value, path);
+  return Object.fromEntries(Object.keys(o).map((name) => [name, count(o, name, path)]));
+}
+
+function decodeGrow(value: unknown): { doing: string; forMs: number } {
+  const path = 'result.grow';
+  const o = r.object(value, path);
+  return { doing: r.string(o['doing'], fieldPath(path, 'doing')), forMs: count(o, 'forMs', path) };
 }
 
 function decodeStatusResult(value: unknown): StatusResult {
@@ -148,6 +161,7 @@ function decodeStatusResult(value: unknown): StatusResult {
     ...(optionalString(o, 'unsettled', 'result') as { unsettled?: string }),
     state: r.oneOf(o['state'], 'result.state', ['ready', 'growing', 'blocked'] as const),
     ...(optionalString(o, 'reason', 'result') as { reason?: string }),
+    ...(o['grow'] === undefined ? {} : { grow: decodeGrow(o['grow']) }),
     cloud: r.string(o['cloud'], 'result.cloud'),
     instanceId: r.string(o['instanceId'], 'result.instanceId'),
     instanceType: r.string(o['instanceType'], 'result.instanceType'),

@@ -98,6 +98,10 @@ export interface WarmPoolStatus {
   readonly burst?: boolean;
   /** Adaptive: pod arrivals per minute at the busiest recent rate. */
   readonly arrivalsPerMinute?: number;
+  /** Adaptive: free addresses a new node holds for its first minutes (the band is raised to it), while in force. */
+  readonly startupFloor?: number;
+  /** The AWS VPC CNI knobs in force (eni, ip, prefix), by variable name. */
+  readonly knobs?: Readonly<Record<string, number>>;
 }
 
 export interface StatusResult {
@@ -107,6 +111,8 @@ export interface StatusResult {
    */
   readonly state: 'ready' | 'growing' | 'blocked';
   readonly reason?: string;
+  /** The grow under way: what it is doing and for how long it has been at it (a stalled grow says where). */
+  readonly grow?: { readonly doing: string; readonly forMs: number };
   readonly cloud: string;
   readonly instanceId: string;
   readonly instanceType: string;

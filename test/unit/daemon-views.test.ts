@@ -23,4 +23,14 @@ describe('nativeip status', () => {
     expect(renderStatus({ ...status, warmPool: { policy: 'ip' } })).toContain('warm pool: WARM_IP_TARGET / MINIMUM_IP_TARGET');
     expect(renderStatus(status)).not.toContain('warm pool');
   });
+
+  it('says what a grow under way is doing and for how long, so a stalled one shows where', () => {
+    const text = renderStatus({ ...status, state: 'growing', grow: { doing: 'waiting for interface eni-1 (MAC 0a:00:00:00:00:01) to appear on the host, up to 60 s', forMs: 45_200 } });
+    expect(text).toContain('growing:   waiting for interface eni-1 (MAC 0a:00:00:00:00:01) to appear on the host, up to 60 s (for 45 s)');
+  });
+
+  it('shows the start-up floor of a new node, and the knobs of the AWS policies', () => {
+    expect(renderStatus({ ...status, warmPool: { policy: 'adaptive', low: 9, high: 9, startupFloor: 9 } })).toContain('up to 9 (a new node: at least 9 for its first minutes)');
+    expect(renderStatus({ ...status, warmPool: { policy: 'ip', knobs: { WARM_IP_TARGET: 5, MINIMUM_IP_TARGET: 10 } } })).toContain('warm pool: WARM_IP_TARGET / MINIMUM_IP_TARGET: WARM_IP_TARGET=5, MINIMUM_IP_TARGET=10');
+  });
 });

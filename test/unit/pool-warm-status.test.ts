@@ -28,11 +28,11 @@ function poolWith(targets: WarmTargets, adaptive?: AdaptiveController): { pool: 
 
 describe('PoolManager.warmPoolStatus', () => {
   it.each([
-    [{ warmEniTarget: 1 }, 'eni'],
-    [{ warmEniTarget: 1, warmIpTarget: 5 }, 'ip'],
-    [{ warmEniTarget: 1, minimumIpTarget: 10 }, 'ip'],
-  ] as const)('%j → %s', (targets, policy) => {
-    expect(poolWith(targets).pool.warmPoolStatus()).toEqual({ policy });
+    [{ warmEniTarget: 1 }, 'eni', { WARM_ENI_TARGET: 1 }],
+    [{ warmEniTarget: 1, warmIpTarget: 5 }, 'ip', { WARM_ENI_TARGET: 1, WARM_IP_TARGET: 5 }],
+    [{ warmEniTarget: 1, minimumIpTarget: 10 }, 'ip', { WARM_ENI_TARGET: 1, MINIMUM_IP_TARGET: 10 }],
+  ] as const)('%j → %s, with the knobs in force', (targets, policy, knobs) => {
+    expect(poolWith(targets).pool.warmPoolStatus()).toEqual({ policy, knobs });
   });
 
   it('the adaptive default reports its band and the arrival rate behind it', async () => {

@@ -214,6 +214,11 @@ describe('decodeResult', () => {
     expect(decodeResult('status', { ...status, warmPool: { policy: 'eni' } })).toEqual({ ...status, warmPool: { policy: 'eni' } });
     expect(() => decodeResult('status', { ...status, warmPool: { policy: 'magic' } })).toThrow(/^result\.warmPool\.policy: /);
     expect(() => decodeResult('status', { ...status, warmPool: { policy: 'adaptive', arrivalsPerMinute: -1 } })).toThrow(/^result\.warmPool\.arrivalsPerMinute: must be a number ≥ 0/);
+    const full = { ...status, state: 'growing', grow: { doing: 'assigning 10 addresses to eni-1', forMs: 4200 }, warmPool: { policy: 'adaptive', low: 10, high: 10, startupFloor: 10 } };
+    expect(decodeResult('status', full)).toEqual(full);
+    const knobs = { ...status, warmPool: { policy: 'ip', knobs: { WARM_IP_TARGET: 5, MINIMUM_IP_TARGET: 10 } } };
+    expect(decodeResult('status', knobs)).toEqual(knobs);
+    expect(() => decodeResult('status', { ...status, grow: { doing: 'x', forMs: -1 } })).toThrow(/^result\.grow\.forMs: /);
   });
 
   it.each([

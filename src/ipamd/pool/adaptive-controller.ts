@@ -90,10 +90,16 @@ export class AdaptiveController {
    */
   effectiveBand(nowMs: number): WarmBand {
     const measured = this.band(nowMs);
-    const starting = this.#startedAtMs === undefined || nowMs - this.#startedAtMs < this.#params.startupWindowMs;
-    if (!starting || this.#interfaceCapacity === undefined) return measured;
-    const startupFloor = Math.min(2 * this.#interfaceCapacity, this.#params.startupMaxAddresses);
+    const startupFloor = this.startupFloor(nowMs);
+    if (startupFloor === undefined) return measured;
     return { ...measured, low: Math.max(measured.low, startupFloor), high: Math.max(measured.high, startupFloor), releaseAbove: Math.max(measured.releaseAbove, startupFloor) };
+  }
+
+  /** The start-up floor while it is in force (the node is new), else undefined. */
+  startupFloor(nowMs: number): number | undefined {
+    if (this.#interfaceCapacity === undefined) return undefined;
+    if (this.#startedAtMs !== undefined && nowMs - this.#startedAtMs >= this.#params.startupWindowMs) return undefined;
+    return Math.min(2 * this.#interfaceCapacity, this.#params.startupMaxAddresses);
   }
 
   /**

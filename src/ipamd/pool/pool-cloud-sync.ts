@@ -38,10 +38,17 @@ export interface PoolCloudSyncOptions {
   readonly observer?: PoolObserver;
 }
 
+/** What a grow under way is doing now, for STATUS (a stalled grow says where it stalled). */
+export interface GrowStep {
+  readonly doing: string;
+  readonly sinceMs: number;
+}
+
 export class PoolCloudSync {
   readonly #options: PoolCloudSyncOptions;
   readonly #pool: AddressPool;
   #node: NodeSnapshot | undefined;
+  #step: GrowStep | undefined;
 
   constructor(options: PoolCloudSyncOptions) {
     this.#options = options;
@@ -53,9 +60,27 @@ export class PoolCloudSync {
     return this.#node;
   }
 
+  /** The step of the grow under way; undefined when none is. */
+  get growStep(): GrowStep | undefined {
+    return this.#step;
+  }
+
   async executeGrow(plan: ExecutableGrowPlan): Promise<void> {
+    try {
+      await this.#grow(plan);
+    } finally {
+      this.#step = undefined;
+    }
+  }
+
+  #stepping(doing: string): void {
+    this.#step = { doing, sinceMs: this.#options.clock() };
+  }
+
+  async #grow(plan: ExecutableGrowPlan): Promise<void> {
     const { provider, logger, clock } = this.#options;
     if (plan.kind === 'assign') {
+      this.#stepping(`assigning ${plan.count} addresses to ${plan.interfaceId}`);
       const started = clock();
       const added = await provider.assignAddresses(plan.interfaceId, plan.count);
       this.#options.adaptive?.recordGrowLatency(clock() - started);
@@ -63,11 +88,13 @@ export class PoolCloudSync {
       logger.info({ interfaceId: plan.interfaceId, added }, 'assigned addresses');
     } else if (plan.kind === 'assign-prefixes') {
       if (provider.assignPrefixes === undefined) throw new Error(`provider ${provider.name} cannot delegate prefixes`);
+      this.#stepping(`assigning ${plan.count} prefixes to ${plan.interfaceId}`);
       const added = await provider.assignPrefixes(plan.interfaceId, plan.count);
       this.#pool.addPrefixes(plan.interfaceId, added);
       logger.info({ interfaceId: plan.interfaceId, prefixes: added }, 'assigned prefixes');
     } else {
       const started = clock();
+      this.#stepping(`creating and attaching an interface at device ${plan.deviceIndex}`);
       const created = await provider.createInterface({
         deviceIndex: plan.deviceIndex,
         secondaryCount: plan.secondaryCount,
@@ -77,6 +104,7 @@ export class PoolCloudSync {
         { interfaceId: created.id, deviceIndex: created.deviceIndex, addresses: created.secondaryIps.length, prefixes: created.prefixes ?? [] },
         'created interface',
       );
+      this.#stepping(`waiting for interface ${created.id} (MAC ${created.mac}) to appear on the host, up to ${Math.round(this.#options.attachTimeoutMs / 1000)} s`);
       await this.#useInterface(created);
       this.#options.adaptive?.recordInterfaceLatency(clock() - started);
     }

@@ -21,7 +21,7 @@ import { ChangeSignal, firstCooldownEnd, stillGrowingError, wakeAtMs } from '../
 import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
 import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlock, prefixesRefused, shrinkDeferredByThrottling } from './grow-backoff.js';
 import { SerialQueue } from '../../core/serial-queue.js';
-import { PoolCloudSync } from './pool-cloud-sync.js';
+import { PoolCloudSync, type GrowStep } from './pool-cloud-sync.js';
 import { PoolReconciler } from './pool-reconciler.js';
 import { sleepUnref } from '../../core/sleep.js';
 import { CoalescedDelay } from './pool-timers.js';
@@ -195,10 +195,23 @@ export class PoolManager {
   /** The warm-pool policy in force and, for the adaptive default, its band now (for STATUS). */
   warmPoolStatus(): WarmPoolStatus {
     const { targets, adaptive } = this.#options;
-    if (this.prefixMode) return { policy: 'prefix' };
-    if (adaptive === undefined) return { policy: isIpMode(targets) ? 'ip' : 'eni' };
+    if (this.prefixMode) return { policy: 'prefix', knobs: knobsOf(targets) };
+    if (adaptive === undefined) return { policy: isIpMode(targets) ? 'ip' : 'eni', knobs: knobsOf(targets) };
     const band = adaptive.effectiveBand(this.#clock());
-    return { policy: 'adaptive', low: band.low, high: band.high, burst: band.burst, arrivalsPerMinute: Math.round(band.ratePerSec * 600) / 10 };
+    const starting = adaptive.startupFloor(this.#clock());
+    return {
+      policy: 'adaptive',
+      low: band.low,
+      high: band.high,
+      burst: band.burst,
+      arrivalsPerMinute: Math.round(band.ratePerSec * 600) / 10,
+      ...(starting === undefined ? {} : { startupFloor: starting }),
+    };
+  }
+
+  /** What the grow under way is doing and since when; undefined when none is. */
+  get growStep(): GrowStep | undefined {
+    return this.#growing === undefined ? undefined : this.#cloud.growStep;
   }
 
   get growing(): boolean {
@@ -227,8 +240,14 @@ export class PoolManager {
     }
   }
 
+  /** Stops planning new cloud work; what is under way goes on (see {@link inFlight}). */
   close(): void {
     this.#closed = true;
+  }
+
+  /** The grow under way, if any; resolves when it ends, however it ends. */
+  get inFlight(): Promise<void> | undefined {
+    return this.#growing?.catch(() => undefined);
   }
 
   #shrinkPlan(): ShrinkPlan {
@@ -405,4 +424,16 @@ export class PoolManager {
       cloudInterfaces: node.interfaces,
     });
   }
+}
+
+/** The AWS VPC CNI knobs in force, as STATUS shows them (unset ones left out). */
+function knobsOf(targets: WarmTargets): Readonly<Record<string, number>> {
+  const knobs: Record<string, number | undefined> = {
+    WARM_ENI_TARGET: targets.warmEniTarget,
+    WARM_IP_TARGET: targets.warmIpTarget,
+    MINIMUM_IP_TARGET: targets.minimumIpTarget,
+    WARM_PREFIX_TARGET: targets.prefixDelegation === true ? targets.warmPrefixTarget : undefined,
+    MAX_ENI: targets.maxEni,
+  };
+  return Object.fromEntries(Object.entries(knobs).filter((e): e is [string, number] => e[1] !== undefined));
 }

@@ -14,9 +14,11 @@ export function serviceStatus(
   const stats = pool.pool.stats(nowMs);
   const blocked = stats.available > 0 ? undefined : pool.outlook().blocked;
   const state = stats.available > 0 ? 'ready' : blocked !== undefined ? 'blocked' : 'growing';
+  const step = pool.growStep;
   return {
     state,
     ...(blocked === undefined ? {} : { reason: blocked.message }),
+    ...(step === undefined ? {} : { grow: { doing: step.doing, forMs: Math.max(0, Math.round(nowMs - step.sinceMs)) } }),
     cloud: pool.cloudName,
     instanceId: pool.node.instanceId,
     instanceType: pool.node.instanceType,
