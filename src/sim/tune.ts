@@ -43,7 +43,7 @@ export interface TuneOutcome {
 }
 
 export const ADAPTIVE_POLICY: Policy = { name: 'nativeip default (adaptive)', env: {} };
-export const VPC_CNI_DEFAULT_POLICY: Policy = { name: 'WARM_ENI_TARGET=1 (AWS VPC CNI default)', env: { WARM_ENI_TARGET: '1' } };
+export const VPC_CNI_DEFAULT_POLICY: Policy = { name: 'WARM_ENI_TARGET=1 (nativeip in ENI mode)', env: { WARM_ENI_TARGET: '1' } };
 
 /** Pods running on each node after each event, over all nodes; and the most arrivals on one node in a minute. */
 export function traceShape(trace: Trace): { readonly podsPerNode: readonly number[]; readonly peakArrivalsPerMinute: number } {

@@ -33,7 +33,7 @@ describe('the grid', () => {
 
   it('offers the adaptive default, the AWS VPC CNI default, WARM_IP_TARGET powers of two up to the busiest minute, and prefixes where the cloud has them', () => {
     const names = candidatePolicies(trace, cloudPlugin('aws')).map((p) => p.name);
-    expect(names).toEqual(expect.arrayContaining(['nativeip default (adaptive)', 'WARM_ENI_TARGET=1 (AWS VPC CNI default)', 'WARM_IP_TARGET=1', 'WARM_IP_TARGET=4', 'ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET=1']));
+    expect(names).toEqual(expect.arrayContaining(['nativeip default (adaptive)', 'WARM_ENI_TARGET=1 (nativeip in ENI mode)', 'WARM_IP_TARGET=1', 'WARM_IP_TARGET=4', 'ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET=1']));
     expect(names).not.toContain('WARM_IP_TARGET=8');
   });
 

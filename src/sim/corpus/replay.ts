@@ -11,7 +11,7 @@ import { judgeTrace, type ReplayFigures, type TraceJudgement } from './judge.js'
 import { lowerBound } from './lower-bound.js';
 import type { CloudCorpusMachines } from './machines.js';
 
-export const BASELINE_POLICY: Policy = { name: 'WARM_ENI_TARGET=1 (AWS VPC CNI default)', env: { WARM_ENI_TARGET: '1' } };
+export const BASELINE_POLICY: Policy = { name: 'WARM_ENI_TARGET=1 (nativeip in ENI mode)', env: { WARM_ENI_TARGET: '1' } };
 
 export function figuresOf(result: SimulationResult): ReplayFigures {
   return {
