@@ -7,6 +7,7 @@
  *   nativeip install-cni [--from PATH] [--bin-dir DIR]
  *   nativeip trace record --out FILE [--duration D] [--kubeconfig PATH] [--nodes N1,N2 | --node-selector SEL]
  *   nativeip tune --trace FILE --instance-type TYPE [--cloud NAME] [--chart FILE.svg] [--json]
+ *   nativeip support-bundle [--out FILE.tar.gz] …
  * The clouds come from the emulator registry (src/emulator/clouds.ts).
  */
 import { callDaemon } from '../rpc/client.js';
@@ -32,9 +33,20 @@ ${EMULATOR_PLUGINS.map((p) => `  nativeip emulator ${p.name} ${p.usage}\n`).join
                                                record the cluster's pod churn as a JSONL trace
   nativeip tune --trace FILE --instance-type T [--cloud NAME] [--chart FILE.svg] [--json]
                                                replay a trace against warm-pool policies; recommend one
+  nativeip support-bundle [--out FILE.tar.gz] [--socket PATH] …
+                                               (root, on the node) status, introspection, metrics, checkpoint,
+                                               log and kernel state in one archive for a ticket
 `;
 
-class UsageError extends Error {}
+/** A mistake in the command line; `usage` is what to print after it (a command's own, or the whole). */
+class UsageError extends Error {
+  readonly usage: string;
+
+  constructor(message: string, usage: string = USAGE) {
+    super(message);
+    this.usage = usage;
+  }
+}
 
 function emulatorPlugin(name: string | undefined, command: string): EmulatorPlugin {
   const plugin = EMULATOR_PLUGINS.find((p) => p.name === name);
@@ -87,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         process.stdout.write(`${renderMaxPods(parseMaxPodsArgs(args))}\n`);
       } catch (error) {
-        if (error instanceof MaxPodsUsageError) throw new UsageError(`max-pods: ${error.message}\n${MAX_PODS_USAGE}`);
+        if (error instanceof MaxPodsUsageError) throw new UsageError(`max-pods: ${error.message}`, `${MAX_PODS_USAGE}\n`);
         throw error;
       }
       return 0;
@@ -107,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         options = parseInstallCniArgs(args);
       } catch (error) {
-        if (error instanceof InstallCniUsageError) throw new UsageError(`install-cni: ${error.message}\n${INSTALL_CNI_USAGE}`);
+        if (error instanceof InstallCniUsageError) throw new UsageError(`install-cni: ${error.message}`, `${INSTALL_CNI_USAGE}\n`);
         throw error;
       }
       process.stdout.write(`${renderInstallOutcome(await installCni(options))}\n`);
@@ -118,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         await runTune(args);
       } catch (error) {
-        if (error instanceof TuneUsageError) throw new UsageError(`tune: ${error.message}\n${TUNE_USAGE}`);
+        if (error instanceof TuneUsageError) throw new UsageError(`tune: ${error.message}`, `${TUNE_USAGE}\n`);
         throw error;
       }
       return 0;
@@ -128,9 +140,22 @@ async function main(argv: string[]): Promise<number> {
       try {
         return await (await import('./trace-record-run.js')).runTraceCommand(args);
       } catch (error) {
-        if (error instanceof TraceRecordUsageError) throw new UsageError(`trace: ${error.message}\n${TRACE_RECORD_USAGE}`);
+        if (error instanceof TraceRecordUsageError) throw new UsageError(`trace: ${error.message}`, `${TRACE_RECORD_USAGE}\n`);
         throw error;
       }
+    }
+    case 'support-bundle': {
+      const { SupportBundleUsageError, SUPPORT_BUNDLE_USAGE, parseSupportBundleArgs, writeSupportBundle } = await import('./support-bundle.js');
+      let options;
+      try {
+        options = parseSupportBundleArgs(args, process.env);
+      } catch (error) {
+        if (error instanceof SupportBundleUsageError) throw new UsageError(`support-bundle: ${error.message}`, `${SUPPORT_BUNDLE_USAGE}\n`);
+        throw error;
+      }
+      const { files, errors } = await writeSupportBundle(options);
+      process.stdout.write(`wrote ${options.out}: ${files.length} files${errors.length === 0 ? '' : `; not included (see errors.txt):\n${errors.map((e) => `  ${e}`).join('\n')}`}\n`);
+      return 0;
     }
     case undefined:
     case 'help':
@@ -147,7 +172,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`nativeip: ${error.message}\n${USAGE}`);
+      process.stderr.write(`nativeip: ${error.message}\n${error.usage}`);
       process.exit(2);
     }
     if (error instanceof RpcCallError) {

@@ -1,0 +1,138 @@
+/**
+ * `nativeip support-bundle`: everything needed to say why a node misbehaves, in one archive to
+ * attach to a ticket (what aws-node's support script gathers, in nativeip's terms): the daemon's
+ * STATUS, its introspection (interfaces, pods, pool, configuration and variables, secrets
+ * redacted by the daemon), its metrics, the checkpoint, the log's tail, and the node's kernel state
+ * (links, addresses, policy rules, every route table, nft rules, the sysctls that matter). Each
+ * part that cannot be had is recorded in `errors.txt` instead of stopping the bundle.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { callDaemon } from '../rpc/client.js';
+import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
+import { NATIVEIP_VERSION } from '../core/version.js';
+
+const run = promisify(execFile);
+
+export const SUPPORT_BUNDLE_USAGE = `usage: nativeip support-bundle [--out FILE.tar.gz] [--socket PATH] [--checkpoint PATH] [--log PATH]
+                               [--introspection HOST:PORT] [--metrics HOST:PORT] [--netns PATH]
+  defaults: the DaemonSet's paths and ports (socket ${DEFAULT_SOCKET_PATH}, checkpoint /var/run/nativeip/checkpoint.json,
+  introspection 127.0.0.1:61679, metrics 127.0.0.1:61678, the host's network namespace); run it on the node (root).`;
+
+export class SupportBundleUsageError extends Error {}
+
+export interface SupportBundleOptions {
+  readonly out: string;
+  readonly socket: string;
+  readonly checkpoint: string;
+  readonly log: string | undefined;
+  readonly introspection: string;
+  readonly metrics: string;
+  /** A network namespace to read the kernel state in (the emulated node's); unset: our own. */
+  readonly netns: string | undefined;
+}
+
+/** The most of the log kept: its tail. */
+const LOG_TAIL_BYTES = 8 * 1024 * 1024;
+const INTROSPECTION_PATHS = ['interfaces', 'pods', 'pool', 'config', 'env-settings'] as const;
+
+/** Kernel state: file name → the command that prints it. */
+const KERNEL_COMMANDS: readonly (readonly [string, readonly string[]])[] = [
+  ['ip-link.txt', ['ip', '-d', 'link', 'show']],
+  ['ip-addr.txt', ['ip', 'addr', 'show']],
+  ['ip-rule.txt', ['ip', 'rule', 'show']],
+  ['ip-route.txt', ['ip', 'route', 'show', 'table', 'all']],
+  ['ip-neigh.txt', ['ip', 'neigh', 'show']],
+  ['nft-ruleset.txt', ['nft', 'list', 'ruleset']],
+  ['sysctl.txt', ['sysctl', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.default.rp_filter', 'net.ipv4.tcp_early_demux']],
+];
+
+export function parseSupportBundleArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>>): SupportBundleOptions {
+  const rest = [...args];
+  const take = (name: string): string | undefined => {
+    const i = rest.indexOf(name);
+    if (i < 0) return undefined;
+    const value = rest[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new SupportBundleUsageError(`${name} needs a value`);
+    rest.splice(i, 2);
+    return value;
+  };
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const options: SupportBundleOptions = {
+    out: resolve(take('--out') ?? `nativeip-support-${stamp}.tar.gz`),
+    socket: take('--socket') ?? env['NATIVEIP_SOCKET'] ?? DEFAULT_SOCKET_PATH,
+    checkpoint: take('--checkpoint') ?? env['NATIVEIP_CHECKPOINT'] ?? '/var/run/nativeip/checkpoint.json',
+    log: take('--log') ?? logFileOf(env['NATIVEIP_LOG_FILE']),
+    introspection: take('--introspection') ?? '127.0.0.1:61679',
+    metrics: take('--metrics') ?? '127.0.0.1:61678',
+    netns: take('--netns'),
+  };
+  if (rest.length > 0) throw new SupportBundleUsageError(`unknown argument ${rest[0]}`);
+  if (!options.out.endsWith('.tar.gz')) throw new SupportBundleUsageError(`--out must name a .tar.gz file, not ${JSON.stringify(options.out)}`);
+  return options;
+}
+
+/** Gathers the bundle and writes the archive; returns the files in it and what could not be had. */
+export async function writeSupportBundle(options: SupportBundleOptions): Promise<{ files: string[]; errors: string[] }> {
+  const root = await mkdtemp(join(tmpdir(), 'nativeip-support-'));
+  const dir = join(root, basename(options.out, '.tar.gz'));
+  const files: string[] = [];
+  const errors: string[] = [];
+  const save = async (name: string, what: () => Promise<string>) => {
+    try {
+      await writeFile(join(dir, name), await what());
+      files.push(name);
+    } catch (error) {
+      errors.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  try {
+    await run('mkdir', ['-p', dir]);
+    await save('version.txt', async () => `nativeip ${NATIVEIP_VERSION}\nnode ${process.version}\n${(await run('uname', ['-a'])).stdout}`);
+    await save('status.json', async () => `${JSON.stringify(await callDaemon(options.socket, 'status', {}, { timeoutMs: 5_000 }), null, 2)}\n`);
+    for (const path of INTROSPECTION_PATHS) await save(`introspection-${path}.json`, () => httpGet(`http://${options.introspection}/v1/${path}`));
+    await save('metrics.txt', () => httpGet(`http://${options.metrics}/metrics`));
+    await save('checkpoint.json', () => readFile(options.checkpoint, 'utf8'));
+    if (options.log !== undefined) await save('ipamd.log', () => tail(options.log!, LOG_TAIL_BYTES));
+    else errors.push('ipamd.log: the daemon logs to stderr (no NATIVEIP_LOG_FILE); add `kubectl logs -n kube-system <the nativeip pod> --all-containers`');
+    for (const [name, command] of KERNEL_COMMANDS) {
+      const inNetns = options.netns === undefined ? command : ['nsenter', `--net=${options.netns}`, ...command];
+      await save(name, async () => (await run(inNetns[0]!, inNetns.slice(1), { maxBuffer: 64 * 1024 * 1024 })).stdout);
+    }
+    await writeFile(join(dir, 'errors.txt'), errors.length === 0 ? 'none\n' : `${errors.join('\n')}\n`);
+    files.push('errors.txt');
+    await run('tar', ['-czf', options.out, '-C', root, basename(dir)]);
+    return { files, errors };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** NATIVEIP_LOG_FILE as a file: unset, empty and `stderr` name none. */
+function logFileOf(value: string | undefined): string | undefined {
+  return value === undefined || value === '' || value === 'stderr' ? undefined : value;
+}
+
+async function httpGet(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${body.trim().slice(0, 200)}`);
+  return body;
+}
+
+/** The last `bytes` of a file. */
+async function tail(path: string, bytes: number): Promise<string> {
+  const size = (await stat(path)).size;
+  const handle = await open(path, 'r');
+  try {
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
