@@ -1,11 +1,11 @@
-// Builds the three executables into dist/bin:
+// Builds the three executables into dist/bin (and the shim for arm64 into dist/bin/arm64):
 //   nativeip-cni   the CNI plugin: a static native shim that forwards each call to the daemon,
 //                  which runs the plugin logic (src/cni/plugin) warm; starts in ~1 ms
 //   nativeip-cni-standalone  the same plugin logic as one Bun executable (no daemon-side
 //                  logic needed; kept for comparison and for runtimes that want it)
 //   nativeip-ipamd the daemon, an ES module bundle run by Node (it loads native addons)
 //   nativeip       the operator CLI, likewise
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,10 +81,25 @@ for (const [name, { env, flags }] of Object.entries(launchers)) {
 
 const bun = join(root, 'node_modules', '.bin', 'bun');
 const shimSources = ['nativeip-cni.c', 'json-scan.c', 'net-config.c'].map((file) => join(root, 'src/cni/shim', file));
-execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', join(bin, 'nativeip-cni'), ...shimSources], {
+const shimFlags = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-static'];
+execFileSync('cc', [...shimFlags, '-o', join(bin, 'nativeip-cni'), ...shimSources], {
   stdio: ['ignore', 'inherit', 'inherit'],
 });
+// The shim for arm64 (Graviton) nodes too, into dist/bin/arm64, when Debian's cross toolchain is
+// here (gcc-aarch64-linux-gnu and libc6-dev-arm64-cross; scripts/setup.sh installs them). The
+// daemon's bundles are the same on both; the image takes the rest (node, the addons' builds) per
+// architecture (scripts/build-image.sh --arch arm64).
+const crossCc = 'aarch64-linux-gnu-gcc';
+const hasCross = spawnSync(crossCc, ['--version'], { stdio: 'ignore' }).status === 0;
+if (hasCross) {
+  mkdirSync(join(bin, 'arm64'), { recursive: true });
+  execFileSync(crossCc, [...shimFlags, '-o', join(bin, 'arm64', 'nativeip-cni'), ...shimSources], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+} else {
+  console.warn(`build: ${crossCc} not found, so no arm64 shim (dist/bin/arm64/nativeip-cni); run scripts/setup.sh`);
+}
 execFileSync(bun, ['build', '--compile', '--bytecode', '--minify', join(root, 'src/cni/plugin/main.ts'), '--outfile', join(bin, 'nativeip-cni-standalone')], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
-console.log(`built ${bin}/{nativeip-cni,nativeip-cni-standalone,nativeip-ipamd,nativeip}`);
+console.log(`built ${bin}/{nativeip-cni,nativeip-cni-standalone,nativeip-ipamd,nativeip}${hasCross ? ' and arm64/nativeip-cni' : ''}`);

@@ -21,6 +21,14 @@ command -v tc >/dev/null || need_apt+=(iproute2)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v rsvg-convert >/dev/null || need_apt+=(librsvg2-bin)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
+# arm64 (Graviton): the shim cross-compiled (scripts/build.mjs), and it and the arm64 Node.js run
+# under qemu-user in test/integration/arm64-smoke.test.ts (node's glibc: the cross toolchain's).
+if [ "$(uname -m)" = x86_64 ]; then
+  command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu)
+  [ -e /usr/aarch64-linux-gnu/lib/libc.a ] || need_apt+=(libc6-dev-arm64-cross)
+  [ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || need_apt+=(libstdc++6-arm64-cross)
+  command -v qemu-aarch64-static >/dev/null || need_apt+=(qemu-user-static)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "setup: need root to apt-get install ${need_apt[*]}" >&2; exit 1; fi
   apt-get update -qq
@@ -52,3 +60,4 @@ fi
 bash scripts/install-cni-tools.sh >/dev/null
 bash scripts/install-kube.sh
 bash scripts/install-prometheus.sh >/dev/null
+bash scripts/install-helm.sh >/dev/null
