@@ -137,6 +137,19 @@ describe('DaemonSet nativeip', () => {
     expect(daemonSet.spec?.updateStrategy?.rollingUpdate).toEqual({ maxUnavailable: '10%', maxSurge: 0 });
   });
 
+  it('runs on Linux amd64 and arm64 nodes only, the architectures the image is built for', () => {
+    expect(podSpec?.nodeSelector).toBeUndefined();
+    expect(podSpec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+    expect(podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
+      {
+        matchExpressions: [
+          { key: 'kubernetes.io/os', operator: 'In', values: ['linux'] },
+          { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] },
+        ],
+      },
+    ]);
+  });
+
   it('uses the locally loaded image in every container', () => {
     expect([...initContainers, ...containers].map((c) => [c.name, c.image, c.imagePullPolicy])).toEqual([
       ['install-cni', 'localhost/nativeip:0.1.0', 'IfNotPresent'],
