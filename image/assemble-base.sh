@@ -12,15 +12,35 @@
 # from .deb files in seconds, the same on any fresh Debian 12 machine (the package versions are
 # recorded in /var/lib/dpkg/status.d, as distroless images do, so scanners see them).
 # Needs root only to verify nft and ip under chroot; skip that with VERIFY=0.
+# ARCH=arm64 (or amd64) assembles another architecture's base on this one (amd64 or arm64): its
+# packages from the same apt sources, with package lists of their own (under DEB_CACHE/../apt-ARCH,
+# so the machine's apt state is untouched); its ELF files are examined, and nft and ip verified,
+# under qemu-user (qemu-user-static; scripts/setup.sh installs it), with no chroot.
 set -euo pipefail
 if [ $# -lt 2 ]; then echo "usage: $0 ROOTFS DEB_CACHE [EXTRA_ELF...]" >&2; exit 2; fi
 rootfs=$1 debs=$2
 shift 2
 extra_elfs=("$@")
 
-[ "$(dpkg --print-architecture)" = amd64 ] || { echo "assemble-base: only amd64 is supported (this is $(dpkg --print-architecture))" >&2; exit 1; }
-triplet=x86_64-linux-gnu
-ldso_name=ld-linux-x86-64.so.2
+host_arch=$(dpkg --print-architecture)
+arch=${ARCH:-$host_arch}
+case "$host_arch" in amd64 | arm64) ;; *) echo "assemble-base: only amd64 and arm64 machines are supported (this is $host_arch)" >&2; exit 1 ;; esac
+case "$arch" in
+  amd64) triplet=x86_64-linux-gnu ldso_name=ld-linux-x86-64.so.2 ldso_link=/usr/lib64 qemu=qemu-x86_64-static ;;
+  arm64) triplet=aarch64-linux-gnu ldso_name=ld-linux-aarch64.so.1 ldso_link=/usr/lib qemu=qemu-aarch64-static ;;
+  *) echo "assemble-base: only amd64 and arm64 images are supported (not $arch)" >&2; exit 1 ;;
+esac
+# run PROGRAM ARGS...: runs one of the image's programs, under qemu-user when it is foreign.
+run=()
+apt_opts=()
+if [ "$arch" != "$host_arch" ]; then
+  command -v "$qemu" >/dev/null || { echo "assemble-base: $qemu is needed for an $arch base; run scripts/setup.sh" >&2; exit 1; }
+  run=("$qemu")
+  apt_state=$(dirname "$debs")/apt-$arch
+  mkdir -p "$apt_state/lists/partial" "$apt_state/cache/archives/partial"
+  apt_opts=(-o "APT::Architecture=$arch" -o "Dir::State::Lists=$apt_state/lists" -o "Dir::Cache=$apt_state/cache"
+    -o Dir::State::status=/dev/null -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
+fi
 
 # The packages the image takes files from; their library dependencies are added below.
 roots=(libc6 libgcc-s1 libstdc++6 nftables iproute2 dash busybox-static ca-certificates netbase)
@@ -33,8 +53,9 @@ roots=(libc6 libgcc-s1 libstdc++6 nftables iproute2 dash busybox-static ca-certi
 # costs ~1.3 s here): the whole recursive graph, walked in awk.
 # A fresh machine has no package lists yet.
 compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-get update -qq
+if [ ${#apt_opts[@]} -gt 0 ] && ! compgen -G "$apt_state/lists/*_Packages*" >/dev/null; then apt-get "${apt_opts[@]}" update -qq; fi
 mapfile -t packages < <(
-  apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances "${roots[@]}" |
+  apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances "${roots[@]}" |
     awk -v roots="${roots[*]}" '
       /^[^ |]/ { cur = $1; alt = 0; next }
       $1 ~ /^\|?(Pre)?Depends:$/ && $2 !~ /^</ && !alt && $2 ~ /^(lib|zlib1g$|gcc-[0-9]+-base$)/ { edges[cur] = edges[cur] " " $2 }
@@ -53,7 +74,7 @@ mapfile -t packages < <(
 # Download what the cache lacks or holds damaged (apt names each file
 # <name>_<version>_<arch>.deb, so a new candidate version is a new file).
 mkdir -p "$debs"
-mapfile -t uris < <(apt-get download --print-uris "${packages[@]}" 2>/dev/null)
+mapfile -t uris < <(apt-get "${apt_opts[@]}" download --print-uris "${packages[@]}" 2>/dev/null)
 [ ${#uris[@]} -eq ${#packages[@]} ] || { echo "assemble-base: apt knows ${#uris[@]} of the ${#packages[@]} packages ${packages[*]}" >&2; exit 1; }
 missing=()
 files=()
@@ -64,7 +85,7 @@ for line in "${uris[@]}"; do
   if [ ! -s "$debs/$file" ] || [ "$(sha256sum <"$debs/$file")" != "${hash#SHA256:}  -" ]; then missing+=("${file%%_*}"); fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  (cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root "${missing[@]}")
+  (cd "$debs" && apt-get "${apt_opts[@]}" download -q=2 -o APT::Sandbox::User=root "${missing[@]}")
 fi
 
 staging=$(mktemp -d "${TMPDIR:-/tmp}/nativeip-base.XXXXXX")
@@ -96,7 +117,8 @@ take dash /bin/dash
 ln -s dash "$rootfs/usr/bin/sh"
 take busybox-static /bin/busybox
 take libc6 "/lib/$triplet/$ldso_name"
-ln -s "../lib/$triplet/$ldso_name" "$rootfs/usr/lib64/$ldso_name"
+# Where the programs' PT_INTERP points: /lib64/ld-linux-x86-64.so.2, /lib/ld-linux-aarch64.so.1.
+[ -e "$rootfs$ldso_link/$ldso_name" ] || ln -s "$([ "$ldso_link" = /usr/lib ] || echo ../lib/)$triplet/$ldso_name" "$rootfs$ldso_link/$ldso_name"
 cp -r "$staging/iproute2/etc/iproute2" "$rootfs/etc/iproute2"
 cp "$staging/netbase/etc/protocols" "$staging/netbase/etc/services" "$rootfs/etc/"
 used[netbase]=1
@@ -107,7 +129,7 @@ libpath=$(printf '%s\n' "$staging"/*/lib/"$triplet" "$staging"/*/usr/lib/"$tripl
 ldso="$staging/libc6/lib/$triplet/$ldso_name"
 for elf in "$rootfs/usr/sbin/nft" "$rootfs/usr/bin/ip" "$rootfs/usr/bin/dash" "${extra_elfs[@]}"; do
   status=0
-  list=$("$ldso" --library-path "$libpath" --list "$elf" 2>&1) || status=$?
+  list=$("${run[@]}" "$ldso" --library-path "$libpath" --list "$elf" 2>&1) || status=$?
   # An addon's build for musl (koffi ships one beside glibc's): its loader never picks it here.
   if grep -q 'libc\.musl' <<<"$list"; then continue; fi
   if [ "$status" -ne 0 ]; then echo "assemble-base: $elf: $list" >&2; exit 1; fi
@@ -131,7 +153,7 @@ while read -r applet; do
     sbin/* | usr/sbin/*) ln -s ../bin/busybox "$rootfs/usr/sbin/$name" ;;
     *) ln -s busybox "$rootfs/usr/bin/$name" ;;
   esac
-done < <("$rootfs/usr/bin/busybox" --list-full)
+done < <("${run[@]}" "$rootfs/usr/bin/busybox" --list-full)
 
 # CA certificates: what update-ca-certificates would write with every Mozilla certificate
 # enabled (Debian's default), in a fixed order. Node uses its own bundled store unless told
@@ -184,7 +206,22 @@ for file in "${files[@]}"; do
   cp -L "$copyright" "$rootfs/usr/share/doc/$pkg/copyright"
 done
 
-if [ "${VERIFY:-1}" = 1 ]; then
+if [ "${VERIFY:-1}" = 1 ] && [ ${#run[@]} -gt 0 ]; then
+  # A foreign architecture's: the programs under qemu-user with the image as their root for
+  # libraries; which sh and ip PATH finds, from the links (a chroot would need binfmt_misc).
+  # qemu-user has no NETLINK_NETFILTER sockets, which nft opens first thing: reaching that means
+  # it loaded with its libraries.
+  nft_out=$("${run[@]}" -L "$rootfs" "$rootfs/usr/sbin/nft" --version 2>&1) || grep -q 'Unable to initialize Netlink socket' <<<"$nft_out" ||
+    { echo "assemble-base: nft under $qemu: $nft_out" >&2; exit 1; }
+  "${run[@]}" -L "$rootfs" "$rootfs/usr/bin/ip" -V >/dev/null 2>&1
+  found=$(for cmd in ip sh; do
+    for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+      if [ -e "$rootfs$d/$cmd" ]; then (cd "$rootfs$d" && readlink -f "$cmd"); break; fi
+    done
+  done)
+  [ "$found" = "$(printf '%s\n%s' "$rootfs/usr/bin/ip" "$rootfs/usr/bin/dash")" ] ||
+    { echo "assemble-base: sh is not dash or ip is not iproute2's" >&2; exit 1; }
+elif [ "${VERIFY:-1}" = 1 ]; then
   # Without /proc, ip -V warns that it cannot see libbpf's version; it still runs.
   chroot "$rootfs" /usr/sbin/nft --version >/dev/null
   chroot "$rootfs" /usr/bin/ip -V >/dev/null 2>&1
