@@ -303,7 +303,7 @@ describe('values show up in the render', () => {
     const podMonitor = find(objects, 'PodMonitor', 'nativeip');
     expect(podMonitor.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'nativeip', ...HELM_LABELS, release: 'kube-prometheus-stack' });
     const [manifest] = manifestObjects(join(MANIFESTS, 'monitoring')).filter((o) => o.kind === 'PodMonitor');
-    const { release: _release, ...labels } = withoutHelmLabels(podMonitor).metadata.labels ?? {};
+    const labels = Object.fromEntries(Object.entries(withoutHelmLabels(podMonitor).metadata.labels ?? {}).filter(([name]) => name !== 'release'));
     expect({ ...withoutHelmLabels(podMonitor), metadata: { ...podMonitor.metadata, labels } }).toEqual(manifest);
     expect(objects.filter((o) => o.kind === 'ServiceMonitor')).toEqual([]);
   });
