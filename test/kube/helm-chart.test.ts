@@ -4,7 +4,8 @@
  * (and client-side) is accepted as it is; the CRD is established and served; the DaemonSet is
  * stored as rendered; kube-controller-manager type-checks both admission policies without a
  * warning and the API server enforces them on the chart's ServiceAccount; values (the IRSA annotation, the monitors) reach
- * the API. Every object the chart renders by default is the manifests' (test/unit/helm-chart.test.ts),
+ * the API; `helm install` takes over a plain `kubectl apply -f manifests/` install as the chart's
+ * README says, then upgrades and uninstalls it. Every object the chart renders by default is the manifests' (test/unit/helm-chart.test.ts),
  * whose admission rules test/kube/manifests.test.ts checks one by one.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,11 +15,12 @@ import { join } from 'node:path';
 import { loadAllYaml, type V1DaemonSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
-import { sleep } from '../support/kube/process.js';
+import { runCommand, sleep } from '../support/kube/process.js';
 
 /** The version scripts/install-helm.sh builds (test/unit/helm-chart.test.ts checks they agree). */
 const HELM_VERSION = 'v3.22.0';
 const CHART = join(import.meta.dirname, '../../charts/nativeip');
+const MANIFESTS = join(import.meta.dirname, '../../manifests');
 const AGENT = 'system:serviceaccount:kube-system:nativeip';
 const NODE_POLICY = "ValidatingAdmissionPolicy 'nativeip-own-node' with binding 'nativeip-own-node' denied request";
 const NIPN_POLICY = "ValidatingAdmissionPolicy 'nativeip-own-nativeipnode' with binding 'nativeip-own-nativeipnode' denied request";
@@ -35,6 +37,8 @@ function helmBinary(): string {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'nativeip-helm-kube-'));
+/** Helm's own state (repositories, plugins, cache) in the test's directory, not the user's. */
+const helmEnv = (): NodeJS.ProcessEnv => ({ ...process.env, HELM_CACHE_HOME: work, HELM_CONFIG_HOME: work, HELM_DATA_HOME: work });
 let valuesFiles = 0;
 
 /** `helm template nativeip charts/nativeip --namespace kube-system -f <values>`: the YAML stream. */
@@ -44,7 +48,7 @@ function template(values: object = {}): string {
   const result = spawnSync(helmBinary(), ['template', 'nativeip', CHART, '--namespace', 'kube-system', '--kube-version', 'v1.35.4', '-f', file], {
     encoding: 'utf8',
     timeout: 30_000,
-    env: { ...process.env, HELM_CACHE_HOME: work, HELM_CONFIG_HOME: work, HELM_DATA_HOME: work },
+    env: helmEnv(),
   });
   if (result.error !== undefined) throw result.error;
   if (result.status !== 0) throw new Error(`helm template failed (${result.status}): ${result.stderr}`);
@@ -260,5 +264,59 @@ describe('values reach the API server', () => {
     expect(service.spec.clusterIP).toBe('None');
     expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'nativeip' });
     expect(service.spec.ports.map((p) => [p.name, p.port])).toEqual([['metrics', 61678]]);
+  });
+});
+
+describe("helm install over a plain install (the chart's README, \"From the plain manifests to the chart\")", () => {
+  /** The README's list, as `kubectl -n kube-system <verb> <object>` takes it. */
+  const OBJECTS = [
+    'customresourcedefinition/nativeipnodes.nativeip.io',
+    'clusterrole/nativeip',
+    'clusterrolebinding/nativeip',
+    'validatingadmissionpolicy/nativeip-own-node',
+    'validatingadmissionpolicy/nativeip-own-nativeipnode',
+    'validatingadmissionpolicybinding/nativeip-own-node',
+    'validatingadmissionpolicybinding/nativeip-own-nativeipnode',
+    'serviceaccount/nativeip',
+    'daemonset/nativeip',
+  ];
+  const helm = (args: readonly string[]): Promise<string> =>
+    runCommand(helmBinary(), [...args, '--namespace', 'kube-system', `--kubeconfig=${cp.adminKubeconfigPath}`], { env: helmEnv(), timeoutMs: 60_000 });
+  const ipamdEnv = async (): Promise<Record<string, string | undefined>> => {
+    const ds = await cp.kubectlJson<V1DaemonSet>(['get', 'daemonset', 'nativeip', '-n', 'kube-system']);
+    const ipamd = ds.spec?.template.spec?.containers.find((c) => c.name === 'ipamd');
+    return Object.fromEntries((ipamd?.env ?? []).map((v) => [v.name, v.value]));
+  };
+
+  beforeAll(async () => {
+    // From the chart's render to what `kubectl apply -f manifests/` leaves.
+    await admin(['delete', '--ignore-not-found', '-f', '-'], template({ podMonitor: { enabled: true }, serviceMonitor: { enabled: true } }));
+    const applied = await admin(['apply', '--server-side', '-f', MANIFESTS]);
+    expect(applied.trim().split('\n')).toHaveLength(OBJECTS.length);
+  }, 120_000);
+
+  it('refuses to take over objects without the release marks', async () => {
+    await expect(helm(['install', 'nativeip', CHART])).rejects.toThrow(/exists and cannot be imported into the current release: invalid ownership metadata/);
+  });
+
+  it('takes them over once they carry them, upgrades a value and uninstalls', async () => {
+    for (const object of OBJECTS) {
+      await admin(['-n', 'kube-system', 'label', object, 'app.kubernetes.io/managed-by=Helm', '--overwrite']);
+      await admin(['-n', 'kube-system', 'annotate', object, 'meta.helm.sh/release-name=nativeip', 'meta.helm.sh/release-namespace=kube-system', '--overwrite']);
+    }
+    await helm(['install', 'nativeip', CHART]);
+    const status = JSON.parse(await helm(['status', 'nativeip', '-o', 'json'])) as { info: { status: string }; version: number };
+    expect(status).toMatchObject({ info: { status: 'deployed' }, version: 1 });
+    const ds = await cp.kubectlJson<V1DaemonSet>(['get', 'daemonset', 'nativeip', '-n', 'kube-system']);
+    expect(ds.metadata?.labels?.['helm.sh/chart']).toBe('nativeip-0.1.0');
+
+    await helm(['upgrade', 'nativeip', CHART, '--set', 'taintExhaustedNodes=false', '--set', 'env.CLUSTER_NAME=prod-1']);
+    expect(await ipamdEnv()).toMatchObject({ NATIVEIP_TAINT_EXHAUSTED_NODES: 'false', CLUSTER_NAME: 'prod-1' });
+    await expect(helm(['upgrade', 'nativeip', CHART, '--set', 'metrics.enabled=maybe'])).rejects.toThrow("at '/metrics/enabled': got string, want boolean");
+
+    await helm(['uninstall', 'nativeip', '--wait']);
+    for (const object of OBJECTS) {
+      expect(await admin(['-n', 'kube-system', 'get', object, '--ignore-not-found', '-o', 'name']), object).toBe('');
+    }
   });
 });
