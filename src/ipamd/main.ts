@@ -8,7 +8,7 @@ import type { CloudPlugin } from '../core/cloud-plugin.js';
 import type { CloudProvider } from '../core/types.js';
 import { FileCheckpoint } from './checkpoint/checkpoint.js';
 import { chooseCloudPlugin, createCloudProvider, settingsOf } from './cloud-provider.js';
-import { ConfigError, findIgnoredVpcCniVariables, loadDaemonConfig, withCloudDefaults, type DaemonConfig } from './config/config.js';
+import { ConfigError, findIgnoredVpcCniVariables, findMatchingVpcCniVariables, loadDaemonConfig, withCloudDefaults, type DaemonConfig } from './config/config.js';
 import { Daemon } from './daemon.js';
 import { buildLabels } from './metrics/instrumentation.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
@@ -42,7 +42,10 @@ async function main(): Promise<void> {
     if (config.logFile !== 'stderr') process.stderr.write(`${message}\n`);
     process.exit(code);
   };
-  for (const ignored of findIgnoredVpcCniVariables(process.env)) logger.warn(ignored, 'AWS VPC CNI setting not supported yet; ignored');
+  // Settings that would turn on a feature nativeip lacks were refused by loadDaemonConfig (exit 2).
+  for (const ignored of findIgnoredVpcCniVariables(process.env)) logger.warn(ignored, `AWS VPC CNI setting ${ignored.env} has no effect in nativeip; ignored`);
+  const keptOff = findMatchingVpcCniVariables(process.env);
+  if (keptOff.length > 0) logger.info({ settings: keptOff.map((s) => `${s.env}=${s.value}`) }, 'AWS VPC CNI settings at values that keep off what nativeip does not implement; nothing to do');
   // Before the socket or the checkpoint is touched: two daemons on one node would each hand out
   // the same free addresses.
   const lock = await lockTheNode(config, logger, exitWith);

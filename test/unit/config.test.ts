@@ -631,11 +631,8 @@ describe('loadDaemonConfig: names it does not read', () => {
 
   it('lists AWS VPC CNI settings that have no effect, for a warning', () => {
     expect(
-      findIgnoredVpcCniVariables({ ENABLE_POD_ENI: 'true', AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG', WARM_PREFIX_TARGET: '1' }),
-    ).toEqual([
-      { env: 'ENABLE_POD_ENI', note: expect.stringContaining('not supported') },
-      { env: 'AWS_VPC_K8S_CNI_LOGLEVEL', note: 'use NATIVEIP_LOG_LEVEL' },
-    ]);
+      findIgnoredVpcCniVariables({ ENABLE_POD_ENI: 'false', AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG', WARM_PREFIX_TARGET: '1' }),
+    ).toEqual([{ env: 'AWS_VPC_K8S_CNI_LOGLEVEL', value: 'DEBUG', note: expect.stringContaining('use NATIVEIP_LOG_LEVEL') }]);
     expect(findIgnoredVpcCniVariables({ WARM_IP_TARGET: '1' })).toEqual([]);
     expect(findIgnoredVpcCniVariables({ AWS_VPC_CNI_NODE_PORT_SUPPORT: 'false', AWS_VPC_K8S_CNI_CONNMARK: '0x40' })).toEqual([]);
   });

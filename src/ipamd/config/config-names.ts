@@ -1,10 +1,11 @@
 /**
  * Variable names the daemon does not read: misspellings of ones it does (errors), and AWS VPC CNI
- * settings it does not implement (for a warning). Pure.
+ * settings it does not implement (refused or warned; the table is vpc-cni-variables.ts). Pure.
  */
 
 import type { ConfigIssue } from './config.js';
 import { KNOWN_NAMES } from './config-variables.js';
+import { VPC_CNI_VARIABLE_NAMES, judgeVpcCniVariables, type IgnoredVariable, type MatchingVariable } from './vpc-cni-variables.js';
 
 const NATIVEIP_PREFIX = 'NATIVEIP_';
 
@@ -17,42 +18,33 @@ const VPC_CNI_FAMILY_PREFIXES = ['WARM_', 'MINIMUM_', 'MAX_ENI', 'AWS_VPC_', 'IP
 /** Largest edit distance at which an AWS-family name counts as a misspelling. */
 const VPC_CNI_TYPO_DISTANCE = 2;
 
-/** AWS VPC CNI settings nativeip does not implement, with what to do instead. */
-const UNSUPPORTED_VPC_CNI_VARIABLES: ReadonlyMap<string, string> = new Map([
-  ['ENABLE_POD_ENI', 'security groups for pods (branch ENIs) are not supported'],
-  ['ENABLE_IPv6', 'IPv6 is not supported; pods get IPv4 addresses'],
-  ['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'custom networking (ENIConfig) is not supported'],
-  ['AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER', 'not configurable'],
-  ['AWS_VPC_K8S_CNI_LOGLEVEL', 'use NATIVEIP_LOG_LEVEL'],
-  ['AWS_VPC_K8S_CNI_LOG_FILE', 'use NATIVEIP_LOG_FILE'],
-  ['AWS_VPC_K8S_PLUGIN_LOG_LEVEL', 'the plugin has no separate log level'],
-  ['AWS_VPC_K8S_PLUGIN_LOG_FILE', 'the plugin has no separate log file'],
-  ['DISABLE_NETWORK_RESOURCE_PROVISIONING', 'not configurable'],
-  ['AWS_MANAGE_ENIS_NON_SCHEDULABLE', 'not configurable'],
-  ['MANAGE_UNTAGGED_ENI', 'not configurable'],
-  ['ANNOTATE_POD_IP', 'not configurable'],
-]);
+export type { IgnoredVariable, MatchingVariable } from './vpc-cni-variables.js';
 
-/** An AWS VPC CNI setting present in the environment that nativeip ignores. */
-export interface IgnoredVariable {
-  readonly env: string;
-  /** Why it has no effect, or what to use instead. */
-  readonly note: string;
+/**
+ * AWS VPC CNI settings set (non-empty) in `env` that nativeip ignores, with why they do not
+ * matter or what to use instead; for a start-up warning each. See vpc-cni-variables.ts.
+ */
+export function findIgnoredVpcCniVariables(env: Readonly<Record<string, string | undefined>>): IgnoredVariable[] {
+  return [...judgeVpcCniVariables(env).ignored];
 }
 
-/** AWS VPC CNI settings set (non-empty) in `env` that nativeip ignores; for a start-up warning. */
-export function findIgnoredVpcCniVariables(
-  env: Readonly<Record<string, string | undefined>>,
-): IgnoredVariable[] {
-  return [...UNSUPPORTED_VPC_CNI_VARIABLES]
-    .filter(([name]) => isSet(env[name]))
-    .map(([name, note]) => ({ env: name, note }));
+/**
+ * AWS VPC CNI settings that turn on a feature nativeip does not implement (custom networking,
+ * IPv6, security groups for pods, …): one issue each, and the daemon does not start.
+ */
+export function findRefusedVpcCniVariables(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
+  return [...judgeVpcCniVariables(env).refused];
+}
+
+/** AWS VPC CNI settings at a value where aws-node behaves as nativeip does (features kept off); for an info line. */
+export function findMatchingVpcCniVariables(env: Readonly<Record<string, string | undefined>>): MatchingVariable[] {
+  return [...judgeVpcCniVariables(env).matching];
 }
 
 /**
  * Unknown `NATIVEIP_*` names (any letter case), and names in the AWS families within
- * {@link VPC_CNI_TYPO_DISTANCE} edits of a name we read. Variables with empty values are unset and
- * not judged.
+ * {@link VPC_CNI_TYPO_DISTANCE} edits of a name we read. Names of the AWS VPC CNI's own table
+ * (vpc-cni-variables.ts) are not misspellings. Variables with empty values are unset and not judged.
  */
 export function findMisspelledVariables(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -63,7 +55,7 @@ export function findMisspelledVariables(env: Readonly<Record<string, string | un
       issues.push({ env: name, message: unknownNativeipMessage(name) });
       continue;
     }
-    if (!VPC_CNI_FAMILY_PREFIXES.some((p) => upper.startsWith(p)) || UNSUPPORTED_VPC_CNI_VARIABLES.has(upper)) {
+    if (!VPC_CNI_FAMILY_PREFIXES.some((p) => upper.startsWith(p)) || VPC_CNI_VARIABLE_NAMES.has(name)) {
       continue;
     }
     const nearest = closest(upper, [...KNOWN_NAMES].filter((n) => !n.startsWith(NATIVEIP_PREFIX)));

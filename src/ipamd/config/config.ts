@@ -7,7 +7,7 @@ import { readTable, type ConfigIssue, type Env } from '../../core/config/config-
 import type { CloudPlugin } from '../../core/cloud-plugin.js';
 import { CLOUD_PLUGINS } from '../clouds.js';
 import { CONFIG_SPECS } from './config-variables.js';
-import { findMisspelledVariables } from './config-names.js';
+import { findMisspelledVariables, findRefusedVpcCniVariables } from './config-names.js';
 import type { SnatPortMode } from '../datapath/snat.js';
 
 export type KubernetesChoice = 'auto' | 'on' | 'off';
@@ -128,7 +128,8 @@ export class ConfigError extends Error {
  * Parses the daemon's variables from `env` (pass `process.env`). Empty values count as unset.
  * Returns a frozen config, or throws one {@link ConfigError} listing every invalid value, every
  * unknown `NATIVEIP_*` variable, every likely misspelling of a supported AWS VPC CNI variable,
- * and every contradictory combination.
+ * every contradictory combination, and every AWS VPC CNI setting that turns on a feature nativeip
+ * does not implement (vpc-cni-variables.ts: custom networking, IPv6, security groups for pods, …).
  */
 export function loadDaemonConfig(env: Env): DaemonConfig {
   const common = readTable(CONFIG_SPECS, env);
@@ -141,6 +142,7 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
   }
   const config: DaemonConfig = { ...common.value, cloudSettings: Object.freeze(cloudSettings) };
   issues.push(...checkCombinations(config, common.failed, env));
+  issues.push(...findRefusedVpcCniVariables(env));
   issues.push(...findMisspelledVariables(env));
   if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze(config);
@@ -252,4 +254,4 @@ function nonEmpty(value: string | undefined): value is string {
 }
 
 export { CONFIG_VARIABLES, type ConfigVariable } from './config-variables.js';
-export { findIgnoredVpcCniVariables, type IgnoredVariable } from './config-names.js';
+export { findIgnoredVpcCniVariables, findMatchingVpcCniVariables, type IgnoredVariable, type MatchingVariable } from './config-names.js';
