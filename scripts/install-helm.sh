@@ -4,10 +4,10 @@
 # ${NATIVEIP_CACHE:-/var/cache/nativeip}/helm-v3.22.0/bin:
 #   helm  v3.22.0, Go module helm.sh/helm/v3 (`go install pkg@version` from the Go module proxy:
 #       the module has no replace directives; its go.mod asks for Go 1.26.0)
-# v3.22.0 is the newest v3 release on the proxy (Helm 4 is a separate module, helm.sh/helm/v4,
-# with other chart APIs; the chart is apiVersion v2, which both read).
+# v3.22.0 is the newest v3 release on the proxy on 2026-12-03 (Helm 4 is another module,
+# helm.sh/helm/v4, not used here).
 # Build time on the 2-core machine from an empty Go build cache (GOCACHE=$(mktemp -d)), 2026-12-03:
-# 109 s with the module cache empty of Helm's modules (~65 fetched from the proxy; the k8s.io ones
+# 109 s with the module cache empty of Helm's modules (64 fetched from the proxy, the k8s.io ones
 # at v0.37.0 too), 118 s with the module cache warm (the spread is other work on the machine);
 # this script's own first run, with the machine's build cache, 178 s on a busier machine.
 # Binary: 62 MB (-s -w).
