@@ -95,9 +95,12 @@ async function main(argv: string[]): Promise<number> {
       await daemonView(args, renderPods);
       return 0;
     case 'max-pods': {
-      const { MaxPodsUsageError, MAX_PODS_USAGE, parseMaxPodsArgs, renderMaxPods } = await import('./max-pods.js');
+      const { MaxPodsUsageError, MAX_PODS_USAGE, maxPodsNote, parseMaxPodsArgs, renderMaxPods } = await import('./max-pods.js');
       try {
-        process.stdout.write(`${renderMaxPods(parseMaxPodsArgs(args))}\n`);
+        const request = parseMaxPodsArgs(args);
+        const note = maxPodsNote(request);
+        if (note !== undefined && !request.json) process.stderr.write(`nativeip: max-pods: ${note}\n`);
+        process.stdout.write(`${renderMaxPods(request)}\n`);
       } catch (error) {
         if (error instanceof MaxPodsUsageError) throw new UsageError(`max-pods: ${error.message}`, `${MAX_PODS_USAGE}\n`);
         throw error;

@@ -2,7 +2,7 @@
  * `nativeip max-pods`: the kubelet `--max-pods` value for an instance type, for node bootstrap
  * scripts. Takes the EKS max-pods calculator's flags too, so it can replace it in a script.
  */
-import { computeMaxPods } from '../ipamd/pool/plan/max-pods.js';
+import { computeMaxPods, MAX_PODS_CEILING_LOW_CPU, HIGH_CPU_THRESHOLD } from '../ipamd/pool/plan/max-pods.js';
 import type { InterfaceLimits } from '../core/types.js';
 import { CLOUD_PLUGINS } from '../ipamd/clouds.js';
 
@@ -13,6 +13,8 @@ export const MAX_PODS_USAGE = `usage: nativeip max-pods --instance-type TYPE [--
   --max-eni N (or --cni-max-eni N)                          use at most N interfaces (MAX_ENI)
   --cni-version X.Y.Z   AWS VPC CNI version; prefix delegation counts only from 1.9
   --show-max-allowed    prefix mode without the 110 / 250 ceiling
+  --vcpus N             prefix mode's ceiling is 250 above 30 vCPUs, else 110; a type whose vCPUs
+                        the built-in table lacks is taken as ≤ 30 unless given
 `;
 
 export class MaxPodsUsageError extends Error {}
@@ -76,8 +78,7 @@ export function parseMaxPodsArgs(argv: readonly string[]): MaxPodsRequest {
     const info = builtInLimits(instanceType);
     if (info === undefined && (maxEnis === undefined || ipv4PerEni === undefined)) {
       throw new MaxPodsUsageError(
-        `instance type ${instanceType} is not in the built-in table; give --max-enis, --ipv4-per-eni and --vcpus ` +
-          '(the cloud publishes them for each instance type)',
+        `instance type ${instanceType} is not in the built-in ${builtInTables()}; give --max-enis, --ipv4-per-eni and --vcpus`,
       );
     }
     return {
@@ -106,6 +107,12 @@ function builtInLimits(instanceType: string): InterfaceLimits | undefined {
   return undefined;
 }
 
+/** The clouds' built-in tables in one phrase: `table of 1391 types (FILE, from SOURCE VERSION)`. */
+function builtInTables(): string {
+  const tables = CLOUD_PLUGINS.flatMap((plugin) => plugin.instanceLimitsTable?.().replace(/^the /, '') ?? []);
+  return tables.length === 0 ? 'table' : tables.join(' or the ');
+}
+
 /** The calculator's rule: prefix delegation exists from AWS VPC CNI 1.9 on. */
 export function supportsPrefixes(cniVersion: string): boolean {
   const match = /^v?(\d+)\.(\d+)/.exec(cniVersion);
@@ -115,10 +122,23 @@ export function supportsPrefixes(cniVersion: string): boolean {
   return major > 1 || (major === 1 && minor > 8);
 }
 
+/**
+ * A note for stderr when the answer rests on an assumption: prefix mode, capped, vCPUs unknown (the
+ * table has none for the type and no --vcpus was given), and more addresses than the low ceiling,
+ * so 110 was taken where a type with more than 30 vCPUs would get 250.
+ */
+export function maxPodsNote(request: MaxPodsRequest): string | undefined {
+  if (!request.prefixDelegation || request.uncapped || request.vcpus !== undefined) return undefined;
+  if (computeMaxPods(request).addressable <= MAX_PODS_CEILING_LOW_CPU) return undefined;
+  const what = request.instanceType === undefined ? 'the vCPUs are not known' : `the table has no vCPU count for ${request.instanceType}`;
+  return `${what}: assumed ≤ ${HIGH_CPU_THRESHOLD} (ceiling ${MAX_PODS_CEILING_LOW_CPU}); give --vcpus N if it has more`;
+}
+
 /** What the command prints: the number alone (for `--max-pods=$(…)`), or a JSON account. */
 export function renderMaxPods(request: MaxPodsRequest): string {
   const result = computeMaxPods(request);
   if (!request.json) return String(result.maxPods);
+  const note = maxPodsNote(request);
   return JSON.stringify({
     ...(request.instanceType === undefined ? {} : { instanceType: request.instanceType }),
     mode: request.prefixDelegation ? 'prefix' : 'secondary',
@@ -128,5 +148,6 @@ export function renderMaxPods(request: MaxPodsRequest): string {
     addressable: result.addressable,
     ...(result.ceiling === undefined ? {} : { ceiling: result.ceiling }),
     maxPods: result.maxPods,
+    ...(note === undefined ? {} : { note }),
   });
 }

@@ -80,6 +80,11 @@ export interface CloudPlugin<Settings = unknown> {
    */
   instanceLimits?(machineType: string): InterfaceLimits | undefined;
   /**
+   * One phrase naming that table, for messages: `the table of 1391 types (FILE, from SOURCE VERSION)`.
+   * Optional.
+   */
+  instanceLimitsTable?(): string;
+  /**
    * Loads what runs the cloud's real provider on a machine of its emulator's in-process account
    * (src/core/simulation.ts), for the simulators. Optional: a cloud without it is not simulated.
    */

@@ -55,7 +55,7 @@ export function parseAwsEmulatorArgs(argv: readonly string[]): AwsEmulatorCliArg
   const listen = parseListen(flags.one('--listen') ?? '127.0.0.1:0', '127.0.0.1:4566', fail);
   const instanceType = flags.one('--instance-type') ?? 'm5.large';
   if (!instanceTypeTable().has(instanceType)) {
-    throw new EmulatorCliError(`--instance-type: '${instanceType}' is not an emulated type (${[...instanceTypeTable().keys()].join(', ')})`);
+    throw new EmulatorCliError(`--instance-type: '${instanceType}' is not an emulated type (the emulator plays the ${instanceTypeTable().size} types of data/aws-instance-limits.json)`);
   }
   const emulator: AwsEmulatorOptions = { host: listen.host, port: listen.port, throttling: flags.has('--throttling') };
   const latency = flags.one('--latency-ms');

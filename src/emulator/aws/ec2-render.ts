@@ -185,22 +185,22 @@ export function renderInstanceType(t: InstanceTypeInfo): XmlFragment[] {
   return [
     leaf('instanceType', t.name),
     leaf('currentGeneration', true),
-    leaf('bareMetal', false),
-    leaf('hypervisor', 'nitro'),
+    leaf('bareMetal', t.bareMetal),
+    leaf('hypervisor', t.hypervisor),
     leaf('burstablePerformanceSupported', t.burstable),
-    el('vCpuInfo', [leaf('defaultVCpus', t.vcpus)]),
-    el('memoryInfo', [leaf('sizeInMiB', t.memoryMiB)]),
+    ...(t.vcpus === undefined ? [] : [el('vCpuInfo', [leaf('defaultVCpus', t.vcpus)])]),
+    ...(t.memoryMiB === undefined ? [] : [el('memoryInfo', [leaf('sizeInMiB', t.memoryMiB)])]),
     el('networkInfo', [
       leaf('networkPerformance', t.networkPerformance),
       leaf('maximumNetworkInterfaces', t.maxInterfaces),
       leaf('maximumNetworkCards', t.networkCards),
-      leaf('defaultNetworkCardIndex', 0),
+      leaf('defaultNetworkCardIndex', t.defaultNetworkCardIndex),
       set(
         'networkCards',
-        Array.from({ length: t.networkCards }, (_, i) => [
+        t.networkCardInterfaces.map((interfaces, i) => [
           leaf('networkCardIndex', i),
           leaf('networkPerformance', t.networkPerformance),
-          leaf('maximumNetworkInterfaces', t.maxInterfaces),
+          leaf('maximumNetworkInterfaces', interfaces),
         ]),
       ),
       leaf('ipv4AddressesPerInterface', t.ipv4PerInterface),

@@ -30,7 +30,8 @@ export interface Ec2InterfaceView {
 /** One instance type as DescribeInstanceTypes answers it, reduced to what the backend gives. */
 export interface Ec2InstanceTypeView {
   readonly name: string;
-  readonly vcpus: number;
+  /** Undefined where the instance-type data has no vCPU count. */
+  readonly vcpus: number | undefined;
   readonly maxInterfaces: number;
   readonly ipv4PerInterface: number;
 }

@@ -1,103 +1,94 @@
+/**
+ * The instance types the EC2 emulator plays: every type of data/aws-instance-limits.json (generated
+ * by scripts/generate-instance-limits.ts from the AWS VPC CNI's table of EC2's published limits).
+ * The AWS provider reads the same file through its own loader (src/providers/aws/instance-limits.ts;
+ * an emulator never imports a provider); test/unit/instance-limits-agree.test.ts checks both agree.
+ */
+import data from '../../../data/aws-instance-limits.json' with { type: 'json' };
+
 /** What EC2 publishes about one instance type's networking (and enough else to look real). */
 export interface InstanceTypeInfo {
   readonly name: string;
-  readonly vcpus: number;
-  readonly memoryMiB: number;
-  readonly networkPerformance: string;
-  /** Network interfaces the instance may have attached, primary included. */
+  /** Undefined where the data has no vCPU count for the type: DescribeInstanceTypes then leaves vCpuInfo out. */
+  readonly vcpus: number | undefined;
+  readonly memoryMiB: number | undefined;
+  readonly networkPerformance: string | undefined;
+  /** Network interfaces the instance may have attached on its default card, primary included. */
   readonly maxInterfaces: number;
   /** IPv4 addresses per interface, the interface's primary included. */
   readonly ipv4PerInterface: number;
+  /** The data has no IPv6 limit: EC2's equals the IPv4 one for nearly every type. */
   readonly ipv6PerInterface: number;
   readonly networkCards: number;
+  /** Interfaces per network card, by card index. */
+  readonly networkCardInterfaces: readonly number[];
+  readonly defaultNetworkCardIndex: number;
+  /** nitro or xen; undefined on bare metal. */
+  readonly hypervisor: 'nitro' | 'xen' | undefined;
+  readonly bareMetal: boolean;
   readonly burstable: boolean;
 }
 
-type Row = readonly [size: string, vcpus: number, memoryMiB: number, enis: number, ips: number, perf: string];
+interface Row {
+  readonly enis: number;
+  readonly ipv4PerEni: number;
+  readonly hypervisor: string;
+  readonly bareMetal: boolean;
+  readonly defaultNetworkCardIndex: number;
+  readonly networkCards: readonly number[];
+  readonly vcpus?: number;
+  readonly memoryMiB?: number;
+}
 
-/**
- * Why these numbers: the published "IP addresses per network interface per instance type" table,
- * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/AvailableIpPerENI.html (IPv6 equals IPv4
- * for these families).
- */
-const FAMILIES: Record<string, readonly Row[]> = {
-  t3: [
-    ['nano', 2, 512, 2, 2, 'Up to 5 Gigabit'],
-    ['micro', 2, 1024, 2, 2, 'Up to 5 Gigabit'],
-    ['small', 2, 2048, 3, 4, 'Up to 5 Gigabit'],
-    ['medium', 2, 4096, 3, 6, 'Up to 5 Gigabit'],
-    ['large', 2, 8192, 3, 12, 'Up to 5 Gigabit'],
-    ['xlarge', 4, 16384, 4, 15, 'Up to 5 Gigabit'],
-    ['2xlarge', 8, 32768, 4, 15, 'Up to 5 Gigabit'],
-  ],
-  m5: [
-    ['large', 2, 8192, 3, 10, 'Up to 10 Gigabit'],
-    ['xlarge', 4, 16384, 4, 15, 'Up to 10 Gigabit'],
-    ['2xlarge', 8, 32768, 4, 15, 'Up to 10 Gigabit'],
-    ['4xlarge', 16, 65536, 8, 30, 'Up to 10 Gigabit'],
-    ['8xlarge', 32, 131072, 8, 30, '10 Gigabit'],
-    ['12xlarge', 48, 196608, 8, 30, '12 Gigabit'],
-    ['16xlarge', 64, 262144, 15, 50, '20 Gigabit'],
-    ['24xlarge', 96, 393216, 15, 50, '25 Gigabit'],
-  ],
-  m6i: [
-    ['large', 2, 8192, 3, 10, 'Up to 12.5 Gigabit'],
-    ['xlarge', 4, 16384, 4, 15, 'Up to 12.5 Gigabit'],
-    ['2xlarge', 8, 32768, 4, 15, 'Up to 12.5 Gigabit'],
-    ['4xlarge', 16, 65536, 8, 30, 'Up to 12.5 Gigabit'],
-    ['8xlarge', 32, 131072, 8, 30, '12.5 Gigabit'],
-    ['12xlarge', 48, 196608, 8, 30, '18.75 Gigabit'],
-    ['16xlarge', 64, 262144, 15, 50, '25 Gigabit'],
-    ['24xlarge', 96, 393216, 15, 50, '37.5 Gigabit'],
-    ['32xlarge', 128, 524288, 15, 50, '50 Gigabit'],
-  ],
-  c5: [
-    ['large', 2, 4096, 3, 10, 'Up to 10 Gigabit'],
-    ['xlarge', 4, 8192, 4, 15, 'Up to 10 Gigabit'],
-    ['2xlarge', 8, 16384, 4, 15, 'Up to 10 Gigabit'],
-    ['4xlarge', 16, 32768, 8, 30, 'Up to 10 Gigabit'],
-    ['9xlarge', 36, 73728, 8, 30, '12 Gigabit'],
-    ['12xlarge', 48, 98304, 8, 30, '12 Gigabit'],
-    ['18xlarge', 72, 147456, 15, 50, '25 Gigabit'],
-    ['24xlarge', 96, 196608, 15, 50, '25 Gigabit'],
-  ],
-  r5: [
-    ['large', 2, 16384, 3, 10, 'Up to 10 Gigabit'],
-    ['xlarge', 4, 32768, 4, 15, 'Up to 10 Gigabit'],
-    ['2xlarge', 8, 65536, 4, 15, 'Up to 10 Gigabit'],
-    ['4xlarge', 16, 131072, 8, 30, 'Up to 10 Gigabit'],
-    ['8xlarge', 32, 262144, 8, 30, '10 Gigabit'],
-    ['12xlarge', 48, 393216, 8, 30, '12 Gigabit'],
-    ['16xlarge', 64, 524288, 15, 50, '20 Gigabit'],
-    ['24xlarge', 96, 786432, 15, 50, '25 Gigabit'],
-  ],
+/** Network performance of the types the emulator played before it read the data: looks, not limits. */
+const PERFORMANCE: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(['nano', 'micro', 'small', 'medium', 'large', 'xlarge', '2xlarge'].map((s) => [`t3.${s}`, 'Up to 5 Gigabit'])),
+  ...sized(['m5', 'r5'], { '8xlarge': '10 Gigabit', '12xlarge': '12 Gigabit', '16xlarge': '20 Gigabit', '24xlarge': '25 Gigabit' }, 'Up to 10 Gigabit'),
+  ...sized(['c5'], { '9xlarge': '12 Gigabit', '12xlarge': '12 Gigabit', '18xlarge': '25 Gigabit', '24xlarge': '25 Gigabit' }, 'Up to 10 Gigabit'),
+  ...sized(['m6i'], { '8xlarge': '12.5 Gigabit', '12xlarge': '18.75 Gigabit', '16xlarge': '25 Gigabit', '24xlarge': '37.5 Gigabit', '32xlarge': '50 Gigabit' }, 'Up to 12.5 Gigabit'),
 };
 
-/** Builds the table of every emulated instance type, sorted by name. */
-export function instanceTypeTable(): ReadonlyMap<string, InstanceTypeInfo> {
-  const table = new Map<string, InstanceTypeInfo>();
-  for (const [family, rows] of Object.entries(FAMILIES)) {
-    for (const [size, vcpus, memoryMiB, enis, ips, perf] of rows) {
-      const name = `${family}.${size}`;
-      table.set(name, {
-        name,
-        vcpus,
-        memoryMiB,
-        networkPerformance: perf,
-        maxInterfaces: enis,
-        ipv4PerInterface: ips,
-        ipv6PerInterface: ips,
-        networkCards: 1,
-        burstable: family === 't3',
-      });
-    }
+function sized(families: readonly string[], big: Readonly<Record<string, string>>, small: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const family of families) {
+    for (const size of ['large', 'xlarge', '2xlarge', '4xlarge']) out[`${family}.${size}`] = small;
+    for (const [size, perf] of Object.entries(big)) out[`${family}.${size}`] = perf;
   }
-  return new Map([...table.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  return out;
+}
+
+let table: ReadonlyMap<string, InstanceTypeInfo> | undefined;
+
+/** The table of every emulated instance type, sorted by name (built once). */
+export function instanceTypeTable(): ReadonlyMap<string, InstanceTypeInfo> {
+  if (table !== undefined) return table;
+  const rows = Object.entries(data.types as Record<string, Row>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  table = new Map(
+    rows.map(([name, row]): [string, InstanceTypeInfo] => [
+      name,
+      {
+        name,
+        vcpus: row.vcpus,
+        memoryMiB: row.memoryMiB,
+        networkPerformance: PERFORMANCE[name],
+        maxInterfaces: row.enis,
+        ipv4PerInterface: row.ipv4PerEni,
+        ipv6PerInterface: row.ipv4PerEni,
+        networkCards: Math.max(1, row.networkCards.length),
+        networkCardInterfaces: row.networkCards.length > 0 ? row.networkCards : [row.enis],
+        defaultNetworkCardIndex: row.defaultNetworkCardIndex,
+        hypervisor: row.hypervisor === 'nitro' || row.hypervisor === 'xen' ? row.hypervisor : undefined,
+        bareMetal: row.bareMetal,
+        burstable: /^t\d/.test(name),
+      },
+    ]),
+  );
+  return table;
 }
 
 /** The largest per-interface IPv4 limit in the table: the cap for an interface not attached. */
-export function maxIpv4PerInterface(table: ReadonlyMap<string, InstanceTypeInfo>): number {
+export function maxIpv4PerInterface(types: ReadonlyMap<string, InstanceTypeInfo>): number {
   let max = 0;
-  for (const info of table.values()) max = Math.max(max, info.ipv4PerInterface);
+  for (const info of types.values()) max = Math.max(max, info.ipv4PerInterface);
   return max;
 }

@@ -23,7 +23,7 @@ import type { ImdsApi } from './imds-api.js';
  * imports an emulator; test/unit/in-process-clouds.test.ts checks the emulator's backend fits.
  */
 export interface InProcessEc2 {
-  describeInstanceTypes(names: readonly string[]): Promise<readonly { readonly name: string; readonly vcpus: number; readonly maxInterfaces: number; readonly ipv4PerInterface: number }[]>;
+  describeInstanceTypes(names: readonly string[]): Promise<readonly { readonly name: string; readonly vcpus: number | undefined; readonly maxInterfaces: number; readonly ipv4PerInterface: number }[]>;
   describeNetworkInterfaces(request: { readonly ids?: readonly string[]; readonly filters?: readonly Ec2Filter[] }): Promise<EniRecord[]>;
   describeSubnets(ids: readonly string[]): Promise<readonly { readonly id: string; readonly cidr: string }[]>;
   describeInstances(ids: readonly string[]): Promise<readonly { readonly id: string; readonly state: string }[]>;
@@ -146,7 +146,8 @@ export class InProcessEc2Api implements Ec2Api {
     const types = await this.#send({ action: 'DescribeInstanceTypes' }, () => this.#options.backend.describeInstanceTypes([instanceType]));
     const type = types.find((t) => t.name === instanceType);
     if (type === undefined) throw new CloudError('NotFound', `DescribeInstanceTypes: instance type ${instanceType} not found`);
-    return { maxInterfaces: type.maxInterfaces, ipv4PerInterface: type.ipv4PerInterface, vcpus: type.vcpus };
+    const limits = { maxInterfaces: type.maxInterfaces, ipv4PerInterface: type.ipv4PerInterface };
+    return type.vcpus === undefined ? limits : { ...limits, vcpus: type.vcpus };
   }
 
   describeInstanceEnis(instanceId: string): Promise<EniRecord[]> {

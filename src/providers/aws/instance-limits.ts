@@ -1,28 +1,32 @@
 /**
  * What the AWS provider knows of instance types without asking EC2: interfaces, IPv4 addresses per
- * interface and vCPUs, from the published table
- * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/AvailableIpPerENI.html), as the EKS AMI's
- * eni-max-pods.txt does. `nativeip max-pods` reads it. The EC2 emulator keeps its own catalogue
- * of the types it plays (src/emulator/aws/instance-types.ts, more fields); an emulator never imports
- * a provider, so test/unit/instance-limits-agree.test.ts checks both say the same of every type
- * they share. Pure data.
+ * interface and (where known) vCPUs of every EC2 instance type, from data/aws-instance-limits.json.
+ * That file is generated (scripts/generate-instance-limits.ts) from the AWS VPC CNI's own table, the
+ * one the EKS AMI's eni-max-pods.txt is computed from; `nativeip max-pods` reads it. The EC2
+ * emulator reads the same file through its own loader (src/emulator/aws/instance-types.ts: an
+ * emulator never imports a provider); test/unit/instance-limits-agree.test.ts checks both say the
+ * same of every type. Pure data.
  */
+import data from '../../../data/aws-instance-limits.json' with { type: 'json' };
 import type { InterfaceLimits } from '../../core/types.js';
 
-type Row = readonly [size: string, vcpus: number, interfaces: number, ipv4PerInterface: number];
+/** Where the table comes from, for messages: `data/aws-instance-limits.json, from amazon-vpc-cni-k8s v1.23.2`. */
+export const INSTANCE_LIMITS_FILE = 'data/aws-instance-limits.json';
+export const INSTANCE_LIMITS_SOURCE: { readonly module: string; readonly version: string; readonly file: string } = data.source.limits;
 
-const FAMILIES: Readonly<Record<string, readonly Row[]>> = {
-  t3: [['nano', 2, 2, 2], ['micro', 2, 2, 2], ['small', 2, 3, 4], ['medium', 2, 3, 6], ['large', 2, 3, 12], ['xlarge', 4, 4, 15], ['2xlarge', 8, 4, 15]],
-  m5: [['large', 2, 3, 10], ['xlarge', 4, 4, 15], ['2xlarge', 8, 4, 15], ['4xlarge', 16, 8, 30], ['8xlarge', 32, 8, 30], ['12xlarge', 48, 8, 30], ['16xlarge', 64, 15, 50], ['24xlarge', 96, 15, 50]],
-  m6i: [['large', 2, 3, 10], ['xlarge', 4, 4, 15], ['2xlarge', 8, 4, 15], ['4xlarge', 16, 8, 30], ['8xlarge', 32, 8, 30], ['12xlarge', 48, 8, 30], ['16xlarge', 64, 15, 50], ['24xlarge', 96, 15, 50], ['32xlarge', 128, 15, 50]],
-  c5: [['large', 2, 3, 10], ['xlarge', 4, 4, 15], ['2xlarge', 8, 4, 15], ['4xlarge', 16, 8, 30], ['9xlarge', 36, 8, 30], ['12xlarge', 48, 8, 30], ['18xlarge', 72, 15, 50], ['24xlarge', 96, 15, 50]],
-  r5: [['large', 2, 3, 10], ['xlarge', 4, 4, 15], ['2xlarge', 8, 4, 15], ['4xlarge', 16, 8, 30], ['8xlarge', 32, 8, 30], ['12xlarge', 48, 8, 30], ['16xlarge', 64, 15, 50], ['24xlarge', 96, 15, 50]],
-};
+interface Row {
+  readonly enis: number;
+  readonly ipv4PerEni: number;
+  readonly vcpus?: number;
+}
 
 const LIMITS: ReadonlyMap<string, InterfaceLimits> = new Map(
-  Object.entries(FAMILIES).flatMap(([family, rows]) =>
-    rows.map(([size, vcpus, maxInterfaces, ipv4PerInterface]): [string, InterfaceLimits] => [`${family}.${size}`, { maxInterfaces, ipv4PerInterface, vcpus }]),
-  ),
+  Object.entries(data.types as Record<string, Row>).map(([name, row]): [string, InterfaceLimits] => [
+    name,
+    row.vcpus === undefined
+      ? { maxInterfaces: row.enis, ipv4PerInterface: row.ipv4PerEni }
+      : { maxInterfaces: row.enis, ipv4PerInterface: row.ipv4PerEni, vcpus: row.vcpus },
+  ]),
 );
 
 /** The built-in limits of `instanceType`, or undefined for a type not in the table. */
@@ -33,4 +37,10 @@ export function instanceLimits(instanceType: string): InterfaceLimits | undefine
 /** Every instance type in the table, by name. */
 export function knownInstanceTypes(): readonly string[] {
   return [...LIMITS.keys()].sort();
+}
+
+/** One line naming the table: how many types, which file, from which VPC CNI version. */
+export function describeInstanceLimits(): string {
+  const module = INSTANCE_LIMITS_SOURCE.module.split('/').pop() ?? INSTANCE_LIMITS_SOURCE.module;
+  return `the table of ${LIMITS.size} types (${INSTANCE_LIMITS_FILE}, from ${module} ${INSTANCE_LIMITS_SOURCE.version})`;
 }

@@ -5,7 +5,7 @@
 import type { CloudPlugin, ProbeResult } from '../../core/cloud-plugin.js';
 import { clusterName, httpUrl, type Parser } from '../../core/config/config-parsers.js';
 import { LINK_LOCAL_METADATA, probeMetadata } from '../metadata-probe.js';
-import { instanceLimits } from './instance-limits.js';
+import { describeInstanceLimits, instanceLimits } from './instance-limits.js';
 
 export interface AwsSettings {
   readonly clusterName: string | undefined;
@@ -33,6 +33,7 @@ export const awsPlugin: CloudPlugin<AwsSettings> = {
   defaultMtu: EC2_MTU,
   snatsEgress: true,
   instanceLimits,
+  instanceLimitsTable: describeInstanceLimits,
   settings: {
     clusterName: {
       env: 'CLUSTER_NAME',
