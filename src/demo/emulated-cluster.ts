@@ -6,12 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { callDaemon } from '../rpc/client.js';
 import type { StatusResult } from '../rpc/protocol.js';
 import type { CloudUnderTest } from './cloud-under-test.js';
 import { sleep } from '../core/sleep.js';
+import { freeLoopbackPort } from './free-port.js';
 
 /** What every emulated cluster takes, whatever the cloud. */
 export interface ClusterOptions {
@@ -206,18 +206,6 @@ async function nodePaths(workDir: string, name: string, netnsPath: string): Prom
   };
 }
 
-/** A port the kernel has free on 127.0.0.1 now (another process may take it first; the daemon then retries). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The daemon variables that place one emulated node's daemon, whatever the cloud. */
 function nodeDaemonEnvironment(node: NodePaths): Record<string, string> {
