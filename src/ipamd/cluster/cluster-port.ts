@@ -59,7 +59,7 @@ export interface NativeipNodeStatus {
   }[];
   /** Why no pod can get an address now; absent while one can. */
   readonly reason?: ExhaustionReason;
-  readonly warmPool: { readonly policy: string; readonly low?: number; readonly high?: number; readonly burst?: boolean; readonly arrivalsPerMinute?: number };
+  readonly warmPool: { readonly policy: string; readonly low?: number; readonly high?: number; readonly burst?: boolean; readonly arrivalsPerMinute?: number; readonly startupFloor?: number; readonly knobs?: Readonly<Record<string, number>> };
   readonly lastFailure?: { readonly reason: string; readonly message: string; readonly time: string };
   readonly cloudCalls: readonly { readonly action: string; readonly calls: number; readonly errors: number; readonly throttled: number }[];
   readonly observedAt: string;
