@@ -364,6 +364,8 @@ describe('CustomResourceDefinition nativeipnodes.nativeip.io', () => {
       'warmPool.high: integer',
       'warmPool.burst: boolean',
       'warmPool.arrivalsPerMinute: number',
+      'warmPool.startupFloor: integer',
+      'warmPool.knobs: object',
       'reason: string',
       'lastFailure: object',
       'lastFailure.reason: string',
