@@ -19,8 +19,9 @@ const run = promisify(execFile);
 
 export const SUPPORT_BUNDLE_USAGE = `usage: nativeip support-bundle [--out FILE.tar.gz] [--socket PATH] [--checkpoint PATH] [--log PATH]
                                [--introspection HOST:PORT] [--metrics HOST:PORT] [--netns PATH]
-  defaults: the DaemonSet's paths and ports (socket ${DEFAULT_SOCKET_PATH}, checkpoint /var/run/nativeip/checkpoint.json,
-  introspection 127.0.0.1:61679, metrics 127.0.0.1:61678, the host's network namespace); run it on the node (root).`;
+  defaults: the daemon's (NATIVEIP_SOCKET, NATIVEIP_CHECKPOINT, NATIVEIP_LOG_FILE, INTROSPECTION_BIND_ADDRESS,
+  NATIVEIP_METRICS_ADDRESS as set, else ${DEFAULT_SOCKET_PATH}, /run/nativeip/checkpoint.json, 127.0.0.1:61679,
+  127.0.0.1:61678) and the host's network namespace; run it on the node or in the nativeip pod (root).`;
 
 export class SupportBundleUsageError extends Error {}
 
@@ -47,8 +48,10 @@ const KERNEL_COMMANDS: readonly (readonly [string, readonly string[]])[] = [
   ['ip-route.txt', ['ip', 'route', 'show', 'table', 'all']],
   ['ip-neigh.txt', ['ip', 'neigh', 'show']],
   ['nft-ruleset.txt', ['nft', 'list', 'ruleset']],
-  ['sysctl.txt', ['sysctl', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.default.rp_filter', 'net.ipv4.tcp_early_demux']],
 ];
+
+/** Sysctls that matter to pod traffic, read one by one (a key the kernel lacks loses only its line). */
+const SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.default.rp_filter', 'net.ipv4.tcp_early_demux', 'net.ipv4.conf.all.forwarding'];
 
 export function parseSupportBundleArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>>): SupportBundleOptions {
   const rest = [...args];
@@ -64,10 +67,10 @@ export function parseSupportBundleArgs(args: readonly string[], env: Readonly<Re
   const options: SupportBundleOptions = {
     out: resolve(take('--out') ?? `nativeip-support-${stamp}.tar.gz`),
     socket: take('--socket') ?? env['NATIVEIP_SOCKET'] ?? DEFAULT_SOCKET_PATH,
-    checkpoint: take('--checkpoint') ?? env['NATIVEIP_CHECKPOINT'] ?? '/var/run/nativeip/checkpoint.json',
+    checkpoint: take('--checkpoint') ?? env['NATIVEIP_CHECKPOINT'] ?? '/run/nativeip/checkpoint.json',
     log: take('--log') ?? logFileOf(env['NATIVEIP_LOG_FILE']),
-    introspection: take('--introspection') ?? '127.0.0.1:61679',
-    metrics: take('--metrics') ?? '127.0.0.1:61678',
+    introspection: take('--introspection') ?? reachable(env['INTROSPECTION_BIND_ADDRESS'], '127.0.0.1:61679'),
+    metrics: take('--metrics') ?? reachable(env['NATIVEIP_METRICS_ADDRESS'], '127.0.0.1:61678'),
     netns: take('--netns'),
   };
   if (rest.length > 0) throw new SupportBundleUsageError(`unknown argument ${rest[0]}`);
@@ -98,10 +101,19 @@ export async function writeSupportBundle(options: SupportBundleOptions): Promise
     await save('checkpoint.json', () => readFile(options.checkpoint, 'utf8'));
     if (options.log !== undefined) await save('ipamd.log', () => tail(options.log!, LOG_TAIL_BYTES));
     else errors.push('ipamd.log: the daemon logs to stderr (no NATIVEIP_LOG_FILE); add `kubectl logs -n kube-system <the nativeip pod> --all-containers`');
+    const inNetns = (command: readonly string[]) => (options.netns === undefined ? [...command] : ['nsenter', `--net=${options.netns}`, ...command]);
     for (const [name, command] of KERNEL_COMMANDS) {
-      const inNetns = options.netns === undefined ? command : ['nsenter', `--net=${options.netns}`, ...command];
-      await save(name, async () => (await run(inNetns[0]!, inNetns.slice(1), { maxBuffer: 64 * 1024 * 1024 })).stdout);
+      const argv = inNetns(command);
+      await save(name, async () => (await run(argv[0]!, argv.slice(1), { maxBuffer: 64 * 1024 * 1024 })).stdout);
     }
+    await save('sysctl.txt', async () => {
+      const lines: string[] = [];
+      for (const key of SYSCTLS) {
+        const argv = inNetns(['sysctl', key]);
+        lines.push(await run(argv[0]!, argv.slice(1)).then((r) => r.stdout.trim(), (e: unknown) => `${key}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`));
+      }
+      return `${lines.join('\n')}\n`;
+    });
     await writeFile(join(dir, 'errors.txt'), errors.length === 0 ? 'none\n' : `${errors.join('\n')}\n`);
     files.push('errors.txt');
     await run('tar', ['-czf', options.out, '-C', root, basename(dir)]);
@@ -109,6 +121,12 @@ export async function writeSupportBundle(options: SupportBundleOptions): Promise
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Where to reach an endpoint the daemon binds at `bound` (its variable's value): 0.0.0.0 is reached on loopback. */
+function reachable(bound: string | undefined, fallback: string): string {
+  if (bound === undefined || bound === '' || bound === 'off') return fallback;
+  return bound.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
 }
 
 /** NATIVEIP_LOG_FILE as a file: unset, empty and `stderr` name none. */

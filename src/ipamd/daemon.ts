@@ -248,15 +248,20 @@ export class Daemon {
     await this.#introspectionEndpoint?.close();
     await this.#rpc.close();
     const started = performance.now();
-    const cloudWork = Promise.all([this.#reconciling, this.pool.inFlight, this.#leakedInterfaceGc.close()]).then(() => true);
+    // ADDs and DELs already started, and cloud work under way, get the same bounded wait.
+    const inFlight = Promise.all([this.service.exclusively(async () => undefined), this.#reconciling, this.pool.inFlight, this.#leakedInterfaceGc.close()]).then(() => true);
     let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([cloudWork, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_CLOUD_WAIT_MS)))]);
-    clearTimeout(timer);
+    let finished: boolean;
+    try {
+      finished = await Promise.race([inFlight, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_CLOUD_WAIT_MS)))]);
+    } finally {
+      clearTimeout(timer);
+    }
     if (!finished) {
       const grow = this.pool.growStep;
       this.#parts.logger.warn(
         { waitedMs: Math.round(performance.now() - started), ...(grow === undefined ? {} : { grow: grow.doing }) },
-        'stopping with cloud work under way: its steps are recorded in the checkpoint, and the next start finishes or undoes it',
+        'stopping with work under way: cloud steps are recorded in the checkpoint and the next start finishes or undoes them; a pod whose ADD was cut off is retried by kubelet',
       );
       await this.service.persist().catch((error: unknown) => this.#parts.logger.warn({ err: error }, 'could not write the checkpoint while stopping'));
     }

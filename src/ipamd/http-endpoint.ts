@@ -62,8 +62,9 @@ export class HttpEndpoint {
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     const server = this.#server;
     this.#server = undefined;
-    if (server === undefined || !this.#listening) return;
+    if (server === undefined) return;
     server.closeAllConnections();
+    // Also when a listen is still pending: closing then makes it fail instead of serving on.
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -80,9 +81,16 @@ export class HttpEndpoint {
           resolve();
         });
       });
+      if (this.#closed) {
+        server.close();
+        return;
+      }
+      // An error after listening (rare: the socket fails) is logged, never thrown at the daemon.
+      server.on('error', (error) => logger.warn({ err: error }, `${name}: server error`));
       this.#listening = true;
       logger.info({ address: `${host}:${this.port ?? port}` }, `serving ${name}`);
     } catch (error) {
+      if (this.#closed) return;
       logger.error({ err: error, address: `${host}:${port}`, retryInMs: LISTEN_RETRY_MS }, `cannot serve ${name} on ${host}:${port}; trying again in ${LISTEN_RETRY_MS / 1000} s (pods are served meanwhile)`);
       this.#retry = setTimeout(() => void this.#listen(), LISTEN_RETRY_MS);
       this.#retry.unref();

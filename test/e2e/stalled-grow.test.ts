@@ -64,7 +64,7 @@ describe.skipIf(skip !== undefined)('a stalled grow', () => {
     // EC2 still holds the request: the daemon did not wait for it.
     expect(stoppedMs).toBeLessThan(HOLD_MS);
     const log = await readFile(node().logFile, 'utf8');
-    expect(log).toContain('stopping with cloud work under way');
+    expect(log).toContain('stopping with work under way');
     cluster!.emulator.faults.clear();
     await cluster!.startDaemon(node());
     const ready = await cluster!.waitForPool(node(), 1, 60_000);

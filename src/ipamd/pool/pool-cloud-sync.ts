@@ -214,7 +214,14 @@ export class PoolCloudSync {
 
   async #useInterface(cloud: CloudInterface): Promise<void> {
     if (cloud.deviceIndex > 0) {
-      await this.#options.datapath.setupInterface(this.#hostSpec(cloud), { timeoutMs: this.#options.attachTimeoutMs });
+      // A reconcile that found an interface waits for it too; a grow queued behind shows this step.
+      const reconciling = this.#step === undefined;
+      if (reconciling) this.#stepping(`waiting for interface ${cloud.id} (MAC ${cloud.mac}) to appear on the host, up to ${Math.round(this.#options.attachTimeoutMs / 1000)} s`);
+      try {
+        await this.#options.datapath.setupInterface(this.#hostSpec(cloud), { timeoutMs: this.#options.attachTimeoutMs });
+      } finally {
+        if (reconciling) this.#step = undefined;
+      }
     }
     this.#pool.addInterface(cloud);
     if (this.#node !== undefined && !this.#node.interfaces.some((i) => i.id === cloud.id)) {

@@ -85,6 +85,8 @@ export class PoolManager {
   readonly #cloud: PoolCloudSync;
   #pending = 0;
   #growing: Promise<void> | undefined;
+  /** When the grow under way was asked for (it may wait behind a reconcile on the cloud queue). */
+  #growQueuedAtMs = 0;
   #block: GrowBlock | undefined;
   /** When the cloud last throttled a grow of this pool (releases wait a while after it). */
   #throttledAtMs: number | undefined;
@@ -211,7 +213,9 @@ export class PoolManager {
 
   /** What the grow under way is doing and since when; undefined when none is. */
   get growStep(): GrowStep | undefined {
-    return this.#growing === undefined ? undefined : this.#cloud.growStep;
+    if (this.#growing === undefined) return undefined;
+    // Queued behind a reconcile (which may itself wait for an interface to appear): say so.
+    return this.#cloud.growStep ?? { doing: 'waiting for a reconcile with the cloud to finish', sinceMs: this.#growQueuedAtMs };
   }
 
   get growing(): boolean {
@@ -331,6 +335,7 @@ export class PoolManager {
   kickGrow(): Promise<void> {
     if (this.#growing !== undefined) return this.#growing;
     if (this.#closed || this.block !== undefined || planPoolGrow(this.#planInput()).kind === 'none') return Promise.resolve();
+    this.#growQueuedAtMs = this.#clock();
     this.#growing = this.#cloudQueue
       .run(() => this.#growLoop())
       .finally(() => {
