@@ -156,9 +156,7 @@ export class ClusterAgent {
     // The taint has its own hysteresis; the condition alone is written once it held settleMs, so a
     // node whose last address comes and goes with each pod does not write the Node each time.
     const settled = this.#written === undefined || this.#written.taint !== availability.taint || now - this.#candidate.sinceMs >= this.#policy.settleMs;
-    if (outlook.blocked !== undefined && (this.#lastFailure?.reason !== outlook.blocked.reason || this.#lastFailure.message !== outlook.blocked.message)) {
-      this.#lastFailure = { reason: outlook.blocked.reason, message: outlook.blocked.message, time: new Date(now).toISOString() };
-    }
+    this.#noteFailure(outlook, now);
     this.#writeWarnings(now);
     if (this.#writing || !port.synced() || now < this.#retryAtMs) return;
     this.#writing = true;
@@ -185,10 +183,19 @@ export class ClusterAgent {
     }
   }
 
-  /** The status as the NativeipNode carries it now. */
+  /** Remembers why the pool cannot grow, when it cannot and the reason or message is new. */
+  #noteFailure(outlook: ReturnType<ClusterAgentOptions['pool']['outlook']>, now: number): void {
+    if (outlook.blocked !== undefined && (this.#lastFailure?.reason !== outlook.blocked.reason || this.#lastFailure.message !== outlook.blocked.message)) {
+      this.#lastFailure = { reason: outlook.blocked.reason, message: outlook.blocked.message, time: new Date(now).toISOString() };
+    }
+  }
+
+  /** The status as the NativeipNode carries it now (a blocked state always with its failure: the outlook may have changed since the tick began). */
   #nodeStatus(now: number): NativeipNodeStatus {
     const { pool, status, cloudCalls } = this.#options;
-    const reason = pool.outlook().blocked?.reason;
+    const outlook = pool.outlook();
+    this.#noteFailure(outlook, now);
+    const reason = outlook.blocked?.reason;
     return buildNodeStatus({
       status: status(),
       pool: pool.pool,
