@@ -19,7 +19,7 @@ import { RpcServer } from './service/rpc-server.js';
 import { CloudCallCounter } from './pool/cloud-call-counter.js';
 import { ClusterAgent } from './cluster/cluster-agent.js';
 import type { ClusterPort } from './cluster/cluster-port.js';
-import { CONFLIST_NAME, renderConflist, writeFileAtomically } from './cluster/cni-conflist.js';
+import { installConflist, renderConflist } from './cluster/cni-conflist.js';
 import { HealthServer } from './health-server.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
 import type { HttpEndpoint } from './http-endpoint.js';
@@ -205,8 +205,13 @@ export class Daemon {
     this.#serving = true;
     this.metrics.startupPhase('total', process.uptime());
     if (config.cniConfDir !== undefined) {
-      const path = await writeFileAtomically(config.cniConfDir, CONFLIST_NAME, renderConflist({ socketPath: config.socketPath }));
-      logger.info({ path }, 'CNI configuration written: the node can start pods');
+      const installed = await installConflist(config.cniConfDir, renderConflist({ socketPath: config.socketPath }));
+      logger.info({ path: installed.path, removed: installed.removed }, 'CNI configuration written: the node can start pods');
+      if (installed.before.length > 0) {
+        logger.error({ dir: config.cniConfDir, first: installed.before }, `the container runtime uses ${installed.before[0]} (first in name order), not nativeip: remove it (README, Deploying)`);
+      } else if (installed.after.length > 0) {
+        logger.warn({ dir: config.cniConfDir, others: installed.after }, `other network configurations are here too (${installed.after.join(', ')}); nativeip's sorts first, so the runtime uses nativeip — remove them once their CNI is gone`);
+      }
     }
     const node = this.pool.node;
     logger.info(

@@ -36,7 +36,7 @@ describe('the nativeip DaemonSet on a real kubelet', () => {
     const ready = await c().waitForDaemonReady();
     expect(ready.status.phase).toBe('Running');
     expect(existsSync(join(c().cniBinDir, 'nativeip-cni'))).toBe(true);
-    const conflist = JSON.parse(await readFile(join(c().cniConfDir, '10-nativeip.conflist'), 'utf8')) as { plugins: { type: string }[] };
+    const conflist = JSON.parse(await readFile(join(c().cniConfDir, '05-nativeip.conflist'), 'utf8')) as { plugins: { type: string }[] };
     expect(conflist.plugins[0]?.type).toBe('nativeip-cni');
     await c().node!.waitForNodeReady(120_000);
     const status = await c().waitFor('the NativeipNode', async () => {

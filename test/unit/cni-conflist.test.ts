@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseNetworkConfig } from '../../src/cni/plugin/config.js';
-import { CONFLIST_NAME, renderConflist, writeFileAtomically } from '../../src/ipamd/cluster/cni-conflist.js';
+import { CONFLIST_NAME, installConflist, otherConfigurations, renderConflist, writeFileAtomically } from '../../src/ipamd/cluster/cni-conflist.js';
 import { DEFAULT_SOCKET_PATH } from '../../src/rpc/protocol.js';
 
 /**
@@ -74,7 +74,7 @@ describe('writeFileAtomically', () => {
   it('leaves other files in the directory alone', async () => {
     await writeFile(join(dir, '05-other.conflist'), 'theirs');
     await writeFileAtomically(dir, CONFLIST_NAME, 'ours');
-    expect((await readdir(dir)).sort()).toEqual(['05-other.conflist', CONFLIST_NAME]);
+    expect((await readdir(dir)).sort()).toEqual(['05-other.conflist', CONFLIST_NAME].sort());
     expect(await readFile(join(dir, '05-other.conflist'), 'utf8')).toBe('theirs');
   });
 
@@ -91,5 +91,31 @@ describe('writeFileAtomically', () => {
     await mkdir(join(dir, CONFLIST_NAME));
     await expect(writeFileAtomically(dir, CONFLIST_NAME, 'x')).rejects.toThrow(join(dir, CONFLIST_NAME));
     expect((await readdir(dir)).sort()).toEqual([CONFLIST_NAME, 'keep']);
+  });
+});
+
+describe('which configuration the runtime uses', () => {
+  it('nativeip’s sorts before the AWS VPC CNI’s and the other 10- files, so a leftover never wins', () => {
+    expect([CONFLIST_NAME, '10-aws.conflist', '10-calico.conflist', '10-flannel.conflist'].sort()[0]).toBe(CONFLIST_NAME);
+    expect(otherConfigurations(['10-aws.conflist', CONFLIST_NAME, '.hidden.conflist', 'README', '10-nativeip.conflist'])).toEqual({ before: [], after: ['10-aws.conflist'] });
+    expect(otherConfigurations(['00-multus.conf', CONFLIST_NAME, '99-loopback.conf'])).toEqual({ before: ['00-multus.conf'], after: ['99-loopback.conf'] });
+  });
+
+  describe('installConflist', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'nativeip-install-conflist-'));
+    });
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('writes nativeip’s, removes the name an earlier version wrote, and lists the other networks', async () => {
+      await writeFile(join(dir, '10-aws.conflist'), '{}');
+      await writeFile(join(dir, '10-nativeip.conflist'), '{}');
+      const installed = await installConflist(dir, renderConflist({ socketPath: DEFAULT_SOCKET_PATH }));
+      expect(installed).toEqual({ path: join(dir, CONFLIST_NAME), removed: ['10-nativeip.conflist'], before: [], after: ['10-aws.conflist'] });
+      expect((await readdir(dir)).sort()).toEqual([CONFLIST_NAME, '10-aws.conflist']);
+    });
   });
 });

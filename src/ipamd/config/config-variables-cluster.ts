@@ -72,7 +72,7 @@ export const CLUSTER_CONFIG_SPECS: { readonly [K in ClusterField]: VariableSpec<
     allowed: 'an absolute path',
     default: 'unset (write no CNI configuration)',
     description:
-      'Directory where the daemon writes `10-nativeip.conflist` (atomically) once it can serve, so kubelet never calls a ' +
+      'Directory where the daemon writes `05-nativeip.conflist` (atomically) once it can serve, so kubelet never calls a ' +
       'plugin whose daemon is not ready; the DaemonSet sets /host/etc/cni/net.d, where the host’s /etc/cni/net.d is mounted.',
     parse: optional(absolutePath()),
     fallback: undefined,
