@@ -16,9 +16,11 @@ export const DEFAULT_BIN_DIR = '/host/opt/cni/bin';
 /** The name kubelet finds the plugin by: the `type` in the CNI network configuration. */
 export const PLUGIN_NAME = 'nativeip-cni';
 
-export const INSTALL_CNI_USAGE = `usage: nativeip install-cni [--from PATH] [--bin-dir DIR]
-  --from PATH     the plugin to install (default ${DEFAULT_SHIM_PATH}, the image's)
-  --bin-dir DIR   the host's CNI bin directory, mounted into the container (default ${DEFAULT_BIN_DIR})
+export const INSTALL_CNI_USAGE = `usage: nativeip install-cni [--from PATH] [--bin-dir DIR] [--rp-filter-loose]
+  --from PATH         the plugin to install (default ${DEFAULT_SHIM_PATH}, the image's)
+  --bin-dir DIR       the host's CNI bin directory, mounted into the container (default ${DEFAULT_BIN_DIR})
+  --rp-filter-loose   set rp_filter to 2 on the default route's interface when it is 1 (NodePort to
+                      pods on secondary interfaces; the DaemonSet's init step passes it)
 `;
 
 export class InstallCniUsageError extends Error {}
@@ -38,6 +40,8 @@ export class InstallCniError extends Error {
 export interface InstallCniOptions {
   readonly from: string;
   readonly binDir: string;
+  /** Also loosen the primary interface's rp_filter (rp-filter.ts). */
+  readonly rpFilterLoose?: boolean;
 }
 
 export type InstallOutcome =
@@ -57,8 +61,10 @@ export function parseInstallCniArgs(argv: readonly string[]): InstallCniOptions 
   };
   const from = value('--from') ?? DEFAULT_SHIM_PATH;
   const binDir = value('--bin-dir') ?? DEFAULT_BIN_DIR;
+  const loose = args.indexOf('--rp-filter-loose');
+  if (loose >= 0) args.splice(loose, 1);
   if (args.length > 0) throw new InstallCniUsageError(`unknown argument ${args[0]}`);
-  return { from, binDir };
+  return { from, binDir, ...(loose >= 0 ? { rpFilterLoose: true } : {}) };
 }
 
 /** What to do with the installed file: nothing when it already has these bytes. Pure. */

@@ -126,6 +126,10 @@ async function main(argv: string[]): Promise<number> {
         throw error;
       }
       process.stdout.write(`${renderInstallOutcome(await installCni(options))}\n`);
+      if (options.rpFilterLoose === true) {
+        const { loosenRpFilter, renderRpFilterOutcome } = await import('./rp-filter.js');
+        process.stdout.write(`${renderRpFilterOutcome(await loosenRpFilter())}\n`);
+      }
       return 0;
     }
     case 'tune': {

@@ -158,8 +158,8 @@ describe('DaemonSet nativeip', () => {
     for (const c of [...initContainers, ...containers]) expect(c.securityContext?.privileged, c.name).toBe(true);
   });
 
-  it('installs the plugin with `nativeip install-cni`, then runs nativeip-ipamd', () => {
-    expect(initContainers[0]?.command).toEqual(['nativeip', 'install-cni', '--bin-dir', '/host/opt/cni/bin']);
+  it('installs the plugin with `nativeip install-cni` (loosening the primary interface\'s rp_filter), then runs nativeip-ipamd', () => {
+    expect(initContainers[0]?.command).toEqual(['nativeip', 'install-cni', '--bin-dir', '/host/opt/cni/bin', '--rp-filter-loose']);
     expect(initContainers[0]?.args).toBeUndefined();
     expect(ipamd?.command).toEqual(['nativeip-ipamd']);
     expect(ipamd?.args).toBeUndefined();

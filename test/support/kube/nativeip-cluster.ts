@@ -135,7 +135,7 @@ export class NativeipCluster {
 
   async #adaptDaemonSetOnce(imdsUrl: string, netnsPath: string): Promise<void> {
     const ds = await this.kubectlJson<{
-      spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[]; volumes: { name: string; hostPath?: { path: string } }[] } } };
+      spec: { template: { spec: { initContainers?: { command?: string[] }[]; containers: { name: string; env?: { name: string; value?: string }[] }[]; volumes: { name: string; hostPath?: { path: string } }[] } } };
     }>(['get', 'daemonset', 'nativeip', '-n', 'kube-system']);
     const podSpec = ds.spec.template.spec;
     const server = new URL(this.cp!.server);
@@ -155,6 +155,8 @@ export class NativeipCluster {
       const kept = (container.env ?? []).filter((e) => !(e.name in env));
       container.env = [...kept, ...Object.entries(env).map(([name, value]) => ({ name, value }))];
     }
+    // The test's node is this machine: its sysctls are not the test's to change.
+    for (const init of podSpec.initContainers ?? []) if (init.command !== undefined) init.command = init.command.filter((arg) => arg !== '--rp-filter-loose');
     const hostPaths: Record<string, string> = { '/etc/cni/net.d': this.cniConfDir, '/opt/cni/bin': this.cniBinDir };
     for (const volume of podSpec.volumes) {
       const moved = volume.hostPath === undefined ? undefined : hostPaths[volume.hostPath.path];
