@@ -85,6 +85,20 @@ describe('NodeMetrics', () => {
     expect(sampleSum(samples, 'nativeip_cloud_operations_total', { operation: 'assignAddresses', result: 'ok' })).toBeGreaterThanOrEqual(1);
   });
 
+  it('a single metric read alone is current too (the pool is read by whichever pool metric comes first)', async () => {
+    const { clock, pool, metrics } = instrumented();
+    await clock.drive(pool.start());
+    await clock.drive(pool.acquire('a'), { stepMs: 10 });
+    // Never scraped whole: a read of one gauge that is not the first defined still reads the pool.
+    const interfaces = parseExposition(await metrics.registry.getSingleMetricAsString('nativeip_interfaces'));
+    expect(sampleSum(interfaces, 'nativeip_interfaces')).toBe(pool.pool.interfaces().length);
+    await new Promise((resolve) => setImmediate(resolve));
+    await clock.drive(pool.acquire('b'), { stepMs: 10 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const assigned = parseExposition(await metrics.registry.getSingleMetricAsString('nativeip_interface_addresses'));
+    expect(sampleSum(assigned, 'nativeip_interface_addresses', { state: 'assigned' })).toBe(2);
+  });
+
   it('counts max_pods when the Node’s capacity stops the pool, and the gauge says it is blocked', async () => {
     const { clock, pool, metrics } = instrumented({ clusterPodCapacity: 2 });
     await clock.drive(pool.start());

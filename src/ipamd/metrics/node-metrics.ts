@@ -11,6 +11,12 @@ import type { AssignFailureCause, PoolObserver, ReconcileFinding } from '../pool
 import type { CloudCallResult } from '../pool/cloud-call-counter.js';
 import { poolGauges, type PoolView } from './pool-gauges.js';
 
+/** The metrics read from the pool when scraped (pool-gauges.ts), by their key in NODE_METRICS. */
+const POOL_METRICS: ReadonlySet<string> = new Set([
+  'addresses', 'interfaceAddresses', 'prefixes', 'interfaces', 'interfacesMax', 'addressesMax', 'maxPods',
+  'warmPoolBand', 'warmPoolBurst', 'warmPoolArrivalRate', 'warmPoolPolicy', 'growInProgress', 'podsWaiting', 'poolBlocked', 'reconciles',
+]);
+
 export interface BuildLabels {
   readonly version: string;
   readonly nodejs: string;
@@ -39,14 +45,17 @@ export class NodeMetrics implements PoolObserver {
   readonly registry = new Registry();
   readonly #m: Collectors;
   readonly #options: NodeMetricsOptions;
+  /** True from a pool pass until the event loop turns (the rest of that scrape reads its values). */
+  #poolFresh = false;
 
   constructor(options: NodeMetricsOptions) {
     this.#options = options;
     const collectors: Record<string, Counter<string> | Gauge<string> | Histogram<string>> = {};
-    // Every pool gauge in one pass over the pool, when the first of them is collected: the
-    // registry starts collecting in definition order, and `addresses` is defined first.
+    // Every pool gauge (and the reconcile counts) is read from the pool when collected, in one
+    // pass per scrape: whichever is collected first fills them all, whatever order the registry
+    // (or a single-metric read) asks in.
     for (const [key, definition] of Object.entries(NODE_METRICS)) {
-      collectors[key] = this.#create(definition, key === 'addresses' ? () => this.#collectPool() : undefined);
+      collectors[key] = this.#create(definition, POOL_METRICS.has(key) ? () => this.#collectPoolOnce() : undefined);
     }
     this.#m = collectors as unknown as Collectors;
     if (options.build !== undefined) this.#m.buildInfo.set({ ...options.build }, 1);
@@ -113,6 +122,16 @@ export class NodeMetrics implements PoolObserver {
     this.#m.startup.set({ phase }, seconds);
   }
 
+  /** One pass over the pool per scrape: the metrics of one scrape are collected in one turn of the event loop. */
+  #collectPoolOnce(): void {
+    if (this.#poolFresh) return;
+    this.#poolFresh = true;
+    setImmediate(() => {
+      this.#poolFresh = false;
+    });
+    this.#collectPool();
+  }
+
   #collectPool(): void {
     const view = this.#options.pool();
     const m = this.#m;
@@ -156,7 +175,7 @@ export class NodeMetrics implements PoolObserver {
     const base = { name: definition.name, help: definition.help, labelNames: [...definition.labels], registers: [this.registry] };
     switch (definition.kind) {
       case 'counter':
-        return new Counter(base);
+        return new Counter(collect === undefined ? base : { ...base, collect });
       case 'gauge':
         return new Gauge(collect === undefined ? base : { ...base, collect });
       case 'histogram':
