@@ -13,7 +13,7 @@
 import type { HttpReply } from './http-endpoint.js';
 import { jsonReply } from './http-endpoint.js';
 import type { StatusResult } from '../rpc/protocol.js';
-import type { AddressPool } from './pool/plan/address-pool.js';
+import { addressState, type AddressPool } from './pool/plan/address-pool.js';
 import type { WarmBand } from './pool/plan/adaptive-target.js';
 import type { NodeSnapshot } from '../core/types.js';
 
@@ -90,13 +90,16 @@ function interfacesView(views: IntrospectionViews) {
       primaryIp: pif.primaryIp,
       managed: pif.managed,
       prefixes: pool.prefixesOf(pif.id),
-      addresses: pool.addressesOf(pif.id).map((a) => ({
-        address: a.address,
-        state: a.owner !== undefined ? 'assigned' : a.coolingUntilMs !== undefined && a.coolingUntilMs > now ? 'cooling' : 'free',
-        ...(a.owner === undefined ? {} : { owner: a.owner }),
-        ...(a.coolingUntilMs !== undefined && a.coolingUntilMs > now ? { coolingForMs: a.coolingUntilMs - now } : {}),
-        ...(a.prefix === undefined ? {} : { prefix: a.prefix }),
-      })),
+      addresses: pool.addressesOf(pif.id).map((a) => {
+        const state = addressState(a, now);
+        return {
+          address: a.address,
+          state,
+          ...(a.owner === undefined ? {} : { owner: a.owner }),
+          ...(state === 'cooling' ? { coolingForMs: a.coolingUntilMs! - now } : {}),
+          ...(a.prefix === undefined ? {} : { prefix: a.prefix }),
+        };
+      }),
     })),
   };
 }

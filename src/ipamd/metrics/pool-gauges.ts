@@ -2,7 +2,7 @@
  * The pool's gauges, computed from the pool manager when scraped. Pure given the view: one pass
  * over the pool's addresses.
  */
-import type { AddressPool } from '../pool/plan/address-pool.js';
+import { addressState, type AddressPool } from '../pool/plan/address-pool.js';
 import type { WarmBand } from '../pool/plan/adaptive-target.js';
 import type { NodeSnapshot } from '../../core/types.js';
 import type { ExhaustionReason } from '../../core/node-availability.js';
@@ -57,7 +57,7 @@ export function poolGauges(view: PoolView, nowMs: number): PoolGauges | undefine
   const interfaces = view.pool.interfaces().map((pif) => {
     const states = { assigned: 0, cooling: 0, free: 0 };
     for (const a of view.pool.addressesOf(pif.id)) {
-      const state = a.owner !== undefined ? 'assigned' : a.coolingUntilMs !== undefined && a.coolingUntilMs > nowMs ? 'cooling' : 'free';
+      const state = addressState(a, nowMs);
       states[state] += 1;
       total[state] += 1;
     }

@@ -325,6 +325,12 @@ export class AddressPool {
   }
 }
 
+/** What an address is doing now: held by a pod, cooling after a release, or free to hand out. Pure. */
+export function addressState(address: Pick<PoolAddress, 'owner' | 'coolingUntilMs'>, nowMs: number): 'assigned' | 'cooling' | 'free' {
+  if (address.owner !== undefined) return 'assigned';
+  return isCooling(address.coolingUntilMs, nowMs) ? 'cooling' : 'free';
+}
+
 function isCooling(untilMs: number | undefined, nowMs: number): boolean {
   return untilMs !== undefined && untilMs > nowMs;
 }
