@@ -23,6 +23,11 @@ export interface HttpEndpointOptions {
   /** Answers a GET for `path` (query string removed), with the parsed query. */
   readonly handle: (path: string, query: URLSearchParams) => Promise<HttpReply> | HttpReply;
   readonly logger: Logger;
+  /**
+   * `retry` (default): a listen that fails is logged and tried again every {@link LISTEN_RETRY_MS};
+   * `throw`: start() throws, naming the address (an endpoint the daemon cannot run without).
+   */
+  readonly onListenError?: 'retry' | 'throw';
 }
 
 export class HttpEndpoint {
@@ -47,7 +52,7 @@ export class HttpEndpoint {
     return typeof address === 'object' && address !== null ? address.port : undefined;
   }
 
-  /** Starts listening; resolves after the first attempt, whether it succeeded or will be retried. */
+  /** Starts listening; resolves after the first attempt, whether it succeeded or will be retried (or throws, with `onListenError: 'throw'`). */
   async start(): Promise<void> {
     const server = createServer((request, response) => void this.#serve(request, response));
     server.keepAliveTimeout = 5_000;
@@ -91,6 +96,10 @@ export class HttpEndpoint {
       logger.info({ address: `${host}:${this.port ?? port}` }, `serving ${name}`);
     } catch (error) {
       if (this.#closed) return;
+      if (this.#options.onListenError === 'throw') {
+        this.#server = undefined;
+        throw new Error(`cannot serve ${name} on ${host}:${port}: ${(error as Error).message}`, { cause: error });
+      }
       logger.error({ err: error, address: `${host}:${port}`, retryInMs: LISTEN_RETRY_MS }, `cannot serve ${name} on ${host}:${port}; trying again in ${LISTEN_RETRY_MS / 1000} s (pods are served meanwhile)`);
       this.#retry = setTimeout(() => void this.#listen(), LISTEN_RETRY_MS);
       this.#retry.unref();
