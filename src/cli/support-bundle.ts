@@ -7,13 +7,17 @@
  * part that cannot be had is recorded in `errors.txt` instead of stopping the bundle.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { callDaemon } from '../rpc/client.js';
 import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
 import { NATIVEIP_VERSION } from '../core/version.js';
+import { fetchFailureName } from '../core/fetch-failure.js';
+import { readVariable, type Env } from '../core/config/config-variable.js';
+import { CONFIG_SPECS } from '../ipamd/config/config-variables.js';
 
 const run = promisify(execFile);
 
@@ -30,8 +34,9 @@ export interface SupportBundleOptions {
   readonly socket: string;
   readonly checkpoint: string;
   readonly log: string | undefined;
-  readonly introspection: string;
-  readonly metrics: string;
+  /** host:port, or why it is not served (the daemon's variable says off). */
+  readonly introspection: string | { readonly off: string };
+  readonly metrics: string | { readonly off: string };
   /** A network namespace to read the kernel state in (the emulated node's); unset: our own. */
   readonly netns: string | undefined;
 }
@@ -64,13 +69,27 @@ export function parseSupportBundleArgs(args: readonly string[], env: Readonly<Re
     return value;
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  // The daemon's own variables, read as the daemon reads them (its defaults included).
+  const daemon = <K extends keyof typeof CONFIG_SPECS>(key: K) => {
+    const read = readVariable(CONFIG_SPECS[key], env as Env);
+    if (!read.ok) throw new SupportBundleUsageError(`${read.issue.message} (the daemon's variable; or pass the path or address as a flag)`);
+    return read.value;
+  };
+  const endpoint = (flag: string, address: 'metricsAddress' | 'introspectionAddress', disabled: 'disableMetrics' | 'disableIntrospection') => {
+    const given = take(flag);
+    if (given !== undefined) return given;
+    const at = daemon(address);
+    if (at === undefined || daemon(disabled)) return { off: `not served (${CONFIG_SPECS[disabled].env} or ${CONFIG_SPECS[address].env}=off)` };
+    return `${at.host === '0.0.0.0' ? '127.0.0.1' : at.host}:${at.port}`;
+  };
+  const logFile = daemon('logFile');
   const options: SupportBundleOptions = {
     out: resolve(take('--out') ?? `nativeip-support-${stamp}.tar.gz`),
-    socket: take('--socket') ?? env['NATIVEIP_SOCKET'] ?? DEFAULT_SOCKET_PATH,
-    checkpoint: take('--checkpoint') ?? env['NATIVEIP_CHECKPOINT'] ?? '/run/nativeip/checkpoint.json',
-    log: take('--log') ?? logFileOf(env['NATIVEIP_LOG_FILE']),
-    introspection: take('--introspection') ?? reachable(env['INTROSPECTION_BIND_ADDRESS'], '127.0.0.1:61679'),
-    metrics: take('--metrics') ?? reachable(env['NATIVEIP_METRICS_ADDRESS'], '127.0.0.1:61678'),
+    socket: take('--socket') ?? daemon('socketPath'),
+    checkpoint: take('--checkpoint') ?? daemon('checkpointPath'),
+    log: take('--log') ?? (logFile === 'stderr' ? undefined : logFile),
+    introspection: endpoint('--introspection', 'introspectionAddress', 'disableIntrospection'),
+    metrics: endpoint('--metrics', 'metricsAddress', 'disableMetrics'),
     netns: take('--netns'),
   };
   if (rest.length > 0) throw new SupportBundleUsageError(`unknown argument ${rest[0]}`);
@@ -93,11 +112,14 @@ export async function writeSupportBundle(options: SupportBundleOptions): Promise
     }
   };
   try {
-    await run('mkdir', ['-p', dir]);
+    await access(dirname(options.out), constants.W_OK).catch((error: unknown) => {
+      throw new SupportBundleUsageError(`--out: cannot write into ${dirname(options.out)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    });
+    await mkdir(dir, { recursive: true });
     await save('version.txt', async () => `nativeip ${NATIVEIP_VERSION}\nnode ${process.version}\n${(await run('uname', ['-a'])).stdout}`);
     await save('status.json', async () => `${JSON.stringify(await callDaemon(options.socket, 'status', {}, { timeoutMs: 5_000 }), null, 2)}\n`);
-    for (const path of INTROSPECTION_PATHS) await save(`introspection-${path}.json`, () => httpGet(`http://${options.introspection}/v1/${path}`));
-    await save('metrics.txt', () => httpGet(`http://${options.metrics}/metrics`));
+    for (const path of INTROSPECTION_PATHS) await save(`introspection-${path}.json`, () => httpGet(options.introspection, `/v1/${path}`));
+    await save('metrics.txt', () => httpGet(options.metrics, '/metrics'));
     await save('checkpoint.json', () => readFile(options.checkpoint, 'utf8'));
     if (options.log !== undefined) await save('ipamd.log', () => tail(options.log!, LOG_TAIL_BYTES));
     else errors.push('ipamd.log: the daemon logs to stderr (no NATIVEIP_LOG_FILE); add `kubectl logs -n kube-system <the nativeip pod> --all-containers`');
@@ -123,19 +145,16 @@ export async function writeSupportBundle(options: SupportBundleOptions): Promise
   }
 }
 
-/** Where to reach an endpoint the daemon binds at `bound` (its variable's value): 0.0.0.0 is reached on loopback. */
-function reachable(bound: string | undefined, fallback: string): string {
-  if (bound === undefined || bound === '' || bound === 'off') return fallback;
-  return bound.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
-}
-
-/** NATIVEIP_LOG_FILE as a file: unset, empty and `stderr` name none. */
-function logFileOf(value: string | undefined): string | undefined {
-  return value === undefined || value === '' || value === 'stderr' ? undefined : value;
-}
-
-async function httpGet(url: string): Promise<string> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+/** GETs `path` from `at`; throws with the reason (refused, timed out, the status) when it cannot. */
+async function httpGet(at: string | { readonly off: string }, path: string): Promise<string> {
+  if (typeof at !== 'string') throw new Error(at.off);
+  const url = `http://${at}${path}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  } catch (error) {
+    throw new Error(`GET ${url}: ${fetchFailureName(error)}`, { cause: error });
+  }
   const body = await response.text();
   if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${body.trim().slice(0, 200)}`);
   return body;
@@ -143,13 +162,13 @@ async function httpGet(url: string): Promise<string> {
 
 /** The last `bytes` of a file. */
 async function tail(path: string, bytes: number): Promise<string> {
-  const size = (await stat(path)).size;
   const handle = await open(path, 'r');
   try {
+    const size = (await handle.stat()).size;
     const length = Math.min(size, bytes);
     const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    return buffer.toString('utf8');
+    const { bytesRead } = await handle.read(buffer, 0, length, size - length);
+    return buffer.subarray(0, bytesRead).toString('utf8');
   } finally {
     await handle.close();
   }

@@ -47,28 +47,38 @@ export const REDACTED = '<redacted>';
 /** Answers one GET. */
 export function introspect(path: string, views: IntrospectionViews): HttpReply {
   const route = ALIASES[path] ?? path;
-  try {
-    switch (route) {
-      case '/':
-      case '/v1':
-        return jsonReply({ paths: INTROSPECTION_PATHS, aliases: ALIASES });
-      case '/v1/interfaces':
-        return jsonReply(interfacesView(views));
-      case '/v1/pods': {
-        const status = views.status();
-        return jsonReply({ pods: status.pods, held: status.held ?? [] });
-      }
-      case '/v1/pool':
-        return jsonReply(poolView(views));
-      case '/v1/config':
-        return jsonReply(redact(views.config()));
-      case '/v1/env-settings':
-        return jsonReply(envSettings(views.variableNames(), views.env()));
-      default:
-        return jsonReply({ error: `not found: ${path}`, paths: INTROSPECTION_PATHS }, 404);
+  switch (route) {
+    case '/':
+    case '/v1':
+      return jsonReply({ paths: INTROSPECTION_PATHS, aliases: ALIASES });
+    case '/v1/interfaces':
+      return notReadYet(views) ?? jsonReply(interfacesView(views));
+    case '/v1/pods': {
+      const early = notReadYet(views);
+      if (early !== undefined) return early;
+      const status = views.status();
+      return jsonReply({ pods: status.pods, held: status.held ?? [] });
     }
+    case '/v1/pool':
+      return notReadYet(views) ?? jsonReply(poolView(views));
+    case '/v1/config':
+      return jsonReply(redact(views.config()));
+    case '/v1/env-settings':
+      return jsonReply(envSettings(views.variableNames(), views.env()));
+    default:
+      return jsonReply({ error: `not found: ${path}`, paths: INTROSPECTION_PATHS }, 404);
+  }
+}
+
+/**
+ * A 503 saying why, before the daemon has read its node (nothing to show yet); undefined once it
+ * has. Any other failure is the endpoint's to log and answer 500, not passed off as "not yet".
+ */
+function notReadYet(views: IntrospectionViews): HttpReply | undefined {
+  try {
+    views.node();
+    return undefined;
   } catch (error) {
-    // Before the node is read there are no interfaces to show: say so instead of failing.
     return jsonReply({ error: `not available yet: ${error instanceof Error ? error.message : String(error)}` }, 503);
   }
 }

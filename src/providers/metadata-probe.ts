@@ -5,6 +5,7 @@
  * only that something answered.
  */
 import type { ProbeResult } from '../core/cloud-plugin.js';
+import { fetchFailureName } from '../core/fetch-failure.js';
 
 export const LINK_LOCAL_METADATA = 'http://169.254.169.254';
 
@@ -16,15 +17,7 @@ export async function probeMetadata(url: URL, init: RequestInit, timeoutMs: numb
     if (!response.ok) return { ok: false, why: `${url.origin} answered HTTP ${response.status}` };
     return accept(body) ? { ok: true } : { ok: false, why: `${url.origin} answered something else` };
   } catch (error) {
-    return { ok: false, why: `${url.origin}: ${failureName(error)}` };
+    return { ok: false, why: `${url.origin}: ${fetchFailureName(error)}` };
   }
 }
 
-/** `ECONNREFUSED`, `TimeoutError`, …: the most precise name of a failed fetch. */
-function failureName(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; errors?: { code?: unknown }[]; message?: unknown } }).cause;
-  const code = cause?.code ?? cause?.errors?.[0]?.code;
-  if (typeof code === 'string') return code;
-  if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.name : String(error);
-}
