@@ -43,12 +43,19 @@ interface Downloaded {
 function download(module: string, version: string): Downloaded {
   const scratch = mkdtempSync(join(tmpdir(), 'nativeip-limits-'));
   try {
-    const out = execFileSync('go', ['mod', 'download', '-json', `${module}@${version}`], {
-      cwd: scratch,
-      encoding: 'utf8',
-      env: { ...process.env, GO111MODULE: 'on', GOFLAGS: '-mod=mod' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    let out: string;
+    try {
+      out = execFileSync('go', ['mod', 'download', '-json', `${module}@${version}`], {
+        cwd: scratch,
+        encoding: 'utf8',
+        env: { ...process.env, GO111MODULE: 'on', GOFLAGS: '-mod=mod' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+    } catch (error) {
+      // go exits 1 and says why in the JSON's Error field on stdout: keep that, not "Command failed".
+      out = String((error as { stdout?: unknown }).stdout ?? '');
+      if (out.trim() === '') throw error;
+    }
     const parsed = JSON.parse(out) as Downloaded & { Error?: string };
     if (parsed.Error !== undefined) throw new Error(`go mod download ${module}@${version}: ${parsed.Error}`);
     return parsed;

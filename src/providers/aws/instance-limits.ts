@@ -20,13 +20,27 @@ interface Row {
   readonly vcpus?: number;
 }
 
+const wholeAtLeastOne = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 1;
+
+/** A row as the data file must hold it; throws naming the file and the type otherwise (a damaged data file is a build error, never a NaN max-pods). */
+function checkedRow(name: string, row: unknown): Row {
+  const r = row as Partial<Row> | null;
+  if (r === null || typeof r !== 'object' || !wholeAtLeastOne(r.enis) || !wholeAtLeastOne(r.ipv4PerEni) || (r.vcpus !== undefined && !wholeAtLeastOne(r.vcpus))) {
+    throw new Error(`${INSTANCE_LIMITS_FILE}: ${name}: enis, ipv4PerEni (and vcpus, when present) must be whole numbers ≥ 1, not ${JSON.stringify(row)}`);
+  }
+  return r as Row;
+}
+
 const LIMITS: ReadonlyMap<string, InterfaceLimits> = new Map(
-  Object.entries(data.types as Record<string, Row>).map(([name, row]): [string, InterfaceLimits] => [
-    name,
-    row.vcpus === undefined
-      ? { maxInterfaces: row.enis, ipv4PerInterface: row.ipv4PerEni }
-      : { maxInterfaces: row.enis, ipv4PerInterface: row.ipv4PerEni, vcpus: row.vcpus },
-  ]),
+  Object.entries(data.types as Record<string, unknown>).map(([name, raw]): [string, InterfaceLimits] => {
+    const row = checkedRow(name, raw);
+    return [
+      name,
+      row.vcpus === undefined
+        ? { maxInterfaces: row.enis, ipv4PerInterface: row.ipv4PerEni }
+        : { maxInterfaces: row.enis, ipv4PerInterface: row.ipv4PerEni, vcpus: row.vcpus },
+    ];
+  }),
 );
 
 /** The built-in limits of `instanceType`, or undefined for a type not in the table. */
