@@ -19,6 +19,7 @@ import { FakeCloud } from '../support/fake-cloud.js';
 import { FakeDatapath } from '../support/fake-datapath.js';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
 import { waitFor } from '../support/wait-for.js';
+import { parseExposition, sampleSum } from '../support/metrics-text.js';
 
 const MANIFESTS = join(import.meta.dirname, '../../manifests');
 const NODE = 'node-a';
@@ -142,6 +143,10 @@ describe('nativeip-ipamd against a real API server', () => {
     await expect(add('p8')).rejects.toThrow(/max pods \(7\)/);
     const secondaries = cloud.interfaces.reduce((sum, i) => sum + i.secondaryIps.length, 0);
     expect(secondaries).toBe(CAPACITY_PODS - 1);
+    // The refusal is counted under its reason by the daemon's own metrics (what /metrics serves).
+    const samples = parseExposition(await daemon!.metrics.exposition());
+    expect(sampleSum(samples, 'nativeip_assign_failures_total', { reason: 'max_pods' })).toBe(1);
+    expect(sampleSum(samples, 'nativeip_max_pods')).toBe(CAPACITY_PODS - 1);
   });
 
   it('tells the scheduler: condition False (MaxPods), NoSchedule taint, NativeipNode status and a Warning on the refused pod', async () => {
