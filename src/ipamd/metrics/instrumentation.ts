@@ -50,17 +50,29 @@ export function timedHandlers<H extends { add: (p: never) => Promise<unknown>; d
   };
 }
 
-/** The checkpoint, timing each save. */
+/**
+ * Every member of `T`, the optional ones too (undefined when the wrapped object lacks them): a
+ * wrapper written as one forwards them all, so a member added to `T` later does not compile until
+ * the wrapper says what to do with it.
+ */
+type Forwarding<T> = { readonly [K in keyof Required<T>]: T[K] };
+
+/** The object a {@link Forwarding} describes, without the optional members it left undefined. */
+function forwarded<T>(forwarding: Forwarding<T>): T {
+  return Object.fromEntries(Object.entries(forwarding).filter(([, member]) => member !== undefined)) as T;
+}
+
+/** The checkpoint, timing each save; every other member forwarded as it is. */
 export function timedCheckpoint(checkpoint: Checkpoint, written: (ms: number) => void): Checkpoint {
-  return {
+  return forwarded<Checkpoint>({
     load: () => checkpoint.load(),
     save: async (data) => {
       const started = performance.now();
       await checkpoint.save(data);
       written(performance.now() - started);
     },
-    ...(checkpoint.setAside === undefined ? {} : { setAside: () => checkpoint.setAside!() }),
-  };
+    setAside: checkpoint.setAside === undefined ? undefined : () => checkpoint.setAside!(),
+  });
 }
 
 /** The /metrics and introspection endpoints the configuration asks for (unset when off). */
