@@ -1,59 +1,28 @@
 /**
- * What `nativeip emulator aws` and `nativeip emulator azure` share: `--flag value` / `--flag=value`
- * parsing where every mistake names its flag, and running an emulator until SIGINT/SIGTERM.
+ * What `nativeip emulator aws` and `nativeip emulator azure` share: the commands' flag parser with
+ * the emulators' error, whole numbers and HOST:PORT naming their flag, and running an emulator until
+ * SIGINT/SIGTERM.
  */
 import { once } from 'node:events';
+import { parseFlags as parseCommandFlags, type FlagSpec as CoreFlagSpec, type ParsedFlags } from '../core/cli-flags.js';
 
 /** Makes the cloud's own CLI error from a message. */
 export type CliErrorFactory = (message: string) => Error;
 
-export interface FlagSpec {
-  /** Flags that take a value. */
-  readonly values: ReadonlySet<string>;
-  /** Flags that take no value. */
-  readonly switches: ReadonlySet<string>;
-  /** Value flags that may be given more than once. */
-  readonly repeatable: ReadonlySet<string>;
+export interface FlagSpec extends CoreFlagSpec {
   /** The usage line quoted when an argument is unknown. */
   readonly usage: string;
 }
 
-export interface ParsedFlags {
-  /** The value of a flag given at most once (throws when given more often), or undefined. */
-  one(flag: string): string | undefined;
-  /** Every value of a repeatable flag in order, or undefined when it was not given. */
-  all(flag: string): readonly string[] | undefined;
-  /** Whether a flag or switch was given. */
-  has(flag: string): boolean;
-}
+export type { ParsedFlags };
 
-/** Parses `--flag value` and `--flag=value`; every mistake names its flag. */
+/**
+ * The flag parser of every command (src/core/cli-flags.ts), with the emulator's own error; an
+ * unknown argument's message quotes the usage line (`nativeip` prints no other usage for an
+ * emulator).
+ */
 export function parseFlags(argv: readonly string[], spec: FlagSpec, fail: CliErrorFactory): ParsedFlags {
-  const values = new Map<string, string[]>();
-  const switches = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (spec.switches.has(flag)) {
-      if (flag !== arg) throw fail(`${flag} takes no value`);
-      switches.add(flag);
-      continue;
-    }
-    if (!spec.values.has(flag)) throw fail(`unknown argument '${arg}'; usage: ${spec.usage}`);
-    const value = flag !== arg ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (flag === arg && value.startsWith('--'))) throw fail(`${flag} needs a value`);
-    values.set(flag, [...(values.get(flag) ?? []), value]);
-  }
-  return {
-    one(flag) {
-      const list = values.get(flag);
-      if (list !== undefined && list.length > 1 && !spec.repeatable.has(flag)) throw fail(`${flag} given more than once`);
-      return list?.[0];
-    },
-    all: (flag) => values.get(flag),
-    has: (flag) => switches.has(flag) || values.has(flag),
-  };
+  return parseCommandFlags(argv, spec, (problem) => fail(problem.code === 'unknown' ? `unknown argument '${problem.flag}'; usage: ${spec.usage}` : problem.message));
 }
 
 /** A whole number from `min` to `max`, or an error naming the flag. */
