@@ -8,7 +8,7 @@ import type { CloudPlugin } from '../core/cloud-plugin.js';
 import type { CloudProvider } from '../core/types.js';
 import { FileCheckpoint } from './checkpoint/checkpoint.js';
 import { chooseCloudPlugin, createCloudProvider, settingsOf } from './cloud-provider.js';
-import { ConfigError, findIgnoredVpcCniVariables, findMatchingVpcCniVariables, loadDaemonConfig, withCloudDefaults, type DaemonConfig } from './config/config.js';
+import { ConfigError, readDaemonEnvironment, withCloudDefaults, type DaemonConfig, type VpcCniJudgement } from './config/config.js';
 import { Daemon } from './daemon.js';
 import { buildLabels } from './metrics/instrumentation.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
@@ -25,8 +25,9 @@ type ExitWith = (code: number, message: string, error?: unknown) => never;
 
 async function main(): Promise<void> {
   let config: DaemonConfig;
+  let vpcCni: VpcCniJudgement;
   try {
-    config = loadDaemonConfig(process.env);
+    ({ config, vpcCni } = readDaemonEnvironment(process.env));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`nativeip-ipamd: ${error.message}\n`);
@@ -42,9 +43,9 @@ async function main(): Promise<void> {
     if (config.logFile !== 'stderr') process.stderr.write(`${message}\n`);
     process.exit(code);
   };
-  // Settings that would turn on a feature nativeip lacks were refused by loadDaemonConfig (exit 2).
-  for (const ignored of findIgnoredVpcCniVariables(process.env)) logger.warn(ignored, `AWS VPC CNI setting ${ignored.env} has no effect in nativeip; ignored`);
-  const keptOff = findMatchingVpcCniVariables(process.env);
+  // Settings that would turn on a feature nativeip lacks were refused by readDaemonEnvironment (exit 2).
+  for (const ignored of vpcCni.ignored) logger.warn(ignored, `AWS VPC CNI setting ${ignored.env} has no effect in nativeip; ignored`);
+  const keptOff = vpcCni.matching;
   if (keptOff.length > 0) logger.info({ settings: keptOff.map((s) => `${s.env}=${s.value}`) }, 'AWS VPC CNI settings at values that keep off what nativeip does not implement; nothing to do');
   // Before the socket or the checkpoint is touched: two daemons on one node would each hand out
   // the same free addresses.

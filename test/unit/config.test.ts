@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CONFIG_VARIABLES,
   ConfigError,
-  findIgnoredVpcCniVariables,
   loadDaemonConfig,
+  readDaemonEnvironment,
   withCloudDefaults,
   type CommonConfig,
   type DaemonConfig,
@@ -17,6 +17,9 @@ const awsOf = (config: DaemonConfig) => config.cloudSettings['aws'] as AwsSettin
 import { editDistance } from '../../src/ipamd/config/config-names.js';
 
 type Env = Record<string, string | undefined>;
+
+/** The settings the daemon warns about at start: from the same reading that made its config. */
+const findIgnoredVpcCniVariables = (env: Env) => readDaemonEnvironment(env).vpcCni.ignored;
 
 function configError(env: Env): ConfigError {
   try {

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadDaemonConfig } from '../../src/ipamd/config/config.js';
-import { findIgnoredVpcCniVariables, findMatchingVpcCniVariables, findRefusedVpcCniVariables } from '../../src/ipamd/config/config-names.js';
+import { ConfigError, loadDaemonConfig, readDaemonEnvironment } from '../../src/ipamd/config/config.js';
 import { KNOWN_NAMES } from '../../src/ipamd/config/config-variables.js';
-import { VPC_CNI_VARIABLES, vpcCniBoolean, judgeVpcCniVariables, type VpcCniVariable } from '../../src/ipamd/config/vpc-cni-variables.js';
+import { VPC_CNI_VARIABLES, judgeVpcCniVariables, type VpcCniVariable } from '../../src/ipamd/config/vpc-cni-variables.js';
+import { vpcCniBoolean } from '../../src/core/config/config-parsers.js';
 import type { Env } from '../../src/core/config/config-variable.js';
+
+const findIgnoredVpcCniVariables = (env: Env) => judgeVpcCniVariables(env).ignored;
+const findRefusedVpcCniVariables = (env: Env) => judgeVpcCniVariables(env).refused;
+const findMatchingVpcCniVariables = (env: Env) => judgeVpcCniVariables(env).matching;
 
 function configError(env: Env): ConfigError {
   try {
@@ -168,6 +172,8 @@ const AWS_NODE_V1_19: Env = {
 describe('the whole environment of a stock aws-node v1.19', () => {
   it('starts, and one start says everything about it: nothing refused, what is ignored and why, what is kept off', () => {
     const config = loadDaemonConfig(AWS_NODE_V1_19);
+    // The daemon judges the table once, with its config: refusals became issues, the rest it logs.
+    expect(readDaemonEnvironment(AWS_NODE_V1_19).vpcCni).toEqual(judgeVpcCniVariables(AWS_NODE_V1_19));
     expect([config.warmEniTarget, config.mtu, config.vethPrefix, config.randomizeSnat, config.nodePortSupport]).toEqual([1, 9001, 'eni', 'prng', true]);
     expect(findRefusedVpcCniVariables(AWS_NODE_V1_19)).toEqual([]);
     expect(findIgnoredVpcCniVariables(AWS_NODE_V1_19).map((w) => w.env)).toEqual([

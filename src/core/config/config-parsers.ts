@@ -58,6 +58,17 @@ export const boolean: Parser<boolean> = (raw) => {
   return fail();
 };
 
+/**
+ * A boolean as the AWS VPC CNI reads one (Go's strconv.ParseBool: `1`, `t`, `T`, `TRUE`, `true`,
+ * `True` and their `0`/`f`/`false` counterparts, nothing else); undefined when it is not one. For
+ * judging the AWS VPC CNI's own settings as aws-node would, not for nativeip's (see {@link boolean}).
+ */
+export function vpcCniBoolean(value: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  return undefined;
+}
+
 /** One of a fixed set of lower-case words; the input may be in any letter case. */
 export function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
   return (raw) => {

@@ -1,11 +1,11 @@
 /**
- * Variable names the daemon does not read: misspellings of ones it does (errors), and AWS VPC CNI
- * settings it does not implement (refused or warned; the table is vpc-cni-variables.ts). Pure.
+ * Variable names the daemon does not read that are misspellings of ones it does (errors). The AWS
+ * VPC CNI's own settings are not misspellings: they are judged by their table (vpc-cni-variables.ts). Pure.
  */
 
 import type { ConfigIssue } from './config.js';
 import { KNOWN_NAMES } from './config-variables.js';
-import { VPC_CNI_VARIABLE_NAMES, judgeVpcCniVariables, type IgnoredVariable, type MatchingVariable } from './vpc-cni-variables.js';
+import { VPC_CNI_VARIABLE_NAMES } from './vpc-cni-variables.js';
 
 const NATIVEIP_PREFIX = 'NATIVEIP_';
 
@@ -17,29 +17,6 @@ const VPC_CNI_FAMILY_PREFIXES = ['WARM_', 'MINIMUM_', 'MAX_ENI', 'AWS_VPC_', 'IP
 
 /** Largest edit distance at which an AWS-family name counts as a misspelling. */
 const VPC_CNI_TYPO_DISTANCE = 2;
-
-export type { IgnoredVariable, MatchingVariable } from './vpc-cni-variables.js';
-
-/**
- * AWS VPC CNI settings set (non-empty) in `env` that nativeip ignores, with why they do not
- * matter or what to use instead; for a start-up warning each. See vpc-cni-variables.ts.
- */
-export function findIgnoredVpcCniVariables(env: Readonly<Record<string, string | undefined>>): IgnoredVariable[] {
-  return [...judgeVpcCniVariables(env).ignored];
-}
-
-/**
- * AWS VPC CNI settings that turn on a feature nativeip does not implement (custom networking,
- * IPv6, security groups for pods, …): one issue each, and the daemon does not start.
- */
-export function findRefusedVpcCniVariables(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
-  return [...judgeVpcCniVariables(env).refused];
-}
-
-/** AWS VPC CNI settings at a value where aws-node behaves as nativeip does (features kept off); for an info line. */
-export function findMatchingVpcCniVariables(env: Readonly<Record<string, string | undefined>>): MatchingVariable[] {
-  return [...judgeVpcCniVariables(env).matching];
-}
 
 /**
  * Unknown `NATIVEIP_*` names (any letter case), and names in the AWS families within

@@ -7,7 +7,8 @@ import { readTable, type ConfigIssue, type Env } from '../../core/config/config-
 import type { CloudPlugin } from '../../core/cloud-plugin.js';
 import { CLOUD_PLUGINS } from '../clouds.js';
 import { CONFIG_SPECS } from './config-variables.js';
-import { findMisspelledVariables, findRefusedVpcCniVariables } from './config-names.js';
+import { findMisspelledVariables } from './config-names.js';
+import { judgeVpcCniVariables, type VpcCniJudgement } from './vpc-cni-variables.js';
 import type { SnatPortMode } from '../datapath/snat.js';
 
 export type KubernetesChoice = 'auto' | 'on' | 'off';
@@ -124,6 +125,16 @@ export class ConfigError extends Error {
 }
 
 
+/** One reading of the daemon's environment: the config, and what its AWS VPC CNI settings mean. */
+export interface DaemonEnvironment {
+  readonly config: DaemonConfig;
+  /**
+   * The AWS VPC CNI settings in the environment, judged once (vpc-cni-variables.ts): `refused` is
+   * empty (refusals are issues of the ConfigError); `ignored` for a warning each, `matching` for an info line.
+   */
+  readonly vpcCni: VpcCniJudgement;
+}
+
 /**
  * Parses the daemon's variables from `env` (pass `process.env`). Empty values count as unset.
  * Returns a frozen config, or throws one {@link ConfigError} listing every invalid value, every
@@ -132,6 +143,11 @@ export class ConfigError extends Error {
  * does not implement (vpc-cni-variables.ts: custom networking, IPv6, security groups for pods, …).
  */
 export function loadDaemonConfig(env: Env): DaemonConfig {
+  return readDaemonEnvironment(env).config;
+}
+
+/** {@link loadDaemonConfig}, with the judgement of the AWS VPC CNI settings it made; throws the same ConfigError. */
+export function readDaemonEnvironment(env: Env): DaemonEnvironment {
   const common = readTable(CONFIG_SPECS, env);
   const issues: ConfigIssue[] = [...common.issues];
   const cloudSettings: Record<string, unknown> = {};
@@ -142,10 +158,11 @@ export function loadDaemonConfig(env: Env): DaemonConfig {
   }
   const config: DaemonConfig = { ...common.value, cloudSettings: Object.freeze(cloudSettings) };
   issues.push(...checkCombinations(config, common.failed, env));
-  issues.push(...findRefusedVpcCniVariables(env));
+  const vpcCni = judgeVpcCniVariables(env);
+  issues.push(...vpcCni.refused);
   issues.push(...findMisspelledVariables(env));
   if (issues.length > 0) throw new ConfigError(issues);
-  return Object.freeze(config);
+  return { config: Object.freeze(config), vpcCni };
 }
 
 /**
@@ -254,4 +271,4 @@ function nonEmpty(value: string | undefined): value is string {
 }
 
 export { CONFIG_VARIABLES, type ConfigVariable } from './config-variables.js';
-export { findIgnoredVpcCniVariables, findMatchingVpcCniVariables, type IgnoredVariable, type MatchingVariable } from './config-names.js';
+export type { IgnoredVariable, MatchingVariable, VpcCniJudgement } from './vpc-cni-variables.js';
