@@ -6,7 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { countTicks, POOL_CHART_COLORS, poolChartLayout, renderPoolChart, type PoolChartPolicy, type PoolChartSeries, type Rect } from '../../src/sim/pool-chart.js';
+import { countTicks } from '../../src/sim/chart-ticks.js';
+import { POOL_CHART_COLORS, poolChartLayout, type PoolChartSeries, type Rect } from '../../src/sim/pool-chart-layout.js';
+import { renderPoolChart, type PoolChartPolicy } from '../../src/sim/pool-chart.js';
 
 function rsvgMissingReason(): string | undefined {
   const probe = spawnSync('rsvg-convert', ['--version'], { encoding: 'utf8' });

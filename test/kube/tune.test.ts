@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POOL_CHART_COLORS, poolChartLayout, type Rect } from '../../src/sim/pool-chart.js';
+import { POOL_CHART_COLORS, poolChartLayout, type Rect } from '../../src/sim/pool-chart-layout.js';
 import { traceFromJsonl } from '../../src/sim/traces.js';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
 import { builtCli } from '../support/built-cli.js';

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  countTicks,
-  downsampleMinMax,
-  escapeXml,
-  formatCount,
-  formatDuration,
-  POOL_CHART_COLORS,
-  poolChartLayout,
-  renderPoolChart,
-  timeTicks,
-  type PoolChartPolicy,
-} from '../../src/sim/pool-chart.js';
+import { downsampleMinMax } from '../../src/sim/chart-downsample.js';
+import { escapeXml } from '../../src/sim/chart-svg.js';
+import { countTicks, formatCount, formatDuration, timeTicks } from '../../src/sim/chart-ticks.js';
+import { POOL_CHART_COLORS, poolChartLayout } from '../../src/sim/pool-chart-layout.js';
+import { renderPoolChart, type PoolChartPolicy } from '../../src/sim/pool-chart.js';
 import { parseXml, xmlElements, xmlText } from '../support/xml-parse.js';
 
 const MINUTE = 60_000;
