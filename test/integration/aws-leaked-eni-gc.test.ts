@@ -64,6 +64,12 @@ describe('collectLeakedInterfaces against the AWS emulator', () => {
     eni['noManage'] = await create(ours(self, OLD, { 'node.k8s.amazonaws.com/no_manage': 'true' }));
     eni['otherCluster'] = await create(ours(self, OLD, { 'cluster.k8s.amazonaws.com/name': 'someone-else' }));
     eni['unmanagedButOwned'] = await create({ 'node.k8s.amazonaws.com/instance_id': self, 'node.k8s.amazonaws.com/createdAt': OLD });
+    // What the AWS VPC CNI leaves on a node switched from it: its tags, not nativeip's.
+    const vpcCni = (owner: string, createdAt = OLD) => ({ 'node.k8s.amazonaws.com/instance_id': owner, 'node.k8s.amazonaws.com/createdAt': createdAt, 'cluster.k8s.amazonaws.com/name': CLUSTER });
+    eni['vpcCniOld'] = await create(vpcCni(self));
+    eni['vpcCniYoung'] = await create(vpcCni(self, YOUNG));
+    eni['vpcCniOfTerminated'] = await create(vpcCni(terminated));
+    eni['vpcCniOfLiveOther'] = await create(vpcCni(liveOther));
     provider = new Ec2Provider({ ec2Endpoint: emulator.ec2Url, imdsEndpoint: node.imdsUrl, credentials: CREDENTIALS, clusterName: CLUSTER });
   });
 
@@ -73,14 +79,15 @@ describe('collectLeakedInterfaces against the AWS emulator', () => {
     await emulator?.close();
   });
 
-  it('deletes exactly the leaked ENIs of this node (however young: no create of it is under way) and of instances that are gone', async () => {
+  it('deletes exactly the leaked ENIs of this node (however young: no create of it is under way) and of instances that are gone; the AWS VPC CNI’s too, past the grace period', async () => {
     const deleted = await provider.collectLeakedInterfaces();
-    expect([...deleted].sort()).toEqual([eni['oursOld'], eni['oursYoung'], eni['ofTerminated'], eni['ofUnknownInstance']].sort());
+    const gones = ['oursOld', 'oursYoung', 'ofTerminated', 'ofUnknownInstance', 'vpcCniOld', 'vpcCniOfTerminated'];
+    expect([...deleted].sort()).toEqual(gones.map((name) => eni[name]).sort());
     const remaining = new Set(emulator.topology().detachedInterfaces.map((d) => d.eniId));
-    for (const kept of ['ofLiveOther', 'untagged', 'noManage', 'otherCluster', 'unmanagedButOwned']) {
+    for (const kept of ['ofLiveOther', 'untagged', 'noManage', 'otherCluster', 'unmanagedButOwned', 'vpcCniYoung', 'vpcCniOfLiveOther']) {
       expect(remaining.has(eni[kept]!), kept).toBe(true);
     }
-    for (const gone of ['oursOld', 'oursYoung', 'ofTerminated', 'ofUnknownInstance']) expect(remaining.has(eni[gone]!), gone).toBe(false);
+    for (const gone of gones) expect(remaining.has(eni[gone]!), gone).toBe(false);
   });
 
   it('spares the ENI of a create under way (detached until its attach lands)', async () => {

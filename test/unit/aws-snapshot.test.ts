@@ -140,6 +140,33 @@ describe('buildSnapshot', () => {
     ]),
   };
 
+  it('adopts (pooled, not managed) an attached ENI the AWS VPC CNI made for this instance, and only such', () => {
+    const vpcCni = (id: string, device: number, tags: Record<string, string>) =>
+      decode(sdkEni({ id, mac: `02:00:00:00:01:0${device}`, subnet: 'subnet-1', primary: `10.0.1.${50 + device}`, secondaries: [], device, tags }));
+    const owner = { 'node.k8s.amazonaws.com/instance_id': 'i-1', 'node.k8s.amazonaws.com/createdAt': '2026-12-01T00:00:00Z' };
+    const snapshot = buildSnapshot({
+      ...input,
+      limits: { maxInterfaces: 6, ipv4PerInterface: 10 },
+      enis: [
+        primary,
+        vpcCni('eni-aws', 1, owner),
+        vpcCni('eni-other', 2, { ...owner, 'node.k8s.amazonaws.com/instance_id': 'i-2' }),
+        vpcCni('eni-optout', 3, { ...owner, 'node.k8s.amazonaws.com/no_manage': 'true' }),
+        vpcCni('eni-untagged', 4, {}),
+        vpcCni('eni-ours', 5, { ...owner, 'nativeip.io/managed': 'true' }),
+      ],
+    });
+    const view = snapshot.interfaces.map((i) => ({ id: i.id, managed: i.managed, pooled: i.pooled === true }));
+    expect(view).toEqual([
+      { id: 'eni-p', managed: false, pooled: false },
+      { id: 'eni-aws', managed: false, pooled: true },
+      { id: 'eni-other', managed: false, pooled: false },
+      { id: 'eni-optout', managed: false, pooled: false },
+      { id: 'eni-untagged', managed: false, pooled: false },
+      { id: 'eni-ours', managed: true, pooled: false },
+    ]);
+  });
+
   it('lists attached ENIs sorted by device index with their subnet CIDRs and ownership', () => {
     const snapshot = buildSnapshot({ ...input, enis: [detaching, second, loose, primary] });
     expect(snapshot).toEqual({

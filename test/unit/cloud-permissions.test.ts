@@ -17,7 +17,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { MANAGED_TAG_KEY, MANAGED_TAG_VALUE } from '../../src/providers/aws/tags.js';
+import { INSTANCE_ID_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE } from '../../src/providers/aws/tags.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const AWS_POLICY_PATH = join(ROOT, 'iam/aws-iam-policy.json');
@@ -149,6 +149,7 @@ function coversEnis(statement: IamStatement): boolean {
 }
 
 const MANAGED_RESOURCE_TAG = `aws:ResourceTag/${MANAGED_TAG_KEY}`;
+const VPC_CNI_OWNER_RESOURCE_TAG = `aws:ResourceTag/${INSTANCE_ID_TAG_KEY}`;
 const MANAGED_REQUEST_TAG = `aws:RequestTag/${MANAGED_TAG_KEY}`;
 /** Called only on ENIs nativeip created (ec2-grow.ts, ec2-shrink.ts, ec2-resume.ts, leaked-eni-collection.ts). */
 const OWN_ENI_ACTIONS = ['AttachNetworkInterface', 'DeleteNetworkInterface', 'DetachNetworkInterface', 'ModifyNetworkInterfaceAttribute'];
@@ -207,12 +208,19 @@ describe('AWS IAM policy (iam/aws-iam-policy.json)', () => {
     }
   });
 
-  it('restricts attach, detach, modify and delete to ENIs tagged as nativeip’s', () => {
+  it('restricts attach, detach, modify and delete to ENIs tagged as nativeip’s (delete also to the AWS VPC CNI’s, for its leaked ENIs)', () => {
     const policy = loadPolicy();
     for (const action of OWN_ENI_ACTIONS) {
       const onEnis = policy.Statement.filter((s) => ec2Actions(s).includes(action) && coversEnis(s));
       expect(onEnis.length, `${action} is granted on network interfaces`).toBeGreaterThan(0);
       for (const statement of onEnis) {
+        const vpcCniOwned = conditionValues(statement, 'StringLike', VPC_CNI_OWNER_RESOURCE_TAG);
+        if (action === 'DeleteNetworkInterface' && vpcCniOwned !== undefined) {
+          // EC2 deletes only detached ENIs: this lets nativeip clean up what aws-node left, never detach it.
+          expect(vpcCniOwned, statement.Sid).toEqual(['i-*']);
+          expect(ec2Actions(statement), statement.Sid).toEqual(['DeleteNetworkInterface']);
+          continue;
+        }
         expect(conditionValues(statement, 'StringEquals', MANAGED_RESOURCE_TAG), `${action} in ${statement.Sid ?? ''}`).toEqual([MANAGED_TAG_VALUE]);
       }
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { findPodLeftovers, podRouteAddresses } from '../../src/ipamd/datapath/leftovers.js';
+import { findPodLeftovers, findPodRoutes, podRouteAddresses } from '../../src/ipamd/datapath/leftovers.js';
 import type { KernelLink, KernelRoute, KernelRule } from '../../src/ipamd/datapath/kernel-state.js';
 
 const PROTO = 78;
@@ -62,5 +62,18 @@ describe('findPodLeftovers', () => {
 describe('podRouteAddresses', () => {
   it('takes the addresses of our /32 main-table routes, over any link, and nothing else', () => {
     expect([...podRouteAddresses(routes, PROTO)].sort()).toEqual(['10.0.1.5', '10.0.1.6', '10.0.1.7']);
+  });
+});
+
+describe('findPodRoutes', () => {
+  it('takes /32 main-table routes over prefixed veths, ours or another CNI’s (the AWS VPC CNI names its veths the same), nothing else', () => {
+    const foreign = route('10.0.1.40', 11, { protocol: 3 });
+    const found = findPodRoutes({ links: [...links, { ...links[3]!, index: 14, name: 'eniwithalias01', alias: 'nativeip1 x' }], routes: [...routes, foreign, route('10.0.1.41', 14), route('10.0.1.42', 13)] }, 'eni');
+    expect(found).toEqual([
+      { address: '10.0.1.5', hostVeth: 'enilive0000001' },
+      { address: '10.0.1.6', hostVeth: 'enistale000002' },
+      { address: '10.0.1.40', hostVeth: 'enistale000002' },
+      { address: '10.0.1.41', hostVeth: 'eniwithalias01', alias: 'nativeip1 x' },
+    ]);
   });
 });

@@ -29,6 +29,13 @@ const ours = (owner: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
+/** Tags the AWS VPC CNI puts on the ENIs it creates: the same owner, time and cluster tags, not nativeip's. */
+const vpcCni = (owner: string, extra: Record<string, string> = {}) => {
+  const tags: Record<string, string> = { ...ours(owner), ...extra };
+  delete tags['nativeip.io/managed'];
+  return tags;
+};
+
 describe('leaked ENI selection', () => {
   it.each([
     ['ours, old, this node', eni('eni-1', ours(scope.instanceId)), undefined],
@@ -40,6 +47,10 @@ describe('leaked ENI selection', () => {
     ['unreadable createdAt', eni('eni-7', ours(scope.instanceId, { 'node.k8s.amazonaws.com/createdAt': 'yesterday' })), 'createdAt'],
     ['another cluster', eni('eni-8', ours(scope.instanceId, { 'cluster.k8s.amazonaws.com/name': 'dev' })), 'another cluster'],
     ['no owner tag', eni('eni-9', { 'nativeip.io/managed': 'true', 'node.k8s.amazonaws.com/createdAt': OLD }), 'instance_id'],
+    ['the AWS VPC CNI’s, old, this node', eni('eni-10', vpcCni(scope.instanceId)), undefined],
+    ['the AWS VPC CNI’s, young', eni('eni-11', vpcCni(scope.instanceId, { 'node.k8s.amazonaws.com/createdAt': new Date(NOW - 60_000).toISOString() })), 'younger'],
+    ['the AWS VPC CNI’s, another cluster', eni('eni-12', vpcCni(scope.instanceId, { 'cluster.k8s.amazonaws.com/name': 'dev' })), 'another cluster'],
+    ['the AWS VPC CNI’s, no_manage', eni('eni-13', vpcCni(scope.instanceId, { 'node.k8s.amazonaws.com/no_manage': 'true' })), 'no_manage=true'],
   ])('%s', (_name, candidate, reason) => {
     const kept = whyKept(candidate, scope);
     if (reason === undefined) expect(kept).toBeUndefined();

@@ -79,15 +79,18 @@ export interface KernelPodRoute {
 }
 
 /**
- * The pods the host's kernel says nativeip set up: `<address>/32` routes in the main table with
- * our protocol over a veth named with `vethPrefix`. A record of its own, beside the checkpoint:
- * a route outlives a lost checkpoint, and goes with the veth when the pod's namespace goes.
+ * The pods the host's kernel routes to: `<address>/32` routes in the main table without a gateway
+ * over a veth named with `vethPrefix`, whoever installed them: nativeip (its protocol, and the
+ * veth's alias), or the AWS VPC CNI on a node switched from it (the same veth names and routes,
+ * the kernel's default protocol), whose pods keep their addresses until they end. A record of its
+ * own, beside the checkpoint: a route outlives a lost checkpoint, and goes with the veth when the
+ * pod's namespace goes.
  */
-export function findPodRoutes(host: Pick<NamespaceState, 'links' | 'routes'>, vethPrefix: string, routeProtocol: number): KernelPodRoute[] {
+export function findPodRoutes(host: Pick<NamespaceState, 'links' | 'routes'>, vethPrefix: string): KernelPodRoute[] {
   const veths = new Map(host.links.filter((l) => l.kind === 'veth' && l.name.startsWith(vethPrefix)).map((l) => [l.index, l]));
   const found: KernelPodRoute[] = [];
   for (const r of host.routes) {
-    if (r.table !== MAIN_TABLE || r.dstLen !== 32 || r.protocol !== routeProtocol || r.gateway !== undefined || r.oif === undefined) continue;
+    if (r.table !== MAIN_TABLE || r.dstLen !== 32 || r.gateway !== undefined || r.oif === undefined) continue;
     const veth = veths.get(r.oif);
     if (veth !== undefined) found.push({ address: r.dst, hostVeth: veth.name, ...(veth.alias === undefined ? {} : { alias: veth.alias }) });
   }

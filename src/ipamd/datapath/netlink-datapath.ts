@@ -236,7 +236,7 @@ export class NetlinkDatapath implements Datapath {
     this.#assertOpen();
     try {
       const { links, routes } = await this.#dumpQueue.run(async () => ({ links: await listLinks(this.#hostDumps), routes: await listRoutes(this.#hostDumps) }));
-      return findPodRoutes({ links, routes }, vethPrefix, ROUTE_PROTOCOL);
+      return findPodRoutes({ links, routes }, vethPrefix);
     } catch (err) {
       throw new DatapathError('list pod routes', describeFailure(err), { cause: err });
     }

@@ -107,8 +107,8 @@ export interface Datapath {
   /** Host-side veth names whose name starts with `prefix`, for leftover clean-up. */
   listHostVeths(prefix: string): Promise<string[]>;
   /**
-   * The pods the host's kernel shows nativeip set up: each `/32` route of ours to a pod address
-   * over a veth named with `vethPrefix` (see findPodRoutes). Read-only.
+   * The pods the host's kernel routes to: each `/32` route to a pod address over a veth named with
+   * `vethPrefix`, nativeip's or the AWS VPC CNI's (see findPodRoutes). Read-only.
    */
   listPodRoutes?(vethPrefix: string): Promise<readonly { readonly address: string; readonly hostVeth: string; readonly alias?: string }[]>;
   /**

@@ -166,7 +166,7 @@ export class HeldAddresses {
       this.#held.set(entry.address, entry);
       added.push(entry);
     }
-    if (added.length > 0) this.#logger.warn({ held: added }, `holding ${added.length} addresses live pods use that no allocation records (lost or damaged checkpoint)`);
+    if (added.length > 0) this.#logger.warn({ held: added }, `holding ${added.length} addresses live pods use that no allocation records (a lost or damaged checkpoint, or pods another CNI set up before the switch)`);
     return added;
   }
 

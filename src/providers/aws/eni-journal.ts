@@ -17,8 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EniRecord } from './ec2-records.js';
-import { NO_MANAGE_TAG_KEY } from './leaked-enis.js';
-import { isManaged } from './tags.js';
+import { isManaged, isOptedOut } from './tags.js';
 
 /** One ENI on its way from create to attached with DeleteOnTermination. */
 export interface EniOperation {
@@ -120,7 +119,7 @@ export function deleteOnTerminationUnset(enis: readonly EniRecord[], instanceId:
     const attachment = eni.attachment;
     if (attachment === undefined || attachment.deleteOnTermination !== false) continue;
     if (attachment.instanceId !== instanceId || GONE_ATTACHMENT_STATES.has(attachment.status) || attachment.deviceIndex === 0) continue;
-    if (!isManaged(eni.tags) || eni.tags.get(NO_MANAGE_TAG_KEY)?.toLowerCase() === 'true') continue;
+    if (!isManaged(eni.tags) || isOptedOut(eni.tags)) continue;
     unset.set(eni.id, attachment.attachmentId);
   }
   return unset;

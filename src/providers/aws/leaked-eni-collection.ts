@@ -1,6 +1,7 @@
 /**
- * Deletes leaked ENIs: lists nativeip's detached ENIs, asks EC2 which owners are gone, and deletes
- * what the rules in leaked-enis.ts allow. An ENI attached or deleted by someone else meanwhile is
+ * Deletes leaked ENIs: lists the detached ENIs carrying an owner tag (nativeip's, and the AWS VPC
+ * CNI's on clusters switched from it), asks EC2 which owners are gone, and deletes what the rules
+ * in leaked-enis.ts allow. An ENI attached or deleted by someone else meanwhile is
  * skipped.
  */
 import { CloudError } from '../../core/types.js';
@@ -9,7 +10,7 @@ import type { EniRecord } from './ec2-records.js';
 import type { Ec2Session } from './ec2-session.js';
 import { messageOf } from './error-mapping.js';
 import { DEFAULT_LEAK_GRACE_MS, leakCandidates, ownerGone } from './leaked-enis.js';
-import { CREATED_AT_TAG_KEY, CREATE_TOKEN_TAG_KEY, INSTANCE_ID_TAG_KEY, MANAGED_TAG_KEY, MANAGED_TAG_VALUE } from './tags.js';
+import { CREATED_AT_TAG_KEY, CREATE_TOKEN_TAG_KEY, INSTANCE_ID_TAG_KEY, isManaged } from './tags.js';
 
 /**
  * How long the ENI this node keeps after a throttled attach (UnfinishedEniWork.unattached) is
@@ -22,10 +23,7 @@ export const KEPT_ENI_MAX_AGE_MS = 30 * 60_000;
 export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> {
   const { facts, options, log } = session;
   const ec2 = session.ec2();
-  const tags = new Map([
-    [MANAGED_TAG_KEY, MANAGED_TAG_VALUE],
-    [INSTANCE_ID_TAG_KEY, '*'],
-  ]);
+  const tags = new Map([[INSTANCE_ID_TAG_KEY, '*']]);
   const enis = await ec2.describeAvailableTagged(tags);
   const nowMs = nowOf(options).getTime();
   const candidates = leakCandidates(enis, {
@@ -37,10 +35,12 @@ export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> 
   // This node's own detached ENIs need no grace period when no create of this daemon is under way
   // for them: one daemon runs per node (its lock), and every create it makes is journalled (by its
   // token) before it is sent, so an own ENI the journal does not name is an orphan (a delete that
-  // failed after its detach, a create undone, given up) that no attach will ever come for.
-  const orphans = leakCandidates(enis, { instanceId: facts.identity.instanceId, clusterName: options.clusterName, nowMs, graceMs: 0 }).own.filter(
-    (id) => !inFlight(session, enis.find((eni) => eni.id === id)),
-  );
+  // failed after its detach, a create undone, given up) that no attach will ever come for. Not so
+  // for an ENI the AWS VPC CNI made: it waits out the grace period.
+  const orphans = leakCandidates(enis, { instanceId: facts.identity.instanceId, clusterName: options.clusterName, nowMs, graceMs: 0 }).own.filter((id) => {
+    const eni = enis.find((e) => e.id === id);
+    return eni !== undefined && isManaged(eni.tags) && !inFlight(session, eni);
+  });
   const doomed = [...new Set([...candidates.own, ...orphans])].filter((id) => !sparedAsKept(session, enis.find((eni) => eni.id === id), nowMs));
   if (candidates.byOwner.size > 0) {
     const states = await ec2.instanceStates([...candidates.byOwner.keys()]);

@@ -2,18 +2,16 @@
  * Which detached ENIs are leaked and ours to delete. Pure: the provider lists the candidates and
  * asks EC2 which owner instances still exist.
  *
- * An ENI leaks when nativeip created it and a crash (or a failed cleanup) left it detached. It is
- * deleted only when all hold: status `available`; tagged `nativeip.io/managed=true`; tagged with
- * an owner (`node.k8s.amazonaws.com/instance_id`); its cluster tag equals CLUSTER_NAME (or both
+ * An ENI leaks when nativeip (or the AWS VPC CNI, on a node switched from it) created it and a
+ * crash (or a failed cleanup) left it detached. It is deleted only when all hold: status
+ * `available`; tagged with an owner (`node.k8s.amazonaws.com/instance_id`, which both put on
+ * their ENIs; nativeip's also carry `nativeip.io/managed=true`); its cluster tag equals CLUSTER_NAME (or both
  * are absent); not tagged `node.k8s.amazonaws.com/no_manage=true`; its `createdAt` tag is older
  * than the grace period (an ENI just created may not be attached yet); and its owner is this node
  * or an instance that no longer exists (unknown to EC2, or terminated).
  */
 import type { EniRecord } from './ec2-records.js';
-import { CLUSTER_NAME_TAG_KEY, CREATED_AT_TAG_KEY, INSTANCE_ID_TAG_KEY, isManaged } from './tags.js';
-
-/** The AWS VPC CNI's opt-out tag: an ENI carrying it with `true` is never touched. */
-export const NO_MANAGE_TAG_KEY = 'node.k8s.amazonaws.com/no_manage';
+import { CLUSTER_NAME_TAG_KEY, CREATED_AT_TAG_KEY, INSTANCE_ID_TAG_KEY, NO_MANAGE_TAG_KEY, isOptedOut } from './tags.js';
 /** An ENI younger than this may still be on its way to being attached. */
 export const DEFAULT_LEAK_GRACE_MS = 5 * 60_000;
 
@@ -34,10 +32,9 @@ export interface LeakCandidates {
 /** Why an ENI is not a candidate, or undefined when it is one. */
 export function whyKept(eni: EniRecord, scope: LeakScope): string | undefined {
   if (eni.status !== 'available' || eni.attachment !== undefined) return `status ${eni.status}`;
-  if (!isManaged(eni.tags)) return 'not tagged as nativeip’s';
-  if (eni.tags.get(NO_MANAGE_TAG_KEY)?.toLowerCase() === 'true') return `tagged ${NO_MANAGE_TAG_KEY}=true`;
+  if (isOptedOut(eni.tags)) return `tagged ${NO_MANAGE_TAG_KEY}=true`;
   const owner = eni.tags.get(INSTANCE_ID_TAG_KEY);
-  if (owner === undefined || owner === '') return `no ${INSTANCE_ID_TAG_KEY} tag`;
+  if (owner === undefined || owner === '') return `not tagged ${INSTANCE_ID_TAG_KEY} (neither nativeip’s nor the AWS VPC CNI’s)`;
   if (eni.tags.get(CLUSTER_NAME_TAG_KEY) !== scope.clusterName) return 'another cluster’s';
   const created = Date.parse(eni.tags.get(CREATED_AT_TAG_KEY) ?? '');
   if (Number.isNaN(created)) return `no readable ${CREATED_AT_TAG_KEY} tag`;

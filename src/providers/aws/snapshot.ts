@@ -1,7 +1,7 @@
 /** Pure assembly of the {@link NodeSnapshot} from IMDS facts and EC2's view of the ENIs. */
 import { CloudError, type CloudInterface, type InterfaceLimits, type NodeSnapshot } from '../../core/types.js';
 import type { EniRecord } from './ec2-records.js';
-import { isManaged } from './tags.js';
+import { isAdoptableFromVpcCni, isManaged } from './tags.js';
 
 export interface SnapshotInput {
   readonly instanceId: string;
@@ -36,7 +36,12 @@ export function missingSubnets(enis: readonly EniRecord[], known: ReadonlyMap<st
   return [...missing].sort();
 }
 
-export function toCloudInterface(eni: EniRecord, deviceIndex: number, subnetCidr: string): CloudInterface {
+/**
+ * The ENI as the pool sees it. `instanceId` given: an ENI the AWS VPC CNI made for this instance is
+ * adopted (`pooled`, see isAdoptableFromVpcCni).
+ */
+export function toCloudInterface(eni: EniRecord, deviceIndex: number, subnetCidr: string, instanceId?: string): CloudInterface {
+  const adopted = instanceId !== undefined && deviceIndex > 0 && isAdoptableFromVpcCni(eni.tags, instanceId);
   return {
     id: eni.id,
     mac: eni.mac,
@@ -47,6 +52,7 @@ export function toCloudInterface(eni: EniRecord, deviceIndex: number, subnetCidr
     secondaryIps: eni.secondaryIps.filter((ip) => ip !== eni.primaryIp),
     ...(eni.prefixes.length > 0 ? { prefixes: [...eni.prefixes] } : {}),
     managed: isManaged(eni.tags),
+    ...(adopted ? { pooled: true } : {}),
   };
 }
 
@@ -56,7 +62,7 @@ export function buildSnapshot(input: SnapshotInput): NodeSnapshot {
     if (subnetCidr === undefined) {
       throw new CloudError('Transient', `no CIDR known for subnet ${eni.subnetId} of ${eni.id}`);
     }
-    return toCloudInterface(eni, eni.attachment?.deviceIndex ?? 0, subnetCidr);
+    return toCloudInterface(eni, eni.attachment?.deviceIndex ?? 0, subnetCidr, input.instanceId);
   });
   const primary = interfaces.find((eni) => eni.deviceIndex === 0);
   return {
