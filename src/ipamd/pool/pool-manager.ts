@@ -12,21 +12,23 @@ import { expectedNodeOf } from './plan/node-observation.js';
 import { planInputOf } from './plan/plan-input.js';
 import { planPoolGrow, planPoolShrink } from './plan/pool-plan.js';
 import { CloudError, type CloudProvider, type NodeSnapshot } from '../../core/types.js';
-import { addressesPerInterface, isIpMode, type ShrinkPlan, type WarmTargets } from './plan/warm-targets.js';
+import { addressesPerInterface, type PlanInput, type ShrinkPlan, type WarmTargets } from './plan/warm-targets.js';
 import type { Datapath } from '../datapath/types.js';
 import type { WarmPoolStatus } from '../../rpc/protocol.js';
 import type { AdaptiveController } from './adaptive-controller.js';
 import type { WarmBand } from './plan/adaptive-target.js';
 import { ChangeSignal, firstCooldownEnd, stillGrowingError, wakeAtMs } from '../service/address-waiters.js';
 import { jittered, noAddressError, type GrowBlock } from './grow-block.js';
-import { MIN_BACKOFF_MS, PREFIX_RETRY_MS, backoffAfter, doubledBackoff, limitBlock, prefixesRefused, shrinkDeferredByThrottling } from './grow-backoff.js';
+import { MIN_BACKOFF_MS, doubledBackoff, shrinkDeferredByThrottling } from './grow-backoff.js';
 import { SerialQueue } from '../../core/serial-queue.js';
 import { PoolCloudSync, type GrowStep } from './pool-cloud-sync.js';
+import { PoolGrower } from './pool-grower.js';
 import { PoolReconciler } from './pool-reconciler.js';
 import { sleepUnref } from '../../core/sleep.js';
 import { CoalescedDelay } from './pool-timers.js';
 import type { ReconcileCounts } from './reconcile-gate.js';
 import type { PoolObserver } from './pool-observer.js';
+import { warmPoolStatusOf } from './warm-pool-status.js';
 
 export interface PoolManagerOptions {
   readonly provider: CloudProvider;
@@ -84,13 +86,6 @@ export class PoolManager {
   readonly #cloudQueue = new SerialQueue();
   readonly #cloud: PoolCloudSync;
   #pending = 0;
-  #growing: Promise<void> | undefined;
-  /** When the grow under way was asked for (it may wait behind a reconcile on the cloud queue). */
-  #growQueuedAtMs = 0;
-  #block: GrowBlock | undefined;
-  /** When the cloud last throttled a grow of this pool (releases wait a while after it). */
-  #throttledAtMs: number | undefined;
-  #backoffMs = MIN_BACKOFF_MS;
   #closed = false;
   /**
    * Plans a grow shortly after an ADD took an address: planning walks the whole pool, so the ADD
@@ -99,9 +94,8 @@ export class PoolManager {
    */
   readonly #growCheck: CoalescedDelay;
   readonly #changed = new ChangeSignal();
-  /** Until when prefixes are not asked for (the subnet was too fragmented for a /28). */
-  #prefixesUnavailableUntilMs = 0;
   readonly #reconciler: PoolReconciler;
+  readonly #grower: PoolGrower;
 
   constructor(options: PoolManagerOptions) {
     this.#options = options;
@@ -134,6 +128,18 @@ export class PoolManager {
       shrinkPlan: () => this.#shrinkPlan(),
       closed: () => this.#closed,
     });
+    this.#grower = new PoolGrower({
+      cloud: this.#cloud,
+      cloudQueue: this.#cloudQueue,
+      provider: options.provider,
+      logger: options.logger,
+      clock: this.#clock,
+      random: this.#random,
+      planInput: () => this.#planInput(),
+      changed: this.#changed,
+      attempted: () => this.#reconciler.changed(this.#clock()),
+      closed: () => this.#closed,
+    });
   }
 
   get node(): NodeSnapshot {
@@ -153,7 +159,7 @@ export class PoolManager {
 
   /** True while a fragmented subnet makes the pool grow with single addresses instead of prefixes. */
   get prefixFallback(): boolean {
-    return this.prefixMode && this.#prefixesUnavailableUntilMs > this.#clock();
+    return this.prefixMode && this.#grower.prefixesUnavailable;
   }
 
   /**
@@ -184,7 +190,7 @@ export class PoolManager {
     if (stats.available > 0) return outlook;
     const block = this.block;
     if (block !== undefined) return { ...outlook, blocked: { reason: block.cause, message: block.reason } };
-    if (this.#growing !== undefined) return outlook;
+    if (this.#grower.growing) return outlook;
     const plan = planPoolGrow({ ...this.#planInput(), pending: this.#pending + 1 });
     return plan.kind === 'blocked' ? { ...outlook, blocked: { reason: plan.cause, message: plan.reason } } : outlook;
   }
@@ -196,35 +202,21 @@ export class PoolManager {
 
   /** The warm-pool policy in force and, for the adaptive default, its band now (for STATUS). */
   warmPoolStatus(): WarmPoolStatus {
-    const { targets, adaptive } = this.#options;
-    if (this.prefixMode) return { policy: 'prefix', knobs: knobsOf(targets) };
-    if (adaptive === undefined) return { policy: isIpMode(targets) ? 'ip' : 'eni', knobs: knobsOf(targets) };
-    const band = adaptive.effectiveBand(this.#clock());
-    const starting = adaptive.startupFloor(this.#clock());
-    return {
-      policy: 'adaptive',
-      low: band.low,
-      high: band.high,
-      burst: band.burst,
-      arrivalsPerMinute: Math.round(band.ratePerSec * 600) / 10,
-      ...(starting === undefined ? {} : { startupFloor: starting }),
-    };
+    return warmPoolStatusOf({ targets: this.#options.targets, adaptive: this.#options.adaptive, prefixMode: this.prefixMode }, this.#clock());
   }
 
   /** What the grow under way is doing and since when; undefined when none is. */
   get growStep(): GrowStep | undefined {
-    if (this.#growing === undefined) return undefined;
-    // Queued behind a reconcile (which may itself wait for an interface to appear): say so.
-    return this.#cloud.growStep ?? { doing: 'waiting for a reconcile with the cloud to finish', sinceMs: this.#growQueuedAtMs };
+    return this.#grower.step;
   }
 
   get growing(): boolean {
-    return this.#growing !== undefined;
+    return this.#grower.growing;
   }
 
   /** The reason the pool cannot grow, while it cannot. */
   get block(): GrowBlock | undefined {
-    return this.#block !== undefined && this.#block.untilMs > this.#clock() ? this.#block : undefined;
+    return this.#grower.block;
   }
 
   /** Reads the node from the cloud and sets up every interface the pool uses. */
@@ -251,7 +243,7 @@ export class PoolManager {
 
   /** The grow under way, if any; resolves when it ends, however it ends. */
   get inFlight(): Promise<void> | undefined {
-    return this.#growing?.catch(() => undefined);
+    return this.#grower.inFlight;
   }
 
   #shrinkPlan(): ShrinkPlan {
@@ -261,7 +253,7 @@ export class PoolManager {
       if (plan.kind !== 'none') this.#options.logger.info({ deferred: plan.kind, why: unsettled }, 'shrink deferred until the node is settled');
       return { kind: 'none' };
     }
-    return shrinkDeferredByThrottling(this.#lastThrottledAtMs(), this.#clock()) ? { kind: 'none' } : planPoolShrink(this.#planInput());
+    return shrinkDeferredByThrottling(this.#grower.lastThrottledAtMs(), this.#clock()) ? { kind: 'none' } : planPoolShrink(this.#planInput());
   }
 
   /** The route table for addresses of an interface; undefined for the primary (main table). */
@@ -333,16 +325,7 @@ export class PoolManager {
 
   /** Starts a grow when the targets ask for one (single flight); resolves when it ends. */
   kickGrow(): Promise<void> {
-    if (this.#growing !== undefined) return this.#growing;
-    if (this.#closed || this.block !== undefined || planPoolGrow(this.#planInput()).kind === 'none') return Promise.resolve();
-    this.#growQueuedAtMs = this.#clock();
-    this.#growing = this.#cloudQueue
-      .run(() => this.#growLoop())
-      .finally(() => {
-        this.#growing = undefined;
-        this.#changed.notify();
-      });
-    return this.#growing;
+    return this.#grower.kick();
   }
 
   /** How reconciles learned the node's state (observation alone, recheck, describe). */
@@ -360,59 +343,7 @@ export class PoolManager {
     await this.kickGrow();
   }
 
-  async #growLoop(): Promise<void> {
-    for (;;) {
-      if (this.#closed) return;
-      const plan = planPoolGrow(this.#planInput());
-      if (plan.kind === 'none') return;
-      if (plan.kind === 'blocked') {
-        this.#block = limitBlock(plan.reason, plan.cause, this.#clock());
-        this.#options.logger.warn({ shortfall: plan.shortfall, reason: plan.reason }, 'pool cannot grow');
-        return;
-      }
-      try {
-        await this.#cloud.executeGrow(plan);
-        this.#changed.notify();
-        this.#block = undefined;
-        this.#backoffMs = MIN_BACKOFF_MS;
-      } catch (error) {
-        if (prefixesRefused(plan, error)) {
-          this.#fallBackFromPrefixes(error);
-          continue;
-        }
-        this.#blockAfter(error);
-        return;
-      } finally {
-        this.#reconciler.changed(this.#clock());
-      }
-    }
-  }
-
-  /** A fragmented subnet refused a /28: grow with single addresses for a while instead of failing pods. */
-  #fallBackFromPrefixes(error: unknown): void {
-    this.#prefixesUnavailableUntilMs = this.#clock() + PREFIX_RETRY_MS;
-    this.#options.logger.warn(
-      { err: error, retryPrefixesInMs: PREFIX_RETRY_MS },
-      'subnet too fragmented for a /28 prefix; growing with single addresses',
-    );
-  }
-
-  /** Pauses growth after a failed cloud call (grow-backoff.ts); pods meanwhile get the reason and the wait. */
-  #blockAfter(error: unknown): void {
-    const { block, waitMs, nextBackoffMs } = backoffAfter(error, this.#backoffMs, this.#clock(), this.#random);
-    if (error instanceof CloudError && error.code === 'Throttled') this.#throttledAtMs = this.#clock();
-    this.#backoffMs = nextBackoffMs;
-    this.#block = block;
-    this.#options.logger.warn({ err: error, backoffMs: waitMs }, 'growing the pool failed');
-  }
-
-  /** When the cloud last throttled this node: a grow the pool saw fail, or a request the provider saw throttled that a release would also draw on. */
-  #lastThrottledAtMs(): number | undefined {
-    const seen = [this.#throttledAtMs, this.#options.provider.throttledAtMs?.()].filter((t): t is number => t !== undefined);
-    return seen.length === 0 ? undefined : Math.max(...seen);
-  }
-
-  #planInput() {
+  #planInput(): PlanInput {
     const node = this.node;
     return planInputOf(this.pool, {
       limits: node.limits,
@@ -429,16 +360,4 @@ export class PoolManager {
       cloudInterfaces: node.interfaces,
     });
   }
-}
-
-/** The AWS VPC CNI knobs in force, as STATUS shows them (unset ones left out). */
-function knobsOf(targets: WarmTargets): Readonly<Record<string, number>> {
-  const knobs: Record<string, number | undefined> = {
-    WARM_ENI_TARGET: targets.warmEniTarget,
-    WARM_IP_TARGET: targets.warmIpTarget,
-    MINIMUM_IP_TARGET: targets.minimumIpTarget,
-    WARM_PREFIX_TARGET: targets.prefixDelegation === true ? targets.warmPrefixTarget : undefined,
-    MAX_ENI: targets.maxEni,
-  };
-  return Object.fromEntries(Object.entries(knobs).filter((e): e is [string, number] => e[1] !== undefined));
 }
