@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { parseFlags } from '../core/cli-flags.js';
 
 export const DEFAULT_SHIM_PATH = '/opt/nativeip/bin/nativeip-cni';
 export const DEFAULT_BIN_DIR = '/host/opt/cni/bin';
@@ -50,21 +51,12 @@ export type InstallOutcome =
 
 /** Parses the arguments (after `install-cni`). Pure; throws InstallCniUsageError with the reason. */
 export function parseInstallCniArgs(argv: readonly string[]): InstallCniOptions {
-  const args = [...argv];
-  const value = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    if (i < 0) return undefined;
-    const found = args[i + 1];
-    if (found === undefined || found.startsWith('--') || found === '') throw new InstallCniUsageError(`${name} needs a value`);
-    args.splice(i, 2);
-    return found;
+  const flags = parseFlags(argv, { values: ['--from', '--bin-dir'], switches: ['--rp-filter-loose'] }, (problem) => new InstallCniUsageError(problem.message));
+  return {
+    from: flags.one('--from') ?? DEFAULT_SHIM_PATH,
+    binDir: flags.one('--bin-dir') ?? DEFAULT_BIN_DIR,
+    ...(flags.has('--rp-filter-loose') ? { rpFilterLoose: true } : {}),
   };
-  const from = value('--from') ?? DEFAULT_SHIM_PATH;
-  const binDir = value('--bin-dir') ?? DEFAULT_BIN_DIR;
-  const loose = args.indexOf('--rp-filter-loose');
-  if (loose >= 0) args.splice(loose, 1);
-  if (args.length > 0) throw new InstallCniUsageError(`unknown argument ${args[0]}`);
-  return { from, binDir, ...(loose >= 0 ? { rpFilterLoose: true } : {}) };
 }
 
 /** What to do with the installed file: nothing when it already has these bytes. Pure. */

@@ -5,6 +5,7 @@
 import { computeMaxPods, MAX_PODS_CEILING_LOW_CPU, HIGH_CPU_THRESHOLD } from '../ipamd/pool/plan/max-pods.js';
 import type { InterfaceLimits } from '../core/types.js';
 import { CLOUD_PLUGINS } from '../ipamd/clouds.js';
+import { parseFlags, type FlagSpec } from '../core/cli-flags.js';
 
 export const MAX_PODS_USAGE = `usage: nativeip max-pods --instance-type TYPE [--prefix-delegation] [--max-eni N]
                          [--cni-version X.Y.Z] [--show-max-allowed] [--json]
@@ -30,48 +31,32 @@ export interface MaxPodsRequest {
   readonly json: boolean;
 }
 
+const FLAGS: FlagSpec = {
+  values: ['--instance-type', '--max-enis', '--ipv4-per-eni', '--vcpus', '--max-eni', '--cni-version'],
+  switches: ['--prefix-delegation', '--show-max-allowed', '--json'],
+  // The EKS max-pods calculator's spellings.
+  aliases: { '--cni-max-eni': '--max-eni', '--cni-prefix-delegation-enabled': '--prefix-delegation' },
+};
+
 /** Parses the arguments (after `max-pods`). Pure; throws MaxPodsUsageError with the reason. */
 export function parseMaxPodsArgs(argv: readonly string[]): MaxPodsRequest {
-  const args = [...argv];
-  const value = (names: readonly string[]): string | undefined => {
-    for (const name of names) {
-      const i = args.indexOf(name);
-      if (i < 0) continue;
-      const found = args[i + 1];
-      if (found === undefined || found.startsWith('--')) throw new MaxPodsUsageError(`${name} needs a value`);
-      args.splice(i, 2);
-      return found;
-    }
-    return undefined;
-  };
-  const flag = (names: readonly string[]): boolean => {
-    let seen = false;
-    for (const name of names) {
-      const i = args.indexOf(name);
-      if (i >= 0) {
-        args.splice(i, 1);
-        seen = true;
-      }
-    }
-    return seen;
-  };
-  const count = (names: readonly string[], min: number): number | undefined => {
-    const text = value(names);
+  const flags = parseFlags(argv, FLAGS, (problem) => new MaxPodsUsageError(problem.message));
+  const count = (name: string, min: number): number | undefined => {
+    const text = flags.one(name);
     if (text === undefined) return undefined;
-    if (!/^\d+$/.test(text) || Number(text) < min) throw new MaxPodsUsageError(`${names[0]} must be a whole number ≥ ${min}, not ${JSON.stringify(text)}`);
+    if (!/^\d+$/.test(text) || Number(text) < min) throw new MaxPodsUsageError(`${name} must be a whole number ≥ ${min}, not ${JSON.stringify(text)}`);
     return Number(text);
   };
 
-  const instanceType = value(['--instance-type']);
-  const maxEnis = count(['--max-enis'], 1);
-  const ipv4PerEni = count(['--ipv4-per-eni'], 1);
-  const vcpusGiven = count(['--vcpus'], 1);
-  const maxEni = count(['--max-eni', '--cni-max-eni'], 1);
-  const cniVersion = value(['--cni-version']);
-  let prefixDelegation = flag(['--prefix-delegation', '--cni-prefix-delegation-enabled']);
-  const uncapped = flag(['--show-max-allowed']);
-  const json = flag(['--json']);
-  if (args.length > 0) throw new MaxPodsUsageError(`unknown argument ${args[0]}`);
+  const instanceType = flags.one('--instance-type');
+  const maxEnis = count('--max-enis', 1);
+  const ipv4PerEni = count('--ipv4-per-eni', 1);
+  const vcpusGiven = count('--vcpus', 1);
+  const maxEni = count('--max-eni', 1);
+  const cniVersion = flags.one('--cni-version');
+  let prefixDelegation = flags.has('--prefix-delegation');
+  const uncapped = flags.has('--show-max-allowed');
+  const json = flags.has('--json');
   if (cniVersion !== undefined && prefixDelegation && !supportsPrefixes(cniVersion)) prefixDelegation = false;
 
   if (instanceType !== undefined) {

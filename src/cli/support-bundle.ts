@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { callDaemon } from '../rpc/client.js';
 import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
 import { NATIVEIP_VERSION } from '../core/version.js';
+import { parseFlags } from '../core/cli-flags.js';
 import { fetchFailureName } from '../core/fetch-failure.js';
 import { readVariable, type Env } from '../core/config/config-variable.js';
 import { CONFIG_SPECS } from '../ipamd/config/config-variables.js';
@@ -59,15 +60,7 @@ const KERNEL_COMMANDS: readonly (readonly [string, readonly string[]])[] = [
 const SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.default.rp_filter', 'net.ipv4.tcp_early_demux', 'net.ipv4.conf.all.forwarding'];
 
 export function parseSupportBundleArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>>): SupportBundleOptions {
-  const rest = [...args];
-  const take = (name: string): string | undefined => {
-    const i = rest.indexOf(name);
-    if (i < 0) return undefined;
-    const value = rest[i + 1];
-    if (value === undefined || value.startsWith('--')) throw new SupportBundleUsageError(`${name} needs a value`);
-    rest.splice(i, 2);
-    return value;
-  };
+  const flags = parseFlags(args, { values: ['--out', '--socket', '--checkpoint', '--log', '--introspection', '--metrics', '--netns'] }, (problem) => new SupportBundleUsageError(problem.message));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   // The daemon's own variables, read as the daemon reads them (its defaults included).
   const daemon = <K extends keyof typeof CONFIG_SPECS>(key: K) => {
@@ -76,7 +69,7 @@ export function parseSupportBundleArgs(args: readonly string[], env: Readonly<Re
     return read.value;
   };
   const endpoint = (flag: string, address: 'metricsAddress' | 'introspectionAddress', disabled: 'disableMetrics' | 'disableIntrospection') => {
-    const given = take(flag);
+    const given = flags.one(flag);
     if (given !== undefined) return given;
     const at = daemon(address);
     if (at === undefined || daemon(disabled)) return { off: `not served (${CONFIG_SPECS[disabled].env} or ${CONFIG_SPECS[address].env}=off)` };
@@ -84,15 +77,14 @@ export function parseSupportBundleArgs(args: readonly string[], env: Readonly<Re
   };
   const logFile = daemon('logFile');
   const options: SupportBundleOptions = {
-    out: resolve(take('--out') ?? `nativeip-support-${stamp}.tar.gz`),
-    socket: take('--socket') ?? daemon('socketPath'),
-    checkpoint: take('--checkpoint') ?? daemon('checkpointPath'),
-    log: take('--log') ?? (logFile === 'stderr' ? undefined : logFile),
+    out: resolve(flags.one('--out') ?? `nativeip-support-${stamp}.tar.gz`),
+    socket: flags.one('--socket') ?? daemon('socketPath'),
+    checkpoint: flags.one('--checkpoint') ?? daemon('checkpointPath'),
+    log: flags.one('--log') ?? (logFile === 'stderr' ? undefined : logFile),
     introspection: endpoint('--introspection', 'introspectionAddress', 'disableIntrospection'),
     metrics: endpoint('--metrics', 'metricsAddress', 'disableMetrics'),
-    netns: take('--netns'),
+    netns: flags.one('--netns'),
   };
-  if (rest.length > 0) throw new SupportBundleUsageError(`unknown argument ${rest[0]}`);
   if (!options.out.endsWith('.tar.gz')) throw new SupportBundleUsageError(`--out must name a .tar.gz file, not ${JSON.stringify(options.out)}`);
   return options;
 }

@@ -6,6 +6,7 @@
 import type { KubeEndpoint } from '../kube/kube-config.js';
 import { SERVICE_ACCOUNT_DIR } from '../kube/kube-config-paths.js';
 import type { NodeFilter, TraceStats } from './trace-recorder.js';
+import { parseFlags } from '../core/cli-flags.js';
 
 export const TRACE_RECORD_USAGE = `usage: nativeip trace record --out FILE [--duration D] [--kubeconfig PATH] [--nodes N1,N2 | --node-selector SELECTOR]
   --out FILE                the JSONL trace to write (replaced if it exists), one event per line:
@@ -30,28 +31,12 @@ export interface TraceRecordRequest {
 
 /** Parses the arguments after `trace record`. Pure; throws TraceRecordUsageError naming the problem. */
 export function parseTraceRecordArgs(argv: readonly string[]): TraceRecordRequest {
-  const args = [...argv];
-  const value = (name: string): string | undefined => {
-    const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-    if (at < 0) return undefined;
-    const arg = args[at]!;
-    if (arg.startsWith(`${name}=`)) {
-      args.splice(at, 1);
-      const found = arg.slice(name.length + 1);
-      if (found === '') throw new TraceRecordUsageError(`${name} needs a value`);
-      return found;
-    }
-    const found = args[at + 1];
-    if (found === undefined || found.startsWith('--') || found === '') throw new TraceRecordUsageError(`${name} needs a value`);
-    args.splice(at, 2);
-    return found;
-  };
-  const out = value('--out');
-  const duration = value('--duration');
-  const kubeconfig = value('--kubeconfig');
-  const nodes = value('--nodes');
-  const selector = value('--node-selector');
-  if (args.length > 0) throw new TraceRecordUsageError(`unknown argument ${args[0]}`);
+  const flags = parseFlags(argv, { values: ['--out', '--duration', '--kubeconfig', '--nodes', '--node-selector'] }, (problem) => new TraceRecordUsageError(problem.message));
+  const out = flags.one('--out');
+  const duration = flags.one('--duration');
+  const kubeconfig = flags.one('--kubeconfig');
+  const nodes = flags.one('--nodes');
+  const selector = flags.one('--node-selector');
   if (out === undefined) throw new TraceRecordUsageError('give --out FILE, where the trace goes');
   if (nodes !== undefined && selector !== undefined) throw new TraceRecordUsageError('give --nodes or --node-selector, not both');
   return {

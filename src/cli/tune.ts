@@ -7,6 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { CloudPlugin } from '../core/cloud-plugin.js';
+import { parseFlags, type FlagSpec } from '../core/cli-flags.js';
 import { CLOUD_PLUGINS } from '../ipamd/clouds.js';
 import { renderPoolChart, type PoolChartInput } from '../sim/pool-chart.js';
 import { simulatedClouds } from '../sim/sim-cloud.js';
@@ -31,28 +32,23 @@ export interface TuneRequest {
   readonly json: boolean;
 }
 
+const FLAGS: FlagSpec = {
+  values: ['--trace', '--instance-type', '--cloud', '--chart'],
+  switches: ['--json'],
+  aliases: { '--machine-type': '--instance-type' },
+};
+
 /** Parses the arguments after `tune`. Pure; throws TuneUsageError naming the problem. */
 export function parseTuneArgs(argv: readonly string[], clouds: readonly string[]): TuneRequest {
-  const args = [...argv];
-  const value = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    if (i < 0) return undefined;
-    const found = args[i + 1];
-    if (found === undefined || found.startsWith('--')) throw new TuneUsageError(`${name} needs a value`);
-    args.splice(i, 2);
-    return found;
-  };
-  const trace = value('--trace');
-  const machineType = value('--instance-type') ?? value('--machine-type');
-  const cloud = value('--cloud') ?? clouds[0];
-  const chart = value('--chart');
-  const jsonAt = args.indexOf('--json');
-  if (jsonAt >= 0) args.splice(jsonAt, 1);
-  if (args.length > 0) throw new TuneUsageError(`unknown argument ${args[0]}`);
+  const flags = parseFlags(argv, FLAGS, (problem) => new TuneUsageError(problem.message));
+  const trace = flags.one('--trace');
+  const machineType = flags.one('--instance-type');
+  const cloud = flags.one('--cloud') ?? clouds[0];
+  const chart = flags.one('--chart');
   if (trace === undefined) throw new TuneUsageError('give --trace FILE');
   if (machineType === undefined) throw new TuneUsageError('give --instance-type TYPE');
   if (cloud === undefined || !clouds.includes(cloud)) throw new TuneUsageError(`--cloud must be one of ${clouds.join(', ')}, not ${JSON.stringify(cloud ?? '')}`);
-  return { trace, machineType, cloud, chart: chart ?? `${trace.replace(/\.jsonl?$/, '')}.svg`, json: jsonAt >= 0 };
+  return { trace, machineType, cloud, chart: chart ?? `${trace.replace(/\.jsonl?$/, '')}.svg`, json: flags.has('--json') };
 }
 
 const seconds = (ms: number): string => (ms === 0 ? '–' : `${(ms / 1000).toFixed(1)} s`);
