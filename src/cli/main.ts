@@ -13,6 +13,7 @@
 import { callDaemon } from '../rpc/client.js';
 import { RpcCallError } from '../rpc/errors.js';
 import { DEFAULT_SOCKET_PATH } from '../rpc/protocol.js';
+import { parseFlags, type FlagSpec, type ParsedFlags } from '../core/cli-flags.js';
 import { EMULATOR_PLUGINS } from '../emulator/clouds.js';
 import type { EmulatorPlugin } from '../emulator/emulator-plugin.js';
 import { renderInterfaces, renderPods, renderStatus } from './daemon-views.js';
@@ -54,28 +55,16 @@ function emulatorPlugin(name: string | undefined, command: string): EmulatorPlug
   return plugin;
 }
 
-function takeFlag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const value = args[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
-  args.splice(i, 2);
-  return value;
+/** The flags of a command whose usage is in the whole USAGE; a mistake is a UsageError naming the command and the flag. */
+function commandFlags(command: string, args: readonly string[], spec: FlagSpec): ParsedFlags {
+  return parseFlags(args, spec, (problem) => new UsageError(`${command}: ${problem.message}`));
 }
 
-function takeSwitch(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
-}
-
-async function daemonView(args: string[], render: (s: Awaited<ReturnType<typeof fetchStatus>>) => string): Promise<void> {
-  const socket = takeFlag(args, '--socket') ?? process.env['NATIVEIP_SOCKET'] ?? DEFAULT_SOCKET_PATH;
-  const json = takeSwitch(args, '--json');
-  if (args.length > 0) throw new UsageError(`unknown argument ${args[0]}`);
+async function daemonView(command: string, args: readonly string[], render: (s: Awaited<ReturnType<typeof fetchStatus>>) => string): Promise<void> {
+  const flags = commandFlags(command, args, { values: ['--socket'], switches: ['--json'] });
+  const socket = flags.one('--socket') ?? process.env['NATIVEIP_SOCKET'] ?? DEFAULT_SOCKET_PATH;
   const status = await fetchStatus(socket);
-  process.stdout.write(`${json ? JSON.stringify(status, null, 2) : render(status)}\n`);
+  process.stdout.write(`${flags.has('--json') ? JSON.stringify(status, null, 2) : render(status)}\n`);
 }
 
 function fetchStatus(socket: string) {
@@ -86,13 +75,13 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case 'status':
-      await daemonView(args, renderStatus);
+      await daemonView(command, args, renderStatus);
       return 0;
     case 'interfaces':
-      await daemonView(args, renderInterfaces);
+      await daemonView(command, args, renderInterfaces);
       return 0;
     case 'pods':
-      await daemonView(args, renderPods);
+      await daemonView(command, args, renderPods);
       return 0;
     case 'max-pods': {
       const { MaxPodsUsageError, MAX_PODS_USAGE, maxPodsNote, parseMaxPodsArgs, renderMaxPods } = await import('./max-pods.js');
@@ -113,8 +102,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'demo': {
-      const cloud = takeFlag(args, '--cloud') ?? args.find((a) => a.startsWith('--cloud='))?.slice('--cloud='.length) ?? EMULATOR_PLUGINS[0]!.name;
-      return emulatorPlugin(cloud, 'demo').runDemo(args.filter((a) => !a.startsWith('--cloud=')));
+      const flags = commandFlags(command, args, { values: ['--cloud'], switches: ['--keep'] });
+      return emulatorPlugin(flags.one('--cloud') ?? EMULATOR_PLUGINS[0]!.name, 'demo').runDemo(flags.has('--keep') ? ['--keep'] : []);
     }
     case 'install-cni': {
       const { InstallCniUsageError, INSTALL_CNI_USAGE, installCni, parseInstallCniArgs, renderInstallOutcome } = await import('./install-cni.js');
