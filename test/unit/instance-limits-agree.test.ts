@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import data from '../../data/aws-instance-limits.json' with { type: 'json' };
-import { instanceTypeTable } from '../../src/emulator/aws/instance-types.js';
+import { instanceTypeTable, instanceTypeTableOf } from '../../src/emulator/aws/instance-types.js';
 import { describeInstanceLimits, instanceLimits, knownInstanceTypes } from '../../src/providers/aws/instance-limits.js';
 
 describe('data/aws-instance-limits.json', () => {
@@ -61,4 +61,38 @@ it('keeps the limits the old built-in table had (t3, m5, m6i, c5, r5)', () => {
   for (const [name, [maxInterfaces, ipv4PerInterface, vcpus]] of Object.entries(old)) {
     expect(instanceLimits(name), name).toEqual({ maxInterfaces, ipv4PerInterface, vcpus });
   }
+});
+
+describe('the emulator\'s loader, like the provider\'s, checks every row of the data file', () => {
+  const good = { enis: 3, ipv4PerEni: 10, hypervisor: 'nitro', bareMetal: false, defaultNetworkCardIndex: 0, networkCards: [3], vcpus: 2, memoryMiB: 8192 };
+
+  it('reads a good row (vcpus and memoryMiB may be left out)', () => {
+    const metal = { enis: 15, ipv4PerEni: 50, hypervisor: 'unknown', bareMetal: true, defaultNetworkCardIndex: 0, networkCards: [15] };
+    const table = instanceTypeTableOf({ 'x9.large': good, 'x9.metal': metal });
+    expect(table.get('x9.large')).toMatchObject({ maxInterfaces: 3, ipv4PerInterface: 10, hypervisor: 'nitro', vcpus: 2, memoryMiB: 8192 });
+    expect(table.get('x9.metal')).toMatchObject({ hypervisor: undefined, bareMetal: true, vcpus: undefined, memoryMiB: undefined });
+  });
+
+  it.each([
+    ['enis', { ...good, enis: '3' }],
+    ['enis', { ...good, enis: undefined }],
+    ['ipv4PerEni', { ...good, ipv4PerEni: 0 }],
+    ['ipv4PerEni', { ...good, ipv4PerEni: 10.5 }],
+    ['hypervisor', { ...good, hypervisor: 'kvm' }],
+    ['bareMetal', { ...good, bareMetal: 'false' }],
+    ['defaultNetworkCardIndex', { ...good, defaultNetworkCardIndex: -1 }],
+    ['networkCards', { ...good, networkCards: 3 }],
+    ['networkCards', { ...good, networkCards: [3, null] }],
+    ['vcpus', { ...good, vcpus: null }],
+    ['memoryMiB', { ...good, memoryMiB: 'lots' }],
+  ])('a row whose %s is damaged is an error naming the file, the type and the field', (field, row) => {
+    expect(() => instanceTypeTableOf({ 'x9.large': good, 'x9.xlarge': row })).toThrow(
+      new RegExp(`^data/aws-instance-limits\\.json: x9\\.xlarge: ${field} must be `),
+    );
+  });
+
+  it('a row that is not an object is an error naming the file and the type', () => {
+    expect(() => instanceTypeTableOf({ 'x9.large': null })).toThrow('data/aws-instance-limits.json: x9.large: not an object: null');
+    expect(() => instanceTypeTableOf({ 'x9.large': [3, 10] })).toThrow('data/aws-instance-limits.json: x9.large: not an object: [3,10]');
+  });
 });

@@ -3,6 +3,7 @@
  * by scripts/generate-instance-limits.ts from the AWS VPC CNI's table of EC2's published limits).
  * The AWS provider reads the same file through its own loader (src/providers/aws/instance-limits.ts;
  * an emulator never imports a provider); test/unit/instance-limits-agree.test.ts checks both agree.
+ * Like the provider's, this loader checks every row: a damaged one is an error naming the file and the type.
  */
 import data from '../../../data/aws-instance-limits.json' with { type: 'json' };
 
@@ -29,15 +30,48 @@ export interface InstanceTypeInfo {
   readonly burstable: boolean;
 }
 
+/** Where the rows come from, for messages. */
+const INSTANCE_TYPES_FILE = 'data/aws-instance-limits.json';
+
 interface Row {
   readonly enis: number;
   readonly ipv4PerEni: number;
-  readonly hypervisor: string;
+  readonly hypervisor: 'nitro' | 'xen' | 'unknown';
   readonly bareMetal: boolean;
   readonly defaultNetworkCardIndex: number;
   readonly networkCards: readonly number[];
   readonly vcpus?: number;
   readonly memoryMiB?: number;
+}
+
+const whole = (min: number) => (value: unknown): boolean => typeof value === 'number' && Number.isInteger(value) && value >= min;
+const optional = (check: (value: unknown) => boolean) => (value: unknown): boolean => value === undefined || check(value);
+
+/** What each field of a row must be, as a message says it. */
+const ROW_FIELDS: Readonly<Record<keyof Row, readonly [check: (value: unknown) => boolean, what: string]>> = {
+  enis: [whole(1), 'a whole number ≥ 1'],
+  ipv4PerEni: [whole(1), 'a whole number ≥ 1'],
+  hypervisor: [(v) => v === 'nitro' || v === 'xen' || v === 'unknown', 'nitro, xen or unknown'],
+  bareMetal: [(v) => typeof v === 'boolean', 'true or false'],
+  defaultNetworkCardIndex: [whole(0), 'a whole number ≥ 0'],
+  networkCards: [(v) => Array.isArray(v) && v.every(whole(1)), 'a list of whole numbers ≥ 1'],
+  vcpus: [optional(whole(1)), 'a whole number ≥ 1 when present'],
+  memoryMiB: [optional(whole(1)), 'a whole number ≥ 1 when present'],
+};
+
+/**
+ * A row as the data file must hold it; throws naming the file, the type and the field otherwise
+ * (a damaged data file is an error, never an instance type with NaN interfaces).
+ */
+function checkedRow(name: string, row: unknown): Row {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+    throw new Error(`${INSTANCE_TYPES_FILE}: ${name}: not an object: ${JSON.stringify(row)}`);
+  }
+  const fields = row as Readonly<Record<string, unknown>>;
+  for (const [field, [check, what]] of Object.entries(ROW_FIELDS)) {
+    if (!check(fields[field])) throw new Error(`${INSTANCE_TYPES_FILE}: ${name}: ${field} must be ${what}, not ${JSON.stringify(row)}`);
+  }
+  return row as Row;
 }
 
 /** Network performance of the types the emulator played before it read the data: looks, not limits. */
@@ -59,11 +93,21 @@ function sized(families: readonly string[], big: Readonly<Record<string, string>
 
 let table: ReadonlyMap<string, InstanceTypeInfo> | undefined;
 
-/** The table of every emulated instance type, sorted by name (built once). */
+/** The table of every emulated instance type, sorted by name (built once). Throws on a damaged row of the data file. */
 export function instanceTypeTable(): ReadonlyMap<string, InstanceTypeInfo> {
-  if (table !== undefined) return table;
-  const rows = Object.entries(data.types as Record<string, Row>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  table = new Map(
+  table ??= instanceTypeTableOf(data.types);
+  return table;
+}
+
+/**
+ * The table of the instance types `types` holds (rows as data/aws-instance-limits.json has them),
+ * sorted by name. Throws naming the file, the type and the field when a row is damaged.
+ */
+export function instanceTypeTableOf(types: Readonly<Record<string, unknown>>): ReadonlyMap<string, InstanceTypeInfo> {
+  const rows = Object.entries(types)
+    .map(([name, raw]): [string, Row] => [name, checkedRow(name, raw)])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return new Map(
     rows.map(([name, row]): [string, InstanceTypeInfo] => [
       name,
       {
@@ -83,7 +127,6 @@ export function instanceTypeTable(): ReadonlyMap<string, InstanceTypeInfo> {
       },
     ]),
   );
-  return table;
 }
 
 /** The largest per-interface IPv4 limit in the table: the cap for an interface not attached. */
