@@ -3,16 +3,15 @@
  * failures, waits, cloud operations and API requests, reconciles, upkeep), passes the real
  * `promtool check metrics` (lint included: names, units, HELP, counters' `_total`).
  */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
+import type { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { CloudCallCounter } from '../../src/ipamd/pool/cloud-call-counter.js';
 import { NodeMetrics } from '../../src/ipamd/metrics/node-metrics.js';
 import { NODE_METRICS } from '../../src/ipamd/metrics/metric-definitions.js';
 import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
 import { FakeCloud } from '../support/fake-cloud.js';
-import { FakeDatapath } from '../support/fake-datapath.js';
+import { fakePool } from '../support/fake-pool.js';
 import { parseExposition } from '../support/metrics-text.js';
 import { checkMetrics } from '../support/prometheus.js';
 
@@ -23,18 +22,12 @@ describe('the metrics exposition', () => {
     const metrics = new NodeMetrics({ pool: () => made.pool, clock: clock.now, build: { version: '0.1.0', nodejs: process.version, cloud: 'fake' } });
     const calls = new CloudCallCounter(clock.now);
     calls.listen((operation, ms, result) => metrics.cloudOperation(operation, ms, result));
-    const pool = new PoolManager({
-      provider: calls.wrap(new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 3 })),
-      datapath: new FakeDatapath(),
+    const { pool } = fakePool({
+      cloud: new FakeCloud({ maxInterfaces: 2, ipv4PerInterface: 3 }),
+      provider: (cloud) => calls.wrap(cloud),
+      clock,
       targets: { warmEniTarget: 0 },
       adaptive: new AdaptiveController(),
-      mtu: 9001,
-      attachTimeoutMs: 1_000,
-      acquireTimeoutMs: 1_000,
-      logger: pino({ level: 'silent' }),
-      clock: clock.now,
-      sleep: clock.sleep,
-      random: () => 0.5,
       observer: metrics,
     });
     made.pool = pool;

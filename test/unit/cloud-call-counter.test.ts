@@ -3,14 +3,11 @@
  * provider whose state lives in #private fields (as the real providers' does), and leaves the
  * members that are not cloud calls working and uncounted.
  */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { CloudError, type CloudInterface, type CloudProvider, type CreateInterfaceOptions, type NodeSnapshot } from '../../src/core/types.js';
 import { CloudCallCounter } from '../../src/ipamd/pool/cloud-call-counter.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { FakeCloud } from '../support/fake-cloud.js';
-import { FakeDatapath } from '../support/fake-datapath.js';
+import { fakePool } from '../support/fake-pool.js';
 
 /** A provider that keeps everything private: a wrapper that loses `this` breaks every member. */
 class PrivateCloud implements CloudProvider {
@@ -177,20 +174,11 @@ describe('CloudCallCounter', () => {
   });
 
   it('counts what a PoolManager asks of a FakeCloud, as the FakeCloud itself counts it', async () => {
-    const clock = new VirtualClock(1_000_000);
-    const cloud = new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 5 });
     const counter = new CloudCallCounter();
-    const pool = new PoolManager({
-      provider: counter.wrap(cloud),
-      datapath: new FakeDatapath(),
+    const { pool, cloud, clock } = fakePool({
+      cloud: new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 5 }),
+      provider: (fake) => counter.wrap(fake),
       targets: { warmEniTarget: 1 },
-      mtu: 9001,
-      attachTimeoutMs: 1_000,
-      acquireTimeoutMs: 1_000,
-      logger: pino({ level: 'silent' }),
-      clock: clock.now,
-      sleep: clock.sleep,
-      random: () => 0.5,
     });
     await clock.drive(pool.start());
     await clock.drive(pool.kickGrow());

@@ -10,10 +10,10 @@ import type { NodeAvailability } from '../../src/core/node-availability.js';
 import { CloudCallCounter } from '../../src/ipamd/pool/cloud-call-counter.js';
 import { ClusterAgent } from '../../src/ipamd/cluster/cluster-agent.js';
 import type { ClusterEvents, ClusterNode, ClusterPod, ClusterPort, NativeipNodeStatus, PodWarning } from '../../src/ipamd/cluster/cluster-port.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
+import type { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { serviceStatus } from '../../src/ipamd/service/service-status.js';
 import { FakeCloud } from '../support/fake-cloud.js';
-import { FakeDatapath } from '../support/fake-datapath.js';
+import { fakePool } from '../support/fake-pool.js';
 
 class RecordingPort implements ClusterPort {
   readonly nodeName = 'node-a';
@@ -48,8 +48,7 @@ class RecordingPort implements ClusterPort {
 
 /** A node whose 3 interfaces × 2 secondary addresses are all assigned: exhausted (InterfaceLimit). */
 async function exhaustedNode(clock: VirtualClock) {
-  const cloud = new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 3 });
-  const pool = new PoolManager({ provider: cloud, datapath: new FakeDatapath(), targets: { warmEniTarget: 1 }, mtu: 9001, attachTimeoutMs: 1_000, acquireTimeoutMs: 1_000, logger: pino({ level: 'silent' }), clock: clock.now, sleep: clock.sleep, random: () => 0.5 });
+  const { pool } = fakePool({ cloud: new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 3 }), clock, targets: { warmEniTarget: 1 } });
   await clock.drive(pool.start());
   for (let i = 0; i < 6; i++) await clock.drive(pool.acquire(`pod-${i}`), { stepMs: 100 });
   return pool;

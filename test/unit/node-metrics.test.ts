@@ -3,18 +3,15 @@
  * the max_pods failure (which needs the Node's capacity, so the e2e nodes cannot show it), pods
  * that waited, cloud operations, and the exposition's shape.
  */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
+import type { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { CloudCallCounter } from '../../src/ipamd/pool/cloud-call-counter.js';
 import { NodeMetrics } from '../../src/ipamd/metrics/node-metrics.js';
 import { NODE_METRICS } from '../../src/ipamd/metrics/metric-definitions.js';
 import { FakeCloud } from '../support/fake-cloud.js';
-import { FakeDatapath } from '../support/fake-datapath.js';
+import { fakePool } from '../support/fake-pool.js';
 import { parseExposition, sampleSum } from '../support/metrics-text.js';
-
-const silent = pino({ level: 'silent' });
 
 function instrumented(options: { clusterPodCapacity?: number; warmIpTarget?: number } = {}) {
   const clock = new VirtualClock(0);
@@ -36,17 +33,11 @@ function instrumented(options: { clusterPodCapacity?: number; warmIpTarget?: num
       };
     },
   });
-  const pool = new PoolManager({
-    provider: calls.wrap(slow),
-    datapath: new FakeDatapath(),
+  const { pool } = fakePool({
+    cloud,
+    provider: () => calls.wrap(slow),
+    clock,
     targets: { warmEniTarget: 0, warmIpTarget: options.warmIpTarget ?? 2 },
-    mtu: 9001,
-    attachTimeoutMs: 1_000,
-    acquireTimeoutMs: 1_000,
-    logger: silent,
-    clock: clock.now,
-    sleep: clock.sleep,
-    random: () => 0.5,
     observer: metrics,
     ...(options.clusterPodCapacity === undefined ? {} : { clusterPodCapacity: () => options.clusterPodCapacity }),
   });

@@ -3,7 +3,6 @@
  * operator something new (a change of shape soon, counts alone rarely). Ends with steady pod churn
  * on a real PoolManager over simulated hours, counting the writes.
  */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
@@ -11,10 +10,9 @@ import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
 import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
 import type { NativeipNodeStatus } from '../../src/ipamd/cluster/cluster-port.js';
 import { CHANGE_WRITE_MS, COUNTS_WRITE_MS, FILL_STEP, buildNodeStatus, shouldWriteStatus } from '../../src/ipamd/cluster/node-status.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import type { StatusResult } from '../../src/rpc/protocol.js';
 import { FakeCloud } from '../support/fake-cloud.js';
-import { FakeDatapath } from '../support/fake-datapath.js';
+import { fakePool } from '../support/fake-pool.js';
 
 const NOW = 1_700_000_000_000;
 const cloudCalls = [{ action: 'assignAddresses', calls: 3, errors: 1, throttled: 1 }];
@@ -224,18 +222,11 @@ interface ChurnResult {
  * does; the status is built and offered every second, as the cluster agent does.
  */
 async function churn(targets: WarmTargets, adaptive: AdaptiveController | undefined, hours: number): Promise<ChurnResult> {
-  const clock = new VirtualClock(NOW);
-  const manager = new PoolManager({
-    provider: new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 10, subnetFree: 100_000 }),
-    datapath: new FakeDatapath(),
+  const { pool: manager, clock } = fakePool({
+    cloud: new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 10, subnetFree: 100_000 }),
+    clock: new VirtualClock(NOW),
     targets,
-    mtu: 9001,
-    attachTimeoutMs: 1_000,
     acquireTimeoutMs: 20_000,
-    logger: pino({ level: 'silent' }),
-    clock: clock.now,
-    sleep: clock.sleep,
-    random: () => 0.5,
     ...(adaptive === undefined ? {} : { adaptive }),
   });
   await clock.drive(manager.start());

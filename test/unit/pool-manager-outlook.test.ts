@@ -2,15 +2,14 @@
  * PoolManager.maxPods under the cluster's pod capacity, and PoolManager.outlook(): whether a pod
  * can get an address now or soon and, if not, why (the Node condition's and taint's reason).
  */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/sim/virtual-clock.js';
+import type { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { conditionOf, evaluateAvailability, INITIAL_AVAILABILITY } from '../../src/core/node-availability.js';
 import { CloudError } from '../../src/core/types.js';
 import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
+import type { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { FakeCloud, type FakeCloudOptions } from '../support/fake-cloud.js';
-import { FakeDatapath } from '../support/fake-datapath.js';
+import { fakePool } from '../support/fake-pool.js';
 
 interface Node {
   readonly pool: PoolManager;
@@ -21,20 +20,10 @@ interface Node {
 }
 
 async function startNode(options: { cloud?: FakeCloudOptions; targets?: WarmTargets; capacity?: number } = {}): Promise<Node> {
-  const clock = new VirtualClock(1_000_000);
-  const cloud = new FakeCloud(options.cloud ?? { maxInterfaces: 3, ipv4PerInterface: 10 });
   const capacity = { value: options.capacity };
-  const pool = new PoolManager({
-    provider: cloud,
-    datapath: new FakeDatapath(),
+  const { pool, cloud, clock } = fakePool({
+    cloud: new FakeCloud(options.cloud ?? { maxInterfaces: 3, ipv4PerInterface: 10 }),
     targets: options.targets ?? { warmEniTarget: 1 },
-    mtu: 9001,
-    attachTimeoutMs: 1_000,
-    acquireTimeoutMs: 1_000,
-    logger: pino({ level: 'silent' }),
-    clock: clock.now,
-    sleep: clock.sleep,
-    random: () => 0.5,
     clusterPodCapacity: () => capacity.value,
   });
   await clock.drive(pool.start());

@@ -3,17 +3,13 @@
  * cloud's API is described only on a real mismatch, the observation's lag after our own grow
  * costs a recheck but no describe and no loop, and pods hear why growth is paused.
  */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { CloudError, type NodeObservation, type ObservedInterface } from '../../src/core/types.js';
 import { THROTTLED_NO_SHRINK_MS } from '../../src/ipamd/pool/grow-backoff.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { RpcServiceError } from '../../src/rpc/errors.js';
 import { FakeCloud } from '../support/fake-cloud.js';
-import { FakeDatapath } from '../support/fake-datapath.js';
-
-const logger = pino({ level: 'silent' });
+import { fakePool } from '../support/fake-pool.js';
 
 /** FakeCloud plus an instance view that shows each change `lagMs` after it happened. */
 class ObservingCloud extends FakeCloud {
@@ -67,17 +63,12 @@ class ObservingCloud extends FakeCloud {
 async function startNode(options: { observing?: boolean; random?: () => number } = {}) {
   const clock = new VirtualClock(1_000_000);
   const cloud = options.observing === false ? new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 6 }) : new ObservingCloud(clock.now);
-  const pool = new PoolManager({
-    provider: cloud,
-    datapath: new FakeDatapath(),
+  const { pool } = fakePool({
+    cloud,
+    clock,
     targets: { warmEniTarget: 0, warmIpTarget: 2 },
-    mtu: 9001,
-    attachTimeoutMs: 1_000,
     acquireTimeoutMs: 20_000,
-    logger,
-    clock: clock.now,
-    sleep: clock.sleep,
-    random: options.random ?? (() => 0.5),
+    ...(options.random === undefined ? {} : { random: options.random }),
   });
   await run(clock, pool.start());
   return { clock, cloud, pool };

@@ -1,29 +1,14 @@
 /** PoolManager.warmPoolStatus: what `nativeip status` shows of the warm-pool policy. */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/sim/virtual-clock.js';
+import type { VirtualClock } from '../../src/sim/virtual-clock.js';
 import type { WarmTargets } from '../../src/ipamd/pool/plan/warm-targets.js';
 import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
-import { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
+import type { PoolManager } from '../../src/ipamd/pool/pool-manager.js';
 import { FakeCloud } from '../support/fake-cloud.js';
-import { FakeDatapath } from '../support/fake-datapath.js';
+import { fakePool } from '../support/fake-pool.js';
 
 function poolWith(targets: WarmTargets, adaptive?: AdaptiveController): { pool: PoolManager; clock: VirtualClock } {
-  const clock = new VirtualClock(1_000_000);
-  const pool = new PoolManager({
-    provider: new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 10 }),
-    datapath: new FakeDatapath(),
-    targets,
-    mtu: 9001,
-    attachTimeoutMs: 1_000,
-    acquireTimeoutMs: 1_000,
-    logger: pino({ level: 'silent' }),
-    clock: clock.now,
-    sleep: clock.sleep,
-    random: () => 0.5,
-    ...(adaptive === undefined ? {} : { adaptive }),
-  });
-  return { pool, clock };
+  return fakePool({ cloud: new FakeCloud({ maxInterfaces: 3, ipv4PerInterface: 10 }), targets, ...(adaptive === undefined ? {} : { adaptive }) });
 }
 
 describe('PoolManager.warmPoolStatus', () => {
