@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { loadAllYaml, type V1DaemonSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
+import { NATIVEIP_OBJECTS, appliedName, inHelmInstallOrder, kubectlName } from '../support/kube/nativeip-objects.js';
 import { runCommand, sleep } from '../support/kube/process.js';
 
 /** The version scripts/install-helm.sh builds (test/unit/helm-chart.test.ts checks they agree). */
@@ -115,31 +116,19 @@ afterAll(async () => {
 
 describe('helm template | kubectl apply', () => {
   it('server-side applies every object the chart renders, in the order Helm installs them', () => {
-    expect(serverSideApply.trim().split('\n')).toEqual(
-      [
-        'serviceaccount/nativeip',
-        'customresourcedefinition.apiextensions.k8s.io/nativeipnodes.nativeip.io',
-        'clusterrole.rbac.authorization.k8s.io/nativeip',
-        'clusterrolebinding.rbac.authorization.k8s.io/nativeip',
-        'daemonset.apps/nativeip',
-        'validatingadmissionpolicy.admissionregistration.k8s.io/nativeip-own-node',
-        'validatingadmissionpolicy.admissionregistration.k8s.io/nativeip-own-nativeipnode',
-        'validatingadmissionpolicybinding.admissionregistration.k8s.io/nativeip-own-node',
-        'validatingadmissionpolicybinding.admissionregistration.k8s.io/nativeip-own-nativeipnode',
-      ].map((object) => `${object} serverside-applied`),
-    );
+    expect(serverSideApply.trim().split('\n')).toEqual(inHelmInstallOrder(NATIVEIP_OBJECTS).map((object) => `${appliedName(object)} serverside-applied`));
   });
 
   it('applying the same render again changes nothing (the DaemonSet stays at generation 1)', async () => {
     const again = await admin(['apply', '--server-side', '-f', '-'], rendered);
-    expect(again.trim().split('\n')).toHaveLength(9);
+    expect(again.trim().split('\n')).toHaveLength(NATIVEIP_OBJECTS.length);
     const ds = await cp.kubectlJson<V1DaemonSet>(['get', 'daemonset', 'nativeip', '-n', 'kube-system']);
     expect(ds.metadata?.generation).toBe(1);
   });
 
   it('client-side apply of the same render is accepted too', async () => {
     const out = await admin(['apply', '-f', '-'], rendered);
-    expect(out.trim().split('\n')).toHaveLength(9);
+    expect(out.trim().split('\n')).toHaveLength(NATIVEIP_OBJECTS.length);
   });
 });
 
@@ -268,18 +257,8 @@ describe('values reach the API server', () => {
 });
 
 describe("helm install over a plain install (the chart's README, \"From the plain manifests to the chart\")", () => {
-  /** The README's list, as `kubectl -n kube-system <verb> <object>` takes it. */
-  const OBJECTS = [
-    'customresourcedefinition/nativeipnodes.nativeip.io',
-    'clusterrole/nativeip',
-    'clusterrolebinding/nativeip',
-    'validatingadmissionpolicy/nativeip-own-node',
-    'validatingadmissionpolicy/nativeip-own-nativeipnode',
-    'validatingadmissionpolicybinding/nativeip-own-node',
-    'validatingadmissionpolicybinding/nativeip-own-nativeipnode',
-    'serviceaccount/nativeip',
-    'daemonset/nativeip',
-  ];
+  /** The README's list (every object of manifests/), as `kubectl -n kube-system <verb> <object>` takes it. */
+  const OBJECTS = NATIVEIP_OBJECTS.map(kubectlName);
   const helm = (args: readonly string[]): Promise<string> =>
     runCommand(helmBinary(), [...args, '--namespace', 'kube-system', `--kubeconfig=${cp.adminKubeconfigPath}`], { env: helmEnv(), timeoutMs: 60_000 });
   const ipamdEnv = async (): Promise<Record<string, string | undefined>> => {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeBinary } from '../support/kube/binaries.js';
 import { LocalControlPlane } from '../support/kube/control-plane.js';
+import { NATIVEIP_OBJECTS, appliedName } from '../support/kube/nativeip-objects.js';
 import { runCommand, sleep } from '../support/kube/process.js';
 
 const MANIFESTS = join(import.meta.dirname, '../../manifests');
@@ -300,24 +301,12 @@ afterAll(async () => {
 
 describe('kubectl apply', () => {
   it('server-side applies every object of manifests/', () => {
-    expect(serverSideApply.trim().split('\n')).toEqual(
-      [
-        'customresourcedefinition.apiextensions.k8s.io/nativeipnodes.nativeip.io',
-        'serviceaccount/nativeip',
-        'clusterrole.rbac.authorization.k8s.io/nativeip',
-        'clusterrolebinding.rbac.authorization.k8s.io/nativeip',
-        'validatingadmissionpolicy.admissionregistration.k8s.io/nativeip-own-node',
-        'validatingadmissionpolicybinding.admissionregistration.k8s.io/nativeip-own-node',
-        'validatingadmissionpolicy.admissionregistration.k8s.io/nativeip-own-nativeipnode',
-        'validatingadmissionpolicybinding.admissionregistration.k8s.io/nativeip-own-nativeipnode',
-        'daemonset.apps/nativeip',
-      ].map((object) => `${object} serverside-applied`),
-    );
+    expect(serverSideApply.trim().split('\n')).toEqual(NATIVEIP_OBJECTS.map((object) => `${appliedName(object)} serverside-applied`));
   });
 
   it('client-side apply of the same directory is accepted too', async () => {
     const out = await admin(['apply', '-f', MANIFESTS]);
-    expect(out.trim().split('\n')).toHaveLength(9);
+    expect(out.trim().split('\n')).toHaveLength(NATIVEIP_OBJECTS.length);
   });
 });
 
