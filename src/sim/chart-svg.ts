@@ -22,15 +22,18 @@ export function escapeXml(text: string): string {
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }
 
+/** A coordinate as the markup writes it: to 0.1 px, and never "-0". */
 export function num(n: number): string {
   return String(Math.round(n * 10) / 10 + 0);
 }
 
+/** From data to the page: time to x, a count to y. */
 export interface Scale {
   readonly x: (ms: number) => number;
   readonly y: (v: number) => number;
 }
 
+/** Time from `fromMs` to `toMs` across `rect`, and counts from 0 at its bottom to `max` at its top. */
 export function scaleFor(rect: Rect, fromMs: number, toMs: number, max: number): Scale {
   const span = Math.max(1, toMs - fromMs);
   return {
@@ -43,6 +46,7 @@ function polyline(points: readonly Point[], scale: Scale): string {
   return points.map((p, i) => `${i === 0 ? 'M' : i === 1 ? 'L' : ''}${num(scale.x(p.x))},${num(scale.y(p.y))}`).join(' ');
 }
 
+/** A line through the points (a dot for a single one); empty for none. */
 export function linePath(points: readonly Point[], scale: Scale, color: string, style: { dashed?: boolean } = {}): string {
   if (points.length === 0) return '';
   const d = points.length === 1 ? `${polyline(points, scale)} h1` : polyline(points, scale);
@@ -50,6 +54,7 @@ export function linePath(points: readonly Point[], scale: Scale, color: string, 
   return `<path d="${d}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round"${dash}/>`;
 }
 
+/** The area between the points and 0, filled; empty for no points. */
 export function areaPath(points: readonly Point[], scale: Scale, color: string): string {
   const first = points[0];
   const last = points[points.length - 1];
@@ -58,15 +63,18 @@ export function areaPath(points: readonly Point[], scale: Scale, color: string):
   return `<path d="M${num(scale.x(first.x))},${base} L${polyline(points, scale).slice(1)} L${num(scale.x(last.x))},${base} Z" fill="${color}" stroke="none"/>`;
 }
 
+/** A `<text>` element; `content` is escaped, `attrs` is written as it is. */
 export function text(x: number, y: number, content: string, attrs = ''): string {
   return `<text x="${num(x)}" y="${num(y)}"${attrs ? ` ${attrs}` : ''}>${escapeXml(content)}</text>`;
 }
 
+/** `content` cut with an ellipsis to fit `widthPx` at `fontSize`. */
 export function truncate(content: string, widthPx: number, fontSize: number): string {
   const chars = Math.max(1, Math.floor(widthPx / (fontSize * CHAR_WIDTH)));
   return content.length <= chars ? content : `${content.slice(0, Math.max(0, chars - 1))}…`;
 }
 
+/** Vertical lines at the time ticks, and at each count tick a label on `side` (with a horizontal line, on the left). */
 export function grid(rect: Rect, scale: Scale, time: Ticks, counts: Ticks, side: 'left' | 'right', color = '#333'): string[] {
   const out: string[] = [];
   for (const t of time.values) {
@@ -82,6 +90,7 @@ export function grid(rect: Rect, scale: Scale, time: Ticks, counts: Ticks, side:
   return out;
 }
 
+/** A clip path `id` a little larger than `rect`, so lines at its edges keep their full width. */
 export function clipRect(id: string, rect: Rect): string {
   return `<clipPath id="${id}"><rect x="${rect.x - 3}" y="${rect.y - 3}" width="${rect.width + 6}" height="${rect.height + 6}"/></clipPath>`;
 }

@@ -39,9 +39,12 @@ export interface PoolChartLayout {
   readonly panels: ReadonlyArray<{ readonly main: Rect; readonly strip: Rect }>;
 }
 
+/** Room left of the plots for the count labels, and right of them for the interfaces axis. */
 export const MARGIN_LEFT = 60;
 export const MARGIN_RIGHT = 56;
+/** The chart's text size, px. */
 export const FONT_SIZE = 11;
+/** The height of a row of the legend, px. */
 export const LEGEND_ROW = 18;
 const MAIN_HEIGHT = 160;
 const STRIP_HEIGHT = 44;
