@@ -24,6 +24,8 @@ export interface ClusterOptions {
   readonly workDir: string;
   /** Extra daemon environment (WARM_IP_TARGET, …). */
   readonly daemonEnv?: Readonly<Record<string, string>>;
+  /** False: the nodes come up without a daemon (start each with startDaemon). Default true. */
+  readonly startDaemons?: boolean;
 }
 
 export interface ClusterNode {
@@ -85,14 +87,14 @@ export class EmulatedCluster<E extends Closable, F extends Closable> {
 
   /** The cluster once its daemons answer; a daemon that does not start fails the whole start. */
   static async #startDaemons<E2 extends Closable, F2 extends Closable>(
-    options: { readonly binDir: string },
+    options: { readonly binDir: string; readonly startDaemons?: boolean },
     emulator: E2,
     fabric: F2,
     nodes: ClusterNode[],
     cloud: CloudUnderTest,
   ): Promise<EmulatedCluster<E2, F2>> {
     const cluster = new EmulatedCluster(options, emulator, fabric, nodes, cloud);
-    await Promise.all(nodes.map((n) => cluster.startDaemon(n)));
+    if (options.startDaemons !== false) await Promise.all(nodes.map((n) => cluster.startDaemon(n)));
     return cluster;
   }
 

@@ -1,0 +1,289 @@
+/**
+ * A node switched from the AWS VPC CNI (aws-node) to nativeip, as the README's migration guide
+ * does it: aws-node is gone from the node but left what it made — a warm pool on the primary ENI,
+ * a second ENI it created and attached (its tags, DeleteOnTermination), a detached ENI it leaked,
+ * and two running pods set up its way (host veth `eni<hash>`, a `/32` route in the main table,
+ * its `to` and `from` rules, the ENI's route table). nativeip then starts on the node.
+ *
+ * Shown with the real datapath and real packets through the emulated VPC's source-checking
+ * router: the old pods keep their addresses and their traffic, no new pod gets either address,
+ * the attached ENI is adopted (its free addresses serve new pods, it is never deleted), the leaked
+ * one is deleted and another node's kept; a DEL of an old pod (kubelet sends it through
+ * nativeip's conflist once nativeip's sorts first) removes aws-node's objects for it, and an old
+ * pod that ended without a DEL lets its address go and its rules are swept.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  AssignPrivateIpAddressesCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  DescribeNetworkInterfacesCommand,
+  EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
+import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
+import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
+import { hostVethName } from '../../src/ipamd/datapath/veth-name.js';
+import { callDaemon } from '../../src/rpc/client.js';
+import type { StatusResult } from '../../src/rpc/protocol.js';
+import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
+import { tearDownCluster } from './support/cluster.js';
+
+const execFileAsync = promisify(execFile);
+const skip = e2eSkipReason();
+const PREFIX = 'swn-';
+const CLUSTER = 'nativeip-demo';
+const CREDENTIALS = { accessKeyId: 'emulated', secretAccessKey: 'emulated' };
+/** aws-node's route table for the ENI at device index 1 (device index + 1, as nativeip's). */
+const ENI1_TABLE = '2';
+
+let cluster: AwsCluster | undefined;
+let workDir: string | undefined;
+let ec2: EC2Client | undefined;
+let node: ClusterNode;
+let other: ClusterNode;
+const podNetns: string[] = [];
+
+/** What aws-node left on node 1. */
+const legacy = {
+  adoptedEni: '',
+  leakedEni: '',
+  otherNodesEni: '',
+  /** Pod A: on a secondary address of the primary ENI. */
+  a: { name: 'legacy-a', netns: `${PREFIX}legacy-a`, address: '', veth: '' },
+  /** Pod B: on a secondary address of the ENI aws-node attached. */
+  b: { name: 'legacy-b', netns: `${PREFIX}legacy-b`, address: '', veth: '' },
+};
+
+const ip = (...args: string[]) => execFileAsync('ip', args);
+const nodeNs = (n: ClusterNode) => n.netnsPath.replace('/run/netns/', '');
+
+async function enisOf(instanceId: string) {
+  const out = await ec2!.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }));
+  return out.NetworkInterfaces ?? [];
+}
+
+function vpcCniTags(owner: string, createdAt: string) {
+  return [
+    {
+      ResourceType: 'network-interface' as const,
+      Tags: [
+        { Key: 'node.k8s.amazonaws.com/instance_id', Value: owner },
+        { Key: 'node.k8s.amazonaws.com/createdAt', Value: createdAt },
+        { Key: 'cluster.k8s.amazonaws.com/name', Value: CLUSTER },
+      ],
+    },
+  ];
+}
+
+/** A pod set up the AWS VPC CNI's way on the node: veth eni<hash>, /32 route, to-rule, and a from-rule for a secondary ENI. */
+async function awsNodePod(pod: typeof legacy.a, table: string | undefined): Promise<void> {
+  const ns = nodeNs(node);
+  pod.veth = hostVethName('eni', { namespace: 'default', name: pod.name });
+  podNetns.push(pod.netns);
+  await createPodNetns(pod.netns);
+  await ip('-n', ns, 'link', 'add', pod.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.netns);
+  await ip('-n', ns, 'link', 'set', pod.veth, 'up');
+  const { stdout } = await ip('-n', ns, '-j', 'link', 'show', pod.veth);
+  const hostMac = (JSON.parse(stdout) as Array<{ address: string }>)[0]!.address;
+  await ip('-n', pod.netns, 'addr', 'add', `${pod.address}/32`, 'dev', 'eth0');
+  await ip('-n', pod.netns, 'link', 'set', 'eth0', 'up');
+  await ip('-n', pod.netns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
+  await ip('-n', pod.netns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
+  await ip('-n', pod.netns, 'neigh', 'add', '169.254.1.1', 'lladdr', hostMac, 'dev', 'eth0', 'nud', 'permanent');
+  // No `proto`: the kernel's default (boot), as aws-node's netlink calls leave it.
+  await ip('-n', ns, 'route', 'add', `${pod.address}/32`, 'dev', pod.veth, 'scope', 'link');
+  await ip('-n', ns, 'rule', 'add', 'to', `${pod.address}/32`, 'lookup', 'main', 'pref', '512');
+  if (table !== undefined) await ip('-n', ns, 'rule', 'add', 'from', `${pod.address}/32`, 'lookup', table, 'pref', '1536');
+}
+
+async function ping(netns: string, address: string): Promise<void> {
+  await execFileAsync('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '2', address]);
+}
+
+async function rules(): Promise<string> {
+  return (await ip('-n', nodeNs(node), 'rule', 'show')).stdout;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s\n${await cluster!.logTail(node, 30)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+beforeAll(async () => {
+  if (skip !== undefined) return;
+  workDir = await mkdtemp(join(tmpdir(), 'nativeip-switch-'));
+  cluster = await startAwsCluster({
+    prefix: PREFIX,
+    nodes: 2,
+    instanceType: 't3.medium',
+    binDir: DIST_BIN,
+    workDir,
+    startDaemons: false,
+    daemonEnv: { NATIVEIP_RECONCILE_INTERVAL: '1', NATIVEIP_ENI_GC_INTERVAL: '2', IP_COOLDOWN_PERIOD: '2' },
+  });
+  [node, other] = [cluster.nodes[0]!, cluster.nodes[1]!];
+  const emulator = cluster.emulator;
+  ec2 = new EC2Client({ region: emulator.region, endpoint: emulator.ec2Url, credentials: CREDENTIALS });
+
+  // aws-node's warm addresses on the primary ENI.
+  const primary = (await enisOf(node.instanceId)).find((e) => e.Attachment?.DeviceIndex === 0)!;
+  const subnetId = primary.SubnetId!;
+  await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: primary.NetworkInterfaceId!, SecondaryPrivateIpAddressCount: 5 }));
+  // The ENI it created, attached at device index 1, with DeleteOnTermination, and five addresses.
+  const old = new Date(Date.now() - 3_600_000).toISOString();
+  const created = await ec2.send(
+    new CreateNetworkInterfaceCommand({ SubnetId: subnetId, SecondaryPrivateIpAddressCount: 5, TagSpecifications: vpcCniTags(node.instanceId, old) }),
+  );
+  legacy.adoptedEni = created.NetworkInterface!.NetworkInterfaceId!;
+  const attached = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: legacy.adoptedEni, InstanceId: node.instanceId, DeviceIndex: 1 }));
+  await ec2.send(
+    new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: legacy.adoptedEni, Attachment: { AttachmentId: attached.AttachmentId!, DeleteOnTermination: true } }),
+  );
+  // One it leaked on this node (detached, an hour old), and one of the other node, which still runs aws-node.
+  legacy.leakedEni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, TagSpecifications: vpcCniTags(node.instanceId, old) }))).NetworkInterface!.NetworkInterfaceId!;
+  legacy.otherNodesEni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, TagSpecifications: vpcCniTags(other.instanceId, old) }))).NetworkInterface!.NetworkInterfaceId!;
+  const wiredEni = () => emulator.topology().instances.find((i) => i.instanceId === node.instanceId)?.interfaces.find((i) => i.eniId === legacy.adoptedEni);
+  await until('the attach seen by the VPC', async () => wiredEni() !== undefined);
+  await cluster.fabric.whenSynced();
+  await until('eth1 on the node', async () => (await ip('-n', nodeNs(node), 'link', 'show')).stdout.includes(' eth1'));
+
+  // aws-node's host side of the ENI: up, its primary address, its route table (device index + 1).
+  const enis = await enisOf(node.instanceId);
+  const primaryNow = enis.find((e) => e.Attachment?.DeviceIndex === 0)!;
+  const eni1 = enis.find((e) => e.NetworkInterfaceId === legacy.adoptedEni)!;
+  const wired = wiredEni()!;
+  const prefixLength = wired.subnetCidr.split('/')[1]!;
+  const ns = nodeNs(node);
+  await ip('-n', ns, 'link', 'set', 'eth1', 'up');
+  await ip('-n', ns, 'addr', 'add', `${wired.primaryIp}/${prefixLength}`, 'dev', 'eth1');
+  await ip('-n', ns, 'route', 'del', wired.subnetCidr, 'dev', 'eth1').catch(() => undefined);
+  await ip('-n', ns, 'route', 'add', `${wired.gateway}/32`, 'dev', 'eth1', 'scope', 'link', 'table', ENI1_TABLE);
+  await ip('-n', ns, 'route', 'add', 'default', 'via', wired.gateway, 'dev', 'eth1', 'table', ENI1_TABLE);
+
+  const secondaries = (eni: typeof primaryNow) => (eni.PrivateIpAddresses ?? []).filter((a) => a.Primary !== true).map((a) => a.PrivateIpAddress!);
+  legacy.a.address = secondaries(primaryNow)[2]!;
+  legacy.b.address = secondaries(eni1)[3]!;
+  await awsNodePod(legacy.a, undefined);
+  await awsNodePod(legacy.b, ENI1_TABLE);
+  // aws-node's pods worked before the switch: the VPC's router checks sources, so B's packets must leave by eth1.
+  const otherIp = emulator.topology().instances.find((i) => i.instanceId === other.instanceId)!.interfaces[0]!.primaryIp;
+  await ping(legacy.a.netns, otherIp);
+  await ping(legacy.b.netns, otherIp);
+
+  await cluster.startDaemon(node);
+}, 180_000);
+
+afterAll(async () => {
+  ec2?.destroy();
+  await tearDownCluster(cluster, podNetns, workDir);
+}, 60_000);
+
+describe.skipIf(skip !== undefined)('a node switched from aws-node', () => {
+  let otherIp: string;
+  const added: { name: string; address: string }[] = [];
+
+  it('adopts the ENI aws-node attached and holds both old pods’ addresses from the kernel', async () => {
+    otherIp = cluster!.emulator.topology().instances.find((i) => i.instanceId === other.instanceId)!.interfaces[0]!.primaryIp;
+    await until('the adopted ENI in STATUS', async () => (await cluster!.status(node)).interfaces.some((i) => i.id === legacy.adoptedEni));
+    const status: StatusResult = await cluster!.status(node);
+    expect(status.unsettled).toBeUndefined();
+    expect((status.held ?? []).map((h) => [h.address, h.hostVeth, h.source]).sort()).toEqual(
+      [
+        [legacy.a.address, legacy.a.veth, 'kernel'],
+        [legacy.b.address, legacy.b.veth, 'kernel'],
+      ].sort(),
+    );
+    const log = await cluster!.logTail(node, 200);
+    expect(log).toContain('adopting an ENI the AWS VPC CNI made for this instance');
+  });
+
+  it('gives new pods other addresses, on the adopted ENI too; old and new pods reach the VPC and each other with real packets', async () => {
+    for (let i = 0; i < 12; i += 1) {
+      const name = `new-${i}`;
+      const netns = `${PREFIX}${name}`;
+      podNetns.push(netns);
+      const result = await callDaemon(
+        node.socketPath,
+        'add',
+        { networkName: 'nativeip', containerId: `c-${name}`, ifName: 'eth0', netns: await createPodNetns(netns), podNamespace: 'default', podName: name },
+        { timeoutMs: 60_000 },
+      );
+      added.push({ name, address: result.address.replace('/32', '') });
+    }
+    const addresses = added.map((p) => p.address);
+    expect(new Set(addresses).size).toBe(addresses.length);
+    expect(addresses).not.toContain(legacy.a.address);
+    expect(addresses).not.toContain(legacy.b.address);
+    const status = await cluster!.status(node);
+    const onAdopted = status.pods.filter((p) => p.interfaceId === legacy.adoptedEni);
+    expect(onAdopted.length, 'new pods on the adopted ENI').toBeGreaterThan(0);
+    const adoptedPod = added.find((p) => p.address === onAdopted[0]!.address.replace('/32', ''))!;
+    await ping(legacy.a.netns, otherIp);
+    await ping(legacy.b.netns, otherIp);
+    await ping(`${PREFIX}${adoptedPod.name}`, otherIp);
+    await ping(`${PREFIX}${adoptedPod.name}`, legacy.b.address);
+    await ping(`${PREFIX}${added[0]!.name}`, legacy.a.address);
+  }, 180_000);
+
+  it('deletes the ENI aws-node leaked on this node, keeps the other node’s, never touches the adopted one', async () => {
+    const exists = async (id: string) => {
+      const out = await ec2!.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'network-interface-id', Values: [id] }] }));
+      return (out.NetworkInterfaces ?? []).length > 0;
+    };
+    await until('the leaked ENI deleted', async () => !(await exists(legacy.leakedEni)));
+    expect(await exists(legacy.otherNodesEni)).toBe(true);
+    expect((await enisOf(node.instanceId)).map((e) => e.NetworkInterfaceId)).toContain(legacy.adoptedEni);
+  });
+
+  it('a DEL of an old pod (through nativeip, as kubelet sends it after the switch) removes aws-node’s objects; its address cools down, then serves again', async () => {
+    await callDaemon(
+      node.socketPath,
+      'del',
+      { networkName: 'nativeip', containerId: 'aws-node-sandbox-b', ifName: 'eth0', netns: `/run/netns/${legacy.b.netns}`, podNamespace: 'default', podName: legacy.b.name },
+      { timeoutMs: 30_000 },
+    );
+    const { stdout: links } = await ip('-n', nodeNs(node), 'link', 'show');
+    expect(links).not.toContain(legacy.b.veth);
+    expect(await rules()).not.toContain(`from ${legacy.b.address} lookup`);
+    expect(await rules()).not.toContain(`to ${legacy.b.address} lookup`);
+    const status = await cluster!.status(node);
+    expect((status.held ?? []).map((h) => h.address)).toEqual([legacy.a.address]);
+    expect(status.pods.map((p) => p.address.replace('/32', ''))).not.toContain(legacy.b.address);
+  });
+
+  it('an old pod that ended without a DEL lets its address go; aws-node’s rules for it are swept', async () => {
+    await deletePodNetns(legacy.a.netns);
+    await until('pod A’s hold let go', async () => !((await cluster!.status(node)).held ?? []).some((h) => h.address === legacy.a.address));
+    await until('pod A’s to-rule swept', async () => !(await rules()).includes(`to ${legacy.a.address} lookup`));
+  }, 60_000);
+
+  it('both old addresses serve new pods once cooled down: the node is full (3 of 3 ENIs) and nothing was lost', async () => {
+    const status = await cluster!.status(node);
+    expect(status.interfaces.map((i) => i.addresses)).toEqual([5, 5, 5]);
+    const more: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const name = `later-${i}`;
+      const netns = `${PREFIX}${name}`;
+      podNetns.push(netns);
+      const result = await callDaemon(
+        node.socketPath,
+        'add',
+        { networkName: 'nativeip', containerId: `c-${name}`, ifName: 'eth0', netns: await createPodNetns(netns), podNamespace: 'default', podName: name },
+        { timeoutMs: 60_000 },
+      );
+      more.push(result.address.replace('/32', ''));
+    }
+    expect(more).toEqual(expect.arrayContaining([legacy.a.address, legacy.b.address]));
+    expect(new Set([...added.map((p) => p.address), ...more]).size).toBe(15);
+  }, 60_000);
+});
