@@ -23,24 +23,12 @@ HELM_VERSION=v3.22.0
 # Makefile stamps the minor of its k8s.io modules (client-go v0.37.0 in v3.22.0's go.mod);
 # without it Helm says v1.20.0 and refuses the chart (kubeVersion >=1.32.0-0).
 KUBE_MINOR=37
-cache=${NATIVEIP_CACHE:-/var/cache/nativeip}
-bin="$cache/helm-$HELM_VERSION/bin"
-mkdir -p "$bin"
+# shellcheck source=scripts/lib/go-build.sh
+. "$(dirname "$0")/lib/go-build.sh"
+go_build_init install-helm "helm-$HELM_VERSION"
+go_build_need_go "Helm $HELM_VERSION"
+go_build_lock
 
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
-go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
-if ! command -v go >/dev/null || [ "${go_minor:-0}" -lt 26 ]; then
-  echo "install-helm: Go 1.26 or later is needed to build Helm $HELM_VERSION (found: $(go env GOVERSION 2>/dev/null || echo none)); install it from go.dev" >&2
-  exit 1
-fi
-
-# One build at a time on the machine, whichever clone asks.
-exec 9>"$cache/.helm-$HELM_VERSION.lock"
-flock 9
-
-tmp=$(mktemp -d "$bin/.build-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-now() { date +%s%N; }
 # current: the binary exists, says it is the wanted version and assumes Kubernetes 1.$KUBE_MINOR.
 current() {
   [ -x "$bin/helm" ] || return 1
@@ -53,18 +41,13 @@ current() {
 
 if ! current; then
   t=$(now)
-  mkdir -p "$tmp/gobin"
-  # Module mode outside any go.mod: the versions and sums are the module's own; the Go found
-  # above builds it (no toolchain switch). The version is stamped as Helm's own Makefile does
-  # (without it `helm version` says only the major.minor of the source), and so is the
-  # Kubernetes version.
+  # The version is stamped as Helm's own Makefile does (without it `helm version` says only the
+  # major.minor of the source), and so is the Kubernetes version.
   ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
   for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
     ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$KUBE_MINOR"
   done
-  GOTOOLCHAIN=local GOFLAGS="-trimpath -buildvcs=false" GOBIN="$tmp/gobin" CGO_ENABLED=0 go install -ldflags "$ldflags" \
-    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  mv -f "$tmp/gobin/helm" "$bin/helm"
-  echo "install-helm: built helm $HELM_VERSION in $(( ($(now) - t) / 1000000000 )) s"
+  go_build_install -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  go_build_report "helm $HELM_VERSION" "$t"
 fi
 echo "$bin"
