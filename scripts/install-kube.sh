@@ -16,16 +16,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 KUBE_VERSION=v1.35.4
 ETCD_VERSION=3.6.16
 CONTAINERD_VERSION=v2.2.9
-cache=${NATIVEIP_CACHE:-/var/cache/nativeip}
-bin="$cache/kube-$KUBE_VERSION/bin"
-mkdir -p "$bin"
-
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
-go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
-if ! command -v go >/dev/null || [ "${go_minor:-0}" -lt 26 ]; then
-  echo "install-kube: Go 1.26 or later is needed to build Kubernetes, etcd 3.6 and containerd (found: $(go env GOVERSION 2>/dev/null || echo none)); install it from go.dev" >&2
-  exit 1
-fi
+# shellcheck source=scripts/lib/go-build.sh
+. "$root/scripts/lib/go-build.sh"
+go_build_init install-kube "kube-$KUBE_VERSION"
+go_build_need_go "Kubernetes, etcd 3.6 and containerd"
 
 need_apt=()
 command -v runc >/dev/null || need_apt+=(runc)
@@ -41,17 +35,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-kube: apt-get install ${need_apt[*]}"
 fi
 
-# One build at a time on the machine, whichever clone asks.
-exec 9>"$cache/.kube-$KUBE_VERSION.lock"
-flock 9
-
-tmp=$(mktemp -d "$bin/.build-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-now() { date +%s%N; }
+go_build_lock
 started=$(now)
 built=0
 report() { # name, start ns
-  echo "install-kube: built $1 in $(( ($(now) - $2) / 1000000000 )) s"
+  go_build_report "$@"
   built=$((built + 1))
 }
 # has NAME COMMAND... : the binary exists and COMMAND's output names the wanted version.
@@ -91,14 +79,12 @@ if ! has containerd "${CONTAINERD_VERSION#v}" "$bin/containerd" --version ||
   ! has ctr "${CONTAINERD_VERSION#v}" "$bin/ctr" --version ||
   ! [ -x "$bin/containerd-shim-runc-v2" ]; then
   t=$(now)
-  mkdir -p "$tmp/gobin"
-  # Module mode outside any go.mod: -mod does not apply.
-  GOFLAGS="-trimpath -buildvcs=false" GOBIN="$tmp/gobin" CGO_ENABLED=0 go install -tags "no_btrfs no_devmapper" \
+  # go_build_install sets GOFLAGS without the -mod above: it does not apply outside a module.
+  go_build_install -tags "no_btrfs no_devmapper" \
     -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" \
     "github.com/containerd/containerd/v2/cmd/containerd@$CONTAINERD_VERSION" \
     "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" \
     "github.com/containerd/containerd/v2/cmd/ctr@$CONTAINERD_VERSION"
-  for b in containerd-shim-runc-v2 ctr containerd; do mv -f "$tmp/gobin/$b" "$bin/$b"; done
   report "containerd, containerd-shim-runc-v2, ctr $CONTAINERD_VERSION" "$t"
 fi
 
