@@ -17,31 +17,21 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  AssignPrivateIpAddressesCommand,
-  AttachNetworkInterfaceCommand,
-  CreateNetworkInterfaceCommand,
-  DescribeNetworkInterfacesCommand,
-  EC2Client,
-  ModifyNetworkInterfaceAttributeCommand,
-} from '@aws-sdk/client-ec2';
+import { CreateNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterNode } from '../../src/demo/emulated-cluster.js';
 import { createPodNetns, deletePodNetns } from '../../src/demo/pods.js';
 import { startAwsCluster, type AwsCluster } from '../../src/emulator/aws/cluster.js';
-import { hostVethName } from '../../src/ipamd/datapath/veth-name.js';
 import { callDaemon } from '../../src/rpc/client.js';
 import type { StatusResult } from '../../src/rpc/protocol.js';
 import { DIST_BIN, e2eSkipReason } from './support/cnitool.js';
 import { tearDownCluster } from './support/cluster.js';
+import { ENI1_TABLE, awsNodePod, enisOf, leaveAwsNodeFootprint, vpcCniTags, type AwsNodePod } from '../support/aws-node-footprint.js';
 
 const execFileAsync = promisify(execFile);
 const skip = e2eSkipReason();
 const PREFIX = 'swn-';
 const CLUSTER = 'nativeip-demo';
-const CREDENTIALS = { accessKeyId: 'emulated', secretAccessKey: 'emulated' };
-/** aws-node's route table for the ENI at device index 1 (device index + 1, as nativeip's). */
-const ENI1_TABLE = '2';
 
 let cluster: AwsCluster | undefined;
 let workDir: string | undefined;
@@ -56,52 +46,13 @@ const legacy = {
   leakedEni: '',
   otherNodesEni: '',
   /** Pod A: on a secondary address of the primary ENI. */
-  a: { name: 'legacy-a', netns: `${PREFIX}legacy-a`, address: '', veth: '' },
+  a: undefined as unknown as AwsNodePod,
   /** Pod B: on a secondary address of the ENI aws-node attached. */
-  b: { name: 'legacy-b', netns: `${PREFIX}legacy-b`, address: '', veth: '' },
+  b: undefined as unknown as AwsNodePod,
 };
 
 const ip = (...args: string[]) => execFileAsync('ip', args);
 const nodeNs = (n: ClusterNode) => n.netnsPath.replace('/run/netns/', '');
-
-async function enisOf(instanceId: string) {
-  const out = await ec2!.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }));
-  return out.NetworkInterfaces ?? [];
-}
-
-function vpcCniTags(owner: string, createdAt: string) {
-  return [
-    {
-      ResourceType: 'network-interface' as const,
-      Tags: [
-        { Key: 'node.k8s.amazonaws.com/instance_id', Value: owner },
-        { Key: 'node.k8s.amazonaws.com/createdAt', Value: createdAt },
-        { Key: 'cluster.k8s.amazonaws.com/name', Value: CLUSTER },
-      ],
-    },
-  ];
-}
-
-/** A pod set up the AWS VPC CNI's way on the node: veth eni<hash>, /32 route, to-rule, and a from-rule for a secondary ENI. */
-async function awsNodePod(pod: typeof legacy.a, table: string | undefined): Promise<void> {
-  const ns = nodeNs(node);
-  pod.veth = hostVethName('eni', { namespace: 'default', name: pod.name });
-  podNetns.push(pod.netns);
-  await createPodNetns(pod.netns);
-  await ip('-n', ns, 'link', 'add', pod.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.netns);
-  await ip('-n', ns, 'link', 'set', pod.veth, 'up');
-  const { stdout } = await ip('-n', ns, '-j', 'link', 'show', pod.veth);
-  const hostMac = (JSON.parse(stdout) as Array<{ address: string }>)[0]!.address;
-  await ip('-n', pod.netns, 'addr', 'add', `${pod.address}/32`, 'dev', 'eth0');
-  await ip('-n', pod.netns, 'link', 'set', 'eth0', 'up');
-  await ip('-n', pod.netns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
-  await ip('-n', pod.netns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
-  await ip('-n', pod.netns, 'neigh', 'add', '169.254.1.1', 'lladdr', hostMac, 'dev', 'eth0', 'nud', 'permanent');
-  // No `proto`: the kernel's default (boot), as aws-node's netlink calls leave it.
-  await ip('-n', ns, 'route', 'add', `${pod.address}/32`, 'dev', pod.veth, 'scope', 'link');
-  await ip('-n', ns, 'rule', 'add', 'to', `${pod.address}/32`, 'lookup', 'main', 'pref', '512');
-  if (table !== undefined) await ip('-n', ns, 'rule', 'add', 'from', `${pod.address}/32`, 'lookup', table, 'pref', '1536');
-}
 
 async function ping(netns: string, address: string): Promise<void> {
   await execFileAsync('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '2', address]);
@@ -133,48 +84,18 @@ beforeAll(async () => {
   });
   [node, other] = [cluster.nodes[0]!, cluster.nodes[1]!];
   const emulator = cluster.emulator;
-  ec2 = new EC2Client({ region: emulator.region, endpoint: emulator.ec2Url, credentials: CREDENTIALS });
-
-  // aws-node's warm addresses on the primary ENI.
-  const primary = (await enisOf(node.instanceId)).find((e) => e.Attachment?.DeviceIndex === 0)!;
-  const subnetId = primary.SubnetId!;
-  await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: primary.NetworkInterfaceId!, SecondaryPrivateIpAddressCount: 5 }));
-  // The ENI it created, attached at device index 1, with DeleteOnTermination, and five addresses.
+  const footprint = await leaveAwsNodeFootprint(emulator, node.instanceId, nodeNs(node), { clusterName: CLUSTER, whenSynced: () => cluster!.fabric.whenSynced() });
+  ec2 = footprint.ec2;
+  legacy.adoptedEni = footprint.attachedEni;
+  legacy.leakedEni = footprint.leakedEni;
+  // One aws-node leaked for the other node, which still runs it.
+  const subnetId = (await enisOf(ec2, node.instanceId)).find((e) => e.Attachment?.DeviceIndex === 0)!.SubnetId!;
   const old = new Date(Date.now() - 3_600_000).toISOString();
-  const created = await ec2.send(
-    new CreateNetworkInterfaceCommand({ SubnetId: subnetId, SecondaryPrivateIpAddressCount: 5, TagSpecifications: vpcCniTags(node.instanceId, old) }),
-  );
-  legacy.adoptedEni = created.NetworkInterface!.NetworkInterfaceId!;
-  const attached = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: legacy.adoptedEni, InstanceId: node.instanceId, DeviceIndex: 1 }));
-  await ec2.send(
-    new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: legacy.adoptedEni, Attachment: { AttachmentId: attached.AttachmentId!, DeleteOnTermination: true } }),
-  );
-  // One it leaked on this node (detached, an hour old), and one of the other node, which still runs aws-node.
-  legacy.leakedEni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, TagSpecifications: vpcCniTags(node.instanceId, old) }))).NetworkInterface!.NetworkInterfaceId!;
-  legacy.otherNodesEni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, TagSpecifications: vpcCniTags(other.instanceId, old) }))).NetworkInterface!.NetworkInterfaceId!;
-  const wiredEni = () => emulator.topology().instances.find((i) => i.instanceId === node.instanceId)?.interfaces.find((i) => i.eniId === legacy.adoptedEni);
-  await until('the attach seen by the VPC', async () => wiredEni() !== undefined);
-  await cluster.fabric.whenSynced();
-  await until('eth1 on the node', async () => (await ip('-n', nodeNs(node), 'link', 'show')).stdout.includes(' eth1'));
-
-  // aws-node's host side of the ENI: up, its primary address, its route table (device index + 1).
-  const enis = await enisOf(node.instanceId);
-  const primaryNow = enis.find((e) => e.Attachment?.DeviceIndex === 0)!;
-  const eni1 = enis.find((e) => e.NetworkInterfaceId === legacy.adoptedEni)!;
-  const wired = wiredEni()!;
-  const prefixLength = wired.subnetCidr.split('/')[1]!;
-  const ns = nodeNs(node);
-  await ip('-n', ns, 'link', 'set', 'eth1', 'up');
-  await ip('-n', ns, 'addr', 'add', `${wired.primaryIp}/${prefixLength}`, 'dev', 'eth1');
-  await ip('-n', ns, 'route', 'del', wired.subnetCidr, 'dev', 'eth1').catch(() => undefined);
-  await ip('-n', ns, 'route', 'add', `${wired.gateway}/32`, 'dev', 'eth1', 'scope', 'link', 'table', ENI1_TABLE);
-  await ip('-n', ns, 'route', 'add', 'default', 'via', wired.gateway, 'dev', 'eth1', 'table', ENI1_TABLE);
-
-  const secondaries = (eni: typeof primaryNow) => (eni.PrivateIpAddresses ?? []).filter((a) => a.Primary !== true).map((a) => a.PrivateIpAddress!);
-  legacy.a.address = secondaries(primaryNow)[2]!;
-  legacy.b.address = secondaries(eni1)[3]!;
-  await awsNodePod(legacy.a, undefined);
-  await awsNodePod(legacy.b, ENI1_TABLE);
+  legacy.otherNodesEni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, TagSpecifications: vpcCniTags(other.instanceId, old, CLUSTER) }))).NetworkInterface!.NetworkInterfaceId!;
+  legacy.a = await awsNodePod(nodeNs(node), { name: 'legacy-a', netns: `${PREFIX}legacy-a`, address: footprint.primarySecondaries[2]! }, undefined);
+  podNetns.push(legacy.a.netns);
+  legacy.b = await awsNodePod(nodeNs(node), { name: 'legacy-b', netns: `${PREFIX}legacy-b`, address: footprint.attachedSecondaries[3]! }, ENI1_TABLE);
+  podNetns.push(legacy.b.netns);
   // aws-node's pods worked before the switch: the VPC's router checks sources, so B's packets must leave by eth1.
   const otherIp = emulator.topology().instances.find((i) => i.instanceId === other.instanceId)!.interfaces[0]!.primaryIp;
   await ping(legacy.a.netns, otherIp);
@@ -242,7 +163,7 @@ describe.skipIf(skip !== undefined)('a node switched from aws-node', () => {
     };
     await until('the leaked ENI deleted', async () => !(await exists(legacy.leakedEni)));
     expect(await exists(legacy.otherNodesEni)).toBe(true);
-    expect((await enisOf(node.instanceId)).map((e) => e.NetworkInterfaceId)).toContain(legacy.adoptedEni);
+    expect((await enisOf(ec2!, node.instanceId)).map((e) => e.NetworkInterfaceId)).toContain(legacy.adoptedEni);
   });
 
   it('a DEL of an old pod (through nativeip, as kubelet sends it after the switch) removes aws-node’s objects; its address cools down, then serves again', async () => {
