@@ -39,6 +39,8 @@ export interface NativeipClusterOptions {
   readonly daemonEnv?: Readonly<Record<string, string>>;
   /** Progress lines (the demo prints them). */
   readonly log?: (line: string) => void;
+  /** True: start stops before the DaemonSet is applied (call applyDaemonSet). Default false. */
+  readonly deferDaemonSet?: boolean;
 }
 
 export interface KubePod {
@@ -61,6 +63,7 @@ export class NativeipCluster {
   cp: LocalControlPlane | undefined;
   node: KubeletNode | undefined;
   instanceId = '';
+  #imdsUrl = '';
   #echo: TcpEchoServer | undefined;
   #netnsBefore = new Set<string>();
 
@@ -99,6 +102,7 @@ export class NativeipCluster {
     this.fabric = await startEc2Fabric(this.emulator, { prefix: this.#options.prefix });
     const launched = await this.emulator.launchInstance({ instanceType: this.#options.instanceType });
     this.instanceId = launched.instanceId;
+    this.#imdsUrl = launched.imdsUrl;
     await this.fabric.whenSynced();
     this.#echo = await tcpEcho(this.fabric.vpcHost.netns, this.fabric.vpcHost.ip, ECHO_PORT, { lifetimeMs: 3_600_000 });
 
@@ -112,9 +116,19 @@ export class NativeipCluster {
     await this.node.importImage(archive);
     await this.node.importImage(await buildBusyboxImage(this.dir, BUSYBOX));
 
-    log('kubectl apply --server-side -f manifests/');
+    if (this.#options.deferDaemonSet !== true) await this.applyDaemonSet();
+  }
+
+  /** `kubectl apply` of manifests/, the DaemonSet pointed at this machine's emulated cloud (not yet Ready). */
+  async applyDaemonSet(): Promise<void> {
+    this.#options.log?.('kubectl apply --server-side -f manifests/');
     await this.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'manifests')]);
-    await this.#adaptDaemonSet(launched.imdsUrl, this.fabric.nodeNetnsPath(this.instanceId));
+    await this.#adaptDaemonSet(this.#imdsUrl, this.nodeNetnsPath);
+  }
+
+  /** The emulated instance's network namespace, which the DaemonSet treats as the host's. */
+  get nodeNetnsPath(): string {
+    return this.fabric!.nodeNetnsPath(this.instanceId);
   }
 
   /**
@@ -200,16 +214,21 @@ export class NativeipCluster {
   }
 
   /** Creates or scales the Deployment `web` (busybox sleeping) in namespace default. */
-  async deployWeb(replicas: number): Promise<void> {
+  deployWeb(replicas: number): Promise<void> {
+    return this.deploy('web', replicas);
+  }
+
+  /** Creates or scales the Deployment `app` (busybox sleeping, label app=`app`) in namespace default. */
+  async deploy(app: string, replicas: number): Promise<void> {
     const deployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'web', namespace: 'default' },
+      metadata: { name: app, namespace: 'default' },
       spec: {
         replicas,
-        selector: { matchLabels: { app: 'web' } },
+        selector: { matchLabels: { app } },
         template: {
-          metadata: { labels: { app: 'web' } },
+          metadata: { labels: { app } },
           spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'sh', image: BUSYBOX, imagePullPolicy: 'Never', command: ['sleep', '3600'] }] },
         },
       },
@@ -217,12 +236,20 @@ export class NativeipCluster {
     await this.kubectl(['apply', '-f', '-'], JSON.stringify(deployment));
   }
 
-  async webPods(): Promise<KubePod[]> {
-    return (await this.kubectlJson<{ items: KubePod[] }>(['get', 'pods', '-n', 'default', '-l', 'app=web'])).items;
+  webPods(): Promise<KubePod[]> {
+    return this.podsOf('web');
   }
 
-  async runningWebPods(): Promise<KubePod[]> {
-    return (await this.webPods()).filter((p) => p.status.phase === 'Running' && p.status.podIP !== undefined);
+  runningWebPods(): Promise<KubePod[]> {
+    return this.runningPodsOf('web');
+  }
+
+  async podsOf(app: string): Promise<KubePod[]> {
+    return (await this.kubectlJson<{ items: KubePod[] }>(['get', 'pods', '-n', 'default', '-l', `app=${app}`])).items;
+  }
+
+  async runningPodsOf(app: string): Promise<KubePod[]> {
+    return (await this.podsOf(app)).filter((p) => p.status.phase === 'Running' && p.status.podIP !== undefined);
   }
 
   kubeNode(): Promise<KubeNodeObject> {
@@ -237,7 +264,7 @@ export class NativeipCluster {
   /** Deletes the workloads and the DaemonSet, stops everything, restores the host. Idempotent. */
   async close(): Promise<void> {
     const cp = this.cp;
-    await cp?.kubectl(['delete', 'deployment', 'web', '-n', 'default', '--ignore-not-found', '--wait=true', '--timeout=60s']).catch(() => undefined);
+    await cp?.kubectl(['delete', 'deployment', '-n', 'default', '--all', '--wait=true', '--timeout=60s']).catch(() => undefined);
     await cp?.kubectl(['delete', 'pod', '-n', 'default', '--all', '--grace-period=0', '--force']).catch(() => undefined);
     await cp?.kubectl(['delete', 'daemonset', 'nativeip', '-n', 'kube-system', '--ignore-not-found', '--wait=true', '--timeout=60s']).catch(() => undefined);
     await this.node?.stop();
