@@ -58,6 +58,15 @@ async function ping(netns: string, address: string): Promise<void> {
   await execFileAsync('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '2', address]);
 }
 
+/** A new pod through nativeip (the ADD kubelet's plugin call makes), in a namespace of its own. */
+async function addPod(name: string): Promise<{ name: string; address: string }> {
+  const netns = `${PREFIX}${name}`;
+  podNetns.push(netns);
+  const params = { networkName: 'nativeip', containerId: `c-${name}`, ifName: 'eth0', netns: await createPodNetns(netns), podNamespace: 'default', podName: name };
+  const result = await callDaemon(node.socketPath, 'add', params, { timeoutMs: 60_000 });
+  return { name, address: result.address.replace('/32', '') };
+}
+
 async function rules(): Promise<string> {
   return (await ip('-n', nodeNs(node), 'rule', 'show')).stdout;
 }
@@ -129,18 +138,7 @@ describe.skipIf(skip !== undefined)('a node switched from aws-node', () => {
   });
 
   it('gives new pods other addresses, on the adopted ENI too; old and new pods reach the VPC and each other with real packets', async () => {
-    for (let i = 0; i < 12; i += 1) {
-      const name = `new-${i}`;
-      const netns = `${PREFIX}${name}`;
-      podNetns.push(netns);
-      const result = await callDaemon(
-        node.socketPath,
-        'add',
-        { networkName: 'nativeip', containerId: `c-${name}`, ifName: 'eth0', netns: await createPodNetns(netns), podNamespace: 'default', podName: name },
-        { timeoutMs: 60_000 },
-      );
-      added.push({ name, address: result.address.replace('/32', '') });
-    }
+    for (let i = 0; i < 12; i += 1) added.push(await addPod(`new-${i}`));
     const addresses = added.map((p) => p.address);
     expect(new Set(addresses).size).toBe(addresses.length);
     expect(addresses).not.toContain(legacy.a.address);
@@ -192,18 +190,7 @@ describe.skipIf(skip !== undefined)('a node switched from aws-node', () => {
     const status = await cluster!.status(node);
     expect(status.interfaces.map((i) => i.addresses)).toEqual([5, 5, 5]);
     const more: string[] = [];
-    for (let i = 0; i < 3; i += 1) {
-      const name = `later-${i}`;
-      const netns = `${PREFIX}${name}`;
-      podNetns.push(netns);
-      const result = await callDaemon(
-        node.socketPath,
-        'add',
-        { networkName: 'nativeip', containerId: `c-${name}`, ifName: 'eth0', netns: await createPodNetns(netns), podNamespace: 'default', podName: name },
-        { timeoutMs: 60_000 },
-      );
-      more.push(result.address.replace('/32', ''));
-    }
+    for (let i = 0; i < 3; i += 1) more.push((await addPod(`later-${i}`)).address);
     expect(more).toEqual(expect.arrayContaining([legacy.a.address, legacy.b.address]));
     expect(new Set([...added.map((p) => p.address), ...more]).size).toBe(15);
   }, 60_000);
