@@ -27,24 +27,12 @@ PROMETHEUS_TAGS=remove_all_sd
 # Prometheus 3.x is tagged v0.3MM.P as a Go module: v3.16.0 is v0.316.0, v3.5.0 is v0.305.0.
 IFS=. read -r major minor patch <<<"${PROMETHEUS_VERSION#v}"
 module_version=$(printf 'v0.%d%02d.%d' "$major" "$minor" "$patch")
-cache=${NATIVEIP_CACHE:-/var/cache/nativeip}
-bin="$cache/prometheus-$PROMETHEUS_VERSION/bin"
-mkdir -p "$bin"
+# shellcheck source=scripts/lib/go-build.sh
+. "$(dirname "$0")/lib/go-build.sh"
+go_build_init install-prometheus "prometheus-$PROMETHEUS_VERSION"
+go_build_need_go "Prometheus $PROMETHEUS_VERSION"
+go_build_lock
 
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
-go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
-if ! command -v go >/dev/null || [ "${go_minor:-0}" -lt 26 ]; then
-  echo "install-prometheus: Go 1.26 or later is needed to build Prometheus $PROMETHEUS_VERSION (found: $(go env GOVERSION 2>/dev/null || echo none)); install it from go.dev" >&2
-  exit 1
-fi
-
-# One build at a time on the machine, whichever clone asks.
-exec 9>"$cache/.prometheus-$PROMETHEUS_VERSION.lock"
-flock 9
-
-tmp=$(mktemp -d "$bin/.build-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-now() { date +%s%N; }
 # current NAME: the binary exists and its --version names the wanted version and build tags.
 current() {
   local out
@@ -55,14 +43,10 @@ current() {
 
 if ! current prometheus || ! current promtool; then
   t=$(now)
-  mkdir -p "$tmp/gobin"
-  # Module mode outside any go.mod: the versions and sums are the module's own; the Go found
-  # above builds it (no toolchain switch).
-  GOTOOLCHAIN=local GOFLAGS="-trimpath -buildvcs=false" GOBIN="$tmp/gobin" CGO_ENABLED=0 go install -tags "$PROMETHEUS_TAGS" \
+  go_build_install -tags "$PROMETHEUS_TAGS" \
     -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}" \
     "github.com/prometheus/prometheus/cmd/prometheus@$module_version" \
     "github.com/prometheus/prometheus/cmd/promtool@$module_version"
-  for b in promtool prometheus; do mv -f "$tmp/gobin/$b" "$bin/$b"; done
-  echo "install-prometheus: built prometheus, promtool $PROMETHEUS_VERSION in $(( ($(now) - t) / 1000000000 )) s"
+  go_build_report "prometheus, promtool $PROMETHEUS_VERSION" "$t"
 fi
 echo "$bin"
