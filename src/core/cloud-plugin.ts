@@ -52,6 +52,18 @@ export interface CloudPlugin<Settings = unknown> {
   readonly name: string;
   /** For people: `AWS`, `Azure`. */
   readonly title: string;
+  /**
+   * Words besides `name` that betray this cloud in code outside its two folders: its APIs' names
+   * (`ec2`), looked for in identifiers and in text a user reads by test/unit/cloud-neutral.test.ts.
+   * May be empty. (Not `eni`: WARM_ENI_TARGET and MAX_ENI are the AWS VPC CNI's knob names, which
+   * nativeip keeps on every cloud.)
+   */
+  readonly codeWords: readonly string[];
+  /**
+   * Words that betray this cloud only in text a user reads, too common inside identifiers to look
+   * for there (`arm`, which also arms a timer). May be empty.
+   */
+  readonly textWords: readonly string[];
   /** Its environment variables: read and checked with the daemon's, documented in the same table. */
   readonly settings: SpecTable<Settings>;
   /** MTU of interfaces and pods when `AWS_VPC_ENI_MTU` is unset. */

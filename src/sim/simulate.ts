@@ -6,7 +6,8 @@
  */
 import pino from 'pino';
 import type { HostInterfaceSpec } from '../ipamd/datapath/types.js';
-import { loadDaemonConfig } from '../ipamd/config/config.js';
+import { loadDaemonConfig, withCloudDefaults } from '../ipamd/config/config.js';
+import { cloudPlugin } from '../ipamd/clouds.js';
 import type { AdaptiveParams } from '../ipamd/pool/plan/adaptive-target.js';
 import { AdaptiveController } from '../ipamd/pool/adaptive-controller.js';
 import { PoolManager } from '../ipamd/pool/pool-manager.js';
@@ -122,6 +123,8 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
     observeNodes: options.observeNodes,
   });
   const datapath = simDatapath(clock, account.interfaceVisibleMs);
+  // The cloud's MTU where the policy sets none, as the daemon starts (createSimCloud has refused a cloud that is not registered).
+  const { mtu } = withCloudDefaults(config, cloudPlugin(options.cloud), policy.env);
   const reconcileMs = options.reconcileIntervalMs ?? config.reconcileIntervalMs;
   const retryMs = options.kubeletRetryMs ?? 2_000;
 
@@ -150,7 +153,7 @@ export async function simulate(trace: Trace, policy: Policy, options: Simulation
         provider,
         datapath,
         targets,
-        mtu: 9001,
+        mtu,
         attachTimeoutMs: 60_000,
         acquireTimeoutMs: 20_000,
         logger: silent,

@@ -20,12 +20,12 @@ const ROOT = join(import.meta.dirname, '../..');
 const CLOUD_FOLDERS = CLOUD_PLUGINS.flatMap((p) => [`src/providers/${p.name}`, `src/emulator/${p.name}`]);
 const REGISTRIES = ['src/ipamd/clouds.ts', 'src/emulator/clouds.ts'];
 /**
- * Words that betray a cloud in code, beyond the plugins' own names: its APIs' names. (Not `eni`:
- * WARM_ENI_TARGET and MAX_ENI are the AWS VPC CNI's knob names, which nativeip keeps on every cloud.)
+ * Words that betray a cloud in code, beyond the plugins' own names: its APIs' names, from its own
+ * descriptor (CloudPlugin.codeWords: `ec2`).
  */
-const CLOUD_WORDS: Record<string, readonly string[]> = { aws: ['ec2'], azure: [] };
-/** Words that betray a cloud in text a user reads, though too common in names to look for there (`arm` a timer). */
-const CLOUD_TEXT_WORDS: Record<string, readonly string[]> = { aws: ['imdsv2'], azure: ['arm'] };
+const CLOUD_WORDS: Record<string, readonly string[]> = Object.fromEntries(CLOUD_PLUGINS.map((p) => [p.name, p.codeWords]));
+/** Words that betray a cloud in text a user reads, though too common in names to look for there (CloudPlugin.textWords: `arm` a timer). */
+const CLOUD_TEXT_WORDS: Record<string, readonly string[]> = Object.fromEntries(CLOUD_PLUGINS.map((p) => [p.name, p.textWords]));
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -87,6 +87,11 @@ it('outside a cloud\'s two folders, no code in src/ names a cloud (only the regi
   });
   expect(files.length).toBeGreaterThan(150);
   expect(files.flatMap(mentions)).toEqual([]);
+});
+
+it('looks for the AWS and Azure words it always did, now from their descriptors', () => {
+  expect(CLOUD_WORDS).toMatchObject({ aws: ['ec2'], azure: [] });
+  expect(CLOUD_TEXT_WORDS).toMatchObject({ aws: ['imdsv2'], azure: ['arm'] });
 });
 
 it('the check finds what it looks for', () => {

@@ -43,6 +43,9 @@ interface Cases<C, K extends keyof C> {
   readonly invalid: readonly string[];
 }
 
+/** A NATIVEIP_CLOUD value no cloud will be named, whichever clouds are registered. */
+const NO_SUCH_CLOUD = 'no-such-cloud';
+
 const URL_INVALID = ['localhost:5000', 'ftp://127.0.0.1/', 'http://user:pw@127.0.0.1/', 'not a url', '127.0.0.1'];
 
 /** Keyed by field, so a new CommonConfig field without cases does not compile. */
@@ -232,13 +235,12 @@ const CASES: { readonly [K in keyof CommonConfig]: Cases<CommonConfig, K> } = {
     invalid: ['random', 'fully-random', 'true', '1'],
   },
   cloud: {
+    // Every registered cloud by its name, any case (`AWS` is `aws`), and `auto`.
     valid: [
-      { raw: 'aws', value: 'aws' },
-      { raw: 'azure', value: 'azure' },
+      ...CLOUD_PLUGINS.flatMap((p) => [{ raw: p.name, value: p.name }, { raw: p.name.toUpperCase(), value: p.name }]),
       { raw: 'auto', value: 'auto' },
-      { raw: 'AWS', value: 'aws' },
     ],
-    invalid: ['gcp', 'aws ', 'amazon'],
+    invalid: [NO_SUCH_CLOUD, 'aws ', 'amazon'],
   },
   socketPath: {
     valid: [{ raw: '/tmp/nativeip/ipamd.sock', value: '/tmp/nativeip/ipamd.sock' }],
@@ -290,7 +292,11 @@ const CASES: { readonly [K in keyof CommonConfig]: Cases<CommonConfig, K> } = {
   },
 };
 
-/** Each cloud's own variables (its plugin's settings), keyed by field, so a new setting without cases does not compile. */
+/**
+ * Each cloud's own variables (its plugin's settings), keyed by field, so a new setting of these
+ * clouds without cases does not compile. A cloud not here (a new one) has its variables' cases
+ * listed as to-do, not failed: add its entry to test its parsers.
+ */
 const CLOUD_CASES: { readonly aws: { readonly [K in keyof AwsSettings]: Cases<AwsSettings, K> }; readonly azure: { readonly [K in keyof AzureSettings]: Cases<AzureSettings, K> } } = {
   aws: {
     clusterName: {
@@ -392,6 +398,8 @@ const DEFAULTS: DaemonConfig = {
   introspectionAddress: { host: '127.0.0.1', port: 61679 },
   disableIntrospection: false,
   cloudSettings: {
+    // A cloud not written out here: its settings table's fallbacks.
+    ...Object.fromEntries(CLOUD_PLUGINS.map((p) => [p.name, Object.fromEntries(Object.values<{ field: string; fallback: unknown }>(p.settings as Record<string, { field: string; fallback: unknown }>).map((s) => [s.field, s.fallback]))])),
     aws: { clusterName: undefined, ec2Endpoint: undefined, imdsEndpoint: undefined, region: undefined },
     azure: { armEndpoint: undefined, armCaBundle: undefined, imdsEndpoint: undefined, batchSize: 32, clientId: undefined },
   },
@@ -407,6 +415,10 @@ describe('CONFIG_VARIABLES', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
+  it(`has no cloud named ${NO_SUCH_CLOUD} (the tests' bad NATIVEIP_CLOUD)`, () => {
+    expect(CLOUD_PLUGINS.map((p) => p.name)).not.toContain(NO_SUCH_CLOUD);
+  });
+
   it('has text for every column and is frozen', () => {
     expect(Object.isFrozen(CONFIG_VARIABLES)).toBe(true);
     for (const v of CONFIG_VARIABLES) {
@@ -420,8 +432,13 @@ describe('CONFIG_VARIABLES', () => {
 });
 
 describe('loadDaemonConfig: each variable', () => {
+  const cloudCases: Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>> = CLOUD_CASES;
   for (const variable of CONFIG_VARIABLES) {
-    const cases = (variable.cloud === undefined ? CASES[variable.field as keyof CommonConfig] : CLOUD_CASES[variable.cloud as 'aws' | 'azure'][variable.field as never]) as unknown as Cases<Record<string, unknown>, string>;
+    if (variable.cloud !== undefined && cloudCases[variable.cloud] === undefined) {
+      it.todo(`${variable.env}: valid and invalid cases (cloud ${variable.cloud} has no entry in CLOUD_CASES)`);
+      continue;
+    }
+    const cases = ((variable.cloud === undefined ? CASES[variable.field as keyof CommonConfig] : cloudCases[variable.cloud]?.[variable.field]) ?? { valid: [], invalid: [] }) as Cases<Record<string, unknown>, string>;
     /** The value the variable sets in a loaded config. */
     const valueIn = (config: DaemonConfig): unknown =>
       variable.cloud === undefined ? config[variable.field as keyof CommonConfig] : (config.cloudSettings[variable.cloud] as Record<string, unknown>)[variable.field];
@@ -509,7 +526,7 @@ describe('loadDaemonConfig: the whole environment', () => {
     const error = configError({
       WARM_IP_TARGET: 'abc',
       AWS_VPC_ENI_MTU: '100000',
-      NATIVEIP_CLOUD: 'gcp',
+      NATIVEIP_CLOUD: NO_SUCH_CLOUD,
       NATIVEIP_SOKET: '/run/x.sock',
       MAX_ENIS: '3',
     });

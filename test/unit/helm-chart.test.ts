@@ -362,7 +362,7 @@ describe('values.schema.json refuses nonsense before rendering', () => {
     ['a boolean variable set to yes', { env: { ENABLE_PREFIX_DELEGATION: 'yes' } }, "at '/env/ENABLE_PREFIX_DELEGATION'"],
     ['a count that is no number', { env: { WARM_IP_TARGET: 'five' } }, "at '/env/WARM_IP_TARGET'"],
     ['an MTU below 576', { env: { AWS_VPC_ENI_MTU: 100 } }, "at '/env/AWS_VPC_ENI_MTU'"],
-    ['an unknown cloud', { env: { NATIVEIP_CLOUD: 'gcp' } }, "at '/env/NATIVEIP_CLOUD'"],
+    ['an unknown cloud', { env: { NATIVEIP_CLOUD: 'no-such-cloud' } }, "at '/env/NATIVEIP_CLOUD'"],
     ['a variable the chart sets', { env: { MY_NODE_NAME: 'node-a' } }, "at '/env/MY_NODE_NAME'"],
     ['an unknown top-level value', { metric: { enabled: false } }, "additional properties 'metric' not allowed"],
     ['an image pull policy Kubernetes does not know', { image: { repository: 'x', tag: '1', pullPolicy: 'Sometimes' } }, "at '/image/pullPolicy'"],

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { maxPodsNote, MaxPodsUsageError, parseMaxPodsArgs, renderMaxPods } from '../../src/cli/max-pods.js';
+import { CLOUD_PLUGINS } from '../../src/ipamd/clouds.js';
 import { instanceLimits } from '../../src/providers/aws/instance-limits.js';
 
 const maxPods = (...argv: string[]): string => renderMaxPods(parseMaxPodsArgs(argv));
@@ -71,8 +72,12 @@ describe('prefix mode', () => {
 
 it('an unknown type is one clear message naming the table and the flags', () => {
   expect(() => parseMaxPodsArgs(['--instance-type', 'x9.huge'])).toThrow(MaxPodsUsageError);
+  // AWS's table, among any other cloud's (each registered plugin's instanceLimitsTable, in registry order).
   expect(() => parseMaxPodsArgs(['--instance-type', 'x9.huge'])).toThrow(
-    /^instance type x9\.huge is not in the built-in table of \d+ types \(data\/aws-instance-limits\.json, from amazon-vpc-cni-k8s v\d+\.\d+\.\d+\); give --max-enis, --ipv4-per-eni and --vcpus$/,
+    /^instance type x9\.huge is not in the built-in (?:table of [^;]* or the )?table of \d+ types \(data\/aws-instance-limits\.json, from amazon-vpc-cni-k8s v\d+\.\d+\.\d+\)(?: or the table of [^;]*)?; give --max-enis, --ipv4-per-eni and --vcpus$/,
   );
+  for (const table of CLOUD_PLUGINS.flatMap((plugin) => plugin.instanceLimitsTable?.() ?? [])) {
+    expect(() => parseMaxPodsArgs(['--instance-type', 'x9.huge'])).toThrow(table.replace(/^the /, ''));
+  }
   expect(maxPods('--instance-type', 'x9.huge', '--max-enis', '4', '--ipv4-per-eni', '15')).toBe('58');
 });

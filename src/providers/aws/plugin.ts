@@ -30,6 +30,8 @@ export function probeAws(endpoint: string = LINK_LOCAL_METADATA, timeoutMs = 100
 export const awsPlugin: CloudPlugin<AwsSettings> = {
   name: 'aws',
   title: 'AWS',
+  codeWords: ['ec2'],
+  textWords: ['imdsv2'],
   defaultMtu: EC2_MTU,
   snatsEgress: true,
   instanceLimits,

@@ -38,6 +38,8 @@ export function probeAzure(endpoint: string = LINK_LOCAL_METADATA, timeoutMs = 1
 export const azurePlugin: CloudPlugin<AzureSettings> = {
   name: 'azure',
   title: 'Azure',
+  codeWords: [],
+  textWords: ['arm'],
   defaultMtu: AZURE_DEFAULT_MTU,
   // Azure's outbound rules (load balancer, NAT gateway, default outbound) translate pod addresses.
   snatsEgress: false,
