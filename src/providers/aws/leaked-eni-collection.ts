@@ -10,7 +10,7 @@ import type { EniRecord } from './ec2-records.js';
 import type { Ec2Session } from './ec2-session.js';
 import { messageOf } from './error-mapping.js';
 import { DEFAULT_LEAK_GRACE_MS, leakCandidates, ownerGone } from './leaked-enis.js';
-import { CREATED_AT_TAG_KEY, CREATE_TOKEN_TAG_KEY, INSTANCE_ID_TAG_KEY, isManaged } from './tags.js';
+import { CLUSTER_NAME_TAG_KEY, CREATED_AT_TAG_KEY, CREATE_TOKEN_TAG_KEY, INSTANCE_ID_TAG_KEY, isManaged } from './tags.js';
 
 /**
  * How long the ENI this node keeps after a throttled attach (UnfinishedEniWork.unattached) is
@@ -23,7 +23,10 @@ export const KEPT_ENI_MAX_AGE_MS = 30 * 60_000;
 export async function collectLeakedEnis(session: Ec2Session): Promise<string[]> {
   const { facts, options, log } = session;
   const ec2 = session.ec2();
+  // Every owner-tagged ENI of the account is a candidate; with a cluster name EC2 filters out other
+  // clusters' (which whyKept refuses anyway), so the listing does not grow with their leaks.
   const tags = new Map([[INSTANCE_ID_TAG_KEY, '*']]);
+  if (options.clusterName !== undefined) tags.set(CLUSTER_NAME_TAG_KEY, options.clusterName);
   const enis = await ec2.describeAvailableTagged(tags);
   const nowMs = nowOf(options).getTime();
   const candidates = leakCandidates(enis, {
