@@ -146,7 +146,7 @@ describe('buildSnapshot', () => {
     const owner = { 'node.k8s.amazonaws.com/instance_id': 'i-1', 'node.k8s.amazonaws.com/createdAt': '2026-12-01T00:00:00Z' };
     const snapshot = buildSnapshot({
       ...input,
-      limits: { maxInterfaces: 6, ipv4PerInterface: 10 },
+      limits: { maxInterfaces: 7, ipv4PerInterface: 10 },
       enis: [
         primary,
         vpcCni('eni-aws', 1, owner),
@@ -154,6 +154,7 @@ describe('buildSnapshot', () => {
         vpcCni('eni-optout', 3, { ...owner, 'node.k8s.amazonaws.com/no_manage': 'true' }),
         vpcCni('eni-untagged', 4, {}),
         vpcCni('eni-ours', 5, { ...owner, 'nativeip.io/managed': 'true' }),
+        decode({ ...sdkEni({ id: 'eni-trunk', mac: '02:00:00:00:01:06', subnet: 'subnet-1', primary: '10.0.1.56', secondaries: [], device: 6, tags: owner }), InterfaceType: 'trunk' }),
       ],
     });
     const view = snapshot.interfaces.map((i) => ({ id: i.id, managed: i.managed, pooled: i.pooled === true }));
@@ -164,6 +165,7 @@ describe('buildSnapshot', () => {
       { id: 'eni-optout', managed: false, pooled: false },
       { id: 'eni-untagged', managed: false, pooled: false },
       { id: 'eni-ours', managed: true, pooled: false },
+      { id: 'eni-trunk', managed: false, pooled: false },
     ]);
   });
 

@@ -65,6 +65,13 @@ describe('leaked ENI selection', () => {
     expect(whyKept(eni('eni-2', bare), unnamed)).toBeUndefined();
   });
 
+  it('an unnamed cluster never claims the AWS VPC CNI’s ENIs (they may be any cluster’s in the region)', () => {
+    const unnamed = { ...scope, clusterName: undefined };
+    const bare: Record<string, string> = vpcCni(scope.instanceId);
+    delete bare['cluster.k8s.amazonaws.com/name'];
+    expect(whyKept(eni('eni-3', bare), unnamed)).toContain('CLUSTER_NAME is unset');
+  });
+
   it('splits candidates into this node’s and other owners’', () => {
     const result = leakCandidates(
       [eni('eni-1', ours(scope.instanceId)), eni('eni-2', ours('i-b')), eni('eni-3', ours('i-b')), eni('eni-4', {})],

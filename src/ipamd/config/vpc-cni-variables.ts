@@ -157,7 +157,7 @@ export const VPC_CNI_VARIABLES: readonly VpcCniVariable[] = Object.freeze([
   ),
   refusedWhen(
     'DISABLE_NETWORK_RESOURCE_PROVISIONING', TRUE,
-    'true makes the AWS VPC CNI use only the ENIs and addresses something else attached (it never asks the cloud for more); nativeip creates ENIs and assigns addresses itself and uses only the primary ENI and ENIs it created, so pods would get addresses from elsewhere than the pre-provisioned ones',
+    'true makes the AWS VPC CNI use only the ENIs and addresses something else attached (it never asks the cloud for more); nativeip creates ENIs and assigns addresses itself and uses only the primary ENI, ENIs it created and ENIs the AWS VPC CNI made for the node, so pods would get addresses from elsewhere than the pre-provisioned ones',
     PROVISION_ITSELF,
   ),
   refusedWhen(
@@ -206,7 +206,7 @@ export const VPC_CNI_VARIABLES: readonly VpcCniVariable[] = Object.freeze([
   ignoredUnless('AWS_MANAGE_ENIS_NON_SCHEDULABLE', TRUE,
     'nativeip keeps the pool on a cordoned node as on any other (the AWS VPC CNI\'s true)'),
   ignoredUnless('MANAGE_UNTAGGED_ENI', FALSE,
-    'nativeip hands out addresses only from the primary ENI and the ENIs it created; other attached ENIs are left alone (the AWS VPC CNI\'s false)'),
+    'nativeip hands out addresses only from the primary ENI, the ENIs it created and those the AWS VPC CNI made for the node (adopted after a switch); other attached ENIs are left alone (the AWS VPC CNI\'s false)'),
   ignored('AWS_EXTERNAL_SERVICE_CIDRS', { on: '10.200.0.0/16' },
     'no extra ip rule to the main routing table is installed; check that pods on secondary ENIs still reach these CIDRs (AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS covers destinations reached through the VPC)'),
   ignored('AWS_EC2_ENDPOINT', { on: 'https://vpce-0123.example.internal' }, 'use AWS_ENDPOINT_URL_EC2'),

@@ -70,7 +70,7 @@ export function findPodLeftovers(
   return { veths, routes, rules };
 }
 
-/** A pod's address as the host's kernel shows it: our `/32` route to it over one of our veths. */
+/** A pod's address as the host's kernel shows it: a `/32` route to it over a veth with our prefix (see findPodRoutes). */
 export interface KernelPodRoute {
   readonly address: string;
   readonly hostVeth: string;

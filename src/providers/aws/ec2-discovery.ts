@@ -22,8 +22,7 @@ import {
   type ImdsIdentity,
   type ImdsMacFacts,
 } from './node-discovery.js';
-import { attachedEnis, buildSnapshot, capLimits, missingSubnets } from './snapshot.js';
-import { isAdoptableFromVpcCni } from './tags.js';
+import { adoptsEni, attachedEnis, buildSnapshot, capLimits, missingSubnets } from './snapshot.js';
 
 /** What IMDS tells about the node at discovery. */
 export interface ImdsNode {
@@ -103,7 +102,7 @@ export async function describeNodeSnapshot(session: Ec2Session): Promise<NodeSna
   const attached = attachedEnis(enis, facts.identity.instanceId);
   await learnSubnets(session, attached);
   for (const eni of attached) {
-    if (!session.knownEnis.has(eni.id) && (eni.attachment?.deviceIndex ?? 0) > 0 && isAdoptableFromVpcCni(eni.tags, facts.identity.instanceId)) {
+    if (!session.knownEnis.has(eni.id) && adoptsEni(eni, facts.identity.instanceId)) {
       session.log.info(
         { interfaceId: eni.id, deviceIndex: eni.attachment?.deviceIndex, addresses: eni.secondaryIps.length },
         'adopting an ENI the AWS VPC CNI made for this instance: its free addresses join the pool; nativeip never detaches or deletes it (it goes with the instance)',

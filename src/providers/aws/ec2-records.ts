@@ -28,6 +28,8 @@ export interface EniRecord {
   readonly status: string;
   readonly attachment: AttachmentRecord | undefined;
   readonly tags: ReadonlyMap<string, string>;
+  /** EC2's InterfaceType (`interface`, `trunk`, `branch`, `efa`…); absent when EC2 does not say. */
+  readonly interfaceType?: string;
 }
 
 function malformed(action: string, detail: string): CloudError {
@@ -78,6 +80,7 @@ export function decodeNetworkInterface(eni: NetworkInterface, action: string): E
     status: eni.Status ?? 'unknown',
     attachment,
     tags,
+    ...(eni.InterfaceType === undefined ? {} : { interfaceType: eni.InterfaceType }),
   };
 }
 

@@ -5,13 +5,14 @@
  * An ENI leaks when nativeip (or the AWS VPC CNI, on a node switched from it) created it and a
  * crash (or a failed cleanup) left it detached. It is deleted only when all hold: status
  * `available`; tagged with an owner (`node.k8s.amazonaws.com/instance_id`, which both put on
- * their ENIs; nativeip's also carry `nativeip.io/managed=true`); its cluster tag equals CLUSTER_NAME (or both
+ * their ENIs; nativeip's also carry `nativeip.io/managed=true`); its cluster tag equals CLUSTER_NAME
+ * (for the AWS VPC CNI's, CLUSTER_NAME set; for nativeip's, or both
  * are absent); not tagged `node.k8s.amazonaws.com/no_manage=true`; its `createdAt` tag is older
  * than the grace period (an ENI just created may not be attached yet); and its owner is this node
  * or an instance that no longer exists (unknown to EC2, or terminated).
  */
 import type { EniRecord } from './ec2-records.js';
-import { CLUSTER_NAME_TAG_KEY, CREATED_AT_TAG_KEY, INSTANCE_ID_TAG_KEY, NO_MANAGE_TAG_KEY, isOptedOut } from './tags.js';
+import { CLUSTER_NAME_TAG_KEY, CREATED_AT_TAG_KEY, INSTANCE_ID_TAG_KEY, NO_MANAGE_TAG_KEY, isManaged, isOptedOut } from './tags.js';
 /** An ENI younger than this may still be on its way to being attached. */
 export const DEFAULT_LEAK_GRACE_MS = 5 * 60_000;
 
@@ -36,6 +37,9 @@ export function whyKept(eni: EniRecord, scope: LeakScope): string | undefined {
   const owner = eni.tags.get(INSTANCE_ID_TAG_KEY);
   if (owner === undefined || owner === '') return `not tagged ${INSTANCE_ID_TAG_KEY} (neither nativeip’s nor the AWS VPC CNI’s)`;
   if (eni.tags.get(CLUSTER_NAME_TAG_KEY) !== scope.clusterName) return 'another cluster’s';
+  // An ENI of the AWS VPC CNI without CLUSTER_NAME: which cluster's it is cannot be told (aws-node
+  // tags its cluster when its own CLUSTER_NAME is set), so it may be another cluster's in the region.
+  if (!isManaged(eni.tags) && scope.clusterName === undefined) return 'the AWS VPC CNI’s, and CLUSTER_NAME is unset: which cluster’s it is cannot be told';
   const created = Date.parse(eni.tags.get(CREATED_AT_TAG_KEY) ?? '');
   if (Number.isNaN(created)) return `no readable ${CREATED_AT_TAG_KEY} tag`;
   if (scope.nowMs - created < scope.graceMs) return 'younger than the grace period';

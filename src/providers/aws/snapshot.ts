@@ -37,11 +37,21 @@ export function missingSubnets(enis: readonly EniRecord[], known: ReadonlyMap<st
 }
 
 /**
+ * True when the attached ENI is one the AWS VPC CNI made for this instance to hold pods'
+ * addresses, which nativeip adopts (isAdoptableFromVpcCni): not the primary, and a plain
+ * interface (never a trunk, branch or EFA interface, whatever its tags).
+ */
+export function adoptsEni(eni: EniRecord, instanceId: string): boolean {
+  const deviceIndex = eni.attachment?.deviceIndex ?? 0;
+  return deviceIndex > 0 && (eni.interfaceType === undefined || eni.interfaceType === 'interface') && isAdoptableFromVpcCni(eni.tags, instanceId);
+}
+
+/**
  * The ENI as the pool sees it. `instanceId` given: an ENI the AWS VPC CNI made for this instance is
- * adopted (`pooled`, see isAdoptableFromVpcCni).
+ * adopted (`pooled`, see adoptsEni).
  */
 export function toCloudInterface(eni: EniRecord, deviceIndex: number, subnetCidr: string, instanceId?: string): CloudInterface {
-  const adopted = instanceId !== undefined && deviceIndex > 0 && isAdoptableFromVpcCni(eni.tags, instanceId);
+  const adopted = instanceId !== undefined && adoptsEni(eni, instanceId);
   return {
     id: eni.id,
     mac: eni.mac,
