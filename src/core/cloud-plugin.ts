@@ -101,6 +101,12 @@ export interface CloudPlugin<Settings = unknown> {
    * (src/core/simulation.ts), for the simulators. Optional: a cloud without it is not simulated.
    */
   simulation?(): Promise<SimulatedProviderFactory<Settings>>;
+  /**
+   * Another IPAM agent of this cloud running on the node (AWS: aws-node's ipamd), said for a log
+   * line, or undefined when none is seen. The daemon waits before serving while one runs: two
+   * agents would hand out the same addresses. Absent: the cloud has no such agent to look for.
+   */
+  otherAgentOnNode?(settings: Settings): Promise<string | undefined>;
   /** Builds the provider (importing the cloud's SDK). Throws on settings it cannot use (a file it cannot read). */
   createProvider(settings: Settings, context: ProviderContext): Promise<CloudProvider>;
 }

@@ -48,6 +48,12 @@ export interface DaemonParts {
    * requests to them. Unset: the daemon makes its own.
    */
   readonly metrics?: NodeMetrics;
+  /**
+   * Resolves once the node is the daemon's alone (no other IPAM agent of the cloud runs there:
+   * other-agent-wait.ts); awaited after the health endpoint starts, before the node is read.
+   * Unset: no wait.
+   */
+  readonly untilNodeIsOurs?: () => Promise<unknown>;
   readonly clock?: () => number;
 }
 
@@ -184,6 +190,7 @@ export class Daemon {
     await this.#health?.start();
     await this.#metricsEndpoint?.start();
     await this.#introspectionEndpoint?.start();
+    await this.#parts.untilNodeIsOurs?.();
     this.cluster?.start();
     // Operations in flight when the daemon stopped are finished by the provider, not repeated (on
     // the instance that started them only: the provider checks the instance once it knows its own).

@@ -9,6 +9,7 @@ import type { CloudProvider } from '../core/types.js';
 import { FileCheckpoint } from './checkpoint/checkpoint.js';
 import { chooseCloudPlugin, createCloudProvider, settingsOf } from './cloud-provider.js';
 import { ConfigError, readDaemonEnvironment, withCloudDefaults, type DaemonConfig, type VpcCniJudgement } from './config/config.js';
+import { waitWhileOtherAgentRuns } from './other-agent-wait.js';
 import { Daemon } from './daemon.js';
 import { buildLabels } from './metrics/instrumentation.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     checkpoint: new FileCheckpoint(config.checkpointPath),
     snatsEgress: cloud.snatsEgress,
     ...(cluster === undefined ? {} : { cluster }),
+    ...(cloud.otherAgentOnNode === undefined ? {} : { untilNodeIsOurs: () => waitWhileOtherAgentRuns({ look: () => cloud.otherAgentOnNode!(settingsOf(config, cloud)), logger }) }),
   });
   made.daemon = daemon;
 

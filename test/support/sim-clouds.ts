@@ -51,7 +51,7 @@ export class SimAccount {
 
   /** The real AWS provider of the instance's daemon, on this account and the virtual clock. */
   provider(instanceId: string): SimNode {
-    const settings = { clusterName: undefined, ec2Endpoint: undefined, imdsEndpoint: undefined, region: undefined };
+    const settings = { clusterName: undefined, ec2Endpoint: undefined, imdsEndpoint: undefined, region: undefined, awsNodeAddress: undefined };
     const provider = simulatedEc2Provider(this.account.machine(instanceId), settings, { clock: this.clock, random: this.#random, maxInterfaces: this.#maxEnis });
     return simNode(provider, () => (this.imdsReads += 1));
   }

@@ -327,6 +327,13 @@ const CLOUD_CASES: { readonly aws: { readonly [K in keyof AwsSettings]: Cases<Aw
       ],
       invalid: ['US-EAST-1', 'us-east', 'useast1', 'us-east-1a'],
     },
+    awsNodeAddress: {
+      valid: [
+        { raw: '127.0.0.1:50051', value: { host: '127.0.0.1', port: 50051 } },
+        { raw: 'off', value: undefined },
+      ],
+      invalid: ['127.0.0.1', 'localhost:50051', '127.0.0.1:0', 'on'],
+    },
   },
   azure: {
     armEndpoint: {
@@ -400,7 +407,7 @@ const DEFAULTS: DaemonConfig = {
   cloudSettings: {
     // A cloud not written out here: its settings table's fallbacks.
     ...Object.fromEntries(CLOUD_PLUGINS.map((p) => [p.name, Object.fromEntries(Object.values<{ field: string; fallback: unknown }>(p.settings as Record<string, { field: string; fallback: unknown }>).map((s) => [s.field, s.fallback]))])),
-    aws: { clusterName: undefined, ec2Endpoint: undefined, imdsEndpoint: undefined, region: undefined },
+    aws: { clusterName: undefined, ec2Endpoint: undefined, imdsEndpoint: undefined, region: undefined, awsNodeAddress: { host: '127.0.0.1', port: 50051 } },
     azure: { armEndpoint: undefined, armCaBundle: undefined, imdsEndpoint: undefined, batchSize: 32, clientId: undefined },
   },
 };

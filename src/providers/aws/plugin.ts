@@ -3,7 +3,7 @@
  * prefixes. The provider and the AWS SDK are imported only when the node runs on AWS.
  */
 import type { CloudPlugin, ProbeResult } from '../../core/cloud-plugin.js';
-import { clusterName, httpUrl, type Parser } from '../../core/config/config-parsers.js';
+import { clusterName, hostPortOrOff, httpUrl, type Parser } from '../../core/config/config-parsers.js';
 import { LINK_LOCAL_METADATA, probeMetadata } from '../metadata-probe.js';
 import { describeInstanceLimits, instanceLimits } from './instance-limits.js';
 
@@ -12,6 +12,8 @@ export interface AwsSettings {
   readonly ec2Endpoint: string | undefined;
   readonly imdsEndpoint: string | undefined;
   readonly region: string | undefined;
+  /** Where aws-node's ipamd would answer; unset: not looked for. */
+  readonly awsNodeAddress: { readonly host: string; readonly port: number } | undefined;
 }
 
 const optional = <T>(parser: Parser<T>): Parser<T | undefined> => parser;
@@ -74,9 +76,22 @@ export const awsPlugin: CloudPlugin<AwsSettings> = {
       parse: optional(awsRegion),
       fallback: undefined,
     },
+    awsNodeAddress: {
+      env: 'NATIVEIP_AWS_NODE_ADDRESS',
+      field: 'awsNodeAddress',
+      allowed: 'an IPv4 address and port, or off',
+      default: '127.0.0.1:50051',
+      description:
+        'Where the AWS VPC CNI’s daemon (aws-node’s ipamd) serves its plugin. While something answers there the daemon ' +
+        'waits before reading the node or serving pods (two IPAM daemons would hand out the same addresses), and says so ' +
+        'every minute; off skips the check.',
+      parse: hostPortOrOff,
+      fallback: { host: '127.0.0.1', port: 50051 },
+    },
   },
   probe: (settings, timeoutMs) => probeAws(settings.imdsEndpoint, timeoutMs),
   poolSettingIssues: () => [],
+  otherAgentOnNode: async (settings) => (await import('./aws-node-probe.js')).awsNodeOnNode(settings.awsNodeAddress),
   simulation: async () => (await import('./simulated-provider.js')).simulatedEc2Provider,
   async createProvider(settings, context) {
     const { Ec2Provider } = await import('./index.js');
