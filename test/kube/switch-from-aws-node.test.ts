@@ -16,7 +16,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostVethName } from '../../src/ipamd/datapath/veth-name.js';
 import { runCommand } from '../support/kube/process.js';
-import { NativeipCluster, type KubePod } from '../support/kube/nativeip-cluster.js';
+import { BUSYBOX, NativeipCluster, type KubePod } from '../support/kube/nativeip-cluster.js';
 import { ENI1_TABLE, leaveAwsNodeFootprint, type AwsNodeFootprint } from '../support/aws-node-footprint.js';
 
 const NODE = 'node1';
@@ -57,6 +57,32 @@ afterAll(async () => {
   await cluster?.close();
 }, 300_000);
 
+/** aws-node's DaemonSet as the vpc-cni manifests shape it (label, host network, one affinity term), running a stand-in that sleeps. */
+function awsNodeDaemonSet() {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'aws-node', namespace: 'kube-system', labels: { 'k8s-app': 'aws-node' } },
+    spec: {
+      selector: { matchLabels: { 'k8s-app': 'aws-node' } },
+      template: {
+        metadata: { labels: { 'k8s-app': 'aws-node' } },
+        spec: {
+          hostNetwork: true,
+          terminationGracePeriodSeconds: 1,
+          tolerations: [{ operator: 'Exists' }],
+          affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } },
+          containers: [{ name: 'aws-node', image: BUSYBOX, imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
+        },
+      },
+    },
+  };
+}
+
+const podsIn = async (selector: string) => (await c().kubectlJson<{ items: KubePod[] }>(['get', 'pods', '-n', 'kube-system', '-l', selector])).items;
+const awsNodePods = () => podsIn('k8s-app=aws-node');
+const nativeipPods = () => podsIn('app.kubernetes.io/name=nativeip');
+
 describe('a node switched from aws-node, with a real kubelet', () => {
   it('runs pods through aws-node’s conflist before the switch', async () => {
     await c().node!.waitForNodeReady(120_000);
@@ -71,9 +97,26 @@ describe('a node switched from aws-node, with a real kubelet', () => {
     await c().kubectl(['exec', '-n', 'default', legacy[1]!.metadata.name, '--', 'ping', '-c', '1', '-W', '3', c().fabric!.vpcHost.ip]);
   }, 300_000);
 
-  it('after the DaemonSet, new pods go through nativeip (its conflist sorts first) and get other addresses; old and new reach each other', async () => {
-    await c().applyDaemonSet();
+  it('the README’s order: aws-node kept off the labelled node, its pod gone before nativeip’s starts on it', async () => {
+    // aws-node's DaemonSet (its selector, its single affinity term), running a stand-in.
+    await c().kubectl(['apply', '-f', '-'], JSON.stringify(awsNodeDaemonSet()));
+    await c().waitFor('the aws-node pod Running', async () => ((await awsNodePods()).some((p) => p.status.phase === 'Running') ? true : undefined), 120_000);
+    // Step 2: keep aws-node off labelled nodes; nativeip only on nodes labelled for it.
+    await c().kubectl(['-n', 'kube-system', 'patch', 'daemonset', 'aws-node', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/-', value: { key: 'nativeip.io/cni', operator: 'DoesNotExist' } }])]);
+    await c().applyDaemonSet({ nodeSelector: { 'nativeip.io/cni': 'nativeip' } });
+    // Step 3: cordon, label "switching": the DaemonSet controller takes aws-node's pod away, nativeip's does not start.
+    await c().kubectl(['cordon', NODE]);
+    await c().kubectl(['label', 'node', NODE, 'nativeip.io/cni=switching']);
+    await c().kubectl(['-n', 'kube-system', 'wait', '--for=delete', 'pod', '-l', 'k8s-app=aws-node', '--field-selector', `spec.nodeName=${NODE}`, '--timeout=120s']);
+    expect(await nativeipPods()).toEqual([]);
+    // Step 4: label "nativeip": nativeip starts; once Ready, uncordon.
+    await c().kubectl(['label', 'node', NODE, 'nativeip.io/cni=nativeip', '--overwrite']);
     await c().waitForDaemonReady();
+    await c().kubectl(['uncordon', NODE]);
+    expect(await awsNodePods()).toEqual([]);
+  }, 400_000);
+
+  it('after the switch, new pods go through nativeip (its conflist sorts first) and get other addresses; old and new reach each other', async () => {
     const conflist = JSON.parse(await readFile(join(c().cniConfDir, '05-nativeip.conflist'), 'utf8')) as { plugins: { type: string }[] };
     expect(conflist.plugins[0]?.type).toBe('nativeip-cni');
     await c().deployWeb(ADDRESSES - 2);

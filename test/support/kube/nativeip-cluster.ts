@@ -53,6 +53,20 @@ export interface KubeNodeObject {
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
+/** The parts of the DaemonSet the tests adapt. */
+interface DaemonSetObject {
+  spec: {
+    template: {
+      spec: {
+        nodeSelector?: Record<string, string>;
+        initContainers?: { command?: string[] }[];
+        containers: { name: string; env?: { name: string; value?: string }[] }[];
+        volumes: { name: string; hostPath?: { path: string } }[];
+      };
+    };
+  };
+}
+
 export class NativeipCluster {
   readonly dir: string;
   readonly cniConfDir: string;
@@ -119,11 +133,26 @@ export class NativeipCluster {
     if (this.#options.deferDaemonSet !== true) await this.applyDaemonSet();
   }
 
-  /** `kubectl apply` of manifests/, the DaemonSet pointed at this machine's emulated cloud (not yet Ready). */
-  async applyDaemonSet(): Promise<void> {
-    this.#options.log?.('kubectl apply --server-side -f manifests/');
-    await this.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'manifests')]);
-    await this.#adaptDaemonSet(this.#imdsUrl, this.nodeNetnsPath);
+  /**
+   * `kubectl apply` of manifests/, the DaemonSet pointed at this machine's emulated cloud, API server
+   * and directories before it is applied (so no pod of an unadapted DaemonSet ever starts), and
+   * given `nodeSelector` when set. Not yet Ready.
+   */
+  async applyDaemonSet(options: { readonly nodeSelector?: Readonly<Record<string, string>> } = {}): Promise<void> {
+    this.#options.log?.('kubectl apply --server-side -f manifests/ (the DaemonSet pointed at the emulated cloud)');
+    // One JSON document per object (a List where a file holds several), one after the other.
+    const output = await this.kubectl(['create', '--dry-run=client', '-o', 'json', '-f', join(REPO_ROOT, 'manifests')]);
+    type Rendered = { kind: string; metadata: { name: string }; items?: Rendered[] };
+    const items = output
+      .split(/\n(?=\{)/)
+      .map((text) => JSON.parse(text) as Rendered)
+      .flatMap((doc) => (doc.kind === 'List' ? (doc.items ?? []) : [doc]));
+    const rendered = { apiVersion: 'v1', kind: 'List', items };
+    const ds = items.find((item) => item.kind === 'DaemonSet' && item.metadata.name === 'nativeip') as unknown as DaemonSetObject | undefined;
+    if (ds === undefined) throw new Error('manifests/ has no DaemonSet nativeip');
+    this.#adaptDaemonSet(ds, this.#imdsUrl, this.nodeNetnsPath);
+    if (options.nodeSelector !== undefined) ds.spec.template.spec.nodeSelector = { ...options.nodeSelector };
+    await this.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(rendered));
   }
 
   /** The emulated instance's network namespace, which the DaemonSet treats as the host's. */
@@ -131,26 +160,8 @@ export class NativeipCluster {
     return this.fabric!.nodeNetnsPath(this.instanceId);
   }
 
-  /**
-   * The DaemonSet from manifests/, pointed at this machine's emulated cloud, API server and directories.
-   * The controller manager writes the DaemonSet's status between our read and our write, so a Conflict
-   * means "read again", as kubectl edit would.
-   */
-  async #adaptDaemonSet(imdsUrl: string, netnsPath: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#adaptDaemonSetOnce(imdsUrl, netnsPath);
-        return;
-      } catch (e) {
-        if (attempt >= 10 || !String(e).includes('Conflict')) throw e;
-      }
-    }
-  }
-
-  async #adaptDaemonSetOnce(imdsUrl: string, netnsPath: string): Promise<void> {
-    const ds = await this.kubectlJson<{
-      spec: { template: { spec: { initContainers?: { command?: string[] }[]; containers: { name: string; env?: { name: string; value?: string }[] }[]; volumes: { name: string; hostPath?: { path: string } }[] } } };
-    }>(['get', 'daemonset', 'nativeip', '-n', 'kube-system']);
+  /** The DaemonSet from manifests/, pointed at this machine's emulated cloud, API server and directories. */
+  #adaptDaemonSet(ds: DaemonSetObject, imdsUrl: string, netnsPath: string): void {
     const podSpec = ds.spec.template.spec;
     const server = new URL(this.cp!.server);
     const env: Record<string, string> = {
@@ -176,7 +187,6 @@ export class NativeipCluster {
       const moved = volume.hostPath === undefined ? undefined : hostPaths[volume.hostPath.path];
       if (moved !== undefined) volume.hostPath!.path = moved;
     }
-    await this.kubectl(['replace', '-f', '-'], JSON.stringify(ds));
   }
 
   kubectl(args: readonly string[], input?: string): Promise<string> {
