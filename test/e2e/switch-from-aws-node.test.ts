@@ -13,7 +13,8 @@
  * pod that ended without a DEL lets its address go and its rules are swept.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +40,10 @@ let ec2: EC2Client | undefined;
 let node: ClusterNode;
 let other: ClusterNode;
 const podNetns: string[] = [];
+/** Whether STATUS went unanswered while aws-node's ipamd port answered. */
+let waitedForAwsNode = false;
+/** The node's ENIs meanwhile: nativeip created none. */
+let enisWhileWaiting = 0;
 
 /** What aws-node left on node 1. */
 const legacy = {
@@ -110,7 +115,18 @@ beforeAll(async () => {
   await ping(legacy.a.netns, otherIp);
   await ping(legacy.b.netns, otherIp);
 
-  await cluster.startDaemon(node);
+  // aws-node's ipamd still answering (its plugin's gRPC port): nativeip waits, says why, serves nothing.
+  const ipamd = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => ipamd.listen(50051, '127.0.0.1', resolve));
+  const started = cluster.startDaemon(node);
+  await until('the daemon saying it waits for aws-node', async () => (await readFile(node.logFile, 'utf8').catch(() => '')).includes('another IPAM agent runs on this node'));
+  waitedForAwsNode = await callDaemon(node.socketPath, 'status', {}, { timeoutMs: 1_000 }).then(
+    () => false,
+    () => true,
+  );
+  enisWhileWaiting = (await enisOf(ec2, node.instanceId)).length;
+  await new Promise<void>((resolve) => ipamd.close(() => resolve()));
+  await started;
 }, 180_000);
 
 afterAll(async () => {
@@ -121,6 +137,14 @@ afterAll(async () => {
 describe.skipIf(skip !== undefined)('a node switched from aws-node', () => {
   let otherIp: string;
   const added: { name: string; address: string }[] = [];
+
+  it('waits before serving while aws-node’s ipamd answers on its port, and starts once it is gone', async () => {
+    expect(waitedForAwsNode).toBe(true);
+    expect(enisWhileWaiting).toBe(2);
+    const log = await readFile(node.logFile, 'utf8');
+    expect(log).toContain('127.0.0.1:50051, where aws-node');
+    expect(log).toContain('the other IPAM agent is gone: starting');
+  });
 
   it('adopts the ENI aws-node attached and holds both old pods’ addresses from the kernel', async () => {
     otherIp = cluster!.emulator.topology().instances.find((i) => i.instanceId === other.instanceId)!.interfaces[0]!.primaryIp;
