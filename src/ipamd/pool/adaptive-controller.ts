@@ -6,6 +6,7 @@
 import type { AddressPool } from './plan/address-pool.js';
 import type { AdaptiveTargets } from './plan/adaptive-plan.js';
 import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, arrivalMemoryMs, ewma, pruneArrivals, type AdaptiveParams, type WarmBand } from './plan/adaptive-target.js';
+import { arrivalsSince, recurrenceOf, type BurstRecord } from './plan/burst-recurrence.js';
 
 /** Assumed latency of an assign before one has been measured. */
 const INITIAL_GROW_LATENCY_MS = 500;
@@ -30,6 +31,10 @@ export class AdaptiveController {
   #startedAtMs: number | undefined;
   /** Addresses one interface holds, as of the last planning round. */
   #interfaceCapacity: number | undefined;
+  /** The last bursts (start, pods brought), oldest first. */
+  #bursts: BurstRecord[] = [];
+  /** First arrival of the burst in progress. */
+  #burstStartMs: number | undefined;
 
   readonly #horizonMs: number;
 
@@ -109,8 +114,14 @@ export class AdaptiveController {
   targets(pool: AddressPool, nowMs: number, interfaceCapacity: number): AdaptiveTargets {
     this.#startedAtMs ??= nowMs;
     this.#interfaceCapacity = interfaceCapacity;
-    const band = this.effectiveBand(nowMs);
-    const { available } = pool.stats(nowMs);
+    const { band, releaseWhenBack } = this.#withRecurrence(this.effectiveBand(nowMs), nowMs);
+    const { available, coolingDown } = pool.stats(nowMs);
+    // Between bursts that recur, what the next one needs is kept: the rest is released as soon as
+    // the last burst's addresses are back from their pods and cooldown, not after the hold.
+    if (releaseWhenBack && coolingDown === 0 && available > band.releaseAbove) {
+      this.#releasing = true;
+      this.#excessSinceMs ??= nowMs;
+    }
     // Excess must last the hold above releaseAbove; once released, it goes all the way to high
     // (a release may take one call per interface), not just back under releaseAbove.
     if (this.#releasing && available <= band.high) this.#releasing = false;
@@ -142,5 +153,56 @@ export class AdaptiveController {
       releaseExcess: this.#releasing,
       deletableInterfaceIds: deletable,
     };
+  }
+
+  /**
+   * The band adjusted for bursts that recur (burst-recurrence.ts); records the burst in progress.
+   * Once the last three came at a regular interval: during the expected one, ready for the pods it
+   * has still to bring; between them, the next one's worth kept (and grown to an interface's latency
+   * before it is due) if keeping it idles at most half an interface's worth over the interval, else
+   * `releaseWhenBack`: the excess goes as soon as nothing is cooling. A burst that brings more than
+   * expected, or comes off time, is a burst like any other.
+   */
+  #withRecurrence(band: WarmBand, nowMs: number): { band: WarmBand; releaseWhenBack: boolean } {
+    const last = this.#arrivals.at(-1);
+    const onsetWindowMs = Math.min(...this.#params.rateWindowsMs);
+    if (band.burst && this.#burstStartMs === undefined) {
+      this.#burstStartMs = this.#arrivals.find((t) => t > nowMs - onsetWindowMs) ?? nowMs;
+    }
+    const started = this.#burstStartMs;
+    if (started !== undefined && !band.burst && (last === undefined || nowMs - last > this.#params.burstMemoryMs)) {
+      const size = arrivalsSince(this.#arrivals, started);
+      this.#bursts = [...this.#bursts.slice(-2), { startMs: started, size }];
+      this.#burstStartMs = undefined;
+    }
+    const growMs = this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS;
+    const leadMs = (this.#interfaceLatencyMs ?? INITIAL_INTERFACE_LATENCY_FACTOR * growMs) * this.#params.headroom;
+    const recurrence = recurrenceOf(this.#bursts, { onsetWindowMs, leadMs });
+    if (recurrence === undefined) return { band, releaseWhenBack: false };
+    const current = this.#burstStartMs;
+    if (current !== undefined) {
+      const onTime = Math.abs(current - recurrence.nextMs) <= recurrence.toleranceMs + leadMs;
+      const soFar = arrivalsSince(this.#arrivals, current);
+      // More pods than the last bursts brought (beyond what they differed by, and the kept spare): a burst like any other.
+      if (!onTime || soFar > recurrence.size + recurrence.sizeVariation + this.#params.minWarm) return { band, releaseWhenBack: false };
+      const toCome = Math.max(0, recurrence.size - soFar);
+      const ready = toCome + this.#params.minWarm;
+      return { band: { ...band, low: toCome, high: ready, interfaceLow: Math.max(band.interfaceLow, ready), releaseAbove: Math.max(band.releaseAbove, ready), burst: false }, releaseWhenBack: false };
+    }
+    if (nowMs > recurrence.nextMs + recurrence.toleranceMs) return { band, releaseWhenBack: false };
+    const dueMs = recurrence.nextMs - leadMs - recurrence.toleranceMs;
+    const capacity = this.#interfaceCapacity ?? 0;
+    if (nowMs < dueMs && recurrence.size * (dueMs - nowMs) > (capacity / 2) * recurrence.intervalMs) {
+      // Keeping the next burst's worth until it is due would idle more, over the interval, than
+      // half an interface's worth (half what the AWS VPC CNI's spare interface idles): give the
+      // addresses back once the last burst's are back, and grow again before the next.
+      return { band, releaseWhenBack: true };
+    }
+    const keep = band.low + recurrence.size;
+    const high = Math.max(band.high, keep);
+    const kept: WarmBand = { ...band, high, releaseAbove: high + band.releaseAbove - band.high, interfaceLow: Math.max(band.interfaceLow, keep) };
+    // The next burst is due within an interface's latency: hold its worth before it starts.
+    if (nowMs >= dueMs) return { band: { ...kept, low: Math.max(band.low, recurrence.size) }, releaseWhenBack: false };
+    return { band: kept, releaseWhenBack: true };
   }
 }

@@ -25,6 +25,8 @@
  *   address for `emptyInterfaceHoldMs`, so the next grow is a fast assign, not create + attach.
  * - For `startupWindowMs` after the daemon starts, high is at least one interface's worth (at most
  *   `startupMaxAddresses`): a new node is about to receive the pods that made the cluster scale up.
+ * - Bursts that recur at a regular interval are kept, or given back and grown again ahead of the
+ *   next, by what the node measured of them (burst-recurrence.ts, adaptive-controller.ts).
  * The rates are the highest over several windows (2 s, 10 s, 1 min, 10 min), so a burst raises
  * the band within a second and a quiet stretch lowers it. Measured against the AWS VPC CNI's
  * policies in bench/churn.ts (BENCHMARKS.md "Warm pool under churn").
