@@ -73,8 +73,15 @@ const launchers = {
   },
   nativeip: { env: '', flags: '' },
 };
+// An older Node.js on PATH would fail inside a dependency's import with a stack trace (undici
+// needs Node 22 or later): say so in one line instead, and how to put the project's Node first.
+const nodeCheck =
+  'case "$(node --version 2>/dev/null)" in\n' +
+  '  v2[4-9].*|v[3-9][0-9].*) ;;\n' +
+  '  *) echo "$(basename "$0"): needs Node.js 24 or later on PATH (found: $(node --version 2>/dev/null || echo none)); the project installs it with scripts/install-node.sh, which prints the directory to put first on PATH" >&2; exit 2 ;;\n' +
+  'esac\n';
 for (const [name, { env, flags }] of Object.entries(launchers)) {
-  const shim = `#!/bin/sh\n${env}exec node ${flags}"$(dirname "$(readlink -f "$0")")/../js/${name}.mjs" "$@"\n`;
+  const shim = `#!/bin/sh\n${nodeCheck}${env}exec node ${flags}"$(dirname "$(readlink -f "$0")")/../js/${name}.mjs" "$@"\n`;
   writeFileSync(join(bin, name), shim);
   chmodSync(join(bin, name), 0o755);
 }
