@@ -38,7 +38,7 @@ beforeAll(async () => {
   await waitFor('the attach', () => emulator.topology().instances[0]?.interfaces.some((i) => i.eniId === adopted) || undefined, { timeoutMs: 10_000, intervalMs: 20 });
   provider = new Ec2Provider({ ec2Endpoint: emulator.ec2Url, imdsEndpoint: instance.imdsUrl, credentials: CREDENTIALS, clusterName: 'prod' });
   // Secondary-address mode with a small target: the adopted prefixes alone are more than it wants.
-  pool = new PoolManager({ provider, datapath: new FakeDatapath(), targets: { warmIpTarget: 2 }, mtu: 9001, attachTimeoutMs: 1000, acquireTimeoutMs: 5000, logger: pino({ level: 'silent' }) });
+  pool = new PoolManager({ provider, datapath: new FakeDatapath(), targets: { warmEniTarget: 1, warmIpTarget: 2 }, mtu: 9001, attachTimeoutMs: 1000, acquireTimeoutMs: 5000, logger: pino({ level: 'silent' }) });
   await pool.start();
 });
 
