@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AddressPool } from '../../src/ipamd/pool/plan/address-pool.js';
-import { planAdaptiveGrow, planAdaptiveShrink, type AdaptiveTargets } from '../../src/ipamd/pool/plan/adaptive-plan.js';
+import { planAdaptiveGrow, planAdaptiveRound, planAdaptiveShrink, type AdaptiveTargets } from '../../src/ipamd/pool/plan/adaptive-plan.js';
 import { DEFAULT_ADAPTIVE_PARAMS } from '../../src/ipamd/pool/plan/adaptive-target.js';
 import type { PlanInput, PlanInterface } from '../../src/ipamd/pool/plan/warm-targets.js';
 import { AdaptiveController } from '../../src/ipamd/pool/adaptive-controller.js';
@@ -54,6 +54,21 @@ describe('planAdaptiveGrow', () => {
     const full = [0, 1, 2, 3].map((d) => pif(`eni-${d}`, d, 14, 14));
     const plan = planAdaptiveGrow(input(full), band());
     expect(plan.kind === 'blocked' && plan.reason).toMatch(/4 of 4 network interfaces/);
+  });
+});
+
+describe('planAdaptiveRound', () => {
+  it.each([
+    ['one interface takes it all: one assign', [pif('eni-0', 0, 4, 3)], band(), { kind: 'assign', interfaceId: 'eni-0', count: 7 }],
+    ['else the rest goes to the others with room, highest first, in the same round', [pif('eni-0', 0, 12, 12), pif('eni-1', 1, 13, 13), pif('eni-2', 2, 10, 10)], band(), { kind: 'assign', interfaceId: 'eni-2', count: 4, alongside: [{ interfaceId: 'eni-1', count: 1 }, { interfaceId: 'eni-0', count: 2 }] }],
+    ['a burst spreads twice the band', [pif('eni-0', 0, 10, 10), pif('eni-1', 1, 8, 8)], band({ burst: true }), { kind: 'assign', interfaceId: 'eni-1', count: 6, alongside: [{ interfaceId: 'eni-0', count: 4 }] }],
+    ['no room anywhere: the plan as it is', [pif('eni-0', 0, 14, 13)], band(), { kind: 'create', deviceIndex: 1, secondaryCount: 7 }],
+  ])('%s', (_name, interfaces, targets, expected) => {
+    expect(planAdaptiveRound(input(interfaces), targets)).toEqual(expected);
+  });
+
+  it('stops at max pods', () => {
+    expect(planAdaptiveRound(input([pif('eni-0', 0, 12, 12), pif('eni-1', 1, 13, 13)], { maxPods: 27 }), band())).toEqual({ kind: 'assign', interfaceId: 'eni-0', count: 2 });
   });
 });
 

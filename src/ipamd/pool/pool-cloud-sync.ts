@@ -80,12 +80,22 @@ export class PoolCloudSync {
   async #grow(plan: ExecutableGrowPlan): Promise<void> {
     const { provider, logger, clock } = this.#options;
     if (plan.kind === 'assign') {
-      this.#stepping(`assigning ${plan.count} addresses to ${plan.interfaceId}`);
-      const started = clock();
-      const added = await provider.assignAddresses(plan.interfaceId, plan.count);
-      this.#options.adaptive?.recordGrowLatency(clock() - started);
-      this.#pool.addAddresses(plan.interfaceId, added);
-      logger.info({ interfaceId: plan.interfaceId, added }, 'assigned addresses');
+      // Assigns to several interfaces in one round run concurrently (the cloud takes them on
+      // different interfaces at once): the round costs one call's latency. What succeeded is kept;
+      // the first failure is the round's.
+      const parts = [{ interfaceId: plan.interfaceId, count: plan.count }, ...(plan.alongside ?? [])];
+      this.#stepping(`assigning ${parts.map((p) => `${p.count} addresses to ${p.interfaceId}`).join(', ')}`);
+      const results = await Promise.allSettled(
+        parts.map(async ({ interfaceId, count }) => {
+          const started = clock();
+          const added = await provider.assignAddresses(interfaceId, count);
+          this.#options.adaptive?.recordGrowLatency(clock() - started);
+          this.#pool.addAddresses(interfaceId, added);
+          logger.info({ interfaceId, added }, 'assigned addresses');
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     } else if (plan.kind === 'assign-prefixes') {
       if (provider.assignPrefixes === undefined) throw new Error(`provider ${provider.name} cannot delegate prefixes`);
       this.#stepping(`assigning ${plan.count} prefixes to ${plan.interfaceId}`);

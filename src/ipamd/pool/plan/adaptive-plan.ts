@@ -51,10 +51,7 @@ export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowP
   const target = assignTarget(input, short);
   if (target !== undefined) {
     const room = roomOn(target, input.limits);
-    // A burst runs short of calls, not addresses: one call takes twice the band (an AWS ENI's
-    // whole room, an Azure NIC's batch); the excess goes back in one call after the burst.
-    const wanted = band.burst === true ? Math.max(short, 2 * band.high) : short;
-    return { kind: 'assign', interfaceId: target.id, count: Math.min(wanted, room, podRoom) };
+    return { kind: 'assign', interfaceId: target.id, count: Math.min(adaptiveWanted(short, band), room, podRoom) };
   }
   const perInterface = addressesPerInterface(input.limits);
   const cap = maxInterfaces(input.limits, input.targets);
@@ -62,6 +59,36 @@ export function planAdaptiveGrow(input: PlanInput, band: AdaptiveTargets): GrowP
     return { kind: 'blocked', shortfall: short, cause: 'InterfaceLimit', reason: interfacesFullReason(input, cap) };
   }
   return { kind: 'create', deviceIndex: freeDeviceIndex(input.usedDeviceIndexes), secondaryCount: Math.min(short, perInterface) };
+}
+
+/**
+ * A burst runs short of calls, not addresses: one round takes twice the band (an AWS ENI's
+ * whole room, an Azure NIC's batch); the excess goes back in one call after the burst.
+ */
+function adaptiveWanted(short: number, band: AdaptiveTargets): number {
+  return band.burst === true ? Math.max(short, 2 * band.high) : short;
+}
+
+/**
+ * One grow round: the plan, and when its assign falls short of what is wanted because the chosen
+ * interface lacks room, assigns to the other interfaces with room (highest first) in the same
+ * round. EC2 takes concurrent assigns on different ENIs, so the round costs one call's latency.
+ */
+export function planAdaptiveRound(input: PlanInput, band: AdaptiveTargets): GrowPlan {
+  const plan = planAdaptiveGrow(input, band);
+  if (plan.kind !== 'assign') return plan;
+  const needed = adaptiveShortfall(input, band);
+  let left = Math.min(adaptiveWanted(needed, band), maxPodsRoom(input, needed).room) - plan.count;
+  const alongside: { interfaceId: string; count: number }[] = [];
+  for (const pif of [...input.interfaces].sort((a, b) => b.deviceIndex - a.deviceIndex)) {
+    if (left <= 0) break;
+    const room = roomOn(pif, input.limits);
+    if (pif.id === plan.interfaceId || room === 0) continue;
+    const count = Math.min(left, room);
+    alongside.push({ interfaceId: pif.id, count });
+    left -= count;
+  }
+  return alongside.length === 0 ? plan : { ...plan, alongside };
 }
 
 /**

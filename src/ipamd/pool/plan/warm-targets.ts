@@ -70,7 +70,13 @@ export interface PlanInput {
 
 export type GrowPlan =
   | { readonly kind: 'none' }
-  | { readonly kind: 'assign'; readonly interfaceId: string; readonly count: number }
+  | {
+      readonly kind: 'assign';
+      readonly interfaceId: string;
+      readonly count: number;
+      /** Assigns to other interfaces made in the same round, concurrently (each within its interface's room). */
+      readonly alongside?: readonly { readonly interfaceId: string; readonly count: number }[];
+    }
   | { readonly kind: 'assign-prefixes'; readonly interfaceId: string; readonly count: number }
   | { readonly kind: 'create'; readonly deviceIndex: number; readonly secondaryCount: number; readonly prefixCount?: number }
   | { readonly kind: 'blocked'; readonly shortfall: number; readonly reason: string; readonly cause: 'MaxPods' | 'InterfaceLimit' };
