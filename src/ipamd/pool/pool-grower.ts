@@ -114,8 +114,6 @@ export class PoolGrower {
         this.#block = undefined;
         this.#backoffMs = MIN_BACKOFF_MS;
       } catch (error) {
-        // A round of several assigns may have added addresses before one failed: pods waiting take them.
-        if (plan.kind === 'assign' && plan.alongside !== undefined) changed.notify();
         if (prefixesRefused(plan, error)) {
           this.#fallBackFromPrefixes(error);
           continue;
