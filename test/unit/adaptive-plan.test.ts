@@ -141,6 +141,35 @@ describe('AdaptiveController', () => {
     expect(controller.targets(pool, DEFAULT_ADAPTIVE_PARAMS.holdMs, 14).releaseExcess).toBe(true);
   });
 
+  it('holds twice as long after a grow undid a release within the hold, and halves back once a release stood a whole hold', () => {
+    const hold = DEFAULT_ADAPTIVE_PARAMS.holdMs;
+    const ips = (base: number, n: number) => Array.from({ length: n }, (_, i) => `10.0.${base}.${10 + i}`);
+    const pool = new AddressPool();
+    pool.addInterface(eni('eni-0', 0, ips(0, 40)));
+    const controller = new AdaptiveController();
+    const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs; // past the start-up floor
+    controller.targets(pool, t0, 14);
+    expect(controller.targets(pool, t0 + hold, 14).releaseExcess).toBe(true);
+    pool.removeAddresses(ips(0, 40).slice(5)); // the release: 5 left, the band's high
+    expect(controller.targets(pool, t0 + hold + 1_000, 14).releaseExcess).toBe(false);
+    // A grow 30 s after the release: it bought nothing, so the next excess is held twice as long.
+    const regrown = t0 + hold + 30_000;
+    pool.addAddresses('eni-0', ips(1, 40));
+    controller.targets(pool, regrown, 14);
+    expect(controller.targets(pool, regrown + hold, 14).releaseExcess).toBe(false);
+    expect(controller.targets(pool, regrown + 2 * hold, 14).releaseExcess).toBe(true);
+    // This release stands: no grow for the whole (doubled) hold, and the hold halves back.
+    pool.removeAddresses(ips(1, 40));
+    const released = regrown + 2 * hold;
+    controller.targets(pool, released + 1_000, 14);
+    controller.targets(pool, released + 2 * hold, 14);
+    pool.addAddresses('eni-0', ips(2, 40));
+    const excess = released + 2 * hold + 1_000;
+    controller.targets(pool, excess, 14);
+    expect(controller.targets(pool, excess + hold - 1, 14).releaseExcess).toBe(false);
+    expect(controller.targets(pool, excess + hold, 14).releaseExcess).toBe(true);
+  });
+
   it('lists an empty secondary interface as deletable only after the empty hold', () => {
     const pool = new AddressPool();
     pool.addInterface(eni('eni-0', 0, ['10.0.0.10']));

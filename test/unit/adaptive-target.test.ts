@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, ewma, onsetRate, peakArrivalRate, pruneArrivals, sustainedArrivalRate } from '../../src/ipamd/pool/plan/adaptive-target.js';
+import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, chunkFloor, churnNoise, ewma, onsetRate, peakArrivalRate, pruneArrivals, sustainedArrivalRate } from '../../src/ipamd/pool/plan/adaptive-target.js';
 
 const now = 1_000_000;
 /** `count` arrivals `spacingMs` apart, the last at `now`, in time order (as the controller records them). */
@@ -15,6 +15,37 @@ describe('adaptive warm band', () => {
     ['busy 10 minutes, 60 pods: the chunk follows the sustained rate', every(60, 10_000), { low: 2, high: 62 }],
   ])('%s', (_name, arrivals, expected) => {
     expect(band(arrivals)).toMatchObject(expected);
+  });
+
+  it.each([
+    // 10 pods came and went in 10 minutes: 2 over a hold, 2 × √2 → 3 beyond high before a release.
+    ['t3.medium (5 addresses an interface): a quarter is 1, never under minWarm', 5, { low: 2, high: 4, releaseAbove: 7 }],
+    ['m5.large (9): a quarter, 2', 9, { low: 2, high: 4, releaseAbove: 7 }],
+    ['m5.xlarge (14): a quarter, 3', 14, { low: 2, high: 5, releaseAbove: 8 }],
+    ['m5.4xlarge (29): the floor itself, 6', 29, { low: 2, high: 8, releaseAbove: 14 }],
+  ])('steady churn (a pod in and one out every 2 min) on %s', (_name, interfaceCapacity, expected) => {
+    const arrivalsMs = every(5, 120_000);
+    expect(adaptiveBand({ arrivalsMs, departuresMs: arrivalsMs, nowMs: now, growLatencyMs: 300, interfaceCapacity })).toMatchObject(expected);
+  });
+
+  it('the chunk floor: a quarter of a small interface outside a burst, the whole floor during one or where the interface is unknown', () => {
+    const p = DEFAULT_ADAPTIVE_PARAMS;
+    expect(chunkFloor(p, { quiet: false, burst: false, interfaceCapacity: 14 })).toBe(3);
+    expect(chunkFloor(p, { quiet: true, burst: false, interfaceCapacity: 14 })).toBe(3);
+    expect(chunkFloor(p, { quiet: false, burst: true, interfaceCapacity: 14 })).toBe(p.minChunk);
+    expect(chunkFloor(p, { quiet: false, burst: false })).toBe(p.minChunk);
+    expect(chunkFloor(p, { quiet: false, burst: false, interfaceCapacity: 1 })).toBe(p.minWarm);
+  });
+
+  it('releases only beyond the churn\'s chance excursion over a hold: twice the square root of the pods that come and go in it', () => {
+    // 60 arrivals and 60 departures in 10 minutes: 24 over a 2-minute hold, 2 × √24 → 10.
+    const arrivals = every(60, 10_000);
+    const departures = arrivals.map((t) => t - 5_000);
+    expect(churnNoise(arrivals, departures, now, DEFAULT_ADAPTIVE_PARAMS)).toBe(10);
+    expect(churnNoise([], [], now, DEFAULT_ADAPTIVE_PARAMS)).toBe(0);
+    const churning = adaptiveBand({ arrivalsMs: arrivals, departuresMs: departures, nowMs: now, growLatencyMs: 300, interfaceCapacity: 9 });
+    // Net growth 0: the chunk is the floor (2 on 9 addresses), and a release waits for 10 beyond high, not 2.
+    expect(churning).toMatchObject({ high: churning.low + 2, releaseAbove: churning.low + 2 + 10 });
   });
 
   it('a slow assign raises low', () => {

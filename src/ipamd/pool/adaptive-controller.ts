@@ -8,6 +8,12 @@ import type { AdaptiveTargets } from './plan/adaptive-plan.js';
 import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, arrivalMemoryMs, ewma, pruneArrivals, type AdaptiveParams, type WarmBand } from './plan/adaptive-target.js';
 import { arrivalsSince, recurrenceOf, type BurstRecord } from './plan/burst-recurrence.js';
 
+/**
+ * Interfaces' worth of addresses `WARM_ENI_TARGET=1` (the reference the pool is judged against)
+ * idles on average: its spare interface, and half of the one it is filling.
+ */
+const REFERENCE_IDLE_INTERFACES = 1.5;
+
 /** Assumed latency of an assign before one has been measured. */
 const INITIAL_GROW_LATENCY_MS = 500;
 /**
@@ -35,12 +41,19 @@ export class AdaptiveController {
   #bursts: BurstRecord[] = [];
   /** First arrival of the burst in progress. */
   #burstStartMs: number | undefined;
+  /** How long excess must last before it is released: doubled when a grow undid a release within it. */
+  #holdMs: number;
+  /** When the last release started, until a grow undoes it or the hold passes without one. */
+  #releaseStartedMs: number | undefined;
+  /** Addresses the pool held at the last plan: more now means a grow landed. */
+  #lastTotal: number | undefined;
 
   readonly #horizonMs: number;
 
   constructor(params: AdaptiveParams = DEFAULT_ADAPTIVE_PARAMS) {
     this.#params = params;
     this.#horizonMs = arrivalMemoryMs(params);
+    this.#holdMs = params.holdMs;
   }
 
   /**
@@ -85,6 +98,7 @@ export class AdaptiveController {
       nowMs,
       growLatencyMs: this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS,
       interfaceLatencyMs: this.#interfaceLatencyMs ?? INITIAL_INTERFACE_LATENCY_FACTOR * (this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS),
+      ...(this.#interfaceCapacity === undefined ? {} : { interfaceCapacity: this.#interfaceCapacity }),
       params: this.#params,
     });
   }
@@ -115,7 +129,8 @@ export class AdaptiveController {
     this.#startedAtMs ??= nowMs;
     this.#interfaceCapacity = interfaceCapacity;
     const { band, releaseWhenBack } = this.#withRecurrence(this.effectiveBand(nowMs), nowMs);
-    const { available, coolingDown } = pool.stats(nowMs);
+    const { available, coolingDown, total } = pool.stats(nowMs);
+    this.#learnHold(nowMs, total);
     // Between bursts that recur, what the next one needs is kept: the rest is released as soon as
     // the last burst's addresses are back from their pods and cooldown, not after the hold.
     if (releaseWhenBack && coolingDown === 0 && available > band.releaseAbove) {
@@ -127,7 +142,10 @@ export class AdaptiveController {
     if (this.#releasing && available <= band.high) this.#releasing = false;
     if (available > band.releaseAbove) this.#excessSinceMs ??= nowMs;
     else if (!this.#releasing) this.#excessSinceMs = undefined;
-    if (this.#excessSinceMs !== undefined && nowMs - this.#excessSinceMs >= this.#params.holdMs) this.#releasing = true;
+    if (this.#excessSinceMs !== undefined && nowMs - this.#excessSinceMs >= this.#holdMs && !this.#releasing) {
+      this.#releasing = true;
+      this.#releaseStartedMs = nowMs;
+    }
     if (!this.#releasing && available <= band.releaseAbove) this.#excessSinceMs = undefined;
 
     const deletable: string[] = [];
@@ -156,10 +174,30 @@ export class AdaptiveController {
   }
 
   /**
+   * Ski rental on the hold: a release that a grow undoes within the hold bought nothing and cost two
+   * calls, so the next excess is held twice as long (at most as long as arrivals are remembered); a
+   * release that stood a whole hold without a grow halves it back toward `holdMs`.
+   */
+  #learnHold(nowMs: number, total: number): void {
+    const grew = this.#lastTotal !== undefined && total > this.#lastTotal;
+    this.#lastTotal = total;
+    const started = this.#releaseStartedMs;
+    if (started === undefined) return;
+    if (grew && nowMs - started < this.#holdMs) {
+      this.#holdMs = Math.min(2 * this.#holdMs, this.#horizonMs);
+      this.#releaseStartedMs = undefined;
+    } else if (nowMs - started >= this.#holdMs) {
+      this.#holdMs = Math.max(this.#params.holdMs, this.#holdMs / 2);
+      this.#releaseStartedMs = undefined;
+    }
+  }
+
+  /**
    * The band adjusted for bursts that recur (burst-recurrence.ts); records the burst in progress.
    * Once the last three came at a regular interval: during the expected one, ready for the pods it
    * has still to bring; between them, the next one's worth kept (and grown to an interface's latency
-   * before it is due) if keeping it idles at most half an interface's worth over the interval, else
+   * before it is due) if the burst is no larger than what the reference idles anyway or keeping it
+   * idles at most half an interface's worth over the interval, else
    * `releaseWhenBack`: the excess goes as soon as nothing is cooling. A burst that brings more than
    * expected, or comes off time, is a burst like any other.
    */
@@ -192,10 +230,12 @@ export class AdaptiveController {
     if (nowMs > recurrence.nextMs + recurrence.toleranceMs) return { band, releaseWhenBack: false };
     const dueMs = recurrence.nextMs - leadMs - recurrence.toleranceMs;
     const capacity = this.#interfaceCapacity ?? 0;
-    if (nowMs < dueMs && recurrence.size * (dueMs - nowMs) > (capacity / 2) * recurrence.intervalMs) {
-      // Keeping the next burst's worth until it is due would idle more, over the interval, than
-      // half an interface's worth (half what the AWS VPC CNI's spare interface idles): give the
-      // addresses back once the last burst's are back, and grow again before the next.
+    if (nowMs < dueMs && recurrence.size > REFERENCE_IDLE_INTERFACES * capacity && recurrence.size * (dueMs - nowMs) > (capacity / 2) * recurrence.intervalMs) {
+      // The burst is larger than what the AWS VPC CNI's default idles anyway, and keeping its worth
+      // until it is due would idle more, over the interval, than half an interface's worth (half
+      // that spare interface): give the addresses back once the last burst's are back, and grow
+      // again before the next. A smaller burst is kept: giving it back costs two calls or more a
+      // burst, which the reference, holding it in its spare, never makes.
       return { band, releaseWhenBack: true };
     }
     const keep = band.low + recurrence.size;

@@ -7,7 +7,8 @@
  *   rate, times a safety factor, and never below `minWarm`. Below low, one call tops the pool up
  *   to high.
  * - high: low plus a chunk: at least `minChunk` (`quietChunk` once no pod has arrived for
- *   `quietAfterMs`, where a grow is fast), the arrivals of the next `chunkHorizonMs` at the rate the node has kept up
+ *   `quietAfterMs`, where a grow is fast; outside a burst at most a quarter of an interface, see
+ *   chunkFloor), the arrivals of the next `chunkHorizonMs` at the rate the node has kept up
  *   (each half of the window must be that busy, so one burst does not pass for a busy ten
  *   minutes), and during a burst its next `burstHorizonMs` — never more than the burst has brought
  *   so far (a burst is expected to last about as long again as it has lasted).
@@ -19,8 +20,9 @@
  *   one with most room; pods take the lowest addresses. So a burst's addresses gather on the
  *   higher interfaces and go back in one call per interface.
  * - Free addresses are released only after they have stayed above `releaseAbove` (high plus
- *   another chunk) for `holdMs`, and then down to high: churn around the band costs no calls, and
- *   a burst that comes back within the hold finds its addresses still there.
+ *   another chunk, or more where pods come and go fast enough to move the free count further by
+ *   chance within the hold, see churnNoise) for `holdMs`, and then down to high: churn around the
+ *   band costs no calls, and a burst that comes back within the hold finds its addresses still there.
  * - An idle secondary interface stays attached (it costs one address) until it has held no
  *   address for `emptyInterfaceHoldMs`, so the next grow is a fast assign, not create + attach.
  * - For `startupWindowMs` after the daemon starts, high is at least one interface's worth (at most
@@ -189,6 +191,8 @@ export function adaptiveBand(input: {
   readonly growLatencyMs: number;
   /** Measured (or assumed) latency of creating and attaching an interface, ms. */
   readonly interfaceLatencyMs?: number;
+  /** Addresses one interface holds beyond its primary: the chunk floor's reach is a share of it. Unset: no cap. */
+  readonly interfaceCapacity?: number;
   readonly params?: AdaptiveParams;
 }): WarmBand {
   const p = input.params ?? DEFAULT_ADAPTIVE_PARAMS;
@@ -201,10 +205,37 @@ export function adaptiveBand(input: {
   const sustainedArrivals = sustainedArrivalRate(arrivalsMs, nowMs, p.sustainedWindowsMs);
   const sustained = input.departuresMs === undefined ? sustainedArrivals : Math.max(0, sustainedArrivals - departureRate(input.departuresMs, nowMs, p.sustainedWindowsMs));
   const burstSoFar = countSince(arrivalsMs, nowMs - p.burstMemoryMs, nowMs);
-  const chunk = Math.max(quiet ? p.quietChunk : p.minChunk, Math.ceil(sustained * p.chunkHorizonMs), Math.min(Math.ceil(rate * p.burstHorizonMs), burstSoFar));
+  const measuredChunk = Math.max(Math.ceil(sustained * p.chunkHorizonMs), Math.min(Math.ceil(rate * p.burstHorizonMs), burstSoFar));
+  const chunk = Math.max(chunkFloor(p, { quiet, burst: onset > 0, interfaceCapacity: input.interfaceCapacity }), measuredChunk);
   const high = low + chunk;
   const interfaceLow = high + Math.ceil(rate * (input.interfaceLatencyMs ?? input.growLatencyMs) * p.headroom);
-  return { low, high, interfaceLow, releaseAbove: low + 2 * chunk, ratePerSec: rate * 1000, burst: onset > 0 };
+  const noise = churnNoise(arrivalsMs, input.departuresMs ?? [], nowMs, p);
+  return { low, high, interfaceLow, releaseAbove: high + Math.max(chunk, noise), ratePerSec: rate * 1000, burst: onset > 0 };
+}
+
+/**
+ * The least a grow brings beyond low when the node measures little growth (the chunk's floor). It
+ * saves calls, and it is held: the band reaches a chunk above low, and a release waits for as much
+ * again. So on a small interface it is at most a quarter of the interface (never below `minWarm`),
+ * which keeps that reach within half an interface — half the spare interface `WARM_ENI_TARGET=1`
+ * idles. A burst keeps the whole floor: it runs short of calls, not addresses.
+ */
+export function chunkFloor(p: AdaptiveParams, node: { readonly quiet: boolean; readonly burst: boolean; readonly interfaceCapacity?: number | undefined }): number {
+  const floor = node.quiet ? p.quietChunk : p.minChunk;
+  if (node.burst || node.interfaceCapacity === undefined) return floor;
+  return Math.min(floor, Math.max(p.minWarm, Math.floor(node.interfaceCapacity / 4)));
+}
+
+/**
+ * How far the free count strays by chance over one hold: pods arriving and leaving move it as a
+ * random walk, about the square root of how many came and went (at the last window's pace). Twice
+ * that (two standard deviations) above high is excess, not noise, so a release is not undone by the
+ * next few arrivals.
+ */
+export function churnNoise(arrivalsMs: readonly number[], departuresMs: readonly number[], nowMs: number, p: AdaptiveParams): number {
+  const window = Math.max(...p.sustainedWindowsMs);
+  const perMs = (countSince(arrivalsMs, nowMs - window, nowMs) + countSince(departuresMs, nowMs - window, nowMs)) / window;
+  return Math.ceil(2 * Math.sqrt(perMs * p.holdMs));
 }
 
 /** How long arrivals are remembered: the longest window, or the quiet time if longer. */
