@@ -145,29 +145,28 @@ describe('AdaptiveController', () => {
     const hold = DEFAULT_ADAPTIVE_PARAMS.holdMs;
     const ips = (base: number, n: number) => Array.from({ length: n }, (_, i) => `10.0.${base}.${10 + i}`);
     const pool = new AddressPool();
-    pool.addInterface(eni('eni-0', 0, ips(0, 40)));
+    pool.addInterface(eni('eni-0', 0, ips(0, 5)));
     const controller = new AdaptiveController();
-    const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs; // past the start-up floor
-    controller.targets(pool, t0, 14);
-    expect(controller.targets(pool, t0 + hold, 14).releaseExcess).toBe(true);
-    pool.removeAddresses(ips(0, 40).slice(5)); // the release: 5 left, the band's high
-    expect(controller.targets(pool, t0 + hold + 1_000, 14).releaseExcess).toBe(false);
-    // A grow 30 s after the release: it bought nothing, so the next excess is held twice as long.
-    const regrown = t0 + hold + 30_000;
-    pool.addAddresses('eni-0', ips(1, 40));
-    controller.targets(pool, regrown, 14);
-    expect(controller.targets(pool, regrown + hold, 14).releaseExcess).toBe(false);
-    expect(controller.targets(pool, regrown + 2 * hold, 14).releaseExcess).toBe(true);
-    // This release stands: no grow for the whole (doubled) hold, and the hold halves back.
-    pool.removeAddresses(ips(1, 40));
-    const released = regrown + 2 * hold;
-    controller.targets(pool, released + 1_000, 14);
-    controller.targets(pool, released + 2 * hold, 14);
-    pool.addAddresses('eni-0', ips(2, 40));
-    const excess = released + 2 * hold + 1_000;
-    controller.targets(pool, excess, 14);
-    expect(controller.targets(pool, excess + hold - 1, 14).releaseExcess).toBe(false);
-    expect(controller.targets(pool, excess + hold, 14).releaseExcess).toBe(true);
+    controller.targets(pool, 0, 14);
+    /** 35 addresses come, stay excess, and are released after `holdFor`; a grow follows `regrowAfter` later (or none). */
+    const cycle = (at: number, base: number, holdFor: number, regrowAfter?: number): number => {
+      pool.addAddresses('eni-0', ips(base, 35));
+      controller.targets(pool, at, 14);
+      expect(controller.targets(pool, at + holdFor - 1, 14).releaseExcess).toBe(false);
+      expect(controller.targets(pool, at + holdFor, 14).releaseExcess).toBe(true);
+      pool.removeAddresses(ips(base, 35)); // the release: 5 left, the quiet band's high (2 + 3)
+      expect(controller.targets(pool, at + holdFor + 1_000, 14).releaseExcess).toBe(false);
+      if (regrowAfter !== undefined) controller.recordGrown(at + holdFor + regrowAfter);
+      return at + holdFor + (regrowAfter ?? 0) + 1_000;
+    };
+    const t0 = DEFAULT_ADAPTIVE_PARAMS.startupWindowMs; // past the start-up floor (the node started at 0)
+    // Two releases undone by a grow 30 s later: the hold doubles each time, 2 → 4 → 8 minutes.
+    let t = cycle(t0, 1, hold, 30_000);
+    t = cycle(t, 2, 2 * hold, 30_000);
+    // A release that stands: no grow for the whole 8-minute hold, and the hold halves to 4, not back to 2.
+    t = cycle(t, 3, 4 * hold);
+    controller.targets(pool, t + 4 * hold, 14);
+    cycle(t + 4 * hold, 4, 2 * hold);
   });
 
   it('lists an empty secondary interface as deletable only after the empty hold', () => {

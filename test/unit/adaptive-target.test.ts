@@ -31,7 +31,7 @@ describe('adaptive warm band', () => {
   it('the chunk floor: a quarter of a small interface outside a burst, the whole floor during one or where the interface is unknown', () => {
     const p = DEFAULT_ADAPTIVE_PARAMS;
     expect(chunkFloor(p, { quiet: false, burst: false, interfaceCapacity: 14 })).toBe(3);
-    expect(chunkFloor(p, { quiet: true, burst: false, interfaceCapacity: 14 })).toBe(3);
+    expect(chunkFloor(p, { quiet: true, burst: false, interfaceCapacity: 9 })).toBe(2); // quietChunk 3, capped
     expect(chunkFloor(p, { quiet: false, burst: true, interfaceCapacity: 14 })).toBe(p.minChunk);
     expect(chunkFloor(p, { quiet: false, burst: false })).toBe(p.minChunk);
     expect(chunkFloor(p, { quiet: false, burst: false, interfaceCapacity: 1 })).toBe(p.minWarm);

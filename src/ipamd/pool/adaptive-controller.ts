@@ -45,8 +45,8 @@ export class AdaptiveController {
   #holdMs: number;
   /** When the last release started, until a grow undoes it or the hold passes without one. */
   #releaseStartedMs: number | undefined;
-  /** Addresses the pool held at the last plan: more now means a grow landed. */
-  #lastTotal: number | undefined;
+  /** Bursts recur: the pool gives back and grows again on their schedule, not by the hold. */
+  #recurring = false;
 
   readonly #horizonMs: number;
 
@@ -123,14 +123,15 @@ export class AdaptiveController {
 
   /**
    * The targets for one planning round; also advances the hold timers. `interfaceCapacity` is the
-   * addresses one interface holds (the start-up band's floor).
+   * addresses one interface holds beyond its primary (the start-up band's floor, the chunk floor's
+   * cap, what a recurring burst is compared with).
    */
   targets(pool: AddressPool, nowMs: number, interfaceCapacity: number): AdaptiveTargets {
     this.#startedAtMs ??= nowMs;
     this.#interfaceCapacity = interfaceCapacity;
     const { band, releaseWhenBack } = this.#withRecurrence(this.effectiveBand(nowMs), nowMs);
-    const { available, coolingDown, total } = pool.stats(nowMs);
-    this.#learnHold(nowMs, total);
+    const { available, coolingDown } = pool.stats(nowMs);
+    this.#relaxHold(nowMs);
     // Between bursts that recur, what the next one needs is kept: the rest is released as soon as
     // the last burst's addresses are back from their pods and cooldown, not after the hold.
     if (releaseWhenBack && coolingDown === 0 && available > band.releaseAbove) {
@@ -174,22 +175,24 @@ export class AdaptiveController {
   }
 
   /**
-   * Ski rental on the hold: a release that a grow undoes within the hold bought nothing and cost two
-   * calls, so the next excess is held twice as long (at most as long as arrivals are remembered); a
-   * release that stood a whole hold without a grow halves it back toward `holdMs`.
+   * Records a grow that added addresses (an assign, or an interface created with some; not an empty
+   * interface attached ahead). Ski rental on the hold: a release that a grow undoes within the hold
+   * bought nothing and cost two calls, so the next excess is held twice as long (at most as long as
+   * arrivals are remembered). Not while bursts recur: those grows are planned ahead of the burst.
    */
-  #learnHold(nowMs: number, total: number): void {
-    const grew = this.#lastTotal !== undefined && total > this.#lastTotal;
-    this.#lastTotal = total;
+  recordGrown(nowMs: number): void {
     const started = this.#releaseStartedMs;
-    if (started === undefined) return;
-    if (grew && nowMs - started < this.#holdMs) {
-      this.#holdMs = Math.min(2 * this.#holdMs, this.#horizonMs);
-      this.#releaseStartedMs = undefined;
-    } else if (nowMs - started >= this.#holdMs) {
-      this.#holdMs = Math.max(this.#params.holdMs, this.#holdMs / 2);
-      this.#releaseStartedMs = undefined;
-    }
+    if (started === undefined || this.#recurring) return;
+    if (nowMs - started < this.#holdMs) this.#holdMs = Math.min(2 * this.#holdMs, this.#horizonMs);
+    this.#releaseStartedMs = undefined;
+  }
+
+  /** A release that stood a whole hold without a grow halves the hold back toward `holdMs`. */
+  #relaxHold(nowMs: number): void {
+    const started = this.#releaseStartedMs;
+    if (started === undefined || nowMs - started < this.#holdMs) return;
+    this.#holdMs = Math.max(this.#params.holdMs, this.#holdMs / 2);
+    this.#releaseStartedMs = undefined;
   }
 
   /**
@@ -216,6 +219,7 @@ export class AdaptiveController {
     const growMs = this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS;
     const leadMs = (this.#interfaceLatencyMs ?? INITIAL_INTERFACE_LATENCY_FACTOR * growMs) * this.#params.headroom;
     const recurrence = recurrenceOf(this.#bursts, { onsetWindowMs, leadMs });
+    this.#recurring = recurrence !== undefined;
     if (recurrence === undefined) return { band, releaseWhenBack: false };
     const current = this.#burstStartMs;
     if (current !== undefined) {

@@ -90,6 +90,7 @@ export class PoolCloudSync {
           const started = clock();
           const added = await provider.assignAddresses(interfaceId, count);
           this.#options.adaptive?.recordGrowLatency(clock() - started);
+          this.#options.adaptive?.recordGrown(clock());
           this.#pool.addAddresses(interfaceId, added);
           logger.info({ interfaceId, added }, 'assigned addresses');
         }),
@@ -117,6 +118,7 @@ export class PoolCloudSync {
       this.#stepping(`waiting for interface ${created.id} (MAC ${created.mac}) to appear on the host, up to ${Math.round(this.#options.attachTimeoutMs / 1000)} s`);
       await this.#useInterface(created);
       this.#options.adaptive?.recordInterfaceLatency(clock() - started);
+      if (created.secondaryIps.length > 0) this.#options.adaptive?.recordGrown(clock());
     }
   }
 

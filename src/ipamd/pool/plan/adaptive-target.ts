@@ -216,9 +216,11 @@ export function adaptiveBand(input: {
 /**
  * The least a grow brings beyond low when the node measures little growth (the chunk's floor). It
  * saves calls, and it is held: the band reaches a chunk above low, and a release waits for as much
- * again. So on a small interface it is at most a quarter of the interface (never below `minWarm`),
- * which keeps that reach within half an interface — half the spare interface `WARM_ENI_TARGET=1`
- * idles. A burst keeps the whole floor: it runs short of calls, not addresses.
+ * again. So on a small interface it is at most a quarter of the interface, which keeps those two
+ * chunks within half an interface — half the spare interface `WARM_ENI_TARGET=1` idles. It is
+ * never below `minWarm` (on a 5-address interface two chunks are 4, not 2.5), and a busy node's
+ * release margin can be wider (churnNoise). A burst keeps the whole floor: it runs short of calls,
+ * not addresses.
  */
 export function chunkFloor(p: AdaptiveParams, node: { readonly quiet: boolean; readonly burst: boolean; readonly interfaceCapacity?: number | undefined }): number {
   const floor = node.quiet ? p.quietChunk : p.minChunk;
@@ -227,10 +229,10 @@ export function chunkFloor(p: AdaptiveParams, node: { readonly quiet: boolean; r
 }
 
 /**
- * How far the free count strays by chance over one hold: pods arriving and leaving move it as a
- * random walk, about the square root of how many came and went (at the last window's pace). Twice
- * that (two standard deviations) above high is excess, not noise, so a release is not undone by the
- * next few arrivals.
+ * How far the free count strays by chance over the base hold (`holdMs`): pods arriving and leaving
+ * move it as a random walk, about the square root of how many came and went (at the last window's
+ * pace). Twice that (two standard deviations) above high is excess, not noise, so a release is not
+ * undone by the next few arrivals.
  */
 export function churnNoise(arrivalsMs: readonly number[], departuresMs: readonly number[], nowMs: number, p: AdaptiveParams): number {
   const window = Math.max(...p.sustainedWindowsMs);
