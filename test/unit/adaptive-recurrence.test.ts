@@ -49,31 +49,13 @@ describe('AdaptiveController with bursts that recur', () => {
     expect(due.low).toBe(20); // fewer free than the burst brings: the pool grows now
   });
 
-  /** The pool of afterBursts, holding three 14-address interfaces' worth, all free. */
-  function holdingThreeInterfaces(pool: AddressPool): void {
+  it('gives a burst\'s worth back as soon as nothing is cooling when keeping it to the next would idle more, without the hold', () => {
+    const { pool, controller } = afterBursts(3, 20);
     pool.addAddresses('eni-0', Array.from({ length: 14 }, (_, i) => `10.0.0.${10 + i}`));
     pool.addInterface(eni('eni-1', 1, Array.from({ length: 14 }, (_, i) => `10.0.1.${10 + i}`)));
-    pool.addInterface(eni('eni-2', 2, Array.from({ length: 14 }, (_, i) => `10.0.2.${10 + i}`)));
-  }
-
-  it('gives a burst\'s worth back as soon as nothing is cooling when it is larger than the reference idles and keeping it to the next would idle more, without the hold', () => {
-    const { pool, controller } = afterBursts(3, 30);
-    holdingThreeInterfaces(pool);
-    // 30 pods: more than 1.5 interfaces of 14. 90 s before the next is due: 30 × 90 s is more than 7 × 120 s.
+    // 90 s before the next is due: 20 × 90 s is more than 7 × 120 s.
     const early = first + 2 * period + 20_000;
     expect(controller.targets(pool, early, 14)).toMatchObject({ releaseExcess: true, high: controller.effectiveBand(early).high });
-  });
-
-  it('keeps a burst no larger than what the reference idles anyway (1.5 interfaces), however long until the next', () => {
-    const { pool, controller } = afterBursts(3, 20);
-    holdingThreeInterfaces(pool);
-    // 20 pods, at most 21 (1.5 × 14): 20 × 90 s is more than 7 × 120 s, and the burst's worth is
-    // kept all the same — only what is beyond it goes back.
-    const early = first + 2 * period + 20_000;
-    const targets = controller.targets(pool, early, 14);
-    expect(controller.effectiveBand(early).high).toBeLessThan(20);
-    expect(targets.releaseExcess).toBe(true); // 42 free: what is beyond the burst's worth goes back now
-    expect(targets.high).toBeGreaterThanOrEqual(20); // and a release stops at it
   });
 
   it('during the expected burst, is ready for the pods still to come, not twice the band', () => {

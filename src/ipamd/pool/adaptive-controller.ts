@@ -8,12 +8,6 @@ import type { AdaptiveTargets } from './plan/adaptive-plan.js';
 import { DEFAULT_ADAPTIVE_PARAMS, adaptiveBand, arrivalMemoryMs, ewma, pruneArrivals, type AdaptiveParams, type WarmBand } from './plan/adaptive-target.js';
 import { arrivalsSince, recurrenceOf, type BurstRecord } from './plan/burst-recurrence.js';
 
-/**
- * Interfaces' worth of addresses `WARM_ENI_TARGET=1` (the reference the pool is judged against)
- * idles on average: its spare interface, and half of the one it is filling.
- */
-const REFERENCE_IDLE_INTERFACES = 1.5;
-
 /** Assumed latency of an assign before one has been measured. */
 const INITIAL_GROW_LATENCY_MS = 500;
 /**
@@ -124,7 +118,7 @@ export class AdaptiveController {
   /**
    * The targets for one planning round; also advances the hold timers. `interfaceCapacity` is the
    * addresses one interface holds beyond its primary (the start-up band's floor, the chunk floor's
-   * cap, what a recurring burst is compared with).
+   * cap, what keeping a recurring burst's worth is compared with).
    */
   targets(pool: AddressPool, nowMs: number, interfaceCapacity: number): AdaptiveTargets {
     this.#startedAtMs ??= nowMs;
@@ -199,8 +193,7 @@ export class AdaptiveController {
    * The band adjusted for bursts that recur (burst-recurrence.ts); records the burst in progress.
    * Once the last three came at a regular interval: during the expected one, ready for the pods it
    * has still to bring; between them, the next one's worth kept (and grown to an interface's latency
-   * before it is due) if the burst is no larger than what the reference idles anyway or keeping it
-   * idles at most half an interface's worth over the interval, else
+   * before it is due) if keeping it idles at most half an interface's worth over the interval, else
    * `releaseWhenBack`: the excess goes as soon as nothing is cooling. A burst that brings more than
    * expected, or comes off time, is a burst like any other.
    */
@@ -234,12 +227,10 @@ export class AdaptiveController {
     if (nowMs > recurrence.nextMs + recurrence.toleranceMs) return { band, releaseWhenBack: false };
     const dueMs = recurrence.nextMs - leadMs - recurrence.toleranceMs;
     const capacity = this.#interfaceCapacity ?? 0;
-    if (nowMs < dueMs && recurrence.size > REFERENCE_IDLE_INTERFACES * capacity && recurrence.size * (dueMs - nowMs) > (capacity / 2) * recurrence.intervalMs) {
-      // The burst is larger than what the AWS VPC CNI's default idles anyway, and keeping its worth
-      // until it is due would idle more, over the interval, than half an interface's worth (half
-      // that spare interface): give the addresses back once the last burst's are back, and grow
-      // again before the next. A smaller burst is kept: giving it back costs two calls or more a
-      // burst, which the reference, holding it in its spare, never makes.
+    if (nowMs < dueMs && recurrence.size * (dueMs - nowMs) > (capacity / 2) * recurrence.intervalMs) {
+      // Keeping the next burst's worth until it is due would idle more, over the interval, than
+      // half an interface's worth (half what the AWS VPC CNI's spare interface idles): give the
+      // addresses back once the last burst's are back, and grow again before the next.
       return { band, releaseWhenBack: true };
     }
     const keep = band.low + recurrence.size;

@@ -8,12 +8,10 @@
  * - During the expected burst it is ready for the pods still to come (the last bursts' size less
  *   those arrived), not for twice the band: growing by twice the band at every burst (the rule for a
  *   burst nobody expected) left about two bursts' worth idle and released and grew it again.
- * - Between bursts it keeps the next burst's worth if the burst is no larger than what the AWS VPC
- *   CNI's default (the reference the pool is judged against) idles anyway — its spare interface and
- *   half the one it fills — since giving it back costs a release and an assign per interface at
- *   every burst, calls the reference never makes; or if keeping costs, averaged over the interval,
- *   at most half an interface's worth of idle addresses, so keeping is cheap next to those calls
- *   and the waits of growing it again.
+ * - Between bursts it keeps the next burst's worth if that costs, averaged over the interval, at most
+ *   half an interface's worth of idle addresses — half what the AWS VPC CNI's spare interface idles
+ *   all the time, the reference the pool is judged against — so keeping is cheap next to the calls
+ *   (a release and an assign per interface the burst spans) and the waits of growing it again.
  *   Otherwise it gives the addresses back as soon as the last burst's are back from their pods and
  *   cooldown (not after the fixed hold), and grows them again an interface's latency before the next
  *   burst is due. The choice is made again at each plan: close to the next burst, keeping wins.
