@@ -92,7 +92,7 @@ export class AdaptiveController {
       nowMs,
       growLatencyMs: this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS,
       interfaceLatencyMs: this.#interfaceLatencyMs ?? INITIAL_INTERFACE_LATENCY_FACTOR * (this.#growLatencyMs ?? INITIAL_GROW_LATENCY_MS),
-      ...(this.#interfaceCapacity === undefined ? {} : { interfaceCapacity: this.#interfaceCapacity }),
+      interfaceCapacity: this.#interfaceCapacity,
       params: this.#params,
     });
   }

@@ -80,7 +80,7 @@ export function planAdaptiveRound(input: PlanInput, band: AdaptiveTargets): Grow
   const needed = adaptiveShortfall(input, band);
   let left = Math.min(adaptiveWanted(needed, band), maxPodsRoom(input, needed).room) - plan.count;
   const alongside: { interfaceId: string; count: number }[] = [];
-  for (const pif of [...input.interfaces].sort((a, b) => b.deviceIndex - a.deviceIndex)) {
+  for (const pif of highestFirst(input.interfaces)) {
     if (left <= 0) break;
     const room = roomOn(pif, input.limits);
     if (pif.id === plan.interfaceId || room === 0) continue;
@@ -109,6 +109,11 @@ function planInterfaceAhead(input: PlanInput, band: AdaptiveTargets): GrowPlan {
   return { kind: 'create', deviceIndex: freeDeviceIndex(input.usedDeviceIndexes), secondaryCount: 0 };
 }
 
+/** The interfaces, highest device first: where grows land, so a burst's addresses gather there. */
+function highestFirst<T extends { readonly deviceIndex: number }>(interfaces: readonly T[]): T[] {
+  return [...interfaces].sort((a, b) => b.deviceIndex - a.deviceIndex);
+}
+
 /**
  * Where an assign goes: the highest interface that can take the whole shortfall in one call,
  * else the one with the most room. Pods take the lowest addresses, so growth kept high gathers
@@ -116,10 +121,10 @@ function planInterfaceAhead(input: PlanInput, band: AdaptiveTargets): GrowPlan {
  */
 function assignTarget(input: PlanInput, short: number): PlanInput['interfaces'][number] | undefined {
   const room = (pif: PlanInput['interfaces'][number]) => roomOn(pif, input.limits);
-  const highestFirst = [...input.interfaces].sort((a, b) => b.deviceIndex - a.deviceIndex);
-  const whole = highestFirst.find((pif) => room(pif) >= short);
+  const byDevice = highestFirst(input.interfaces);
+  const whole = byDevice.find((pif) => room(pif) >= short);
   if (whole !== undefined) return whole;
-  const most = highestFirst.reduce<PlanInput['interfaces'][number] | undefined>((best, pif) => (best === undefined || room(pif) > room(best) ? pif : best), undefined);
+  const most = byDevice.reduce<PlanInput['interfaces'][number] | undefined>((best, pif) => (best === undefined || room(pif) > room(best) ? pif : best), undefined);
   return most !== undefined && room(most) > 0 ? most : undefined;
 }
 

@@ -155,8 +155,8 @@ export function onsetRate(arrivalsMs: readonly number[], nowMs: number, params: 
   return (count - 1) / Math.max(span, params.onsetMinSpanMs);
 }
 
-/** Departures per ms over the longest of the windows ending at `nowMs`. */
-function departureRate(departuresMs: readonly number[], nowMs: number, windowsMs: readonly number[]): number {
+/** Events (arrivals or departures) per ms over the longest of the windows ending at `nowMs`. */
+function longestWindowRate(departuresMs: readonly number[], nowMs: number, windowsMs: readonly number[]): number {
   const window = Math.max(...windowsMs);
   return countSince(departuresMs, nowMs - window, nowMs) / window;
 }
@@ -192,7 +192,7 @@ export function adaptiveBand(input: {
   /** Measured (or assumed) latency of creating and attaching an interface, ms. */
   readonly interfaceLatencyMs?: number;
   /** Addresses one interface holds beyond its primary: the chunk floor's reach is a share of it. Unset: no cap. */
-  readonly interfaceCapacity?: number;
+  readonly interfaceCapacity?: number | undefined;
   readonly params?: AdaptiveParams;
 }): WarmBand {
   const p = input.params ?? DEFAULT_ADAPTIVE_PARAMS;
@@ -203,7 +203,7 @@ export function adaptiveBand(input: {
   const last = arrivalsMs.at(-1);
   const quiet = input.growLatencyMs <= p.quietMaxGrowLatencyMs && (last === undefined || nowMs - last >= p.quietAfterMs);
   const sustainedArrivals = sustainedArrivalRate(arrivalsMs, nowMs, p.sustainedWindowsMs);
-  const sustained = input.departuresMs === undefined ? sustainedArrivals : Math.max(0, sustainedArrivals - departureRate(input.departuresMs, nowMs, p.sustainedWindowsMs));
+  const sustained = input.departuresMs === undefined ? sustainedArrivals : Math.max(0, sustainedArrivals - longestWindowRate(input.departuresMs, nowMs, p.sustainedWindowsMs));
   const burstSoFar = countSince(arrivalsMs, nowMs - p.burstMemoryMs, nowMs);
   const measuredChunk = Math.max(Math.ceil(sustained * p.chunkHorizonMs), Math.min(Math.ceil(rate * p.burstHorizonMs), burstSoFar));
   const chunk = Math.max(chunkFloor(p, { quiet, burst: onset > 0, interfaceCapacity: input.interfaceCapacity }), measuredChunk);
@@ -235,8 +235,7 @@ export function chunkFloor(p: AdaptiveParams, node: { readonly quiet: boolean; r
  * undone by the next few arrivals.
  */
 export function churnNoise(arrivalsMs: readonly number[], departuresMs: readonly number[], nowMs: number, p: AdaptiveParams): number {
-  const window = Math.max(...p.sustainedWindowsMs);
-  const perMs = (countSince(arrivalsMs, nowMs - window, nowMs) + countSince(departuresMs, nowMs - window, nowMs)) / window;
+  const perMs = longestWindowRate(arrivalsMs, nowMs, p.sustainedWindowsMs) + longestWindowRate(departuresMs, nowMs, p.sustainedWindowsMs);
   return Math.ceil(2 * Math.sqrt(perMs * p.holdMs));
 }
 
