@@ -82,7 +82,7 @@ export class PoolCloudSync {
     if (plan.kind === 'assign') {
       // Assigns to several interfaces in one round run concurrently (the cloud takes them on
       // different interfaces at once): the round costs one call's latency. What succeeded is kept;
-      // the first failure is the round's.
+      // the first failure is the round's, and any other is logged with its interface.
       const parts = [{ interfaceId: plan.interfaceId, count: plan.count }, ...(plan.alongside ?? [])];
       this.#stepping(`assigning ${parts.map((p) => `${p.count} addresses to ${p.interfaceId}`).join(', ')}`);
       const results = await Promise.allSettled(
@@ -95,7 +95,8 @@ export class PoolCloudSync {
           logger.info({ interfaceId, added }, 'assigned addresses');
         }),
       );
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const [failed, ...alsoFailed] = results.flatMap((r, i) => (r.status === 'rejected' ? [{ part: parts[i]!, reason: r.reason as unknown }] : []));
+      for (const { part, reason } of alsoFailed) logger.warn({ interfaceId: part.interfaceId, count: part.count, err: reason }, 'assigning addresses in the same round failed too');
       if (failed !== undefined) throw failed.reason;
     } else if (plan.kind === 'assign-prefixes') {
       if (provider.assignPrefixes === undefined) throw new Error(`provider ${provider.name} cannot delegate prefixes`);
