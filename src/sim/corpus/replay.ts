@@ -24,12 +24,23 @@ export function figuresOf(result: SimulationResult): ReplayFigures {
 }
 
 export async function replayEntry(entry: CorpusEntry, policy: Policy, cloud: string, machines: CloudCorpusMachines): Promise<TraceJudgement> {
+  const [judgement] = await replayPolicies(entry, [policy], cloud, machines);
+  return judgement!;
+}
+
+/** Several policies on one trace, judged against one replay of the baseline and one lower bound. */
+export async function replayPolicies(entry: CorpusEntry, policies: readonly Policy[], cloud: string, machines: CloudCorpusMachines): Promise<TraceJudgement[]> {
   const options = { cloud, instanceType: entry.machine.machineType, throttling: true };
-  const ours = await simulate(entry.trace, policy, options);
-  const baseline = await simulate(entry.trace, BASELINE_POLICY, options);
   const limits = machines.limits.get(entry.machine.machineType);
   if (limits === undefined) throw new Error(`no limits for ${entry.machine.machineType}`);
-  const config = loadDaemonConfig({ ...policy.env });
-  const bound = lowerBound(entry.trace, { limits, cooldownMs: config.ipCooldownMs, callsPerInterface: machines.mutatingCallsPerInterface });
-  return judgeTrace(entry.trace.name, entry.family, figuresOf(ours), figuresOf(baseline), bound);
+  const judgements: TraceJudgement[] = [];
+  let baseline: ReplayFigures | undefined;
+  for (const policy of policies) {
+    const ours = await simulate(entry.trace, policy, options);
+    baseline ??= figuresOf(await simulate(entry.trace, BASELINE_POLICY, options));
+    const config = loadDaemonConfig({ ...policy.env });
+    const bound = lowerBound(entry.trace, { limits, cooldownMs: config.ipCooldownMs, callsPerInterface: machines.mutatingCallsPerInterface });
+    judgements.push(judgeTrace(entry.trace.name, entry.family, figuresOf(ours), baseline, bound));
+  }
+  return judgements;
 }
