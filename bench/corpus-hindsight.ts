@@ -134,6 +134,7 @@ function section(table: string, all: readonly TraceResult[], missed: readonly Tr
     table,
     '',
     `On ${neither} of the ${all.length} traces neither the default nor any fixed setting, even picked after the fact, meets every possible target.`,
+    '',
     missed.length === 0
       ? 'No trace is met by a fixed setting and missed by the default.'
       : `Met by a fixed setting and missed by the default: ${missed.map((r) => `${r.adaptive.trace} (${r.machine}: ${r.fixed.filter((f) => meetsAllPossible(f.judgement)).map((f) => `\`${f.policy}\``).join(', ')})`).join('; ')}.`,
